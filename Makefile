@@ -1,0 +1,23 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each creates the virtual environment (.venv) when it is missing or older than pyproject.toml.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= demo-out
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/auditor demo --out $(OUT)
+
+test: $(VENV)/.installed
+	NO_GCE_CHECK=True $(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

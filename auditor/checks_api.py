@@ -1,0 +1,63 @@
+"""The check interface: metadata beside a pure `evaluate(facts, ctx) -> findings`.
+
+Checks never touch the network and never see a client object: they declare the facts they need
+and receive them. Built-in checks are listed explicitly in `auditor.checks.BUILTIN`; third-party
+checks arrive through the `auditor.checks` entry-point group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+from auditor.config import ClassificationPolicy, Config
+from auditor.errors import ConfigError
+from auditor.facts.model import Facts
+from auditor.period import Period
+from auditor.results import Finding
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    config: Config
+    period: Period
+    as_of: datetime
+    inventory: Any = None
+
+    def classification_of(self, labels: dict[str, str], declared: str | None = None) -> tuple[str | None, ClassificationPolicy | None]:
+        """The data's classification (declared, then label, then the policy default) and its policy."""
+        policy = self.config.policy
+        name = declared or labels.get(policy.classification_label) or policy.default_classification
+        return name, policy.classifications.get(name) if name else None
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    criteria: tuple[str, ...]
+    policy_clause: str
+    description: str
+    needs: tuple[str, ...]
+    evaluate: Callable[[Facts, CheckContext], list[Finding]]
+    beyond_policy: bool = False
+    population: Callable[[Facts, CheckContext], tuple[int, int]] | None = field(default=None, compare=False)
+
+
+def discover_checks() -> list[Check]:
+    """Built-ins first (explicit list), then entry-point plugins; duplicate ids are an error."""
+    from auditor.checks import BUILTIN
+
+    found = list(BUILTIN)
+    for entry in entry_points(group="auditor.checks"):
+        check = entry.load()
+        if not isinstance(check, Check):
+            raise ConfigError(f"entry point {entry.name!r} in group auditor.checks is not an auditor Check")
+        found.append(check)
+    ids = [c.id for c in found]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ConfigError(f"check ids defined twice: {', '.join(duplicates)}")
+    return found

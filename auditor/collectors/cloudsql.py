@@ -1,0 +1,31 @@
+"""Cloud SQL Admin: instances and retained backup runs, one paged listing per project each."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from auditor.collectors.google import RETRIES, GoogleClients
+from auditor.scheduler import Call
+
+PAGE_SIZE = 500
+
+
+def _drain(collection, request) -> None:
+    """Fetch every page; the capture layer stores each body as it arrives."""
+    while request is not None:
+        response = request.execute(num_retries=RETRIES)
+        request = collection.list_next(request, response)
+
+
+def instance_calls(clients: GoogleClients, project: str) -> Iterator[Call]:
+    def list_instances() -> None:
+        service = clients.service("sqladmin")
+        _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE))
+
+    def list_backup_runs() -> None:
+        service = clients.service("sqladmin")
+        _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE))
+
+    scope = f"projects/{project}"
+    yield Call("sqladmin", "instances.list", {"project": project}, scope, list_instances)
+    yield Call("sqladmin", "backupRuns.list", {"project": project, "instance": "-"}, scope, list_backup_runs)

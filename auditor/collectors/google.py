@@ -1,0 +1,67 @@
+"""Google API clients configured as their users configure them, wired into the capture layer.
+
+Credentials are always passed explicitly (never left for a library to discover on its own: that
+probes the metadata server). Scopes are read-only. Endpoint overrides are a real feature (Private
+Service Connect, the simulator): the config gives a root URL and we add the API's service path.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import google.auth
+import google_auth_httplib2
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.oauth2 import service_account
+from googleapiclient.discovery import build
+
+from auditor.config import GcpConfig
+from auditor.errors import ConfigError
+from auditor.evidence.capture import CapturingHttp
+
+READ_ONLY_SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
+API_VERSIONS = {"sqladmin": "v1", "storage": "v1", "cloudkms": "v1", "monitoring": "v3", "logging": "v2"}
+SERVICE_PATHS = {"storage": "/storage/v1/"}
+TIMEOUT_SECONDS = 60
+RETRIES = 3
+
+
+def load_credentials(setting: str) -> tuple[Credentials, str]:
+    """(credentials, identity) for `gcp.credentials`: application-default, anonymous or a key file."""
+    if setting == "anonymous":
+        return AnonymousCredentials(), "anonymous"
+    if setting == "application-default":
+        try:
+            creds, _project = google.auth.default(scopes=READ_ONLY_SCOPES)
+        except google.auth.exceptions.DefaultCredentialsError as err:
+            raise ConfigError(f"gcp.credentials: application default credentials not found: {err}") from err
+        identity = getattr(creds, "service_account_email", None) or "application-default credentials"
+        return creds, identity
+    try:
+        creds = service_account.Credentials.from_service_account_file(setting, scopes=READ_ONLY_SCOPES)
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(f"gcp.credentials: cannot load service-account key {setting!r}: {type(err).__name__}") from None
+    return creds, creds.service_account_email
+
+
+class GoogleClients:
+    """Discovery-based service objects, one per API per thread (httplib2.Http is not thread-safe)."""
+
+    def __init__(self, config: GcpConfig, credentials: Credentials) -> None:
+        self.config = config
+        self.credentials = credentials
+        self._local = threading.local()
+
+    def endpoint(self, api: str) -> str | None:
+        root = getattr(self.config.endpoints, api)
+        return None if root is None else root + SERVICE_PATHS.get(api, "")
+
+    def service(self, api: str) -> Any:
+        cache = self._local.__dict__.setdefault("services", {})
+        if api not in cache:
+            http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=CapturingHttp(timeout=TIMEOUT_SECONDS))
+            options = {"api_endpoint": self.endpoint(api)} if self.endpoint(api) else None
+            cache[api] = build(api, API_VERSIONS[api], http=http, static_discovery=True, cache_discovery=False,
+                               client_options=options)
+        return cache[api]

@@ -1,0 +1,53 @@
+"""Cloud Logging: the Cloud SQL audit trail of a whole period in one filtered query per project.
+
+backupRuns lists only retained backups; the system-event audit log (kept 400 days) holds every
+automated backup window's outcome, and the admin-activity log holds stops and starts. The filter is
+applied server-side, bounded by the period, so one query per project fetches exactly what the
+checks need.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from auditor.collectors.google import RETRIES, GoogleClients
+from auditor.evidence.locker import iso
+from auditor.scheduler import Call
+
+PAGE_SIZE = 1000
+BACKUP_METHOD = "cloudsql.instances.automatedBackup"
+UPDATE_METHOD = "cloudsql.instances.update"
+
+
+def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
+    system_event = f"projects/{project}/logs/cloudaudit.googleapis.com%2Fsystem_event"
+    activity = f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"
+    return (
+        f'resource.type="cloudsql_database" AND timestamp>="{iso(start)}" AND timestamp<"{iso(end)}" AND '
+        f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}") OR '
+        f'(logName="{activity}" AND protoPayload.methodName="{UPDATE_METHOD}"))'
+    )
+
+
+def audit_log_calls(clients: GoogleClients, project: str, start: datetime, end: datetime) -> Iterator[Call]:
+    """One query for the period, widened by a day each side for backup windows that cross midnight."""
+    query_start, query_end = start - timedelta(days=1), end + timedelta(days=1)
+    body = {
+        "resourceNames": [f"projects/{project}"],
+        "filter": cloudsql_audit_filter(project, query_start, query_end),
+        "orderBy": "timestamp asc",
+        "pageSize": PAGE_SIZE,
+    }
+
+    def list_entries() -> None:
+        entries = clients.service("logging").entries()
+        request_body = dict(body)
+        while True:
+            response = entries.list(body=request_body).execute(num_retries=RETRIES)
+            token = response.get("nextPageToken")
+            if not token:
+                return
+            request_body = {**body, "pageToken": token}
+
+    yield Call("logging", "entries.list", body, f"projects/{project}", list_entries)

@@ -1,0 +1,315 @@
+"""The auditor's configuration (auditor.yaml), validated strictly so a typo never narrows an audit.
+
+Unknown keys are errors; every error names the file, the key path, the line and the bad value.
+Paths inside the file (inventory, waivers, credentials, backup root) are resolved against the
+file's own folder, so a config can be run from anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from auditor.errors import ConfigError
+
+GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Durations are written like '24h', '30d' or '2w'; a bare number means hours."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(hours=value)
+    if isinstance(value, str) and value.startswith("P"):  # ISO 8601, as stored in a locker's config snapshot
+        try:
+            return TypeAdapter(timedelta).validate_python(value)
+        except ValidationError as err:
+            raise ValueError(f"{value!r} is not an ISO 8601 duration") from err
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (write e.g. 24h, 30d, 2w)")
+    amount, unit = float(match.group(1)), match.group(2)
+    return timedelta(hours=amount) if unit == "h" else timedelta(days=amount * (7 if unit == "w" else 1))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PeriodConfig(_Strict):
+    start: date | None = None
+    end: date | None = None
+    quarter: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter_form(cls, value: str | None) -> str | None:
+        if value is not None and not _QUARTER.match(value):
+            raise ValueError(f"{value!r} is not a quarter (write e.g. 2026-Q3)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "PeriodConfig":
+        if self.quarter and (self.start or self.end):
+            raise ValueError("give either quarter or start/end, not both")
+        if not self.quarter and not (self.start and self.end):
+            raise ValueError("give quarter (e.g. 2026-Q3) or both start and end")
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def bounds(self) -> tuple[date, date]:
+        """Inclusive first and last day of the period."""
+        if self.quarter:
+            match = _QUARTER.match(self.quarter)
+            assert match is not None
+            year, q = int(match.group(1)), int(match.group(2))
+            first = date(year, 3 * q - 2, 1)
+            last = (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)
+            return first, last
+        assert self.start and self.end
+        return self.start, self.end
+
+
+class Endpoints(_Strict):
+    """Root URLs (scheme, host, port) per API; the tool appends each API's own service path."""
+
+    sqladmin: str | None = None
+    storage: str | None = None
+    cloudasset: str | None = None
+    cloudkms: str | None = None
+    monitoring: str | None = None
+    logging: str | None = None
+
+    @field_validator(*GCP_APIS)
+    @classmethod
+    def _root_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a root URL (write e.g. https://sqladmin.example.com)")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError(f"{value!r} has a path or query; give only scheme, host and port")
+        return value.rstrip("/")
+
+
+class GcpConfig(_Strict):
+    organization: str | None = None
+    folders: list[str] = Field(default_factory=list)
+    projects: list[str] = Field(default_factory=list)
+    credentials: str = "application-default"
+    endpoints: Endpoints = Field(default_factory=Endpoints)
+    monitoring_project: str | None = None
+
+    @field_validator("organization")
+    @classmethod
+    def _org_number(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = str(value).removeprefix("organizations/")
+        if not value.isdigit():
+            raise ValueError(f"{value!r} is not an organisation number")
+        return value
+
+
+class GithubBackupConfig(_Strict):
+    root: Path | None = None
+    layout: Literal["mirror", "python-github-backup", "ghorg"] = "mirror"
+
+
+class GithubConfig(_Strict):
+    organizations: list[str] = Field(default_factory=list)
+    base_url: str = "https://api.github.com"
+    token_env: str = "GITHUB_TOKEN"
+    backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
+
+
+class ClassificationPolicy(_Strict):
+    """What the Data Classification Policy demands of one class of data."""
+
+    backup_interval: timedelta = timedelta(hours=24)
+    retention_min_days: int = Field(default=7, ge=0)
+    retention_max_days: int | None = Field(default=None, ge=1)
+    cross_region: bool = True
+    encryption: Literal["cmek", "google-managed", "any"] = "any"
+    point_in_time_recovery: bool = False
+    restore_test_interval: timedelta | None = None
+
+    @field_validator("backup_interval", "restore_test_interval", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> "ClassificationPolicy":
+        if self.retention_max_days is not None and self.retention_max_days < self.retention_min_days:
+            raise ValueError("retention_max_days is below retention_min_days")
+        return self
+
+
+class SourceCodePolicy(_Strict):
+    backup_interval: timedelta = timedelta(hours=24)
+    include_archived: bool = True
+    include_forks: bool = False
+    integrity_sample: int = Field(default=5, ge=0)
+
+    @field_validator("backup_interval", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+
+class PolicyConfig(_Strict):
+    country: str = "US"
+    accept_multi_region: bool = False
+    classification_label: str = "data-classification"
+    default_classification: str | None = None
+    inventory_review_interval: timedelta = timedelta(days=365)
+    backup_window: timedelta = timedelta(hours=4)
+    classifications: dict[str, ClassificationPolicy]
+    clauses: dict[str, str] = Field(default_factory=dict)  # check id -> the company's own words
+    source_code: SourceCodePolicy = Field(default_factory=SourceCodePolicy)
+
+    @field_validator("inventory_review_interval", "backup_window", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> timedelta:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _default_is_known(self) -> "PolicyConfig":
+        if not self.classifications:
+            raise ValueError("at least one classification is required")
+        if self.default_classification and self.default_classification not in self.classifications:
+            raise ValueError(f"default_classification {self.default_classification!r} is not a classification")
+        return self
+
+
+class Config(_Strict):
+    organization: str
+    period: PeriodConfig
+    gcp: GcpConfig = Field(default_factory=GcpConfig)
+    github: GithubConfig | None = None
+    policy: PolicyConfig
+    inventory: Path | None = None
+    waivers: Path | None = None
+    source: Path | None = Field(default=None, exclude=True)
+
+    def with_endpoints(self, root_url: str) -> "Config":
+        """The same config with every GCP API pointed at one root URL (the simulator, a PSC endpoint)."""
+        endpoints = Endpoints(**{api: root_url for api in GCP_APIS})
+        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3"}) if self.github else None
+        return self.model_copy(update={"gcp": self.gcp.model_copy(update={"endpoints": endpoints}), "github": github})
+
+    def snapshot(self) -> dict[str, Any]:
+        """The configuration as stored in a locker: JSON-ready; secrets are never in it (tokens are env names)."""
+        data = self.model_dump(mode="json", exclude={"source"})
+        creds = data["gcp"]["credentials"]
+        if creds not in ("application-default", "anonymous"):
+            data["gcp"]["credentials"] = "service-account-key-file"
+        return data
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Line number (1-based) of a key path in YAML text, so errors point at the spot."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
+    lines = []
+    for item in err.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(text, loc)
+        where = f"{path}:{line}" if line else str(path)
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key"
+        value = item.get("input")
+        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
+        lines.append(f"{where}: {key}: {msg}{shown}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_yaml(path: Path) -> tuple[str, Any]:
+    """Read a YAML file safely; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
+    try:
+        return text, yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from err
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    text, data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(path, text, err)) from err
+    base = path.resolve().parent
+    updates: dict[str, Any] = {"source": path.resolve()}
+    for key in ("inventory", "waivers"):
+        value = getattr(config, key)
+        if value is not None and not value.is_absolute():
+            updates[key] = base / value
+    creds = config.gcp.credentials
+    if creds not in ("application-default", "anonymous") and not Path(creds).is_absolute():
+        updates["gcp"] = config.gcp.model_copy(update={"credentials": str(base / creds)})
+    if config.github and config.github.backup.root and not config.github.backup.root.is_absolute():
+        backup = config.github.backup.model_copy(update={"root": base / config.github.backup.root})
+        updates["github"] = config.github.model_copy(update={"backup": backup})
+    return config.model_copy(update=updates)
+
+
+def config_from_snapshot(data: dict[str, Any]) -> Config:
+    """Rebuild the Config stored in a locker (re-performance needs nothing but the locker)."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(Path("evidence/manifest.json#config"), "", err)) from err

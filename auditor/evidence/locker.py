@@ -1,0 +1,242 @@
+"""The evidence locker: every API call and every page it returned, stored raw with its SHA-256.
+
+Bodies are written to disk the moment they arrive (write, fsync, rename), so memory stays flat and
+an interrupted run keeps what it had. Call records are appended to `calls.jsonl` as calls end;
+`manifest.json` is written last and is what `auditor check` and `auditor verify` trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from auditor import TOOL_NAME, __version__
+from auditor.errors import EvidenceError
+
+MANIFEST = "manifest.json"
+SCHEMA = "auditor.evidence/v1"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """UTC timestamps in one textual form everywhere: 2026-09-30T02:00:05Z (microseconds kept when present)."""
+    text = moment.astimezone(timezone.utc).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def short_hash(*parts: Any) -> str:
+    return hashlib.sha256(canonical(parts)).hexdigest()[:16]
+
+
+def call_id(api: str, method: str, params: dict[str, Any]) -> str:
+    """Deterministic: the same query gets the same id in every run, so lockers merge without duplicates."""
+    return "c-" + short_hash(api, method, params)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class CallRecord:
+    id: str
+    api: str
+    method: str
+    params: dict[str, Any]
+    scope: str
+    identity: str
+    started_at: str
+    ended_at: str | None = None
+    server_date: str | None = None
+    outcome: str = "running"
+    error: dict[str, Any] | None = None
+    items: list[str] = field(default_factory=list)
+    requests: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class LockerWriter:
+    """Writes one locker. Thread-safe: calls may run on several workers."""
+
+    def __init__(self, root: Path, *, config_snapshot: dict[str, Any], identity: dict[str, str]) -> None:
+        self.root = Path(root)
+        if (self.root / MANIFEST).exists():
+            raise EvidenceError(f"{self.root}: already holds a locker; choose an empty --out folder")
+        (self.root / "items").mkdir(parents=True, exist_ok=True)
+        self.locker_id = "L-" + uuid.uuid4().hex[:16]
+        self.started_at = utc_now()
+        self.config_snapshot = config_snapshot
+        self.identity = identity
+        self._lock = threading.Lock()
+        self._calls: list[CallRecord] = []
+        self._items: list[dict[str, Any]] = []
+        self._latest_server_date: datetime | None = None
+        self._calls_log = open(self.root / "calls.jsonl", "a", encoding="utf-8")
+
+    def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str) -> "CallRecorder":
+        record = CallRecord(
+            id=call_id(api, method, params), api=api, method=method, params=params, scope=scope,
+            identity=self.identity.get("github" if api == "github" else "gcp", "unknown"), started_at=iso(utc_now()),
+        )
+        return CallRecorder(self, record)
+
+    def _store_page(self, record: CallRecord, url: str, status: int, body: bytes, date_header: str | None) -> str:
+        digest = hashlib.sha256(body).hexdigest()
+        page = len(record.items)
+        item_id = "e-" + short_hash(record.id, page, digest)
+        rel = f"items/{item_id}.json"
+        atomic_write(self.root / rel, body)
+        received = utc_now()
+        server_date = _parse_http_date(date_header)
+        with self._lock:
+            record.items.append(item_id)
+            record.requests += 1
+            if server_date:
+                record.server_date = iso(server_date)
+                if self._latest_server_date is None or server_date > self._latest_server_date:
+                    self._latest_server_date = server_date
+            self._items.append({
+                "id": item_id, "call_id": record.id, "page": page, "path": rel, "sha256": digest,
+                "bytes": len(body), "url": url, "http_status": status, "received_at": iso(received),
+            })
+        return item_id
+
+    def _end_call(self, record: CallRecord) -> None:
+        with self._lock:
+            self._calls.append(record)
+            self._calls_log.write(json.dumps(record.as_dict(), sort_keys=True) + "\n")
+            self._calls_log.flush()
+
+    @property
+    def as_of(self) -> datetime:
+        """When collection ended, by the servers' clock (the Date headers); the local clock if none came."""
+        return self._latest_server_date or utc_now()
+
+    def close(self) -> dict[str, Any]:
+        """Write manifest.json last; returns it."""
+        self._calls_log.close()
+        calls = sorted((c.as_dict() for c in self._calls), key=lambda c: (c["api"], c["method"], c["scope"], c["id"]))
+        manifest = {
+            "schema": SCHEMA,
+            "tool": {"name": TOOL_NAME, "version": __version__},
+            "locker_id": self.locker_id,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(utc_now()),
+            "as_of": iso(self.as_of.replace(microsecond=0)),
+            "identity": self.identity,
+            "config": self.config_snapshot,
+            "calls": calls,
+            "items": sorted(self._items, key=lambda i: (i["call_id"], i["page"])),
+            "counts": {
+                "calls": len(calls),
+                "failed_calls": sum(1 for c in calls if c["outcome"] != "ok"),
+                "items": len(self._items),
+                "http_requests": sum(c["requests"] for c in calls),
+                "by_api": _count_by(calls, "api"),
+            },
+        }
+        atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+        return manifest
+
+
+def _count_by(calls: list[dict[str, Any]], key: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call[key]] = counts.get(call[key], 0) + call["requests"]
+    return dict(sorted(counts.items()))
+
+
+def _parse_http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class CallRecorder:
+    """The open record of one logical call (all its pages and retries)."""
+
+    def __init__(self, locker: LockerWriter, record: CallRecord) -> None:
+        self.locker = locker
+        self.record = record
+
+    def page(self, url: str, status: int, body: bytes, date_header: str | None) -> str:
+        return self.locker._store_page(self.record, url, status, body, date_header)
+
+    def finish(self, error: dict[str, Any] | None = None) -> CallRecord:
+        self.record.ended_at = iso(utc_now())
+        self.record.outcome = "error" if error else "ok"
+        self.record.error = error
+        self.locker._end_call(self.record)
+        return self.record
+
+
+class Locker:
+    """A finished locker, read back for facts, checks, reports and verification."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        path = self.root / MANIFEST
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            raise EvidenceError(f"{path}: no evidence manifest here ({err.strerror or err})") from err
+        try:
+            self.manifest: dict[str, Any] = json.loads(raw)
+        except ValueError as err:
+            raise EvidenceError(f"{path}: manifest is not valid JSON: {err}") from err
+        if self.manifest.get("schema") != SCHEMA:
+            raise EvidenceError(f"{path}: not an evidence manifest (schema {self.manifest.get('schema')!r})")
+        self.manifest_sha256 = hashlib.sha256(raw).hexdigest()
+        self.items = {item["id"]: item for item in self.manifest["items"]}
+
+    @property
+    def as_of(self) -> datetime:
+        return datetime.fromisoformat(self.manifest["as_of"])
+
+    def calls(self, api: str | None = None, method: str | None = None) -> Iterator[dict[str, Any]]:
+        for call in self.manifest["calls"]:
+            if (api is None or call["api"] == api) and (method is None or call["method"] == method):
+                yield call
+
+    def body(self, item_id: str) -> bytes:
+        """The stored page, checked against its recorded SHA-256 before anything trusts it."""
+        item = self.items[item_id]
+        path = self.root / item["path"]
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise EvidenceError(f"{path}: evidence item missing ({err.strerror or err})") from err
+        if hashlib.sha256(data).hexdigest() != item["sha256"]:
+            raise EvidenceError(f"{path}: content does not match its recorded SHA-256")
+        return data
+
+    def pages(self, call: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], int]]:
+        """(item id, item record, http status) of a call's pages, in order."""
+        for item_id in call["items"]:
+            yield item_id, self.items[item_id], self.items[item_id]["http_status"]

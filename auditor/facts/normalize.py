@@ -1,0 +1,279 @@
+"""Normalizers: raw pages from a locker -> typed facts.
+
+They read only the locker (never a client object), so `auditor check --evidence` re-performs a run
+exactly. They are defensive: a field that is missing or of the wrong type leaves the fact's value
+unknown (None) and, where a check needs it, a note in `problems`; a page that does not parse makes
+its call a coverage gap, so the resources it covers end `inconclusive`, never `pass`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timezone
+from typing import Any, Callable
+
+from auditor.evidence.locker import Locker
+from auditor.facts.model import (
+    ActivationChange,
+    BackupAttempt,
+    CallGap,
+    Facts,
+    SqlInstance,
+    sql_resource,
+)
+
+WINDOW_STATUS = {
+    "STATUS_SUCCEEDED": "succeeded",
+    "STATUS_ATTEMPT_FAILED": "attempt_failed",
+    "STATUS_FAILED": "failed",
+    "STATUS_SKIPPED": "skipped",
+}
+RUN_STATUS = {
+    "SUCCESSFUL": "succeeded",
+    "FAILED": "failed",
+    "OVERDUE": "failed",
+    "SKIPPED": "skipped",
+    "ENQUEUED": "running",
+    "RUNNING": "running",
+}
+
+
+def get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def text(data: Any, *path: str) -> str | None:
+    value = get(data, *path)
+    return value if isinstance(value, str) and value else None
+
+
+def boolean(data: Any, *path: str) -> bool | None:
+    value = get(data, *path)
+    return value if isinstance(value, bool) else None
+
+
+def integer(data: Any, *path: str) -> int | None:
+    value = get(data, *path)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def clock(value: Any) -> time | None:
+    """Backup start times are 'HH:MM' in UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        hours, minutes = value.split(":")[:2]
+        return time(int(hours), int(minutes), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, (str, int, float, bool))}
+
+
+def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
+    """One instances.list item; None when it has no name or project to identify it by."""
+    name, project = text(data, "name"), text(data, "project")
+    if not name or not project:
+        return None
+    settings = get(data, "settings") if isinstance(get(data, "settings"), dict) else {}
+    backup = get(settings, "backupConfiguration") if isinstance(get(settings, "backupConfiguration"), dict) else {}
+    master = text(data, "masterInstanceName")
+    problems = []
+    enabled = boolean(backup, "enabled")
+    if enabled is None:
+        problems.append("settings.backupConfiguration.enabled is missing or not a boolean")
+    return SqlInstance(
+        resource=sql_resource(project, name),
+        project=project,
+        name=name,
+        region=text(data, "region"),
+        database_version=text(data, "databaseVersion"),
+        state=text(data, "state"),
+        instance_type=text(data, "instanceType"),
+        activation_policy=text(settings, "activationPolicy"),
+        labels=string_map(get(settings, "userLabels")),
+        create_time=timestamp(get(data, "createTime")),
+        backup_enabled=enabled,
+        backup_start_time=clock(get(backup, "startTime")),
+        backup_location=(text(backup, "location") or "").lower() or None,
+        pitr_enabled=boolean(backup, "pointInTimeRecoveryEnabled"),
+        log_retention_days=integer(backup, "transactionLogRetentionDays"),
+        retained_backups=integer(backup, "backupRetentionSettings", "retainedBackups"),
+        backup_tier=text(backup, "backupTier"),
+        kms_key=text(data, "diskEncryptionConfiguration", "kmsKeyName"),
+        master=master.split(":")[-1] if master else None,
+        raw_settings=settings,
+        evidence=(evidence,),
+        problems=tuple(problems),
+    )
+
+
+def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttempt | None:
+    """A retained automated backup run; on-demand runs prove nothing about the automated process."""
+    if text(data, "type") not in (None, "AUTOMATED"):
+        return None
+    instance, run_id = text(data, "instance"), text(data, "id") or (str(get(data, "id")) if get(data, "id") else None)
+    window = timestamp(get(data, "windowStartTime")) or timestamp(get(data, "startTime")) or timestamp(get(data, "enqueuedTime"))
+    if not instance or not window or not run_id:
+        return None
+    status = text(data, "status") or "UNKNOWN"
+    return BackupAttempt(
+        instance=sql_resource(project, instance),
+        window_start=window,
+        outcome=RUN_STATUS.get(status, "other"),
+        source="backup-run",
+        raw_status=status,
+        backup_time=timestamp(get(data, "endTime")) or timestamp(get(data, "startTime")),
+        key=f"run:{project}/{instance}/{run_id}",
+        evidence=(evidence,),
+        location=(text(data, "location") or "").lower() or None,
+    )
+
+
+def _entry_instance(entry: dict[str, Any]) -> str | None:
+    resource_name = text(entry, "protoPayload", "resourceName") or ""
+    parts = resource_name.split("/")
+    if len(parts) == 4 and parts[0] == "projects" and parts[2] == "instances":
+        return sql_resource(parts[1], parts[3])
+    database = text(entry, "resource", "labels", "database_id") or ""
+    if ":" in database:
+        project, name = database.split(":", 1)
+        return sql_resource(project, name)
+    return None
+
+
+def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | ActivationChange | None:
+    method = text(entry, "protoPayload", "methodName")
+    instance = _entry_instance(entry)
+    key = text(entry, "insertId")
+    stamp = timestamp(get(entry, "timestamp"))
+    if not instance or not key or not stamp:
+        return None
+    if method == "cloudsql.instances.automatedBackup":
+        meta = get(entry, "protoPayload", "metadata")
+        status = text(meta, "windowStatus") or "UNKNOWN"
+        window = timestamp(get(meta, "windowStartTime")) or stamp
+        return BackupAttempt(
+            instance=instance, window_start=window, outcome=WINDOW_STATUS.get(status, "other"), source="audit-log",
+            raw_status=status, backup_time=timestamp(get(meta, "backupEndTime")) or timestamp(get(meta, "backupStartTime")),
+            key=f"log:{key}", evidence=(evidence,),
+        )
+    if method == "cloudsql.instances.update":
+        policy = text(entry, "protoPayload", "request", "body", "settings", "activationPolicy")
+        if policy:
+            return ActivationChange(instance=instance, time=stamp, policy=policy, key=f"log:{key}", evidence=(evidence,))
+    return None
+
+
+def _items(body: Any, field: str) -> list[dict[str, Any]] | None:
+    """The list under `field` of a page, [] when absent (an empty page), None when malformed."""
+    if not isinstance(body, dict):
+        return None
+    value = body.get(field, [])
+    if not isinstance(value, list):
+        return None
+    return [item for item in value if isinstance(item, dict)]
+
+
+def _gap(call: dict[str, Any], kind: str, reason: str | None, message: str, status: int | None) -> CallGap:
+    return CallGap(call["api"], call["method"], call["scope"], kind, reason, message, status, call["id"])
+
+
+PageReader = Callable[[dict[str, Any], dict[str, Any], str, Facts], None]
+
+
+def _read_instances(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
+    for data in _items(body, "items") or []:
+        instance = sql_instance(data, item_id)
+        if instance:
+            facts.sql_instances.append(instance)
+
+
+def _read_backup_runs(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
+    for data in _items(body, "items") or []:
+        run = backup_run(data, call["params"]["project"], item_id)
+        if run:
+            facts.backup_attempts.append(run)
+
+
+def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
+    for entry in _items(body, "entries") or []:
+        fact = log_entry(entry, item_id)
+        if isinstance(fact, BackupAttempt):
+            facts.backup_attempts.append(fact)
+        elif isinstance(fact, ActivationChange):
+            facts.activation_changes.append(fact)
+
+
+READERS: dict[tuple[str, str], tuple[str, PageReader]] = {
+    ("sqladmin", "instances.list"): ("items", _read_instances),
+    ("sqladmin", "backupRuns.list"): ("items", _read_backup_runs),
+    ("logging", "entries.list"): ("entries", _read_entries),
+}
+
+
+def build_facts(lockers: list[Locker]) -> Facts:
+    """Facts from one or more lockers; observations with the same stable key are kept once."""
+    first = lockers[0]
+    facts = Facts(
+        as_of=max(locker.as_of for locker in lockers),
+        locker_ids=[locker.manifest["locker_id"] for locker in lockers],
+        projects=list(first.manifest["config"]["gcp"]["projects"]),
+    )
+    for locker in lockers:
+        for call in locker.manifest["calls"]:
+            facts.call_index[call["id"]] = call
+            _read_call(locker, call, facts)
+    facts.backup_attempts = list({a.key: a for a in facts.backup_attempts}.values())
+    facts.activation_changes = list({a.key: a for a in facts.activation_changes}.values())
+    facts.sql_instances = list({i.resource: i for i in facts.sql_instances}.values())
+    return facts
+
+
+def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
+    reader = READERS.get((call["api"], call["method"]))
+    if call["outcome"] != "ok":
+        error = call.get("error") or {}
+        facts.coverage.gaps.append(_gap(call, error.get("kind", "http"), error.get("reason"), error.get("message", ""), error.get("http_status")))
+    if reader is None:
+        return
+    field, read = reader
+    complete = call["outcome"] == "ok"
+    for item_id, _item, status in locker.pages(call):
+        if status != 200:
+            continue  # a retried error page; the call's outcome says whether it recovered
+        try:
+            body = json.loads(locker.body(item_id))
+        except ValueError:
+            body = None
+        if _items(body, field) is None:
+            complete = False
+            facts.coverage.gaps.append(_gap(call, "malformed", None, f"page {item_id} is not a valid {call['method']} response", status))
+            continue
+        read(call, body, item_id, facts)
+    if complete:
+        facts.coverage.answered.add((call["api"], call["method"], call["scope"]))

@@ -1,0 +1,53 @@
+"""The audit period: inclusive days in the period's time zone, and the instants that bound them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Iterator
+from zoneinfo import ZoneInfo
+
+from auditor.config import PeriodConfig
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    timezone: str = "UTC"
+
+    @classmethod
+    def from_config(cls, config: PeriodConfig) -> "Period":
+        first, last = config.bounds()
+        return cls(first, last, config.timezone)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def days(self) -> Iterator[date]:
+        day = self.start
+        while day <= self.end:
+            yield day
+            day += timedelta(days=1)
+
+    def day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def at(self, day: date, clock: time = time(0, 0)) -> datetime:
+        """The instant of a wall-clock time on a period day (backup start times are given in UTC)."""
+        if clock.tzinfo is not None:
+            return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=clock.tzinfo)
+        return datetime.combine(day, clock, tzinfo=self.tz)
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.at(self.start)
+
+    @property
+    def ends_at(self) -> datetime:
+        """The first instant after the period."""
+        return self.at(self.end + timedelta(days=1))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "timezone": self.timezone}

@@ -1,0 +1,216 @@
+"""backup-frequency: every day of the audit period has a successful automated backup.
+
+Each day gets a state from the audit log and the retained backup runs together:
+  succeeded      a window that started that day ended in a successful backup
+  missed         no success (a failed or skipped window, or no window at all)
+  unknown        no success seen, and the evidence for that day could not be read
+  stopped        the instance was stopped when that day's window opened
+  not_due        the day's window had not closed by the evidence's as-of time
+  not_applicable the instance did not exist yet
+Besides the per-day rule, the longest interval between successful backups is measured against the
+policy's interval plus the backup window (Cloud SQL may start a backup anywhere in its 4 hours).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+
+from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.checks_api import Check, CheckContext
+from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
+from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+
+ID = "backup-frequency"
+MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
+
+
+def stopped_intervals(changes: list[ActivationChange], current_policy: str | None, until: datetime) -> list[tuple[datetime, datetime]]:
+    """Intervals during which the instance was stopped, from its stop/start history and current setting."""
+    intervals: list[tuple[datetime, datetime]] = []
+    ordered = sorted(changes, key=lambda c: c.time)
+    stopped_since: datetime | None = None
+    if ordered and ordered[0].policy == "ALWAYS":
+        stopped_since = datetime.min.replace(tzinfo=timezone.utc)  # it was stopped before its first start
+    elif not ordered and current_policy == "NEVER":
+        stopped_since = datetime.min.replace(tzinfo=timezone.utc)
+    for change in ordered:
+        if change.policy == "NEVER" and stopped_since is None:
+            stopped_since = change.time
+        elif change.policy == "ALWAYS" and stopped_since is not None:
+            intervals.append((stopped_since, change.time))
+            stopped_since = None
+    if stopped_since is not None:
+        intervals.append((stopped_since, until))
+    return intervals
+
+
+def _inside(moment: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
+    return any(start <= moment < end for start, end in intervals)
+
+
+def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list[tuple[datetime, datetime]],
+               ctx: CheckContext, evidence_readable: bool) -> dict[date, str]:
+    window = ctx.config.policy.backup_window
+    start_clock = instance.backup_start_time or MIDNIGHT_UTC
+    succeeded_days = {ctx.period.day_of(a.window_start) for a in attempts if a.outcome == "succeeded"}
+    created_day = ctx.period.day_of(instance.create_time) if instance.create_time else None
+    states: dict[date, str] = {}
+    for day in ctx.period.days():
+        window_opens = ctx.period.at(day, start_clock)
+        if created_day and day < created_day:
+            states[day] = "not_applicable"
+        elif day in succeeded_days:
+            states[day] = "succeeded"
+        elif _inside(window_opens, stops):
+            states[day] = "stopped"
+        elif window_opens + window > ctx.as_of:
+            states[day] = "not_due"
+        elif not evidence_readable:
+            states[day] = "unknown"
+        else:
+            states[day] = "missed"
+    return states
+
+
+def longest_gap(successes: list[datetime], stops: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> tuple[float, datetime | None, datetime | None]:
+    """Longest running time without a successful backup, in hours; time stopped does not count."""
+    events = [(t, 1) for t in successes if start <= t <= end]
+    for s, e in stops:
+        if s < end and e > start:
+            events += [(max(s, start), 0), (min(e, end), 2)]
+    events.sort()
+    last: datetime | None = start
+    best, best_from, best_to = 0.0, None, None
+    for moment, kind in events:
+        if kind in (0, 1) and last is not None:  # a success or a stop closes the running stretch
+            hours = (moment - last).total_seconds() / 3600
+            if hours > best:
+                best, best_from, best_to = hours, last, moment
+        last = None if kind == 0 else moment
+    if last is not None and end > last:
+        hours = (end - last).total_seconds() / 3600
+        if hours > best:
+            best, best_from, best_to = hours, last, end
+    return round(best, 1), best_from, best_to
+
+
+def _ranges(days: list[date]) -> str:
+    """'2026-08-11..2026-08-13, 2026-09-02' for a reader."""
+    out: list[str] = []
+    run: list[date] = []
+    for day in sorted(days):
+        if run and day - run[-1] == timedelta(days=1):
+            run.append(day)
+            continue
+        if run:
+            out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
+        run = [day]
+    if run:
+        out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
+    return ", ".join(out)
+
+
+def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "daily Cloud SQL backups"))
+    attempts_by_instance: dict[str, list[BackupAttempt]] = defaultdict(list)
+    for attempt in facts.backup_attempts:
+        attempts_by_instance[attempt.instance].append(attempt)
+    changes_by_instance: dict[str, list[ActivationChange]] = defaultdict(list)
+    for change in facts.activation_changes:
+        changes_by_instance[change.instance].append(change)
+
+    for instance in instances(facts):
+        if instance.is_replica:
+            findings.append(replica_finding(ID, instance, "daily"))
+            continue
+        findings.append(_evaluate_instance(instance, attempts_by_instance[instance.resource],
+                                           changes_by_instance[instance.resource], facts, ctx))
+    return findings
+
+
+def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], changes: list[ActivationChange],
+                       facts: Facts, ctx: CheckContext) -> Finding:
+    scope = f"projects/{instance.project}"
+    log_gap = None if facts.coverage.was_read("logging", "entries.list", scope) else (
+        facts.coverage.gap("logging", scope, "entries.list"))
+    log_readable = log_gap is None and facts.coverage.was_read("logging", "entries.list", scope)
+    classification, policy = ctx.classification_of(instance.labels)
+    interval = policy.backup_interval if policy else timedelta(hours=24)
+    tolerance = ctx.config.policy.backup_window
+    period_end = min(ctx.period.ends_at, ctx.as_of)
+    stops = stopped_intervals(changes, instance.activation_policy, period_end)
+    states = day_states(instance, attempts, stops, ctx, log_readable)
+
+    successes = sorted(a.backup_time or a.window_start for a in attempts if a.outcome == "succeeded")
+    gap_start = max(ctx.period.starts_at, instance.create_time) if instance.create_time else ctx.period.starts_at
+    gap_hours, gap_from, gap_to = longest_gap(successes, stops, gap_start, period_end)
+
+    counts = {state: 0 for state in ("succeeded", "missed", "unknown", "stopped", "not_due", "not_applicable")}
+    for state in states.values():
+        counts[state] += 1
+    missed = [d for d, s in states.items() if s == "missed"]
+    unknown = [d for d, s in states.items() if s == "unknown"]
+    stopped = [d for d, s in states.items() if s == "stopped"]
+    due = counts["succeeded"] + counts["missed"] + counts["unknown"]
+    per_day_rule = interval <= timedelta(hours=24)
+    gap_limit = (interval + tolerance).total_seconds() / 3600
+    evidence = list(instance.evidence) + [e for a in attempts if ctx.period.starts_at - timedelta(days=1) <= a.window_start < ctx.period.ends_at for e in a.evidence]
+    evidence += [e for c in changes for e in c.evidence]
+
+    problems = []
+    if per_day_rule and missed:
+        problems.append(f"{len(missed)} of {due} due days had no successful automated backup: {_ranges(missed)}")
+    if gap_hours > gap_limit and due and not unknown:  # unknown days could hide backups
+        problems.append(f"the longest interval without a successful backup was {gap_hours} hours "
+                        f"({gap_from:%Y-%m-%d %H:%M} to {gap_to:%Y-%m-%d %H:%M} UTC), over the {gap_limit:g}-hour limit")
+    if problems:
+        status = FAIL
+        message = f"{instance.display}: " + "; ".join(problems) + "."
+    elif unknown:
+        status = INCONCLUSIVE
+        reason = log_gap.describe() if log_gap else "the audit log for the period was not collected"
+        message = (f"{instance.display}: {len(unknown)} days could not be verified ({_ranges(unknown)}) because {reason}; "
+                   f"{counts['succeeded']} days are backed by retained backup runs.")
+    elif due == 0:
+        status = NOT_APPLICABLE if counts["not_applicable"] == len(states) else INCONCLUSIVE
+        message = f"{instance.display}: no day of the period was due for a backup by {ctx.as_of:%Y-%m-%d %H:%M} UTC."
+    else:
+        status = PASS
+        message = f"{instance.display}: a successful automated backup on each of {counts['succeeded']} due days; longest interval {gap_hours} hours."
+    if stopped:
+        message += f" The instance was stopped on {len(stopped)} days ({_ranges(stopped)}); no backup was due while it was stopped."
+    if classification is None:
+        message += " No data classification found; the default daily interval was applied."
+
+    return Finding(
+        check=ID, resource=instance.resource, rule="daily", status=status, message=message,
+        observed={"missed_days": len(missed), "unknown_days": len(unknown), "stopped_days": len(stopped),
+                  "longest_gap_hours": gap_hours, "backup_enabled": instance.backup_enabled},
+        expected={"interval_hours": interval.total_seconds() / 3600, "tolerance_hours": tolerance.total_seconds() / 3600,
+                  "classification": classification},
+        details={
+            "days": {d.isoformat(): s for d, s in states.items()},
+            "missed_days": [d.isoformat() for d in missed],
+            "unknown_days": [d.isoformat() for d in unknown],
+            "stopped_days": [d.isoformat() for d in stopped],
+            "longest_gap_hours": gap_hours,
+            "longest_gap": {"from": gap_from.isoformat() if gap_from else None, "to": gap_to.isoformat() if gap_to else None},
+            "coverage": counts,
+            "sources": sorted({a.source for a in attempts}),
+        },
+        evidence=evidence,
+    )
+
+
+CHECK = Check(
+    id=ID,
+    title="Automated backups succeed every day of the period",
+    criteria=("CC9.1", "A1.2"),
+    policy_clause="By default, data will be backed up daily.",
+    description="For each Cloud SQL primary and each day of the audit period, inspects the automated-backup outcomes in the "
+                "Cloud Logging system-event audit log (cloudsql.instances.automatedBackup, windowStatus) together with the "
+                "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log.",
+    needs=("sql_instances", "backup_attempts", "activation_changes", "coverage"),
+    evaluate=evaluate,
+)
