@@ -1,0 +1,187 @@
+"""Cloud SQL Admin API v1: instances.list/get and backupRuns.list, as the real API shapes them.
+
+backupRuns lists only RETAINED runs (the last ``retained_backups`` successful automated runs
+plus failed ones inside that span), which is why a quarter's history needs the audit logs.
+Page caps: instances.list maxResults <= 500, backupRuns.list maxResults <= 100 (default = cap).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from auditor.simulator.apierror import ApiError, not_found
+from auditor.simulator.paging import page_size, paginate, query_key
+from auditor.simulator.routing import Request, Route
+from auditor.simulator.scenario import Project, Scenario, SqlInstance
+from auditor.simulator.timeline import Attempt, jitter, instance_attempts
+
+API = "sqladmin"
+INSTANCES_CAP = 500
+BACKUP_RUNS_CAP = 100
+SELF = "https://sqladmin.googleapis.com/v1"
+
+
+def ts(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _running(inst: SqlInstance, now: dt.datetime) -> bool:
+    return not inst.stopped_at(now)
+
+
+def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "kind": "sql#settings",
+        "tier": inst.tier,
+        "activationPolicy": "ALWAYS" if _running(inst, scenario.now) else "NEVER",
+        "availabilityType": "ZONAL",
+        "dataDiskType": "PD_SSD",
+        "userLabels": dict(inst.labels),
+    }
+    if inst.type == "READ_REPLICA_INSTANCE":
+        settings["backupConfiguration"] = {"kind": "sql#backupConfiguration", "enabled": True}
+    elif inst.backup is not None:
+        b = inst.backup
+        cfg: dict[str, Any] = {
+            "kind": "sql#backupConfiguration",
+            "enabled": b.enabled,
+            "startTime": b.start_time,
+            "pointInTimeRecoveryEnabled": b.pitr,
+            "transactionLogRetentionDays": b.log_retention_days,
+            "backupRetentionSettings": {"retainedBackups": b.retained_backups, "retentionUnit": "COUNT"},
+        }
+        if b.location:
+            cfg["location"] = b.location
+        if b.tier:
+            cfg["backupTier"] = b.tier
+        settings["backupConfiguration"] = cfg
+    else:
+        settings["backupConfiguration"] = {"kind": "sql#backupConfiguration", "enabled": False,
+                                           "startTime": "00:00"}
+    body: dict[str, Any] = {
+        "kind": "sql#instance",
+        "name": inst.name,
+        "project": project.id,
+        "connectionName": f"{project.id}:{inst.region}:{inst.name}",
+        "region": inst.region,
+        "gceZone": inst.zone or f"{inst.region}-b",
+        "databaseVersion": inst.database_version,
+        "backendType": "SECOND_GEN",
+        "state": inst.state,
+        "instanceType": inst.type,
+        "createTime": ts(inst.create_time),
+        "settings": settings,
+        "selfLink": f"{SELF}/projects/{project.id}/instances/{inst.name}",
+    }
+    if inst.master:
+        body["masterInstanceName"] = f"{project.id}:{inst.master}"
+    replicas = [r.name for r in project.sql_instances if r.master == inst.name]
+    if replicas:
+        body["replicaNames"] = replicas
+    if inst.kms_key:
+        body["diskEncryptionConfiguration"] = {"kind": "sql#diskEncryptionConfiguration", "kmsKeyName": inst.kms_key}
+        body["diskEncryptionStatus"] = {"kind": "sql#diskEncryptionStatus",
+                                        "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/1"}
+    return body
+
+
+def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list[dict[str, Any]]:
+    """Retained runs of one instance, newest first."""
+    runs: list[dict[str, Any]] = []
+    attempts: list[Attempt] = [a for a in instance_attempts(scenario, project, inst)
+                               if a.status in ("STATUS_SUCCEEDED", "STATUS_FAILED")]
+    for a in reversed(attempts):  # newest first
+        if a.backup_start is None or a.backup_start > scenario.now:
+            continue
+        enqueued = a.backup_start - dt.timedelta(seconds=jitter(a.project, a.instance, a.day, lo=5, hi=50))
+        run: dict[str, Any] = {
+            "kind": "sql#backupRun",
+            "id": str(int(enqueued.timestamp()) * 1000 + jitter(a.project, a.instance, lo=0, hi=999)),
+            "instance": inst.name,
+            "type": "AUTOMATED",
+            "backupKind": "SNAPSHOT",
+            "enqueuedTime": ts(enqueued),
+            "startTime": ts(a.backup_start),
+            "windowStartTime": ts(a.window_start),
+            "location": inst.backup.location or "us",
+        }
+        if a.status == "STATUS_FAILED" and a.timestamp <= scenario.now:
+            run["status"] = "FAILED"
+            run["endTime"] = ts(a.timestamp)
+            run["error"] = {"kind": "sql#operationError", "code": "INTERNAL_ERROR",
+                            "message": "An internal error occurred during the automated backup."}
+        elif a.status == "STATUS_SUCCEEDED" and a.backup_end is not None and a.backup_end <= scenario.now:
+            run["status"] = "SUCCESSFUL"
+            run["endTime"] = ts(a.backup_end)
+        else:
+            run["status"] = "RUNNING"
+        if inst.kms_key:
+            run["diskEncryptionConfiguration"] = {"kind": "sql#diskEncryptionConfiguration",
+                                                  "kmsKeyName": inst.kms_key}
+            run["diskEncryptionStatus"] = {"kind": "sql#diskEncryptionStatus",
+                                           "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/1"}
+        run["selfLink"] = f"{SELF}/projects/{project.id}/instances/{inst.name}/backupRuns/{run['id']}"
+        runs.append(run)
+    kept, successes = [], 0
+    for run in runs:
+        if successes >= inst.backup.retained_backups:
+            break
+        kept.append(run)
+        successes += run["status"] == "SUCCESSFUL"
+    return kept
+
+
+def _instance(req: Request, project: Project) -> SqlInstance:
+    inst = project.instance(req.params["instance"])
+    if inst is None:
+        raise not_found("The Cloud SQL instance does not exist.", reason="instanceDoesNotExist")
+    return inst
+
+
+def list_instances(req: Request) -> dict[str, Any]:
+    project = req.project(req.params["project"], API)
+    if req.query.get("filter"):
+        raise ApiError(400, "The simulator does not support instances.list filter.", reason="invalid")
+    size = page_size(req.query.get("maxResults"), name="maxResults", default=INSTANCES_CAP, cap=INSTANCES_CAP)
+    items = [instance_json(req.scenario, project, i) for i in project.sql_instances]
+    page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("instances", project.id))
+    out: dict[str, Any] = {"kind": "sql#instancesList"}
+    if page:
+        out["items"] = page
+    if nxt:
+        out["nextPageToken"] = nxt
+    return out
+
+
+def get_instance(req: Request) -> dict[str, Any]:
+    project = req.project(req.params["project"], API)
+    return instance_json(req.scenario, project, _instance(req, project))
+
+
+def list_backup_runs(req: Request) -> dict[str, Any]:
+    project = req.project(req.params["project"], API)
+    name = req.params["instance"]
+    if name == "-":
+        runs = [r for i in project.sql_instances if i.backup is not None
+                for r in backup_runs(req.scenario, project, i)]
+        runs.sort(key=lambda r: (r["enqueuedTime"], r["instance"]), reverse=True)
+    else:
+        inst = _instance(req, project)
+        runs = backup_runs(req.scenario, project, inst) if inst.backup is not None else []
+    size = page_size(req.query.get("maxResults"), name="maxResults", default=BACKUP_RUNS_CAP, cap=BACKUP_RUNS_CAP)
+    page, nxt = paginate(runs, req.query.get("pageToken"), size, query_key("backupRuns", project.id, name))
+    out: dict[str, Any] = {"kind": "sql#backupRunsList"}
+    if page:
+        out["items"] = page
+    if nxt:
+        out["nextPageToken"] = nxt
+    return out
+
+
+_PAGED = frozenset({"maxResults", "pageToken"})
+ROUTES = [
+    Route("GET", "/v1/projects/{project}/instances", API, list_instances, _PAGED | {"filter"}),
+    Route("GET", "/v1/projects/{project}/instances/{instance}", API, get_instance),
+    Route("GET", "/v1/projects/{project}/instances/{instance}/backupRuns", API, list_backup_runs, _PAGED),
+]

@@ -1,0 +1,236 @@
+"""The scenario file: one fictional organisation, its history and its expected verdicts.
+
+Models are strict (extra="forbid") because a typo in a hand-written scenario would otherwise
+silently produce a healthy default and a test that proves nothing. Errors become ScenarioError
+naming the file and the key path (e.g. ``projects[0].sql_instances[1].backup.start_time``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from auditor.errors import ScenarioError
+
+ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
+DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
+Status = Literal["pass", "fail", "warn", "inconclusive", "not_applicable"]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
+    return value.astimezone(dt.timezone.utc)
+
+
+class Organization(_Strict):
+    id: str = Field(pattern=r"^\d+$")
+    display_name: str
+
+
+class Interval(_Strict):
+    """A half-open interval [from, to) during which an instance was stopped."""
+
+    start: dt.datetime = Field(alias="from")
+    end: dt.datetime | None = Field(default=None, alias="to")
+
+    _utc_times = field_validator("start", "end")(lambda v: None if v is None else _utc(v))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Interval":
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+    def contains(self, t: dt.datetime) -> bool:
+        return self.start <= t and (self.end is None or t < self.end)
+
+
+class Backup(_Strict):
+    enabled: bool
+    start_time: str = "03:00"
+    location: str | None = None
+    retained_backups: int = Field(default=7, ge=1, le=365)
+    pitr: bool = False
+    log_retention_days: int = Field(default=7, ge=1, le=35)
+    tier: Literal["STANDARD", "ENHANCED"] | None = None
+    disabled_since: dt.date | None = None
+
+    @field_validator("start_time")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError(f"start_time must be HH:MM (UTC), got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _since_only_when_disabled(self) -> "Backup":
+        if self.enabled and self.disabled_since is not None:
+            raise ValueError("disabled_since is only meaningful with enabled: false")
+        return self
+
+    def enabled_on(self, day: dt.date) -> bool:
+        return self.enabled or (self.disabled_since is not None and day < self.disabled_since)
+
+
+class SqlInstance(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,97}$")
+    type: Literal["CLOUD_SQL_INSTANCE", "READ_REPLICA_INSTANCE"] = "CLOUD_SQL_INSTANCE"
+    master: str | None = None
+    region: str
+    zone: str | None = None
+    database_version: str
+    tier: str = "db-custom-2-7680"
+    state: Literal["RUNNABLE", "SUSPENDED", "MAINTENANCE", "FAILED"] = "RUNNABLE"
+    labels: dict[str, str] = {}
+    create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    kms_key: str | None = None
+    backup: Backup | None = None
+    days: dict[str, DayOutcome] = {}
+    stopped: list[Interval] = []
+
+    _utc_create = field_validator("create_time")(lambda v: _utc(v))
+
+    @field_validator("days")
+    @classmethod
+    def _day_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            _parse_day_range(key)
+        return v
+
+    @model_validator(mode="after")
+    def _replica_shape(self) -> "SqlInstance":
+        if self.type == "READ_REPLICA_INSTANCE":
+            if not self.master:
+                raise ValueError("a READ_REPLICA_INSTANCE needs 'master'")
+            if self.backup is not None or self.days:
+                raise ValueError("replicas cannot be backed up: remove 'backup' and 'days'")
+        elif self.master is not None:
+            raise ValueError("'master' is only for READ_REPLICA_INSTANCE")
+        if self.days and self.backup is None:
+            raise ValueError("'days' needs a 'backup' block")
+        return self
+
+    def day_outcome(self, day: dt.date) -> DayOutcome:
+        """The scenario's override for a day, else the default daily success."""
+        for key, outcome in self.days.items():
+            first, last = _parse_day_range(key)
+            if first <= day <= last:
+                return outcome
+        return "success"
+
+    def stopped_at(self, t: dt.datetime) -> bool:
+        return any(i.contains(t) for i in self.stopped)
+
+
+class Project(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    number: str = Field(pattern=r"^\d+$")
+    apis_disabled: list[ApiName] = []
+    permission_denied: list[ApiName] = []
+    sql_instances: list[SqlInstance] = []
+
+    @model_validator(mode="after")
+    def _instances_consistent(self) -> "Project":
+        names = [i.name for i in self.sql_instances]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate instance names: {dupes}")
+        for inst in self.sql_instances:
+            if inst.master is not None and inst.master not in names:
+                raise ValueError(f"instance {inst.name!r}: master {inst.master!r} is not in this project")
+        return self
+
+    def instance(self, name: str) -> SqlInstance | None:
+        return next((i for i in self.sql_instances if i.name == name), None)
+
+
+class Expectation(_Strict):
+    status: Status
+    missed_days: list[dt.date] | None = None
+    stopped_days: list[dt.date] | None = None
+
+
+class Scenario(_Strict):
+    name: str
+    now: dt.datetime
+    history_start: dt.date
+    organization: Organization
+    projects: list[Project]
+    expect: dict[str, dict[str, Status | Expectation]] = {}
+
+    _utc_now = field_validator("now")(lambda v: _utc(v))
+
+    @model_validator(mode="after")
+    def _unique_projects(self) -> "Scenario":
+        ids = [p.id for p in self.projects]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate project ids")
+        if self.history_start > self.now.date():
+            raise ValueError("history_start is after now")
+        return self
+
+    def project(self, project_id: str) -> Project | None:
+        return next((p for p in self.projects if p.id == project_id), None)
+
+
+def _parse_day_range(key: str) -> tuple[dt.date, dt.date]:
+    parts = key.split("..")
+    if len(parts) > 2:
+        raise ValueError(f"day key {key!r}: expected DATE or DATE..DATE")
+    try:
+        first = dt.date.fromisoformat(parts[0].strip())
+        last = dt.date.fromisoformat(parts[-1].strip())
+    except ValueError:
+        raise ValueError(f"day key {key!r}: expected DATE or DATE..DATE (YYYY-MM-DD)") from None
+    if last < first:
+        raise ValueError(f"day key {key!r}: range ends before it starts")
+    return first, last
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith(("function-", "literal[")) or part in ("str", "Expectation"):
+            continue  # pydantic union/validator branch labels, not keys
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate already-parsed YAML data; errors name `source` and the key path."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: the scenario must be a mapping at the top level")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_key_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        raise ScenarioError("invalid scenario\n" + "\n".join(lines)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file (yaml.safe_load; never executes tags)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    return parse_scenario(data, str(path))

@@ -1,0 +1,184 @@
+"""The simulator's HTTP server: strict request handling around the route registry.
+
+Strictness lives here, once, for every API: unknown paths (404), unknown or repeated query
+parameters (400), the standard ``alt``/``fields`` parameters, the ``Date`` header from the
+scenario clock, JSON error bodies, and per-route request counting for tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from auditor.simulator import routes_logging, routes_sqladmin
+from auditor.simulator.apierror import ApiError, invalid_argument
+from auditor.simulator.fieldmask import apply_mask, parse_fields
+from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
+from auditor.simulator.scenario import Scenario, load_scenario
+
+DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES]
+MAX_BODY = 1 << 20
+
+
+class Simulator:
+    """Serve a scenario on 127.0.0.1. Use as a context manager, or start()/stop().
+
+    ``stats`` counts requests per (api, "METHOD /template") that matched a route, whatever
+    their outcome (403s included), so tests can assert how many calls a collector made.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path, port: int = 0, host: str = "127.0.0.1",
+                 routes: list[Route] | None = None):
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.registry = Registry(DEFAULT_ROUTES if routes is None else routes)
+        self.stats: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._t0 = time.monotonic()
+
+    # -- clock -----------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        """The scenario clock: ``now:`` plus real seconds elapsed since start()."""
+        return self.scenario.now + dt.timedelta(seconds=time.monotonic() - self._t0)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("simulator not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "Simulator":
+        if self._httpd is not None:
+            return self
+        handler = type("SimHandler", (_Handler,), {"sim": self})
+        self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
+        self._httpd.daemon_threads = True
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    def serve_forever(self) -> None:
+        """Block serving (for ``auditor simulate``); Ctrl-C to stop."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def count(self, api: str, method: str, template: str) -> int:
+        with self._lock:
+            return self.stats[(api, f"{method} {template}")]
+
+    def _record(self, route: Route) -> None:
+        with self._lock:
+            self.stats[(route.api, f"{route.method} {route.template}")] += 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sim: Simulator
+    protocol_version = "HTTP/1.1"
+    server_version = "auditor-simulator"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
+        now = self.sim.now()
+        try:
+            body_bytes = self._read_body()
+            status, payload = 200, self._dispatch(method, body_bytes, now)
+        except ApiError as exc:
+            status, payload = exc.code, exc.body()
+        except Exception as exc:  # a simulator bug must still look like a server error, not hang
+            status, payload = 500, ApiError(500, f"simulator internal error: {exc!r}").body()
+        data = json.dumps(payload, indent=2).encode() + b"\n"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Vary", "Origin, X-Origin, Referer")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # BaseHTTPRequestHandler.send_response() adds Date from here: serve the scenario clock.
+        return email.utils.formatdate(self.sim.now().timestamp(), usegmt=True)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise invalid_argument("Request body too large.")
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self, method: str, body_bytes: bytes, now: dt.datetime) -> Any:
+        parts = urlsplit(self.path)
+        route, params = self.sim.registry.resolve(method, parts.path)
+        self.sim._record(route)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        names = [k for k, _ in pairs]
+        for name in names:
+            if name not in STANDARD_PARAMS and name not in route.query:
+                raise invalid_argument(f"Invalid JSON payload received. Unknown name \"{name}\": "
+                                       "Cannot bind query parameter. Field '%s' could not be found in request "
+                                       "message." % name)
+            if names.count(name) > 1:
+                raise invalid_argument(f"Query parameter {name!r} given more than once.")
+        query = dict(pairs)
+        if query.get("alt", "json") != "json":
+            raise invalid_argument(f"Unsupported alt={query['alt']!r}; only json is served.")
+        mask = parse_fields(query["fields"]) if query.get("fields") else None
+        body = None
+        if body_bytes:
+            try:
+                body = json.loads(body_bytes)
+            except ValueError:
+                raise invalid_argument("Invalid JSON payload received.") from None
+        req = Request(scenario=self.sim.scenario, method=method, path=parts.path, params=params,
+                      query={k: v for k, v in query.items() if k not in STANDARD_PARAMS}, body=body, now=now,
+                      base_url=self.sim.url)
+        return apply_mask(route.handler(req), mask)

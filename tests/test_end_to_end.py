@@ -1,0 +1,136 @@
+"""The sample company end to end, over real HTTP: simulator -> client libraries -> locker -> checks -> pack.
+
+Verdicts are compared with the scenario's hand-written `expect:` section, never with the tool's own
+earlier output.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.config import load_config
+from auditor.evidence.locker import Locker
+from auditor.results import validate_results
+from auditor.runner import evaluate, run
+from auditor.simulator import Simulator, load_scenario
+
+
+@pytest.fixture(scope="module")
+def demo_pack(tmp_path_factory, sample_dir):
+    out = tmp_path_factory.mktemp("pack")
+    config = load_config(sample_dir / "auditor.yaml")
+    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator:
+        outcome = run(config.with_endpoints(simulator.url), out)
+        stats = dict(simulator.stats)
+    return out, outcome, stats
+
+
+@pytest.fixture(scope="module")
+def expectations(sample_dir):
+    return yaml.safe_load((sample_dir / "scenario.yaml").read_text())["expect"]
+
+
+def findings_by_resource(results, check_id):
+    (control,) = [c for c in results["controls"] if c["id"] == check_id]
+    return {f["resource"]: f for f in control["findings"]}
+
+
+def test_pack_files_are_written(demo_pack):
+    out, outcome, _ = demo_pack
+    for name in ("results.json", "report.html", "report.pdf", "evidence/manifest.json", "pack-manifest.json", "SHA256SUMS"):
+        assert (out / name).is_file(), name
+    assert outcome.collection.complete
+
+
+def test_results_match_the_scenarios_expectations(demo_pack, expectations):
+    results = demo_pack[1].results
+    compared = 0
+    for check_id, resources in expectations.items():
+        if check_id not in {c["id"] for c in results["controls"]}:
+            continue  # a check the scenario already states but this build does not run yet
+        findings = findings_by_resource(results, check_id)
+        for resource, expected in resources.items():
+            expected = {"status": expected} if isinstance(expected, str) else expected
+            assert resource in findings, f"{check_id}: no finding for {resource}"
+            finding = findings[resource]
+            assert finding["status"] == expected["status"], f"{check_id} {resource}: {finding['message']}"
+            for key in ("missed_days", "stopped_days", "unknown_days"):
+                if key in expected:
+                    assert finding["details"][key] == [str(d) for d in expected[key]], f"{check_id} {resource} {key}"
+            compared += 1
+        assert set(findings) <= set(resources) | {r for r in findings if r.startswith("//cloudresourcemanager")}, check_id
+    assert compared >= 10
+
+
+def test_results_validate_against_the_published_schema(demo_pack):
+    out = demo_pack[0]
+    validate_results(json.loads((out / "results.json").read_text()))
+
+
+def test_every_day_of_the_period_has_a_state(demo_pack):
+    findings = findings_by_resource(demo_pack[1].results, "backup-frequency")
+    billing = findings["//cloudsql.googleapis.com/projects/bks-prod/instances/billing-pg"]
+    days = billing["details"]["days"]
+    assert len(days) == 92 and min(days) == "2026-07-01" and max(days) == "2026-09-30"
+    assert days["2026-07-01"] == "succeeded"
+    assert days["2026-09-30"] == "not_due"  # the scenario clock is 02:00 on the last day
+    assert "2026-08-11..2026-08-13" in billing["message"]
+
+
+def test_evidence_records_each_call_with_hashes(demo_pack):
+    out = demo_pack[0]
+    locker = Locker(out / "evidence")
+    methods = {(c["api"], c["method"], c["scope"]) for c in locker.calls()}
+    assert ("sqladmin", "backupRuns.list", "projects/bks-prod") in methods
+    assert ("logging", "entries.list", "projects/bks-analytics") in methods
+    for call in locker.calls():
+        assert call["outcome"] == "ok" and call["items"], call
+        for item_id in call["items"]:
+            locker.body(item_id)  # raises if the stored bytes do not match the recorded SHA-256
+    assert locker.manifest["as_of"] == "2026-09-30T02:00:00Z"  # the simulator's clock, from the Date header
+    assert locker.manifest["config"]["organization"] == "Bangkok Solutions"
+
+
+def test_instance_dash_lists_all_runs_in_one_call_per_project(demo_pack):
+    stats = demo_pack[2]
+    backup_run_requests = sum(n for key, n in stats.items() if "backupRuns" in str(key))
+    assert backup_run_requests == 2  # one per project, never one per instance
+
+
+def test_check_reperforms_from_the_locker_alone(demo_pack, tmp_path):
+    out, outcome, _ = demo_pack
+    copy = tmp_path / "evidence"
+    shutil.copytree(out / "evidence", copy)  # no config, no simulator: only the locker
+    again = evaluate([copy])
+    first = dict(outcome.results)
+    first.pop("generated_at"), again.pop("generated_at")
+    assert again == first
+
+
+def test_tampered_evidence_is_refused(demo_pack, tmp_path):
+    out = demo_pack[0]
+    copy = tmp_path / "evidence"
+    shutil.copytree(out / "evidence", copy)
+    item = next((copy / "items").iterdir())
+    item.write_bytes(item.read_bytes().replace(b"SUCCEEDED", b"SUCCEEDEX", 1) + b" ")
+    from auditor.errors import EvidenceError
+
+    with pytest.raises(EvidenceError, match="SHA-256"):
+        evaluate([copy])
+
+
+def test_sha256sums_cover_the_pack(demo_pack):
+    import hashlib
+
+    out = demo_pack[0]
+    listed = {}
+    for line in (out / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        listed[name] = digest
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "SHA256SUMS"}
+    assert set(listed) == files
+    for name, digest in listed.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
