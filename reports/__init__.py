@@ -1,0 +1,1 @@
+"""Report renderers: pure functions from results (and the evidence manifest) to text or bytes."""

@@ -1,0 +1,208 @@
+"""HTML evidence-pack report: ``render_html(results, manifest) -> str``.
+
+A pure function of ``results.json`` and the evidence manifest: no clock, no network, no files
+other than the packaged templates. Every value from the data is autoescaped by jinja2, and a
+missing key is an error (``StrictUndefined``), raised as :class:`auditor.errors.ReportError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from auditor.errors import ReportError
+
+TEMPLATE_PACKAGE = "auditor.templates"
+MAIN_TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+
+#: The appendix lists at most this many calls; the rest are in the locker and the workbook.
+MAX_APPENDIX_CALLS = 200
+#: Per control, at most this many passing / not-applicable resources and day strips are shown.
+MAX_LISTED_RESOURCES = 150
+MAX_DAY_STRIPS = 60
+#: A finding shows at most this many evidence ids (then "+N more").
+MAX_EVIDENCE_IDS = 6
+
+STATUS_LABELS = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "inconclusive": "Inconclusive",
+    "not_applicable": "Not applicable",
+}
+DAY_STATES = ("succeeded", "missed", "unknown", "not_due", "stopped", "not_applicable")
+EXCEPTION_STATUSES = ("fail", "inconclusive")
+
+_TEMPLATE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def _load_template(name: str) -> str | None:
+    """FunctionLoader source: a packaged template (no path traversal)."""
+    if not _TEMPLATE_NAME_RE.match(name) or ".." in name:
+        return None
+    ref = resources.files(TEMPLATE_PACKAGE).joinpath(name)
+    if not ref.is_file():
+        return None
+    return ref.read_text(encoding="utf-8")
+
+
+def _criteria_key(criterion: str) -> tuple:
+    """Sort CC6.1 < CC9.1 < A1.2 < A1.3 by family then number, numerically."""
+    m = re.match(r"^([A-Z]+)(\d+)\.(\d+)$", criterion)
+    if not m:
+        return (2, criterion, 0, 0)
+    family = 0 if m.group(1) == "CC" else 1
+    return (family, m.group(1), int(m.group(2)), int(m.group(3)))
+
+
+def _criteria_union(controls: list[dict]) -> list[str]:
+    found: set[str] = set()
+    for control in controls:
+        found.update(control["criteria"])
+    return sorted(found, key=_criteria_key)
+
+
+def _short_hash(value: str | None, n: int = 12) -> str:
+    return value[:n] if value else "—"
+
+
+def _when(value: str | None) -> str:
+    """ISO 8601 timestamp in a compact readable form ('2026-09-30 02:00:05Z')."""
+    if not value:
+        return "—"
+    return str(value).replace("T", " ")
+
+
+def _compact(value: Any) -> str:
+    """A dict/list/scalar rendered as compact 'k=v, k=v' text (for params, observed, expected)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        if not value:
+            return "—"
+        return ", ".join(f"{k}={_compact_scalar(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_compact_scalar(v) for v in value) or "—"
+    return _compact_scalar(value)
+
+
+def _compact_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, str(status).replace("_", " ").capitalize())
+
+
+class _EvidenceIndex:
+    """Item id -> call record, from the evidence manifest."""
+
+    def __init__(self, manifest: dict) -> None:
+        self.calls = {call["id"]: call for call in manifest["calls"]}
+        self.item_call = {item["id"]: item["call_id"] for item in manifest["items"]}
+        self.items = {item["id"]: item for item in manifest["items"]}
+
+    def calls_for(self, evidence_ids: list[str]) -> list[dict]:
+        seen: dict[str, dict] = {}
+        for eid in evidence_ids:
+            call_id = self.item_call.get(eid)
+            if call_id and call_id in self.calls and call_id not in seen:
+                seen[call_id] = self.calls[call_id]
+        return list(seen.values())
+
+    def methods_for_control(self, control: dict) -> list[dict]:
+        """Distinct API methods behind a control's findings, with how many calls and scopes."""
+        methods: dict[tuple[str, str], dict] = {}
+        ids: list[str] = []
+        for finding in control["findings"]:
+            ids.extend(finding["evidence"])
+        for call in self.calls_for(ids):
+            key = (call["api"], call["method"])
+            entry = methods.setdefault(
+                key, {"api": call["api"], "method": call["method"], "calls": 0, "errors": 0, "scopes": []}
+            )
+            entry["calls"] += 1
+            if call["outcome"] != "ok":
+                entry["errors"] += 1
+            if call["scope"] not in entry["scopes"]:
+                entry["scopes"].append(call["scope"])
+        return [methods[k] for k in sorted(methods)]
+
+    def unknown_ids(self, evidence_ids: list[str]) -> list[str]:
+        return [eid for eid in evidence_ids if eid not in self.item_call]
+
+    def first_page_sha(self, call: dict) -> str | None:
+        if call["items"]:
+            item = self.items.get(call["items"][0])
+            if item:
+                return item["sha256"]
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load_template),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        short_hash=_short_hash,
+        when=_when,
+        compact=_compact,
+        status_label=_status_label,
+    )
+    env.globals.update(
+        DAY_STATES=DAY_STATES,
+        EXCEPTION_STATUSES=EXCEPTION_STATUSES,
+        MAX_APPENDIX_CALLS=MAX_APPENDIX_CALLS,
+        MAX_LISTED_RESOURCES=MAX_LISTED_RESOURCES,
+        MAX_DAY_STRIPS=MAX_DAY_STRIPS,
+        MAX_EVIDENCE_IDS=MAX_EVIDENCE_IDS,
+        criteria_union=_criteria_union,
+    )
+    return env
+
+
+def stylesheet() -> str:
+    """The packaged report stylesheet (inlined into the HTML)."""
+    text = _load_template(STYLESHEET)
+    if text is None:  # pragma: no cover - packaging error
+        raise ReportError(f"packaged stylesheet {STYLESHEET!r} not found in {TEMPLATE_PACKAGE}")
+    return text
+
+
+def render_html(results: dict, manifest: dict) -> str:
+    """Render the human-readable evidence report as one self-contained HTML document.
+
+    The CSS is inlined; the document references no external resource. Raises
+    :class:`~auditor.errors.ReportError` (caused by ``jinja2.UndefinedError`` or ``KeyError``)
+    when ``results`` or ``manifest`` lacks a key the report needs.
+    """
+    try:
+        evidence = _EvidenceIndex(manifest)
+        template = _environment().get_template(MAIN_TEMPLATE)
+        return template.render(
+            results=results,
+            manifest=manifest,
+            evidence=evidence,
+            css=stylesheet(),
+        )
+    except jinja2.UndefinedError as exc:
+        raise ReportError(f"results or manifest is missing data the report needs: {exc}") from exc
+    except KeyError as exc:
+        raise ReportError(f"results or manifest is missing key {exc}") from exc

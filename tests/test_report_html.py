@@ -1,0 +1,195 @@
+"""HTML report: content, strictness, escaping, self-containment."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from auditor.errors import ReportError
+from auditor.reports.html import MAX_APPENDIX_CALLS, render_html
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXCEPTION_STATUSES = ("fail", "inconclusive")
+HOSTILE = (
+    '<script>alert(1)</script> <link rel="attachment" href="file:///etc/passwd"> '
+    "url(file:///etc/passwd) & \"quotes\" 'single'"
+)
+
+
+@pytest.fixture()
+def results() -> dict:
+    return json.loads((FIXTURES / "results_sample.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def manifest() -> dict:
+    return json.loads((FIXTURES / "manifest_sample.json").read_text(encoding="utf-8"))
+
+
+def test_every_control_has_a_section_and_every_exception_is_listed(results, manifest):
+    html = render_html(results, manifest)
+    for control in results["controls"]:
+        assert f'id="control-{control["id"]}"' in html
+        assert control["title"] in html
+        assert control["policy_clause"] in html
+        for finding in control["findings"]:
+            if finding["status"] in EXCEPTION_STATUSES:
+                assert finding["resource"] in html
+                assert finding["message"] in html
+
+
+def test_cover_shows_period_criteria_lockers_and_tool(results, manifest):
+    html = render_html(results, manifest)
+    assert "Bangkok Solutions" in html
+    assert "2026-07-01" in html and "2026-09-30" in html and "UTC" in html
+    for crit in ("CC9.1", "A1.2"):
+        assert f'<span class="crit">{crit}</span>' in html
+    for locker in results["lockers"]:
+        assert locker["id"] in html and locker["manifest_sha256"] in html
+    assert "soc2-backup-auditor 0.1.0" in html
+    assert "2026-09-30 02:00:05Z" in html  # as_of
+    assert "2026-11-27 13:50:00Z" in html  # generated_at
+
+
+def test_criteria_are_the_union_of_the_controls(results, manifest):
+    results["controls"][0]["criteria"] = ["A1.3", "CC9.1"]
+    results["controls"][1]["criteria"] = ["CC6.1"]
+    html = render_html(results, manifest)
+    cover = html.split('id="summary"')[0]
+    assert re.findall(r'<span class="crit">([^<]+)</span>', cover) == ["CC6.1", "CC9.1", "A1.2", "A1.3"]
+
+
+def test_summary_counts_exceptions_and_badges(results, manifest):
+    html = render_html(results, manifest)
+    summary = html.split('id="summary"')[1].split('<section class="control"')[0]
+    assert summary.count("<tr>") == len(results["controls"]) + 1
+    assert 'class="badge s-fail"' in summary and 'class="badge s-inconclusive"' in summary
+    assert 'class="badge s-pass"' in summary
+    # backup-frequency: two fails + one inconclusive
+    row = summary.split(">backup-frequency<")[1].split("</tr>")[0]
+    assert '<td class="num has-exc">3</td>' in row
+
+
+def test_examined_lists_the_api_methods_of_the_evidence(results, manifest):
+    html = render_html(results, manifest)
+    section = html.split('id="control-backup-cross-region"')[1].split('<section')[0]
+    assert "storage buckets.list" in section
+    assert "cloudasset assets.list" in section
+    assert "1 failed" in section  # the SERVICE_DISABLED call
+    assert "github repos.listForOrg" not in section
+
+
+def test_day_strips_missed_days_and_gap(results, manifest):
+    html = render_html(results, manifest)
+    section = html.split('id="control-backup-frequency"')[1].split('<section')[0]
+    # one strip per finding with a days map, 92 cells each (2026-07-01..2026-09-30)
+    strips = re.findall(r'<div class="strip">(.*?)</div>', section)
+    assert len(strips) == 4
+    assert all(s.count('class="d ') == 92 for s in strips)
+    assert "2026-08-11, 2026-08-12, 2026-08-13, 2026-08-14, 2026-09-02" in section
+    assert "longest gap 96.4 h" in section
+    assert 'class="d d-missed" title="2026-08-11: missed"' in section
+    assert "d-not_due" in section and "d-stopped" in section and "d-unknown" in section
+
+
+def test_waiver_is_shown(results, manifest):
+    html = render_html(results, manifest)
+    section = html.split('id="control-backup-enabled"')[1].split('<section')[0]
+    assert "CHG-4411" in section and "Waived" in section
+
+
+def test_css_is_inlined_and_nothing_external_is_referenced(results, manifest):
+    html = render_html(results, manifest)
+    assert "<style>" in html and "@page" in html and "counter(pages)" in html
+    assert "<link" not in html
+    assert "<script" not in html
+    assert not re.search(r'\b(src|href)="(?!#)', html)
+
+
+def test_render_is_pure(results, manifest):
+    before = copy.deepcopy((results, manifest))
+    assert render_html(results, manifest) == render_html(results, manifest)
+    assert (results, manifest) == before
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: r.pop("organization"),
+        lambda r: r["period"].pop("timezone"),
+        lambda r: r["controls"][0].pop("policy_clause"),
+        lambda r: r["controls"][0]["findings"][0].pop("message"),
+        lambda r: r["controls"][2]["population"].pop("in_scope"),
+    ],
+)
+def test_missing_key_raises(results, manifest, mutate):
+    mutate(results)
+    with pytest.raises(ReportError) as info:
+        render_html(results, manifest)
+    assert isinstance(info.value.__cause__, (jinja2.UndefinedError, KeyError))
+
+
+def test_strict_undefined_is_the_cause_for_a_missing_results_key(results, manifest):
+    del results["as_of"]
+    with pytest.raises(ReportError) as info:
+        render_html(results, manifest)
+    assert isinstance(info.value.__cause__, jinja2.UndefinedError)
+
+
+def test_missing_manifest_key_raises(results, manifest):
+    del manifest["calls"]
+    with pytest.raises(ReportError):
+        render_html(results, manifest)
+
+
+def hostile_results(results: dict) -> dict:
+    control = results["controls"][0]
+    finding = control["findings"][0]
+    finding["message"] = HOSTILE
+    finding["resource"] = "//cloudsql.googleapis.com/projects/p/instances/<img src=http://127.0.0.1:1/x>"
+    finding["observed"] = {"note": HOSTILE}
+    control["title"] = "</style><link rel=attachment href=file:///etc/passwd>"
+    results["organization"] = "Evil </title><style>@import url(file:///etc/passwd);</style>"
+    return results
+
+
+def test_hostile_strings_are_escaped(results, manifest):
+    html = render_html(hostile_results(results), manifest)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<link" not in html
+    assert "&lt;link rel=&#34;attachment&#34; href=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert "<img" not in html
+    assert html.count("<style>") == 1 and html.count("</style>") == 1
+    # url(file://...) only ever appears as escaped text inside elements, never in the stylesheet
+    style = html.split("<style>")[1].split("</style>")[0]
+    assert "file:" not in style and "url(" not in style
+
+
+def test_appendix_is_capped_at_200_calls(results, manifest):
+    template = manifest["calls"][0]
+    manifest["calls"] = [dict(template, id=f"c-{i:016x}", items=[]) for i in range(MAX_APPENDIX_CALLS + 37)]
+    manifest["counts"]["calls"] = len(manifest["calls"])
+    html = render_html(results, manifest)
+    appendix = html.split('id="evidence"')[1]
+    assert f"c-{MAX_APPENDIX_CALLS - 1:016x}" in appendix
+    assert f"c-{MAX_APPENDIX_CALLS:016x}" not in appendix
+    assert f"first {MAX_APPENDIX_CALLS} of {MAX_APPENDIX_CALLS + 37} calls" in appendix
+    assert "the other 37 are in the evidence locker" in appendix
+
+
+def test_appendix_lists_calls_with_error_reason_and_first_page_hash(results, manifest):
+    html = render_html(results, manifest)
+    appendix = html.split('id="evidence"')[1]
+    for call in manifest["calls"]:
+        assert call["id"] in appendix
+    assert "SERVICE_DISABLED" in appendix and "HTTP 403" in appendix
+    first = manifest["calls"][0]
+    sha = next(i["sha256"] for i in manifest["items"] if i["id"] == first["items"][0])
+    assert sha[:16] in appendix
+    assert f'{manifest["counts"]["items"]} response pages' in appendix
