@@ -14,9 +14,8 @@ from typing import Any
 
 from auditor import TOOL_NAME, __version__
 from auditor.checks_api import CheckContext, discover_checks
-from auditor.collectors.cloudsql import instance_calls
+from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
-from auditor.collectors.logging import audit_log_calls
 from auditor.config import Config, config_from_snapshot
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
@@ -49,13 +48,9 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         raise ConfigError(f"{config.source or 'config'}: gcp.projects: list at least one project to audit")
     credentials, identity = load_credentials(config.gcp.credentials)
     clients = GoogleClients(config.gcp, credentials)
-    period = Period.from_config(config.period)
+    ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity={"gcp": identity})
-    calls = []
-    for project in config.gcp.projects:
-        calls += list(instance_calls(clients, project))
-        calls += list(audit_log_calls(clients, project, period.starts_at, period.ends_at))
-    Scheduler(locker, progress).run(calls)
+    Scheduler(locker, progress).run(plan(ctx))
     return Collection(evidence_dir, locker.close())
 
 

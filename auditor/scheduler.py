@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-from auditor.collectors.errors import describe_failure
+from auditor.evidence.failure import describe_failure
 from auditor.evidence.capture import recording
 from auditor.evidence.locker import CallRecord, LockerWriter
 

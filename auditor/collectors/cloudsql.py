@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES, GoogleClients
+from auditor.collectors.google import RETRIES
 from auditor.scheduler import Call
 
 PAGE_SIZE = 500
@@ -17,7 +17,9 @@ def _drain(collection, request) -> None:
         request = collection.list_next(request, response)
 
 
-def instance_calls(clients: GoogleClients, project: str) -> Iterator[Call]:
+def project_calls(ctx, project: str) -> Iterator[Call]:
+    clients = ctx.google
+
     def list_instances() -> None:
         service = clients.service("sqladmin")
         _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE))

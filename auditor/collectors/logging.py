@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES, GoogleClients
+from auditor.collectors.google import RETRIES
 from auditor.evidence.locker import iso
 from auditor.scheduler import Call
 
@@ -30,9 +30,10 @@ def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
     )
 
 
-def audit_log_calls(clients: GoogleClients, project: str, start: datetime, end: datetime) -> Iterator[Call]:
+def project_calls(ctx, project: str) -> Iterator[Call]:
     """One query for the period, widened by a day each side for backup windows that cross midnight."""
-    query_start, query_end = start - timedelta(days=1), end + timedelta(days=1)
+    clients = ctx.google
+    query_start, query_end = ctx.period.starts_at - timedelta(days=1), ctx.period.ends_at + timedelta(days=1)
     body = {
         "resourceNames": [f"projects/{project}"],
         "filter": cloudsql_audit_filter(project, query_start, query_end),

@@ -29,7 +29,7 @@ class CallGap:
     call_id: str
 
     def describe(self) -> str:
-        from auditor.collectors.errors import KIND_WORDS
+        from auditor.evidence.failure import KIND_WORDS
 
         words = KIND_WORDS.get(self.kind, self.kind)
         code = f" ({self.reason})" if self.reason else (f" (HTTP {self.http_status})" if self.http_status else "")
