@@ -1,0 +1,78 @@
+"""The CLI's contract: commands, files written, and exit codes (0 done, 2 usage/config, 3 incomplete)."""
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.simulator import Simulator, load_scenario
+
+runner = CliRunner()
+
+
+def test_checks_lists_builtin_ids():
+    result = runner.invoke(app, ["checks"])
+    assert result.exit_code == 0
+    assert "backup-enabled" in result.stdout and "backup-frequency" in result.stdout
+
+
+def test_missing_option_is_a_usage_error():
+    assert runner.invoke(app, ["run"]).exit_code == 2
+
+
+def test_bad_config_exits_2_naming_the_file(tmp_path):
+    config = tmp_path / "auditor.yaml"
+    config.write_text("organization: X\nperiod: {quarter: 2026-Q9}\npolicy: {classifications: {a: {}}}\n")
+    result = runner.invoke(app, ["run", "--config", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "auditor.yaml:2: period.quarter" in result.output
+
+
+def test_demo_writes_the_pack_and_says_where(tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("report.pdf", "report.html", "results.json", "evidence/manifest.json"):
+        assert (out / name).is_file()
+        assert str(out / name) in result.stdout
+
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["check", "--evidence", str(out / "evidence"), "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    first = json.loads((out / "results.json").read_text())
+    second = json.loads((again / "results.json").read_text())
+    first.pop("generated_at"), second.pop("generated_at")
+    assert first == second
+
+    rendered = tmp_path / "rendered"
+    result = runner.invoke(app, ["report", "--results", str(again / "results.json"), "--evidence", str(out / "evidence"), "--out", str(rendered)])
+    assert result.exit_code == 0, result.output
+    assert (rendered / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_incomplete_collection_exits_3_and_still_writes_the_pack(tmp_path, sample_dir):
+    scenario = yaml.safe_load((sample_dir / "scenario.yaml").read_text())
+    next(p for p in scenario["projects"] if p["id"] == "bks-analytics")["apis_disabled"] = ["sqladmin"]
+    scenario_path = tmp_path / "scenario.yaml"
+    scenario_path.write_text(yaml.safe_dump(scenario))
+    with Simulator(load_scenario(scenario_path), port=0) as simulator:
+        config = yaml.safe_load((sample_dir / "auditor.yaml").read_text())
+        config["gcp"]["endpoints"] = {api: simulator.url for api in config["gcp"]["endpoints"]}
+        config.pop("inventory", None)
+        config_path = tmp_path / "auditor.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        result = runner.invoke(app, ["run", "--config", str(config_path), "--out", str(tmp_path / "pack")])
+    assert result.exit_code == 3, result.output
+    assert "collection incomplete" in result.output and "service_disabled" in result.output
+    results = json.loads((tmp_path / "pack" / "results.json").read_text())
+    statuses = {c["id"]: c["status"] for c in results["controls"]}
+    assert statuses["backup-enabled"] != "pass" and statuses["backup-frequency"] != "pass"
+    assert (tmp_path / "pack" / "report.pdf").is_file()
+
+
+def test_check_on_a_folder_without_a_locker_exits_2(tmp_path):
+    result = runner.invoke(app, ["check", "--evidence", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "no evidence manifest" in result.output

@@ -1,0 +1,111 @@
+"""Collectors over real HTTP: google-api-python-client against the simulator, through the capture layer."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.collectors import cloudsql
+from auditor.collectors import logging as logging_collector
+from auditor.config import load_config
+from auditor.evidence.locker import Locker
+from auditor.facts import build_facts
+from auditor.runner import collect, evaluate
+from auditor.simulator import Simulator, load_scenario
+
+
+def scenario_variant(sample_dir: Path, tmp_path: Path, change) -> Path:
+    data = yaml.safe_load((sample_dir / "scenario.yaml").read_text())
+    change(data)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def collect_from(sample_dir, scenario_path, out: Path):
+    config = load_config(sample_dir / "auditor.yaml")
+    with Simulator(load_scenario(scenario_path), port=0) as simulator:
+        collection = collect(config.with_endpoints(simulator.url), out / "evidence")
+        stats = dict(simulator.stats)
+    return collection, stats
+
+
+def project(data, project_id):
+    return next(p for p in data["projects"] if p["id"] == project_id)
+
+
+def test_tiny_pages_collect_the_same_facts_as_large_pages(sample_dir, tmp_path, monkeypatch):
+    big, _ = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path / "big")
+    monkeypatch.setattr(cloudsql, "PAGE_SIZE", 1)
+    monkeypatch.setattr(logging_collector, "PAGE_SIZE", 25)
+    small, stats = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path / "small")
+
+    calls = {(c["method"], c["scope"]): c for c in small.manifest["calls"]}
+    assert len(calls[("instances.list", "projects/bks-prod")]["items"]) >= 3  # one instance a page
+    assert len(calls[("entries.list", "projects/bks-prod")]["items"]) > 5
+    assert all(c["outcome"] == "ok" for c in small.manifest["calls"])
+
+    facts_big = build_facts([Locker(big.evidence_dir)])
+    facts_small = build_facts([Locker(small.evidence_dir)])
+    assert sorted(i.resource for i in facts_small.sql_instances) == sorted(i.resource for i in facts_big.sql_instances)
+    assert sorted(a.key for a in facts_small.backup_attempts) == sorted(a.key for a in facts_big.backup_attempts)
+    assert len(facts_big.backup_attempts) > 300
+
+
+def test_audit_log_query_is_filtered_server_side(sample_dir, tmp_path):
+    collection, _ = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path)
+    locker = Locker(collection.evidence_dir)
+    (call,) = [c for c in locker.calls("logging", "entries.list") if c["scope"] == "projects/bks-prod"]
+    assert 'protoPayload.methodName="cloudsql.instances.automatedBackup"' in call["params"]["filter"]
+    entries = [e for item in call["items"] for e in json.loads(locker.body(item)).get("entries", [])]
+    assert entries
+    methods = {e["protoPayload"]["methodName"] for e in entries}
+    assert methods <= {"cloudsql.instances.automatedBackup", "cloudsql.instances.update"}
+    # the scenario's history starts 2026-06-20; the query asks from 2026-06-30 only
+    assert min(e["timestamp"] for e in entries) >= "2026-06-30T00:00:00"
+    assert all(e["resource"]["labels"]["project_id"] == "bks-prod" for e in entries)
+
+
+def test_disabled_logging_api_makes_days_unknown_not_passing(sample_dir, tmp_path):
+    path = scenario_variant(sample_dir, tmp_path, lambda d: project(d, "bks-prod").update(apis_disabled=["logging"]))
+    collection, _ = collect_from(sample_dir, path, tmp_path)
+    assert not collection.complete
+    (failed,) = collection.failed_calls
+    assert (failed["api"], failed["scope"], failed["error"]["kind"], failed["error"]["reason"]) == (
+        "logging", "projects/bks-prod", "service_disabled", "SERVICE_DISABLED")
+    results = evaluate([collection.evidence_dir])
+    (frequency,) = [c for c in results["controls"] if c["id"] == "backup-frequency"]
+    by_resource = {f["resource"]: f for f in frequency["findings"]}
+    customers = by_resource["//cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg"]
+    assert customers["status"] == "inconclusive"
+    assert "logging entries.list for projects/bks-prod: the API is disabled (SERVICE_DISABLED)" in customers["message"]
+    assert customers["details"]["coverage"]["succeeded"] > 0  # the retained runs still count
+    assert frequency["status"] != "pass"
+    # the other project is unaffected
+    assert by_resource["//cloudsql.googleapis.com/projects/bks-analytics/instances/staging-pg"]["status"] == "pass"
+
+
+def test_denied_admin_api_is_inconclusive_for_the_project(sample_dir, tmp_path):
+    path = scenario_variant(sample_dir, tmp_path, lambda d: project(d, "bks-analytics").update(permission_denied=["sqladmin"]))
+    collection, _ = collect_from(sample_dir, path, tmp_path)
+    results = evaluate([collection.evidence_dir])
+    for control in results["controls"]:
+        by_resource = {f["resource"]: f for f in control["findings"]}
+        project_finding = by_resource["//cloudresourcemanager.googleapis.com/projects/bks-analytics"]
+        assert project_finding["status"] == "inconclusive"
+        assert "permission was denied (IAM_PERMISSION_DENIED)" in project_finding["message"]
+        assert not any("bks-analytics/instances" in r for r in by_resource)
+        assert control["status"] in ("fail", "inconclusive")
+
+
+def test_call_records_carry_identity_scope_and_times(sample_dir, tmp_path):
+    collection, _ = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path)
+    for call in collection.manifest["calls"]:
+        assert call["identity"] == "anonymous"
+        assert call["scope"].startswith("projects/")
+        assert call["started_at"] <= call["ended_at"]
+        assert call["server_date"].startswith("2026-09-30T02:00")
+    for item in collection.manifest["items"]:
+        assert item["url"].startswith("http://127.0.0.1:")
+        assert len(item["sha256"]) == 64
