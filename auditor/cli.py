@@ -7,7 +7,6 @@ error; 3 collection incomplete (the pack is still written and says what is missi
 from __future__ import annotations
 
 import json
-import sys
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -175,12 +174,12 @@ def simulate(scenario: Path = typer.Option(..., "--scenario", "-s"), port: int =
     from auditor.simulator import Simulator, load_scenario
 
     with _errors():
-        with Simulator(load_scenario(scenario), port=port) as simulator:
-            out.print(f"serving {scenario} at {simulator.url} (Ctrl-C to stop)")
-            try:
-                simulator.wait()
-            except KeyboardInterrupt:
-                pass
+        simulator = Simulator(load_scenario(scenario), port=port).start()
+        out.print(f"serving {scenario} at {simulator.url} (Ctrl-C to stop)")
+        try:
+            simulator.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 @app.command("checks")
@@ -205,8 +204,4 @@ def _version(version: bool = typer.Option(False, "--version", help="print the ve
 
 
 def main() -> None:
-    try:
-        app()
-    except SystemExit:
-        raise
-    sys.exit(0)
+    app()

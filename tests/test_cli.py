@@ -76,3 +76,27 @@ def test_check_on_a_folder_without_a_locker_exits_2(tmp_path):
     result = runner.invoke(app, ["check", "--evidence", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "no evidence manifest" in result.output
+
+
+def test_simulate_serves_a_scenario_until_interrupted(sample_dir):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "simulate", "--scenario", str(sample_dir / "scenario.yaml"), "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        with urllib.request.urlopen(f"{url}/v1/projects/bks-prod/instances") as response:
+            names = {i["name"] for i in json.loads(response.read())["items"]}
+        assert "customers-pg" in names
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{url}/v1/nothing/here")
+        assert err.value.code == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
