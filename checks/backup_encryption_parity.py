@@ -79,7 +79,7 @@ def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: F
     elif instance.kms_key:
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups are encrypted with CMEK key {instance.kms_key} "
-                f"(versions {', '.join(sorted(observed['key_versions'])) or 'none listed'} enabled), kept in "
+                f"(key versions {', '.join(sorted(observed['key_versions'])) or 'none listed'}: all ENABLED), kept in "
                 f"{observed['key_location']}, the same country as the data")
     else:
         status = PASS
