@@ -135,3 +135,11 @@ def test_sha256sums_cover_the_pack(demo_pack):
     assert set(listed) == files
     for name, digest in listed.items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+
+
+def test_each_kms_key_is_read_once_however_many_backups_use_it(demo_pack):
+    stats = demo_pack[2]
+    key = "GET /v1/projects/{project}/locations/{location}/keyRings/{keyRing}/cryptoKeys/{cryptoKey}"
+    assert stats[("cloudkms", key)] == 5  # billing, ledger, orders, events, archive
+    assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 5
+    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 8  # one per primary
