@@ -124,6 +124,13 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "daily"))
             continue
+        if instance.backup_tier == "ENHANCED":  # Backup and DR's backups are not in backupRuns or this audit log
+            findings.append(Finding(ID, instance.resource, "daily", INCONCLUSIVE,
+                                    f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED); "
+                                    "Cloud SQL's backup runs and audit log do not show them, so daily backups cannot be "
+                                    "verified here.", observed={"backup_tier": instance.backup_tier},
+                                    evidence=list(instance.evidence)))
+            continue
         findings.append(_evaluate_instance(instance, attempts_by_instance[instance.resource],
                                            changes_by_instance[instance.resource], facts, ctx))
     return findings

@@ -90,14 +90,15 @@ def test_evidence_records_each_call_with_hashes(demo_pack):
         assert call["outcome"] == "ok" and call["items"], call
         for item_id in call["items"]:
             locker.body(item_id)  # raises if the stored bytes do not match the recorded SHA-256
-    assert locker.manifest["as_of"] == "2026-09-30T02:00:00Z"  # the simulator's clock, from the Date header
+    # the simulator's clock (scenario now + real seconds elapsed), from the Date header
+    assert "2026-09-30T02:00:00Z" <= locker.manifest["as_of"] < "2026-09-30T02:01:00Z"
     assert locker.manifest["config"]["organization"] == "Bangkok Solutions"
 
 
 def test_instance_dash_lists_all_runs_in_one_call_per_project(demo_pack):
     stats = demo_pack[2]
     backup_run_requests = sum(n for key, n in stats.items() if "backupRuns" in str(key))
-    assert backup_run_requests == 2  # one per project, never one per instance
+    assert backup_run_requests == 3  # one per audited project, never one per instance
 
 
 def test_check_reperforms_from_the_locker_alone(demo_pack, tmp_path):
@@ -134,3 +135,11 @@ def test_sha256sums_cover_the_pack(demo_pack):
     assert set(listed) == files
     for name, digest in listed.items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+
+
+def test_each_kms_key_is_read_once_however_many_backups_use_it(demo_pack):
+    stats = demo_pack[2]
+    key = "GET /v1/projects/{project}/locations/{location}/keyRings/{keyRing}/cryptoKeys/{cryptoKey}"
+    assert stats[("cloudkms", key)] == 5  # billing, ledger, orders, events, archive
+    assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 5
+    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 8  # one per primary

@@ -6,7 +6,7 @@ os.environ["NO_GCE_CHECK"] = "True"
 
 import pytest
 
-from auditor.simulator.logfilter import LogFilterError, compile_filter
+from auditor.logfilter import LogFilterError, compile_filter
 
 ENTRY = {
     "logName": "projects/p/logs/cloudaudit.googleapis.com%2Fsystem_event",

@@ -1,33 +1,76 @@
-"""Cloud SQL Admin: instances and retained backup runs, one paged listing per project each."""
+"""Cloud SQL Admin: instances and retained backup runs, one paged listing per project each.
+
+Each listing returns only what its follow-up calls need (instance names, key names), picked
+page by page, so no listing is ever held whole in memory: the pages themselves are already in
+the locker. Follow-ups: the operations history of each primary (restore evidence) and the Cloud
+KMS keys that encrypt the live data and the retained backups.
+"""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
+from auditor.collectors import kms, sqlops
 from auditor.collectors.google import RETRIES
 from auditor.scheduler import Call
 
 PAGE_SIZE = 500
+REPLICA_TYPES = ("READ_REPLICA_INSTANCE", "READ_POOL_INSTANCE")
 
 
-def _drain(collection, request) -> None:
-    """Fetch every page; the capture layer stores each body as it arrives."""
+def _drain(collection, request, pick: Callable[[dict[str, Any]], Any] | None = None) -> list[Any]:
+    """Fetch every page (the capture layer stores each body as it arrives); keep only what `pick` returns."""
+    picked: list[Any] = []
     while request is not None:
         response = request.execute(num_retries=RETRIES)
+        if pick is not None:
+            picked.extend(x for item in response.get("items") or [] if isinstance(item, dict) for x in pick(item))
         request = collection.list_next(request, response)
+    return picked
+
+
+def _instance_refs(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """('instance', name) for a primary that can be restored; ('key', name) for its CMEK key."""
+    refs: list[tuple[str, str]] = []
+    name = item.get("name")
+    if isinstance(name, str) and item.get("instanceType") not in REPLICA_TYPES and not item.get("masterInstanceName"):
+        refs.append(("instance", name))
+    key = (item.get("diskEncryptionConfiguration") or {}).get("kmsKeyName")
+    if isinstance(key, str) and key:
+        refs.append(("key", key))
+    return refs
+
+
+def _run_keys(item: dict[str, Any]) -> list[str]:
+    """The keys behind a retained backup run (its key version names the key too)."""
+    keys = [(item.get("diskEncryptionConfiguration") or {}).get("kmsKeyName"),
+            (item.get("diskEncryptionStatus") or {}).get("kmsKeyVersionName")]
+    return [kms.key_name(k) for k in keys if isinstance(k, str) and k]
 
 
 def project_calls(ctx, project: str) -> Iterator[Call]:
     clients = ctx.google
 
-    def list_instances() -> None:
+    def list_instances() -> list[tuple[str, str]]:
         service = clients.service("sqladmin")
-        _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE))
+        return _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE), _instance_refs)
 
-    def list_backup_runs() -> None:
+    def after_instances(refs: list[tuple[str, str]]) -> Iterator[Call]:
+        for kind, name in refs:
+            if kind == "instance":
+                yield from sqlops.instance_calls(ctx, project, name)
+            else:
+                yield from kms.key_calls(ctx, name)
+
+    def list_backup_runs() -> list[str]:
         service = clients.service("sqladmin")
-        _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE))
+        return _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE),
+                      _run_keys)
+
+    def after_runs(keys: list[str]) -> Iterator[Call]:
+        for key in dict.fromkeys(keys):
+            yield from kms.key_calls(ctx, key)
 
     scope = f"projects/{project}"
-    yield Call("sqladmin", "instances.list", {"project": project}, scope, list_instances)
-    yield Call("sqladmin", "backupRuns.list", {"project": project, "instance": "-"}, scope, list_backup_runs)
+    yield Call("sqladmin", "instances.list", {"project": project}, scope, list_instances, after_instances)
+    yield Call("sqladmin", "backupRuns.list", {"project": project, "instance": "-"}, scope, list_backup_runs, after_runs)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from auditor.facts.controls import AlertPolicy, KmsKey, KmsKeyVersion, LogMetric, NotificationChannel, SqlOperation
+
 
 def sql_resource(project: str, instance: str) -> str:
     return f"//cloudsql.googleapis.com/projects/{project}/instances/{instance}"
@@ -60,6 +62,7 @@ class SqlInstance:
     raw_settings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     evidence: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    kms_key_version: str | None = None  # diskEncryptionStatus.kmsKeyVersionName: the live data's key version
 
     @property
     def is_replica(self) -> bool:
@@ -83,6 +86,8 @@ class BackupAttempt:
     key: str  # insertId or run id, for merging lockers
     evidence: tuple[str, ...] = ()
     location: str | None = None
+    kms_key: str | None = None  # a retained run's diskEncryptionConfiguration.kmsKeyName
+    kms_key_version: str | None = None  # and diskEncryptionStatus.kmsKeyVersionName
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,9 @@ class Facts:
     activation_changes: list[ActivationChange] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
     call_index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kms_keys: list[KmsKey] = field(default_factory=list)
+    kms_key_versions: list[KmsKeyVersion] = field(default_factory=list)
+    alert_policies: list[AlertPolicy] = field(default_factory=list)
+    notification_channels: list[NotificationChannel] = field(default_factory=list)
+    log_metrics: list[LogMetric] = field(default_factory=list)
+    sql_operations: list[SqlOperation] = field(default_factory=list)

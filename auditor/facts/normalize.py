@@ -129,6 +129,7 @@ def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
         raw_settings=settings,
         evidence=(evidence,),
         problems=tuple(problems),
+        kms_key_version=text(data, "diskEncryptionStatus", "kmsKeyVersionName"),
     )
 
 
@@ -151,6 +152,8 @@ def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttem
         key=f"run:{project}/{instance}/{run_id}",
         evidence=(evidence,),
         location=(text(data, "location") or "").lower() or None,
+        kms_key=text(data, "diskEncryptionConfiguration", "kmsKeyName"),
+        kms_key_version=text(data, "diskEncryptionStatus", "kmsKeyVersionName"),
     )
 
 
@@ -229,10 +232,19 @@ def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, fact
             facts.activation_changes.append(fact)
 
 
+from auditor.facts import read_controls as _rc  # noqa: E402 - its readers use the helpers above
+
+# (api, method) -> (the page's list field, or "" when the body is one object; reader)
 READERS: dict[tuple[str, str], tuple[str, PageReader]] = {
     ("sqladmin", "instances.list"): ("items", _read_instances),
     ("sqladmin", "backupRuns.list"): ("items", _read_backup_runs),
     ("logging", "entries.list"): ("entries", _read_entries),
+    ("cloudkms", "cryptoKeys.get"): ("", _rc.read_crypto_key),
+    ("cloudkms", "cryptoKeyVersions.list"): ("cryptoKeyVersions", _rc.read_key_versions),
+    ("monitoring", "alertPolicies.list"): ("alertPolicies", _rc.read_alert_policies),
+    ("monitoring", "notificationChannels.list"): ("notificationChannels", _rc.read_notification_channels),
+    ("logging", "metrics.list"): ("metrics", _rc.read_log_metrics),
+    ("sqladmin", "operations.list"): ("items", _rc.read_sql_operations),
 }
 
 
@@ -251,6 +263,9 @@ def build_facts(lockers: list[Locker]) -> Facts:
     facts.backup_attempts = list({a.key: a for a in facts.backup_attempts}.values())
     facts.activation_changes = list({a.key: a for a in facts.activation_changes}.values())
     facts.sql_instances = list({i.resource: i for i in facts.sql_instances}.values())
+    for name in ("kms_keys", "kms_key_versions", "alert_policies", "notification_channels", "sql_operations"):
+        setattr(facts, name, list({f.name: f for f in getattr(facts, name)}.values()))
+    facts.log_metrics = list({(m.project, m.name): m for m in facts.log_metrics}.values())
     return facts
 
 
@@ -270,7 +285,7 @@ def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
             body = json.loads(locker.body(item_id))
         except ValueError:
             body = None
-        if _items(body, field) is None:
+        if (_items(body, field) if field else (body if isinstance(body, dict) else None)) is None:
             complete = False
             facts.coverage.gaps.append(_gap(call, "malformed", None, f"page {item_id} is not a valid {call['method']} response", status))
             continue

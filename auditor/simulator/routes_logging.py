@@ -13,7 +13,7 @@ import hashlib
 from typing import Any
 
 from auditor.simulator.apierror import invalid_argument
-from auditor.simulator.logfilter import LogFilterError, compile_filter
+from auditor.logfilter import LogFilterError, compile_filter
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routes_sqladmin import ts
 from auditor.simulator.routing import Request, Route

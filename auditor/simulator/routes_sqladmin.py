@@ -82,7 +82,7 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
     if inst.kms_key:
         body["diskEncryptionConfiguration"] = {"kind": "sql#diskEncryptionConfiguration", "kmsKeyName": inst.kms_key}
         body["diskEncryptionStatus"] = {"kind": "sql#diskEncryptionStatus",
-                                        "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/1"}
+                                        "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/{inst.kms_key_version}"}
     return body
 
 
@@ -120,7 +120,8 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
             run["diskEncryptionConfiguration"] = {"kind": "sql#diskEncryptionConfiguration",
                                                   "kmsKeyName": inst.kms_key}
             run["diskEncryptionStatus"] = {"kind": "sql#diskEncryptionStatus",
-                                           "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/1"}
+                                           "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/"
+                                                                f"{inst.backup_key_version(a.day)}"}
         run["selfLink"] = f"{SELF}/projects/{project.id}/instances/{inst.name}/backupRuns/{run['id']}"
         runs.append(run)
     kept, successes = [], 0

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import ScenarioError
+from auditor.simulator.scenario_controls import AlertPolicy, KmsKey, LogMetric, NotificationChannel, Operation
 
 ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
@@ -96,13 +97,16 @@ class SqlInstance(_Strict):
     labels: dict[str, str] = {}
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
     kms_key: str | None = None
+    kms_key_version: int = Field(default=1, ge=1)  # the version encrypting the live data
+    backup_key_versions: dict[str, int] = {}  # DATE or DATE..DATE -> version used by that day's backup
+    operations: list[Operation] = []
     backup: Backup | None = None
     days: dict[str, DayOutcome] = {}
     stopped: list[Interval] = []
 
     _utc_create = field_validator("create_time")(lambda v: _utc(v))
 
-    @field_validator("days")
+    @field_validator("days", "backup_key_versions")
     @classmethod
     def _day_keys(cls, v: dict[str, str]) -> dict[str, str]:
         for key in v:
@@ -130,6 +134,14 @@ class SqlInstance(_Strict):
                 return outcome
         return "success"
 
+    def backup_key_version(self, day: dt.date) -> int:
+        """The key version a backup taken on `day` is encrypted with (the live version unless overridden)."""
+        for key, version in self.backup_key_versions.items():
+            first, last = _parse_day_range(key)
+            if first <= day <= last:
+                return version
+        return self.kms_key_version
+
     def stopped_at(self, t: dt.datetime) -> bool:
         return any(i.contains(t) for i in self.stopped)
 
@@ -140,6 +152,10 @@ class Project(_Strict):
     apis_disabled: list[ApiName] = []
     permission_denied: list[ApiName] = []
     sql_instances: list[SqlInstance] = []
+    kms_keys: list[KmsKey] = []
+    alert_policies: list[AlertPolicy] = []
+    notification_channels: list[NotificationChannel] = []
+    log_metrics: list[LogMetric] = []
 
     @model_validator(mode="after")
     def _instances_consistent(self) -> "Project":
@@ -150,6 +166,11 @@ class Project(_Strict):
         for inst in self.sql_instances:
             if inst.master is not None and inst.master not in names:
                 raise ValueError(f"instance {inst.name!r}: master {inst.master!r} is not in this project")
+        channels = {c.id for c in self.notification_channels}
+        for policy in self.alert_policies:
+            missing = sorted(set(policy.channels) - channels)
+            if missing:
+                raise ValueError(f"alert policy {policy.id!r}: unknown notification channels {missing}")
         return self
 
     def instance(self, name: str) -> SqlInstance | None:

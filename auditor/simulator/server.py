@@ -19,13 +19,14 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import routes_logging, routes_sqladmin
+from auditor.simulator import routes_kms, routes_logging, routes_monitoring, routes_sqladmin, routes_sqlops
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.fieldmask import apply_mask, parse_fields
 from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
 from auditor.simulator.scenario import Scenario, load_scenario
 
-DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES]
+DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
+                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES]
 MAX_BODY = 1 << 20
 
 

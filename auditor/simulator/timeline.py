@@ -51,6 +51,8 @@ def instance_attempts(scenario: Scenario, project: Project, inst: SqlInstance) -
     """All attempts of one instance whose window started at or before the scenario clock, oldest first."""
     if inst.backup is None or inst.type != "CLOUD_SQL_INSTANCE":
         return []
+    if inst.backup.tier == "ENHANCED":  # managed by Backup and DR: invisible to backupRuns and this audit log
+        return []
     out: list[Attempt] = []
     day = max(scenario.history_start, inst.create_time.date())
     while day <= scenario.now.date():

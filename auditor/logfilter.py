@@ -1,8 +1,10 @@
-"""A subset of the Cloud Logging query language, evaluated server-side.
+"""A subset of the Cloud Logging query language: one evaluator for the simulator and the checks.
 
 The collectors rely on the server to narrow entries (a quarter of audit logs for a large
 organisation is too much to fetch and filter locally), so the simulator must apply the filter
-the way Logging does, and reject what it cannot parse with 400 like Logging does.
+the way Logging does, and reject what it cannot parse with 400 like Logging does. The
+backup-monitoring check evaluates a company's alert filters with the same code, so "this alert
+fires on a failed backup" means exactly what the simulated Logging would match.
 
 Supported: AND, OR, NOT (and ``-`` prefix), parentheses, implicit AND between adjacent terms,
 comparisons ``= != : > >= < <=`` on dotted field paths, values as "quoted strings" or bare

@@ -1,0 +1,50 @@
+"""Cloud Monitoring and log-based metrics: what would alert someone when an automated backup fails.
+
+Cloud SQL does not alert on a failed backup by itself; an alert policy must exist. For each
+audited project, and for `gcp.monitoring_project` (alerting often lives in a central project),
+this lists the alert policies, the notification channels they send to, and the log-based metrics
+that threshold conditions may count (logging.googleapis.com/user/NAME).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from auditor.collectors.google import RETRIES
+from auditor.scheduler import Call
+
+PAGE_SIZE = 1000
+
+
+def _drain(collection, request) -> None:
+    while request is not None:
+        response = request.execute(num_retries=RETRIES)
+        request = collection.list_next(request, response)
+
+
+def project_calls(ctx, project: str) -> Iterator[Call]:
+    clients = ctx.google
+    name = f"projects/{project}"
+
+    def alert_policies() -> None:
+        policies = clients.service("monitoring").projects().alertPolicies()
+        _drain(policies, policies.list(name=name, pageSize=PAGE_SIZE))
+
+    def channels() -> None:
+        found = clients.service("monitoring").projects().notificationChannels()
+        _drain(found, found.list(name=name, pageSize=PAGE_SIZE))
+
+    def metrics() -> None:
+        found = clients.service("logging").projects().metrics()
+        _drain(found, found.list(parent=name, pageSize=PAGE_SIZE))
+
+    yield Call("monitoring", "alertPolicies.list", {"name": name}, name, alert_policies)
+    yield Call("monitoring", "notificationChannels.list", {"name": name}, name, channels)
+    yield Call("logging", "metrics.list", {"parent": name}, name, metrics)
+
+
+def scope_calls(ctx) -> Iterator[Call]:
+    """The central monitoring project, when it is not one of the audited projects."""
+    project = ctx.config.gcp.monitoring_project
+    if project and project not in ctx.config.gcp.projects:
+        yield from project_calls(ctx, project)

@@ -1,0 +1,108 @@
+"""Facts for the encryption, monitoring and restore controls: keys, alerting, operations.
+
+Plain frozen dataclasses with the evidence ids that support them, like every fact. They are
+read from the locker by `auditor.facts.read_controls`; checks see only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+KEY_VERSION_STATES = ("ENABLED", "DISABLED", "DESTROYED", "DESTROY_SCHEDULED")
+UNUSABLE_KEY_STATES = ("DISABLED", "DESTROYED", "DESTROY_SCHEDULED")
+
+
+def key_of_version(version_name: str) -> str:
+    """projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N -> the key's name."""
+    return version_name.split("/cryptoKeyVersions/")[0]
+
+
+def key_location(key_name: str) -> str | None:
+    parts = key_name.split("/")
+    return parts[3] if len(parts) > 3 and parts[2] == "locations" else None
+
+
+def key_project(key_name: str) -> str | None:
+    parts = key_name.split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "projects" else None
+
+
+@dataclass(frozen=True)
+class KmsKey:
+    """A Cloud KMS crypto key (cryptoKeys.get)."""
+
+    name: str
+    location: str | None
+    purpose: str | None
+    primary_version: str | None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KmsKeyVersion:
+    """One version of a crypto key (cryptoKeyVersions.list): its state decides whether data it encrypts can be read."""
+
+    name: str
+    key: str
+    state: str | None
+    destroy_time: datetime | None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertCondition:
+    """One condition of an alert policy, reduced to what decides "fires on a failed backup"."""
+
+    display_name: str
+    kind: str  # log_match | threshold | other
+    filter: str | None  # the log filter (log_match) or the monitoring filter (threshold)
+    metric: str | None  # for a threshold on a log-based metric: the metric's short name
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    name: str
+    project: str
+    display_name: str
+    enabled: bool
+    conditions: tuple[AlertCondition, ...]
+    channels: tuple[str, ...]
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotificationChannel:
+    name: str
+    project: str
+    type: str | None
+    display_name: str
+    enabled: bool
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogMetric:
+    """A log-based metric (logging projects.metrics.list): alerts on logging.googleapis.com/user/NAME count its filter's matches."""
+
+    name: str
+    project: str
+    filter: str
+    disabled: bool
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SqlOperation:
+    """A Cloud SQL Admin operation (operations.list): restores and clones are restore-test evidence."""
+
+    name: str
+    project: str
+    instance: str  # full resource name of the target instance
+    operation_type: str
+    status: str | None
+    started: datetime | None
+    ended: datetime | None
+    error: str | None
+    user: str | None
+    evidence: tuple[str, ...] = ()

@@ -1,0 +1,97 @@
+"""Scenario models for the encryption, monitoring and restore controls.
+
+Cloud KMS keys with their versions' states, alert policies (log-match or a threshold on a
+log-based metric), notification channels, log-based metrics, and each instance's operations
+history. Strict like the rest of the scenario: a typo is an error, never a healthy default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KeyState = Literal["ENABLED", "DISABLED", "DESTROYED", "DESTROY_SCHEDULED"]
+OperationType = Literal["RESTORE_VOLUME", "CLONE", "CREATE_CLONE", "BACKUP_VOLUME", "UPDATE", "RESTART",
+                        "EXPORT", "IMPORT", "REENCRYPT"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
+    return value.astimezone(dt.timezone.utc)
+
+
+class KmsKey(_Strict):
+    """A key in this project: projects/<project>/locations/<location>/keyRings/<key_ring>/cryptoKeys/<name>."""
+
+    key_ring: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,63}$")
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,63}$")
+    location: str
+    versions: list[KeyState] = Field(min_length=1)  # version N is versions[N-1]
+    primary: int | None = None  # default: the newest ENABLED version
+    create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+    _utc_create = field_validator("create_time")(lambda v: _utc(v))
+
+    @model_validator(mode="after")
+    def _primary_exists(self) -> "KmsKey":
+        if self.primary is not None and not 1 <= self.primary <= len(self.versions):
+            raise ValueError(f"primary {self.primary} is not a version of this key (1..{len(self.versions)})")
+        return self
+
+    def full_name(self, project: str) -> str:
+        return f"projects/{project}/locations/{self.location}/keyRings/{self.key_ring}/cryptoKeys/{self.name}"
+
+    def primary_version(self) -> int | None:
+        if self.primary is not None:
+            return self.primary
+        enabled = [i + 1 for i, s in enumerate(self.versions) if s == "ENABLED"]
+        return enabled[-1] if enabled else None
+
+
+class NotificationChannel(_Strict):
+    id: str = Field(pattern=r"^[a-zA-Z0-9_-]+$")
+    type: str = "email"
+    display_name: str
+    enabled: bool = True
+
+
+class AlertPolicy(_Strict):
+    """Exactly one of log_filter (a log-match condition) or metric_threshold (a log-based metric's name)."""
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9_-]+$")
+    display_name: str
+    enabled: bool = True
+    log_filter: str | None = None
+    metric_threshold: str | None = None
+    channels: list[str] = []  # notification channel ids in this project
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> "AlertPolicy":
+        if (self.log_filter is None) == (self.metric_threshold is None):
+            raise ValueError("give exactly one of log_filter or metric_threshold")
+        return self
+
+
+class LogMetric(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_./-]+$")
+    filter: str
+    disabled: bool = False
+
+
+class Operation(_Strict):
+    """One Cloud SQL operation on the instance (newest are listed first by the API)."""
+
+    type: OperationType
+    time: dt.datetime
+    status: Literal["DONE", "RUNNING", "PENDING"] = "DONE"
+    error: str | None = None
+    user: str = "dba@bangkoksolutions.example"
+
+    _utc_time = field_validator("time")(lambda v: _utc(v))

@@ -1,0 +1,159 @@
+"""backup-encryption-parity: backups are encrypted like the live data, and can still be decrypted.
+
+Cloud SQL backups are encrypted with the instance's own key (Google-managed, or the instance's
+CMEK key), so a backup cannot be "weaker" than its instance; the real risks are:
+  - the data's classification demands CMEK and the instance has none;
+  - a key version behind the live data or a retained backup is DISABLED, DESTROY_SCHEDULED or
+    DESTROYED: those backups cannot be restored (destroyed key material is gone for good);
+  - the key is kept in another country than the data it protects;
+  - a retained backup of a CMEK instance reports no key at all.
+Instances whose backups Backup and DR manages (backupTier ENHANCED) are invisible to backupRuns,
+so their backups cannot be judged here: inconclusive, with that reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.checks_api import Check, CheckContext
+from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
+from auditor.facts.model import BackupAttempt, Facts, SqlInstance
+from auditor.locations import country_of, describe
+from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
+
+ID = "backup-encryption-parity"
+STATE_WORDS = {
+    "DISABLED": "disabled (nothing it encrypts can be read until it is re-enabled)",
+    "DESTROY_SCHEDULED": "scheduled for destruction (its backups become unrecoverable when the schedule runs out)",
+    "DESTROYED": "destroyed (the key material is gone: its backups can never be restored)",
+}
+
+
+def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "backup encryption"))
+    runs: dict[str, list[BackupAttempt]] = defaultdict(list)
+    for attempt in facts.backup_attempts:
+        if attempt.source == "backup-run" and attempt.outcome == "succeeded":
+            runs[attempt.instance].append(attempt)
+    for instance in instances(facts):
+        if instance.is_replica:
+            findings.append(replica_finding(ID, instance, "encryption"))
+        else:
+            findings.append(_instance_finding(instance, sorted(runs[instance.resource], key=lambda r: r.window_start), facts, ctx))
+    return findings
+
+
+def _key_reads(facts: Facts, key: str) -> str | None:
+    """Why a key's state could not be read, or None when both KMS calls were answered."""
+    for method in ("cryptoKeys.get", "cryptoKeyVersions.list"):
+        if not facts.coverage.was_read("cloudkms", method, key):
+            gap = facts.coverage.gap("cloudkms", key, method)
+            return gap.describe() if gap else f"cloudkms {method} for {key} was not collected"
+    return None
+
+
+def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: Facts, ctx: CheckContext) -> Finding:
+    classification, policy = ctx.classification_of(instance.labels)
+    wanted = policy.encryption if policy else "any"
+    problems: list[str] = []
+    unknowns: list[str] = []
+    observed: dict = {"kms_key": instance.kms_key, "region": instance.region, "backup_tier": instance.backup_tier,
+                      "retained_backups": len(runs), "key_versions": {}}
+    evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
+
+    if instance.backup_tier == "ENHANCED":
+        unknowns.append("its backups are managed by Backup and DR (backupTier ENHANCED), which Cloud SQL's backupRuns "
+                        "do not show, so the encryption of those backups cannot be verified here")
+    if instance.kms_key is None:
+        if wanted == "cmek":
+            problems.append(f"its data is classified {classification!r}, which requires customer-managed encryption keys "
+                            f"(CMEK), but the instance and its {len(runs)} retained backups use Google-managed keys")
+    else:
+        _judge_key(instance, runs, facts, problems, unknowns, observed, evidence)
+
+    if problems:
+        status, text = FAIL, "; ".join(problems)
+    elif unknowns:
+        status, text = INCONCLUSIVE, "could not be verified: " + "; ".join(unknowns)
+    elif instance.kms_key:
+        status = PASS
+        text = (f"the live data and its {len(runs)} retained backups are encrypted with CMEK key {instance.kms_key} "
+                f"(key versions {', '.join(sorted(observed['key_versions'])) or 'none listed'}: all ENABLED), kept in "
+                f"{observed['key_location']}, the same country as the data")
+    else:
+        status = PASS
+        text = (f"the live data and its {len(runs)} retained backups use Google-managed encryption, which the "
+                f"{classification or 'default'} classification allows")
+    return Finding(
+        check=ID, resource=instance.resource, rule="encryption", status=status,
+        message=f"{instance.display}: {text}.", observed=observed,
+        expected={"encryption": wanted, "classification": classification, "usable_key_states": ["ENABLED"],
+                  "key_country": sorted(country_of(instance.region) or [])},
+        details={"problems": problems, "unverified": unknowns}, evidence=evidence,
+    )
+
+
+def _judge_key(instance: SqlInstance, runs: list[BackupAttempt], facts: Facts, problems: list[str], unknowns: list[str],
+               observed: dict, evidence: list[str]) -> None:
+    key = instance.kms_key
+    assert key is not None
+    location = key_location(key) or "?"
+    key_countries, data_countries = country_of(location), country_of(instance.region)
+    observed["key_location"] = describe(location, key_countries)
+    if key_countries is None or data_countries is None:
+        unknowns.append(f"the country of key location {location!r} or of region {instance.region!r} is unknown")
+    elif not key_countries <= data_countries:
+        problems.append(f"its key {key} is kept in {describe(location, key_countries)}, another country than the data "
+                        f"in {describe(instance.region or '?', data_countries)}")
+
+    # Which key versions protect what: the live data, and each retained backup.
+    uses: dict[str, list[str]] = defaultdict(list)
+    if instance.kms_key_version:
+        uses[instance.kms_key_version].append("the live data")
+    unreported = [r for r in runs if not r.kms_key_version and not r.kms_key]
+    if unreported:
+        problems.append(f"{len(unreported)} retained backups report no encryption key although the instance uses CMEK")
+    for run in runs:
+        if run.kms_key_version:
+            uses[run.kms_key_version].append(run.window_start.strftime("%Y-%m-%d"))
+    versions = {v.name: v for v in facts.kms_key_versions}
+    for key_name in sorted({key} | {key_of_version(v) for v in uses}):
+        why = _key_reads(facts, key_name)
+        if why:
+            unknowns.append(f"the state of key {key_name} could not be read: {why}")
+        evidence.extend(e for k in facts.kms_keys if k.name == key_name for e in k.evidence)
+    for name, users in sorted(uses.items()):
+        version = versions.get(name)
+        if version is None:
+            if not _key_reads(facts, key_of_version(name)):
+                unknowns.append(f"key version {name} is not among the key's listed versions")
+            continue
+        evidence.extend(version.evidence)
+        observed["key_versions"][name.rsplit("/", 1)[-1]] = version.state
+        if version.state in UNUSABLE_KEY_STATES:
+            backups = [u for u in users if u != "the live data"]
+            what = []
+            if "the live data" in users:
+                what.append("the live data")
+            if backups:
+                what.append(f"{len(backups)} retained backups (taken {backups[0]}..{backups[-1]})")
+            problems.append(f"key version {name.rsplit('/', 1)[-1]} of {key_of_version(name)}, which encrypts "
+                            f"{' and '.join(what)}, is {STATE_WORDS[version.state]}")
+        elif version.state != "ENABLED":
+            unknowns.append(f"key version {name} is in state {version.state!r}")
+
+
+CHECK = Check(
+    id=ID,
+    title="Backups are encrypted like the live data, with keys that still work",
+    criteria=("CC9.1", "A1.2"),
+    policy_clause="The backups are encrypted in the same way as live production data.",
+    description="For each Cloud SQL primary, compares the live data's encryption (instances.list diskEncryptionConfiguration "
+                "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
+                "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
+                "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
+                "Backup and DR manages (backupTier ENHANCED) are inconclusive: their backups are not listed by Cloud SQL.",
+    needs=("sql_instances", "backup_attempts", "kms_keys", "kms_key_versions", "coverage"),
+    evaluate=evaluate,
+)

@@ -1,0 +1,230 @@
+"""backup-monitoring: a failed automated backup alerts someone, in every project that holds backups.
+
+Cloud SQL does not alert on a failed backup by itself: an alert policy must exist. A project's
+Cloud SQL primary is covered when an ENABLED alert policy, in the project itself or in the
+central `gcp.monitoring_project`, has a condition that fires on that instance's failed automated
+backup and not on its successful one, and sends to at least one ENABLED notification channel.
+A condition "fires" when its log filter (a log-match condition), or the filter of the log-based
+metric its threshold counts (logging.googleapis.com/user/NAME), matches a synthetic
+`cloudsql.instances.automatedBackup` audit entry with windowStatus STATUS_FAILED, evaluated with
+the same Logging query-language evaluator the simulator serves logs with (auditor.logfilter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.checks.common import instances, unread_projects
+from auditor.checks_api import Check, CheckContext
+from auditor.facts.controls import AlertCondition, AlertPolicy
+from auditor.facts.model import Facts, SqlInstance, project_resource
+from auditor.logfilter import LogFilterError, compile_filter
+from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+
+ID = "backup-monitoring"
+NO_NATIVE_ALERTS = ("Cloud SQL does not alert on failed backups by itself: the policy's promise that backups are "
+                    "monitored and alerted holds only if an alert policy like this exists")
+
+
+def synthetic_entry(instance: SqlInstance, window_status: str) -> dict[str, Any]:
+    """A Cloud SQL automated-backup system-event audit entry, shaped as Cloud Logging records it."""
+    failed = window_status in ("STATUS_FAILED", "STATUS_ATTEMPT_FAILED")
+    return {
+        "insertId": f"synthetic-{window_status.lower()}",
+        "logName": f"projects/{instance.project}/logs/cloudaudit.googleapis.com%2Fsystem_event",
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "status": {"code": 13, "message": "An internal error occurred during the automated backup."} if failed else {},
+            "serviceName": "cloudsql.googleapis.com",
+            "methodName": "cloudsql.instances.automatedBackup",
+            "resourceName": f"projects/{instance.project}/instances/{instance.name}",
+            "metadata": {"windowStatus": window_status, "windowStartTime": "2026-01-01T03:00:00Z",
+                         "windowEndTime": "2026-01-01T07:00:00Z", "backupStartTime": "2026-01-01T03:25:00Z",
+                         **({} if failed else {"backupEndTime": "2026-01-01T03:31:00Z"})},
+        },
+        "resource": {"type": "cloudsql_database",
+                     "labels": {"project_id": instance.project, "database_id": f"{instance.project}:{instance.name}",
+                                "region": instance.region or ""}},
+        "timestamp": "2026-01-01T06:59:00Z" if failed else "2026-01-01T03:31:02Z",
+        "receiveTimestamp": "2026-01-01T06:59:01Z" if failed else "2026-01-01T03:31:03Z",
+        "severity": "ERROR" if failed else "NOTICE",
+    }
+
+
+@dataclass
+class Verdict:
+    """What one alert policy does for one instance."""
+
+    covers: bool = False
+    unsure: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why it falls short, or whom it notifies when it covers
+
+
+def _fires(filter_text: str, instance: SqlInstance) -> tuple[bool, bool]:
+    """(fires on a failed backup, fires on a successful one); LogFilterError if it cannot be evaluated."""
+    predicate = compile_filter(filter_text)
+    return predicate(synthetic_entry(instance, "STATUS_FAILED")), predicate(synthetic_entry(instance, "STATUS_SUCCEEDED"))
+
+
+def _condition(cond: AlertCondition, instance: SqlInstance, facts: Facts) -> tuple[str, str | None]:
+    """('fires'|'never'|'unsure', reason) for one condition and one instance."""
+    what = f"condition {cond.display_name!r}"
+    if cond.kind == "log_match":
+        text = cond.filter or ""
+    elif cond.kind == "threshold" and cond.metric:
+        scope = f"projects/{instance.project}"
+        metric = next((m for m in facts.log_metrics if m.project == instance.project and m.name == cond.metric), None)
+        if metric is None:
+            if not facts.coverage.was_read("logging", "metrics.list", scope):
+                gap = facts.coverage.gap("logging", scope, "metrics.list")
+                return "unsure", f"{what} counts log-based metric {cond.metric!r}, whose filter could not be read ({gap.describe() if gap else 'not collected'})"
+            return "never", f"{what} counts log-based metric {cond.metric!r}, which project {instance.project} does not define"
+        if metric.disabled:
+            return "never", f"{what} counts log-based metric {cond.metric!r}, which is disabled"
+        text, what = metric.filter, f"{what} (log-based metric {cond.metric!r})"
+    else:
+        return "never", f"{what} is not a log-match condition or a threshold on a log-based metric"
+    try:
+        on_failure, on_success = _fires(text, instance)
+    except LogFilterError as err:
+        return "unsure", f"{what} has a filter the auditor cannot evaluate ({err})"
+    if on_failure and not on_success:
+        return "fires", None
+    if on_failure:
+        return "never", f"{what} matches every automated backup, successful or not, so it does not single out failures"
+    if on_success:
+        return "never", f"{what} matches only successful backups, never a failed one"
+    return "never", f"{what} does not match a failed automated backup of {instance.name}"
+
+
+def _channels(policy: AlertPolicy, facts: Facts) -> tuple[list[str], str | None, bool]:
+    """(enabled channel names, shortfall, unsure)."""
+    if not policy.channels:
+        return [], "it has no notification channels, so nobody is told", False
+    known = {c.name: c for c in facts.notification_channels}
+    enabled, disabled, unread = [], [], []
+    for name in policy.channels:
+        channel = known.get(name)
+        project = name.split("/")[1] if name.startswith("projects/") else "?"
+        if channel is None:
+            (unread if not facts.coverage.was_read("monitoring", "notificationChannels.list", f"projects/{project}") else disabled).append(name)
+        elif channel.enabled:
+            enabled.append(f"{channel.display_name} ({channel.type})")
+        else:
+            disabled.append(f"{channel.display_name} ({channel.type})")
+    if enabled:
+        return enabled, None, False
+    if unread:
+        return [], f"its notification channels could not be read ({', '.join(unread)})", True
+    return [], f"its notification channels are disabled or missing ({', '.join(disabled)}), so nobody is told", False
+
+
+def _policy(policy: AlertPolicy, instance: SqlInstance, facts: Facts) -> Verdict:
+    verdict = Verdict()
+    name = f"alert policy {policy.display_name!r} in project {policy.project}"
+    outcomes = [_condition(c, instance, facts) for c in policy.conditions] or [("never", "it has no conditions")]
+    fires = any(o == "fires" for o, _ in outcomes)
+    if not fires:
+        for outcome, reason in outcomes:
+            (verdict.unsure if outcome == "unsure" else verdict.notes).append(f"{name}: {reason}")
+        return verdict
+    if not policy.enabled:
+        verdict.notes.append(f"{name}: it would fire on a failed backup but is disabled")
+        return verdict
+    channels, shortfall, unsure = _channels(policy, facts)
+    if shortfall:
+        (verdict.unsure if unsure else verdict.notes).append(f"{name}: it fires on a failed backup but {shortfall}")
+        return verdict
+    verdict.covers = True
+    verdict.notes.append(f"{name} notifies {', '.join(channels)}")
+    return verdict
+
+
+def _unread_policies(facts: Facts, projects: list[str]) -> list[str]:
+    reasons = []
+    for project in projects:
+        scope = f"projects/{project}"
+        if not facts.coverage.was_read("monitoring", "alertPolicies.list", scope):
+            gap = facts.coverage.gap("monitoring", scope, "alertPolicies.list")
+            reasons.append(f"the alert policies of project {project} could not be read: "
+                           f"{gap.describe() if gap else 'monitoring alertPolicies.list was not collected'}")
+    return reasons
+
+
+def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "backup alerting"))
+    central = ctx.config.gcp.monitoring_project
+    for project in facts.projects:
+        if not facts.coverage.was_read("sqladmin", "instances.list", f"projects/{project}"):
+            continue  # already reported as an unread listing
+        primaries = [i for i in instances(facts) if i.project == project and not i.is_replica and i.backup_enabled]
+        findings.append(_project_finding(project, primaries, central, facts))
+    return findings
+
+
+def _project_finding(project: str, primaries: list[SqlInstance], central: str | None, facts: Facts) -> Finding:
+    resource = project_resource(project)
+    if not primaries:
+        return Finding(ID, resource, "alerting", NOT_APPLICABLE,
+                       f"Project {project} has no Cloud SQL primary with automated backups, so no backup alert is needed.")
+    sources = [project] + ([central] if central and central != project else [])
+    policies = [p for p in facts.alert_policies if p.project in sources]
+    covered: dict[str, list[str]] = {}
+    uncovered: dict[str, list[str]] = {}
+    unsure: list[str] = []
+    for instance in primaries:
+        verdicts = [_policy(p, instance, facts) for p in policies]
+        covering = [v for v in verdicts if v.covers]
+        if covering:
+            covered[instance.name] = [s for v in covering for s in v.notes]
+        else:
+            uncovered[instance.name] = [s for v in verdicts for s in v.notes]
+            unsure += [s for v in verdicts for s in v.unsure]
+    unread = _unread_policies(facts, sources)
+    own = [p for p in policies if p.project == project]
+    evidence = [e for p in policies for e in p.evidence] + [e for i in primaries for e in i.evidence]
+    evidence += [e for c in facts.notification_channels if c.project in sources for e in c.evidence]
+    evidence += [e for m in facts.log_metrics if m.project == project for e in m.evidence]
+    observed = {"alert_policies_in_project": len(own), "alert_policies_in_monitoring_project": len(policies) - len(own),
+                "monitoring_project": central, "instances_covered": sorted(covered), "instances_not_covered": sorted(uncovered)}
+    details = {"covered_by": covered, "why_not_covered": uncovered, "unverified": unsure + unread,
+               "note": NO_NATIVE_ALERTS + ". A policy in the monitoring project sees only the logs and metrics that reach it "
+                       "(its metrics scope, or a log sink or log scope for log-match conditions)."}
+    if not uncovered:
+        status = PASS
+        first = next(iter(covered.values()))[0]
+        message = (f"Project {project}: a failed automated backup of each of its {len(primaries)} Cloud SQL primaries "
+                   f"({', '.join(sorted(covered))}) triggers an alert: {first}.")
+    else:
+        names = ", ".join(sorted(uncovered))
+        reasons = sorted({r for rs in uncovered.values() for r in rs})
+        if not own:
+            reasons.insert(0, f"project {project} has no alert policies of its own")
+        if unsure or unread:
+            status = INCONCLUSIVE
+            message = (f"Project {project}: no alert on a failed backup could be confirmed for {names}; "
+                       + "; ".join(unread + unsure) + ". " + NO_NATIVE_ALERTS + ".")
+        else:
+            status = FAIL
+            found = "; ".join(reasons) if reasons else f"no alert policy in project {project}" + (f" or in monitoring project {central}" if central else "")
+            message = (f"Project {project}: a failed automated backup of {names} would alert nobody. {NO_NATIVE_ALERTS}. "
+                       f"Found: {found}.")
+    return Finding(ID, resource, "alerting", status, message, observed=observed,
+                   expected={"alert": "an enabled alert policy, matching failed automated backups only, with an enabled notification channel"},
+                   details=details, evidence=evidence)
+
+
+CHECK = Check(
+    id=ID,
+    title="A failed automated backup alerts someone",
+    criteria=("CC9.1", "A1.2"),
+    policy_clause="Backups are monitored and alerted by Google Cloud SQL.",
+    description="Cloud SQL does not alert on failed backups by itself; an alert policy must exist. For each project holding "
+                "Cloud SQL primaries, reads the Cloud Monitoring alert policies (alertPolicies.list) and notification "
+                "channels (notificationChannels.list) of the project and of the central monitoring project, and the "
+                "log-based metrics (Logging projects.metrics.list) that threshold conditions count; evaluates each "
+                "condition's filter against a failed and a successful automated-backup audit entry.",
+    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "coverage"),
+    evaluate=evaluate,
+)
