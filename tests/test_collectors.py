@@ -71,7 +71,7 @@ def test_disabled_logging_api_makes_days_unknown_not_passing(sample_dir, tmp_pat
     path = scenario_variant(sample_dir, tmp_path, lambda d: project(d, "bks-prod").update(apis_disabled=["logging"]))
     collection, _ = collect_from(sample_dir, path, tmp_path)
     assert not collection.complete
-    (failed,) = collection.failed_calls
+    (failed,) = [c for c in collection.failed_calls if c["method"] == "entries.list"]
     assert (failed["api"], failed["scope"], failed["error"]["kind"], failed["error"]["reason"]) == (
         "logging", "projects/bks-prod", "service_disabled", "SERVICE_DISABLED")
     results = evaluate([collection.evidence_dir])
