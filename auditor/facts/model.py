@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from auditor.facts.stores import StoreFacts
+
 
 def sql_resource(project: str, instance: str) -> str:
     return f"//cloudsql.googleapis.com/projects/{project}/instances/{instance}"
@@ -122,4 +124,5 @@ class Facts:
     backup_attempts: list[BackupAttempt] = field(default_factory=list)
     activation_changes: list[ActivationChange] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
+    stores: StoreFacts = field(default_factory=StoreFacts)
     call_index: dict[str, dict[str, Any]] = field(default_factory=dict)

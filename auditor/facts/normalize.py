@@ -236,6 +236,18 @@ READERS: dict[tuple[str, str], tuple[str, PageReader]] = {
 }
 
 
+def _register_store_readers() -> None:
+    from auditor.facts import normalize_stores as stores
+
+    READERS[("cloudasset", "searchAllResources")] = ("results", stores.read_assets)
+    READERS[("storage", "buckets.list")] = ("items", stores.read_buckets)
+    READERS[("storage", "buckets.testIamPermissions")] = ("permissions", stores.read_bucket_access)
+    READERS[("inventory", "read")] = ("documents", stores.read_inventory)
+
+
+_register_store_readers()
+
+
 def build_facts(lockers: list[Locker]) -> Facts:
     """Facts from one or more lockers; observations with the same stable key are kept once."""
     first = lockers[0]
@@ -251,6 +263,7 @@ def build_facts(lockers: list[Locker]) -> Facts:
     facts.backup_attempts = list({a.key: a for a in facts.backup_attempts}.values())
     facts.activation_changes = list({a.key: a for a in facts.activation_changes}.values())
     facts.sql_instances = list({i.resource: i for i in facts.sql_instances}.values())
+    facts.stores.dedupe()
     return facts
 
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import ScenarioError
+from auditor.simulator.scenario_stores import AssetOnlyStore, Bucket
 
 ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
@@ -66,6 +67,7 @@ class Backup(_Strict):
     log_retention_days: int = Field(default=7, ge=1, le=35)
     tier: Literal["STANDARD", "ENHANCED"] | None = None
     disabled_since: dt.date | None = None
+    runs_location: str | None = None  # where retained runs landed; default: `location`, else the nearest multi-region
 
     @field_validator("start_time")
     @classmethod
@@ -99,6 +101,8 @@ class SqlInstance(_Strict):
     backup: Backup | None = None
     days: dict[str, DayOutcome] = {}
     stopped: list[Interval] = []
+    asset_index: bool = True  # False: Cloud Asset Inventory has not indexed it (yet)
+    admin_listed: bool = True  # False: instances.list does not show it to the auditing identity
 
     _utc_create = field_validator("create_time")(lambda v: _utc(v))
 
@@ -137,9 +141,12 @@ class SqlInstance(_Strict):
 class Project(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     number: str = Field(pattern=r"^\d+$")
+    folder: str | None = Field(default=None, pattern=r"^\d+$")
     apis_disabled: list[ApiName] = []
     permission_denied: list[ApiName] = []
     sql_instances: list[SqlInstance] = []
+    buckets: list[Bucket] = []
+    other_stores: list[AssetOnlyStore] = []
 
     @model_validator(mode="after")
     def _instances_consistent(self) -> "Project":
