@@ -135,7 +135,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     log_gap = None if facts.coverage.was_read("logging", "entries.list", scope) else (
         facts.coverage.gap("logging", scope, "entries.list"))
     log_readable = log_gap is None and facts.coverage.was_read("logging", "entries.list", scope)
-    classification, policy = ctx.classification_of(instance.labels)
+    classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
     tolerance = ctx.config.policy.backup_window
     period_end = min(ctx.period.ends_at, ctx.as_of)

@@ -42,7 +42,16 @@ def test_pack_files_are_written(demo_pack):
     out, outcome, _ = demo_pack
     for name in ("results.json", "report.html", "report.pdf", "evidence/manifest.json", "pack-manifest.json", "SHA256SUMS"):
         assert (out / name).is_file(), name
-    assert outcome.collection.complete
+    # The sample company denies Cloud SQL and Storage to the identity in bks-legacy and has the Cloud SQL
+    # Admin API disabled in bks-sandbox: exactly those calls fail, each with its reason.
+    failed = {(c["api"], c["method"], c["scope"], c["error"]["reason"]) for c in outcome.collection.failed_calls}
+    assert failed == {
+        ("sqladmin", "instances.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
+        ("sqladmin", "backupRuns.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
+        ("storage", "buckets.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
+        ("sqladmin", "instances.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
+        ("sqladmin", "backupRuns.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
+    }
 
 
 def test_results_match_the_scenarios_expectations(demo_pack, expectations):
@@ -87,17 +96,20 @@ def test_evidence_records_each_call_with_hashes(demo_pack):
     assert ("sqladmin", "backupRuns.list", "projects/bks-prod") in methods
     assert ("logging", "entries.list", "projects/bks-analytics") in methods
     for call in locker.calls():
-        assert call["outcome"] == "ok" and call["items"], call
+        assert call["items"], call  # a failed call keeps its error body as evidence too
         for item_id in call["items"]:
             locker.body(item_id)  # raises if the stored bytes do not match the recorded SHA-256
-    assert locker.manifest["as_of"] == "2026-09-30T02:00:00Z"  # the simulator's clock, from the Date header
+    # the simulator's clock (scenario now + real seconds the collection took), from the Date header
+    assert "2026-09-30T02:00:00Z" <= locker.manifest["as_of"] < "2026-09-30T02:01:00Z"
     assert locker.manifest["config"]["organization"] == "Bangkok Solutions"
 
 
 def test_instance_dash_lists_all_runs_in_one_call_per_project(demo_pack):
-    stats = demo_pack[2]
+    out, _, stats = demo_pack
+    calls = [c for c in Locker(out / "evidence").calls("sqladmin", "backupRuns.list")]
+    assert len(calls) == 5 and all(c["params"]["instance"] == "-" for c in calls)  # one per project, never per instance
     backup_run_requests = sum(n for key, n in stats.items() if "backupRuns" in str(key))
-    assert backup_run_requests == 2  # one per project, never one per instance
+    assert backup_run_requests == sum(len(c["items"]) for c in calls)  # every request is one page of those calls
 
 
 def test_check_reperforms_from_the_locker_alone(demo_pack, tmp_path):

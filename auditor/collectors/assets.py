@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from auditor.collectors.asset_client import asset_client
-from auditor.facts.projects import project_ids
+from auditor.facts.projects import asset_scopes, project_ids
 from auditor.scheduler import Call
 
 PAGE_SIZE = 500
@@ -27,15 +27,6 @@ DATA_STORE_TYPES = (
 )
 PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
 ASSET_TYPES = (*DATA_STORE_TYPES, PROJECT_TYPE)
-
-
-def scopes(ctx) -> list[str]:
-    gcp = ctx.config.gcp
-    if gcp.organization:
-        return [f"organizations/{gcp.organization}"]
-    if gcp.folders:
-        return [f"folders/{f.removeprefix('folders/')}" for f in gcp.folders]
-    return [f"projects/{p}" for p in gcp.projects]
 
 
 def search_call(ctx, scope: str) -> Call:
@@ -57,5 +48,5 @@ def search_call(ctx, scope: str) -> Call:
 
 
 def scope_calls(ctx) -> Iterator[Call]:
-    for scope in scopes(ctx):
+    for scope in asset_scopes(ctx.config.gcp):
         yield search_call(ctx, scope)

@@ -42,3 +42,12 @@ def project_ids(results: Iterable[dict[str, Any]]) -> dict[str, str]:
         if isinstance(ident, str) and ident:
             mapping.setdefault(number, ident)
     return mapping
+
+
+def asset_scopes(gcp: Any) -> list[str]:
+    """The Cloud Asset search scopes of a GCP config: the organisation, else each folder, else each project."""
+    if gcp.organization:
+        return [f"organizations/{gcp.organization}"]
+    if gcp.folders:
+        return [f"folders/{f.removeprefix('folders/')}" for f in gcp.folders]
+    return [f"projects/{p}" for p in gcp.projects]
