@@ -49,8 +49,10 @@ def test_a_client_without_that_session_is_refused_loudly():
 
 
 def test_asset_search_pages_are_each_evidence_and_projects_follow(tmp_path):
-    buckets = [{"name": f"bulk-{i:04d}", "location": "US-EAST1"} for i in range(620)]
-    scen = scenario([{"id": "proj-one", "number": "101", "buckets": buckets},
+    disks = [{"asset_type": "compute.googleapis.com/Disk", "location": "us-east1-b",
+              "name": f"//compute.googleapis.com/projects/proj-one/zones/us-east1-b/disks/d{i:04d}"} for i in range(618)]
+    scen = scenario([{"id": "proj-one", "number": "101", "other_stores": disks,
+                      "buckets": [{"name": "bk-one", "location": "US-EAST1"}]},
                      {"id": "proj-two", "number": "202", "sql_instances": [
                          {"name": "db", "region": "us-east1", "database_version": "POSTGRES_16",
                           "backup": {"enabled": True, "location": "us-west1"}}]}])
@@ -59,7 +61,7 @@ def test_asset_search_pages_are_each_evidence_and_projects_follow(tmp_path):
         asset_requests = sim.count("cloudasset", "GET", "/v1/{kind}/{id}:searchAllResources")
     locker = Locker(tmp_path / "ev")
     (search,) = locker.calls("cloudasset", "searchAllResources")
-    assert search["outcome"] == "ok" and len(search["items"]) == asset_requests == 2  # 623 results, 500 per page
+    assert search["outcome"] == "ok" and len(search["items"]) == asset_requests == 2  # 622 results, 500 per page
     first = json.loads(locker.body(search["items"][0]))
     assert len(first["results"]) == 500 and "nextPageToken" in first
     assert "pageSize=500" in locker.items[search["items"][0]]["url"]
@@ -68,9 +70,9 @@ def test_asset_search_pages_are_each_evidence_and_projects_follow(tmp_path):
     assert listed == {"projects/proj-one", "projects/proj-two"}
     facts = build_facts([locker])
     assert facts.stores.project_numbers == {"101": "proj-one", "202": "proj-two"}
-    assert len([a for a in facts.stores.assets if a.asset_type == "storage.googleapis.com/Bucket"]) == 620
-    assert len(facts.stores.buckets) == 620 and collection.complete
-    assert len(list(locker.calls("storage", "buckets.testIamPermissions"))) == 620
+    assert len([a for a in facts.stores.assets if a.asset_type == "compute.googleapis.com/Disk"]) == 618
+    assert len(facts.stores.buckets) == 1 and collection.complete
+    assert len(list(locker.calls("storage", "buckets.testIamPermissions"))) == 1
     access = facts.stores.bucket_access[0]
     assert "storage.buckets.get" in access.granted
 
