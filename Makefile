@@ -13,8 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The sample company denies the auditor one project and has an API disabled in another, on
+# purpose, so the demo ends with exit code 3 (collection incomplete); anything else is an error.
 demo: $(VENV)/.installed
-	$(VENV)/bin/auditor demo --out $(OUT)
+	$(VENV)/bin/auditor demo --out $(OUT) || test $$? -eq 3
 
 test: $(VENV)/.installed
 	NO_GCE_CHECK=True $(PY) -m pytest

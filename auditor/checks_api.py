@@ -26,9 +26,14 @@ class CheckContext:
     as_of: datetime
     inventory: Any = None
 
-    def classification_of(self, labels: dict[str, str], declared: str | None = None) -> tuple[str | None, ClassificationPolicy | None]:
-        """The data's classification (declared, then label, then the policy default) and its policy."""
+    def classification_of(self, labels: dict[str, str], declared: str | None = None,
+                          resource: str | None = None) -> tuple[str | None, ClassificationPolicy | None]:
+        """The data's classification (declared, then label, then the policy default) and its policy.
+
+        With `resource`, the declared inventory's classification of that store is the declared one."""
         policy = self.config.policy
+        if declared is None and resource and self.inventory is not None:
+            declared = self.inventory.classification(resource)
         name = declared or labels.get(policy.classification_label) or policy.default_classification
         return name, policy.classifications.get(name) if name else None
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from auditor import yamlsafe
 from auditor.errors import ConfigError
 
 GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")
@@ -276,7 +277,7 @@ def load_yaml(path: Path) -> tuple[str, Any]:
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
     try:
-        return text, yaml.safe_load(text)
+        return text, yamlsafe.load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

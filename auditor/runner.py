@@ -44,8 +44,8 @@ class Collection:
 
 def collect(config: Config, evidence_dir: Path, progress: Progress | None = None) -> Collection:
     """Run every collector's calls through the scheduler into a new locker."""
-    if not config.gcp.projects:
-        raise ConfigError(f"{config.source or 'config'}: gcp.projects: list at least one project to audit")
+    if not (config.gcp.projects or config.gcp.organization or config.gcp.folders):
+        raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit")
     credentials, identity = load_credentials(config.gcp.credentials)
     clients = GoogleClients(config.gcp, credentials)
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
@@ -62,7 +62,7 @@ def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     config = config_from_snapshot(lockers[0].manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
-    ctx = CheckContext(config=config, period=period, as_of=facts.as_of)
+    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
     controls = [_control(check, check.evaluate(facts, ctx), config) for check in discover_checks()]
     document = {
         "schema": SCHEMA_ID,

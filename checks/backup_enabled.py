@@ -5,13 +5,14 @@ from __future__ import annotations
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import Facts
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
-from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.checks.backup_scope import sql_gaps
+from auditor.checks.common import instances, replica_finding
 
 ID = "backup-enabled"
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
-    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "Cloud SQL automated backups"))
+    findings = sql_gaps(facts, ctx, ID, "Cloud SQL automated backups")
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "enabled"))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.checks.backup_scope import sql_gaps
+from auditor.checks.common import instances, replica_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
 from auditor.facts.model import BackupAttempt, Facts, SqlInstance
@@ -31,7 +32,7 @@ STATE_WORDS = {
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
-    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "backup encryption"))
+    findings = sql_gaps(facts, ctx, ID, "backup encryption")
     runs: dict[str, list[BackupAttempt]] = defaultdict(list)
     for attempt in facts.backup_attempts:
         if attempt.source == "backup-run" and attempt.outcome == "succeeded":
@@ -54,7 +55,7 @@ def _key_reads(facts: Facts, key: str) -> str | None:
 
 
 def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: Facts, ctx: CheckContext) -> Finding:
-    classification, policy = ctx.classification_of(instance.labels)
+    classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     wanted = policy.encryption if policy else "any"
     problems: list[str] = []
     unknowns: list[str] = []

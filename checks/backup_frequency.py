@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 
-from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.checks.backup_scope import sql_gaps
+from auditor.checks.common import instances, replica_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -112,7 +113,7 @@ def _ranges(days: list[date]) -> str:
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
-    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "daily Cloud SQL backups"))
+    findings = sql_gaps(facts, ctx, ID, "daily Cloud SQL backups")
     attempts_by_instance: dict[str, list[BackupAttempt]] = defaultdict(list)
     for attempt in facts.backup_attempts:
         attempts_by_instance[attempt.instance].append(attempt)
@@ -142,7 +143,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     log_gap = None if facts.coverage.was_read("logging", "entries.list", scope) else (
         facts.coverage.gap("logging", scope, "entries.list"))
     log_readable = log_gap is None and facts.coverage.was_read("logging", "entries.list", scope)
-    classification, policy = ctx.classification_of(instance.labels)
+    classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
     tolerance = ctx.config.policy.backup_window
     period_end = min(ctx.period.ends_at, ctx.as_of)

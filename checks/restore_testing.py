@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.checks.backup_scope import sql_gaps
+from auditor.checks.common import instances, replica_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import SqlOperation
 from auditor.facts.model import Facts, SqlInstance
@@ -49,7 +50,7 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
-    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "restore tests"))
+    findings = sql_gaps(facts, ctx, ID, "restore tests")
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
@@ -60,7 +61,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
 
 
 def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Facts, ctx: CheckContext) -> Finding:
-    classification, policy = ctx.classification_of(instance.labels)
+    classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
     if interval is None:

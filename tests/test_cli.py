@@ -33,7 +33,9 @@ def test_bad_config_exits_2_naming_the_file(tmp_path):
 def test_demo_writes_the_pack_and_says_where(tmp_path):
     out = tmp_path / "demo"
     result = runner.invoke(app, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    # the sample company denies one project and has the Cloud SQL API disabled in another, on purpose
+    assert result.exit_code == 3, result.output
+    assert "IAM_PERMISSION_DENIED" in result.output and "SERVICE_DISABLED" in result.output
     for name in ("report.pdf", "report.html", "results.json", "evidence/manifest.json"):
         assert (out / name).is_file()
         assert str(out / name) in result.stdout

@@ -73,3 +73,8 @@ def capture_session(session: requests.Session, adapter: HTTPAdapter | None = Non
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def record_local(uri: str, body: bytes) -> None:
+    """Store a document the run read locally (the declared inventory) as a page of the current call."""
+    _record(uri, 200, body, None)

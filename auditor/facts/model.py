@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from auditor.facts.controls import AlertPolicy, KmsKey, KmsKeyVersion, LogMetric, NotificationChannel, SqlOperation
+from auditor.facts.stores import StoreFacts
 
 
 def sql_resource(project: str, instance: str) -> str:
@@ -127,6 +128,7 @@ class Facts:
     backup_attempts: list[BackupAttempt] = field(default_factory=list)
     activation_changes: list[ActivationChange] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
+    stores: StoreFacts = field(default_factory=StoreFacts)
     call_index: dict[str, dict[str, Any]] = field(default_factory=dict)
     kms_keys: list[KmsKey] = field(default_factory=list)
     kms_key_versions: list[KmsKeyVersion] = field(default_factory=list)

@@ -248,6 +248,18 @@ READERS: dict[tuple[str, str], tuple[str, PageReader]] = {
 }
 
 
+def _register_store_readers() -> None:
+    from auditor.facts import normalize_stores as stores
+
+    READERS[("cloudasset", "searchAllResources")] = ("results", stores.read_assets)
+    READERS[("storage", "buckets.list")] = ("items", stores.read_buckets)
+    READERS[("storage", "buckets.testIamPermissions")] = ("permissions", stores.read_bucket_access)
+    READERS[("inventory", "read")] = ("documents", stores.read_inventory)
+
+
+_register_store_readers()
+
+
 def build_facts(lockers: list[Locker]) -> Facts:
     """Facts from one or more lockers; observations with the same stable key are kept once."""
     first = lockers[0]
@@ -266,6 +278,7 @@ def build_facts(lockers: list[Locker]) -> Facts:
     for name in ("kms_keys", "kms_key_versions", "alert_policies", "notification_channels", "sql_operations"):
         setattr(facts, name, list({f.name: f for f in getattr(facts, name)}.values()))
     facts.log_metrics = list({(m.project, m.name): m for m in facts.log_metrics}.values())
+    facts.stores.dedupe()
     return facts
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from auditor.locations import nearest_multi_region
 from auditor.simulator.apierror import ApiError, not_found
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routing import Request, Route
@@ -86,6 +87,12 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
     return body
 
 
+def runs_location(inst: SqlInstance) -> str:
+    """Where the instance's backups land: the scenario's override, the configured location, else the nearest multi-region."""
+    b = inst.backup
+    return b.runs_location or b.location or nearest_multi_region(inst.region) or "us"
+
+
 def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list[dict[str, Any]]:
     """Retained runs of one instance, newest first."""
     runs: list[dict[str, Any]] = []
@@ -104,7 +111,7 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
             "enqueuedTime": ts(enqueued),
             "startTime": ts(a.backup_start),
             "windowStartTime": ts(a.window_start),
-            "location": inst.backup.location or "us",
+            "location": runs_location(inst),
         }
         if a.status == "STATUS_FAILED" and a.timestamp <= scenario.now:
             run["status"] = "FAILED"
@@ -135,7 +142,7 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
 
 def _instance(req: Request, project: Project) -> SqlInstance:
     inst = project.instance(req.params["instance"])
-    if inst is None:
+    if inst is None or not inst.admin_listed:  # the identity cannot see it
         raise not_found("The Cloud SQL instance does not exist.", reason="instanceDoesNotExist")
     return inst
 
@@ -145,7 +152,7 @@ def list_instances(req: Request) -> dict[str, Any]:
     if req.query.get("filter"):
         raise ApiError(400, "The simulator does not support instances.list filter.", reason="invalid")
     size = page_size(req.query.get("maxResults"), name="maxResults", default=INSTANCES_CAP, cap=INSTANCES_CAP)
-    items = [instance_json(req.scenario, project, i) for i in project.sql_instances]
+    items = [instance_json(req.scenario, project, i) for i in project.sql_instances if i.admin_listed]
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("instances", project.id))
     out: dict[str, Any] = {"kind": "sql#instancesList"}
     if page:
@@ -164,7 +171,7 @@ def list_backup_runs(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], API)
     name = req.params["instance"]
     if name == "-":
-        runs = [r for i in project.sql_instances if i.backup is not None
+        runs = [r for i in project.sql_instances if i.backup is not None and i.admin_listed
                 for r in backup_runs(req.scenario, project, i)]
         runs.sort(key=lambda r: (r["enqueuedTime"], r["instance"]), reverse=True)
     else:

@@ -33,6 +33,10 @@ class Request:
     body: Any  # parsed JSON body or None
     now: dt.datetime  # scenario clock at the time of the request
     base_url: str
+    multi: dict[str, list[str]] = field(default_factory=dict)  # every value of a route's repeatable params
+
+    def values(self, name: str) -> list[str]:
+        return list(self.multi.get(name, []))
 
     def project(self, project_id: str, api: str) -> Project:
         """The project, after applying the scenario's fault knobs for this API (403s)."""
@@ -56,6 +60,7 @@ class Route:
     api: str  # "sqladmin", "logging"... (stats key part, error metadata)
     handler: Handler
     query: frozenset[str] = field(default_factory=frozenset)  # accepted API-specific query params
+    repeated: frozenset[str] = field(default_factory=frozenset)  # of those, the ones that may repeat (repeated fields)
     regex: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -15,8 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from auditor import yamlsafe
 from auditor.errors import ScenarioError
 from auditor.simulator.scenario_controls import AlertPolicy, KmsKey, LogMetric, NotificationChannel, Operation
+from auditor.simulator.scenario_stores import AssetOnlyStore, Bucket
 
 ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
@@ -67,6 +69,7 @@ class Backup(_Strict):
     log_retention_days: int = Field(default=7, ge=1, le=35)
     tier: Literal["STANDARD", "ENHANCED"] | None = None
     disabled_since: dt.date | None = None
+    runs_location: str | None = None  # where retained runs landed; default: `location`, else the nearest multi-region
 
     @field_validator("start_time")
     @classmethod
@@ -103,6 +106,8 @@ class SqlInstance(_Strict):
     backup: Backup | None = None
     days: dict[str, DayOutcome] = {}
     stopped: list[Interval] = []
+    asset_index: bool = True  # False: Cloud Asset Inventory has not indexed it (yet)
+    admin_listed: bool = True  # False: instances.list does not show it to the auditing identity
 
     _utc_create = field_validator("create_time")(lambda v: _utc(v))
 
@@ -149,6 +154,7 @@ class SqlInstance(_Strict):
 class Project(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     number: str = Field(pattern=r"^\d+$")
+    folder: str | None = Field(default=None, pattern=r"^\d+$")
     apis_disabled: list[ApiName] = []
     permission_denied: list[ApiName] = []
     sql_instances: list[SqlInstance] = []
@@ -156,6 +162,8 @@ class Project(_Strict):
     alert_policies: list[AlertPolicy] = []
     notification_channels: list[NotificationChannel] = []
     log_metrics: list[LogMetric] = []
+    buckets: list[Bucket] = []
+    other_stores: list[AssetOnlyStore] = []
 
     @model_validator(mode="after")
     def _instances_consistent(self) -> "Project":
@@ -198,6 +206,10 @@ class Scenario(_Strict):
         ids = [p.id for p in self.projects]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate project ids")
+        numbers = [p.number for p in self.projects]
+        if len(set(numbers)) != len(numbers):
+            twice = sorted({n for n in numbers if numbers.count(n) > 1})
+            raise ValueError(f"duplicate project numbers {twice}: Asset Inventory names projects by number")
         if self.history_start > self.now.date():
             raise ValueError("history_start is after now")
         return self
@@ -251,7 +263,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlsafe.load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
     return parse_scenario(data, str(path))

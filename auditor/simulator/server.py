@@ -19,14 +19,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import routes_kms, routes_logging, routes_monitoring, routes_sqladmin, routes_sqlops
+from auditor.simulator import (routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
+                               routes_sqlops, routes_storage)
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.fieldmask import apply_mask, parse_fields
 from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
 from auditor.simulator.scenario import Scenario, load_scenario
 
 DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
-                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES]
+                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES]
 MAX_BODY = 1 << 20
 
 
@@ -167,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise invalid_argument(f"Invalid JSON payload received. Unknown name \"{name}\": "
                                        "Cannot bind query parameter. Field '%s' could not be found in request "
                                        "message." % name)
-            if names.count(name) > 1:
+            if names.count(name) > 1 and name not in route.repeated:
                 raise invalid_argument(f"Query parameter {name!r} given more than once.")
         query = dict(pairs)
         if query.get("alt", "json") != "json":
@@ -181,5 +182,5 @@ class _Handler(BaseHTTPRequestHandler):
                 raise invalid_argument("Invalid JSON payload received.") from None
         req = Request(scenario=self.sim.scenario, method=method, path=parts.path, params=params,
                       query={k: v for k, v in query.items() if k not in STANDARD_PARAMS}, body=body, now=now,
-                      base_url=self.sim.url)
+                      base_url=self.sim.url, multi={n: [v for k, v in pairs if k == n] for n in route.repeated})
         return apply_mask(route.handler(req), mask)

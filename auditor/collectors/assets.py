@@ -1,0 +1,52 @@
+"""Discovery: which data stores exist, from Cloud Asset Inventory, and so which projects to audit.
+
+One `searchAllResources` per configured scope (the organisation if given, else each folder, else
+each configured project), paged at 500, for the data-store asset types plus projects (whose
+entries map project numbers to project ids). Every project found becomes the scope of the
+per-project calls of every collector, queued as follow-ups of the discovery call, so an
+organisation-wide audit needs no hand-kept project list.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from auditor.collectors.asset_client import asset_client
+from auditor.facts.projects import asset_scopes, project_ids
+from auditor.scheduler import Call
+
+PAGE_SIZE = 500
+DATA_STORE_TYPES = (
+    "sqladmin.googleapis.com/Instance",
+    "storage.googleapis.com/Bucket",
+    "compute.googleapis.com/Disk",
+    "bigquery.googleapis.com/Dataset",
+    "spanner.googleapis.com/Instance",
+    "firestore.googleapis.com/Database",
+    "file.googleapis.com/Instance",
+)
+PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
+ASSET_TYPES = (*DATA_STORE_TYPES, PROJECT_TYPE)
+
+
+def search_call(ctx, scope: str) -> Call:
+    clients = ctx.google
+    params = {"scope": scope, "assetTypes": list(ASSET_TYPES), "pageSize": PAGE_SIZE}
+
+    def search() -> list[dict[str, Any]]:
+        client = asset_client(clients.credentials, clients.config.endpoints.cloudasset)
+        pager = client.search_all_resources(request={"scope": scope, "asset_types": list(ASSET_TYPES), "page_size": PAGE_SIZE})
+        return [type(r).to_dict(r, preserving_proto_field_name=False) for r in pager]  # walks every page
+
+    def follow(results: list[dict[str, Any]]) -> Iterator[Call]:
+        from auditor.collectors import project_calls  # the registry imports this module
+
+        for project in sorted(set(project_ids(results).values())):
+            yield from project_calls(ctx, project)
+
+    return Call("cloudasset", "searchAllResources", params, scope, search, follow)
+
+
+def scope_calls(ctx) -> Iterator[Call]:
+    for scope in asset_scopes(ctx.config.gcp):
+        yield search_call(ctx, scope)

@@ -1,0 +1,128 @@
+"""Facts about data stores beyond Cloud SQL: what the asset index lists, bucket settings, the declared map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SQL_TYPE = "sqladmin.googleapis.com/Instance"
+BUCKET_TYPE = "storage.googleapis.com/Bucket"
+TYPE_WORDS = {
+    SQL_TYPE: "Cloud SQL instance",
+    BUCKET_TYPE: "Cloud Storage bucket",
+    "compute.googleapis.com/Disk": "Compute Engine disk",
+    "bigquery.googleapis.com/Dataset": "BigQuery dataset",
+    "spanner.googleapis.com/Instance": "Spanner instance",
+    "firestore.googleapis.com/Database": "Firestore database",
+    "file.googleapis.com/Instance": "Filestore instance",
+}
+SERVICE_TYPES = {  # full-resource-name host -> asset type, for declared stores the index has not listed
+    "cloudsql.googleapis.com": SQL_TYPE, "storage.googleapis.com": BUCKET_TYPE,
+    "compute.googleapis.com": "compute.googleapis.com/Disk", "bigquery.googleapis.com": "bigquery.googleapis.com/Dataset",
+    "spanner.googleapis.com": "spanner.googleapis.com/Instance", "firestore.googleapis.com": "firestore.googleapis.com/Database",
+    "file.googleapis.com": "file.googleapis.com/Instance",
+}
+
+
+def type_of(resource: str) -> str | None:
+    """The asset type a full resource name belongs to, from its service host."""
+    host = resource.removeprefix("//").split("/", 1)[0]
+    return SERVICE_TYPES.get(host)
+
+
+def bucket_resource(name: str) -> str:
+    return f"//storage.googleapis.com/{name}"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One resource as Cloud Asset Inventory's search lists it."""
+
+    resource: str  # full resource name
+    asset_type: str
+    project_number: str | None
+    location: str | None
+    labels: dict[str, str]
+    create_time: datetime | None
+    scope: str  # the search scope that listed it
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return TYPE_WORDS.get(self.asset_type, self.asset_type)
+
+
+@dataclass(frozen=True)
+class LifecycleDelete:
+    age_days: int | None
+    conditions: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    resource: str
+    name: str
+    project: str  # the project id whose listing returned it
+    project_number: str | None
+    location: str | None  # lowercase
+    location_type: str | None
+    data_locations: tuple[str, ...]
+    kms_key: str | None
+    retention_seconds: int | None
+    retention_locked: bool | None
+    retention_effective: datetime | None
+    soft_delete_seconds: int | None
+    versioning: bool
+    lifecycle_deletes: tuple[LifecycleDelete, ...]
+    labels: dict[str, str]
+    create_time: datetime | None
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def retention_days(self) -> float | None:
+        return None if self.retention_seconds is None else self.retention_seconds / 86400
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """What the auditing identity may do on a bucket (buckets.testIamPermissions)."""
+
+    bucket: str
+    asked: tuple[str, ...]
+    granted: tuple[str, ...]
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InventoryDocument:
+    """The declared inventory as stored in the locker (text, path, SHA-256)."""
+
+    path: str
+    sha256: str
+    text: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass
+class StoreFacts:
+    """Grouped so the shared Facts dataclass gains one field, not six."""
+
+    assets: list[Asset] = field(default_factory=list)
+    asset_scopes: list[str] = field(default_factory=list)
+    project_numbers: dict[str, str] = field(default_factory=dict)  # number -> id (facts.projects.project_ids)
+    buckets: list[Bucket] = field(default_factory=list)
+    bucket_access: list[BucketAccess] = field(default_factory=list)
+    inventory_document: InventoryDocument | None = None
+    inventory: Any = None  # auditor.inventory.DeclaredInventory | None
+    inventory_problem: str | None = None
+
+    def dedupe(self) -> None:
+        """Several lockers may list the same resource: the latest observation wins."""
+        self.assets = list({a.resource: a for a in self.assets}.values())
+        self.buckets = list({b.resource: b for b in self.buckets}.values())
+        self.bucket_access = list({b.bucket: b for b in self.bucket_access}.values())
+
+    def project_of(self, asset: Asset) -> str | None:
+        """The project id of an asset (None when its number could not be mapped)."""
+        return self.project_numbers.get(asset.project_number or "")

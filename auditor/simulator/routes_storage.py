@@ -1,0 +1,118 @@
+"""Cloud Storage JSON API v1: buckets.list, buckets.get and buckets.testIamPermissions.
+
+Paths are under /storage/v1/ (the JSON API's service path). Locations are UPPERCASE as Storage
+writes them; retention and soft-delete durations are seconds in strings (int64 in JSON). Buckets
+with `admin_listed: false` are invisible to the auditing identity. buckets.list: maxResults
+capped at 1000 (default 1000).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.simulator.apierror import ApiError, invalid_argument, not_found
+from auditor.simulator.paging import page_size, paginate, query_key
+from auditor.simulator.routes_sqladmin import ts
+from auditor.simulator.routing import Request, Route
+from auditor.simulator.scenario import Project, Scenario
+from auditor.simulator.scenario_stores import Bucket
+
+API = "storage"
+CAP = 1000
+DAY = 86400
+SELF = "https://www.googleapis.com/storage/v1/b"
+# What a read-only auditing identity (roles/storage.bucketViewer) may do on a bucket.
+GRANTED = frozenset({"storage.buckets.get", "storage.buckets.list", "storage.buckets.getIamPolicy"})
+
+
+def _location_type(bucket: Bucket) -> str:
+    if bucket.location_type:
+        return bucket.location_type
+    if bucket.data_locations or bucket.location.upper() in ("NAM4", "EUR4", "EUR5", "EUR7", "EUR8", "ASIA1"):
+        return "dual-region"
+    return "multi-region" if bucket.location.upper() in ("US", "EU", "ASIA") else "region"
+
+
+def bucket_json(project: Project, bucket: Bucket) -> dict[str, Any]:
+    created = ts(bucket.create_time)
+    body: dict[str, Any] = {
+        "kind": "storage#bucket", "selfLink": f"{SELF}/{bucket.name}", "id": bucket.name, "name": bucket.name,
+        "projectNumber": project.number, "generation": str(int(bucket.create_time.timestamp()) * 1000000),
+        "metageneration": "1", "location": bucket.location.upper(), "storageClass": "STANDARD",
+        "etag": "CAE=", "timeCreated": created, "updated": created, "rpo": "DEFAULT",
+        "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}, "publicAccessPrevention": "enforced"},
+        "softDeletePolicy": {"retentionDurationSeconds": str(bucket.soft_delete_days * DAY), "effectiveTime": created},
+    }
+    if not bucket.omit_location_type:
+        body["locationType"] = _location_type(bucket)
+    if bucket.data_locations:
+        body["customPlacementConfig"] = {"dataLocations": [d.upper() for d in bucket.data_locations]}
+    if bucket.labels:
+        body["labels"] = dict(bucket.labels)
+    if bucket.kms_key:
+        body["encryption"] = {"defaultKmsKeyName": bucket.kms_key}
+    if bucket.retention_days:
+        body["retentionPolicy"] = {"retentionPeriod": str(bucket.retention_days * DAY), "effectiveTime": created,
+                                   "isLocked": bucket.retention_locked}
+    if bucket.versioning:
+        body["versioning"] = {"enabled": True}
+    if bucket.lifecycle_delete_age_days is not None:
+        body["lifecycle"] = {"rule": [{"action": {"type": "Delete"}, "condition": {"age": bucket.lifecycle_delete_age_days}}]}
+    return body
+
+
+def _find(scenario: Scenario, name: str) -> tuple[Project, Bucket]:
+    for project in scenario.projects:
+        for bucket in project.buckets:
+            if bucket.name == name:
+                if API in project.apis_disabled or API in project.permission_denied or not bucket.admin_listed:
+                    raise ApiError(403, "The caller does not have storage.buckets.get access to the Google Cloud "
+                                        f"Storage bucket {name}.", reason="forbidden")
+                return project, bucket
+    raise not_found("The specified bucket does not exist.")
+
+
+def list_buckets(req: Request) -> dict[str, Any]:
+    ident = req.query.get("project")
+    if not ident:
+        raise invalid_argument("Required parameter: project")
+    proj = next((p for p in req.scenario.projects if ident in (p.id, p.number)), None)
+    project = req.project(proj.id if proj else ident, API)
+    if req.query.get("projection", "noAcl") not in ("noAcl", "full"):
+        raise invalid_argument(f"Invalid projection {req.query['projection']!r}.")
+    prefix = req.query.get("prefix", "")
+    items = [bucket_json(project, b) for b in project.buckets if b.admin_listed and b.name.startswith(prefix)]
+    size = page_size(req.query.get("maxResults"), name="maxResults", default=CAP, cap=CAP)
+    page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("buckets", project.id, prefix))
+    out: dict[str, Any] = {"kind": "storage#buckets"}
+    if page:
+        out["items"] = page
+    if nxt:
+        out["nextPageToken"] = nxt
+    return out
+
+
+def get_bucket(req: Request) -> dict[str, Any]:
+    project, bucket = _find(req.scenario, req.params["bucket"])
+    return bucket_json(project, bucket)
+
+
+def bucket_permissions(req: Request) -> dict[str, Any]:
+    asked = req.values("permissions")
+    if not asked:
+        raise invalid_argument("Required parameter: permissions")
+    _find(req.scenario, req.params["bucket"])
+    granted = [p for p in asked if p in GRANTED]
+    out: dict[str, Any] = {"kind": "storage#testIamPermissionsResponse"}
+    if granted:
+        out["permissions"] = granted
+    return out
+
+
+ROUTES = [
+    Route("GET", "/storage/v1/b", API, list_buckets,
+          frozenset({"project", "maxResults", "pageToken", "prefix", "projection", "userProject"})),
+    Route("GET", "/storage/v1/b/{bucket}", API, get_bucket, frozenset({"projection", "userProject"})),
+    Route("GET", "/storage/v1/b/{bucket}/iam/testPermissions", API, bucket_permissions,
+          frozenset({"permissions", "userProject"}), frozenset({"permissions"})),
+]

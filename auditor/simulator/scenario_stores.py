@@ -1,0 +1,65 @@
+"""Scenario models for data stores other than Cloud SQL: buckets, and stores only the asset index sees.
+
+Kept apart from scenario.py so each API family's knobs live beside each other. Strict like the
+rest of the scenario: a typo is an error, never a silently healthy default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ASSET_ONLY_TYPES = ("compute.googleapis.com/Disk", "bigquery.googleapis.com/Dataset", "spanner.googleapis.com/Instance",
+                    "firestore.googleapis.com/Database", "file.googleapis.com/Instance")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
+    return value.astimezone(dt.timezone.utc)
+
+
+class Bucket(_Strict):
+    """A Cloud Storage bucket as the JSON API describes it (location in UPPERCASE, like Storage writes it)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+    location: str  # US-EAST1, US, EU, NAM4, or a configurable dual-region's code with data_locations
+    location_type: Literal["region", "dual-region", "multi-region"] | None = None  # default from the location
+    data_locations: list[str] = []  # configurable dual-region members (customPlacementConfig)
+    omit_location_type: bool = False  # very old responses carry no locationType
+    labels: dict[str, str] = {}
+    kms_key: str | None = None
+    retention_days: int | None = Field(default=None, ge=1)
+    retention_locked: bool = False
+    soft_delete_days: int = Field(default=7, ge=0)  # 0: soft delete switched off
+    versioning: bool = False
+    lifecycle_delete_age_days: int | None = Field(default=None, ge=0)
+    create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    asset_index: bool = True
+    admin_listed: bool = True
+
+    _utc_create = field_validator("create_time")(lambda v: _utc(v))
+
+    @model_validator(mode="after")
+    def _lock_needs_policy(self) -> "Bucket":
+        if self.retention_locked and self.retention_days is None:
+            raise ValueError("retention_locked needs retention_days")
+        return self
+
+
+class AssetOnlyStore(_Strict):
+    """A store the auditor only discovers (Spanner, Firestore, disks...): served by the asset search alone."""
+
+    asset_type: Literal[ASSET_ONLY_TYPES]  # type: ignore[valid-type]
+    name: str = Field(pattern=r"^//[a-z0-9.-]+\.googleapis\.com/\S+$")
+    location: str
+    labels: dict[str, str] = {}
+    create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+    _utc_create = field_validator("create_time")(lambda v: _utc(v))

@@ -1,0 +1,28 @@
+"""YAML loading for every file the auditor reads: safe (no tags run) and strict (no duplicate keys).
+
+PyYAML's safe loader silently keeps the last of two equal keys, so a pasted block can quietly
+replace a whole section of a config, a data map or a scenario's hand-written expectations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r} (first at line {seen[key].line + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def load(text: str) -> Any:
+    return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass

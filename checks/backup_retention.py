@@ -1,0 +1,141 @@
+"""backup-retention: backups are kept as long as the data's classification requires, and no longer.
+
+Cloud SQL keeps a COUNT of automated backups (retainedBackups), one per backup interval, so the
+retention in days is that count times the classification's interval. Point-in-time recovery must be
+on where the classification requires it, with its log retention inside the maximum. Whether
+deleting the instance would take its backups with it (no retainBackupsOnDelete, no final backup) is
+reported beside the verdict. Backup buckets need a retention policy at least the minimum, locked
+(an unlocked policy can be removed at any time), a way back from deletion (soft delete or
+versioning), no lifecycle rule deleting objects before the minimum, and a deletion rule by the
+maximum when the classification sets one.
+"""
+
+from __future__ import annotations
+
+from auditor.checks.backup_scope import evaluate_scope
+from auditor.checks.stores import Store
+from auditor.checks_api import Check, CheckContext
+from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.stores import Bucket
+from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
+
+ID = "backup-retention"
+
+
+def _days(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:g}"
+
+
+def _delete_protection(settings: dict) -> tuple[bool | None, str]:
+    retain = settings.get("retainBackupsOnDelete")
+    final = settings.get("finalBackupConfig") if isinstance(settings.get("finalBackupConfig"), dict) else {}
+    if retain is True:
+        return True, "backups are retained if the instance is deleted (retainBackupsOnDelete)"
+    if final.get("enabled") is True:
+        return True, f"a final backup is kept for {final.get('retentionDays', 'an unstated number of')} days if the instance is deleted"
+    return False, "deleting the instance would delete its automated backups (neither retainBackupsOnDelete nor a final backup is configured)"
+
+
+def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+    name = instance.display
+    classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
+    interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
+    retained = instance.retained_backups
+    days = retained * interval_days if retained is not None else None
+    protected, protection = _delete_protection(instance.raw_settings)
+    observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": instance.pitr_enabled,
+                "log_retention_days": instance.log_retention_days, "retained_on_delete": protected}
+    expected = {"classification": classification, "retention_min_days": policy.retention_min_days if policy else None,
+                "retention_max_days": policy.retention_max_days if policy else None,
+                "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
+
+    def finding(status: str, message: str) -> Finding:
+        return Finding(ID, instance.resource, "retention", status, message, observed=observed, expected=expected,
+                       details={"on_delete": protection}, evidence=list(instance.evidence))
+
+    if policy is None:
+        return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
+                                     "retention it requires is unknown.")
+    if instance.backup_enabled is False:
+        return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
+                             f"{policy.retention_min_days} days that {classification} data requires.")
+    if instance.backup_tier == "ENHANCED":
+        return finding(INCONCLUSIVE, f"{name}: retention is managed by Backup and DR (backupTier ENHANCED) and is not yet collected.")
+    if days is None:
+        return finding(INCONCLUSIVE, f"{name}: the number of retained backups could not be read.")
+    problems = []
+    if days < policy.retention_min_days:
+        problems.append(f"it keeps {retained} backups ({_days(days)} days), below the {policy.retention_min_days}-day minimum")
+    if policy.retention_max_days is not None and days > policy.retention_max_days:
+        problems.append(f"it keeps {retained} backups ({_days(days)} days), beyond the {policy.retention_max_days}-day maximum")
+    if policy.point_in_time_recovery and instance.pitr_enabled is not True:
+        problems.append("point-in-time recovery is off, but the classification requires it")
+    if instance.pitr_enabled and policy.retention_max_days is not None and (instance.log_retention_days or 0) > policy.retention_max_days:
+        problems.append(f"transaction logs are kept {instance.log_retention_days} days, beyond the maximum")
+    pitr = (f"; point-in-time recovery on with {instance.log_retention_days} days of logs" if instance.pitr_enabled else "")
+    if problems:
+        return finding(FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
+    bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
+    return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
+                         f"{pitr}. Note: {protection}.")
+
+
+def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
+                ctx: CheckContext) -> Finding:
+    labels = (instance.labels if instance else store.labels if store else {})
+    classification, policy = ctx.classification_of(labels, resource=source)
+    if policy is None:
+        classification, policy = ctx.classification_of(bucket.labels, resource=bucket.resource)
+    rule = f"backup-of:{source.rsplit('/', 1)[-1]}"
+    soft_days = None if bucket.soft_delete_seconds is None else bucket.soft_delete_seconds / 86400
+    delete_ages = [d.age_days for d in bucket.lifecycle_deletes]
+    observed = {"retention_days": bucket.retention_days, "retention_locked": bucket.retention_locked,
+                "soft_delete_days": soft_days, "versioning": bucket.versioning, "lifecycle_delete_ages_days": delete_ages}
+    head = f"Bucket {bucket.name} (backups of {source.rsplit('/', 1)[-1]}, {classification or 'unclassified'})"
+    if policy is None:
+        return Finding(ID, bucket.resource, rule, INCONCLUSIVE, f"{head}: neither the bucket nor its source has a "
+                       "classification, so the required retention is unknown.", observed=observed, evidence=list(bucket.evidence))
+    minimum, maximum = policy.retention_min_days, policy.retention_max_days
+    problems = []
+    if bucket.retention_days is None:
+        problems.append("it has no retention policy, so backups can be deleted at any time")
+    else:
+        if bucket.retention_days < minimum:
+            problems.append(f"its retention policy keeps objects {_days(bucket.retention_days)} days, below the {minimum}-day minimum")
+        if not bucket.retention_locked:
+            problems.append("its retention policy is not locked, so an administrator can shorten or remove it at any time")
+    if not soft_days and not bucket.versioning:
+        problems.append("soft delete and object versioning are both off, so a deleted or overwritten backup cannot be recovered")
+    early = [a for a in delete_ages if a is not None and a < minimum]
+    if early:
+        problems.append(f"a lifecycle rule deletes objects after {min(early)} days, before the {minimum}-day minimum")
+    if maximum is not None and not any(a is not None and a <= maximum for a in delete_ages):
+        problems.append(f"no lifecycle rule deletes backups by the {maximum}-day maximum")
+    if bucket.lifecycle_deletes and any(a is None for a in delete_ages):
+        problems.append("a lifecycle delete rule has conditions other than age; review it by hand")
+    status = FAIL if problems else PASS
+    message = (f"{head}: " + "; ".join(problems) + "." if problems else
+               f"{head}: locked retention policy of {_days(bucket.retention_days)} days (minimum {minimum}), "
+               f"soft delete {_days(soft_days)} days, versioning {'on' if bucket.versioning else 'off'}, "
+               f"lifecycle deletion after {min((a for a in delete_ages if a is not None), default='no set number of')} days.")
+    return Finding(ID, bucket.resource, rule, status, message, observed=observed,
+                   expected={"retention_min_days": minimum, "retention_max_days": maximum, "locked": True},
+                   details={"classification": classification}, evidence=list(bucket.evidence))
+
+
+def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule)
+
+
+CHECK = Check(
+    id=ID,
+    title="Backups are retained as the data's classification requires",
+    criteria=("CC9.1", "A1.2"),
+    policy_clause="Data must be backed up according to its level defined in Data Classification Policy. Data retention "
+                  "period must be defined and comply with any and all applicable regulatory and contractual requirements.",
+    description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
+                "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
+                "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
+    needs=("sql_instances", "stores", "coverage"),
+    evaluate=evaluate,
+)
