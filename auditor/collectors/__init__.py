@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-from auditor.collectors import cloudsql, logging
+from auditor.collectors import cloudsql, github, logging
 from auditor.collectors.google import GoogleClients
 from auditor.config import Config
 from auditor.period import Period
 from auditor.scheduler import Call
 
-COLLECTORS: list[Any] = [cloudsql, logging]
+COLLECTORS: list[Any] = [cloudsql, logging, github]
 
 
 @dataclass(frozen=True)
