@@ -18,7 +18,6 @@ request headers, so it cannot reach the evidence.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from auditor.config import Config, GithubConfig, SourceCodePolicy
 from auditor.errors import ConfigError
 from auditor.evidence import local
 from auditor.evidence.capture import CapturingAdapter, capture_session
+from auditor.facts.source_model import draw_sample
 from auditor.scheduler import Call
 
 
@@ -126,12 +126,6 @@ def read_token(config: GithubConfig) -> str:
 
 def in_scope(archived: bool, fork: bool, policy: SourceCodePolicy) -> bool:
     return (policy.include_archived or not archived) and (policy.include_forks or not fork)
-
-
-def draw_sample(population: list[str], seed: str, size: int) -> list[str]:
-    """Reproducible: rank names by SHA-256 of "seed:name" and take the first `size` (0 = none)."""
-    ranked = sorted(population, key=lambda name: hashlib.sha256(f"{seed}:{name}".encode()).hexdigest())
-    return sorted(ranked[:size])
 
 
 def scope_calls(ctx: Any) -> Iterator[Call]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from auditor.facts.source_model import SourceFacts
+
 
 def sql_resource(project: str, instance: str) -> str:
     return f"//cloudsql.googleapis.com/projects/{project}/instances/{instance}"
@@ -123,3 +125,4 @@ class Facts:
     activation_changes: list[ActivationChange] = field(default_factory=list)
     coverage: Coverage = field(default_factory=Coverage)
     call_index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: SourceFacts = field(default_factory=SourceFacts)  # GitHub repositories and their local backups
