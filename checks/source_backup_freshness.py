@@ -92,8 +92,8 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
         problems.append(f"the backup is stale: {fetch_words}, outside the {span(window)} window, and GitHub has commits it "
                         f"lacks ({behind_words}){pushed}")
     elif lacking:
-        notes.append(f"GitHub was pushed after the last fetch ({behind_words}), but that fetch ({fetch_words}) is inside the "
-                     f"{span(window)} window, so the backup is fresh")
+        notes.append(f"GitHub was pushed after the last fetch ({behind_words}), but that fetch is inside the "
+                     f"{span(window)} window ({fetch_words}), so the backup is fresh")
     elif outside:
         notes.append(f"{fetch_words}, outside the window, but every branch and tag on GitHub is already in the backup")
     else:

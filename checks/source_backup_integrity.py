@@ -104,7 +104,7 @@ def _drilled(facts: Facts, repo: Repository) -> Finding:
                "branch_heads_vs_github": heads, "period_note": PERIOD_NOTE}
     problems = []
     if code != 0:
-        first = "; ".join(output.splitlines()[:3]) or "no output"
+        first = "; ".join(" ".join(line.split()) for line in output.splitlines()[:3]) or "no output"
         problems.append(f"git fsck reports errors (exit {code}): {first}")
     if drill.cloned is False:
         problems.append(f"the restore drill could not clone the backup: {drill.clone_error.splitlines()[0] if drill.clone_error else 'clone failed'}")

@@ -65,5 +65,6 @@ def span(delta) -> str:
     """'2 days 14 hours' for a reader."""
     total = int(delta.total_seconds() // 3600)
     days, rest = divmod(total, 24)
-    parts = ([f"{days} day{'s' if days != 1 else ''}"] if days else []) + [f"{rest} hour{'s' if rest != 1 else ''}"]
+    parts = ([f"{days} day{'s' if days != 1 else ''}"] if days else []) + \
+        ([f"{rest} hour{'s' if rest != 1 else ''}"] if rest or not days else [])
     return " ".join(parts)
