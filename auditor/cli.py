@@ -162,10 +162,26 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", help="fol
     with _errors():
         samples = sample_dir()
         config = load_config(samples / "auditor.yaml")
-        with Simulator(load_scenario(samples / "scenario.yaml"), port=0) as simulator:
+        with Simulator(load_scenario(samples / "scenario.yaml"), port=0) as simulator, _demo_token(config):
             console.print(f"simulator for the sample company at {simulator.url}")
-            code = _run(config.with_endpoints(simulator.url), out_dir)
+            code = _run(config.for_simulator(simulator), out_dir)
         raise typer.Exit(code)
+
+
+@contextmanager
+def _demo_token(config) -> Iterator[None]:
+    """The simulator wants a token like GitHub does; the demo lends a dummy one when none is set."""
+    import os
+
+    name = config.github.token_env if config.github else None
+    if not name or os.environ.get(name):
+        yield
+        return
+    os.environ[name] = "demo-token-for-the-simulator"
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 @app.command()

@@ -144,6 +144,7 @@ class GithubConfig(_Strict):
     base_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
+    seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
 
 
 class ClassificationPolicy(_Strict):
@@ -173,7 +174,8 @@ class SourceCodePolicy(_Strict):
     backup_interval: timedelta = timedelta(hours=24)
     include_archived: bool = True
     include_forks: bool = False
-    integrity_sample: int = Field(default=5, ge=0)
+    integrity_sample: int = Field(default=5, ge=0)  # repositories fsck'ed and restore-drilled per run
+    integrity_seed: str | None = None  # default "<org>:<day of collection>": reproducible, recorded
 
     @field_validator("backup_interval", mode="before")
     @classmethod
@@ -221,6 +223,17 @@ class Config(_Strict):
         endpoints = Endpoints(**{api: root_url for api in GCP_APIS})
         github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3"}) if self.github else None
         return self.model_copy(update={"gcp": self.gcp.model_copy(update={"endpoints": endpoints}), "github": github})
+
+    def for_simulator(self, sim: Any) -> "Config":
+        """The config pointed at a running simulator: its endpoints, and the GitHub backup folder it made."""
+        config = self.with_endpoints(sim.url)
+        root = getattr(sim, "github_backup_root", None)
+        if config.github is not None and root is not None:
+            backup = config.github.backup.model_copy(update={"root": Path(root)})
+            # pacing protects GitHub's servers; a simulator on 127.0.0.1 needs none
+            github = config.github.model_copy(update={"backup": backup, "seconds_between_requests": 0})
+            config = config.model_copy(update={"github": github})
+        return config
 
     def snapshot(self) -> dict[str, Any]:
         """The configuration as stored in a locker: JSON-ready; secrets are never in it (tokens are env names)."""

@@ -6,6 +6,7 @@ Collection is the only stage with network I/O. Everything after it reads the loc
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from dataclasses import dataclass
@@ -49,7 +50,11 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     credentials, identity = load_credentials(config.gcp.credentials)
     clients = GoogleClients(config.gcp, credentials)
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
-    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity={"gcp": identity})
+    identities = {"gcp": identity}
+    if config.github is not None:
+        identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
+        identities["git"] = f"local user {getpass.getuser()}"
+    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities)
     Scheduler(locker, progress).run(plan(ctx))
     return Collection(evidence_dir, locker.close())
 

@@ -2,6 +2,7 @@
 
 from auditor.checks import backup_cross_region, backup_enabled, backup_encryption_parity, backup_frequency, backup_monitoring
 from auditor.checks import backup_retention, inventory_classification, inventory_completeness, restore_testing
+from auditor.checks import source_backup_coverage, source_backup_freshness, source_backup_integrity
 
 BUILTIN = [
     backup_enabled.CHECK,
@@ -13,4 +14,7 @@ BUILTIN = [
     backup_retention.CHECK,
     backup_monitoring.CHECK,
     restore_testing.CHECK,
+    source_backup_coverage.CHECK,
+    source_backup_freshness.CHECK,
+    source_backup_integrity.CHECK,
 ]

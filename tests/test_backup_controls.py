@@ -47,7 +47,7 @@ def run(tmp_path, data: dict, monitoring_project: str | None = "p-mon01") -> dic
     gcp = config.gcp.model_copy(update={"projects": ["p-one1"], "monitoring_project": monitoring_project})
     config = config.model_copy(update={"gcp": gcp})
     with Simulator(parse_scenario(data)) as sim:
-        collect(config.with_endpoints(sim.url), tmp_path / "evidence")
+        collect(config.model_copy(update={"github": None}).with_endpoints(sim.url), tmp_path / "evidence")
     results = evaluate([tmp_path / "evidence"])
     return {c["id"]: {f["resource"].split("/")[-1]: f for f in c["findings"]} for c in results["controls"]}
 

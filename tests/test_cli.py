@@ -63,6 +63,7 @@ def test_incomplete_collection_exits_3_and_still_writes_the_pack(tmp_path, sampl
         config = yaml.safe_load((sample_dir / "auditor.yaml").read_text())
         config["gcp"]["endpoints"] = {api: simulator.url for api in config["gcp"]["endpoints"]}
         config.pop("inventory", None)
+        config.pop("github", None)
         config_path = tmp_path / "auditor.yaml"
         config_path.write_text(yaml.safe_dump(config))
         result = runner.invoke(app, ["run", "--config", str(config_path), "--out", str(tmp_path / "pack")])

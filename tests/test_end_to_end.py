@@ -22,8 +22,9 @@ from auditor.simulator import Simulator, load_scenario
 def demo_pack(tmp_path_factory, sample_dir):
     out = tmp_path_factory.mktemp("pack")
     config = load_config(sample_dir / "auditor.yaml")
-    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator:
-        outcome = run(config.with_endpoints(simulator.url), out)
+    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator, pytest.MonkeyPatch.context() as env:
+        env.setenv(config.github.token_env, "e2e-test-token")
+        outcome = run(config.for_simulator(simulator), out)
         stats = dict(simulator.stats)
     return out, outcome, stats
 
@@ -98,7 +99,7 @@ def test_evidence_records_each_call_with_hashes(demo_pack):
         assert call["items"], call  # a failed call keeps its error body as evidence too
         for item_id in call["items"]:
             locker.body(item_id)  # raises if the stored bytes do not match the recorded SHA-256
-    # the simulator's clock (scenario now + real seconds the collection took), from the Date header
+    # the simulator's clock (scenario now + real seconds since it started), from the Date header
     assert "2026-09-30T02:00:00Z" <= locker.manifest["as_of"] < "2026-09-30T02:01:00Z"
     assert locker.manifest["config"]["organization"] == "Bangkok Solutions"
 

@@ -22,6 +22,11 @@ from auditor.evidence.locker import CallRecorder
 _current: contextvars.ContextVar[CallRecorder | None] = contextvars.ContextVar("auditor_current_call", default=None)
 
 _SECRET_PARAMS = {"access_token", "key", "token", "client_secret", "sig", "signature"}
+# Response headers worth keeping as evidence (what the identity may do, paging, rate limits). An
+# allow-list, so a header carrying a secret can never slip in; request headers are never stored.
+KEPT_HEADERS = ("X-OAuth-Scopes", "X-Accepted-OAuth-Scopes", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                "X-RateLimit-Reset", "X-RateLimit-Used", "X-RateLimit-Resource", "Retry-After", "Link",
+                "X-GitHub-Request-Id", "X-GitHub-Enterprise-Version")
 
 
 @contextmanager
@@ -43,10 +48,16 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
 
 
-def _record(url: str, status: int, body: bytes, date_header: str | None) -> None:
+def _record(url: str, status: int | None, body: bytes, date_header: str | None,
+            headers: dict[str, str] | None = None) -> None:
     recorder = _current.get()
     if recorder is not None:
-        recorder.page(redact_url(url), status, body, date_header)
+        recorder.page(redact_url(url) if "://" in url else url, status, body, date_header, headers=headers)
+
+
+def record_local(label: str, body: bytes) -> None:
+    """Store the output of a local observation (a git command run on a backup) in the running call."""
+    _record(label, None, body, None)
 
 
 class CapturingHttp(httplib2.Http):
@@ -63,7 +74,8 @@ class CapturingAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         response = super().send(request, *args, **kwargs)
-        _record(request.url or "", response.status_code, response.content, response.headers.get("Date"))
+        kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+        _record(request.url or "", response.status_code, response.content, response.headers.get("Date"), kept or None)
         return response
 
 

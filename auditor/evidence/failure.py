@@ -63,6 +63,12 @@ def describe_failure(err: BaseException) -> dict[str, Any]:
         reason, body_message = google_error_reason(err.response.content)
         message = body_message or message
         kind = _REASON_KINDS.get(reason or "", _STATUS_KINDS.get(status, "http"))
+    elif _is_github_error(err):
+        status = getattr(err, "status", None)
+        data = getattr(err, "data", None)
+        message = (data.get("message") if isinstance(data, dict) else None) or type(err).__name__
+        reason = type(err).__name__
+        kind = "rate_limited" if "RateLimit" in reason else _STATUS_KINDS.get(status or 0, "http")
     elif _is_api_core_error(err):
         status = getattr(err, "code", None)
         reason = getattr(err, "reason", None)
@@ -73,6 +79,12 @@ def describe_failure(err: BaseException) -> dict[str, Any]:
     elif isinstance(err, (ValueError, KeyError, TypeError)) and not isinstance(err, httplib2.HttpLib2Error):
         kind = "malformed"
     return {"http_status": status, "reason": reason, "message": message[:2000], "kind": kind, "exception": type(err).__name__}
+
+
+def _is_github_error(err: BaseException) -> bool:
+    from github import GithubException
+
+    return isinstance(err, GithubException)
 
 
 def _is_api_core_error(err: BaseException) -> bool:

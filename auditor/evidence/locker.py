@@ -98,11 +98,12 @@ class LockerWriter:
     def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str) -> "CallRecorder":
         record = CallRecord(
             id=call_id(api, method, params), api=api, method=method, params=params, scope=scope,
-            identity=self.identity.get("github" if api == "github" else "gcp", "unknown"), started_at=iso(utc_now()),
+            identity=self.identity.get(api if api in ("github", "git") else "gcp", "unknown"), started_at=iso(utc_now()),
         )
         return CallRecorder(self, record)
 
-    def _store_page(self, record: CallRecord, url: str, status: int, body: bytes, date_header: str | None) -> str:
+    def _store_page(self, record: CallRecord, url: str, status: int | None, body: bytes, date_header: str | None,
+                    headers: dict[str, str] | None = None) -> str:
         digest = hashlib.sha256(body).hexdigest()
         page = len(record.items)
         item_id = "e-" + short_hash(record.id, page, digest)
@@ -120,6 +121,7 @@ class LockerWriter:
             self._items.append({
                 "id": item_id, "call_id": record.id, "page": page, "path": rel, "sha256": digest,
                 "bytes": len(body), "url": url, "http_status": status, "received_at": iso(received),
+                **({"headers": headers} if headers else {}),
             })
         return item_id
 
@@ -185,8 +187,9 @@ class CallRecorder:
         self.locker = locker
         self.record = record
 
-    def page(self, url: str, status: int, body: bytes, date_header: str | None) -> str:
-        return self.locker._store_page(self.record, url, status, body, date_header)
+    def page(self, url: str, status: int | None, body: bytes, date_header: str | None,
+             headers: dict[str, str] | None = None) -> str:
+        return self.locker._store_page(self.record, url, status, body, date_header, headers)
 
     def finish(self, error: dict[str, Any] | None = None) -> CallRecord:
         self.record.ended_at = iso(utc_now())

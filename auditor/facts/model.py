@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor.facts.controls import AlertPolicy, KmsKey, KmsKeyVersion, LogMetric, NotificationChannel, SqlOperation
 from auditor.facts.stores import StoreFacts
+from auditor.facts.source_model import SourceFacts
 
 
 def sql_resource(project: str, instance: str) -> str:
@@ -136,3 +137,4 @@ class Facts:
     notification_channels: list[NotificationChannel] = field(default_factory=list)
     log_metrics: list[LogMetric] = field(default_factory=list)
     sql_operations: list[SqlOperation] = field(default_factory=list)
+    source: SourceFacts = field(default_factory=SourceFacts)  # GitHub repositories and their local backups

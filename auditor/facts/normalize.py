@@ -258,6 +258,10 @@ def _register_store_readers() -> None:
 
 
 _register_store_readers()
+def read_source(locker: Locker, facts: Facts) -> None:
+    from auditor.facts.source import read_source as read
+
+    read(locker, facts)
 
 
 def build_facts(lockers: list[Locker]) -> Facts:
@@ -272,6 +276,7 @@ def build_facts(lockers: list[Locker]) -> Facts:
         for call in locker.manifest["calls"]:
             facts.call_index[call["id"]] = call
             _read_call(locker, call, facts)
+        read_source(locker, facts)
     facts.backup_attempts = list({a.key: a for a in facts.backup_attempts}.values())
     facts.activation_changes = list({a.key: a for a in facts.activation_changes}.values())
     facts.sql_instances = list({i.resource: i for i in facts.sql_instances}.values())

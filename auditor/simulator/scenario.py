@@ -19,6 +19,7 @@ from auditor import yamlsafe
 from auditor.errors import ScenarioError
 from auditor.simulator.scenario_controls import AlertPolicy, KmsKey, LogMetric, NotificationChannel, Operation
 from auditor.simulator.scenario_stores import AssetOnlyStore, Bucket
+from auditor.simulator.scenario_github import Github
 
 ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
@@ -197,6 +198,7 @@ class Scenario(_Strict):
     history_start: dt.date
     organization: Organization
     projects: list[Project]
+    github: Github | None = None  # see scenario_github.py
     expect: dict[str, dict[str, Status | Expectation]] = {}
 
     _utc_now = field_validator("now")(lambda v: _utc(v))

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import (routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
+from auditor.simulator import (github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
                                routes_sqlops, routes_storage)
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.fieldmask import apply_mask, parse_fields
@@ -48,6 +48,7 @@ class Simulator:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic()
+        self.github: github_mount.GithubApi | None = None  # the GitHub REST mount, built at start()
 
     # -- clock -----------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -65,6 +66,7 @@ class Simulator:
     def start(self) -> "Simulator":
         if self._httpd is not None:
             return self
+        self.github = github_mount.start(self)
         handler = type("SimHandler", (_Handler,), {"sim": self})
         self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
         self._httpd.daemon_threads = True
@@ -81,6 +83,12 @@ class Simulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._httpd = self._thread = None
+        self.github = github_mount.stop(self.github)
+
+    @property
+    def github_backup_root(self) -> Path | None:
+        """The local backup folder the simulator made for the scenario's repositories (None without GitHub)."""
+        return self.github.world.backup_root if self.github else None
 
     def serve_forever(self) -> None:
         """Block serving (for ``auditor simulate``); Ctrl-C to stop."""
@@ -110,6 +118,7 @@ class Simulator:
 class _Handler(BaseHTTPRequestHandler):
     sim: Simulator
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are written separately: avoid a 40 ms delayed-ACK stall per response
     server_version = "auditor-simulator"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
@@ -131,6 +140,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
+        if self.sim.github is not None and github_mount.serves(self.path):
+            self._reply(*self.sim.github.handle(method, urlsplit(self.path).path, urlsplit(self.path).query,
+                                                self.headers, self.sim.url))
+            return
         now = self.sim.now()
         try:
             body_bytes = self._read_body()
@@ -139,11 +152,15 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = exc.code, exc.body()
         except Exception as exc:  # a simulator bug must still look like a server error, not hang
             status, payload = 500, ApiError(500, f"simulator internal error: {exc!r}").body()
+        self._reply(status, {"Vary": "Origin, X-Origin, Referer"}, payload)
+
+    def _reply(self, status: int, headers: dict[str, str], payload: Any) -> None:
         data = json.dumps(payload, indent=2).encode() + b"\n"
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Vary", "Origin, X-Origin, Referer")
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

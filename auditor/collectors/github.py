@@ -1,0 +1,246 @@
+"""GitHub repositories and their local backups: the calls behind the three source-backup checks.
+
+For each organisation of `github.organizations`, in this order (the scheduler runs them serially,
+as GitHub asks of one token):
+  git    backup.list           the backup folders of the organisation (layout in gitbackup.py)
+  github orgs.get              the organisation's repository totals, and the token's X-OAuth-Scopes
+  github orgs.repos.list       every repository (type=all, all pages)
+  git    integrity.sample      the repositories drilled today: a reproducible, recorded sample
+  per in-scope repository:
+  github repos.branches.list -> repos.tags.list -> git backup.inspect (refs, last fetch, size, LFS,
+         wiki, ancestry of each GitHub head) -> github repos.compare (branches the backup lacks
+         commits of) and, when sampled, github repos.git.commits.get (GitHub's tree of the backup's
+         default-branch commit), git backup.fsck, git backup.restore_drill
+The token comes from the environment variable `github.token_env` and is handed only to PyGithub's
+`Auth.Token`; the capture layer stores bodies, URLs and an allow-list of response headers, never
+request headers, so it cannot reach the evidence.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from github import Auth, Github, GithubRetry
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
+
+from auditor.collectors import gitbackup
+from auditor.config import Config, GithubConfig, SourceCodePolicy
+from auditor.errors import ConfigError
+from auditor.evidence import local
+from auditor.evidence.capture import CapturingAdapter, capture_session
+from auditor.facts.source_model import draw_sample
+from auditor.scheduler import Call
+
+
+@dataclass(frozen=True)
+class GithubTuning:
+    """How PyGithub paces and retries. Production uses the defaults; tests pass a `sleep` that records."""
+
+    seconds_between_requests: float = 0.25
+    per_page: int = 100
+    retries: int = 5
+    secondary_rate_wait: float = 60
+    max_rate_limit_wait: float = 900
+    timeout: int = 60
+    sleep: Callable[[float], None] = time.sleep
+
+
+class _Retry(GithubRetry):
+    """GithubRetry whose waits (Retry-After, rate-limit resets, backoff) go through an injectable sleep."""
+
+    def __init__(self, *, sleeper: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+        self.sleeper = sleeper
+        super().__init__(**kwargs)
+
+    def new(self, **kwargs: Any) -> "_Retry":
+        kwargs["sleeper"] = self.sleeper
+        return super().new(**kwargs)
+
+    def sleep(self, response: Any = None) -> None:
+        if self.respect_retry_after_header and response is not None:
+            retry_after = self.get_retry_after(response)
+            if retry_after:
+                self.sleeper(retry_after)
+                return
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self.sleeper(backoff)
+
+
+def _capturing(base: type) -> type:
+    class Capturing(base):  # type: ignore[misc, valid-type]
+        """PyGithub's connection class with its requests session routed through the capture layer."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.adapter = CapturingAdapter(max_retries=self.retry, pool_connections=self.pool_size,
+                                            pool_maxsize=self.pool_size)
+            capture_session(self.session, self.adapter)
+
+    Capturing.__name__ = Capturing.__qualname__ = f"Capturing{base.__name__}"
+    return Capturing
+
+
+_CAPTURING = {HTTPRequestsConnectionClass: _capturing(HTTPRequestsConnectionClass),
+              HTTPSRequestsConnectionClass: _capturing(HTTPSRequestsConnectionClass)}
+_CONNECTION_CLASS = "_Requester__connectionClass"
+
+
+def route_through_capture(client: Github) -> Github:
+    """Point this one client's requests session at the capture layer.
+
+    PyGithub picks its connection class per Requester at construction; the only public hook,
+    `Requester.injectConnectionClasses`, is process-global. So this swaps the (private) attribute on
+    this client's own Requester and nothing else; tests/test_github_collector.py fails if PyGithub
+    renames it or stops using requests there.
+    """
+    requester = client.requester
+    current = getattr(requester, _CONNECTION_CLASS)
+    if current not in _CAPTURING:
+        raise RuntimeError(f"PyGithub's Requester uses an unexpected connection class {current!r}")
+    setattr(requester, _CONNECTION_CLASS, _CAPTURING[current])
+    return client
+
+
+def make_client(config: GithubConfig, token: str, tuning: GithubTuning) -> Github:
+    retry = _Retry(total=tuning.retries, backoff_factor=0.5,
+                   secondary_rate_wait=tuning.secondary_rate_wait, max_rate_limit_wait=tuning.max_rate_limit_wait,
+                   sleeper=tuning.sleep)
+    client = Github(base_url=config.base_url, auth=Auth.Token(token), per_page=tuning.per_page, timeout=tuning.timeout,
+                    retry=retry, seconds_between_requests=tuning.seconds_between_requests or None)
+    return route_through_capture(client)
+
+
+def read_token(config: GithubConfig) -> str:
+    token = os.environ.get(config.token_env, "").strip()
+    if not token:
+        raise ConfigError(f"github.token_env: the environment variable {config.token_env} is not set; "
+                          "put a read-only GitHub token there")
+    return token
+
+
+def in_scope(archived: bool, fork: bool, policy: SourceCodePolicy) -> bool:
+    return (policy.include_archived or not archived) and (policy.include_forks or not fork)
+
+
+def scope_calls(ctx: Any) -> Iterator[Call]:
+    config: Config = ctx.config
+    if config.github is None or not config.github.organizations:
+        return
+    tuning = getattr(ctx, "github_tuning", None) or GithubTuning(seconds_between_requests=config.github.seconds_between_requests)
+    client = make_client(config.github, read_token(config.github), tuning)
+    for org in config.github.organizations:
+        yield from OrgPlan(client, config, org).calls()
+
+
+class OrgPlan:
+    """The calls for one organisation; later calls are queued by earlier ones (`follow`)."""
+
+    def __init__(self, client: Github, config: Config, org: str) -> None:
+        assert config.github is not None
+        self.client, self.org = client, org
+        self.github, self.policy = config.github, config.policy.source_code
+        self.scope = f"github.com/{org}"
+        self.backups: dict[str, gitbackup.Backup] = {}
+
+    def calls(self) -> list[Call]:
+        root = self.github.backup.root
+        layout = self.github.backup.layout
+
+        def list_backups() -> None:
+            if root is None:
+                local.observe("backup-listing", {"root": None, "layout": layout, "organization": self.org, "exists": False})
+                raise FileNotFoundError("github.backup.root is not configured")
+            self.backups = gitbackup.list_backups(root, layout, self.org)
+
+        return [
+            Call("git", "backup.list", {"org": self.org, "root": str(root), "layout": layout}, self.scope, list_backups),
+            Call("github", "orgs.get", {"org": self.org}, self.scope, lambda: self.client.get_organization(self.org),
+                 follow=lambda org: [self._repos_call(org)]),
+        ]
+
+    def _repos_call(self, org: Any) -> Call:
+        return Call("github", "orgs.repos.list", {"org": self.org, "type": "all"}, self.scope,
+                    lambda: list(org.get_repos(type="all")), follow=self._per_repo)
+
+    def _per_repo(self, repos: list[Any]) -> list[Call]:
+        scoped = [r for r in repos if in_scope(r.archived, r.fork, self.policy)]
+        population = sorted(r.name for r in scoped if r.name.lower() in self.backups)
+        seed = self.policy.integrity_seed or f"{self.org}:{_server_day(repos)}"
+        sample = draw_sample(population, seed, self.policy.integrity_sample)
+
+        def record_sample() -> None:
+            local.observe("integrity-sample", {
+                "organization": self.org, "seed": seed, "size": self.policy.integrity_sample,
+                "method": 'rank by SHA-256 of "<seed>:<repository>", take the first <size>, report sorted by name',
+                "population": population, "sample": sample,
+            })
+
+        calls = [Call("git", "integrity.sample", {"org": self.org, "seed": seed, "size": self.policy.integrity_sample},
+                      self.scope, record_sample)]
+        calls += [RepoPlan(self, repo, repo.name in sample).first() for repo in scoped]
+        return calls
+
+
+def _server_day(repos: list[Any]) -> str:
+    """The day of collection by GitHub's clock (its Date header), so a re-run the same day draws the same sample."""
+    for repo in repos:
+        date = (getattr(repo, "raw_headers", None) or {}).get("date")
+        if date:
+            return parsedate_to_datetime(date).date().isoformat()
+    return time.strftime("%Y-%m-%d", time.gmtime())
+
+
+class RepoPlan:
+    def __init__(self, plan: OrgPlan, repo: Any, sampled: bool) -> None:
+        self.plan, self.repo, self.sampled = plan, repo, sampled
+        self.name = repo.name
+        self.scope = f"github.com/{plan.org}/{repo.name}"
+        self.params = {"org": plan.org, "repo": repo.name}
+
+    def first(self) -> Call:
+        return Call("github", "repos.branches.list", self.params, self.scope,
+                    lambda: {b.name: b.commit.sha for b in self.repo.get_branches()}, follow=self._tags)
+
+    def _tags(self, branches: dict[str, str]) -> list[Call]:
+        return [Call("github", "repos.tags.list", self.params, self.scope,
+                     lambda: {t.name: t.commit.sha for t in self.repo.get_tags()},
+                     follow=lambda tags: [self._inspect(branches, tags)])]
+
+    def _inspect(self, branches: dict[str, str], tags: dict[str, str]) -> Call:
+        layout = self.plan.github.backup.layout
+        refs = {**{f"refs/heads/{k}": v for k, v in branches.items()}, **{f"refs/tags/{k}": v for k, v in tags.items()}}
+        backup = self.plan.backups.get(self.name.lower())
+
+        def perform() -> gitbackup.Inspection | None:
+            return gitbackup.inspect(backup, layout, self.repo.default_branch, refs)
+
+        return Call("git", "backup.inspect", {**self.params, "layout": layout}, self.scope, perform,
+                    follow=lambda inspection: self._after_inspect(inspection, branches))
+
+    def _after_inspect(self, inspection: gitbackup.Inspection | None, branches: dict[str, str]) -> list[Call]:
+        if inspection is None:
+            return []
+        calls: list[Call] = []
+        prefix = inspection.default_ref.rsplit("/", 1)[0] + "/" if inspection.default_ref else "refs/heads/"
+        for branch, github_sha in sorted(branches.items()):
+            mine = inspection.refs.get(prefix + branch)
+            if mine and mine != github_sha:
+                calls.append(Call("github", "repos.compare", {**self.params, "base": mine, "head": github_sha}, self.scope,
+                                  lambda base=mine, head=github_sha: self.repo.compare(base, head).ahead_by))
+        if not self.sampled:
+            return calls
+        default_sha = inspection.refs.get(inspection.default_ref or "")
+        if default_sha:
+            calls.append(Call("github", "repos.git.commits.get", {**self.params, "sha": default_sha}, self.scope,
+                              lambda: self.repo.get_git_commit(default_sha).tree.sha))
+        path: Path = inspection.path
+        calls.append(Call("git", "backup.fsck", self.params, self.scope, lambda: gitbackup.fsck(path)))
+        calls.append(Call("git", "backup.restore_drill", {**self.params, "ref": inspection.default_ref}, self.scope,
+                          lambda: gitbackup.restore_drill(path, inspection.default_ref or "HEAD")))
+        return calls

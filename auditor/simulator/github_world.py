@@ -1,0 +1,160 @@
+"""Real git repositories for the simulated GitHub, and the company's local backup of them.
+
+Built once when the simulator starts, in a work folder the simulator owns (removed at stop):
+`upstream/<org>/<repo>` are the repositories "on GitHub" (commit dates follow the scenario clock
+through GIT_AUTHOR_DATE/GIT_COMMITTER_DATE), `backup/` is the local backup in the scenario's
+layout, made when each repository's `backup.fetched` says, with FETCH_HEAD's mtime set to that time.
+Everything the GitHub routes serve (branch heads, tags, trees, ancestry) is read from these
+repositories once, at build time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.errors import ScenarioError
+from auditor.simulator.scenario_github import Github, Organization, Repository
+
+_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
+    "GIT_AUTHOR_NAME": "Bangkok Dev", "GIT_AUTHOR_EMAIL": "dev@bangkoksolutions.example",
+    "GIT_COMMITTER_NAME": "Bangkok Dev", "GIT_COMMITTER_EMAIL": "dev@bangkoksolutions.example",
+}
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 52428800\n"
+
+
+def git(*args: str, cwd: Path | None = None, when: dt.datetime | None = None) -> str:
+    env = {**os.environ, **_GIT_ENV}
+    if when is not None:
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
+        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+    proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "gc.auto=0", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ScenarioError(f"simulator: git {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+@dataclass
+class RepoState:
+    """What GitHub knows about one repository, read from its upstream git repository."""
+
+    org: str
+    spec: Repository
+    path: Path
+    branches: dict[str, str] = field(default_factory=dict)  # name -> commit sha
+    tags: dict[str, str] = field(default_factory=dict)
+    commits: dict[str, dict] = field(default_factory=dict)  # sha -> {tree, parents, time, message}
+    size_kib: int = 0
+
+    def ancestors(self, sha: str) -> set[str]:
+        seen, stack = set(), [sha]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in self.commits:
+                continue
+            seen.add(current)
+            stack.extend(self.commits[current]["parents"])
+        return seen
+
+
+def backup_path(root: Path, org: str, repo: str, layout: str, bare: bool, multi_org: bool) -> Path:
+    """Where each tool puts a repository's backup (the collector reads the same layouts)."""
+    if layout == "mirror":
+        return root / org / f"{repo}.git"
+    if layout == "python-github-backup":
+        base = root / org if multi_org else root
+        return base / "repositories" / repo / "repository"
+    return root / (f"{org}_backup" if bare else org) / repo
+
+
+class GitWorld:
+    def __init__(self, spec: Github, workdir: Path) -> None:
+        self.spec = spec
+        self.workdir = workdir
+        self.backup_root = workdir / "backup"
+        self.repos: dict[tuple[str, str], RepoState] = {}
+        multi = len(spec.organizations) > 1
+        for org in spec.organizations:
+            for repo in org.repositories:
+                self.repos[(org.login.lower(), repo.name.lower())] = self._build(org, repo, multi)
+            for name in org.orphan_backups:
+                dest = backup_path(self.backup_root, org.login, name, spec.backup_layout, spec.backup_bare, multi)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                git("init", "-q", "--bare" if spec.backup_bare or spec.backup_layout == "mirror" else "-q", str(dest))
+
+    def repo(self, org: str, name: str) -> RepoState | None:
+        return self.repos.get((org.lower(), name.lower()))
+
+    def _build(self, org: Organization, repo: Repository, multi: bool) -> RepoState:
+        path = self.workdir / "upstream" / org.login / repo.name
+        path.mkdir(parents=True)
+        git("init", "-q", "-b", repo.default_branch, str(path))
+        backup = repo.backup
+        backed_up = False
+        for index, when in enumerate(repo.pushes):
+            if backup and not backed_up and when > backup.fetched:
+                self._make_backup(org, repo, path, multi)
+                backed_up = True
+            (path / "README.md").write_text(f"# {repo.name}\n\nrelease {index}\n")
+            if index == 0 and repo.lfs:
+                (path / ".gitattributes").write_text("*.psd filter=lfs diff=lfs merge=lfs -text\n")
+                (path / "logo.psd").write_text(LFS_POINTER.format(oid="ab" * 32))
+            git("add", "-A", cwd=path)
+            git("commit", "-q", "-m", f"release {index}", cwd=path, when=when)
+            if index == 0:
+                for branch in repo.branches:
+                    git("branch", branch, cwd=path)
+                for tag in repo.tags:
+                    git("tag", tag, cwd=path)
+        if backup and not backed_up:
+            self._make_backup(org, repo, path, multi)
+        return self._read_state(org.login, repo, path)
+
+    def _make_backup(self, org: Organization, repo: Repository, upstream: Path, multi: bool) -> None:
+        spec, backup = self.spec, repo.backup
+        assert backup is not None
+        bare = spec.backup_bare or spec.backup_layout == "mirror"
+        dest = backup_path(self.backup_root, org.login, repo.name, spec.backup_layout, spec.backup_bare, multi)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        git("clone", "-q", "--mirror" if bare else "--no-hardlinks", str(upstream), str(dest))
+        git("fetch", "-q", "--tags", "origin", cwd=dest)  # writes FETCH_HEAD, like the nightly job
+        git_dir = dest if bare else dest / ".git"
+        stamp = backup.fetched.timestamp()
+        os.utime(git_dir / "FETCH_HEAD", (stamp, stamp))
+        if backup.corrupt:
+            first = git("rev-list", "--max-parents=0", "HEAD", cwd=upstream).split()[0]
+            blob = git("rev-parse", f"{first}:README.md", cwd=upstream).strip()
+            (git_dir / "objects" / blob[:2] / blob[2:]).unlink()
+        if backup.lfs_objects:
+            (git_dir / "lfs" / "objects" / "ab" / "ab").mkdir(parents=True)
+            (git_dir / "lfs" / "objects" / "ab" / "ab" / ("ab" * 32)).write_bytes(b"\0" * 16)
+        if backup.wiki:
+            wiki = dest.parent / (f"{repo.name}.wiki.git" if spec.backup_layout == "mirror" else "wiki")
+            if spec.backup_layout == "ghorg":
+                wiki = dest.parent / f"{repo.name}.wiki"
+            git("init", "-q", "--bare", str(wiki))
+
+    @staticmethod
+    def _read_state(org: str, repo: Repository, path: Path) -> RepoState:
+        state = RepoState(org=org, spec=repo, path=path)
+        for line in git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags", cwd=path).splitlines():
+            ref, sha = line.split()
+            if ref.startswith("refs/heads/"):
+                state.branches[ref.removeprefix("refs/heads/")] = sha
+            else:
+                state.tags[ref.removeprefix("refs/tags/")] = sha
+        for line in git("log", "--all", "--format=%H|%T|%P|%ct|%s", cwd=path).splitlines():
+            sha, tree, parents, stamp, message = line.split("|", 4)
+            state.commits[sha] = {"tree": tree, "parents": parents.split(), "message": message,
+                                  "time": dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)}
+        state.size_kib = max(1, sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) // 1024)
+        return state
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)

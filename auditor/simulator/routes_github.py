@@ -1,0 +1,298 @@
+"""GitHub REST v3, the subset the source-code collector uses, served under /api/v3 like GitHub Enterprise Server.
+
+Strict where GitHub is and where a client could go wrong: a token is required (401 without one),
+unknown query parameters are refused (422), pages are capped at 100 and linked with absolute URLs
+in a `Link` header, every response carries `X-RateLimit-*` (and `X-OAuth-Scopes` for classic
+tokens), unknown routes and objects get GitHub's 404 JSON, and the scenario's faults produce a
+primary rate limit (403, `X-RateLimit-Remaining: 0`, reset), a secondary one (403, `Retry-After`)
+or a 5xx burst. Objects carry the `*_url` fields PyGithub follows. The data comes from the real git
+repositories in `GitWorld`; rate-limit resets are wall-clock epochs (as on GitHub: clients compare
+them with their own clock), while `Date` is the scenario clock like everywhere in the simulator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+import time
+import zlib
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from auditor.simulator.github_world import GitWorld, RepoState
+from auditor.simulator.routing import Route
+from auditor.simulator.scenario_github import Github, Organization
+
+PREFIX = "/api/v3"
+DOCS = "https://docs.github.com/rest"
+MAX_PER_PAGE, DEFAULT_PER_PAGE = 100, 30
+RATE_LIMIT = 5000
+REPO_TYPES = {"all", "public", "private", "forks", "sources", "member"}
+
+
+class GithubError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, "documentation_url": DOCS, "status": str(self.status)}
+
+
+def _not_found() -> GithubError:
+    return GithubError(404, "Not Found")
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class GithubApi:
+    """Mounted on the simulator at /api/v3; `handle` returns (status, headers, JSON body)."""
+
+    def __init__(self, spec: Github, world: GitWorld, record) -> None:
+        self.spec, self.world, self.record = spec, world, record
+        self.requests = 0
+        self.remaining = RATE_LIMIT
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1000)
+        self.routes = [
+            Route("GET", "/orgs/{org}", "github", self.org),
+            Route("GET", "/orgs/{org}/repos", "github", self.org_repos, frozenset({"type", "sort", "direction", "per_page", "page"})),
+            Route("GET", "/repos/{owner}/{repo}", "github", self.repo),
+            Route("GET", "/repos/{owner}/{repo}/branches", "github", self.branches, frozenset({"protected", "per_page", "page"})),
+            Route("GET", "/repos/{owner}/{repo}/branches/{branch}", "github", self.branch),
+            Route("GET", "/repos/{owner}/{repo}/tags", "github", self.tags, frozenset({"per_page", "page"})),
+            Route("GET", "/repos/{owner}/{repo}/git/commits/{sha}", "github", self.git_commit),
+            Route("GET", "/repos/{owner}/{repo}/compare/{basehead}", "github", self.compare, frozenset({"per_page", "page"})),
+        ]
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: str, headers: Any, base_url: str) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            self.requests += 1
+            number = self.requests
+        self.base = base_url + PREFIX
+        out_headers = self._rate_headers()
+        try:
+            fault = self._fault(number)
+            if fault is not None:
+                raise fault
+            if not self._token(headers):
+                raise GithubError(401, "Requires authentication")
+            status, body, extra = 200, *self._dispatch(method, path[len(PREFIX):] or "/", query)
+            out_headers.update(extra)
+        except GithubError as err:
+            status, body = err.status, err.body()
+            out_headers.update(err.headers)
+        if self.spec.token_scopes is not None:
+            out_headers["X-OAuth-Scopes"] = ", ".join(self.spec.token_scopes)
+            out_headers["X-Accepted-OAuth-Scopes"] = "repo"
+        out_headers["X-GitHub-Media-Type"] = "github.v3; format=json"
+        out_headers["X-GitHub-Request-Id"] = f"SIM:{number:06d}"
+        return status, out_headers, body
+
+    @staticmethod
+    def _token(headers: Any) -> bool:
+        value = headers.get("Authorization") or ""
+        scheme, _, token = value.partition(" ")
+        return scheme.lower() in ("token", "bearer") and bool(token.strip())
+
+    def _rate_headers(self, remaining: int | None = None, reset_in: int = 3600) -> dict[str, str]:
+        with self._lock:
+            if remaining is None:
+                self.remaining = max(self.remaining - 1, 1)
+                remaining = self.remaining
+        return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Used": str(RATE_LIMIT - remaining), "X-RateLimit-Resource": "core",
+                "X-RateLimit-Reset": str(int(time.time()) + reset_in)}
+
+    def _fault(self, number: int) -> GithubError | None:
+        for fault in self.spec.faults:
+            if not fault.at_request <= number < fault.at_request + fault.count:
+                continue
+            if fault.kind == "primary_rate_limit":
+                return GithubError(403, "API rate limit exceeded for user ID 1001. If you reach out to GitHub Support "
+                                        "for help, please include the request ID.",
+                                   self._rate_headers(remaining=0, reset_in=fault.retry_after))
+            if fault.kind == "secondary_rate_limit":
+                return GithubError(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                                   {"Retry-After": str(fault.retry_after)})
+            return GithubError(502, "Server Error")
+        return None
+
+    def _dispatch(self, method: str, path: str, query: str) -> tuple[Any, dict[str, str]]:
+        known = False
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            known = True
+            if route.method != method:
+                continue
+            self.record(route)
+            pairs = parse_qsl(query, keep_blank_values=True)
+            names = [k for k, _ in pairs]
+            for name in names:
+                if name not in route.query or names.count(name) > 1:
+                    raise GithubError(422, f"Validation Failed: query parameter {name!r} is not accepted here")
+            return route.handler(params, dict(pairs), path)
+        raise GithubError(404 if not known else 405, "Not Found" if not known else "Method Not Allowed")
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _org(self, login: str) -> Organization:
+        org = next((o for o in self.spec.organizations if o.login.lower() == login.lower()), None)
+        if org is None:
+            raise _not_found()
+        return org
+
+    def _repo(self, owner: str, name: str) -> RepoState:
+        state = self.world.repo(owner, name)
+        if state is None:
+            raise _not_found()
+        return state
+
+    def _page(self, items: list[Any], query: dict[str, str], path: str) -> tuple[list[Any], dict[str, str]]:
+        try:
+            per_page = min(int(query.get("per_page", DEFAULT_PER_PAGE)), MAX_PER_PAGE)
+            page = int(query.get("page", 1))
+        except ValueError:
+            raise GithubError(422, "Validation Failed: page and per_page must be integers") from None
+        if per_page < 1 or page < 1:
+            raise GithubError(422, "Validation Failed: page and per_page must be positive")
+        last = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        links = []
+
+        def link(number: int, rel: str) -> str:
+            params = {**query, "per_page": str(per_page), "page": str(number)}
+            return f'<{self.base}{path}?{urlencode(sorted(params.items()))}>; rel="{rel}"'
+
+        if page > 1:
+            links += [link(page - 1, "prev"), link(1, "first")]
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        return chunk, ({"Link": ", ".join(links)} if links else {})
+
+    def _org_json(self, org: Organization) -> dict[str, Any]:
+        url = f"{self.base}/orgs/{org.login}"
+        public = sum(1 for r in org.repositories if not r.private)
+        private = len(org.repositories) - public + org.hidden_repositories
+        return {
+            "login": org.login, "id": 90001, "node_id": "O_sim", "type": "Organization", "url": url,
+            "html_url": f"https://github.example/{org.login}", "repos_url": f"{url}/repos", "events_url": f"{url}/events",
+            "hooks_url": f"{url}/hooks", "issues_url": f"{url}/issues", "members_url": f"{url}/members{{/member}}",
+            "public_members_url": f"{url}/public_members{{/member}}", "avatar_url": "https://github.example/avatar.png",
+            "description": None, "name": org.login, "public_repos": public, "total_private_repos": private,
+            "owned_private_repos": private, "created_at": "2020-01-06T08:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        }
+
+    def _repo_json(self, state: RepoState) -> dict[str, Any]:
+        spec = state.spec
+        url = f"{self.base}/repos/{state.org}/{spec.name}"
+        created = spec.created or spec.pushes[0]
+        return {
+            "id": 500000 + zlib.crc32(f"{state.org}/{spec.name}".encode()) % 100000, "node_id": f"R_{spec.name}", "name": spec.name,
+            "full_name": f"{state.org}/{spec.name}", "private": spec.private,
+            "visibility": "private" if spec.private else "public",
+            "owner": {"login": state.org, "id": 90001, "type": "Organization", "url": f"{self.base}/orgs/{state.org}"},
+            "html_url": f"https://github.example/{state.org}/{spec.name}", "description": None, "fork": spec.fork,
+            "url": url, "archived": spec.archived, "disabled": False, "has_wiki": spec.has_wiki,
+            "pushed_at": _iso(spec.pushes[-1]), "created_at": _iso(created), "updated_at": _iso(spec.pushes[-1]),
+            "default_branch": spec.default_branch, "size": state.size_kib,
+            "branches_url": f"{url}/branches{{/branch}}", "tags_url": f"{url}/tags",
+            "git_commits_url": f"{url}/git/commits{{/sha}}", "commits_url": f"{url}/commits{{/sha}}",
+            "compare_url": f"{url}/compare/{{base}}...{{head}}", "git_refs_url": f"{url}/git/refs{{/sha}}",
+            "trees_url": f"{url}/git/trees{{/sha}}", "clone_url": f"https://github.example/{state.org}/{spec.name}.git",
+        }
+
+    def _commit_ref(self, state: RepoState, sha: str) -> dict[str, str]:
+        return {"sha": sha, "url": f"{self.base}/repos/{state.org}/{state.spec.name}/commits/{sha}"}
+
+    def _git_commit_json(self, state: RepoState, sha: str) -> dict[str, Any]:
+        commit = state.commits[sha]
+        base = f"{self.base}/repos/{state.org}/{state.spec.name}/git"
+        person = {"name": "Bangkok Dev", "email": "dev@bangkoksolutions.example", "date": _iso(commit["time"])}
+        return {"sha": sha, "node_id": f"C_{sha[:12]}", "url": f"{base}/commits/{sha}",
+                "html_url": f"https://github.example/{state.org}/{state.spec.name}/commit/{sha}",
+                "author": person, "committer": person, "message": commit["message"],
+                "tree": {"sha": commit["tree"], "url": f"{base}/trees/{commit['tree']}"},
+                "parents": [{"sha": p, "url": f"{base}/commits/{p}"} for p in commit["parents"]],
+                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None}}
+
+    # -- handlers ---------------------------------------------------------------------------
+    def org(self, params: dict[str, str], query: dict[str, str], path: str):
+        return self._org_json(self._org(params["org"])), {}
+
+    def org_repos(self, params: dict[str, str], query: dict[str, str], path: str):
+        org = self._org(params["org"])
+        kind = query.get("type", "all")
+        if kind not in REPO_TYPES:
+            raise GithubError(422, f"Validation Failed: type must be one of {sorted(REPO_TYPES)}")
+        if query.get("sort", "created") not in ("created", "updated", "pushed", "full_name"):
+            raise GithubError(422, "Validation Failed: sort")
+        states = [self.world.repo(org.login, r.name) for r in org.repositories]
+        selected = [s for s in states if s is not None and (
+            kind in ("all", "member") or (kind == "public" and not s.spec.private) or (kind == "private" and s.spec.private)
+            or (kind == "forks" and s.spec.fork) or (kind == "sources" and not s.spec.fork))]
+        selected.sort(key=lambda s: (s.spec.created or s.spec.pushes[0], s.spec.name))
+        chunk, headers = self._page([self._repo_json(s) for s in selected], query, path)
+        return chunk, headers
+
+    def repo(self, params: dict[str, str], query: dict[str, str], path: str):
+        return self._repo_json(self._repo(params["owner"], params["repo"])), {}
+
+    def branches(self, params: dict[str, str], query: dict[str, str], path: str):
+        state = self._repo(params["owner"], params["repo"])
+        items = [{"name": name, "commit": self._commit_ref(state, sha), "protected": name == state.spec.default_branch}
+                 for name, sha in sorted(state.branches.items())]
+        return self._page(items, query, path)
+
+    def branch(self, params: dict[str, str], query: dict[str, str], path: str):
+        state = self._repo(params["owner"], params["repo"])
+        sha = state.branches.get(params["branch"])
+        if sha is None:
+            raise GithubError(404, "Branch not found")
+        url = f"{self.base}/repos/{state.org}/{state.spec.name}"
+        commit = {**self._commit_ref(state, sha), "node_id": f"C_{sha[:12]}", "commit": self._git_commit_json(state, sha),
+                  "parents": [self._commit_ref(state, p) for p in state.commits[sha]["parents"]],
+                  "html_url": f"https://github.example/{state.org}/{state.spec.name}/commit/{sha}"}
+        return {"name": params["branch"], "commit": commit, "protected": params["branch"] == state.spec.default_branch,
+                "_links": {"self": f"{url}/branches/{params['branch']}",
+                           "html": f"https://github.example/{state.org}/{state.spec.name}/tree/{params['branch']}"}}, {}
+
+    def tags(self, params: dict[str, str], query: dict[str, str], path: str):
+        state = self._repo(params["owner"], params["repo"])
+        url = f"{self.base}/repos/{state.org}/{state.spec.name}"
+        items = [{"name": name, "commit": self._commit_ref(state, sha), "node_id": f"T_{name}",
+                  "zipball_url": f"{url}/zipball/refs/tags/{name}", "tarball_url": f"{url}/tarball/refs/tags/{name}"}
+                 for name, sha in sorted(state.tags.items())]
+        return self._page(items, query, path)
+
+    def git_commit(self, params: dict[str, str], query: dict[str, str], path: str):
+        state = self._repo(params["owner"], params["repo"])
+        if params["sha"] not in state.commits:
+            raise GithubError(404, "Not Found")
+        return self._git_commit_json(state, params["sha"]), {}
+
+    def compare(self, params: dict[str, str], query: dict[str, str], path: str):
+        state = self._repo(params["owner"], params["repo"])
+        base, sep, head = params["basehead"].partition("...")
+        if not sep:
+            raise _not_found()
+        base, head = state.branches.get(base, base), state.branches.get(head, head)
+        if base not in state.commits or head not in state.commits:
+            raise GithubError(404, "Not Found")
+        head_history, base_history = state.ancestors(head), state.ancestors(base)
+        ahead, behind = len(head_history - base_history), len(base_history - head_history)
+        status = "identical" if base == head else "ahead" if not behind else "behind" if not ahead else "diverged"
+        common = max(head_history & base_history, key=lambda s: state.commits[s]["time"], default=None)
+        url = f"{self.base}/repos/{state.org}/{state.spec.name}"
+        body = {"url": f"{url}/compare/{params['basehead']}", "html_url": f"https://github.example/{state.org}/{state.spec.name}/compare/{params['basehead']}",
+                "permalink_url": f"{url}/compare/{base}...{head}", "status": status, "ahead_by": ahead, "behind_by": behind,
+                "total_commits": ahead, "commits": [], "files": [],
+                "base_commit": {**self._commit_ref(state, base), "commit": self._git_commit_json(state, base)},
+                "merge_base_commit": ({**self._commit_ref(state, common), "commit": self._git_commit_json(state, common)}
+                                      if common else None)}
+        return body, {}

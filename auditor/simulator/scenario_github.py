@@ -1,0 +1,97 @@
+"""The scenario's GitHub part: organisations, repositories (as a push history), the local backup, faults.
+
+Each repository is described by the times it was pushed to (one commit on the default branch per
+push); the simulator turns that into a real git repository on disk with those commit dates, and
+the `backup` block into a real local backup made at `fetched` (so it holds exactly the commits
+pushed by then, and its FETCH_HEAD carries that time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Layout = Literal["mirror", "python-github-backup", "ghorg"]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
+    return value.astimezone(dt.timezone.utc)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RepoBackup(_Strict):
+    fetched: dt.datetime  # the backup holds the pushes up to this time; FETCH_HEAD gets this mtime
+    corrupt: bool = False  # a blob of the first commit is deleted from the backup's object store
+    lfs_objects: bool = False  # the backup carries an lfs/objects folder (a mirror never does by itself)
+    wiki: bool = False  # a wiki backup sits beside the repository's
+
+    _utc_fetched = field_validator("fetched")(lambda v: _utc(v))
+
+
+class Repository(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    private: bool = True
+    archived: bool = False
+    fork: bool = False
+    has_wiki: bool = False
+    default_branch: str = Field(default="main", pattern=r"^[A-Za-z0-9._-]+$")
+    created: dt.datetime | None = None  # default: the first push
+    pushes: list[dt.datetime] = Field(min_length=1)
+    branches: list[str] = []  # extra branches, created at the first commit
+    tags: list[str] = []  # lightweight tags on the first commit
+    lfs: bool = False  # the first commit adds .gitattributes with filter=lfs and a pointer file
+    backup: RepoBackup | None = None  # None: no local backup at all
+
+    @field_validator("pushes")
+    @classmethod
+    def _ordered(cls, value: list[dt.datetime]) -> list[dt.datetime]:
+        value = [_utc(v) for v in value]
+        if value != sorted(value):
+            raise ValueError("pushes must be in time order")
+        return value
+
+    @model_validator(mode="after")
+    def _backup_after_first_push(self) -> "Repository":
+        if self.backup is not None and self.backup.fetched < self.pushes[0]:
+            raise ValueError("backup.fetched is before the first push")
+        if self.backup is not None and self.backup.corrupt and len(self.pushes) < 2:
+            raise ValueError("a corrupt backup needs at least two pushes (the first commit's blob is removed)")
+        return self
+
+
+class Organization(_Strict):
+    login: str = Field(pattern=r"^[A-Za-z0-9-]{1,39}$")
+    hidden_repositories: int = Field(default=0, ge=0)  # counted in the totals, invisible to the token
+    repositories: list[Repository]
+    orphan_backups: list[str] = []  # backup folders whose repository no longer exists
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Organization":
+        names = [r.name.lower() for r in self.repositories]
+        if len(names) != len(set(names)):
+            raise ValueError("duplicate repository names")
+        return self
+
+
+class Fault(_Strict):
+    """GitHub responses replaced by an error for `count` requests from the `at_request`-th one."""
+
+    kind: Literal["primary_rate_limit", "secondary_rate_limit", "server_error"]
+    at_request: int = Field(ge=1)
+    count: int = Field(default=1, ge=1)
+    retry_after: int = Field(default=1, ge=0)  # secondary: Retry-After; primary: seconds to the reset
+
+
+class Github(_Strict):
+    token_scopes: list[str] | None = ["repo", "read:org"]  # None: a fine-grained token (no X-OAuth-Scopes)
+    backup_layout: Layout = "mirror"
+    backup_bare: bool = True  # python-github-backup --bare / ghorg --backup; false: normal clones
+    organizations: list[Organization]
+    faults: list[Fault] = []

@@ -1,0 +1,107 @@
+"""source-backup-coverage: every in-scope GitHub repository has a local backup.
+
+The population is reconciled first: the organisation's own totals (public_repos +
+total_private_repos) against the repositories the token listed. A token that sees only part of the
+organisation cannot prove coverage of the rest, so that is `inconclusive`, with both numbers.
+Backup folders that match no repository are listed for review (deleted, renamed or transferred).
+"""
+
+from __future__ import annotations
+
+from auditor.checks.source_common import (gap_reason, not_applicable, organizations, out_of_scope, repositories,
+                                          unlisted_orgs)
+from auditor.checks_api import Check, CheckContext
+from auditor.facts.model import Facts
+from auditor.facts.source_model import repo_resource
+from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+
+ID = "source-backup-coverage"
+
+
+def _population(facts: Facts, org: str) -> Finding | None:
+    info = facts.source.orgs.get(org)
+    listed = facts.source.repositories.get(org)
+    if info is None or listed is None:
+        return None
+    scope = f"github.com/{org}"
+    observed = {"listed": len(listed), "public_repos": info.public_repos, "total_private_repos": info.total_private_repos,
+                "owned_private_repos": info.owned_private_repos, "organization_total": info.total,
+                "token_scopes": list(info.scopes) if info.scopes is not None else None}
+    scopes = ("classic token scopes: " + (", ".join(info.scopes) or "none")) if info.scopes is not None else \
+        "no X-OAuth-Scopes header (a fine-grained token or an app; its permissions are not reported)"
+    if info.total is None:
+        status = INCONCLUSIVE
+        message = (f"GitHub organisation {org}: the token listed {len(listed)} repositories, but GitHub did not report the "
+                   f"organisation's private repository total to it, so the list cannot be shown complete ({scopes}).")
+    elif len(listed) < info.total:
+        status = INCONCLUSIVE
+        message = (f"GitHub organisation {org} reports {info.total} repositories ({info.public_repos} public, "
+                   f"{info.total_private_repos} private) but the token listed only {len(listed)}: "
+                   f"{info.total - len(listed)} repositories are invisible to it and their backups cannot be verified ({scopes}).")
+    else:
+        status = PASS
+        message = (f"GitHub organisation {org}: the token listed all {len(listed)} repositories the organisation reports "
+                   f"({info.public_repos} public, {info.total_private_repos} private; {scopes}).")
+    return Finding(ID, scope, "population", status, message, observed=observed,
+                   expected={"listed": info.total}, evidence=list(info.evidence) + [e for r in listed for e in r.evidence])
+
+
+def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    findings = list(unlisted_orgs(facts, ctx, ID, "that every repository is backed up"))
+    github = ctx.config.github
+    for org in organizations(ctx):
+        population = _population(facts, org)
+        if population:
+            findings.append(population)
+    listed_names: dict[str, set[str]] = {}
+    for repo in repositories(facts, ctx):
+        listed_names.setdefault(repo.org, set()).add(repo.name.lower())
+        why = out_of_scope(repo, ctx)
+        if why:
+            findings.append(not_applicable(ID, repo, why, "backup"))
+            continue
+        scope = f"github.com/{repo.org}"
+        reason = gap_reason(facts, "git", "backup.list", scope)
+        backups = {b["name"].lower(): b for b in facts.source.backup_listings.get(repo.org, [])}
+        evidence = list(repo.evidence) + facts.source.backup_listing_evidence.get(repo.org, [])
+        observed = {"archived": repo.archived, "fork": repo.fork, "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None}
+        expected = {"backup": True, "layout": github.backup.layout if github else None}
+        if reason:
+            findings.append(Finding(ID, repo.resource, "backup", INCONCLUSIVE,
+                                    f"{repo.org}/{repo.name}: the local backup folder could not be read ({reason}).",
+                                    observed=observed, expected=expected, evidence=evidence))
+        elif repo.name.lower() in backups:
+            path = backups[repo.name.lower()]["path"]
+            findings.append(Finding(ID, repo.resource, "backup", PASS, f"{repo.org}/{repo.name} has a local backup at {path}.",
+                                    observed={**observed, "backup_path": path}, expected=expected, evidence=evidence))
+        else:
+            findings.append(Finding(ID, repo.resource, "backup", FAIL,
+                                    f"{repo.org}/{repo.name} has no local backup: nothing in the {expected['layout']} backup "
+                                    f"folder matches it, so its source code exists only on GitHub.",
+                                    observed={**observed, "backup_path": None}, expected=expected, evidence=evidence))
+    for org in organizations(ctx):
+        if org not in facts.source.repositories:
+            continue
+        for backup in facts.source.backup_listings.get(org, []):
+            if backup["name"].lower() in listed_names.get(org, set()):
+                continue
+            findings.append(Finding(ID, repo_resource(org, backup["name"]), "orphan", NOT_APPLICABLE,
+                                    f"The backup folder {backup['path']} matches no repository the token can see in {org} "
+                                    "(deleted, renamed, transferred or hidden from the token); listed for review, not counted.",
+                                    observed={"backup_path": backup["path"]},
+                                    evidence=facts.source.backup_listing_evidence.get(org, [])))
+    return findings
+
+
+CHECK = Check(
+    id=ID,
+    title="Every GitHub repository has a local backup",
+    criteria=("CC9.1", "A1.2"),
+    policy_clause="GitHub source code is mirrored locally every day.",
+    description="Lists every repository of each configured GitHub organisation (GET /orgs/{org}/repos?type=all, all pages), "
+                "reconciles the count with the organisation's own totals (GET /orgs/{org}) and records the token's scopes, "
+                "then looks for each in-scope repository's folder in the local backup (github.backup.layout). "
+                "A backup's presence proves only the day it was read.",
+    needs=("source", "coverage"),
+    evaluate=evaluate,
+)

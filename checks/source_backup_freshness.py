@@ -1,0 +1,135 @@
+"""source-backup-freshness: each backup holds what GitHub holds, or was fetched inside the policy window.
+
+Rule: a backup is stale when its last fetch (FETCH_HEAD's time; none recorded counts as never) is
+older than `policy.source_code.backup_interval` before the evidence's as-of time AND GitHub has
+commits it lacks. A branch or tag is current when the backup's head equals GitHub's or descends
+from it (git merge-base --is-ancestor, run on the backup at collection); otherwise GitHub's compare
+API says how many commits the backup lacks. So a repository pushed after a fetch that is still
+inside the window is fresh, and an archived repository nobody pushes to stays fresh however old
+its fetch. What a mirror does not carry is flagged: Git LFS file contents (the default branch's
+.gitattributes uses filter=lfs but the backup holds no lfs/objects) fail, because a restore would
+bring back pointers instead of files; a wiki enabled on GitHub with no wiki backup is noted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, hours, not_applicable, out_of_scope, repositories,
+                                          span, unlisted_orgs)
+from auditor.checks_api import Check, CheckContext
+from auditor.facts.model import Facts
+from auditor.facts.source_model import BackupState, Repository
+from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
+
+ID = "source-backup-freshness"
+
+
+def compare_refs(facts: Facts, repo: Repository, backup: BackupState) -> list[dict[str, Any]]:
+    """Each GitHub branch and tag against the backup: current, behind (with commits when known) or missing."""
+    rows = []
+    compares = facts.source.compares.get(repo.resource, {})
+    github = [(f"branch {n}", backup.ref_prefix() + n, sha) for n, sha in sorted(facts.source.branches.get(repo.resource, {}).items())]
+    github += [(f"tag {n}", f"refs/tags/{n}", sha) for n, sha in sorted(facts.source.tags.get(repo.resource, {}).items())]
+    for label, ref, sha in github:
+        mine = backup.refs.get(ref)
+        row: dict[str, Any] = {"ref": label, "github": sha, "backup": mine, "commits_behind": None}
+        if mine is None:
+            row["state"] = "missing"
+        elif mine == sha or backup.ancestor.get((sha, mine)):
+            row["state"] = "current"
+        else:
+            row["state"] = "behind"
+            counted = backup.behind.get((mine, sha))
+            compared = compares.get((mine, sha))
+            row["commits_behind"] = counted if counted is not None else (compared or {}).get("ahead_by")
+            if compared and compared.get("status") == "diverged":
+                row["state"] = "diverged"
+        rows.append(row)
+    return rows
+
+
+def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    findings = list(unlisted_orgs(facts, ctx, ID, "that backups are current"))
+    window = ctx.config.policy.source_code.backup_interval
+    for repo in repositories(facts, ctx):
+        why = out_of_scope(repo, ctx)
+        if why:
+            findings.append(not_applicable(ID, repo, why, "fresh"))
+            continue
+        findings.append(_evaluate(facts, ctx, repo, window))
+    return findings
+
+
+def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Finding:
+    name = f"{repo.org}/{repo.name}"
+    expected = {"window_hours": hours(window), "rule": "last fetch inside the window, or nothing on GitHub that the backup lacks"}
+    evidence = list(repo.evidence) + facts.source.ref_evidence.get(repo.resource, [])
+    for method, api in (("repos.branches.list", "github"), ("repos.tags.list", "github"), ("backup.inspect", "git")):
+        reason = gap_reason(facts, api, method, repo.resource)
+        if reason:
+            return Finding(ID, repo.resource, "fresh", INCONCLUSIVE, f"{name}: freshness could not be verified: {reason}.",
+                           expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
+    backup = facts.source.backups.get(repo.resource)
+    if backup is None:
+        return Finding(ID, repo.resource, "fresh", FAIL,
+                       f"{name} has no local backup, so no copy of it is kept current (see source-backup-coverage).",
+                       observed={"backup": None}, expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
+    evidence += backup.evidence + [c["evidence"] for c in facts.source.compares.get(repo.resource, {}).values()]
+    rows = compare_refs(facts, repo, backup)
+    lacking = [r for r in rows if r["state"] != "current"]
+    age = ctx.as_of - backup.fetched_at if backup.fetched_at else None
+    outside = age is None or age > window
+    problems, notes = [], []
+    fetch_words = f"last fetched {backup.fetched_at:%Y-%m-%d %H:%M} UTC ({span(age)} before the evidence time)" if age is not None \
+        else "no fetch recorded (FETCH_HEAD is absent)"
+    commits = [r["commits_behind"] for r in lacking if r["commits_behind"] is not None]
+    behind_words = ", ".join(f"{r['ref']} {r['state']}" + (f" by {r['commits_behind']} commit{'s' if r['commits_behind'] != 1 else ''}"
+                                                              if r["commits_behind"] is not None else "") for r in lacking)
+    lag = (repo.pushed_at - backup.fetched_at) if repo.pushed_at and backup.fetched_at and repo.pushed_at > backup.fetched_at else None
+    if lacking and outside:
+        pushed = f"; GitHub was pushed {span(lag)} after that fetch" if lag else ""
+        problems.append(f"the backup is stale: {fetch_words}, outside the {span(window)} window, and GitHub has commits it "
+                        f"lacks ({behind_words}){pushed}")
+    elif lacking:
+        notes.append(f"GitHub was pushed after the last fetch ({behind_words}), but that fetch is inside the "
+                     f"{span(window)} window ({fetch_words}), so the backup is fresh")
+    elif outside:
+        notes.append(f"{fetch_words}, outside the window, but every branch and tag on GitHub is already in the backup")
+    else:
+        notes.append(f"every branch and tag on GitHub is in the backup; {fetch_words}")
+    if backup.lfs_in_tree and backup.lfs_objects == 0:
+        problems.append("the repository stores files in Git LFS (filter=lfs in .gitattributes on the default branch) but the "
+                        "backup holds no LFS objects: a restore would bring back pointer files, not their content")
+    if repo.has_wiki and not backup.wiki_backup:
+        notes.append("the wiki is enabled on GitHub and no wiki backup was found beside the repository's (a mirror does not "
+                     "include the wiki)")
+    status = FAIL if problems else PASS
+    message = f"{name}: " + "; ".join(problems + notes) + "."
+    return Finding(
+        ID, repo.resource, "fresh", status, message,
+        observed={"last_fetch": backup.fetched_at.isoformat() if backup.fetched_at else None,
+                  "fetch_age_hours": hours(age) if age is not None else None,
+                  "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None,
+                  "refs_lacking": len(lacking), "commits_behind": sum(commits) if commits else None,
+                  "lfs_in_tree": backup.lfs_in_tree, "lfs_objects": backup.lfs_objects},
+        expected=expected,
+        details={"refs": rows, "pushed_after_fetch_hours": hours(lag) if lag else None, "backup_path": backup.path,
+                 "size_kib": backup.size_kib, "wiki_enabled": repo.has_wiki, "wiki_backup": backup.wiki_backup,
+                 "period_note": PERIOD_NOTE},
+        evidence=evidence,
+    )
+
+
+CHECK = Check(
+    id=ID,
+    title="Local GitHub backups are current",
+    criteria=("CC9.1", "A1.2"),
+    policy_clause="GitHub source code is mirrored locally every day.",
+    description="Compares each backup's branches and tags (git for-each-ref, git merge-base --is-ancestor) with GitHub's "
+                "(GET /repos/{o}/{r}/branches and /tags; /compare for the commits a backup lacks), and its last fetch "
+                "(FETCH_HEAD) with the policy window. Flags Git LFS content and wikis a mirror does not carry. "
+                "A mirror's state proves only the day of collection; freshness across the period needs daily lockers.",
+    needs=("source", "coverage"),
+    evaluate=evaluate,
+)
