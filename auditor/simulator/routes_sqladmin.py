@@ -45,7 +45,7 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
         b = inst.backup
         cfg: dict[str, Any] = {
             "kind": "sql#backupConfiguration",
-            "enabled": b.enabled,
+            "enabled": b.enabled_at(scenario.now),
             "startTime": b.start_time,
             "pointInTimeRecoveryEnabled": b.pitr,
             "transactionLogRetentionDays": b.log_retention_days,
@@ -132,9 +132,14 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
     return kept
 
 
+def _listed(inst: SqlInstance, now: dt.datetime) -> bool:
+    """Created by the clock and not yet deleted."""
+    return inst.exists_at(now)
+
+
 def _instance(req: Request, project: Project) -> SqlInstance:
     inst = project.instance(req.params["instance"])
-    if inst is None:
+    if inst is None or not _listed(inst, req.scenario.now):
         raise not_found("The Cloud SQL instance does not exist.", reason="instanceDoesNotExist")
     return inst
 
@@ -144,7 +149,7 @@ def list_instances(req: Request) -> dict[str, Any]:
     if req.query.get("filter"):
         raise ApiError(400, "The simulator does not support instances.list filter.", reason="invalid")
     size = page_size(req.query.get("maxResults"), name="maxResults", default=INSTANCES_CAP, cap=INSTANCES_CAP)
-    items = [instance_json(req.scenario, project, i) for i in project.sql_instances]
+    items = [instance_json(req.scenario, project, i) for i in project.sql_instances if _listed(i, req.scenario.now)]
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("instances", project.id))
     out: dict[str, Any] = {"kind": "sql#instancesList"}
     if page:
@@ -163,7 +168,7 @@ def list_backup_runs(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], API)
     name = req.params["instance"]
     if name == "-":
-        runs = [r for i in project.sql_instances if i.backup is not None
+        runs = [r for i in project.sql_instances if i.backup is not None and _listed(i, req.scenario.now)
                 for r in backup_runs(req.scenario, project, i)]
         runs.sort(key=lambda r: (r["enqueuedTime"], r["instance"]), reverse=True)
     else:

@@ -66,6 +66,7 @@ class Backup(_Strict):
     log_retention_days: int = Field(default=7, ge=1, le=35)
     tier: Literal["STANDARD", "ENHANCED"] | None = None
     disabled_since: dt.date | None = None
+    disabled: list[Interval] = []  # spells with backups switched off and back on: [from, to)
 
     @field_validator("start_time")
     @classmethod
@@ -83,6 +84,10 @@ class Backup(_Strict):
     def enabled_on(self, day: dt.date) -> bool:
         return self.enabled or (self.disabled_since is not None and day < self.disabled_since)
 
+    def enabled_at(self, t: dt.datetime) -> bool:
+        """Backups on at instant t: the base setting, less any `disabled` spell containing t."""
+        return self.enabled_on(t.date()) and not any(spell.contains(t) for spell in self.disabled)
+
 
 class SqlInstance(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,97}$")
@@ -95,12 +100,17 @@ class SqlInstance(_Strict):
     state: Literal["RUNNABLE", "SUSPENDED", "MAINTENANCE", "FAILED"] = "RUNNABLE"
     labels: dict[str, str] = {}
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    delete_time: dt.datetime | None = None  # deleted then: gone from listings, no more backups
     kms_key: str | None = None
     backup: Backup | None = None
     days: dict[str, DayOutcome] = {}
     stopped: list[Interval] = []
 
     _utc_create = field_validator("create_time")(lambda v: _utc(v))
+    _utc_delete = field_validator("delete_time")(lambda v: None if v is None else _utc(v))
+
+    def exists_at(self, t: dt.datetime) -> bool:
+        return self.create_time <= t and (self.delete_time is None or t < self.delete_time)
 
     @field_validator("days")
     @classmethod

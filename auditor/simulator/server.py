@@ -37,8 +37,12 @@ class Simulator:
     """
 
     def __init__(self, scenario: Scenario | str | Path, port: int = 0, host: str = "127.0.0.1",
-                 routes: list[Route] | None = None):
+                 routes: list[Route] | None = None, now: dt.datetime | None = None):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if now is not None:  # serve the scenario as it stood at another moment (e.g. each day of a quarter)
+            if now.tzinfo is None:
+                raise ValueError("Simulator(now=...) needs a timezone-aware datetime")
+            self.scenario = self.scenario.model_copy(update={"now": now.astimezone(dt.timezone.utc)})
         self.registry = Registry(DEFAULT_ROUTES if routes is None else routes)
         self.stats: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
