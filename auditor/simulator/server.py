@@ -40,9 +40,7 @@ class Simulator:
                  routes: list[Route] | None = None, now: dt.datetime | None = None):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         if now is not None:  # serve the scenario as it stood at another moment (e.g. each day of a quarter)
-            if now.tzinfo is None:
-                raise ValueError("Simulator(now=...) needs a timezone-aware datetime")
-            self.scenario = self.scenario.model_copy(update={"now": now.astimezone(dt.timezone.utc)})
+            self.set_clock(now)
         self.registry = Registry(DEFAULT_ROUTES if routes is None else routes)
         self.stats: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -52,6 +50,13 @@ class Simulator:
         self._t0 = time.monotonic()
 
     # -- clock -----------------------------------------------------------------------------
+    def set_clock(self, now: dt.datetime) -> None:
+        """Move the scenario clock (``now:``) to another instant, e.g. the next day of a quarter."""
+        if now.tzinfo is None:
+            raise ValueError("the scenario clock needs a timezone-aware datetime")
+        self.scenario = self.scenario.model_copy(update={"now": now.astimezone(dt.timezone.utc)})
+        self._t0 = time.monotonic()
+
     def now(self) -> dt.datetime:
         """The scenario clock: ``now:`` plus real seconds elapsed since start()."""
         return self.scenario.now + dt.timedelta(seconds=time.monotonic() - self._t0)
