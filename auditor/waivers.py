@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from auditor.config import format_validation_error, load_yaml
+from auditor.config import format_validation_error
 from auditor.errors import ConfigError
 from auditor.results import FAIL, INCONCLUSIVE, Finding
 
@@ -67,10 +67,20 @@ class Waivers:
     sha256: str
 
 
+class _TextDates(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so pydantic validates them and errors keep their line."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_waivers(text: str, source: str) -> Waivers:
     """Validate waiver YAML text; errors name the file, line and key (exit 2)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_TextDates)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise ConfigError(f"{source}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(err, 'problem', err)}") from err
@@ -84,7 +94,10 @@ def parse_waivers(text: str, source: str) -> Waivers:
 
 
 def load_waivers(path: Path) -> tuple[str, Waivers]:
-    text, _data = load_yaml(Path(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the waivers file: {err.strerror or err}") from err
     return text, parse_waivers(text, str(path))
 
 
