@@ -64,14 +64,24 @@ def _progress() -> Iterator[_RichProgress]:
 
 def _summary(results: dict) -> None:
     table = Table(title=f"{results['organization']} - {results['period']['start']} to {results['period']['end']} (as of {results['as_of']})")
-    for column in ("control", "status", "in scope", "exceptions", "criteria"):
-        table.add_column(column)
+    for column in ("control", "status", "after waivers", "in scope", "exceptions", "waived", "criteria"):
+        table.add_column(column, no_wrap=column == "control")
     for control in results["controls"]:
         exceptions = sum(1 for f in control["findings"] if f["status"] in ("fail", "inconclusive"))
+        waived = sum(1 for f in control["findings"] if f.get("waiver") and not f["waiver"].get("expired"))
         style = STATUS_STYLE.get(control["status"], "")
-        table.add_row(control["id"], f"[{style}]{control['status']}[/]", str(control["population"]["in_scope"]),
-                      str(exceptions), ", ".join(control["criteria"]))
+        effective = STATUS_STYLE.get(control["effective_status"], "")
+        table.add_row(control["id"], f"[{style}]{control['status']}[/]", f"[{effective}]{control['effective_status']}[/]",
+                      str(control["population"]["in_scope"]), str(exceptions), str(waived), ", ".join(control["criteria"]))
     out.print(table)
+    summary = results.get("waivers")
+    if summary:
+        expired = [w for w in summary["entries"] if w["expired"] and w["waived_findings"]]
+        unmatched = [w for w in summary["entries"] if not w["matched"]]
+        for w in expired:
+            out.print(f"[bold red]expired waiver[/] {w['ticket']} ({w['control']} {w['resource']}) expired on {w['expires']}")
+        for w in unmatched:
+            out.print(f"[yellow]waiver matches nothing[/] {w['ticket']} ({w['control']} {w['resource']})")
 
 
 def _load(config: Path):

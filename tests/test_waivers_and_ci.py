@@ -173,3 +173,14 @@ def test_annotations_escape_newlines_and_percent():
 def test_summary_without_a_gate(waived):
     text = render_summary(waived[2])
     assert text.startswith("## Backup controls: Bangkok Solutions") and "Gate" not in text
+
+
+def test_the_schema_checks_the_waivers_summary(waived):
+    import jsonschema
+
+    document = json.loads(json.dumps(waived[2]))
+    document["waivers"]["entries"][0]["owner"] = "me"
+    with pytest.raises(jsonschema.ValidationError):
+        validate_results(document)
+    del document["waivers"]
+    validate_results(document)  # optional: absent when no waivers file is configured
