@@ -7,6 +7,8 @@ error; 3 collection incomplete (the pack is still written and says what is missi
 from __future__ import annotations
 
 import json
+import os
+import sys
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -62,14 +64,24 @@ def _progress() -> Iterator[_RichProgress]:
 
 def _summary(results: dict) -> None:
     table = Table(title=f"{results['organization']} - {results['period']['start']} to {results['period']['end']} (as of {results['as_of']})")
-    for column in ("control", "status", "in scope", "exceptions", "criteria"):
-        table.add_column(column)
+    for column in ("control", "status", "after waivers", "in scope", "exceptions", "waived", "criteria"):
+        table.add_column(column, no_wrap=column == "control")
     for control in results["controls"]:
         exceptions = sum(1 for f in control["findings"] if f["status"] in ("fail", "inconclusive"))
+        waived = sum(1 for f in control["findings"] if f.get("waiver") and not f["waiver"].get("expired"))
         style = STATUS_STYLE.get(control["status"], "")
-        table.add_row(control["id"], f"[{style}]{control['status']}[/]", str(control["population"]["in_scope"]),
-                      str(exceptions), ", ".join(control["criteria"]))
+        effective = STATUS_STYLE.get(control["effective_status"], "")
+        table.add_row(control["id"], f"[{style}]{control['status']}[/]", f"[{effective}]{control['effective_status']}[/]",
+                      str(control["population"]["in_scope"]), str(exceptions), str(waived), ", ".join(control["criteria"]))
     out.print(table)
+    summary = results.get("waivers")
+    if summary:
+        expired = [w for w in summary["entries"] if w["expired"] and w["waived_findings"]]
+        unmatched = [w for w in summary["entries"] if not w["matched"]]
+        for w in expired:
+            out.print(f"[bold red]expired waiver[/] {w['ticket']} ({w['control']} {w['resource']}) expired on {w['expires']}")
+        for w in unmatched:
+            out.print(f"[yellow]waiver matches nothing[/] {w['ticket']} ({w['control']} {w['resource']})")
 
 
 def _load(config: Path):
@@ -78,12 +90,17 @@ def _load(config: Path):
     return load_config(config)
 
 
-def _run(config, out_dir: Path) -> int:
+def _run(config, out_dir: Path, junit: Path | None = None) -> int:
     from auditor.runner import run
 
     with _progress() as progress:
         outcome = run(config, out_dir, progress)
     _summary(outcome.results)
+    if junit is not None:
+        from auditor.ci import write_junit
+
+        write_junit(junit, outcome.results)
+        out.print(f"  {'junit':<24} {junit}")
     for name in ("report.pdf", "report.html", "results.json", "evidence/manifest.json", "SHA256SUMS"):
         out.print(f"  {name:<24} {out_dir / name}")
     failed = outcome.collection.failed_calls
@@ -99,10 +116,11 @@ def _run(config, out_dir: Path) -> int:
 
 @app.command()
 def run(config: Path = typer.Option(..., "--config", "-c", help="auditor.yaml"),
-        out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the evidence pack")) -> None:
+        out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the evidence pack"),
+        junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML (one test case per control and resource)")) -> None:
     """Collect, check and render an evidence pack."""
     with _errors():
-        raise typer.Exit(_run(_load(config), out_dir))
+        raise typer.Exit(_run(_load(config), out_dir, junit))
 
 
 @app.command()
@@ -120,7 +138,8 @@ def collect(config: Path = typer.Option(..., "--config", "-c"), out_dir: Path = 
 
 @app.command()
 def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evidence locker folder (repeat to merge daily lockers)"),
-          out_dir: Path = typer.Option(..., "--out", "-o")) -> None:
+          out_dir: Path = typer.Option(..., "--out", "-o"),
+          junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML")) -> None:
     """Re-perform every check from evidence lockers alone and write OUT/results.json."""
     from auditor.runner import evaluate, write_json
 
@@ -130,6 +149,11 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evi
         write_json(out_dir / "results.json", results)
         _summary(results)
         out.print(f"  results.json             {out_dir / 'results.json'}")
+        if junit is not None:
+            from auditor.ci import write_junit
+
+            write_junit(junit, results)
+            out.print(f"  {'junit':<24} {junit}")
 
 
 @app.command()
@@ -147,6 +171,59 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
         out_dir.mkdir(parents=True, exist_ok=True)
         for path in render_reports(document, Locker(evidence).manifest, out_dir):
             out.print(f"  {path.name:<24} {path}")
+
+
+GATE_STYLE = {True: "bold red", False: ""}
+
+
+def _gate_table(report) -> Table:
+    verdict = "[green]passed[/]" if report.passed else f"[bold red]failed[/] ({len(report.failing)} failing)"
+    table = Table(title=f"gate {verdict} - fails on: {', '.join(report.fail_on) or 'nothing'}")
+    for column in ("", "change", "control", "resource", "what"):
+        table.add_column(column, overflow="fold")
+    for change in report.changes:
+        mark = "[bold red]FAIL[/]" if change.failing else ("waived" if change.waived else "")
+        table.add_row(mark, change.kind, change.control or "", change.resource, change.message)
+    if not report.changes:
+        table.add_row("", "none", "", "", "no differences from the baseline")
+    return table
+
+
+@app.command()
+def gate(results: Path = typer.Option(..., "--results", "-r", help="the new results.json"),
+         baseline: Optional[Path] = typer.Option(None, "--baseline", "-b",
+                                                 help="the previous results.json; without it every finding counts as new"),
+         fail_on: Optional[str] = typer.Option(None, "--fail-on",
+                                               help="comma-separated kinds that fail the gate (default: new-failure,"
+                                                    "new-inconclusive,expired-waiver; also 'any' or 'none')"),
+         json_out: Optional[str] = typer.Option(None, "--json", help="write the gate report as JSON to this file ('-' for stdout)"),
+         junit: Optional[Path] = typer.Option(None, "--junit", help="write JUnit XML: the controls plus a 'gate' suite of changes")) -> None:
+    """Compare two results.json files and fail (exit 1) on drift; 2 for unreadable files or a bad --fail-on."""
+    from auditor.ci import github_outputs, write_junit
+    from auditor.gate import compare, load_results, parse_fail_on
+
+    with _errors():
+        kinds = parse_fail_on(fail_on)
+        new = load_results(results, "new")
+        old = load_results(baseline, "baseline") if baseline is not None else None
+        report = compare(new, old, kinds)
+        for note in report.notes:
+            console.print(f"[yellow]note:[/] {note}")
+        if json_out == "-":
+            console.print(_gate_table(report))
+            sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
+        else:
+            out.print(_gate_table(report))
+            if json_out:
+                Path(json_out).write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        if junit is not None:
+            write_junit(junit, new, report)
+        annotations = github_outputs(new, report, os.environ)
+        if annotations and json_out != "-":
+            sys.stdout.write(annotations)
+        elif annotations:
+            sys.stderr.write(annotations)
+        raise typer.Exit(EXIT_OK if report.passed else EXIT_DRIFT)
 
 
 def sample_dir() -> Path:

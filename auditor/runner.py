@@ -24,6 +24,7 @@ from auditor.facts import build_facts
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
+from auditor import sources, waivers
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -54,7 +55,8 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     if config.github is not None:
         identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
         identities["git"] = f"local user {getpass.getuser()}"
-    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities)
+    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
+    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
     Scheduler(locker, progress).run(plan(ctx))
     return Collection(evidence_dir, locker.close())
 
@@ -63,12 +65,19 @@ def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     """Re-perform every check from lockers alone; returns the results document."""
     if not evidence_dirs:
         raise EvidenceError("no evidence locker given")
-    lockers = [Locker(d) for d in evidence_dirs]
-    config = config_from_snapshot(lockers[0].manifest["config"])
+    lockers = sorted((Locker(d) for d in evidence_dirs), key=lambda locker: locker.as_of)
+    newest = lockers[-1]  # merged daily lockers: the newest configuration and waivers apply
+    config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
     ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
-    controls = [_control(check, check.evaluate(facts, ctx), config) for check in discover_checks()]
+    checks = discover_checks()
+    findings = {check.id: check.evaluate(facts, ctx) for check in checks}
+    stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
+    waiver_summary = None
+    if stored_waivers:
+        waiver_summary = waivers.apply(waivers.from_snapshot(stored_waivers), findings, period.day_of(facts.as_of))
+    controls = [_control(check, findings[check.id], config) for check in checks]
     document = {
         "schema": SCHEMA_ID,
         "tool": {"name": TOOL_NAME, "version": __version__},
@@ -76,9 +85,11 @@ def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "period": period.as_dict(),
         "as_of": iso(facts.as_of.replace(microsecond=0)),
         "generated_at": iso(utc_now().replace(microsecond=0)),
-        "lockers": [{"id": locker.manifest["locker_id"], "manifest_sha256": locker.manifest_sha256} for locker in lockers],
+        "lockers": [sources.locker_entry(locker) for locker in lockers],
         "controls": controls,
     }
+    if waiver_summary is not None:
+        document["waivers"] = waiver_summary
     validate_results(document)
     return document
 

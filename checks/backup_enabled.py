@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts
+from auditor.checks import history
+from auditor.facts.model import Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 from auditor.checks.backup_scope import sql_gaps
 from auditor.checks.common import instances, replica_finding
@@ -17,29 +18,75 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "enabled"))
             continue
-        enabled = instance.backup_enabled
-        observed = {"enabled": enabled, "start_time": instance.backup_start_time.strftime("%H:%M") if instance.backup_start_time else None,
-                    "activation_policy": instance.activation_policy, "state": instance.state}
-        if enabled is None:
-            status, message = INCONCLUSIVE, f"{instance.display}: the instance's backup configuration could not be read ({'; '.join(instance.problems)})."
-        elif enabled:
-            status, message = PASS, f"{instance.display}: automated backups are enabled (window starts {observed['start_time'] or 'unset'} UTC)."
-        else:
-            status, message = FAIL, f"{instance.display}: automated backups are disabled; no automated process backs this data up."
-        if enabled and instance.activation_policy == "NEVER":
-            message += " The instance is stopped as of the evidence date, so no backups run while it stays stopped."
-        findings.append(Finding(ID, instance.resource, "enabled", status, message, observed=observed,
-                                expected={"enabled": True}, evidence=list(instance.evidence)))
+        findings.append(_evaluate_instance(instance, facts, ctx))
     return findings
+
+
+def _evaluate_instance(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+    """Day by day: was automated backup switched on throughout each day of the period?"""
+    enabled = instance.backup_enabled
+    states = history.setting_by_day(instance, facts, ctx, "backup_enabled", weak=False, running_implies=True)
+    disabled = [d for d, s in states.items() if s == "broken"]
+    unknown = [d for d, s in states.items() if s == "unknown"]
+    checked = [d for d, s in states.items() if s in ("kept", "broken", "unknown")]
+    changes = [c for c in facts.config_changes if c.instance == instance.resource
+               and ctx.period.starts_at <= c.time < ctx.period.ends_at]
+    observations = [o for o in facts.instance_observations if o.resource == instance.resource]
+    observed = {"enabled": enabled, "start_time": instance.backup_start_time.strftime("%H:%M") if instance.backup_start_time else None,
+                "activation_policy": instance.activation_policy, "state": instance.state,
+                "disabled_days": len(disabled), "unknown_days": len(unknown)}
+    as_of_text = f"as of {instance.observed_at:%Y-%m-%d %H:%M} UTC" if instance.observed_at else "at the last read"
+    if enabled is None:
+        status = INCONCLUSIVE
+        message = f"{instance.display}: the instance's backup configuration could not be read ({'; '.join(instance.problems)})."
+    elif disabled:
+        status = FAIL
+        message = (f"{instance.display}: automated backups were switched off on {len(disabled)} of {len(checked)} days of the "
+                   f"period ({history.day_ranges(disabled)}); no automated process backed this data up then.")
+        message += f" They are {'enabled' if enabled else 'still disabled'} {as_of_text}."
+    elif unknown:
+        status = INCONCLUSIVE
+        message = (f"{instance.display}: automated backups are enabled {as_of_text}, but {len(unknown)} days "
+                   f"({history.day_ranges(unknown)}) have no configuration evidence (no read that day and no complete "
+                   "Admin Activity log to carry the setting across).")
+    elif not enabled:
+        status = FAIL
+        message = f"{instance.display}: automated backups are disabled {as_of_text}; no automated process backs this data up."
+    elif not checked:
+        status = INCONCLUSIVE
+        message = f"{instance.display}: no day of the period was covered by the evidence."
+    else:
+        status = PASS
+        message = (f"{instance.display}: automated backups were enabled on each of {len(checked)} days of the period "
+                   f"(window starts {observed['start_time'] or 'unset'} UTC).")
+    if enabled and instance.activation_policy == "NEVER":
+        message += " The instance is stopped as of the evidence date, so no backups run while it stays stopped."
+    gone = [d for d, s in states.items() if s == "not_applicable" and instance.create_time and d >= instance.create_time.date()]
+    if gone:
+        message += f" The instance no longer exists from {gone[0]}; those days are not applicable."
+    return Finding(
+        ID, instance.resource, "enabled", status, message, observed=observed, expected={"enabled": True},
+        details={"days": {d.isoformat(): _DAY_WORDS[s] for d, s in states.items()},
+                 "disabled_days": [d.isoformat() for d in disabled], "unknown_days": [d.isoformat() for d in unknown],
+                 "changes": [{"time": c.time.isoformat(), "method": c.method, "principal": c.principal,
+                              "settings": c.settings, "deleted": c.deleted} for c in changes],
+                 "observations": len(observations)},
+        evidence=list(instance.evidence) + [e for o in observations for e in o.evidence] + [e for c in changes for e in c.evidence],
+    )
+
+
+_DAY_WORDS = {"kept": "enabled", "broken": "disabled", "unknown": "unknown", "not_due": "not_due", "not_applicable": "not_applicable"}
 
 
 CHECK = Check(
     id=ID,
-    title="Automated backups are enabled on every Cloud SQL primary",
+    title="Automated backups are enabled on every Cloud SQL primary, every day of the period",
     criteria=("CC9.1", "A1.2"),
     policy_clause="Bangkok Solutions performs automatic backups of all customer and system data ... An automated process will back up all data.",
-    description="Inspects each Cloud SQL instance's backupConfiguration.enabled via the Cloud SQL Admin API (instances.list). "
+    description="For each day of the period, whether each Cloud SQL instance's backupConfiguration.enabled was on: from the "
+                "configuration reads of the Cloud SQL Admin API (instances.list, one per evidence locker), the Admin Activity "
+                "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "coverage"),
+    needs=("sql_instances", "instance_observations", "config_changes", "backup_attempts", "coverage"),
     evaluate=evaluate,
 )

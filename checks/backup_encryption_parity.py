@@ -60,14 +60,17 @@ def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: F
     problems: list[str] = []
     unknowns: list[str] = []
     observed: dict = {"kms_key": instance.kms_key, "region": instance.region, "backup_tier": instance.backup_tier,
-                      "retained_backups": len(runs), "key_versions": {}}
+                      "backups_checked": len(runs), "key_versions": {}}
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
     if instance.backup_tier == "ENHANCED":
         unknowns.append("its backups are managed by Backup and DR (backupTier ENHANCED), which Cloud SQL's backupRuns "
                         "do not show, so the encryption of those backups cannot be verified here")
     if instance.kms_key is None:
-        if wanted == "cmek":
+        if policy is None:
+            unknowns.append("its data has no classification (neither declared in the data map nor labelled), so whether "
+                            "it requires customer-managed keys cannot be judged; it uses Google-managed keys")
+        elif wanted == "cmek":
             problems.append(f"its data is classified {classification!r}, which requires customer-managed encryption keys "
                             f"(CMEK), but the instance and its {len(runs)} retained backups use Google-managed keys")
     else:

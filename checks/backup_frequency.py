@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from auditor.checks.backup_scope import sql_gaps
 from auditor.checks.common import instances, replica_finding
+from auditor.checks.history import lifetime
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -146,9 +147,18 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
     tolerance = ctx.config.policy.backup_window
-    period_end = min(ctx.period.ends_at, ctx.as_of)
+    life = lifetime(instance, facts)
+    period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
     stops = stopped_intervals(changes, instance.activation_policy, period_end)
     states = day_states(instance, attempts, stops, ctx, log_readable)
+    if life.gone_by:  # deleted mid-period: in the population for the days it existed, not after
+        start_clock = instance.backup_start_time or MIDNIGHT_UTC
+        for day, state in states.items():
+            opens = ctx.period.at(day, start_clock)
+            if opens >= life.gone_by:
+                states[day] = "not_applicable"
+            elif life.alive_until and opens > life.alive_until and state == "missed":
+                states[day] = "unknown"
 
     successes = sorted(a.backup_time or a.window_start for a in attempts if a.outcome == "succeeded")
     gap_start = max(ctx.period.starts_at, instance.create_time) if instance.create_time else ctx.period.starts_at

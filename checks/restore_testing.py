@@ -64,6 +64,11 @@ def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Fac
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
+    if policy is None:
+        return Finding(**base, status=INCONCLUSIVE,
+                       message=f"{instance.display}: the data has no classification (neither declared in the data map nor "
+                               "labelled), so how often it must be restore-tested cannot be judged.",
+                       expected={"classification": None}, evidence=list(instance.evidence))
     if interval is None:
         return Finding(**base, status=NOT_APPLICABLE,
                        message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval.",

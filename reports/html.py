@@ -35,7 +35,7 @@ STATUS_LABELS = {
     "inconclusive": "Inconclusive",
     "not_applicable": "Not applicable",
 }
-DAY_STATES = ("succeeded", "missed", "unknown", "not_due", "stopped", "not_applicable")
+DAY_STATES = ("succeeded", "missed", "enabled", "disabled", "unknown", "not_due", "stopped", "not_applicable")
 EXCEPTION_STATUSES = ("fail", "inconclusive")
 
 _TEMPLATE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")

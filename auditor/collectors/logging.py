@@ -18,6 +18,9 @@ from auditor.scheduler import Call
 PAGE_SIZE = 1000
 BACKUP_METHOD = "cloudsql.instances.automatedBackup"
 UPDATE_METHOD = "cloudsql.instances.update"
+# Admin Activity entries that change an instance's configuration (or end it): the configuration history.
+ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.delete")
+ADMIN_GROUP = " OR ".join(f'"{method}"' for method in ADMIN_METHODS)
 
 
 def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
@@ -26,7 +29,7 @@ def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
     return (
         f'resource.type="cloudsql_database" AND timestamp>="{iso(start)}" AND timestamp<"{iso(end)}" AND '
         f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}") OR '
-        f'(logName="{activity}" AND protoPayload.methodName="{UPDATE_METHOD}"))'
+        f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))'
     )
 
 

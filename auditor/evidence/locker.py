@@ -80,7 +80,8 @@ class CallRecord:
 class LockerWriter:
     """Writes one locker. Thread-safe: calls may run on several workers."""
 
-    def __init__(self, root: Path, *, config_snapshot: dict[str, Any], identity: dict[str, str]) -> None:
+    def __init__(self, root: Path, *, config_snapshot: dict[str, Any], identity: dict[str, str],
+                 inputs: dict[str, Any] | None = None) -> None:
         self.root = Path(root)
         if (self.root / MANIFEST).exists():
             raise EvidenceError(f"{self.root}: already holds a locker; choose an empty --out folder")
@@ -89,6 +90,7 @@ class LockerWriter:
         self.started_at = utc_now()
         self.config_snapshot = config_snapshot
         self.identity = identity
+        self.inputs = inputs  # files the run depended on besides the config (waivers), stored whole
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
         self._items: list[dict[str, Any]] = []
@@ -159,6 +161,8 @@ class LockerWriter:
                 "by_api": _count_by(calls, "api"),
             },
         }
+        if self.inputs:
+            manifest["inputs"] = self.inputs
         atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         return manifest
 

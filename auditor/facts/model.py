@@ -65,6 +65,7 @@ class SqlInstance:
     evidence: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     kms_key_version: str | None = None  # diskEncryptionStatus.kmsKeyVersionName: the live data's key version
+    observed_at: datetime | None = None  # when this configuration was read (the call's server Date)
 
     @property
     def is_replica(self) -> bool:
@@ -103,6 +104,25 @@ class ActivationChange:
     evidence: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ConfigChange:
+    """A configuration change or deletion of an instance, from the Admin Activity audit log (kept 400 days).
+
+    `settings` holds the backup settings the request set, flattened to the SqlInstance field names
+    (backup_enabled, retained_backups, backup_location, pitr_enabled, log_retention_days, ...);
+    a deletion has `deleted=True`.
+    """
+
+    instance: str
+    time: datetime
+    method: str
+    settings: dict[str, Any]
+    principal: str | None
+    key: str
+    deleted: bool = False
+    evidence: tuple[str, ...] = ()
+
+
 @dataclass
 class Coverage:
     """Which calls were answered in full. Indexed by (api, scope)."""
@@ -128,6 +148,9 @@ class Facts:
     sql_instances: list[SqlInstance] = field(default_factory=list)
     backup_attempts: list[BackupAttempt] = field(default_factory=list)
     activation_changes: list[ActivationChange] = field(default_factory=list)
+    config_changes: list[ConfigChange] = field(default_factory=list)
+    instance_observations: list[SqlInstance] = field(default_factory=list)  # every read, oldest first
+    instance_listings: list[tuple[str, datetime]] = field(default_factory=list)  # (project scope, time) of complete listings
     coverage: Coverage = field(default_factory=Coverage)
     stores: StoreFacts = field(default_factory=StoreFacts)
     call_index: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -9,6 +9,7 @@ its call a coverage gap, so the resources it covers end `inconclusive`, never `p
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, time, timezone
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from auditor.facts.model import (
     ActivationChange,
     BackupAttempt,
     CallGap,
+    ConfigChange,
     Facts,
     SqlInstance,
     sql_resource,
@@ -169,6 +171,40 @@ def _entry_instance(entry: dict[str, Any]) -> str | None:
     return None
 
 
+#: backupConfiguration request fields -> SqlInstance field names (the keys checks and the gate read)
+BACKUP_SETTINGS = {
+    ("enabled",): "backup_enabled",
+    ("startTime",): "backup_start_time",
+    ("location",): "backup_location",
+    ("pointInTimeRecoveryEnabled",): "pitr_enabled",
+    ("transactionLogRetentionDays",): "log_retention_days",
+    ("backupRetentionSettings", "retainedBackups"): "retained_backups",
+    ("backupTier",): "backup_tier",
+}
+ADMIN_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch", "cloudsql.instances.delete")
+
+
+def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: str, evidence: str) -> ConfigChange | None:
+    """The backup settings an update/patch set, or a deletion; None for an update that touched no backup setting."""
+    method = text(entry, "protoPayload", "methodName") or ""
+    principal = text(entry, "protoPayload", "authenticationInfo", "principalEmail")
+    if method.endswith(".delete"):
+        return ConfigChange(instance, stamp, method, {}, principal, f"log:{key}", deleted=True, evidence=(evidence,))
+    backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
+    if not isinstance(backup, dict):
+        return None
+    settings: dict[str, Any] = {}
+    for path, name in BACKUP_SETTINGS.items():
+        value = get(backup, *path)
+        if value is not None:
+            settings[name] = value.lower() if name == "backup_location" and isinstance(value, str) else value
+    if "retained_backups" in settings:
+        settings["retained_backups"] = integer(backup, "backupRetentionSettings", "retainedBackups")
+    if not settings:
+        return None
+    return ConfigChange(instance, stamp, method, settings, principal, f"log:{key}", evidence=(evidence,))
+
+
 def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | ActivationChange | None:
     method = text(entry, "protoPayload", "methodName")
     instance = _entry_instance(entry)
@@ -210,10 +246,11 @@ PageReader = Callable[[dict[str, Any], dict[str, Any], str, Facts], None]
 
 
 def _read_instances(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
+    observed_at = timestamp(call.get("server_date"))
     for data in _items(body, "items") or []:
         instance = sql_instance(data, item_id)
         if instance:
-            facts.sql_instances.append(instance)
+            facts.instance_observations.append(replace(instance, observed_at=observed_at))
 
 
 def _read_backup_runs(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
@@ -225,6 +262,11 @@ def _read_backup_runs(call: dict[str, Any], body: dict[str, Any], item_id: str, 
 
 def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
     for entry in _items(body, "entries") or []:
+        if text(entry, "protoPayload", "methodName") in ADMIN_METHODS:
+            instance, key, stamp = _entry_instance(entry), text(entry, "insertId"), timestamp(get(entry, "timestamp"))
+            change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
+            if change:
+                facts.config_changes.append(change)
         fact = log_entry(entry, item_id)
         if isinstance(fact, BackupAttempt):
             facts.backup_attempts.append(fact)
@@ -272,14 +314,22 @@ def build_facts(lockers: list[Locker]) -> Facts:
         locker_ids=[locker.manifest["locker_id"] for locker in lockers],
         projects=list(first.manifest["config"]["gcp"]["projects"]),
     )
-    for locker in lockers:
+    # Oldest locker first, so for a key seen twice (a backup run RUNNING in one locker, SUCCESSFUL in
+    # the next) the latest observation wins.
+    for locker in sorted(lockers, key=lambda locker: locker.as_of):
         for call in locker.manifest["calls"]:
+            call = {**call, "server_date": call.get("server_date") or locker.manifest["as_of"]}
             facts.call_index[call["id"]] = call
             _read_call(locker, call, facts)
         read_source(locker, facts)
     facts.backup_attempts = list({a.key: a for a in facts.backup_attempts}.values())
     facts.activation_changes = list({a.key: a for a in facts.activation_changes}.values())
-    facts.sql_instances = list({i.resource: i for i in facts.sql_instances}.values())
+    facts.config_changes = sorted({c.key: c for c in facts.config_changes}.values(), key=lambda c: (c.time, c.key))
+    # Every configuration read is kept (one per instance per locker), so a quarter of daily lockers
+    # shows the configuration day by day; the population is every instance seen, at its latest read.
+    observations = {(i.resource, i.observed_at): i for i in facts.instance_observations}
+    facts.instance_observations = sorted(observations.values(), key=lambda i: (i.resource, i.observed_at or facts.as_of))
+    facts.sql_instances = list({i.resource: i for i in facts.instance_observations}.values())
     for name in ("kms_keys", "kms_key_versions", "alert_policies", "notification_channels", "sql_operations"):
         setattr(facts, name, list({f.name: f for f in getattr(facts, name)}.values()))
     facts.log_metrics = list({(m.project, m.name): m for m in facts.log_metrics}.values())
@@ -310,3 +360,5 @@ def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
         read(call, body, item_id, facts)
     if complete:
         facts.coverage.answered.add((call["api"], call["method"], call["scope"]))
+        if (call["api"], call["method"]) == ("sqladmin", "instances.list") and timestamp(call.get("server_date")):
+            facts.instance_listings.append((call["scope"], timestamp(call["server_date"])))

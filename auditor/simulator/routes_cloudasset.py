@@ -51,7 +51,7 @@ def project_assets(scenario: Scenario, project: Project) -> list[dict[str, Any]]
         proj["folders"] = [f"folders/{project.folder}"]
     out.append(proj)
     for inst in project.sql_instances:
-        if inst.asset_index:
+        if inst.asset_index and inst.exists_at(scenario.now):  # created by the clock, not deleted
             body = _common(scenario, project, f"//cloudsql.googleapis.com/projects/{project.id}/instances/{inst.name}",
                            "sqladmin.googleapis.com/Instance", inst.region, inst.labels, inst.create_time, inst.name)
             body["state"] = inst.state

@@ -64,19 +64,24 @@ def backup_entry(project: Project, inst: SqlInstance, a: Attempt) -> dict[str, A
     }
 
 
-def _update_entry(project: Project, inst: SqlInstance, when: dt.datetime, settings: dict[str, Any]) -> dict[str, Any]:
+def _update_entry(project: Project, inst: SqlInstance, when: dt.datetime, settings: dict[str, Any],
+                  method: str = "cloudsql.instances.update") -> dict[str, Any]:
+    verb = method.rsplit(".", 1)[-1]
+    request: dict[str, Any] = {"@type": f"type.googleapis.com/google.cloud.sql.v1.SqlInstances{verb.capitalize()}Request",
+                               "instance": inst.name, "project": project.id}
+    if settings:
+        request["body"] = {"settings": settings}
     return {
-        "insertId": _insert_id(project.id, inst.name, "update", when.isoformat()),
+        "insertId": _insert_id(project.id, inst.name, verb, when.isoformat()),
         "logName": f"projects/{project.id}/logs/{ACTIVITY}",
         "protoPayload": {
             "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
             "status": {},
             "authenticationInfo": {"principalEmail": f"dba@{project.id}.example"},
             "serviceName": "cloudsql.googleapis.com",
-            "methodName": "cloudsql.instances.update",
+            "methodName": method,
             "resourceName": f"projects/{project.id}/instances/{inst.name}",
-            "request": {"@type": "type.googleapis.com/google.cloud.sql.v1.SqlInstancesUpdateRequest",
-                        "body": {"settings": settings}, "instance": inst.name, "project": project.id},
+            "request": request,
         },
         "resource": _resource(project, inst),
         "timestamp": ts(when),
@@ -97,6 +102,14 @@ def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]
         if since is not None:
             when = dt.datetime(since.year, since.month, since.day, tzinfo=dt.timezone.utc)
             out.append(_update_entry(project, inst, when, {"backupConfiguration": {"enabled": False}}))
+        for spell in inst.backup.disabled if inst.backup else []:
+            out.append(_update_entry(project, inst, spell.start, {"backupConfiguration": {"enabled": False}},
+                                     "cloudsql.instances.patch"))
+            if spell.end is not None:
+                out.append(_update_entry(project, inst, spell.end, {"backupConfiguration": {"enabled": True}},
+                                         "cloudsql.instances.patch"))
+        if inst.delete_time is not None:
+            out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
     horizon = ts(scenario.now)
     return [e for e in out if e["timestamp"] <= horizon]
 

@@ -46,7 +46,7 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
         b = inst.backup
         cfg: dict[str, Any] = {
             "kind": "sql#backupConfiguration",
-            "enabled": b.enabled,
+            "enabled": b.enabled_at(scenario.now),
             "startTime": b.start_time,
             "pointInTimeRecoveryEnabled": b.pitr,
             "transactionLogRetentionDays": b.log_retention_days,
@@ -140,9 +140,14 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
     return kept
 
 
+def _listed(inst: SqlInstance, now: dt.datetime) -> bool:
+    """Created by the clock and not yet deleted."""
+    return inst.exists_at(now)
+
+
 def _instance(req: Request, project: Project) -> SqlInstance:
     inst = project.instance(req.params["instance"])
-    if inst is None or not inst.admin_listed:  # the identity cannot see it
+    if inst is None or not (_listed(inst, req.scenario.now) and inst.admin_listed):
         raise not_found("The Cloud SQL instance does not exist.", reason="instanceDoesNotExist")
     return inst
 
@@ -152,7 +157,7 @@ def list_instances(req: Request) -> dict[str, Any]:
     if req.query.get("filter"):
         raise ApiError(400, "The simulator does not support instances.list filter.", reason="invalid")
     size = page_size(req.query.get("maxResults"), name="maxResults", default=INSTANCES_CAP, cap=INSTANCES_CAP)
-    items = [instance_json(req.scenario, project, i) for i in project.sql_instances if i.admin_listed]
+    items = [instance_json(req.scenario, project, i) for i in project.sql_instances if _listed(i, req.scenario.now) and i.admin_listed]
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("instances", project.id))
     out: dict[str, Any] = {"kind": "sql#instancesList"}
     if page:
@@ -171,7 +176,7 @@ def list_backup_runs(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], API)
     name = req.params["instance"]
     if name == "-":
-        runs = [r for i in project.sql_instances if i.backup is not None and i.admin_listed
+        runs = [r for i in project.sql_instances if i.backup is not None and _listed(i, req.scenario.now) and i.admin_listed
                 for r in backup_runs(req.scenario, project, i)]
         runs.sort(key=lambda r: (r["enqueuedTime"], r["instance"]), reverse=True)
     else:

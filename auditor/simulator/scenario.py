@@ -71,6 +71,7 @@ class Backup(_Strict):
     tier: Literal["STANDARD", "ENHANCED"] | None = None
     disabled_since: dt.date | None = None
     runs_location: str | None = None  # where retained runs landed; default: `location`, else the nearest multi-region
+    disabled: list[Interval] = []  # spells with backups switched off and back on: [from, to)
 
     @field_validator("start_time")
     @classmethod
@@ -88,6 +89,10 @@ class Backup(_Strict):
     def enabled_on(self, day: dt.date) -> bool:
         return self.enabled or (self.disabled_since is not None and day < self.disabled_since)
 
+    def enabled_at(self, t: dt.datetime) -> bool:
+        """Backups on at instant t: the base setting, less any `disabled` spell containing t."""
+        return self.enabled_on(t.date()) and not any(spell.contains(t) for spell in self.disabled)
+
 
 class SqlInstance(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,97}$")
@@ -100,6 +105,7 @@ class SqlInstance(_Strict):
     state: Literal["RUNNABLE", "SUSPENDED", "MAINTENANCE", "FAILED"] = "RUNNABLE"
     labels: dict[str, str] = {}
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    delete_time: dt.datetime | None = None  # deleted then: gone from listings, no more backups
     kms_key: str | None = None
     kms_key_version: int = Field(default=1, ge=1)  # the version encrypting the live data
     backup_key_versions: dict[str, int] = {}  # DATE or DATE..DATE -> version used by that day's backup
@@ -111,6 +117,10 @@ class SqlInstance(_Strict):
     admin_listed: bool = True  # False: instances.list does not show it to the auditing identity
 
     _utc_create = field_validator("create_time")(lambda v: _utc(v))
+    _utc_delete = field_validator("delete_time")(lambda v: None if v is None else _utc(v))
+
+    def exists_at(self, t: dt.datetime) -> bool:
+        return self.create_time <= t and (self.delete_time is None or t < self.delete_time)
 
     @field_validator("days", "backup_key_versions")
     @classmethod

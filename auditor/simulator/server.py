@@ -39,8 +39,10 @@ class Simulator:
     """
 
     def __init__(self, scenario: Scenario | str | Path, port: int = 0, host: str = "127.0.0.1",
-                 routes: list[Route] | None = None):
+                 routes: list[Route] | None = None, now: dt.datetime | None = None):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if now is not None:  # serve the scenario as it stood at another moment (e.g. each day of a quarter)
+            self.set_clock(now)
         self.registry = Registry(DEFAULT_ROUTES if routes is None else routes)
         self.stats: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -51,6 +53,13 @@ class Simulator:
         self.github: github_mount.GithubApi | None = None  # the GitHub REST mount, built at start()
 
     # -- clock -----------------------------------------------------------------------------
+    def set_clock(self, now: dt.datetime) -> None:
+        """Move the scenario clock (``now:``) to another instant, e.g. the next day of a quarter."""
+        if now.tzinfo is None:
+            raise ValueError("the scenario clock needs a timezone-aware datetime")
+        self.scenario = self.scenario.model_copy(update={"now": now.astimezone(dt.timezone.utc)})
+        self._t0 = time.monotonic()
+
     def now(self) -> dt.datetime:
         """The scenario clock: ``now:`` plus real seconds elapsed since start()."""
         return self.scenario.now + dt.timedelta(seconds=time.monotonic() - self._t0)

@@ -57,7 +57,7 @@ def instance_attempts(scenario: Scenario, project: Project, inst: SqlInstance) -
     day = max(scenario.history_start, inst.create_time.date())
     while day <= scenario.now.date():
         ws = window_start(inst, day)
-        if ws >= inst.create_time and ws <= scenario.now and inst.backup.enabled_on(day) and not inst.stopped_at(ws):
+        if inst.exists_at(ws) and ws <= scenario.now and inst.backup.enabled_at(ws) and not inst.stopped_at(ws):
             out.extend(_day_attempts(project, inst, day, ws))
         day += dt.timedelta(days=1)
     return out

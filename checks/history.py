@@ -1,0 +1,131 @@
+"""An instance's history over the period: when it existed, and what a setting was on each day.
+
+Facts are observations with the time they were made: configuration reads (one per locker, so a
+quarter of daily lockers gives one a day), Admin Activity changes (update/patch/delete, kept 400
+days) and automated backup windows (which only run while backups are enabled). From them a
+setting's value is known at an instant when
+
+- the Admin Activity log for the project was read completely: the latest observation or change at
+  or before the instant holds (nothing changed unlogged); before the first event, the first
+  observation's value holds if no change precedes it;
+- otherwise: only what was observed during that day counts; a day without its own observation is
+  unknown (days with no evidence are inconclusive, never assumed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from auditor.checks_api import CheckContext
+from auditor.facts.model import Facts, SqlInstance
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    created: datetime | None
+    alive_until: datetime | None  # last instant it is known to exist (None: still exists)
+    gone_by: datetime | None  # first instant it is known not to exist
+
+    def exists_through(self, start: datetime, end: datetime) -> str:
+        """'yes', 'no' or 'unknown' for the span [start, end)."""
+        if self.created and end <= self.created:
+            return "no"
+        if self.gone_by and start >= self.gone_by:
+            return "no"
+        if self.alive_until and self.gone_by and end > self.alive_until and start < self.gone_by:
+            return "unknown" if self.gone_by != self.alive_until else "yes"
+        return "yes"
+
+
+def lifetime(instance: SqlInstance, facts: Facts) -> Lifetime:
+    """Created, and deleted (from the audit log) or gone (absent from a later complete listing)."""
+    deletions = [c.time for c in facts.config_changes if c.instance == instance.resource and c.deleted]
+    if deletions:
+        return Lifetime(instance.create_time, min(deletions), min(deletions))
+    seen = [o.observed_at for o in facts.instance_observations if o.resource == instance.resource and o.observed_at]
+    last_seen = max(seen) if seen else None
+    scope = f"projects/{instance.project}"
+    later = sorted(t for s, t in facts.instance_listings if s == scope and last_seen and t > last_seen)
+    return Lifetime(instance.create_time, last_seen if later else None, later[0] if later else None)
+
+
+def log_complete(facts: Facts, project: str) -> bool:
+    return facts.coverage.was_read("logging", "entries.list", f"projects/{project}")
+
+
+def events(instance: SqlInstance, facts: Facts, field: str, running_implies: Any = None) -> list[tuple[datetime, Any, str]]:
+    """(time, value, source) of a setting, oldest first; source is observation, change or backup-window."""
+    out: list[tuple[datetime, Any, str]] = []
+    for obs in facts.instance_observations:
+        if obs.resource == instance.resource and obs.observed_at and getattr(obs, field) is not None:
+            out.append((obs.observed_at, getattr(obs, field), "observation"))
+    for change in facts.config_changes:
+        if change.instance == instance.resource and field in change.settings:
+            out.append((change.time, change.settings[field], "change"))
+    if running_implies is not None:  # an automated backup window ran, so backups were enabled then
+        out += [(a.window_start, running_implies, "backup-window") for a in facts.backup_attempts if a.instance == instance.resource]
+    return sorted(out, key=lambda e: (e[0], e[2] != "change"))
+
+
+def values_during(history: list[tuple[datetime, Any, str]], start: datetime, end: datetime, complete: bool) -> list[Any]:
+    """The values a setting took during [start, end); an unknown stretch contributes None."""
+    inside = [value for t, value, _ in history if start <= t < end]
+    if not complete:
+        return inside or [None]
+    before = [value for t, value, _ in history if t <= start]
+    if before:
+        return [before[-1], *inside]
+    first = next(iter(history), None)
+    if first is None:
+        return [None]
+    if first[2] == "change":  # the change's request says what it set, not what was there before
+        return [None, *inside]
+    return [first[1], *inside]
+
+
+def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field: str, weak: Any,
+                   running_implies: Any = None) -> dict[date, str]:
+    """Per period day: 'kept', 'broken' (the setting was `weak` at some moment), 'unknown', 'not_due', 'not_applicable'."""
+    history = events(instance, facts, field, running_implies)
+    complete = log_complete(facts, instance.project)
+    life = lifetime(instance, facts)
+    states: dict[date, str] = {}
+    for day in ctx.period.days():
+        start, end = ctx.period.at(day), min(ctx.period.at(day + timedelta(days=1)), ctx.as_of)
+        if start >= ctx.as_of:
+            states[day] = "not_due"
+            continue
+        exists = life.exists_through(start, end)
+        if exists == "no":
+            states[day] = "not_applicable"
+            continue
+        if life.created and start < life.created:
+            start = life.created
+        if life.gone_by and end > life.gone_by:
+            end = life.gone_by
+        values = values_during(history, start, end, complete)
+        if any(v == weak for v in values):
+            states[day] = "broken"
+        elif exists == "unknown" or any(v is None for v in values):
+            states[day] = "unknown"
+        else:
+            states[day] = "kept"
+    return states
+
+
+def day_ranges(days: list[date]) -> str:
+    """'2026-08-11..2026-08-13, 2026-09-02' for a reader."""
+    out: list[str] = []
+    run: list[date] = []
+    for day in sorted(days):
+        if run and day - run[-1] == timedelta(days=1):
+            run.append(day)
+            continue
+        if run:
+            out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
+        run = [day]
+    if run:
+        out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
+    return ", ".join(out)
