@@ -17,6 +17,7 @@ from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
 from auditor.config import Config, config_from_snapshot
+from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
 from auditor.facts import build_facts
@@ -74,6 +75,8 @@ def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "lockers": [{"id": locker.manifest["locker_id"], "manifest_sha256": locker.manifest_sha256} for locker in lockers],
         "controls": controls,
     }
+    if config.policy.promises:
+        document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
     return document
 
