@@ -36,6 +36,7 @@ DAY_COLORS = {
 DAY_LABELS = {"succeeded": "succeeded", "missed": "missed", "unknown": "unknown (not verifiable)",
               "not_due": "not due yet", "stopped": "stopped (no backup due)", "not_applicable": "did not exist"}
 STATUS_COLORS = {"pass": "#1e7b45", "fail": "#b42318", "inconclusive": "#8a5300", "not_applicable": "#52606d"}
+ELLIPSIS = "\u2026"
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 
 
@@ -177,7 +178,7 @@ def regions_view(controls: list[dict[str, Any]], max_rows: int = 40) -> Markup:
         out.append(f'<text x="{x + col_w / 2}" y="14" font-size="11" font-weight="bold" text-anchor="middle" fill="#102a43" {FONT}>'
                    f'{_e(country or ("several countries" if loc in table else "unknown country"))}</text>')
         out.append(f'<text x="{x + col_w / 2}" y="29" font-size="10.5" text-anchor="middle" fill="#334e68" {FONT}>{_e(loc)}</text>')
-        out.append(f'<text x="{x + col_w / 2}" y="42" font-size="8.5" text-anchor="middle" fill="#829ab1" {FONT}>{_e(where[:22])}</text>')
+        out.append(f'<text x="{x + col_w / 2}" y="42" font-size="8.5" text-anchor="middle" fill="#829ab1" {FONT}>{_e(where if len(where) <= 22 else where[:20] + ELLIPSIS)}</text>')
         out.append(f'<line x1="{x}" y1="46" x2="{x}" y2="{top + len(rows) * row_h}" stroke="#e4e7eb" stroke-width="0.5"/>')
     for j, row in enumerate(rows):
         y = top + j * row_h
