@@ -90,19 +90,17 @@ def _load(config: Path):
     return load_config(config)
 
 
-def _run(config, out_dir: Path, junit: Path | None = None) -> int:
+def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = None) -> int:
     from auditor.runner import run
 
     with _progress() as progress:
-        outcome = run(config, out_dir, progress)
+        outcome = run(config, out_dir, progress, seed=seed, junit=junit)
     _summary(outcome.results)
+    for name in ("report.pdf", "report.html", "workbook.xlsx", "oscal-assessment-results.json", "samples.json",
+                 "results.json", "evidence/manifest.json", "SHA256SUMS"):
+        out.print(f"  {name:<30} {out_dir / name}", soft_wrap=True)
     if junit is not None:
-        from auditor.ci import write_junit
-
-        write_junit(junit, outcome.results)
-        out.print(f"  {'junit':<24} {junit}")
-    for name in ("report.pdf", "report.html", "results.json", "evidence/manifest.json", "SHA256SUMS"):
-        out.print(f"  {name:<24} {out_dir / name}")
+        out.print(f"  {'junit':<30} {junit}", soft_wrap=True)
     failed = outcome.collection.failed_calls
     if failed:
         console.print(f"[yellow]collection incomplete:[/] {len(failed)} of {len(outcome.collection.manifest['calls'])} calls failed; "
@@ -117,10 +115,11 @@ def _run(config, out_dir: Path, junit: Path | None = None) -> int:
 @app.command()
 def run(config: Path = typer.Option(..., "--config", "-c", help="auditor.yaml"),
         out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the evidence pack"),
-        junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML (one test case per control and resource)")) -> None:
+        junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML (one test case per control and resource)"),
+        seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
     """Collect, check and render an evidence pack."""
     with _errors():
-        raise typer.Exit(_run(_load(config), out_dir, junit))
+        raise typer.Exit(_run(_load(config), out_dir, junit, seed))
 
 
 @app.command()
@@ -158,19 +157,49 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evi
 
 @app.command()
 def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path = typer.Option(..., "--evidence", "-e"),
-           out_dir: Path = typer.Option(..., "--out", "-o")) -> None:
-    """Render report.html and report.pdf from a results.json and its evidence locker."""
+           out_dir: Path = typer.Option(..., "--out", "-o"),
+           seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
+    """Render the report, workbook, OSCAL results and the auditor's sample from a results.json and its evidence locker.
+
+    When OUT is the pack itself (it holds that results.json and evidence/), the pack manifest and
+    SHA256SUMS are written again, last, so `auditor verify` covers the new files.
+    """
+    import hashlib
+
     from auditor.evidence.locker import Locker
-    from auditor.runner import render_reports
+    from auditor.runner import pack_extra, render_reports, write_pack_manifest
 
     with _errors():
         try:
-            document = json.loads(results.read_text())
+            raw = results.read_bytes()
+            document = json.loads(raw)
         except (OSError, ValueError) as err:
             raise AuditorError(f"{results}: cannot read results: {err}") from err
         out_dir.mkdir(parents=True, exist_ok=True)
-        for path in render_reports(document, Locker(evidence).manifest, out_dir):
-            out.print(f"  {path.name:<24} {path}")
+        digest = hashlib.sha256(raw).hexdigest()
+        paths = render_reports(document, Locker(evidence).manifest, out_dir, seed=seed, results_sha256=digest)
+        is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+        if is_pack:
+            write_pack_manifest(out_dir, pack_extra(out_dir, digest))
+            paths.append(out_dir / "SHA256SUMS")
+        for path in paths:
+            out.print(f"  {path.name:<32} {path}")
+
+
+@app.command()
+def verify(pack: Path = typer.Argument(..., help="the evidence pack folder (written by `auditor run --out`)")) -> None:
+    """Check a pack: every file's SHA-256, both manifests and the digests that link them. Exit 0 intact, 1 tampered, 2 not a pack."""
+    from auditor.verify import verify_pack
+
+    with _errors():
+        outcome = verify_pack(pack)
+        if outcome.intact:
+            out.print(f"intact: {outcome.files_checked} files match pack-manifest.json, SHA256SUMS and the evidence manifest")
+            raise typer.Exit(EXIT_OK)
+        for line in outcome.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        console.print(f"[bold red]tampered:[/] {len(outcome.lines())} difference(s) from the pack as written")
+        raise typer.Exit(EXIT_DRIFT)
 
 
 GATE_STYLE = {True: "bold red", False: ""}
@@ -231,7 +260,8 @@ def sample_dir() -> Path:
 
 
 @app.command()
-def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", help="folder for the sample company's pack")) -> None:
+def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", help="folder for the sample company's pack"),
+         seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
     """Serve the sample company in the simulator and run the audit against it."""
     from auditor.config import load_config
     from auditor.simulator import Simulator, load_scenario
@@ -241,7 +271,7 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", help="fol
         config = load_config(samples / "auditor.yaml")
         with Simulator(load_scenario(samples / "scenario.yaml"), port=0) as simulator, _demo_token(config):
             console.print(f"simulator for the sample company at {simulator.url}")
-            code = _run(config.for_simulator(simulator), out_dir)
+            code = _run(config.for_simulator(simulator), out_dir, seed=seed)
         raise typer.Exit(code)
 
 

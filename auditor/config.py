@@ -183,6 +183,25 @@ class SourceCodePolicy(_Strict):
         return parse_duration(value)
 
 
+class PolicyPromise(_Strict):
+    """One sentence of the written policy and how it is tested: by checks, by manual evidence, or both.
+
+    `note` says plainly where the policy claims something the platform does not do by itself.
+    """
+
+    text: str = Field(min_length=1)
+    section: str | None = None
+    checks: list[str] = Field(default_factory=list)
+    manual: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _tested_somehow(self) -> "PolicyPromise":
+        if not self.checks and not self.manual:
+            raise ValueError("a promise needs the check ids that test it, or `manual: reason`")
+        return self
+
+
 class PolicyConfig(_Strict):
     country: str = "US"
     accept_multi_region: bool = False
@@ -193,6 +212,7 @@ class PolicyConfig(_Strict):
     classifications: dict[str, ClassificationPolicy]
     clauses: dict[str, str] = Field(default_factory=dict)  # check id -> the company's own words
     source_code: SourceCodePolicy = Field(default_factory=SourceCodePolicy)
+    promises: list[PolicyPromise] = Field(default_factory=list)  # every sentence of the policy, for the coverage matrix
 
     @field_validator("inventory_review_interval", "backup_window", mode="before")
     @classmethod
@@ -208,6 +228,16 @@ class PolicyConfig(_Strict):
         return self
 
 
+class SamplingConfig(_Strict):
+    """Auditor sample sizes by how often a control operates (the usual SOC 2 fieldwork table)."""
+
+    daily: int = Field(default=25, ge=0)
+    weekly: int = Field(default=5, ge=0)
+    monthly: int = Field(default=2, ge=0)
+    quarterly: int = Field(default=1, ge=0)
+    annual: int = Field(default=1, ge=0)
+
+
 class Config(_Strict):
     organization: str
     period: PeriodConfig
@@ -216,6 +246,7 @@ class Config(_Strict):
     policy: PolicyConfig
     inventory: Path | None = None
     waivers: Path | None = None
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     def with_endpoints(self, root_url: str) -> "Config":

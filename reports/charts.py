@@ -1,0 +1,202 @@
+"""Pictures for the report, as inline SVG built here (no external assets, nothing fetched).
+
+Every text value from the data is XML-escaped before it enters the SVG; the result is returned as
+``markupsafe.Markup`` so the autoescaping templates embed it as is.
+
+Coverage calendar
+    One row per data store, one cell per day of the period, from any finding whose
+    ``details.days`` maps ISO dates to day states (succeeded, missed, unknown, not_due, stopped,
+    not_applicable). Rows with exceptions come first.
+
+Regions view
+    Where each data store's primary and backups live, read tolerantly from any finding that carries
+    them, so the cross-region check can emit them without coordination. Keys read, first found wins:
+      primary  ``details.primary_location``, ``observed.primary_location``, ``details.primary_region``,
+               ``observed.primary_region``, ``observed.region``
+      backups  ``details.backup_locations`` (list), ``observed.backup_locations`` (list),
+               ``details.backup_location``, ``observed.backup_location``, ``observed.backup_region``
+    Locations are lower-cased and placed under their country from the packaged regions table;
+    an unknown location is shown under "unknown country", never guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from datetime import date
+from importlib import resources
+from typing import Any, Iterable
+
+from markupsafe import Markup, escape
+
+DAY_COLORS = {
+    "succeeded": "#3f9b68", "missed": "#d64545", "unknown": "#e5a530", "not_due": "#ffffff",
+    "stopped": "#52606d", "not_applicable": "#d9e2ec",
+}
+DAY_LABELS = {"succeeded": "succeeded", "missed": "missed", "unknown": "unknown (not verifiable)",
+              "not_due": "not due yet", "stopped": "stopped (no backup due)", "not_applicable": "did not exist"}
+STATUS_COLORS = {"pass": "#1e7b45", "fail": "#b42318", "inconclusive": "#8a5300", "not_applicable": "#52606d"}
+ELLIPSIS = "\u2026"
+FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
+
+
+def short_name(resource: str) -> str:
+    """A data store's name as people say it: project/instance, bucket, org/repo."""
+    name = resource.removeprefix("//")
+    for prefix in ("cloudsql.googleapis.com/projects/", "sqladmin.googleapis.com/projects/"):
+        if name.startswith(prefix):
+            return name.removeprefix(prefix).replace("/instances/", "/")
+    if name.startswith("storage.googleapis.com/"):
+        return name.removeprefix("storage.googleapis.com/")
+    if name.startswith("github.com/"):
+        return name.removeprefix("github.com/")
+    if name.startswith("cloudresourcemanager.googleapis.com/projects/"):
+        return "project " + name.rsplit("/", 1)[-1]
+    parts = name.split("/")
+    return "/".join(parts[-2:]) if len(parts) > 2 else name
+
+
+def _e(value: Any) -> str:
+    return str(escape(str(value)))
+
+
+def _bad(states: Iterable[str]) -> int:
+    return sum(1 for s in states if s in ("missed", "unknown"))
+
+
+def calendar_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for f in findings:
+        days = (f.get("details") or {}).get("days")
+        if isinstance(days, dict) and days:
+            rows.append({"resource": f["resource"], "status": f["status"], "days": dict(sorted(days.items()))})
+    order = {"fail": 0, "inconclusive": 1, "pass": 2, "not_applicable": 3}
+    return sorted(rows, key=lambda r: (order.get(r["status"], 4), r["resource"]))
+
+
+def coverage_calendar(findings: list[dict[str, Any]], max_rows: int = 40) -> Markup:
+    """The backup-coverage calendar; empty Markup when no finding has day records."""
+    rows = calendar_rows(findings)
+    if not rows:
+        return Markup("")
+    shown = rows[:max_rows]
+    all_days = sorted({d for r in shown for d in r["days"]})
+    cell, gap, label_w, right_w, row_h, top = 6, 1, 196, 124, 16, 32
+    width = label_w + len(all_days) * (cell + gap) + right_w
+    height = top + len(shown) * row_h + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart calendar" viewBox="0 0 {width} {height}" '
+           f'width="100%" role="img" aria-label="Backup coverage calendar">']
+    x_of = {d: label_w + i * (cell + gap) for i, d in enumerate(all_days)}
+    for d in all_days:  # month labels and day ticks
+        day = date.fromisoformat(d)
+        if day.day == 1 or d == all_days[0]:
+            out.append(f'<text x="{x_of[d]}" y="12" font-size="11" font-weight="bold" fill="#334e68" {FONT}>{day:%b %Y}</text>')
+            out.append(f'<line x1="{x_of[d] - 0.5}" y1="15" x2="{x_of[d] - 0.5}" y2="{top + len(shown) * row_h}" stroke="#9aa5b1" stroke-width="0.4"/>')
+        if day.day in (1, 8, 15, 22, 29):
+            out.append(f'<text x="{x_of[d] + cell / 2}" y="27" font-size="8" text-anchor="middle" fill="#829ab1" {FONT}>{day.day}</text>')
+    for i, row in enumerate(shown):
+        y = top + i * row_h
+        color = STATUS_COLORS.get(row["status"], "#1f2933")
+        out.append(f'<text x="0" y="{y + 10}" font-size="11" fill="{color}" {FONT}>{_e(short_name(row["resource"])[:30])}</text>')
+        for d, state in row["days"].items():
+            if d not in x_of:
+                continue
+            fill = DAY_COLORS.get(state, "#cbd2d9")
+            stroke = ' stroke="#9aa5b1" stroke-width="0.4"' if state == "not_due" else ""
+            out.append(f'<rect x="{x_of[d]}" y="{y}" width="{cell}" height="{row_h - 3}" fill="{fill}"{stroke}>'
+                       f'<title>{_e(d)}: {_e(DAY_LABELS.get(state, state))}</title></rect>')
+        bad = _bad(row["days"].values())
+        summary = f"{bad} missed/unknown" if bad else "no gaps"
+        out.append(f'<text x="{width - right_w + 5}" y="{y + 10}" font-size="10" fill="{color}" {FONT}>{_e(summary)}</text>')
+    ly = top + len(shown) * row_h + 18
+    lx = label_w
+    for state, label in DAY_LABELS.items():
+        stroke = ' stroke="#9aa5b1" stroke-width="0.4"' if state == "not_due" else ""
+        out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{DAY_COLORS[state]}"{stroke}/>')
+        out.append(f'<text x="{lx + 14}" y="{ly}" font-size="10" fill="#486581" {FONT}>{_e(label)}</text>')
+        lx += 26 + len(label) * 5.6
+    if len(rows) > max_rows:
+        out.append(f'<text x="0" y="{ly + 18}" font-size="10" fill="#627d98" {FONT}>{len(rows) - max_rows} more data stores: see the workbook.</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+@functools.lru_cache(maxsize=1)
+def _regions() -> dict[str, tuple[str, str]]:
+    """location -> (country or '', city or members), from the packaged regions table."""
+    text = resources.files("auditor").joinpath("data/regions.csv").read_text(encoding="utf-8")
+    return {row["location"].lower(): (row["country"], row["city_or_members"]) for row in csv.DictReader(text.splitlines())}
+
+
+def _first(f: dict[str, Any], paths: tuple[tuple[str, str], ...]) -> Any:
+    for section, key in paths:
+        value = (f.get(section) or {}).get(key)
+        if value:
+            return value
+    return None
+
+
+PRIMARY_KEYS = (("details", "primary_location"), ("observed", "primary_location"), ("details", "primary_region"),
+                ("observed", "primary_region"), ("observed", "region"))
+BACKUP_KEYS = (("details", "backup_locations"), ("observed", "backup_locations"), ("details", "backup_location"),
+               ("observed", "backup_location"), ("observed", "backup_region"))
+
+
+def placements(controls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per data store: primary location, backup locations and the finding's status (cross-region control first)."""
+    ordered = sorted(controls, key=lambda c: 0 if c["id"] == "backup-cross-region" else 1)
+    seen: dict[str, dict[str, Any]] = {}
+    for control in ordered:
+        for f in control["findings"]:
+            if f["resource"] in seen:
+                continue
+            primary, backups = _first(f, PRIMARY_KEYS), _first(f, BACKUP_KEYS)
+            if not primary or not backups:
+                continue
+            backups = [backups] if isinstance(backups, str) else [str(b) for b in backups if b]
+            seen[f["resource"]] = {"resource": f["resource"], "primary": str(primary).lower(),
+                                   "backups": [b.lower() for b in backups], "status": f["status"], "control": control["id"]}
+    return sorted(seen.values(), key=lambda p: p["resource"])
+
+
+def regions_view(controls: list[dict[str, Any]], max_rows: int = 40) -> Markup:
+    """Matrix of data stores (rows) by location (columns, grouped by country): P primary, B backup."""
+    rows = placements(controls)[:max_rows]
+    if not rows:
+        return Markup("")
+    table = _regions()
+    locations = sorted({loc for r in rows for loc in [r["primary"], *r["backups"]]},
+                       key=lambda loc: (table.get(loc, ("~", ""))[0] or "~", loc))
+    col_w, label_w, row_h, top = 80, 200, 24, 56
+    width = label_w + len(locations) * col_w + 90
+    height = top + len(rows) * row_h + 30
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart regions" viewBox="0 0 {width} {height}" '
+           f'width="{min(182, width * 0.3):.0f}mm" role="img" aria-label="Where primaries and backups live">']
+    for i, loc in enumerate(locations):
+        x = label_w + i * col_w
+        country, where = table.get(loc, ("", "unknown location"))
+        out.append(f'<text x="{x + col_w / 2}" y="14" font-size="11" font-weight="bold" text-anchor="middle" fill="#102a43" {FONT}>'
+                   f'{_e(country or ("several countries" if loc in table else "unknown country"))}</text>')
+        out.append(f'<text x="{x + col_w / 2}" y="29" font-size="10.5" text-anchor="middle" fill="#334e68" {FONT}>{_e(loc)}</text>')
+        out.append(f'<text x="{x + col_w / 2}" y="42" font-size="8.5" text-anchor="middle" fill="#829ab1" {FONT}>{_e(where if len(where) <= 22 else where[:20] + ELLIPSIS)}</text>')
+        out.append(f'<line x1="{x}" y1="46" x2="{x}" y2="{top + len(rows) * row_h}" stroke="#e4e7eb" stroke-width="0.5"/>')
+    for j, row in enumerate(rows):
+        y = top + j * row_h
+        color = STATUS_COLORS.get(row["status"], "#1f2933")
+        out.append(f'<text x="0" y="{y + 14}" font-size="11" fill="{color}" {FONT}>{_e(short_name(row["resource"])[:30])}</text>')
+        for i, loc in enumerate(locations):
+            cx = label_w + i * col_w + col_w / 2
+            marks = []
+            if loc == row["primary"]:
+                marks.append(("P", "#243b53"))
+            if loc in row["backups"]:
+                marks.append(("B", "#3f9b68" if row["status"] == "pass" else color))
+            for k, (letter, fill) in enumerate(marks):
+                dx = (k - (len(marks) - 1) / 2) * 20
+                out.append(f'<circle cx="{cx + dx}" cy="{y + 10}" r="8.5" fill="{fill}"/>')
+                out.append(f'<text x="{cx + dx}" y="{y + 13.8}" font-size="10.5" font-weight="bold" text-anchor="middle" fill="#fff" {FONT}>{letter}</text>')
+        out.append(f'<text x="{width - 84}" y="{y + 14}" font-size="10" fill="{color}" {FONT}>{_e(row["status"].replace("_", " "))}</text>')
+    ly = top + len(rows) * row_h + 20
+    out.append(f'<text x="0" y="{ly}" font-size="10" fill="#486581" {FONT}>P primary · B backup</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
