@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain
 from auditor.scheduler import Call
 
 PAGE_SIZE = 500
 
 
-def _drain(collection, request) -> None:
-    """Fetch every page; the capture layer stores each body as it arrives."""
-    while request is not None:
-        response = request.execute(num_retries=RETRIES)
-        request = collection.list_next(request, response)
+def _drain(collection, request, what: str) -> None:
+    """Fetch every page (bounded, see auditor.collectors.paging); the capture layer stores each body."""
+    for _page in drain(collection, request, what):
+        pass
 
 
 def project_calls(ctx, project: str) -> Iterator[Call]:
@@ -22,11 +21,13 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
 
     def list_instances() -> None:
         service = clients.service("sqladmin")
-        _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE))
+        _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE),
+               f"sqladmin instances.list for projects/{project}")
 
     def list_backup_runs() -> None:
         service = clients.service("sqladmin")
-        _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE))
+        _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE),
+               f"sqladmin backupRuns.list for projects/{project}")
 
     scope = f"projects/{project}"
     yield Call("sqladmin", "instances.list", {"project": project}, scope, list_instances)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import ScenarioError
+from auditor.simulator.faults import Fault
 
 ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
@@ -169,6 +170,7 @@ class Scenario(_Strict):
     organization: Organization
     projects: list[Project]
     expect: dict[str, dict[str, Status | Expectation]] = {}
+    faults: list[Fault] = []  # injected API faults (auditor.simulator.faults)
 
     _utc_now = field_validator("now")(lambda v: _utc(v))
 
