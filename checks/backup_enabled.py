@@ -6,6 +6,7 @@ from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import Facts
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 from auditor.checks.common import instances, replica_finding, unread_projects
+from auditor.unverified import incomplete_data
 
 ID = "backup-enabled"
 
@@ -27,8 +28,10 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
             status, message = FAIL, f"{instance.display}: automated backups are disabled; no automated process backs this data up."
         if enabled and instance.activation_policy == "NEVER":
             message += " The instance is stopped as of the evidence date, so no backups run while it stays stopped."
+        details = {"unverified": [incomplete_data(problem, instance.evidence) for problem in instance.problems]} \
+            if status == INCONCLUSIVE else {}
         findings.append(Finding(ID, instance.resource, "enabled", status, message, observed=observed,
-                                expected={"enabled": True}, evidence=list(instance.evidence)))
+                                expected={"enabled": True}, details=details, evidence=list(instance.evidence)))
     return findings
 
 

@@ -20,6 +20,7 @@ from auditor.checks.common import instances, replica_finding, unread_projects
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+from auditor.unverified import entry as unverified_entry, not_collected
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
@@ -198,6 +199,8 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
             "longest_gap": {"from": gap_from.isoformat() if gap_from else None, "to": gap_to.isoformat() if gap_to else None},
             "coverage": counts,
             "sources": sorted({a.source for a in attempts}),
+            **({"unverified": [unverified_entry(log_gap) if log_gap else not_collected("logging", "entries.list", scope)]}
+               if status == INCONCLUSIVE and unknown else {}),
         },
         evidence=evidence,
     )

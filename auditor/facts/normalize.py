@@ -235,6 +235,14 @@ READERS: dict[tuple[str, str], tuple[str, PageReader]] = {
     ("logging", "entries.list"): ("entries", _read_entries),
 }
 
+# Which Facts fields each call fills: a failed call makes the checks that need them inconclusive
+# (auditor.unverified). A call missing here is assumed to feed every check (fail closed).
+FEEDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("sqladmin", "instances.list"): ("sql_instances",),
+    ("sqladmin", "backupRuns.list"): ("backup_attempts",),
+    ("logging", "entries.list"): ("backup_attempts", "activation_changes"),
+}
+
 
 def build_facts(lockers: list[Locker]) -> Facts:
     """Facts from one or more lockers; observations with the same stable key are kept once."""
