@@ -21,6 +21,13 @@ class PagingError(AuditorError):
     kind = "paging_loop"
 
 
+class MalformedResponse(AuditorError):
+    """A page that is not a JSON object. google-api-python-client does NOT raise for a 200 whose
+    body is not JSON (JsonModel.deserialize returns the raw text instead), so we must check."""
+
+    kind = "malformed"
+
+
 def _has_items(response: Any) -> bool:
     """A page carries data when any of its list fields is non-empty (items, entries, resources...)."""
     return isinstance(response, dict) and any(isinstance(v, list) and v for v in response.values())
@@ -39,7 +46,10 @@ class PageGuard:
     def next_token(self, response: Any) -> str | None:
         limits = policy()
         self.pages += 1
-        token = response.get(self.token_field) if isinstance(response, dict) else None
+        if not isinstance(response, dict):
+            raise MalformedResponse(f"{self.what}: page {self.pages} is not a JSON object (the body is truncated "
+                                    f"or not JSON: {str(response)[:80]!r}...)")
+        token = response.get(self.token_field)
         if not token:
             return None
         if not isinstance(token, str):
