@@ -29,8 +29,8 @@ FAULTS = {
     "503-forever": (dict(kind="status", status=503), "http"),
     "reset-once": (dict(kind="reset", times=1), None),
     "reset-forever": (dict(kind="reset"), "transport"),
-    "slow-once": (dict(kind="slow", delay=1.0, times=1), None),
-    "slow-forever": (dict(kind="slow", delay=1.0), "timeout"),
+    "slow-once": (dict(kind="slow", delay=0.6, times=1), None),
+    "slow-forever": (dict(kind="slow", delay=0.6), "timeout"),
     "truncated-json": (dict(kind="truncated", times=1), "malformed"),
     "malformed-json": (dict(kind="malformed", times=1), "malformed"),
     "looping-page-token": (dict(kind="loop_token"), "paging_loop"),
@@ -54,11 +54,6 @@ def baseline(sample_dir, simulator, tmp_path_factory):
         collection, results, code = run_against(sample_dir, simulator, tmp_path_factory.mktemp("baseline"))
     assert code == 0
     return collection, results
-
-
-def _cases():
-    # The routes are read from the registry at collection time (see test_matrix_covers_every_route_used).
-    return [pytest.param(name, id=name) for name in FAULTS]
 
 
 def comparable(results):
@@ -108,22 +103,67 @@ def assert_fault_outcome(baseline, collection, results, code, route_calls, expec
                 assert finding["details"]["unverified"], finding["id"]
 
 
-@pytest.mark.parametrize("fault_name", [name for name in FAULTS])
+def run_with_faults(sample_dir, simulator, out, faults):
+    simulator.faults.clear()
+    for fault in faults:
+        simulator.faults.add(fault)
+    try:
+        with fast_policy():
+            return run_against(sample_dir, simulator, out)
+    finally:
+        simulator.faults.clear()
+
+
+def project_call_ids(collection, route_calls_by_method):
+    return {c["id"] for c in collection.manifest["calls"] if c["scope"] == f"projects/{PROJECT}"
+            and (c["api"], c["method"]) in route_calls_by_method}
+
+
+@pytest.mark.parametrize("fault_name", list(FAULTS))
 def test_fault_on_every_route(fault_name, sample_dir, simulator, baseline, tmp_path):
+    """The fault on every route the collectors use at once (one fault per route, each counting its own hits)."""
     spec, expected_kind = FAULTS[fault_name]
     used = routes_used(simulator, baseline[0].manifest)
     assert used, "the fault-free run hit no route"
-    for route, call_ids in used.items():
-        route_calls = {c for c in call_ids if PROJECT in repr(baseline[0].manifest)}
-        simulator.faults.clear()
-        simulator.faults.add(Fault(api=route.api, route=f"{route.method} {route.template}", project=PROJECT, **spec))
-        try:
-            with fast_policy():
-                collection, results, code = run_against(sample_dir, simulator, tmp_path / route.template.replace("/", "_"))
-        finally:
-            simulator.faults.clear()
-        project_calls = {c["id"] for c in collection.manifest["calls"] if c["scope"] == f"projects/{PROJECT}"}
-        assert_fault_outcome(baseline, collection, results, code, route_calls & project_calls, expected_kind)
+    faults = [Fault(api=route.api, route=f"{route.method} {route.template}", project=PROJECT, **spec) for route in used]
+    collection, results, code = run_with_faults(sample_dir, simulator, tmp_path, faults)
+    methods = {(c["api"], c["method"]) for c in baseline[0].manifest["calls"]}
+    assert_fault_outcome(baseline, collection, results, code, project_call_ids(collection, methods), expected_kind)
+    if expected_kind is not None:  # every call of the faulted project failed, and only those
+        assert {c["scope"] for c in collection.failed_calls} == {f"projects/{PROJECT}"}
+        assert len(collection.failed_calls) == len(project_call_ids(collection, methods))
+
+
+@pytest.mark.parametrize("fault_name", ["503-forever", "truncated-json", "looping-page-token"])
+def test_fault_on_one_route_alone(fault_name, sample_dir, simulator, baseline, tmp_path):
+    """One source failing while the others answer: the checks that need it still cannot pass on the rest."""
+    spec, expected_kind = FAULTS[fault_name]
+    for route, call_ids in routes_used(simulator, baseline[0].manifest).items():
+        fault = Fault(api=route.api, route=f"{route.method} {route.template}", project=PROJECT, **spec)
+        collection, results, code = run_with_faults(sample_dir, simulator, tmp_path / route.template.replace("/", "_"), [fault])
+        methods = {(c["api"], c["method"]) for c in baseline[0].manifest["calls"] if c["id"] in call_ids}
+        assert_fault_outcome(baseline, collection, results, code, project_call_ids(collection, methods), expected_kind)
+        assert len(collection.failed_calls) == 1
+
+
+def test_pages_before_a_mid_listing_fault_are_kept(sample_dir, simulator, baseline, tmp_path, monkeypatch):
+    """Small pages, and the second page of every listing (every project) fails for good: page one stays, verifiable."""
+    from auditor.collectors import COLLECTORS
+
+    for module in COLLECTORS:
+        if hasattr(module, "PAGE_SIZE"):
+            monkeypatch.setattr(module, "PAGE_SIZE", 2)
+    used = routes_used(simulator, baseline[0].manifest)
+    projects = {c["scope"].split("/", 1)[1] for c in baseline[0].manifest["calls"] if c["scope"].startswith("projects/")}
+    faults = [Fault(kind="status", status=503, skip=1, api=r.api, route=f"{r.method} {r.template}", project=p)
+              for r in used for p in projects]
+    collection, results, code = run_with_faults(sample_dir, simulator, tmp_path, faults)
+    assert code == 3
+    assert all_items_verify(collection.evidence_dir) > 0
+    for call in collection.failed_calls:
+        items = [i for i in collection.manifest["items"] if i["call_id"] == call["id"]]
+        assert items[0]["http_status"] == 200 and items[0]["page"] == 0, call["method"]
+        assert items[0]["id"] == call["items"][0]
 
 
 def test_matrix_covers_every_route_used(simulator, baseline):
