@@ -62,3 +62,21 @@ def freeze_clock(simulator):
     """Serve the scenario's `now` exactly, however long the test takes (results stay comparable)."""
     simulator.now = lambda: simulator.scenario.now
     return simulator
+
+
+def find_secrets(secrets: list[str], files_under: list[Path] = (), texts: list[str] = ()) -> list[str]:
+    """Where any secret appears: every file under the given folders (bytes, so PDFs and items count)
+    and every captured text (logs, stdout, stderr, exception messages). Empty when nothing leaked.
+
+    Generic on purpose: the GitHub token (i4) and any future credential are added to `secrets`.
+    """
+    hits = []
+    needles = [s.encode() for s in secrets if s]
+    for root in files_under:
+        for path in Path(root).rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                hits += [f"{path}: {n.decode()[:12]}..." for n in needles if n in data]
+    for index, text in enumerate(texts):
+        hits += [f"text #{index}: {s[:12]}..." for s in secrets if s and s in text]
+    return hits
