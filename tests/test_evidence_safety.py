@@ -137,3 +137,21 @@ def test_sigint_mid_run_writes_an_honest_interrupted_pack(sample_dir, slow_simul
         assert control["status"] != "pass", control["id"]
         assert any(f["status"] == "inconclusive" and f["details"]["unverified"] for f in control["findings"])
     assert (out / "SHA256SUMS").exists()
+
+
+@pytest.mark.parametrize("name", ["../../../etc/passwd", "/etc/passwd", "a\x00b", "x" * 5000, "..\\..\\win", "%2e%2e%2f"])
+def test_hostile_resource_names_cannot_escape_the_locker(tmp_path, name):
+    root = tmp_path / "evidence"
+    writer = LockerWriter(root, config_snapshot={}, identity={"gcp": "anonymous"})
+    recorder = writer.begin_call("sqladmin", "instances.list", {"project": name, "instance": name}, f"projects/{name}")
+    body = json.dumps({"items": [{"name": name, "project": name}]}).encode()
+    recorder.page(f"http://127.0.0.1/v1/projects/{name}", 200, body, None)
+    recorder.finish()
+    writer.close()
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(p.resolve().is_relative_to(root.resolve()) for p in files)
+    assert {p.name for p in (root / "items").iterdir()} == {f"{i}.json" for i in Locker(root).items}
+    from auditor.facts.normalize import sql_instance
+
+    instance = sql_instance({"name": name, "project": name}, "e-1")
+    assert instance is not None and instance.resource.endswith(name)
