@@ -275,6 +275,8 @@ def load_yaml(path: Path) -> tuple[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start} cannot be decoded)") from err
     try:
         return text, yaml.safe_load(text)
     except yaml.YAMLError as err:
