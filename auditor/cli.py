@@ -93,8 +93,13 @@ def _load(config: Path):
 def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = None) -> int:
     from auditor.runner import run
 
-    with _progress() as progress:
-        outcome = run(config, out_dir, progress, seed=seed, junit=junit)
+    try:
+        with _progress() as progress:
+            outcome = run(config, out_dir, progress, seed=seed, junit=junit)
+    except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
+        console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
+                      "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
+        return EXIT_INCOMPLETE
     _summary(outcome.results)
     for name in ("report.pdf", "report.html", "workbook.xlsx", "oscal-assessment-results.json", "samples.json",
                  "results.json", "evidence/manifest.json", "SHA256SUMS"):
@@ -102,7 +107,10 @@ def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = No
     if junit is not None:
         out.print(f"  {'junit':<30} {junit}", soft_wrap=True)
     failed = outcome.collection.failed_calls
-    if failed:
+    if outcome.collection.interrupted:
+        console.print(f"[yellow]interrupted:[/] collection stopped after {len(outcome.collection.manifest['calls'])} calls; "
+                      "the evidence locker is marked interrupted and every control says what was not verified.")
+    if failed or outcome.collection.interrupted:
         console.print(f"[yellow]collection incomplete:[/] {len(failed)} of {len(outcome.collection.manifest['calls'])} calls failed; "
                       "the affected controls are inconclusive and the pack lists each failure.")
         for call in failed[:10]:

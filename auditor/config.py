@@ -320,8 +320,10 @@ def load_yaml(path: Path) -> tuple[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start} cannot be decoded)") from err
     try:
-        return text, yamlsafe.load(text)
+        return text, yamlsafe.load(text, dates_as_text=True)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -113,7 +113,7 @@ def parse_inventory(text: str, source: Path) -> DeclaredInventory:
     import yaml
 
     try:
-        data = yamlsafe.load(text)
+        data = yamlsafe.load(text, dates_as_text=True)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else str(source)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from auditor import TOOL_NAME, __version__
+from auditor import TOOL_NAME, __version__, unverified
 from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
@@ -41,7 +44,11 @@ class Collection:
 
     @property
     def complete(self) -> bool:
-        return self.manifest["counts"]["failed_calls"] == 0
+        return self.manifest["counts"]["failed_calls"] == 0 and not self.interrupted
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.manifest.get("interrupted"))
 
     @property
     def failed_calls(self) -> list[dict[str, Any]]:
@@ -61,8 +68,26 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         identities["git"] = f"local user {getpass.getuser()}"
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
-    Scheduler(locker, progress).run(plan(ctx))
-    return Collection(evidence_dir, locker.close())
+    interrupted = False
+    try:
+        Scheduler(locker, progress).run(plan(ctx))
+    except KeyboardInterrupt:  # Ctrl-C: stop calling, keep what came, and say so in the manifest
+        interrupted = True
+    with ignoring_interrupts():
+        return Collection(evidence_dir, locker.close(interrupted=interrupted))
+
+
+@contextmanager
+def ignoring_interrupts() -> Iterator[None]:
+    """A second Ctrl-C must not cut the manifest in half (SIGINT is ignored while it is written)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
@@ -76,7 +101,8 @@ def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     facts = build_facts(lockers)
     ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
     checks = discover_checks()
-    findings = {check.id: check.evaluate(facts, ctx) for check in checks}
+    stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
+    findings = {check.id: unverified.complete(check, check.evaluate(facts, ctx), facts, stopped) for check in checks}
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:

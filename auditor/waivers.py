@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.config import format_validation_error
+from auditor import yamlsafe
 from auditor.errors import ConfigError
 from auditor.results import FAIL, INCONCLUSIVE, Finding
 
@@ -67,20 +68,10 @@ class Waivers:
     sha256: str
 
 
-class _TextDates(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text, so pydantic validates them and errors keep their line."""
-
-
-_TextDates.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def parse_waivers(text: str, source: str) -> Waivers:
     """Validate waiver YAML text; errors name the file, line and key (exit 2)."""
     try:
-        data = yaml.load(text, Loader=_TextDates)  # noqa: S506 - a SafeLoader subclass
+        data = yamlsafe.load(text, dates_as_text=True)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise ConfigError(f"{source}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(err, 'problem', err)}") from err

@@ -24,5 +24,19 @@ class StrictSafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load(text: str) -> Any:
-    return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+class StrictTextDatesLoader(StrictSafeLoader):
+    """Leaves dates as text, so pydantic validates them and a bad date's error keeps its file and line."""
+
+
+StrictTextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in StrictSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load(text: str, *, dates_as_text: bool = False) -> Any:
+    loader = (StrictTextDatesLoader if dates_as_text else StrictSafeLoader)(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()

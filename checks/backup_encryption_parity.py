@@ -94,7 +94,7 @@ def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: F
         message=f"{instance.display}: {text}.", observed=observed,
         expected={"encryption": wanted, "classification": classification, "usable_key_states": ["ENABLED"],
                   "key_country": sorted(country_of(instance.region) or [])},
-        details={"problems": problems, "unverified": unknowns}, evidence=evidence,
+        details={"problems": problems, "could_not_verify": unknowns}, evidence=evidence,
     )
 
 

@@ -22,6 +22,7 @@ from auditor.checks.history import lifetime
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+from auditor.unverified import entry as unverified_entry, not_collected
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
@@ -227,6 +228,8 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
             "coverage": counts,
             "sources": sorted({a.source for a in attempts}),
             "day_evidence": _day_evidence(attempts, ctx),
+            **({"unverified": [unverified_entry(log_gap) if log_gap else not_collected("logging", "entries.list", scope)]}
+               if status == INCONCLUSIVE and unknown else {}),
         },
         evidence=evidence,
     )

@@ -188,7 +188,7 @@ def _project_finding(project: str, primaries: list[SqlInstance], central: str | 
     evidence += [e for m in facts.log_metrics if m.project == project for e in m.evidence]
     observed = {"alert_policies_in_project": len(own), "alert_policies_in_monitoring_project": len(policies) - len(own),
                 "monitoring_project": central, "instances_covered": sorted(covered), "instances_not_covered": sorted(uncovered)}
-    details = {"covered_by": covered, "why_not_covered": uncovered, "unverified": unsure + unread,
+    details = {"covered_by": covered, "why_not_covered": uncovered, "could_not_verify": unsure + unread,
                "note": NO_NATIVE_ALERTS + ". A policy in the monitoring project sees only the logs and metrics that reach it "
                        "(its metrics scope, or a log sink or log scope for log-match conditions)."}
     if not uncovered:

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from auditor.facts.model import Facts, SqlInstance, project_resource
 from auditor.results import INCONCLUSIVE, NOT_APPLICABLE, Finding
+from auditor.unverified import entry as unverified_entry, not_collected
 
 
 def unread_projects(facts: Facts, check: str, api: str, method: str, what: str) -> Iterator[Finding]:
@@ -21,7 +22,8 @@ def unread_projects(facts: Facts, check: str, api: str, method: str, what: str) 
             message=f"Could not verify {what} in project {project}: {reason}.",
             observed={"api": api, "method": method, "error_kind": gap.kind if gap else "not_collected",
                       "reason": gap.reason if gap else None},
-            details={"call": gap.call_id if gap else None},
+            details={"call": gap.call_id if gap else None,
+                     "unverified": [unverified_entry(gap) if gap else not_collected(api, method, scope)]},
         )
 
 

@@ -73,6 +73,10 @@ def criteria_of(control: dict[str, Any]) -> list[dict[str, Any]]:
 def unverified_reason(finding: dict[str, Any]) -> str:
     """Why an inconclusive finding could not be verified, as a short label for grouping."""
     observed, details = finding.get("observed") or {}, finding.get("details") or {}
+    for entry in details.get("unverified") or []:  # the structured record every inconclusive finding carries
+        if isinstance(entry, dict) and entry.get("api") and entry.get("kind"):
+            reason = f" ({entry['reason']})" if entry.get("reason") else ""
+            return f"{entry['api']} {entry.get('method') or ''}: {entry['kind']}{reason}".replace(" :", ":")
     kind = observed.get("error_kind") or details.get("error_kind")
     reason = observed.get("reason") or details.get("reason")
     what = " ".join(str(x) for x in (observed.get("api"), observed.get("method")) if x)

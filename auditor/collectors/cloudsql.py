@@ -11,21 +11,20 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 from auditor.collectors import kms, sqlops
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain
 from auditor.scheduler import Call
 
 PAGE_SIZE = 500
 REPLICA_TYPES = ("READ_REPLICA_INSTANCE", "READ_POOL_INSTANCE")
 
 
-def _drain(collection, request, pick: Callable[[dict[str, Any]], Any] | None = None) -> list[Any]:
-    """Fetch every page (the capture layer stores each body as it arrives); keep only what `pick` returns."""
+def _drain(collection, request, what: str, pick: Callable[[dict[str, Any]], Any] | None = None) -> list[Any]:
+    """Fetch every page (bounded, see auditor.collectors.paging; the capture layer stores each body as it
+    arrives); keep only what `pick` returns, so follow-up calls need no page held in memory."""
     picked: list[Any] = []
-    while request is not None:
-        response = request.execute(num_retries=RETRIES)
+    for response in drain(collection, request, what):
         if pick is not None:
             picked.extend(x for item in response.get("items") or [] if isinstance(item, dict) for x in pick(item))
-        request = collection.list_next(request, response)
     return picked
 
 
@@ -53,7 +52,8 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
 
     def list_instances() -> list[tuple[str, str]]:
         service = clients.service("sqladmin")
-        return _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE), _instance_refs)
+        return _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE),
+                      f"sqladmin instances.list for projects/{project}", _instance_refs)
 
     def after_instances(refs: list[tuple[str, str]]) -> Iterator[Call]:
         for kind, name in refs:
@@ -65,7 +65,7 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
     def list_backup_runs() -> list[str]:
         service = clients.service("sqladmin")
         return _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE),
-                      _run_keys)
+                      f"sqladmin backupRuns.list for projects/{project}", _run_keys)
 
     def after_runs(keys: list[str]) -> Iterator[Call]:
         for key in dict.fromkeys(keys):

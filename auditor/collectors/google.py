@@ -8,13 +8,17 @@ Service Connect, the simulator): the config gives a root URL and we add the API'
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import google.auth
 import google_auth_httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
+import httplib2
 from googleapiclient.discovery import build
+from googleapiclient.http import HttpRequest
 
 from auditor.config import GcpConfig
 from auditor.errors import ConfigError
@@ -25,6 +29,53 @@ API_VERSIONS = {"sqladmin": "v1", "storage": "v1", "cloudkms": "v1", "monitoring
 SERVICE_PATHS = {"storage": "/storage/v1/"}
 TIMEOUT_SECONDS = 60
 RETRIES = 3
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Every knob that bounds how long one Google call may take, in one place.
+
+    `retries` caps google-api-python-client's own retries of 5xx, 429 and transport errors (the
+    value a collector passes to `execute(num_retries=...)` is capped by it); `sleep` is how it waits
+    between them (exponential backoff with jitter; tests pass a no-op); `timeout` is the socket
+    timeout of each HTTP request; `max_empty_pages` and `max_pages` bound a paged listing (see
+    auditor.collectors.paging). If retries move into the scheduler later, this is the one object to
+    change.
+    """
+
+    retries: int = RETRIES
+    timeout: float = TIMEOUT_SECONDS
+    sleep: Callable[[float], None] = time.sleep
+    max_empty_pages: int = 100
+    max_pages: int = 100_000
+
+
+POLICY = RetryPolicy()
+
+
+def policy() -> RetryPolicy:
+    return POLICY
+
+
+def set_policy(**changes: Any) -> RetryPolicy:
+    """Change the process-wide policy (tests lower timeouts and retry sleeps); returns the old one."""
+    global POLICY
+    old, POLICY = POLICY, replace(POLICY, **changes)
+    return old
+
+
+class BoundedHttpRequest(HttpRequest):
+    """HttpRequest whose retries and backoff sleeps follow the RetryPolicy; it also notes which
+    discovery method ran, so tests can prove only read methods are ever called."""
+
+    method_ids: set[str] = set()  # every discovery method id executed in this process
+
+    def execute(self, http: Any = None, num_retries: int | None = None) -> Any:
+        current = policy()
+        self._sleep = current.sleep
+        retries = current.retries if num_retries is None else min(num_retries, current.retries)
+        BoundedHttpRequest.method_ids.add(str(self.methodId))
+        return super().execute(http=http, num_retries=retries)
 
 
 def load_credentials(setting: str) -> tuple[Credentials, str]:
@@ -60,8 +111,12 @@ class GoogleClients:
     def service(self, api: str) -> Any:
         cache = self._local.__dict__.setdefault("services", {})
         if api not in cache:
-            http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=CapturingHttp(timeout=TIMEOUT_SECONDS))
+            timeout = policy().timeout
+            http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=CapturingHttp(timeout=timeout))
+            # Token refreshes must not pass through the capture layer: the token endpoint's answer
+            # is an access token, and evidence must never hold one.
+            http._request = google_auth_httplib2.Request(httplib2.Http(timeout=timeout))
             options = {"api_endpoint": self.endpoint(api)} if self.endpoint(api) else None
             cache[api] = build(api, API_VERSIONS[api], http=http, static_discovery=True, cache_discovery=False,
-                               client_options=options)
+                               client_options=options, requestBuilder=BoundedHttpRequest)
         return cache[api]

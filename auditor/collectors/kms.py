@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain, fetch_one
 from auditor.scheduler import Call
 
 PAGE_SIZE = 1000
@@ -25,14 +25,12 @@ def key_calls(ctx, key: str) -> Iterator[Call]:
 
     def get_key() -> None:
         keys = clients.service("cloudkms").projects().locations().keyRings().cryptoKeys()
-        keys.get(name=key).execute(num_retries=RETRIES)
+        fetch_one(keys.get(name=key), f"cloudkms cryptoKeys.get for {key}")
 
     def list_versions() -> None:
         versions = clients.service("cloudkms").projects().locations().keyRings().cryptoKeys().cryptoKeyVersions()
-        request = versions.list(parent=key, pageSize=PAGE_SIZE)
-        while request is not None:
-            response = request.execute(num_retries=RETRIES)
-            request = versions.list_next(request, response)
+        for _page in drain(versions, versions.list(parent=key, pageSize=PAGE_SIZE), f"cloudkms cryptoKeyVersions.list for {key}"):
+            pass
 
     yield Call("cloudkms", "cryptoKeys.get", {"name": key}, key, get_key)
     yield Call("cloudkms", "cryptoKeyVersions.list", {"parent": key}, key, list_versions)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain_body
 from auditor.evidence.locker import iso
 from auditor.scheduler import Call
 
@@ -46,12 +46,7 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
 
     def list_entries() -> None:
         entries = clients.service("logging").entries()
-        request_body = dict(body)
-        while True:
-            response = entries.list(body=request_body).execute(num_retries=RETRIES)
-            token = response.get("nextPageToken")
-            if not token:
-                return
-            request_body = {**body, "pageToken": token}
+        for _page in drain_body(entries.list, body, f"logging entries.list for projects/{project}"):
+            pass
 
     yield Call("logging", "entries.list", body, f"projects/{project}", list_entries)

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain
 from auditor.scheduler import Call
 
 PAGE_SIZE = 1000
 
 
-def _drain(collection, request) -> None:
-    while request is not None:
-        response = request.execute(num_retries=RETRIES)
-        request = collection.list_next(request, response)
+def _drain(collection, request, what: str) -> None:
+    for _page in drain(collection, request, what):
+        pass
 
 
 def project_calls(ctx, project: str) -> Iterator[Call]:
@@ -28,15 +27,15 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
 
     def alert_policies() -> None:
         policies = clients.service("monitoring").projects().alertPolicies()
-        _drain(policies, policies.list(name=name, pageSize=PAGE_SIZE))
+        _drain(policies, policies.list(name=name, pageSize=PAGE_SIZE), f"monitoring alertPolicies.list for {name}")
 
     def channels() -> None:
         found = clients.service("monitoring").projects().notificationChannels()
-        _drain(found, found.list(name=name, pageSize=PAGE_SIZE))
+        _drain(found, found.list(name=name, pageSize=PAGE_SIZE), f"monitoring notificationChannels.list for {name}")
 
     def metrics() -> None:
         found = clients.service("logging").projects().metrics()
-        _drain(found, found.list(parent=name, pageSize=PAGE_SIZE))
+        _drain(found, found.list(parent=name, pageSize=PAGE_SIZE), f"logging metrics.list for {name}")
 
     yield Call("monitoring", "alertPolicies.list", {"name": name}, name, alert_policies)
     yield Call("monitoring", "notificationChannels.list", {"name": name}, name, channels)

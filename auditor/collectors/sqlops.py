@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain
 from auditor.scheduler import Call
 
 PAGE_SIZE = 500
@@ -41,11 +41,9 @@ def instance_calls(ctx, project: str, instance: str) -> Iterator[Call]:
     def list_operations() -> None:
         operations = clients.service("sqladmin").operations()
         request = operations.list(project=project, instance=instance, maxResults=PAGE_SIZE)
-        while request is not None:
-            response = request.execute(num_retries=RETRIES)
+        for response in drain(operations, request, f"sqladmin operations.list for projects/{project}/instances/{instance}"):
             if _older_than(response, limit):
                 return
-            request = operations.list_next(request, response)
 
     yield Call("sqladmin", "operations.list", {"project": project, "instance": instance},
                f"projects/{project}/instances/{instance}", list_operations)

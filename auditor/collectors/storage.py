@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from auditor.collectors.google import RETRIES
+from auditor.collectors.paging import drain, fetch_one
 from auditor.scheduler import Call
 
 PAGE_SIZE = 1000
@@ -21,7 +21,8 @@ def permissions_call(ctx, bucket: str) -> Call:
     clients = ctx.google
 
     def test() -> None:
-        clients.service("storage").buckets().testIamPermissions(bucket=bucket, permissions=READ_PERMISSIONS).execute(num_retries=RETRIES)
+        request = clients.service("storage").buckets().testIamPermissions(bucket=bucket, permissions=READ_PERMISSIONS)
+        fetch_one(request, f"storage buckets.testIamPermissions for {bucket}")
 
     return Call("storage", "buckets.testIamPermissions", {"bucket": bucket, "permissions": READ_PERMISSIONS},
                 f"buckets/{bucket}", test)
@@ -33,10 +34,8 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
     def list_buckets() -> list[str]:
         buckets = clients.service("storage").buckets()
         request, names = buckets.list(project=project, maxResults=PAGE_SIZE, projection="noAcl"), []
-        while request is not None:
-            response = request.execute(num_retries=RETRIES)
-            names += [b["name"] for b in response.get("items", []) if isinstance(b, dict) and "name" in b]
-            request = buckets.list_next(request, response)
+        for response in drain(buckets, request, f"storage buckets.list for projects/{project}"):
+            names += [b["name"] for b in response.get("items", []) if isinstance(b, dict) and isinstance(b.get("name"), str)]
         return names
 
     def follow(names: list[str]) -> Iterator[Call]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import socket
 from typing import Any
 
@@ -47,13 +49,30 @@ def google_error_reason(body: bytes | str | None) -> tuple[str | None, str | Non
     return (str(error["status"]) if error.get("status") else None), message
 
 
+_SECRET_IN_TEXT = re.compile(r"(?<=[?&\s])(access_token|key|token|client_secret|sig|signature)=[^&\s\"']+")
+
+
+def redact_text(text: str) -> str:
+    """Secrets that travel in URLs never reach an error message (HttpError's text quotes the URL)."""
+    return _SECRET_IN_TEXT.sub(r"\1=REDACTED", text)
+
+
 def describe_failure(err: BaseException) -> dict[str, Any]:
-    """A JSON-ready description of why a call failed: http_status, reason, message, kind."""
+    """A JSON-ready description of why a call failed: http_status, reason, message, kind.
+
+    Besides HTTP errors: a body that is not JSON (google-api-python-client's JsonModel raises
+    json.JSONDecodeError, a ValueError, for truncated or malformed 200 responses) is `malformed`; a
+    socket timeout (TimeoutError) is `timeout`; a reset or a connection closed before or during the
+    response (ConnectionError, http.client.HTTPException such as RemoteDisconnected and
+    IncompleteRead, httplib2 errors) is `transport`; a paged listing that loops is `paging_loop`.
+    """
     status: int | None = None
     reason: str | None = None
     message = str(err) or type(err).__name__
     kind = "transport"
-    if isinstance(err, HttpError):
+    if isinstance(getattr(err, "kind", None), str):  # our own errors say what they are (PagingError)
+        kind = err.kind  # type: ignore[attr-defined]
+    elif isinstance(err, HttpError):
         status = int(err.resp.status)
         reason, body_message = google_error_reason(err.content)
         message = body_message or message
@@ -76,9 +95,14 @@ def describe_failure(err: BaseException) -> dict[str, Any]:
         kind = _REASON_KINDS.get(reason or "", _STATUS_KINDS.get(status or 0, "http"))
     elif isinstance(err, (socket.timeout, TimeoutError, requests.Timeout)):
         kind = "timeout"
-    elif isinstance(err, (ValueError, KeyError, TypeError)) and not isinstance(err, httplib2.HttpLib2Error):
+    elif isinstance(err, (ConnectionError, http.client.HTTPException, httplib2.HttpLib2Error, requests.ConnectionError)):
+        kind = "transport"
+    elif isinstance(err, json.JSONDecodeError):
+        kind, message = "malformed", f"the response body is not valid JSON ({err.msg} at character {err.pos})"
+    elif isinstance(err, (ValueError, KeyError, TypeError)):
         kind = "malformed"
-    return {"http_status": status, "reason": reason, "message": message[:2000], "kind": kind, "exception": type(err).__name__}
+    return {"http_status": status, "reason": reason, "message": redact_text(message)[:2000], "kind": kind,
+            "exception": type(err).__name__}
 
 
 def _is_github_error(err: BaseException) -> bool:
@@ -103,5 +127,7 @@ KIND_WORDS = {
     "timeout": "the request timed out",
     "malformed": "the response could not be parsed",
     "transport": "the connection failed",
+    "paging_loop": "the paged listing did not end (a repeated page token or endless empty pages)",
+    "interrupted": "the run was interrupted before the call finished",
     "http": "the API returned an error",
 }

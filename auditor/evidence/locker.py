@@ -94,6 +94,7 @@ class LockerWriter:
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
         self._items: list[dict[str, Any]] = []
+        self._open: dict[int, CallRecord] = {}  # calls begun and not yet ended (closed as interrupted)
         self._latest_server_date: datetime | None = None
         self._calls_log = open(self.root / "calls.jsonl", "a", encoding="utf-8")
 
@@ -102,6 +103,8 @@ class LockerWriter:
             id=call_id(api, method, params), api=api, method=method, params=params, scope=scope,
             identity=self.identity.get(api if api in ("github", "git") else "gcp", "unknown"), started_at=iso(utc_now()),
         )
+        with self._lock:
+            self._open[id(record)] = record
         return CallRecorder(self, record)
 
     def _store_page(self, record: CallRecord, url: str, status: int | None, body: bytes, date_header: str | None,
@@ -129,6 +132,7 @@ class LockerWriter:
 
     def _end_call(self, record: CallRecord) -> None:
         with self._lock:
+            self._open.pop(id(record), None)
             self._calls.append(record)
             self._calls_log.write(json.dumps(record.as_dict(), sort_keys=True) + "\n")
             self._calls_log.flush()
@@ -138,8 +142,20 @@ class LockerWriter:
         """When collection ended, by the servers' clock (the Date headers); the local clock if none came."""
         return self._latest_server_date or utc_now()
 
-    def close(self) -> dict[str, Any]:
-        """Write manifest.json last; returns it."""
+    def close(self, *, interrupted: bool = False) -> dict[str, Any]:
+        """Write manifest.json last; returns it.
+
+        `interrupted` marks a run stopped before its plan was done (Ctrl-C): calls still open are
+        ended with error kind `interrupted`, and the manifest says `"interrupted": true`, so nobody
+        mistakes the locker for a complete collection. A run killed outright never reaches this:
+        its folder has `calls.jsonl` and `items/` but no manifest, and readers reject it.
+        """
+        with self._lock:
+            still_open = list(self._open.values())
+        for record in still_open:
+            CallRecorder(self, record).finish({"http_status": None, "reason": None, "kind": "interrupted",
+                                               "message": "the run was interrupted before this call finished",
+                                               "exception": "KeyboardInterrupt"})
         self._calls_log.close()
         calls = sorted((c.as_dict() for c in self._calls), key=lambda c: (c["api"], c["method"], c["scope"], c["id"]))
         manifest = {
@@ -151,6 +167,7 @@ class LockerWriter:
             "as_of": iso(self.as_of.replace(microsecond=0)),
             "identity": self.identity,
             "config": self.config_snapshot,
+            "interrupted": interrupted,
             "calls": calls,
             "items": sorted(self._items, key=lambda i: (i["call_id"], i["page"])),
             "counts": {

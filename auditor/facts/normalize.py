@@ -289,6 +289,26 @@ READERS: dict[tuple[str, str], tuple[str, PageReader]] = {
     ("sqladmin", "operations.list"): ("items", _rc.read_sql_operations),
 }
 
+# Which Facts fields each call fills: a failed call makes the checks that need them inconclusive
+# (auditor.unverified). A call missing here is assumed to feed every check (fail closed).
+FEEDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("sqladmin", "instances.list"): ("sql_instances", "instance_observations"),
+    ("sqladmin", "backupRuns.list"): ("backup_attempts",),
+    ("sqladmin", "operations.list"): ("sql_operations",),
+    ("logging", "entries.list"): ("backup_attempts", "activation_changes", "config_changes"),
+    ("logging", "metrics.list"): ("log_metrics",),
+    ("cloudasset", "searchAllResources"): ("stores",),
+    ("storage", "buckets.list"): ("stores",),
+    ("storage", "buckets.testIamPermissions"): ("stores",),
+    ("inventory", "read"): ("stores",),
+    ("cloudkms", "cryptoKeys.get"): ("kms_keys",),
+    ("cloudkms", "cryptoKeyVersions.list"): ("kms_key_versions",),
+    ("monitoring", "alertPolicies.list"): ("alert_policies",),
+    ("monitoring", "notificationChannels.list"): ("notification_channels",),
+}
+# GitHub and local git calls feed the source-code facts, whatever their method.
+FEEDS_BY_API: dict[str, tuple[str, ...]] = {"github": ("source",), "git": ("source",)}
+
 
 def _register_store_readers() -> None:
     from auditor.facts import normalize_stores as stores

@@ -20,6 +20,7 @@ from auditor.errors import ScenarioError
 from auditor.simulator.scenario_controls import AlertPolicy, KmsKey, LogMetric, NotificationChannel, Operation
 from auditor.simulator.scenario_stores import AssetOnlyStore, Bucket
 from auditor.simulator.scenario_github import Github
+from auditor.simulator.faults import Fault
 
 ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
@@ -210,6 +211,7 @@ class Scenario(_Strict):
     projects: list[Project]
     github: Github | None = None  # see scenario_github.py
     expect: dict[str, dict[str, Status | Expectation]] = {}
+    faults: list[Fault] = []  # injected API faults (auditor.simulator.faults)
 
     _utc_now = field_validator("now")(lambda v: _utc(v))
 
@@ -274,6 +276,8 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
     try:
         data = yamlsafe.load(text)
     except yaml.YAMLError as exc:

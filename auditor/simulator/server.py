@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 from auditor.simulator import (github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
                                routes_sqlops, routes_storage)
 from auditor.simulator.apierror import ApiError, invalid_argument
+from auditor.simulator.faults import Answer, FaultInjector
 from auditor.simulator.fieldmask import apply_mask, parse_fields
 from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
 from auditor.simulator.scenario import Scenario, load_scenario
@@ -51,6 +52,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic()
         self.github: github_mount.GithubApi | None = None  # the GitHub REST mount, built at start()
+        self.faults = FaultInjector(list(self.scenario.faults))
 
     # -- clock -----------------------------------------------------------------------------
     def set_clock(self, now: dt.datetime) -> None:
@@ -149,29 +151,39 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
-        if self.sim.github is not None and github_mount.serves(self.path):
-            self._reply(*self.sim.github.handle(method, urlsplit(self.path).path, urlsplit(self.path).query,
-                                                self.headers, self.sim.url))
-            return
-        now = self.sim.now()
         try:
             body_bytes = self._read_body()
-            status, payload = 200, self._dispatch(method, body_bytes, now)
         except ApiError as exc:
-            status, payload = exc.code, exc.body()
-        except Exception as exc:  # a simulator bug must still look like a server error, not hang
-            status, payload = 500, ApiError(500, f"simulator internal error: {exc!r}").body()
-        self._reply(status, {"Vary": "Origin, X-Origin, Referer"}, payload)
+            self._send(Answer(exc.code, exc.body()))
+            return
+        self.sim.faults.serve(self, method, self.path, body_bytes)  # normal answer unless a fault matches
 
-    def _reply(self, status: int, headers: dict[str, str], payload: Any) -> None:
-        data = json.dumps(payload, indent=2).encode() + b"\n"
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+    def _answer(self, method: str, path: str, body_bytes: bytes) -> Answer:
+        if self.sim.github is not None and github_mount.serves(path):
+            status, headers, payload = self.sim.github.handle(method, urlsplit(path).path, urlsplit(path).query,
+                                                              self.headers, self.sim.url)
+            return Answer(status, payload, headers)
+        now = self.sim.now()
+        try:
+            return Answer(200, self._dispatch(method, path, body_bytes, now))
+        except ApiError as exc:
+            return Answer(exc.code, exc.body())
+        except Exception as exc:  # a simulator bug must still look like a server error, not hang
+            return Answer(500, ApiError(500, f"simulator internal error: {exc!r}").body())
+
+    def _send(self, answer: Answer) -> None:
+        data = answer.raw if answer.raw is not None else json.dumps(answer.payload, indent=2).encode() + b"\n"
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Vary", "Origin, X-Origin, Referer")
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client gave up (a timeout fault): nothing left to answer
+            self.close_connection = True
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         # BaseHTTPRequestHandler.send_response() adds Date from here: serve the scenario clock.
@@ -183,8 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise invalid_argument("Request body too large.")
         return self.rfile.read(length) if length else b""
 
-    def _dispatch(self, method: str, body_bytes: bytes, now: dt.datetime) -> Any:
-        parts = urlsplit(self.path)
+    def _dispatch(self, method: str, path: str, body_bytes: bytes, now: dt.datetime) -> Any:
+        parts = urlsplit(path)
         route, params = self.sim.registry.resolve(method, parts.path)
         self.sim._record(route)
         pairs = parse_qsl(parts.query, keep_blank_values=True)

@@ -1,0 +1,99 @@
+"""Helpers for tests that run the tool against the simulator with faults: a fast retry policy, runs, route discovery."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from auditor.collectors import google
+from auditor.config import load_config
+from auditor.evidence.locker import Locker
+from auditor.runner import collect, evaluate
+from auditor.simulator.routing import Route
+
+FAST = dict(retries=2, timeout=0.3, sleep=lambda seconds: None, max_empty_pages=5)
+
+
+@contextmanager
+def fast_policy(**changes) -> Iterator[None]:
+    """Timeouts of half a second and no backoff sleeps, so fault tests stay quick."""
+    old = google.set_policy(**{**FAST, **changes})
+    try:
+        yield
+    finally:
+        google.POLICY = old
+
+
+def spine_config(sample_dir: Path):
+    """The sample company's config narrowed to its first two projects, Google only (no GitHub, no central
+    monitoring project): a small population whose collection is complete when nothing is faulted."""
+    config = load_config(sample_dir / "auditor.yaml")
+    gcp = config.gcp.model_copy(update={"projects": ["bks-prod", "bks-analytics"], "monitoring_project": None})
+    return config.model_copy(update={"github": None, "gcp": gcp})
+
+
+def spine_scenario(sample_dir: Path):
+    """The sample scenario with only those two projects, and no GitHub."""
+    from auditor.simulator import load_scenario
+
+    scenario = load_scenario(sample_dir / "scenario.yaml")
+    projects = [p for p in scenario.projects if p.id in ("bks-prod", "bks-analytics")]
+    return scenario.model_copy(update={"projects": projects, "github": None})
+
+
+def run_against(sample_dir: Path, simulator, out: Path, config=None):
+    """Collect and evaluate (no rendering): (collection, results, exit code the CLI would give)."""
+    config = (config or spine_config(sample_dir)).with_endpoints(simulator.url)
+    collection = collect(config, out / "evidence")
+    results = evaluate([collection.evidence_dir])
+    return collection, results, 0 if collection.complete else 3
+
+
+def routes_used(simulator, manifest: dict) -> dict[Route, set[str]]:
+    """The simulator routes the collectors actually hit, each with the ids of the calls that hit it.
+
+    Derived from the registry and the fault-free run's evidence (each item records its URL), so a
+    new collector's routes join the fault matrix without editing it.
+    """
+    from urllib.parse import urlsplit
+
+    used: dict[Route, set[str]] = {}
+    for item in manifest["items"]:
+        path = urlsplit(item["url"]).path
+        for route in simulator.registry.routes:
+            if route.match(path) is not None:
+                used.setdefault(route, set()).add(item["call_id"])
+                break
+    return used
+
+
+def all_items_verify(evidence_dir: Path) -> int:
+    locker = Locker(evidence_dir)
+    for item_id in locker.items:
+        locker.body(item_id)  # raises EvidenceError on a hash mismatch
+    return len(locker.items)
+
+
+def freeze_clock(simulator):
+    """Serve the scenario's `now` exactly, however long the test takes (results stay comparable)."""
+    simulator.now = lambda: simulator.scenario.now
+    return simulator
+
+
+def find_secrets(secrets: list[str], files_under: list[Path] = (), texts: list[str] = ()) -> list[str]:
+    """Where any secret appears: every file under the given folders (bytes, so PDFs and items count)
+    and every captured text (logs, stdout, stderr, exception messages). Empty when nothing leaked.
+
+    Generic on purpose: the GitHub token (i4) and any future credential are added to `secrets`.
+    """
+    hits = []
+    needles = [s.encode() for s in secrets if s]
+    for root in files_under:
+        for path in Path(root).rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                hits += [f"{path}: {n.decode()[:12]}..." for n in needles if n in data]
+    for index, text in enumerate(texts):
+        hits += [f"text #{index}: {s[:12]}..." for s in secrets if s and s in text]
+    return hits
