@@ -63,16 +63,23 @@ def _progress() -> Iterator[_RichProgress]:
 
 
 def _summary(results: dict) -> None:
-    table = Table(title=f"{results['organization']} - {results['period']['start']} to {results['period']['end']} (as of {results['as_of']})")
-    for column in ("control", "status", "after waivers", "in scope", "exceptions", "waived", "criteria"):
-        table.add_column(column, no_wrap=column == "control")
+    """One row per control; the waiver columns appear only when a waivers file is in use."""
+    table = Table(title=f"{results['organization']}: {results['period']['start']} to {results['period']['end']}, "
+                        f"evidence as of {results['as_of']}")
+    waivers = bool(results.get("waivers"))
+    columns = ["control", "status"] + (["after waivers", "waived"] if waivers else []) + ["in scope", "exceptions", "criteria"]
+    for column in columns:
+        table.add_column(column, no_wrap=True, justify="right" if column in ("in scope", "exceptions", "waived") else "left")
     for control in results["controls"]:
         exceptions = sum(1 for f in control["findings"] if f["status"] in ("fail", "inconclusive"))
         waived = sum(1 for f in control["findings"] if f.get("waiver") and not f["waiver"].get("expired"))
         style = STATUS_STYLE.get(control["status"], "")
         effective = STATUS_STYLE.get(control["effective_status"], "")
-        table.add_row(control["id"], f"[{style}]{control['status']}[/]", f"[{effective}]{control['effective_status']}[/]",
-                      str(control["population"]["in_scope"]), str(exceptions), str(waived), ", ".join(control["criteria"]))
+        row = [control["id"], f"[{style}]{control['status']}[/]"]
+        if waivers:
+            row += [f"[{effective}]{control['effective_status']}[/]", str(waived)]
+        row += [str(control["population"]["in_scope"]), str(exceptions), ",".join(control["criteria"])]
+        table.add_row(*row)
     out.print(table)
     summary = results.get("waivers")
     if summary:

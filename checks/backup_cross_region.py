@@ -39,8 +39,10 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
     def finding(status: str, message: str) -> Finding:
+        # where the primary and its backups live, for the pack's regions view
+        placed = {"primary_location": instance.region, "backup_locations": sorted(set(landed) | ({effective} if effective else set()))}
         return Finding(ID, instance.resource, "location", status, message, observed=observed, expected=expected,
-                       details={"classification": classification}, evidence=evidence)
+                       details={"classification": classification, **placed}, evidence=evidence)
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
@@ -91,7 +93,9 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
     verdict = judge(lookup(source_location), source_location, target, bucket.location, ctx.config.policy.accept_multi_region)
     return Finding(ID, bucket.resource, rule, PASS if verdict.ok else FAIL,
                    f"Bucket {bucket.name} holds backups of {source.rsplit('/', 1)[-1]} (in {source_location}): {verdict.reason}.",
-                   observed=observed, expected={"separate_region": True}, details={"classification": classification},
+                   observed=observed, expected={"separate_region": True},
+                   details={"classification": classification, "primary_location": source_location,
+                            "backup_locations": [bucket.location] if bucket.location else []},
                    evidence=evidence)
 
 
