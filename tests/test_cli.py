@@ -90,7 +90,9 @@ def test_simulate_serves_a_scenario_until_interrupted(sample_dir):
     import urllib.request
 
     proc = subprocess.Popen([sys.executable, "-m", "auditor", "simulate", "--scenario", str(sample_dir / "scenario.yaml"), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True,
+                            # a CI runner may start us with SIGINT ignored, which the child would inherit
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
@@ -102,4 +104,4 @@ def test_simulate_serves_a_scenario_until_interrupted(sample_dir):
         assert err.value.code == 404
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=90) == 0  # stopping removes the git repositories it made

@@ -98,7 +98,9 @@ def _start_run(sample_dir, sim, tmp_path):
     out = tmp_path / "pack"
     env = {**os.environ, "NO_GCE_CHECK": "True"}
     proc = subprocess.Popen([sys.executable, "-m", "auditor", "run", "--config", str(config), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                            # a CI runner may start us with SIGINT ignored, which the child would inherit
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     items = out / "evidence" / "items"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (items.is_dir() and any(p.suffix == ".json" for p in items.iterdir())):
