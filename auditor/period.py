@@ -51,3 +51,19 @@ class Period:
 
     def as_dict(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "timezone": self.timezone}
+
+
+def day_ranges(days: "list[date]") -> str:
+    """'2026-08-11..2026-08-13, 2026-09-02': days for a reader, consecutive ones as ranges."""
+    out: list[str] = []
+    run: list[date] = []
+    for day in sorted(days):
+        if run and day - run[-1] == timedelta(days=1):
+            run.append(day)
+            continue
+        if run:
+            out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
+        run = [day]
+    if run:
+        out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
+    return ", ".join(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auditor.period import day_ranges
 from auditor.checks_api import Check, CheckContext
 from auditor.checks import history
 from auditor.facts.model import Facts, SqlInstance
@@ -42,12 +43,12 @@ def _evaluate_instance(instance: SqlInstance, facts: Facts, ctx: CheckContext) -
     elif disabled:
         status = FAIL
         message = (f"{instance.display}: automated backups were switched off on {len(disabled)} of {len(checked)} days of the "
-                   f"period ({history.day_ranges(disabled)}); no automated process backed this data up then.")
+                   f"period ({day_ranges(disabled)}); no automated process backed this data up then.")
         message += f" They are {'enabled' if enabled else 'still disabled'} {as_of_text}."
     elif unknown:
         status = INCONCLUSIVE
         message = (f"{instance.display}: automated backups are enabled {as_of_text}, but {len(unknown)} days "
-                   f"({history.day_ranges(unknown)}) have no configuration evidence (no read that day and no complete "
+                   f"({day_ranges(unknown)}) have no configuration evidence (no read that day and no complete "
                    "Admin Activity log to carry the setting across).")
     elif not enabled:
         status = FAIL

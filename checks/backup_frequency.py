@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 
+from auditor.period import day_ranges
 from auditor.checks.backup_scope import sql_gaps
 from auditor.checks.common import instances, replica_finding
 from auditor.checks.history import lifetime
@@ -98,20 +99,6 @@ def longest_gap(successes: list[datetime], stops: list[tuple[datetime, datetime]
     return round(best, 1), best_from, best_to
 
 
-def _ranges(days: list[date]) -> str:
-    """'2026-08-11..2026-08-13, 2026-09-02' for a reader."""
-    out: list[str] = []
-    run: list[date] = []
-    for day in sorted(days):
-        if run and day - run[-1] == timedelta(days=1):
-            run.append(day)
-            continue
-        if run:
-            out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
-        run = [day]
-    if run:
-        out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
-    return ", ".join(out)
 
 
 def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str, list[str]]:
@@ -189,7 +176,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
 
     problems = []
     if per_day_rule and missed:
-        problems.append(f"{len(missed)} of {due} due days had no successful automated backup: {_ranges(missed)}")
+        problems.append(f"{len(missed)} of {due} due days had no successful automated backup: {day_ranges(missed)}")
     if gap_hours > gap_limit and due and not unknown:  # unknown days could hide backups
         problems.append(f"the longest interval without a successful backup was {gap_hours} hours "
                         f"({gap_from:%Y-%m-%d %H:%M} to {gap_to:%Y-%m-%d %H:%M} UTC), over the {gap_limit:g}-hour limit")
@@ -199,7 +186,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     elif unknown:
         status = INCONCLUSIVE
         reason = log_gap.describe() if log_gap else "the audit log for the period was not collected"
-        message = (f"{instance.display}: {len(unknown)} days could not be verified ({_ranges(unknown)}) because {reason}; "
+        message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:
         status = NOT_APPLICABLE if counts["not_applicable"] == len(states) else INCONCLUSIVE
@@ -208,7 +195,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
         status = PASS
         message = f"{instance.display}: a successful automated backup on each of {counts['succeeded']} due days; longest interval {gap_hours} hours."
     if stopped:
-        message += f" The instance was stopped on {len(stopped)} days ({_ranges(stopped)}); no backup was due while it was stopped."
+        message += f" The instance was stopped on {len(stopped)} days ({day_ranges(stopped)}); no backup was due while it was stopped."
     if classification is None:
         message += " No data classification found; the default daily interval was applied."
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from auditor.period import day_ranges
 from auditor.checks_api import CheckContext
 from auditor.facts.model import Facts, SqlInstance
 
@@ -115,17 +116,3 @@ def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field
     return states
 
 
-def day_ranges(days: list[date]) -> str:
-    """'2026-08-11..2026-08-13, 2026-09-02' for a reader."""
-    out: list[str] = []
-    run: list[date] = []
-    for day in sorted(days):
-        if run and day - run[-1] == timedelta(days=1):
-            run.append(day)
-            continue
-        if run:
-            out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
-        run = [day]
-    if run:
-        out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
-    return ", ".join(out)

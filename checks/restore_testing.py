@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from auditor.period import day_ranges
 from auditor.checks.backup_scope import sql_gaps
 from auditor.checks.common import instances, replica_finding
 from auditor.checks_api import Check, CheckContext
@@ -24,18 +25,6 @@ ID = "restore-testing"
 RESTORE_TYPES = ("RESTORE_VOLUME", "CLONE", "CREATE_CLONE")
 
 
-def _ranges(days: list[date]) -> str:
-    out, run = [], []
-    for day in sorted(days):
-        if run and day - run[-1] == timedelta(days=1):
-            run.append(day)
-            continue
-        if run:
-            out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
-        run = [day]
-    if run:
-        out.append(run[0].isoformat() if len(run) == 1 else f"{run[0]}..{run[-1]}")
-    return ", ".join(out)
 
 
 def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> list[date]:
@@ -97,7 +86,7 @@ def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Fac
         last = good[-1].started.strftime("%Y-%m-%d") if good else None
         message = (f"{instance.display}: its {classification} data must be restore-tested at least every {interval_days} days, "
                    f"but {len(gaps)} days of the period had no successful restore or clone in the preceding {interval_days} days "
-                   f"({_ranges(gaps)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
+                   f"({day_ranges(gaps)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
                    + failed_note)
         status = FAIL
     else:
