@@ -42,6 +42,41 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
             findings.append(replica_finding(ID, instance, "encryption"))
         else:
             findings.append(_instance_finding(instance, sorted(runs[instance.resource], key=lambda r: r.window_start), facts, ctx))
+    findings += _bucket_findings(facts, ctx)
+    return findings
+
+
+def _bucket_findings(facts: Facts, ctx: CheckContext) -> list[Finding]:
+    """A declared backup or export bucket must be encrypted at least as strongly as its source: a
+    Google-managed bucket holding copies of CMEK data undoes the customer's control of the key."""
+    from auditor.checks.backup_scope import backup_targets
+
+    instances_by_name = {i.resource: i for i in facts.sql_instances}
+    buckets = {b.resource: b for b in facts.stores.buckets}
+    findings = []
+    for target, sources in sorted(backup_targets(ctx).items()):
+        bucket = buckets.get(target)
+        for source in sources:
+            rule = f"backup-of:{source.rsplit('/', 1)[-1]}"
+            instance = instances_by_name.get(source)
+            if bucket is None or instance is None:
+                missing = target if bucket is None else source
+                findings.append(Finding(ID, target, rule, INCONCLUSIVE,
+                                        f"{target.rsplit('/', 1)[-1]} (declared backup bucket of {source.rsplit('/', 1)[-1]}): "
+                                        f"{missing} could not be read, so their encryption cannot be compared.",
+                                        observed={"bucket_read": bucket is not None, "source_read": instance is not None}))
+                continue
+            observed = {"bucket_kms_key": bucket.kms_key, "source_kms_key": instance.kms_key, "source": source}
+            evidence = list(bucket.evidence) + list(instance.evidence)
+            if instance.kms_key and not bucket.kms_key:
+                status, text = FAIL, (f"it holds backups of {instance.display}, whose data is encrypted with CMEK key "
+                                      f"{instance.kms_key}, but the bucket uses Google-managed encryption: the copies are "
+                                      "encrypted more weakly than the live data")
+            else:
+                how = f"CMEK key {bucket.kms_key}" if bucket.kms_key else "Google-managed encryption, like its source"
+                status, text = PASS, f"it holds backups of {instance.display} and uses {how}"
+            findings.append(Finding(ID, target, rule, status, f"Bucket {bucket.name}: {text}.", observed=observed,
+                                    expected={"at_least_as_strong_as_source": True}, evidence=evidence))
     return findings
 
 
@@ -158,6 +193,6 @@ CHECK = Check(
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are inconclusive: their backups are not listed by Cloud SQL.",
-    needs=("sql_instances", "backup_attempts", "kms_keys", "kms_key_versions", "coverage"),
+    needs=("sql_instances", "backup_attempts", "kms_keys", "kms_key_versions", "stores", "coverage"),
     evaluate=evaluate,
 )

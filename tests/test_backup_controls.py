@@ -234,3 +234,43 @@ def test_uncovered_days_rule():
     days = [date(2026, 7, d) for d in range(1, 11)]
     assert uncovered_days([date(2026, 4, 2)], days, 90) == days[1:]  # Apr 2 + 90 days = Jul 1: covered to Jul 1 only
     assert uncovered_days([], days, 90) == days
+
+
+def test_a_google_managed_backup_bucket_for_a_cmek_source_fails(tmp_path):
+    """Facts built by hand: the rule is pure. A CMEK instance exported to a bucket without a default KMS key."""
+    from datetime import datetime, timezone
+
+    from auditor.checks import backup_encryption_parity
+    from auditor.checks_api import CheckContext
+    from auditor.config import Config
+    from auditor.facts.model import Facts, SqlInstance, sql_resource
+    from auditor.facts.stores import Bucket
+    from auditor.inventory import parse_inventory
+    from auditor.period import Period
+
+    config = Config.model_validate({"organization": "T", "period": {"quarter": "2026-Q3"},
+                                    "gcp": {"projects": ["p"], "credentials": "anonymous"},
+                                    "policy": {"classifications": {"restricted": {"encryption": "cmek"}}}})
+    key = "projects/p/locations/us-east1/keyRings/r/cryptoKeys/k"
+    instance = SqlInstance(resource=sql_resource("p", "db"), project="p", name="db", region="us-east1", database_version="POSTGRES_16",
+                           state="RUNNABLE", instance_type="CLOUD_SQL_INSTANCE", activation_policy="ALWAYS",
+                           labels={"data-classification": "restricted"}, create_time=None, backup_enabled=True,
+                           backup_start_time=None, backup_location="us-west1", pitr_enabled=True, log_retention_days=7,
+                           retained_backups=30, backup_tier=None, kms_key=key, master=None)
+    def bucket(name, kms):
+        return Bucket(resource=f"//storage.googleapis.com/{name}", name=name, project="p", project_number="1", location="us-west1",
+                      location_type="region", data_locations=(), kms_key=kms, retention_seconds=None, retention_locked=None,
+                      retention_effective=None, soft_delete_seconds=None, versioning=True, lifecycle_deletes=(), labels={},
+                      create_time=None)
+    inventory = parse_inventory(
+        "reviewed: 2026-09-01\nstores:\n"
+        f"  - resource: {instance.resource}\n    classification: restricted\n    owner: dba\n"
+        "    backup: [cloudsql-automated, {backup-bucket: //storage.googleapis.com/weak}, {backup-bucket: //storage.googleapis.com/strong}]\n",
+        tmp_path / "inventory.yaml")
+    facts = Facts(as_of=datetime(2026, 9, 30, tzinfo=timezone.utc), locker_ids=["L"], projects=["p"], sql_instances=[instance])
+    facts.stores.buckets += [bucket("weak", None), bucket("strong", key)]
+    ctx = CheckContext(config=config, period=Period.from_config(config.period), as_of=facts.as_of, inventory=inventory)
+    found = {f.resource: f for f in backup_encryption_parity._bucket_findings(facts, ctx)}
+    assert found["//storage.googleapis.com/weak"].status == "fail"
+    assert "Google-managed" in found["//storage.googleapis.com/weak"].message
+    assert found["//storage.googleapis.com/strong"].status == "pass"
