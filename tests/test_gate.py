@@ -129,6 +129,8 @@ def test_cmek_removed_is_named(sample, baseline, tmp_path):
     key = "projects/bks-prod/locations/us-central1/keyRings/sql/cryptoKeys/billing"
     assert [(c["kind"], c["control"], c["resource"], c["key"], c["before"], c["after"]) for c in report["changes"]] == [
         ("new-failure", "backup-encryption-parity", BILLING, None, "pass", "fail"),   # restricted data needs CMEK
+        # its export bucket was weaker than a CMEK source; against a Google-managed source it no longer is
+        ("resolved", "backup-encryption-parity", "//storage.googleapis.com/bks-prod-billing-exports", None, "fail", "pass"),
         ("weakened", "backup-encryption-parity", BILLING, "kms_key", key, None)]
 
 
