@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from auditor.simulator.scenario_base import Strict, utc
 
 from auditor import yamlsafe
 from auditor.errors import ScenarioError
@@ -29,28 +31,20 @@ Status = Literal["pass", "fail", "warn", "inconclusive", "not_applicable"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
-    return value.astimezone(dt.timezone.utc)
-
-
-class Organization(_Strict):
+class Organization(Strict):
     id: str = Field(pattern=r"^\d+$")
     display_name: str
 
 
-class Interval(_Strict):
+class Interval(Strict):
     """A half-open interval [from, to) during which an instance was stopped."""
 
     start: dt.datetime = Field(alias="from")
     end: dt.datetime | None = Field(default=None, alias="to")
 
-    _utc_times = field_validator("start", "end")(lambda v: None if v is None else _utc(v))
+    _utc_times = field_validator("start", "end")(lambda v: None if v is None else utc(v))
 
     @model_validator(mode="after")
     def _ordered(self) -> "Interval":
@@ -62,7 +56,7 @@ class Interval(_Strict):
         return self.start <= t and (self.end is None or t < self.end)
 
 
-class Backup(_Strict):
+class Backup(Strict):
     enabled: bool
     start_time: str = "03:00"
     location: str | None = None
@@ -95,7 +89,7 @@ class Backup(_Strict):
         return self.enabled_on(t.date()) and not any(spell.contains(t) for spell in self.disabled)
 
 
-class SqlInstance(_Strict):
+class SqlInstance(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,97}$")
     type: Literal["CLOUD_SQL_INSTANCE", "READ_REPLICA_INSTANCE"] = "CLOUD_SQL_INSTANCE"
     master: str | None = None
@@ -117,8 +111,8 @@ class SqlInstance(_Strict):
     asset_index: bool = True  # False: Cloud Asset Inventory has not indexed it (yet)
     admin_listed: bool = True  # False: instances.list does not show it to the auditing identity
 
-    _utc_create = field_validator("create_time")(lambda v: _utc(v))
-    _utc_delete = field_validator("delete_time")(lambda v: None if v is None else _utc(v))
+    _utc_create = field_validator("create_time")(lambda v: utc(v))
+    _utc_delete = field_validator("delete_time")(lambda v: None if v is None else utc(v))
 
     def exists_at(self, t: dt.datetime) -> bool:
         return self.create_time <= t and (self.delete_time is None or t < self.delete_time)
@@ -163,7 +157,7 @@ class SqlInstance(_Strict):
         return any(i.contains(t) for i in self.stopped)
 
 
-class Project(_Strict):
+class Project(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     number: str = Field(pattern=r"^\d+$")
     folder: str | None = Field(default=None, pattern=r"^\d+$")
@@ -197,13 +191,13 @@ class Project(_Strict):
         return next((i for i in self.sql_instances if i.name == name), None)
 
 
-class Expectation(_Strict):
+class Expectation(Strict):
     status: Status
     missed_days: list[dt.date] | None = None
     stopped_days: list[dt.date] | None = None
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     name: str
     now: dt.datetime
     history_start: dt.date
@@ -213,7 +207,7 @@ class Scenario(_Strict):
     expect: dict[str, dict[str, Status | Expectation]] = {}
     faults: list[Fault] = []  # injected API faults (auditor.simulator.faults)
 
-    _utc_now = field_validator("now")(lambda v: _utc(v))
+    _utc_now = field_validator("now")(lambda v: utc(v))
 
     @model_validator(mode="after")
     def _unique_projects(self) -> "Scenario":

@@ -10,24 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from auditor.simulator.scenario_base import Strict, utc
 
 KeyState = Literal["ENABLED", "DISABLED", "DESTROYED", "DESTROY_SCHEDULED"]
 OperationType = Literal["RESTORE_VOLUME", "CLONE", "CREATE_CLONE", "BACKUP_VOLUME", "UPDATE", "RESTART",
                         "EXPORT", "IMPORT", "REENCRYPT"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
-    return value.astimezone(dt.timezone.utc)
-
-
-class KmsKey(_Strict):
+class KmsKey(Strict):
     """A key in this project: projects/<project>/locations/<location>/keyRings/<key_ring>/cryptoKeys/<name>."""
 
     key_ring: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,63}$")
@@ -37,7 +31,7 @@ class KmsKey(_Strict):
     primary: int | None = None  # default: the newest ENABLED version
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
-    _utc_create = field_validator("create_time")(lambda v: _utc(v))
+    _utc_create = field_validator("create_time")(lambda v: utc(v))
 
     @model_validator(mode="after")
     def _primary_exists(self) -> "KmsKey":
@@ -55,14 +49,14 @@ class KmsKey(_Strict):
         return enabled[-1] if enabled else None
 
 
-class NotificationChannel(_Strict):
+class NotificationChannel(Strict):
     id: str = Field(pattern=r"^[a-zA-Z0-9_-]+$")
     type: str = "email"
     display_name: str
     enabled: bool = True
 
 
-class AlertPolicy(_Strict):
+class AlertPolicy(Strict):
     """Exactly one of log_filter (a log-match condition) or metric_threshold (a log-based metric's name)."""
 
     id: str = Field(pattern=r"^[a-zA-Z0-9_-]+$")
@@ -79,13 +73,13 @@ class AlertPolicy(_Strict):
         return self
 
 
-class LogMetric(_Strict):
+class LogMetric(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_./-]+$")
     filter: str
     disabled: bool = False
 
 
-class Operation(_Strict):
+class Operation(Strict):
     """One Cloud SQL operation on the instance (newest are listed first by the API)."""
 
     type: OperationType
@@ -94,4 +88,4 @@ class Operation(_Strict):
     error: str | None = None
     user: str = "dba@bangkoksolutions.example"
 
-    _utc_time = field_validator("time")(lambda v: _utc(v))
+    _utc_time = field_validator("time")(lambda v: utc(v))

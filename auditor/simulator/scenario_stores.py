@@ -9,23 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from auditor.simulator.scenario_base import Strict, utc
 
 ASSET_ONLY_TYPES = ("compute.googleapis.com/Disk", "bigquery.googleapis.com/Dataset", "spanner.googleapis.com/Instance",
                     "firestore.googleapis.com/Database", "file.googleapis.com/Instance")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp must carry a timezone (e.g. a trailing Z)")
-    return value.astimezone(dt.timezone.utc)
-
-
-class Bucket(_Strict):
+class Bucket(Strict):
     """A Cloud Storage bucket as the JSON API describes it (location in UPPERCASE, like Storage writes it)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
@@ -44,7 +38,7 @@ class Bucket(_Strict):
     asset_index: bool = True
     admin_listed: bool = True
 
-    _utc_create = field_validator("create_time")(lambda v: _utc(v))
+    _utc_create = field_validator("create_time")(lambda v: utc(v))
 
     @model_validator(mode="after")
     def _lock_needs_policy(self) -> "Bucket":
@@ -53,7 +47,7 @@ class Bucket(_Strict):
         return self
 
 
-class AssetOnlyStore(_Strict):
+class AssetOnlyStore(Strict):
     """A store the auditor only discovers (Spanner, Firestore, disks...): served by the asset search alone."""
 
     asset_type: Literal[ASSET_ONLY_TYPES]  # type: ignore[valid-type]
@@ -62,4 +56,4 @@ class AssetOnlyStore(_Strict):
     labels: dict[str, str] = {}
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
-    _utc_create = field_validator("create_time")(lambda v: _utc(v))
+    _utc_create = field_validator("create_time")(lambda v: utc(v))
