@@ -4,7 +4,8 @@ Rule: a backup is stale when its last fetch (FETCH_HEAD's time; none recorded co
 older than `policy.source_code.backup_interval` before the evidence's as-of time AND GitHub has
 commits it lacks. A branch or tag is current when the backup's head equals GitHub's or descends
 from it (git merge-base --is-ancestor, run on the backup at collection); otherwise GitHub's compare
-API says how many commits the backup lacks. So a repository pushed after a fetch that is still
+API says how many commits the backup lacks (git counts them itself when the backup holds GitHub's
+commit; neither head containing the other is "diverged"). So a repository pushed after a fetch that is still
 inside the window is fresh, and an archived repository nobody pushes to stays fresh however old
 its fetch. What a mirror does not carry is flagged: Git LFS file contents (the default branch's
 .gitattributes uses filter=lfs but the backup holds no lfs/objects) fail, because a restore would
@@ -43,8 +44,8 @@ def compare_refs(facts: Facts, repo: Repository, backup: BackupState) -> list[di
             counted = backup.behind.get((mine, sha))
             compared = compares.get((mine, sha))
             row["commits_behind"] = counted if counted is not None else (compared or {}).get("ahead_by")
-            if compared and compared.get("status") == "diverged":
-                row["state"] = "diverged"
+            if (compared and compared.get("status") == "diverged") or backup.ancestor.get((mine, sha)) is False:
+                row["state"] = "diverged"  # neither head contains the other (git on the backup, or GitHub's compare)
         rows.append(row)
     return rows
 
@@ -65,16 +66,24 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
     name = f"{repo.org}/{repo.name}"
     expected = {"window_hours": hours(window), "rule": "last fetch inside the window, or nothing on GitHub that the backup lacks"}
     evidence = list(repo.evidence) + facts.source.ref_evidence.get(repo.resource, [])
-    for method, api in (("repos.branches.list", "github"), ("repos.tags.list", "github"), ("backup.inspect", "git")):
-        reason = gap_reason(facts, api, method, repo.resource)
-        if reason:
-            return Finding(ID, repo.resource, "fresh", INCONCLUSIVE, f"{name}: freshness could not be verified: {reason}.",
-                           expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
+
+    def unverified(reason: str) -> Finding:
+        return Finding(ID, repo.resource, "fresh", INCONCLUSIVE, f"{name}: freshness could not be verified: {reason}.",
+                       expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
+
+    reason = gap_reason(facts, "git", "backup.inspect", repo.resource)
+    if reason:
+        return unverified(reason)
     backup = facts.source.backups.get(repo.resource)
-    if backup is None:
+    if backup is None:  # the backup listing alone decides this; GitHub's branches are not needed (nor fetched)
+        evidence += facts.source.backup_listing_evidence.get(repo.org, [])
         return Finding(ID, repo.resource, "fresh", FAIL,
                        f"{name} has no local backup, so no copy of it is kept current (see source-backup-coverage).",
                        observed={"backup": None}, expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
+    for method in ("repos.branches.list", "repos.tags.list"):
+        reason = gap_reason(facts, "github", method, repo.resource)
+        if reason:
+            return unverified(reason)
     evidence += backup.evidence + [c["evidence"] for c in facts.source.compares.get(repo.resource, {}).values()]
     rows = compare_refs(facts, repo, backup)
     lacking = [r for r in rows if r["state"] != "current"]

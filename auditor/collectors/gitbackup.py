@@ -38,6 +38,7 @@ class Inspection:
     path: Path
     refs: dict[str, str] = field(default_factory=dict)  # refname -> commit sha
     default_ref: str | None = None
+    held: set[str] = field(default_factory=set)  # GitHub heads that differ from the backup's but whose commit it holds
 
 
 def _is_git_dir(path: Path) -> bool:
@@ -119,16 +120,20 @@ def inspect(backup: Backup | None, layout: str, default_branch: str, github_refs
     local.observe("lfs-objects", {"path": str(lfs_dir), "exists": lfs_dir.is_dir(), "files": lfs_files})
     wiki = wiki_path(backup, layout)
     local.observe("wiki-backup", {"path": str(wiki), "exists": _is_repo(wiki)})
+    held: set[str] = set()
     for name, github_sha in sorted(github_refs.items()):
         ref = name if name.startswith("refs/tags/") else prefix + name.removeprefix("refs/heads/")
         mine = refs.get(ref)
         if mine is None or mine == github_sha:
             continue
-        if local.git("cat-file", "-e", f"{github_sha}^{{commit}}", cwd=path).ok:
-            local.git("merge-base", "--is-ancestor", github_sha, mine, cwd=path)
-            if local.git("merge-base", "--is-ancestor", mine, github_sha, cwd=path).ok:
-                local.git("rev-list", "--count", f"{mine}..{github_sha}", cwd=path)
-    return Inspection(path=path, refs=refs, default_ref=default_ref)
+        if not local.git("cat-file", "-e", f"{github_sha}^{{commit}}", cwd=path).ok:
+            continue  # the backup lacks GitHub's commit: only GitHub's compare API can count what is missing
+        held.add(github_sha)
+        if local.git("merge-base", "--is-ancestor", github_sha, mine, cwd=path).ok:
+            continue  # the backup's head already contains GitHub's
+        local.git("merge-base", "--is-ancestor", mine, github_sha, cwd=path)  # behind (0) or diverged (1)
+        local.git("rev-list", "--count", f"{mine}..{github_sha}", cwd=path)  # what GitHub has that the backup lacks
+    return Inspection(path=path, refs=refs, default_ref=default_ref, held=held)
 
 
 def fsck(path: Path) -> None:

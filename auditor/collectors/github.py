@@ -8,9 +8,11 @@ as GitHub asks of one token):
   git    integrity.sample      the repositories drilled today: a reproducible, recorded sample
   per in-scope repository:
   github repos.branches.list -> repos.tags.list -> git backup.inspect (refs, last fetch, size, LFS,
-         wiki, ancestry of each GitHub head) -> github repos.compare (branches the backup lacks
-         commits of) and, when sampled, github repos.git.commits.get (GitHub's tree of the backup's
-         default-branch commit), git backup.fsck, git backup.restore_drill
+         wiki, ancestry of each GitHub head) -> github repos.compare (branches whose backup head lacks
+         GitHub's commit; git counts the rest locally) and, when sampled, github repos.git.commits.get
+         (GitHub's tree of the backup's default-branch commit), git backup.fsck, git backup.restore_drill
+  A repository the backup listing does not hold gets only backup.inspect (which records the absence):
+  its branches and tags would change no verdict. auditor/cost_github.py counts these calls.
 The token comes from the environment variable `github.token_env` and is handed only to PyGithub's
 `Auth.Token`; the capture layer stores bodies, URLs and an allow-list of response headers, never
 request headers, so it cannot reach the evidence.
@@ -147,6 +149,7 @@ class OrgPlan:
         self.github, self.policy = config.github, config.policy.source_code
         self.scope = f"github.com/{org}"
         self.backups: dict[str, gitbackup.Backup] = {}
+        self.listed = False  # the backup listing succeeded, so a repository absent from it has no backup
 
     def calls(self) -> list[Call]:
         root = self.github.backup.root
@@ -157,6 +160,7 @@ class OrgPlan:
                 local.observe("backup-listing", {"root": None, "layout": layout, "organization": self.org, "exists": False})
                 raise FileNotFoundError("github.backup.root is not configured")
             self.backups = gitbackup.list_backups(root, layout, self.org)
+            self.listed = True
 
         return [
             Call("git", "backup.list", {"org": self.org, "root": str(root), "layout": layout}, self.scope, list_backups),
@@ -166,12 +170,12 @@ class OrgPlan:
 
     def _repos_call(self, org: Any) -> Call:
         return Call("github", "orgs.repos.list", {"org": self.org, "type": "all"}, self.scope,
-                    lambda: list(org.get_repos(type="all")), follow=self._per_repo)
+                    lambda: list(org.get_repos(type="all")), follow=lambda repos: self._per_repo(org, repos))
 
-    def _per_repo(self, repos: list[Any]) -> list[Call]:
+    def _per_repo(self, org: Any, repos: list[Any]) -> list[Call]:
         scoped = [r for r in repos if in_scope(r.archived, r.fork, self.policy)]
         population = sorted(r.name for r in scoped if r.name.lower() in self.backups)
-        seed = self.policy.integrity_seed or f"{self.org}:{_server_day(repos)}"
+        seed = self.policy.integrity_seed or f"{self.org}:{_server_day(org)}"
         sample = draw_sample(population, seed, self.policy.integrity_sample)
 
         def record_sample() -> None:
@@ -187,12 +191,13 @@ class OrgPlan:
         return calls
 
 
-def _server_day(repos: list[Any]) -> str:
-    """The day of collection by GitHub's clock (its Date header), so a re-run the same day draws the same sample."""
-    for repo in repos:
-        date = (getattr(repo, "raw_headers", None) or {}).get("date")
-        if date:
-            return parsedate_to_datetime(date).date().isoformat()
+def _server_day(org: Any) -> str:
+    """The day of collection by GitHub's clock (the organisation response's Date header), so a re-run the same day
+    draws the same sample. Read from the organisation, which PyGithub fetched whole: `raw_headers` on a listed
+    repository would make PyGithub fetch that repository again, outside any recorded call."""
+    date = (getattr(org, "raw_headers", None) or {}).get("date")
+    if date:
+        return parsedate_to_datetime(date).date().isoformat()
     return time.strftime("%Y-%m-%d", time.gmtime())
 
 
@@ -204,6 +209,8 @@ class RepoPlan:
         self.params = {"org": plan.org, "repo": repo.name}
 
     def first(self) -> Call:
+        if self.plan.listed and self.name.lower() not in self.plan.backups:
+            return self._inspect({}, {})  # no backup: nothing to compare GitHub's branches and tags with
         return Call("github", "repos.branches.list", self.params, self.scope,
                     lambda: {b.name: b.commit.sha for b in self.repo.get_branches()}, follow=self._tags)
 
@@ -230,7 +237,7 @@ class RepoPlan:
         prefix = inspection.default_ref.rsplit("/", 1)[0] + "/" if inspection.default_ref else "refs/heads/"
         for branch, github_sha in sorted(branches.items()):
             mine = inspection.refs.get(prefix + branch)
-            if mine and mine != github_sha:
+            if mine and mine != github_sha and github_sha not in inspection.held:  # git could not count it locally
                 calls.append(Call("github", "repos.compare", {**self.params, "base": mine, "head": github_sha}, self.scope,
                                   lambda base=mine, head=github_sha: self.repo.compare(base, head).ahead_by))
         if not self.sampled:
