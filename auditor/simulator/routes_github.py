@@ -3,9 +3,11 @@
 Strict where GitHub is and where a client could go wrong: a token is required (401 without one),
 unknown query parameters are refused (422), pages are capped at 100 and linked with absolute URLs
 in a `Link` header, every response carries `X-RateLimit-*` (and `X-OAuth-Scopes` for classic
-tokens), unknown routes and objects get GitHub's 404 JSON, and the scenario's faults produce a
-primary rate limit (403, `X-RateLimit-Remaining: 0`, reset), a secondary one (403, `Retry-After`)
-or a 5xx burst. Objects carry the `*_url` fields PyGithub follows. The data comes from the real git
+tokens), unknown routes and objects get GitHub's 404 JSON. GitHub's primary and secondary rate
+limits are enforced per token (github_limits.py: 5,000 an hour; 100 in flight, 900 points a minute
+per endpoint, 90 s of server time a minute), and the scenario's faults produce a primary rate limit
+(403, `X-RateLimit-Remaining: 0`, reset), a secondary one (403, `Retry-After`) or a 5xx burst on
+chosen requests. `latency` (seconds, default 0) delays every response, as a network would. Objects carry the `*_url` fields PyGithub follows. The data comes from the real git
 repositories in `GitWorld`; rate-limit resets are wall-clock epochs (as on GitHub: clients compare
 them with their own clock), while `Date` is the scenario clock like everywhere in the simulator.
 """
@@ -20,6 +22,7 @@ import zlib
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from auditor.simulator.github_limits import PRIMARY_MESSAGE, SECONDARY_MESSAGE, Limits, RateLimiter
 from auditor.simulator.github_world import GitWorld, RepoState
 from auditor.simulator.routing import Route
 from auditor.simulator.scenario_github import Github, Organization
@@ -51,10 +54,11 @@ def _iso(moment: dt.datetime) -> str:
 class GithubApi:
     """Mounted on the simulator at /api/v3; `handle` returns (status, headers, JSON body)."""
 
-    def __init__(self, spec: Github, world: GitWorld, record) -> None:
+    def __init__(self, spec: Github, world: GitWorld, record, limits: Limits | None = None) -> None:
         self.spec, self.world, self.record = spec, world, record
         self.requests = 0
-        self.remaining = RATE_LIMIT
+        self.limiter = RateLimiter(limits)
+        self.latency = 0.0  # seconds added to every GitHub response (the benchmark's simulated network)
         self._lock = threading.Lock()
         self._ids = itertools.count(1000)
         self.routes = [
@@ -74,18 +78,30 @@ class GithubApi:
             self.requests += 1
             number = self.requests
         self.base = base_url + PREFIX
-        out_headers = self._rate_headers()
+        token = self._token(headers)
+        route_path = path[len(PREFIX):] or "/"
+        refusal = self.limiter.admit(token, method, self._endpoint(method, route_path)) if token else None
+        started = time.monotonic()
         try:
-            fault = self._fault(number)
-            if fault is not None:
-                raise fault
-            if not self._token(headers):
-                raise GithubError(401, "Requires authentication")
-            status, body, extra = 200, *self._dispatch(method, path[len(PREFIX):] or "/", query)
-            out_headers.update(extra)
-        except GithubError as err:
-            status, body = err.status, err.body()
-            out_headers.update(err.headers)
+            if self.latency:
+                time.sleep(self.latency)
+            out_headers = self.limiter.headers(token or "")
+            try:
+                fault = self._fault(number)
+                if fault is not None:
+                    raise fault
+                if not token:
+                    raise GithubError(401, "Requires authentication")
+                if refusal is not None:
+                    raise GithubError(403, refusal.message, refusal.headers)
+                status, body, extra = 200, *self._dispatch(method, route_path, query)
+                out_headers.update(extra)
+            except GithubError as err:
+                status, body = err.status, err.body()
+                out_headers.update(err.headers)
+        finally:
+            if token and refusal is None:
+                self.limiter.release(token, time.monotonic() - started)
         if self.spec.token_scopes is not None:
             out_headers["X-OAuth-Scopes"] = ", ".join(self.spec.token_scopes)
             out_headers["X-Accepted-OAuth-Scopes"] = "repo"
@@ -94,16 +110,18 @@ class GithubApi:
         return status, out_headers, body
 
     @staticmethod
-    def _token(headers: Any) -> bool:
+    def _token(headers: Any) -> str:
         value = headers.get("Authorization") or ""
         scheme, _, token = value.partition(" ")
-        return scheme.lower() in ("token", "bearer") and bool(token.strip())
+        return token.strip() if scheme.lower() in ("token", "bearer") else ""
 
-    def _rate_headers(self, remaining: int | None = None, reset_in: int = 3600) -> dict[str, str]:
-        with self._lock:
-            if remaining is None:
-                self.remaining = max(self.remaining - 1, 1)
-                remaining = self.remaining
+    def _endpoint(self, method: str, path: str) -> str:
+        """The endpoint a request counts against for the per-endpoint secondary limit: its route template."""
+        route = next((r for r in self.routes if r.match(path) is not None), None)
+        return f"{method} {route.template if route else path}"
+
+    @staticmethod
+    def _rate_headers(remaining: int, reset_in: int) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": str(remaining),
                 "X-RateLimit-Used": str(RATE_LIMIT - remaining), "X-RateLimit-Resource": "core",
                 "X-RateLimit-Reset": str(int(time.time()) + reset_in)}
@@ -113,12 +131,9 @@ class GithubApi:
             if not fault.at_request <= number < fault.at_request + fault.count:
                 continue
             if fault.kind == "primary_rate_limit":
-                return GithubError(403, "API rate limit exceeded for user ID 1001. If you reach out to GitHub Support "
-                                        "for help, please include the request ID.",
-                                   self._rate_headers(remaining=0, reset_in=fault.retry_after))
+                return GithubError(403, PRIMARY_MESSAGE, self._rate_headers(remaining=0, reset_in=fault.retry_after))
             if fault.kind == "secondary_rate_limit":
-                return GithubError(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                                   {"Retry-After": str(fault.retry_after)})
+                return GithubError(403, SECONDARY_MESSAGE, {"Retry-After": str(fault.retry_after)})
             return GithubError(502, "Server Error")
         return None
 
@@ -237,8 +252,8 @@ class GithubApi:
             kind in ("all", "member") or (kind == "public" and not s.spec.private) or (kind == "private" and s.spec.private)
             or (kind == "forks" and s.spec.fork) or (kind == "sources" and not s.spec.fork))]
         selected.sort(key=lambda s: (s.spec.created or s.spec.pushes[0], s.spec.name))
-        chunk, headers = self._page([self._repo_json(s) for s in selected], query, path)
-        return chunk, headers
+        chunk, headers = self._page(selected, query, path)
+        return [self._repo_json(s) for s in chunk], headers
 
     def repo(self, params: dict[str, str], query: dict[str, str], path: str):
         return self._repo_json(self._repo(params["owner"], params["repo"])), {}
