@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from auditor.simulator import synthetic_github
 from auditor.simulator.github_world import GitWorld
 from auditor.simulator.routes_github import PREFIX, GithubApi
 
@@ -27,11 +28,14 @@ def start(sim: Any) -> GithubApi | None:
         return None
     workdir = Path(tempfile.mkdtemp(prefix="auditor-sim-github-"))
     try:
-        world = GitWorld(spec, workdir)
+        if synthetic_github.wanted(spec):
+            world = synthetic_github.ScaleWorld(spec, workdir, sim.scenario.now)
+        else:
+            world = GitWorld(spec, workdir)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
-    return GithubApi(spec, world, sim._record)
+    return GithubApi(world.spec, world, sim._record)
 
 
 def stop(api: GithubApi | None) -> None:

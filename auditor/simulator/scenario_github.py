@@ -66,11 +66,34 @@ class Repository(_Strict):
         return self
 
 
+class Generate(_Strict):
+    """A large organisation made at start by synthetic_github.py (scale tests, the benchmark); shares are of all generated."""
+
+    real: int = Field(default=200, ge=0, le=20000)  # own history; backup made with `git clone --mirror`
+    synthetic: int = Field(default=1800, ge=0, le=100000)  # a template's history; backup borrows its objects
+    seed: int = 7
+    prefix: str = Field(default="repo", pattern=r"^[A-Za-z0-9._-]{1,40}$")  # names are <prefix>-00001, ...
+    missing: float = Field(default=0.02, ge=0, le=1)  # no local backup
+    stale: float = Field(default=0.04, ge=0, le=1)  # fetched before the last push, outside the 24 h window
+    lagging: float = Field(default=0.03, ge=0, le=1)  # fetched before the last push, inside the window
+    archived: float = Field(default=0.03, ge=0, le=1)
+    forks: float = Field(default=0.02, ge=0, le=1)
+    wide: int = Field(default=1, ge=0)  # real repositories with 150 branches and 120 tags (two pages each)
+    corrupt: int = Field(default=1, ge=0)  # real backups with a blob of the first commit deleted
+
+    @model_validator(mode="after")
+    def _shares(self) -> "Generate":
+        if self.missing + self.stale + self.lagging > 1:
+            raise ValueError("missing + stale + lagging is more than all repositories")
+        return self
+
+
 class Organization(_Strict):
     login: str = Field(pattern=r"^[A-Za-z0-9-]{1,39}$")
     hidden_repositories: int = Field(default=0, ge=0)  # counted in the totals, invisible to the token
-    repositories: list[Repository]
+    repositories: list[Repository] = []
     orphan_backups: list[str] = []  # backup folders whose repository no longer exists
+    generate: Generate | None = None  # add a generated organisation's repositories (synthetic_github.py)
 
     @model_validator(mode="after")
     def _unique(self) -> "Organization":
@@ -95,3 +118,9 @@ class Github(_Strict):
     backup_bare: bool = True  # python-github-backup --bare / ghorg --backup; false: normal clones
     organizations: list[Organization]
     faults: list[Fault] = []
+
+    @model_validator(mode="after")
+    def _generated_backups_are_bare(self) -> "Github":
+        if any(o.generate for o in self.organizations) and not (self.backup_bare or self.backup_layout == "mirror"):
+            raise ValueError("generated organisations make bare backups: use backup_layout mirror or backup_bare true")
+        return self
