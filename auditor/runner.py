@@ -57,12 +57,15 @@ class Collection:
 
 def collect(config: Config, evidence_dir: Path, progress: Progress | None = None) -> Collection:
     """Run every collector's calls through the scheduler into a new locker."""
-    if not (config.gcp.projects or config.gcp.organization or config.gcp.folders):
-        raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit")
-    credentials, identity = load_credentials(config.gcp.credentials)
+    google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
+    if not google and not (config.github and config.github.organizations):
+        raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
+                          "(or github.organizations for a source-code-only audit)")
+    # a source-code-only audit never calls Google, so it needs (and looks for) no Google credentials
+    credentials, identity = load_credentials(config.gcp.credentials if google else "anonymous")
     clients = GoogleClients(config.gcp, credentials)
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
-    identities = {"gcp": identity}
+    identities = {"gcp": identity} if google else {}
     if config.github is not None:
         identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
         identities["git"] = f"local user {getpass.getuser()}"

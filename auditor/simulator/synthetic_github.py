@@ -105,7 +105,8 @@ class ScaleWorld(GitWorld):
     """GitWorld plus the generated repositories of every organisation with `generate:`.
 
     `spec` is the scenario's GitHub part with the generated repositories added (what the routes serve);
-    `shapes[org]` describes them for the cost formula; `timings` says how long creation took.
+    `shapes[org]` describes them for the cost formula, `states[org]` gives each one's backup state (what
+    the checks should conclude) and `kinds[org]` whether it is real or synthetic, `timings` says how long creation took and how many git processes it ran.
     """
 
     def __init__(self, spec: Github, workdir: Path, now: dt.datetime) -> None:
@@ -113,6 +114,8 @@ class ScaleWorld(GitWorld):
         super().__init__(spec, workdir)  # the hand-written repositories and orphan backups
         self.now = now
         self.shapes: dict[str, list[RepoShape]] = {}
+        self.states: dict[str, dict[str, str]] = {}  # org -> repository -> fresh|stale|lagging|missing|corrupt
+        self.kinds: dict[str, dict[str, str]] = {}  # org -> repository -> real|synthetic
         self.git_processes = 0
         multi = len(spec.organizations) > 1
         organizations = []
@@ -147,7 +150,7 @@ class _Generator:
         rng.shuffle(kinds)
         real_left = {"wide": gen.wide, "corrupt": gen.corrupt}
         templates = [self._template(k) for k in range(min(TEMPLATES, gen.synthetic))]
-        made, shapes = [], []
+        made, shapes, states = [], [], {}
         for index, (name, kind) in enumerate(zip(self.names, kinds)):
             u = rng.random()
             state = ("missing" if u < gen.missing else "stale" if u < gen.missing + gen.stale
@@ -166,11 +169,14 @@ class _Generator:
             else:
                 spec, history = self._synthetic(name, state, flags, templates[index % len(templates)])
             made.append(spec)
+            states[name] = "corrupt" if kind == "real" and spec.backup is not None and spec.backup.corrupt else state
             shapes.append(RepoShape(name=name, branches=1 + len(history.branches), tags=len(history.tags),
                                     backed_up=spec.backup is not None, lacking=int(state in ("stale", "lagging")),
                                     archived=spec.archived, fork=spec.fork))
         self._clone_all()
         self.world.shapes[self.org.login] = shapes
+        self.world.states[self.org.login] = states
+        self.world.kinds[self.org.login] = dict(zip(self.names, kinds))
         return made
 
     def _backup_dest(self, name: str) -> Path:
