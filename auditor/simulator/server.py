@@ -32,6 +32,13 @@ DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
 MAX_BODY = 1 << 20
 
 
+class _Server(ThreadingHTTPServer):
+    """A listen backlog deep enough for a parallel collector: with the default of 5, connections
+    beyond it wait for a SYN retransmit (a second) and a short client timeout fires."""
+
+    request_queue_size = 128
+
+
 class Simulator:
     """Serve a scenario on 127.0.0.1. Use as a context manager, or start()/stop().
 
@@ -79,7 +86,7 @@ class Simulator:
             return self
         self.github = github_mount.start(self)
         handler = type("SimHandler", (_Handler,), {"sim": self})
-        self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
+        self._httpd = _Server((self._host, self._port), handler)
         self._httpd.daemon_threads = True
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="simulator", daemon=True)
