@@ -1,0 +1,238 @@
+"""GitHub at scale: a generated organisation, the real collector, GitHub's limits, and the serial latency bound.
+
+    python benchmarks/github_scale.py --real 200 --synthetic 1800 --latency 0.05
+
+What it does, in order:
+1. starts the simulator in its own process (so its CPU is not the collector's), with an organisation
+   made by `generate:` (auditor/simulator/synthetic_github.py: `real` repositories with their own
+   history and a `git clone --mirror` backup, `synthetic` ones sharing template histories, some
+   backups missing, stale, lagging or corrupt), GitHub's primary and secondary rate limits enforced,
+   and `latency` seconds added to every GitHub response;
+2. collects with `auditor.runner.collect` and a GitHub-only config: PyGithub, serial (GitHub asks
+   for one request at a time per token), with explicit pacing (`seconds_between_requests`);
+3. runs every check (`auditor.runner.evaluate`) on the locker;
+4. returns the figures: requests made per method against the design minimum of
+   auditor/cost_github.py, the serial latency bound requests x (latency + pacing), wall times, local
+   git commands and their time, rate-limit refusals, and how long the organisation took to make.
+
+`measure_github()` is the function the whole-organisation benchmark calls; run alone, this prints
+the figures. Nothing here is a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from auditor import runner
+from auditor.config import Config
+from auditor.cost_github import git_commands, github_minimum, pacing_within_limits, serial_bound
+from auditor.simulator import Simulator
+from auditor.simulator.scenario import parse_scenario
+
+ORG = "scale"
+TOKEN_ENV = "AUDITOR_BENCH_GITHUB_TOKEN"
+NOW = "2026-09-30T02:00:00Z"
+
+
+def scenario(real: int, synthetic: int, seed: int) -> dict[str, Any]:
+    return {"name": "github-scale", "now": NOW, "history_start": "2026-09-01",
+            "organization": {"id": "1", "display_name": ORG}, "projects": [],
+            "github": {"organizations": [{"login": ORG, "generate": {"real": real, "synthetic": synthetic, "seed": seed}}]}}
+
+
+def _serve(conn, document: dict[str, Any], latency: float, tmpdir: str) -> None:
+    """The simulator's own process: build, report, serve until told to stop, report what it saw."""
+    tempfile.tempdir = tmpdir  # the generated repositories and backups live under the benchmark's work folder
+    started = time.perf_counter()
+    sim = Simulator(parse_scenario(document), port=0).start()
+    world = sim.github.world
+    sim.github.latency = latency
+    conn.send({"url": sim.url, "backup_root": str(sim.github_backup_root), "start_seconds": time.perf_counter() - started,
+               "generate": world.timings, "shapes": world.shapes[ORG], "states": Counter(world.states[ORG].values()),
+               "kinds": Counter(world.kinds[ORG].values())})
+    conn.recv()  # "stop"
+    github = sim.github
+    conn.send({"stats": {f"{route}": n for (api, route), n in sim.stats.items() if api == "github"},
+               "requests": github.requests, "refusals": dict(github.limiter.refusals),
+               "rate_headers": github.limiter.headers(os.environ.get(TOKEN_ENV, ""))})
+    sim.stop()
+
+
+class _Timer:
+    """A scheduler progress hook: seconds each call ran, per (api, method), from its record's start and end
+    (a call is `started` when queued; its record opens when a worker takes it)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[tuple[str, str], float] = defaultdict(float)
+
+    def started(self, call) -> None:
+        pass
+
+    def finished(self, call, record, queued: int) -> None:
+        ran = datetime.fromisoformat(record.ended_at) - datetime.fromisoformat(record.started_at)
+        self.seconds[call.api, call.method] += ran.total_seconds()
+
+
+def _config(url: str, backup_root: str, pacing: float, sample: int) -> Config:
+    config = Config.model_validate({
+        "organization": "GitHub scale benchmark", "period": {"quarter": "2026-Q3"},
+        "github": {"organizations": [ORG], "token_env": TOKEN_ENV},
+        "policy": {"classifications": {"internal": {}}, "source_code": {"integrity_sample": sample}},
+    })
+    config = config.for_simulator(SimpleNamespace(url=url, github_backup_root=backup_root))
+    assert config.github is not None
+    return config.model_copy(update={"github": config.github.model_copy(update={"seconds_between_requests": pacing})})
+
+
+def measure_github(latency: float, real: int, synthetic: int, workdir: Path, *, pacing: float | None = None,
+                   sample: int = 10, seed: int = 7) -> dict[str, Any]:
+    """Build the organisation, collect and check it; return the figures (see the module docstring).
+
+    `pacing` is PyGithub's `seconds_between_requests`; None picks the least that keeps even back-to-back
+    requests to one endpoint under GitHub's 900 points a minute (60/900 - latency, never negative).
+    """
+    pacing = pacing_within_limits(latency) if pacing is None else pacing
+    workdir = Path(workdir)
+    (workdir / "sim").mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault(TOKEN_ENV, "ghp_benchmarkTokenNotASecret000000000")
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    server = context.Process(target=_serve, args=(theirs, scenario(real, synthetic, seed), latency, str(workdir / "sim")),
+                             daemon=True)
+    server.start()
+    try:
+        world = _receive(ours, server)
+        config = _config(world["url"], world["backup_root"], pacing, sample)
+        timer = _Timer()
+        started = time.perf_counter()
+        collection = runner.collect(config, workdir / "evidence", progress=timer)
+        collect_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        results = runner.evaluate([collection.evidence_dir])
+        check_seconds = time.perf_counter() - started
+        ours.send("stop")
+        served = _receive(ours, server)
+    finally:
+        server.join(timeout=30)
+        if server.is_alive():
+            server.terminate()
+    run = SimpleNamespace(world=world, served=served, collection=collection, timer=timer, results=results,
+                          collect_seconds=collect_seconds, check_seconds=check_seconds)
+    return _figures(run, latency=latency, pacing=pacing, sample=sample, real=real, synthetic=synthetic, seed=seed)
+
+
+def _receive(conn, server) -> Any:
+    """The simulator process's next message; an error if it died instead of answering."""
+    while not conn.poll(0.5):
+        if not server.is_alive():
+            raise RuntimeError(f"the simulator process ended (exit code {server.exitcode}) before answering")
+    return conn.recv()
+
+
+def _figures(run: SimpleNamespace, *, latency: float, pacing: float, sample: int, real: int, synthetic: int,
+             seed: int) -> dict[str, Any]:
+    world, served, collection, timer = run.world, run.served, run.collection, run.timer
+    minimum = github_minimum(world["shapes"], sample=sample)
+    made: Counter[str] = Counter()
+    for call in collection.manifest["calls"]:
+        if call["api"] == "github":
+            made[call["method"]] += call["requests"]
+    requests = sum(made.values())
+    design = sum(minimum.values())
+    bound = serial_bound(requests, latency, pacing)
+    git_items = [i for i in collection.manifest["items"] if i["url"].startswith("local:git ")]
+    github_seconds = sum(s for (api, _), s in timer.seconds.items() if api == "github")
+    git_seconds = sum(s for (api, _), s in timer.seconds.items() if api == "git")
+    statuses = {c["id"]: Counter(f["status"] for f in c["findings"]) for c in run.results["controls"]
+                if c["id"].startswith("source-")}
+    return {
+        "organisation": {"real": real, "synthetic": synthetic, "seed": seed,
+                         "repositories": len(world["shapes"]), "backups": dict(world["states"])},
+        "creation_seconds": round(world["start_seconds"], 2),
+        "creation_git_processes": world["generate"]["git_processes"],
+        "latency_seconds": latency,
+        "pacing_seconds": round(pacing, 4),
+        "pacing_rule": "PyGithub seconds_between_requests: it waits this long after each response; "
+                       "60/900 - latency keeps even back-to-back requests to one endpoint under 900 points a minute",
+        "requests": requests,
+        "requests_by_method": dict(sorted(made.items())),
+        "design_minimum": design,
+        "design_minimum_by_method": {m: n for (_, m), n in sorted(minimum.items())},
+        "ratio_to_minimum": round(requests / design, 3) if design else None,
+        "requests_seen_by_simulator": served["requests"],
+        "rate_limit_refusals": served["refusals"],
+        "primary_budget_used": int(served["rate_headers"]["X-RateLimit-Used"]),
+        "primary_budget": int(served["rate_headers"]["X-RateLimit-Limit"]),
+        "serial_latency_bound_seconds": round(bound, 1),
+        "collect_wall_seconds": round(run.collect_seconds, 1),
+        "ratio_to_bound": round(run.collect_seconds / bound, 3) if bound else None,
+        "github_call_seconds": round(github_seconds, 1),
+        "git_commands": len(git_items),
+        "git_commands_formula": git_commands(world["shapes"], sample=sample),
+        "git_calls": sum(1 for c in collection.manifest["calls"] if c["api"] == "git"),
+        "git_seconds": round(git_seconds, 1),
+        "other_collect_seconds": round(run.collect_seconds - github_seconds - git_seconds, 1),
+        "failed_calls": collection.manifest["counts"]["failed_calls"],
+        "check_seconds": round(run.check_seconds, 2),
+        "source_findings": {k: dict(v) for k, v in statuses.items()},
+    }
+
+
+def render(figures: dict[str, Any]) -> str:
+    f = figures
+    org = f["organisation"]
+    lines = [
+        f"GitHub organisation: {org['repositories']} repositories ({org['real']} real, {org['synthetic']} synthetic, "
+        f"seed {org['seed']}); backups {org['backups']}",
+        f"  made in {f['creation_seconds']} s ({f['creation_git_processes']} git processes)",
+        f"latency {f['latency_seconds'] * 1000:.0f} ms per request; pacing {f['pacing_seconds'] * 1000:.1f} ms "
+        f"(seconds_between_requests; {f['pacing_rule']})",
+        f"requests: {f['requests']} made, design minimum {f['design_minimum']}, ratio {f['ratio_to_minimum']}"
+        f" (simulator saw {f['requests_seen_by_simulator']})",
+    ]
+    lines += [f"  {method:24} {n:6}  (minimum {f['design_minimum_by_method'].get(method, 0)})"
+              for method, n in f["requests_by_method"].items()]
+    lines += [
+        f"rate limits: primary {f['primary_budget_used']} of {f['primary_budget']} an hour used; "
+        f"refusals {f['rate_limit_refusals'] or 'none'}",
+        f"collection: {f['collect_wall_seconds']} s wall, serial latency bound {f['serial_latency_bound_seconds']} s "
+        f"(requests x (latency + pacing)), ratio {f['ratio_to_bound']}",
+        f"  GitHub calls {f['github_call_seconds']} s; local git {f['git_seconds']} s for {f['git_commands']} commands "
+        f"in {f['git_calls']} calls (formula {f['git_commands_formula']}); other {f['other_collect_seconds']} s",
+        f"  failed calls: {f['failed_calls']}",
+        f"checks: {f['check_seconds']} s; source findings {f['source_findings']}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--real", type=int, default=200)
+    parser.add_argument("--synthetic", type=int, default=1800)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every GitHub response")
+    parser.add_argument("--pacing", type=float, default=None, help="seconds_between_requests (default: 60/900 - latency)")
+    parser.add_argument("--sample", type=int, default=10, help="policy.source_code.integrity_sample")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None, help="where the organisation and the locker go (default: a temp folder)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="auditor-github-scale-") as scratch:
+        figures = measure_github(args.latency, args.real, args.synthetic, args.workdir or Path(scratch), pacing=args.pacing,
+                                 sample=args.sample, seed=args.seed)
+    print(json.dumps(figures, indent=2) if args.json else render(figures))
+    return 0 if figures["failed_calls"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
