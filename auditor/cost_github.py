@@ -26,8 +26,11 @@ GitHub lane is serial and its floor is
 
 where pacing is PyGithub's `seconds_between_requests`, which it waits after each response before
 the next request. GitHub's secondary limit of 900 points a minute per REST endpoint (a GET is one
-point) is met whenever latency + pacing >= 60 / 900 s, or when consecutive requests alternate
-between endpoints (branches, tags) as this collector's do.
+point) holds for back-to-back requests to one endpoint when latency + pacing >= 60/900 s; the
+collector queues each repository's branch and tag listings together, so in the serial lane the two
+endpoints alternate and each sees at most every other request: latency + pacing >= 60/900/2 s
+suffices (no pacing at 50 ms). Bursts shorter than a minute (the compares, the listing pages) stay
+under 900 requests at any size up to 900 stale backups.
 
 Local git commands (not API calls, reported beside them): per in-scope backed-up repository
 4 + L_r (rev-parse, for-each-ref, count-objects, cat-file of .gitattributes, and one cat-file -e per
@@ -100,6 +103,7 @@ def serial_bound(requests: int, latency: float, pacing: float = 0.0) -> float:
     return requests * (latency + pacing)
 
 
-def pacing_within_limits(latency: float) -> float:
-    """The least pacing that keeps even back-to-back requests to one endpoint under 900 points a minute."""
-    return max(0.0, 60 / POINTS_PER_MINUTE - latency)
+def pacing_within_limits(latency: float, alternating: int = 1) -> float:
+    """The least pacing that keeps an endpoint under 900 points a minute when it gets one request in
+    every `alternating` consecutive ones (1: back-to-back; 2: the collector's branch/tag listings)."""
+    return max(0.0, 60 / POINTS_PER_MINUTE / alternating - latency)

@@ -7,7 +7,7 @@ as GitHub asks of one token):
   github orgs.repos.list       every repository (type=all, all pages)
   git    integrity.sample      the repositories drilled today: a reproducible, recorded sample
   per in-scope repository:
-  github repos.branches.list -> repos.tags.list -> git backup.inspect (refs, last fetch, size, LFS,
+  github repos.branches.list + repos.tags.list -> git backup.inspect (refs, last fetch, size, LFS,
          wiki, ancestry of each GitHub head) -> github repos.compare (branches whose backup head lacks
          GitHub's commit; git counts the rest locally) and, when sampled, github repos.git.commits.get
          (GitHub's tree of the backup's default-branch commit), git backup.fsck, git backup.restore_drill
@@ -187,7 +187,8 @@ class OrgPlan:
 
         calls = [Call("git", "integrity.sample", {"org": self.org, "seed": seed, "size": self.policy.integrity_sample},
                       self.scope, record_sample)]
-        calls += [RepoPlan(self, repo, repo.name in sample).first() for repo in scoped]
+        for repo in scoped:
+            calls += RepoPlan(self, repo, repo.name in sample).first()
         return calls
 
 
@@ -207,17 +208,27 @@ class RepoPlan:
         self.name = repo.name
         self.scope = f"github.com/{plan.org}/{repo.name}"
         self.params = {"org": plan.org, "repo": repo.name}
+        self.listings: dict[str, dict[str, str]] = {}  # "branches" / "tags" -> name -> commit sha
 
-    def first(self) -> Call:
+    def first(self) -> list[Call]:
+        """The branch and tag listings, queued together (so the serial lane alternates endpoints: neither
+        sees more than every other request, which keeps each under GitHub's points per minute); the
+        inspection follows whichever answers second. A repository without a backup gets only the inspection."""
         if self.plan.listed and self.name.lower() not in self.plan.backups:
-            return self._inspect({}, {})  # no backup: nothing to compare GitHub's branches and tags with
-        return Call("github", "repos.branches.list", self.params, self.scope,
-                    lambda: {b.name: b.commit.sha for b in self.repo.get_branches()}, follow=self._tags)
-
-    def _tags(self, branches: dict[str, str]) -> list[Call]:
-        return [Call("github", "repos.tags.list", self.params, self.scope,
+            return [self._inspect({}, {})]  # no backup: nothing to compare GitHub's branches and tags with
+        return [Call("github", "repos.branches.list", self.params, self.scope,
+                     lambda: {b.name: b.commit.sha for b in self.repo.get_branches()},
+                     follow=lambda branches: self._listed("branches", branches)),
+                Call("github", "repos.tags.list", self.params, self.scope,
                      lambda: {t.name: t.commit.sha for t in self.repo.get_tags()},
-                     follow=lambda tags: [self._inspect(branches, tags)])]
+                     follow=lambda tags: self._listed("tags", tags))]
+
+    def _listed(self, kind: str, refs: dict[str, str]) -> list[Call]:
+        """Follow-ups run one at a time in the scheduler's thread, so this join needs no lock."""
+        self.listings[kind] = refs
+        if len(self.listings) < 2:
+            return []
+        return [self._inspect(self.listings["branches"], self.listings["tags"])]
 
     def _inspect(self, branches: dict[str, str], tags: dict[str, str]) -> Call:
         layout = self.plan.github.backup.layout
