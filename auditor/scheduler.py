@@ -22,7 +22,8 @@ variables set inside the worker. `serial=True` runs one call at a time (the benc
 from __future__ import annotations
 
 import contextvars
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
@@ -91,22 +92,29 @@ class Scheduler:
                 workers = 1 if self.serial else self.settings.workers(call.api)
                 pools[lane] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"auditor-{lane}")
             self.progress.started(call)
-            pending[pools[lane].submit(contextvars.copy_context().run, self._execute, call)] = call
+            future = pools[lane].submit(contextvars.copy_context().run, self._execute, call)
+            pending[future] = call
+            future.add_done_callback(completed.put)
 
+        # Completed futures arrive on a queue: waiting on the set of pending futures instead would cost
+        # time in proportion to it for every completion (thousands are queued for a large organisation).
+        completed: queue.SimpleQueue[Future] = queue.SimpleQueue()
         finished = False
         try:
             for call in calls:
                 submit(call)
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    call = pending.pop(future)
-                    record, result = future.result()
-                    self.records.append(record)
-                    if record.outcome == "ok" and call.follow is not None:
-                        for follow_up in call.follow(result):
-                            submit(follow_up)
-                    self.progress.finished(call, record, len(pending))
+                try:
+                    future = completed.get(timeout=1.0)  # a timeout, so Ctrl-C is seen even when nothing ends
+                except queue.Empty:
+                    continue
+                call = pending.pop(future)
+                record, result = future.result()
+                self.records.append(record)
+                if record.outcome == "ok" and call.follow is not None:
+                    for follow_up in call.follow(result):
+                        submit(follow_up)
+                self.progress.finished(call, record, len(pending))
             finished = True
         finally:
             # On Ctrl-C nothing queued starts; calls in flight end within their timeout and the

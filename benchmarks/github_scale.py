@@ -111,9 +111,11 @@ def measure_github(latency: float, real: int, synthetic: int, workdir: Path, *, 
     ours, theirs = context.Pipe()
     server = context.Process(target=_serve, args=(theirs, scenario(real, synthetic, seed), latency, str(workdir / "sim")),
                              daemon=True)
+    began = time.perf_counter()
     server.start()
     try:
         world = _receive(ours, server)
+        setup_seconds = time.perf_counter() - began
         config = _config(world["url"], world["backup_root"], pacing, sample)
         timer = _Timer()
         started = time.perf_counter()
@@ -125,11 +127,12 @@ def measure_github(latency: float, real: int, synthetic: int, workdir: Path, *, 
         ours.send("stop")
         served = _receive(ours, server)
     finally:
-        server.join(timeout=30)
+        server.join(timeout=120)  # it removes the organisation it made
         if server.is_alive():
             server.terminate()
     run = SimpleNamespace(world=world, served=served, collection=collection, timer=timer, results=results,
-                          collect_seconds=collect_seconds, check_seconds=check_seconds)
+                          collect_seconds=collect_seconds, check_seconds=check_seconds, setup_seconds=setup_seconds,
+                          total_seconds=time.perf_counter() - began)
     return _figures(run, latency=latency, pacing=pacing, sample=sample, real=real, synthetic=synthetic, seed=seed)
 
 
@@ -161,6 +164,10 @@ def _figures(run: SimpleNamespace, *, latency: float, pacing: float, sample: int
         "organisation": {"real": real, "synthetic": synthetic, "seed": seed,
                          "repositories": len(world["shapes"]), "backups": dict(world["states"])},
         "creation_seconds": round(world["start_seconds"], 2),
+        "setup_seconds": round(run.setup_seconds, 1),
+        "total_seconds": round(run.total_seconds, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "cpus": os.cpu_count(),
         "creation_git_processes": world["generate"]["git_processes"],
         "latency_seconds": latency,
         "pacing_seconds": round(pacing, 4),
@@ -196,7 +203,8 @@ def render(figures: dict[str, Any]) -> str:
     lines = [
         f"GitHub organisation: {org['repositories']} repositories ({org['real']} real, {org['synthetic']} synthetic, "
         f"seed {org['seed']}); backups {org['backups']}",
-        f"  made in {f['creation_seconds']} s ({f['creation_git_processes']} git processes)",
+        f"  made in {f['creation_seconds']} s ({f['creation_git_processes']} git processes); simulator process ready after "
+        f"{f['setup_seconds']} s",
         f"latency {f['latency_seconds'] * 1000:.0f} ms per request; pacing {f['pacing_seconds'] * 1000:.1f} ms "
         f"(seconds_between_requests; {f['pacing_rule']})",
         f"requests: {f['requests']} made, design minimum {f['design_minimum']}, ratio {f['ratio_to_minimum']}"
@@ -213,6 +221,7 @@ def render(figures: dict[str, Any]) -> str:
         f"in {f['git_calls']} calls (formula {f['git_commands_formula']}); other {f['other_collect_seconds']} s",
         f"  failed calls: {f['failed_calls']}",
         f"checks: {f['check_seconds']} s; source findings {f['source_findings']}",
+        f"total {f['total_seconds']} s (simulator start to its exit); {f['cpus']} CPUs, load average {f['load_average']}",
     ]
     return "\n".join(lines)
 
@@ -231,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="auditor-github-scale-") as scratch:
         figures = measure_github(args.latency, args.real, args.synthetic, args.workdir or Path(scratch), pacing=args.pacing,
                                  sample=args.sample, seed=args.seed)
-    print(json.dumps(figures, indent=2) if args.json else render(figures))
+        removing = time.perf_counter()
+    figures["cleanup_seconds"] = round(time.perf_counter() - removing, 1)  # the locker and anything left behind
+    print(json.dumps(figures, indent=2) if args.json else render(figures) + f"\nwork folder removed in {figures['cleanup_seconds']} s")
     return 0 if figures["failed_calls"] == 0 else 1
 
 
