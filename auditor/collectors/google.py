@@ -70,6 +70,14 @@ class BoundedHttpRequest(HttpRequest):
 
     method_ids: set[str] = set()  # every discovery method id executed in this process
 
+    def __init__(self, http: Any, postproc: Any, uri: str, *args: Any, **kwargs: Any) -> None:
+        # Compact JSON (the standard prettyPrint=false parameter), as Google's other client libraries ask:
+        # the same content, a quarter fewer bytes to send, store and parse. Page requests built by
+        # list_next copy this URI, so it is added once per listing.
+        if "prettyPrint=" not in uri:
+            uri += ("&" if "?" in uri else "?") + "prettyPrint=false"
+        super().__init__(http, postproc, uri, *args, **kwargs)
+
     def execute(self, http: Any = None, num_retries: int | None = None) -> Any:
         current = policy()
         self._sleep = current.sleep
@@ -107,6 +115,19 @@ class GoogleClients:
     def endpoint(self, api: str) -> str | None:
         root = getattr(self.config.endpoints, api)
         return None if root is None else root + SERVICE_PATHS.get(api, "")
+
+    def collection(self, api: str, path: str) -> Any:
+        """A resource collection such as ``collection("cloudkms", "projects.locations.keyRings.cryptoKeys")``,
+        kept per thread like its service: google-api-python-client builds every method of a collection
+        (docstrings included) each time one is asked for, about 15 ms of CPU, which at thousands of calls
+        would cost more than the requests themselves."""
+        cache = self._local.__dict__.setdefault("collections", {})
+        if (api, path) not in cache:
+            found = self.service(api)
+            for name in path.split("."):
+                found = getattr(found, name)()
+            cache[(api, path)] = found
+        return cache[(api, path)]
 
     def service(self, api: str) -> Any:
         cache = self._local.__dict__.setdefault("services", {})

@@ -21,7 +21,7 @@ def permissions_call(ctx, bucket: str) -> Call:
     clients = ctx.google
 
     def test() -> None:
-        request = clients.service("storage").buckets().testIamPermissions(bucket=bucket, permissions=READ_PERMISSIONS)
+        request = clients.collection("storage", "buckets").testIamPermissions(bucket=bucket, permissions=READ_PERMISSIONS)
         fetch_one(request, f"storage buckets.testIamPermissions for {bucket}")
 
     return Call("storage", "buckets.testIamPermissions", {"bucket": bucket, "permissions": READ_PERMISSIONS},
@@ -32,7 +32,7 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
     clients = ctx.google
 
     def list_buckets() -> list[str]:
-        buckets = clients.service("storage").buckets()
+        buckets = clients.collection("storage", "buckets")
         request, names = buckets.list(project=project, maxResults=PAGE_SIZE, projection="noAcl"), []
         for response in drain(buckets, request, f"storage buckets.list for projects/{project}"):
             names += [b["name"] for b in response.get("items", []) if isinstance(b, dict) and isinstance(b.get("name"), str)]
