@@ -147,6 +147,46 @@ class GithubConfig(_Strict):
     seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
 
 
+#: Concurrent requests per API. GitHub asks integrators to send requests serially per token, so its
+#: lane (which also runs the local git inspections that depend on its answers) has one worker.
+DEFAULT_PARALLELISM = {"default": 8, "github": 1}
+PARALLELISM_KEYS = ("default", *GCP_APIS, "github")
+
+
+class CollectionConfig(_Strict):
+    """How collection runs: concurrent requests per API, per-request timeout, retries of failed requests."""
+
+    parallelism: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PARALLELISM))
+    timeout_seconds: float = Field(default=60, gt=0, le=600)
+    retries: int = Field(default=5, ge=0, le=10)
+    max_retry_wait_seconds: float = Field(default=300, gt=0, le=3600)
+
+    @field_validator("parallelism", mode="before")
+    @classmethod
+    def _known_apis(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(str(k) for k in value if k not in PARALLELISM_KEYS)
+        if unknown:
+            raise ValueError(f"unknown API {unknown[0]!r} (one of {', '.join(PARALLELISM_KEYS)})")
+        return {**DEFAULT_PARALLELISM, **value}
+
+    @field_validator("parallelism")
+    @classmethod
+    def _bounded(cls, value: dict[str, int]) -> dict[str, int]:
+        for api, workers in value.items():
+            if not 1 <= workers <= 64:
+                raise ValueError(f"{api}: parallelism must be between 1 and 64 (got {workers})")
+        if value.get("github", 1) != 1:
+            raise ValueError("github: GitHub asks integrators to make requests serially per token; it must be 1")
+        return value
+
+    def workers(self, api: str) -> int:
+        """Worker threads of an API's lane (git shares GitHub's lane: its inspections follow GitHub's answers)."""
+        lane = "github" if api in ("github", "git") else api
+        return self.parallelism.get(lane, self.parallelism["default"])
+
+
 class ClassificationPolicy(_Strict):
     """What the Data Classification Policy demands of one class of data."""
 
@@ -243,6 +283,7 @@ class Config(_Strict):
     period: PeriodConfig
     gcp: GcpConfig = Field(default_factory=GcpConfig)
     github: GithubConfig | None = None
+    collection: CollectionConfig = Field(default_factory=CollectionConfig)
     policy: PolicyConfig
     inventory: Path | None = None
     waivers: Path | None = None

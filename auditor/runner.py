@@ -55,8 +55,9 @@ class Collection:
         return [c for c in self.manifest["calls"] if c["outcome"] != "ok"]
 
 
-def collect(config: Config, evidence_dir: Path, progress: Progress | None = None) -> Collection:
-    """Run every collector's calls through the scheduler into a new locker."""
+def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False) -> Collection:
+    """Run every collector's calls through the scheduler into a new locker (`serial`: one call at a
+    time, the benchmark's baseline; otherwise `collection.parallelism` per API)."""
     if not (config.gcp.projects or config.gcp.organization or config.gcp.folders):
         raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit")
     credentials, identity = load_credentials(config.gcp.credentials)
@@ -70,7 +71,7 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
     interrupted = False
     try:
-        Scheduler(locker, progress).run(plan(ctx))
+        Scheduler(locker, progress, config.collection, serial=serial).run(plan(ctx))
     except KeyboardInterrupt:  # Ctrl-C: stop calling, keep what came, and say so in the manifest
         interrupted = True
     with ignoring_interrupts():

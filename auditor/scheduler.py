@@ -2,19 +2,34 @@
 
 A call is a description (API, method, parameters, scope) plus a function that performs it with the
 client libraries. The scheduler opens a call record in the locker, runs the function with the
-capture layer pointed at that record, classifies any failure, and queues follow-up calls that
-depend on the result (for example: per-project calls after discovery). Serial for now; the
-interface is the same for bounded parallelism later.
+capture layer pointed at that record and at the run's retry policy, classifies any failure, and
+queues the follow-up calls that depend on the result (per-project calls after discovery) as soon
+as that result arrives.
+
+Concurrency is bounded per API: each API has its own lane, a pool of
+`collection.parallelism[api]` worker threads, so a slow or throttled API never holds up another,
+and no API sees more concurrent requests than configured. GitHub's lane has one worker (GitHub asks
+for serial requests per token); the local git inspections run in that lane too, because each
+follows a GitHub answer and the organisation's backup listing must precede the repository listing.
+A one-worker lane runs its calls in the order they were queued, as the serial scheduler did.
+
+The client libraries' HTTP objects are not thread-safe, so each worker builds its own
+(`GoogleClients.service` keeps one per thread). Context variables do not flow into pool threads by
+themselves: every call runs in a copy of the submitting context, with the capture layer's per-call
+variables set inside the worker. `serial=True` runs one call at a time (the benchmark's baseline).
 """
 
 from __future__ import annotations
 
-from collections import deque
+import contextvars
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-from auditor.evidence.failure import describe_failure
+from auditor import retry
+from auditor.config import CollectionConfig
 from auditor.evidence.capture import recording
+from auditor.evidence.failure import describe_failure
 from auditor.evidence.locker import CallRecord, LockerWriter
 
 
@@ -32,6 +47,10 @@ class Call:
     perform: Callable[[], Any] = field(compare=False, repr=False)
     follow: Callable[[Any], Iterable["Call"]] | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.api, self.method, repr(sorted(self.params.items())))
+
 
 class _NoProgress:
     def started(self, call: Call) -> None:
@@ -42,32 +61,68 @@ class _NoProgress:
 
 
 class Scheduler:
-    def __init__(self, locker: LockerWriter, progress: Progress | None = None) -> None:
+    """Runs calls with bounded parallelism per API; `serial=True` runs one call at a time."""
+
+    def __init__(self, locker: LockerWriter, progress: Progress | None = None,
+                 settings: CollectionConfig | None = None, *, serial: bool = False) -> None:
         self.locker = locker
         self.progress = progress or _NoProgress()
+        self.settings = settings or CollectionConfig()
+        self.policy = retry.from_settings(self.settings)
+        self.serial = serial
         self.records: list[CallRecord] = []
 
+    def lane(self, api: str) -> str:
+        if self.serial:
+            return "serial"
+        return "github" if api in ("github", "git") else api
+
     def run(self, calls: Iterable[Call]) -> list[CallRecord]:
-        queue = deque(calls)
+        pools: dict[str, ThreadPoolExecutor] = {}
+        pending: dict[Future, Call] = {}
         seen: set[tuple[str, str, str]] = set()
-        while queue:
-            call = queue.popleft()
-            key = (call.api, call.method, repr(sorted(call.params.items())))
-            if key in seen:  # a request is never sent twice unless it failed
-                continue
-            seen.add(key)
+
+        def submit(call: Call) -> None:
+            if call.key in seen:  # a request is never sent twice unless it failed
+                return
+            seen.add(call.key)
+            lane = self.lane(call.api)
+            if lane not in pools:
+                workers = 1 if self.serial else self.settings.workers(call.api)
+                pools[lane] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"auditor-{lane}")
             self.progress.started(call)
-            recorder = self.locker.begin_call(call.api, call.method, call.params, call.scope)
-            result: Any = None
-            error: dict[str, Any] | None = None
-            with recording(recorder):
-                try:
-                    result = call.perform()
-                except Exception as err:  # every failure becomes evidence, never a silent gap
-                    error = describe_failure(err)
-            record = recorder.finish(error)
-            self.records.append(record)
-            if error is None and call.follow is not None:
-                queue.extend(call.follow(result))
-            self.progress.finished(call, record, len(queue))
+            pending[pools[lane].submit(contextvars.copy_context().run, self._execute, call)] = call
+
+        finished = False
+        try:
+            for call in calls:
+                submit(call)
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    call = pending.pop(future)
+                    record, result = future.result()
+                    self.records.append(record)
+                    if record.outcome == "ok" and call.follow is not None:
+                        for follow_up in call.follow(result):
+                            submit(follow_up)
+                    self.progress.finished(call, record, len(pending))
+            finished = True
+        finally:
+            # On Ctrl-C nothing queued starts; calls in flight end within their timeout and the
+            # locker (closed by the runner) marks them interrupted.
+            for pool in pools.values():
+                pool.shutdown(wait=finished, cancel_futures=True)
         return self.records
+
+    def _execute(self, call: Call) -> tuple[CallRecord, Any]:
+        """Runs in a worker thread: the call's pages, retries and failure go to its own record."""
+        recorder = self.locker.begin_call(call.api, call.method, call.params, call.scope)
+        result: Any = None
+        error: dict[str, Any] | None = None
+        with recording(recorder), retry.active(self.policy):
+            try:
+                result = call.perform()
+            except Exception as err:  # every failure becomes evidence, never a silent gap
+                error = describe_failure(err)
+        return recorder.finish(error), result

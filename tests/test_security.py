@@ -17,7 +17,7 @@ import pytest
 from google.oauth2.credentials import Credentials as TokenCredentials
 from googleapiclient.discovery_cache import get_static_doc
 
-from auditor import runner
+from auditor import retry, runner
 from auditor.collectors import google
 from auditor.collectors.google import READ_ONLY_SCOPES, BoundedHttpRequest, GoogleClients
 from auditor.config import load_config
@@ -83,11 +83,8 @@ def secure_pack(sample_dir, tmp_path_factory):
             sim.faults.add(Fault(kind="status", status=500, api="sqladmin", project="bks-analytics",
                                  route="GET /v1/projects/{project}/instances/{instance}/backupRuns", message=HOSTILE))
             config = load_config(sample_dir / "auditor.yaml").for_simulator(sim)  # Google and GitHub
-            old = google.set_policy(retries=0, sleep=lambda s: None)
-            try:
+            with retry.overridden(retries=0, sleep=lambda s: None):
                 outcome = runner.run(config, out)
-            finally:
-                google.POLICY = old
             journal = list(sim.faults.journal)
     finally:
         logging.getLogger().removeHandler(handler)

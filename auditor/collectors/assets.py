@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from auditor import retry
 from auditor.collectors.asset_client import asset_client
 from auditor.facts.projects import asset_scopes, project_ids
 from auditor.scheduler import Call
@@ -35,7 +36,9 @@ def search_call(ctx, scope: str) -> Call:
 
     def search() -> list[dict[str, Any]]:
         client = asset_client(clients.credentials, clients.config.endpoints.cloudasset)
-        pager = client.search_all_resources(request={"scope": scope, "asset_types": list(ASSET_TYPES), "page_size": PAGE_SIZE})
+        # retry=None: failed requests are retried once, in the capture layer, by the run's policy
+        pager = client.search_all_resources(request={"scope": scope, "asset_types": list(ASSET_TYPES), "page_size": PAGE_SIZE},
+                                            retry=None, timeout=retry.policy().timeout)
         return [type(r).to_dict(r, preserving_proto_field_name=False) for r in pager]  # walks every page
 
     def follow(results: list[dict[str, Any]]) -> Iterator[Call]:

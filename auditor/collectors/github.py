@@ -79,7 +79,7 @@ def _capturing(base: type) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.adapter = CapturingAdapter(max_retries=self.retry, pool_connections=self.pool_size,
-                                            pool_maxsize=self.pool_size)
+                                            pool_maxsize=self.pool_size, retrying=False)
             capture_session(self.session, self.adapter)
 
     Capturing.__name__ = Capturing.__qualname__ = f"Capturing{base.__name__}"

@@ -8,9 +8,7 @@ Service Connect, the simulator): the config gives a root URL and we add the API'
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import google.auth
 import google_auth_httplib2
@@ -20,6 +18,7 @@ import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.http import HttpRequest
 
+from auditor import retry
 from auditor.config import GcpConfig
 from auditor.errors import ConfigError
 from auditor.evidence.capture import CapturingHttp
@@ -27,46 +26,12 @@ from auditor.evidence.capture import CapturingHttp
 READ_ONLY_SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
 API_VERSIONS = {"sqladmin": "v1", "storage": "v1", "cloudkms": "v1", "monitoring": "v3", "logging": "v2"}
 SERVICE_PATHS = {"storage": "/storage/v1/"}
-TIMEOUT_SECONDS = 60
-RETRIES = 3
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Every knob that bounds how long one Google call may take, in one place.
-
-    `retries` caps google-api-python-client's own retries of 5xx, 429 and transport errors (the
-    value a collector passes to `execute(num_retries=...)` is capped by it); `sleep` is how it waits
-    between them (exponential backoff with jitter; tests pass a no-op); `timeout` is the socket
-    timeout of each HTTP request; `max_empty_pages` and `max_pages` bound a paged listing (see
-    auditor.collectors.paging). If retries move into the scheduler later, this is the one object to
-    change.
-    """
-
-    retries: int = RETRIES
-    timeout: float = TIMEOUT_SECONDS
-    sleep: Callable[[float], None] = time.sleep
-    max_empty_pages: int = 100
-    max_pages: int = 100_000
-
-
-POLICY = RetryPolicy()
-
-
-def policy() -> RetryPolicy:
-    return POLICY
-
-
-def set_policy(**changes: Any) -> RetryPolicy:
-    """Change the process-wide policy (tests lower timeouts and retry sleeps); returns the old one."""
-    global POLICY
-    old, POLICY = POLICY, replace(POLICY, **changes)
-    return old
 
 
 class BoundedHttpRequest(HttpRequest):
-    """HttpRequest whose retries and backoff sleeps follow the RetryPolicy; it also notes which
-    discovery method ran, so tests can prove only read methods are ever called."""
+    """HttpRequest with the library's own retry loop off: failed requests are retried in one place,
+    the capture layer, by the run's policy (auditor.retry). It also notes which discovery method ran,
+    so tests can prove only read methods are ever called."""
 
     method_ids: set[str] = set()  # every discovery method id executed in this process
 
@@ -78,12 +43,9 @@ class BoundedHttpRequest(HttpRequest):
             uri += ("&" if "?" in uri else "?") + "prettyPrint=false"
         super().__init__(http, postproc, uri, *args, **kwargs)
 
-    def execute(self, http: Any = None, num_retries: int | None = None) -> Any:
-        current = policy()
-        self._sleep = current.sleep
-        retries = current.retries if num_retries is None else min(num_retries, current.retries)
+    def execute(self, http: Any = None, num_retries: int = 0) -> Any:
         BoundedHttpRequest.method_ids.add(str(self.methodId))
-        return super().execute(http=http, num_retries=retries)
+        return super().execute(http=http, num_retries=0)
 
 
 def load_credentials(setting: str) -> tuple[Credentials, str]:
@@ -132,7 +94,7 @@ class GoogleClients:
     def service(self, api: str) -> Any:
         cache = self._local.__dict__.setdefault("services", {})
         if api not in cache:
-            timeout = policy().timeout
+            timeout = retry.policy().timeout  # the run's policy: services are built inside a call
             http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=CapturingHttp(timeout=timeout))
             # Token refreshes must not pass through the capture layer: the token endpoint's answer
             # is an access token, and evidence must never hold one.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from auditor.collectors.google import RETRIES, policy
+from auditor.retry import policy
 from auditor.errors import AuditorError
 
 
@@ -71,7 +71,7 @@ def drain(collection: Any, request: Any, what: str) -> Iterator[dict[str, Any]]:
     """Every page of a discovery `list` call (list_next paging); the capture layer stores each body."""
     guard = PageGuard(what)
     while request is not None:
-        response = request.execute(num_retries=RETRIES)
+        response = request.execute()
         token = guard.next_token(response)  # raises on a body that is not a JSON object, before anyone reads it
         yield response
         if token is None:
@@ -84,7 +84,7 @@ def drain_body(method: Any, body: dict[str, Any], what: str) -> Iterator[dict[st
     guard = PageGuard(what)
     request_body = dict(body)
     while True:
-        response = method(body=request_body).execute(num_retries=RETRIES)
+        response = method(body=request_body).execute()
         token = guard.next_token(response)  # raises on a body that is not a JSON object, before anyone reads it
         yield response
         if token is None:
@@ -93,9 +93,9 @@ def drain_body(method: Any, body: dict[str, Any], what: str) -> Iterator[dict[st
 
 
 def fetch_one(request: Any, what: str) -> dict[str, Any]:
-    """A single-object read (a `get`, testIamPermissions): the same bounded retries, and a body that is
+    """A single-object read (a `get`, testIamPermissions): retried like every request, and a body that is
     not a JSON object is a malformed response, never an empty success."""
-    response = request.execute(num_retries=RETRIES)
+    response = request.execute()
     if not isinstance(response, dict):
         raise MalformedResponse(f"{what}: the response is not a JSON object")
     return response

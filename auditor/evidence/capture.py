@@ -4,6 +4,11 @@ google-api-python-client talks through httplib2, google-cloud-asset's REST trans
 through requests. Each stack gets a thin wrapper that hands every response body, as received, to
 the call currently running (a context variable set by the scheduler), so no collector has to
 remember to save its evidence and every page is recorded exactly once.
+
+The same wrappers apply the run's retry policy (auditor.retry) to the Google stacks: a failed
+response is recorded as a page of its call (so the evidence shows the 429 or 503 that was retried),
+and only then is the request sent again. GitHub's adapter does not retry: PyGithub's own retry,
+below the adapter, follows GitHub's rate-limit guidance.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import httplib2
 import requests
 from requests.adapters import HTTPAdapter
 
+from auditor import retry
 from auditor.evidence.locker import CallRecorder
 
 _current: contextvars.ContextVar[CallRecorder | None] = contextvars.ContextVar("auditor_current_call", default=None)
@@ -55,28 +61,70 @@ def _record(url: str, status: int | None, body: bytes, date_header: str | None,
         recorder.page(redact_url(url) if "://" in url else url, status, body, date_header, headers=headers)
 
 
-def record_local(label: str, body: bytes) -> None:
-    """Store the output of a local observation (a git command run on a backup) in the running call."""
-    _record(label, None, body, None)
+def _pause(seconds: float) -> None:
+    """A failed request is about to be sent again: count it on the running call, then wait."""
+    recorder = _current.get()
+    if recorder is not None:
+        recorder.retried()
+    retry.policy().sleep(seconds)
 
 
 class CapturingHttp(httplib2.Http):
-    """httplib2.Http that records each response body. Not thread-safe, like httplib2: one per worker."""
+    """httplib2.Http that records each response body and retries failures by the run's policy.
+    Not thread-safe, like httplib2: one per worker thread."""
 
     def request(self, uri: str, method: str = "GET", body: Any = None, headers: Any = None, *args: Any, **kwargs: Any):
-        response, content = super().request(uri, method, body, headers, *args, **kwargs)
-        _record(uri, int(response.status), content or b"", response.get("date"))
-        return response, content
+        attempt = 0
+        while True:
+            try:
+                response, content = super().request(uri, method, body, headers, *args, **kwargs)
+            except OSError as err:  # refused, reset or timed out before any response
+                wait = retry.policy().after_error(attempt, err)
+                if wait is None:
+                    raise
+                _pause(wait)
+                attempt += 1
+                continue
+            _record(uri, int(response.status), content or b"", response.get("date"))
+            wait = retry.policy().after_response(attempt, int(response.status), response, content or b"")
+            if wait is None:
+                return response, content
+            _pause(wait)
+            attempt += 1
 
 
 class CapturingAdapter(HTTPAdapter):
-    """requests transport adapter that records each response body (google-cloud-asset REST, PyGithub)."""
+    """requests transport adapter that records each response body (google-cloud-asset REST, PyGithub).
+
+    `retrying=True` (google-cloud-asset) applies the run's retry policy; PyGithub passes False
+    because its own retry (urllib3, inside this adapter's send) already follows GitHub's guidance."""
+
+    def __init__(self, *args: Any, retrying: bool = True, **kwargs: Any) -> None:
+        self.retrying = retrying
+        super().__init__(*args, **kwargs)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        response = super().send(request, *args, **kwargs)
-        kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-        _record(request.url or "", response.status_code, response.content, response.headers.get("Date"), kept or None)
-        return response
+        attempt = 0
+        while True:
+            try:
+                response = super().send(request, *args, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as err:
+                timed_out = isinstance(err, requests.Timeout)
+                cause: BaseException = TimeoutError(str(err)) if timed_out else ConnectionResetError(str(err))
+                wait = retry.policy().after_error(attempt, cause) if self.retrying else None
+                if wait is None:
+                    raise
+                _pause(wait)
+                attempt += 1
+                continue
+            kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+            _record(request.url or "", response.status_code, response.content, response.headers.get("Date"), kept or None)
+            wait = (retry.policy().after_response(attempt, response.status_code, response.headers, response.content)
+                    if self.retrying else None)
+            if wait is None:
+                return response
+            _pause(wait)
+            attempt += 1
 
 
 def capture_session(session: requests.Session, adapter: HTTPAdapter | None = None) -> requests.Session:
@@ -88,5 +136,6 @@ def capture_session(session: requests.Session, adapter: HTTPAdapter | None = Non
 
 
 def record_local(uri: str, body: bytes) -> None:
-    """Store a document the run read locally (the declared inventory) as a page of the current call."""
+    """Store a document the run read or observed locally (the declared inventory, the output of a git
+    command run on a backup) as a page of the current call."""
     _record(uri, 200, body, None)

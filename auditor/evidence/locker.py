@@ -72,6 +72,7 @@ class CallRecord:
     error: dict[str, Any] | None = None
     items: list[str] = field(default_factory=list)
     requests: int = 0
+    retries: int = 0  # failed requests of this call sent again (each failure is also a page)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -96,6 +97,7 @@ class LockerWriter:
         self._items: list[dict[str, Any]] = []
         self._open: dict[int, CallRecord] = {}  # calls begun and not yet ended (closed as interrupted)
         self._latest_server_date: datetime | None = None
+        self._closed = False  # after close(), a call still in flight (Ctrl-C) adds nothing
         self._calls_log = open(self.root / "calls.jsonl", "a", encoding="utf-8")
 
     def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str) -> "CallRecorder":
@@ -109,6 +111,8 @@ class LockerWriter:
 
     def _store_page(self, record: CallRecord, url: str, status: int | None, body: bytes, date_header: str | None,
                     headers: dict[str, str] | None = None) -> str:
+        if self._closed:
+            return ""
         digest = hashlib.sha256(body).hexdigest()
         page = len(record.items)
         item_id = "e-" + short_hash(record.id, page, digest)
@@ -117,6 +121,9 @@ class LockerWriter:
         received = utc_now()
         server_date = _parse_http_date(date_header)
         with self._lock:
+            if self._closed:  # the page arrived after Ctrl-C closed the locker: not part of it
+                (self.root / rel).unlink(missing_ok=True)
+                return ""
             record.items.append(item_id)
             record.requests += 1
             if server_date:
@@ -132,6 +139,8 @@ class LockerWriter:
 
     def _end_call(self, record: CallRecord) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._open.pop(id(record), None)
             self._calls.append(record)
             self._calls_log.write(json.dumps(record.as_dict(), sort_keys=True) + "\n")
@@ -150,20 +159,25 @@ class LockerWriter:
         mistakes the locker for a complete collection. A run killed outright never reaches this:
         its folder has `calls.jsonl` and `items/` but no manifest, and readers reject it.
         """
-        with self._lock:
-            still_open = list(self._open.values())
-        for record in still_open:
-            CallRecorder(self, record).finish({"http_status": None, "reason": None, "kind": "interrupted",
-                                               "message": "the run was interrupted before this call finished",
-                                               "exception": "KeyboardInterrupt"})
-        self._calls_log.close()
+        with self._lock:  # one step, so a call still in flight can neither finish twice nor add a page after
+            for record in self._open.values():
+                record.ended_at, record.outcome = iso(utc_now()), "error"
+                record.error = {"http_status": None, "reason": None, "kind": "interrupted",
+                                "message": "the run was interrupted before this call finished",
+                                "exception": "KeyboardInterrupt"}
+                self._calls.append(record)
+                self._calls_log.write(json.dumps(record.as_dict(), sort_keys=True) + "\n")
+            self._open.clear()
+            self._closed = True
+            self._calls_log.close()
         calls = sorted((c.as_dict() for c in self._calls), key=lambda c: (c["api"], c["method"], c["scope"], c["id"]))
+        ended = utc_now()
         manifest = {
             "schema": SCHEMA,
             "tool": {"name": TOOL_NAME, "version": __version__},
             "locker_id": self.locker_id,
             "started_at": iso(self.started_at),
-            "ended_at": iso(utc_now()),
+            "ended_at": iso(ended),
             "as_of": iso(self.as_of.replace(microsecond=0)),
             "identity": self.identity,
             "config": self.config_snapshot,
@@ -176,6 +190,9 @@ class LockerWriter:
                 "items": len(self._items),
                 "http_requests": sum(c["requests"] for c in calls),
                 "by_api": _count_by(calls, "api"),
+                "calls_by_api": _calls_by(calls, "api"),
+                "retries": sum(c["retries"] for c in calls),
+                "wall_seconds": round((ended - self.started_at).total_seconds(), 3),
             },
         }
         if self.inputs:
@@ -188,6 +205,13 @@ def _count_by(calls: list[dict[str, Any]], key: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for call in calls:
         counts[call[key]] = counts.get(call[key], 0) + call["requests"]
+    return dict(sorted(counts.items()))
+
+
+def _calls_by(calls: list[dict[str, Any]], key: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call[key]] = counts.get(call[key], 0) + 1
     return dict(sorted(counts.items()))
 
 
@@ -211,6 +235,11 @@ class CallRecorder:
     def page(self, url: str, status: int | None, body: bytes, date_header: str | None,
              headers: dict[str, str] | None = None) -> str:
         return self.locker._store_page(self.record, url, status, body, date_header, headers)
+
+    def retried(self) -> None:
+        """A failed request of this call is about to be sent again (the failure is already a page)."""
+        with self.locker._lock:
+            self.record.retries += 1
 
     def finish(self, error: dict[str, Any] | None = None) -> CallRecord:
         self.record.ended_at = iso(utc_now())

@@ -34,8 +34,8 @@ MAX_BODY = 1 << 20
 
 
 class _Server(ThreadingHTTPServer):
-    """One thread per connection, and a listen backlog deep enough for a parallel collector's connections
-    (the default of 5 makes the kernel drop connection attempts, which then wait a second to retry)."""
+    """A listen backlog deep enough for a parallel collector: with the default of 5, connections
+    beyond it wait for a SYN retransmit (a second) and a short client timeout fires."""
 
     request_queue_size = 1024
     daemon_threads = True

@@ -6,23 +6,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from auditor.collectors import google
+from auditor import retry
 from auditor.config import load_config
 from auditor.evidence.locker import Locker
 from auditor.runner import collect, evaluate
 from auditor.simulator.routing import Route
 
-FAST = dict(retries=2, timeout=0.3, sleep=lambda seconds: None, max_empty_pages=5)
+FAST = dict(retries=2, timeout=1.0, sleep=lambda seconds: None, max_empty_pages=5)
 
 
 @contextmanager
 def fast_policy(**changes) -> Iterator[None]:
-    """Timeouts of half a second and no backoff sleeps, so fault tests stay quick."""
-    old = google.set_policy(**{**FAST, **changes})
-    try:
+    """Timeouts of one second and no backoff sleeps, so fault tests stay quick."""
+    with retry.overridden(**{**FAST, **changes}):
         yield
-    finally:
-        google.POLICY = old
 
 
 def spine_config(sample_dir: Path):
