@@ -1,7 +1,7 @@
 """The evidence locker: every API call and every page it returned, stored raw with its SHA-256.
 
-Bodies are written to disk the moment they arrive (write, fsync, rename), so memory stays flat and
-an interrupted run keeps what it had. Call records are appended to `calls.jsonl` as calls end;
+Bodies are written to disk the moment they arrive (write, rename; all synced to disk before the
+manifest is written), so memory stays flat and an interrupted run keeps what it had. Call records are appended to `calls.jsonl` as calls end;
 `manifest.json` is written last and is what `auditor check` and `auditor verify` trust.
 """
 
@@ -48,12 +48,15 @@ def call_id(api: str, method: str, params: dict[str, Any]) -> str:
     return "c-" + short_hash(api, method, params)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write via a temporary file and a rename, so a reader never sees half a file; `sync` also forces
+    the bytes to disk first (items skip it: the locker syncs them all at once before its manifest)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -117,7 +120,9 @@ class LockerWriter:
         page = len(record.items)
         item_id = "e-" + short_hash(record.id, page, digest)
         rel = f"items/{item_id}.json"
-        atomic_write(self.root / rel, body)
+        # No fsync per page (thousands of them cost seconds): a killed process keeps what it wrote (the
+        # kernel has it), and close() syncs every item to disk before the manifest that vouches for them.
+        atomic_write(self.root / rel, body, sync=False)
         received = utc_now()
         server_date = _parse_http_date(date_header)
         with self._lock:
@@ -197,6 +202,7 @@ class LockerWriter:
         }
         if self.inputs:
             manifest["inputs"] = self.inputs
+        os.sync()  # every item on disk before the manifest that lists them (a power cut leaves no manifest)
         atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         return manifest
 
