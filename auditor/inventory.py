@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 import re
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -93,7 +94,7 @@ class DeclaredInventory(_Strict):
     @model_validator(mode="after")
     def _unique(self) -> "DeclaredInventory":
         names = [s.resource for s in self.stores] + [e.resource for e in self.exclusions]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, times in Counter(names).items() if times > 1)
         if dupes:
             raise ValueError(f"declared more than once (as a store or an exclusion): {', '.join(dupes)}")
         return self

@@ -103,8 +103,9 @@ def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field
     complete = log_complete(facts, instance.project)
     life = lifetime(instance, facts)
     states: dict[date, str] = {}
-    for day in ctx.period.days():
-        start, end = ctx.period.at(day), min(ctx.period.at(day + timedelta(days=1)), ctx.as_of)
+    starts = ctx.period.day_starts
+    for number, day in enumerate(ctx.period.days()):
+        start, end = starts[number], min(starts[number + 1], ctx.as_of)
         if start >= ctx.as_of:
             states[day] = "not_due"
             continue
