@@ -95,11 +95,20 @@ def values_during(history: list[tuple[datetime, Any, str]], start: datetime, end
     return [first[1], *inside]
 
 
+_NOTHING = object()  # no leading value: a day judged only by its own events
+
+
 def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field: str, weak: Any,
                    running_implies: Any = None) -> dict[date, str]:
     """Per period day: 'kept', 'broken' (the setting was `weak` at some moment), 'unknown', 'not_due', 'not_applicable'."""
     history = events(instance, facts, field, running_implies)
     times = [t for t, _, _ in history]
+    # Running counts of `weak` and unknown (None) values: whether a day's stretch holds one is then two
+    # look-ups, not a pass over the stretch (thousands of instances x ~90 days x ~100 events).
+    weak_upto, none_upto = [0], [0]
+    for _t, value, _source in history:
+        weak_upto.append(weak_upto[-1] + (value == weak))
+        none_upto.append(none_upto[-1] + (value is None))
     complete = log_complete(facts, instance.project)
     life = lifetime(instance, facts)
     states: dict[date, str] = {}
@@ -117,10 +126,17 @@ def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field
             start = life.created
         if life.gone_by and end > life.gone_by:
             end = life.gone_by
-        values = values_during(history, start, end, complete, times)
-        if any(v == weak for v in values):
+        lo, hi = bisect_left(times, start), bisect_left(times, end)  # the stretch's own events: [lo, hi)
+        if complete:
+            last = bisect_right(times, start) - 1
+            lead = history[last][1] if last >= 0 else (None if not history or history[0][2] == "change" else history[0][1])
+        else:
+            lead = None if lo == hi else _NOTHING  # nothing observed that day is unknown; else only what was seen
+        broken = weak_upto[hi] - weak_upto[lo] > 0 or (lead is not _NOTHING and lead == weak)
+        unknown = none_upto[hi] - none_upto[lo] > 0 or lead is None
+        if broken:
             states[day] = "broken"
-        elif exists == "unknown" or any(v is None for v in values):
+        elif exists == "unknown" or unknown:
             states[day] = "unknown"
         else:
             states[day] = "kept"

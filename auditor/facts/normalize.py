@@ -244,6 +244,12 @@ def _gap(call: dict[str, Any], kind: str, reason: str | None, message: str, stat
     return CallGap(call["api"], call["method"], call["scope"], kind, reason, message, status, call["id"])
 
 
+try:  # orjson (installed with compliance-trestle) parses a quarter's pages about twice as fast
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - the standard library gives the same objects
+    _loads = json.loads
+
+
 PageReader = Callable[[dict[str, Any], dict[str, Any], str, Facts], None]
 
 
@@ -372,7 +378,7 @@ def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
         if status != 200:
             continue  # a retried error page; the call's outcome says whether it recovered
         try:
-            body = json.loads(locker.body(item_id))
+            body = _loads(locker.body(item_id))
         except ValueError:
             body = None
         if (_items(body, field) if field else (body if isinstance(body, dict) else None)) is None:
