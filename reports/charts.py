@@ -74,8 +74,9 @@ def calendar_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["status"], 4), r["resource"]))
 
 
-def coverage_calendar(findings: list[dict[str, Any]], max_rows: int = 40) -> Markup:
-    """The backup-coverage calendar; empty Markup when no finding has day records."""
+def coverage_calendar(findings: list[dict[str, Any]], max_rows: int = 20) -> Markup:
+    """The backup-coverage calendar (failing and inconclusive stores first, at most `max_rows`: each row is
+    ~90 SVG cells that the PDF lays out twice); empty Markup when no finding has day records."""
     rows = calendar_rows(findings)
     if not rows:
         return Markup("")
