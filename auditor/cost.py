@@ -16,7 +16,6 @@ since a listing answers at least one page, even an empty one):
       + pages(alert policies in P, 1000)                       monitoring alertPolicies.list
       + pages(notification channels in P, 1000)                monitoring notificationChannels.list
       + pages(buckets listed in P, 1000)                       storage    buckets.list
-      + for each bucket B listed in P:            1            storage    buckets.testIamPermissions
       + for each primary instance I listed in P:  pages(operations of I back to the horizon, 500)
                                                                sqladmin   operations.list
     for each distinct KMS key K named by an instance or a retained run:
@@ -90,7 +89,7 @@ class ProjectShape:
     log_metrics: int = 0
     alert_policies: int = 0
     notification_channels: int = 0
-    buckets: int = 0  # listed by buckets.list (each gets a testIamPermissions)
+    buckets: int = 0  # listed by buckets.list
     operations: tuple[int, ...] = ()  # per primary instance: operations back to the horizon (+1 past it, if any)
     unreadable: frozenset[Method] = frozenset()  # calls answered with an error: one request, no follow-ups
     only: frozenset[Method] | None = None  # the per-project listings made (None: all; the monitoring project: 3)
@@ -133,9 +132,6 @@ def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
         chains.append(n)
     if shape.only is not None:
         return max(chains, default=0)
-    if ("storage", "buckets.list") not in shape.unreadable and shape.buckets:
-        by_method[("storage", "buckets.testIamPermissions")] += shape.buckets
-        chains.append(pages(shape.buckets, PAGE_CAPS[("storage", "buckets.list")]) + 1)
     if ("sqladmin", "instances.list") not in shape.unreadable and shape.operations:
         op_pages = [pages(n, PAGE_CAPS[("sqladmin", "operations.list")]) for n in shape.operations]
         by_method[("sqladmin", "operations.list")] += sum(op_pages)

@@ -307,7 +307,7 @@ FEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("logging", "metrics.list"): ("log_metrics",),
     ("cloudasset", "searchAllResources"): ("stores",),
     ("storage", "buckets.list"): ("stores",),
-    ("storage", "buckets.testIamPermissions"): ("stores",),
+    ("storage", "buckets.testIamPermissions"): ("stores",),  # no longer collected; older lockers hold it
     ("inventory", "read"): ("stores",),
     ("cloudkms", "cryptoKeys.get"): ("kms_keys",),
     ("cloudkms", "cryptoKeyVersions.list"): ("kms_key_versions",),
