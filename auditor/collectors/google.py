@@ -15,8 +15,10 @@ import google_auth_httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
 import httplib2
+import orjson
 from googleapiclient.discovery import build
 from googleapiclient.http import HttpRequest
+from googleapiclient.model import JsonModel
 
 from auditor import retry
 from auditor.config import GcpConfig
@@ -46,6 +48,22 @@ class BoundedHttpRequest(HttpRequest):
     def execute(self, http: Any = None, num_retries: int = 0) -> Any:
         BoundedHttpRequest.method_ids.add(str(self.methodId))
         return super().execute(http=http, num_retries=0)
+
+
+class FastJsonModel(JsonModel):
+    """The discovery clients' JSON model, parsing with orjson (several times faster on the large pages of
+    a quarter's audit log). A body orjson refuses goes to the library's own parser, so behaviour is the
+    library's: in particular a 200 body that is not JSON still comes back as text, which the paging
+    guard reports as malformed."""
+
+    def deserialize(self, content: Any) -> Any:
+        try:
+            body = orjson.loads(content)
+        except (orjson.JSONDecodeError, TypeError):
+            return super().deserialize(content)
+        if self._data_wrapper and isinstance(body, dict) and "data" in body:
+            body = body["data"]
+        return body
 
 
 def load_credentials(setting: str) -> tuple[Credentials, str]:
@@ -101,5 +119,5 @@ class GoogleClients:
             http._request = google_auth_httplib2.Request(httplib2.Http(timeout=timeout))
             options = {"api_endpoint": self.endpoint(api)} if self.endpoint(api) else None
             cache[api] = build(api, API_VERSIONS[api], http=http, static_discovery=True, cache_discovery=False,
-                               client_options=options, requestBuilder=BoundedHttpRequest)
+                               client_options=options, requestBuilder=BoundedHttpRequest, model=FastJsonModel())
         return cache[api]
