@@ -1,4 +1,4 @@
-# The two set-up commands of the README: `make demo` and `make test`.
+# The set-up commands of the README: `make demo`, `make test` and `make bench`.
 # Each creates the virtual environment (.venv) when it is missing or older than pyproject.toml.
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,6 +20,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	NO_GCE_CHECK=True $(PY) -m pytest
+
+# The scale benchmark (README "Scale"): a 200-project synthetic organisation, 50 ms per request.
+bench: $(VENV)/.installed
+	NO_GCE_CHECK=True $(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -307,12 +307,14 @@ def _demo_token(config) -> Iterator[None]:
 
 
 @app.command()
-def simulate(scenario: Path = typer.Option(..., "--scenario", "-s"), port: int = typer.Option(8765, "--port", "-p")) -> None:
-    """Serve a scenario on 127.0.0.1 until interrupted."""
+def simulate(scenario: Path = typer.Option(..., "--scenario", "-s"), port: int = typer.Option(8765, "--port", "-p"),
+             latency: float = typer.Option(0.0, "--latency", min=0.0, max=10.0,
+                                           help="seconds added to every answer, like a remote API's round trip")) -> None:
+    """Serve a scenario on 127.0.0.1 until interrupted (Cloud Logging's read quota enforced)."""
     from auditor.simulator import Simulator, load_scenario
 
     with _errors():
-        simulator = Simulator(load_scenario(scenario), port=port).start()
+        simulator = Simulator(load_scenario(scenario), port=port, latency=latency).start()
         out.print(f"serving {scenario} at {simulator.url} (Ctrl-C to stop)")
         try:
             simulator.serve_forever()

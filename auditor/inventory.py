@@ -13,6 +13,8 @@ The file's content travels inside the evidence locker (collected like any API pa
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections import Counter
 import re
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -92,16 +94,21 @@ class DeclaredInventory(_Strict):
     @model_validator(mode="after")
     def _unique(self) -> "DeclaredInventory":
         names = [s.resource for s in self.stores] + [e.resource for e in self.exclusions]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, times in Counter(names).items() if times > 1)
         if dupes:
             raise ValueError(f"declared more than once (as a store or an exclusion): {', '.join(dupes)}")
         return self
 
+    @functools.cached_property
+    def _by_resource(self) -> tuple[dict[str, Store], dict[str, Exclusion]]:
+        """Lookups by name (a data map of thousands of stores is asked about each store of the organisation)."""
+        return {s.resource: s for s in reversed(self.stores)}, {e.resource: e for e in reversed(self.exclusions)}
+
     def store(self, resource: str) -> Store | None:
-        return next((s for s in self.stores if s.resource == resource), None)
+        return self._by_resource[0].get(resource)
 
     def exclusion(self, resource: str) -> Exclusion | None:
-        return next((e for e in self.exclusions if e.resource == resource), None)
+        return self._by_resource[1].get(resource)
 
     def classification(self, resource: str) -> str | None:
         store = self.store(resource)

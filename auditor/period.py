@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterator
@@ -21,15 +22,26 @@ class Period:
         first, last = config.bounds()
         return cls(first, last, config.timezone)
 
-    @property
+    @functools.cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def days(self) -> Iterator[date]:
-        day = self.start
+    @functools.cached_property
+    def _days(self) -> tuple[date, ...]:
+        out, day = [], self.start
         while day <= self.end:
-            yield day
+            out.append(day)
             day += timedelta(days=1)
+        return tuple(out)
+
+    def days(self) -> Iterator[date]:
+        return iter(self._days)
+
+    @functools.cached_property
+    def day_starts(self) -> tuple[datetime, ...]:
+        """The first instant of each period day, then the first instant after the period (computed once:
+        checks over thousands of resources ask for them day by day)."""
+        return tuple(self.at(day) for day in self._days) + (self.at(self.end + timedelta(days=1)),)
 
     def day_of(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()

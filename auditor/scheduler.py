@@ -81,6 +81,7 @@ class Scheduler:
     def run(self, calls: Iterable[Call]) -> list[CallRecord]:
         pools: dict[str, ThreadPoolExecutor] = {}
         pending: dict[Future, Call] = {}
+        done: queue.SimpleQueue[Future] = queue.SimpleQueue()  # futures of ended calls, in the order they ended
         seen: set[tuple[str, str, str]] = set()
 
         def submit(call: Call) -> None:
@@ -94,20 +95,17 @@ class Scheduler:
             self.progress.started(call)
             future = pools[lane].submit(contextvars.copy_context().run, self._execute, call)
             pending[future] = call
-            future.add_done_callback(completed.put)
+            future.add_done_callback(done.put)
 
-        # Completed futures arrive on a queue: waiting on the set of pending futures instead would cost
-        # time in proportion to it for every completion (thousands are queued for a large organisation).
-        completed: queue.SimpleQueue[Future] = queue.SimpleQueue()
         finished = False
         try:
             for call in calls:
                 submit(call)
             while pending:
-                try:
-                    future = completed.get(timeout=1.0)  # a timeout, so Ctrl-C is seen even when nothing ends
-                except queue.Empty:
-                    continue
+                # Each call hands itself over as it ends: waiting on every pending future instead
+                # (concurrent.futures.wait) costs time in proportion to the queue, per completion, which
+                # with thousands of queued calls is most of a run's CPU.
+                future = done.get()
                 call = pending.pop(future)
                 record, result = future.result()
                 self.records.append(record)

@@ -10,8 +10,12 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when PyYAML was built with it (the usual wheels are): the pure-Python parser reads
+# a data map of thousands of stores ~10x slower. The constructor (and so every check below) is the same.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class StrictSafeLoader(yaml.SafeLoader):
+
+class StrictSafeLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Mark] = {}
         for key_node, _value in node.value:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.period import day_ranges
 from auditor.checks_api import Check, CheckContext
 from auditor.checks import history
+from auditor.facts import index
 from auditor.facts.model import Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 from auditor.checks.backup_scope import sql_gaps
@@ -30,9 +31,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Facts, ctx: CheckContext) -
     disabled = [d for d, s in states.items() if s == "broken"]
     unknown = [d for d, s in states.items() if s == "unknown"]
     checked = [d for d, s in states.items() if s in ("kept", "broken", "unknown")]
-    changes = [c for c in facts.config_changes if c.instance == instance.resource
-               and ctx.period.starts_at <= c.time < ctx.period.ends_at]
-    observations = [o for o in facts.instance_observations if o.resource == instance.resource]
+    found = index.of(facts)
+    changes = [c for c in found.changes_of(instance.resource) if ctx.period.starts_at <= c.time < ctx.period.ends_at]
+    observations = found.observations_of(instance.resource)
     observed = {"enabled": enabled, "start_time": instance.backup_start_time.strftime("%H:%M") if instance.backup_start_time else None,
                 "activation_policy": instance.activation_policy, "state": instance.state,
                 "disabled_days": len(disabled), "unknown_days": len(unknown)}

@@ -171,7 +171,8 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     due = counts["succeeded"] + counts["missed"] + counts["unknown"]
     per_day_rule = interval <= timedelta(hours=24)
     gap_limit = (interval + tolerance).total_seconds() / 3600
-    evidence = list(instance.evidence) + [e for a in attempts if ctx.period.starts_at - timedelta(days=1) <= a.window_start < ctx.period.ends_at for e in a.evidence]
+    first, after = ctx.period.starts_at - timedelta(days=1), ctx.period.ends_at  # hoisted: thousands of attempts
+    evidence = list(instance.evidence) + [e for a in attempts if first <= a.window_start < after for e in a.evidence]
     evidence += [e for c in changes for e in c.evidence]
 
     problems = []

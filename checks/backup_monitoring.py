@@ -12,6 +12,7 @@ the same Logging query-language evaluator the simulator serves logs with (audito
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,9 +62,15 @@ class Verdict:
     notes: list[str] = field(default_factory=list)  # why it falls short, or whom it notifies when it covers
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(filter_text: str):
+    """One parse per distinct filter (an organisation's projects share a handful of alert filters)."""
+    return compile_filter(filter_text)
+
+
 def _fires(filter_text: str, instance: SqlInstance) -> tuple[bool, bool]:
     """(fires on a failed backup, fires on a successful one); LogFilterError if it cannot be evaluated."""
-    predicate = compile_filter(filter_text)
+    predicate = _compiled(filter_text)
     return predicate(synthetic_entry(instance, "STATUS_FAILED")), predicate(synthetic_entry(instance, "STATUS_SUCCEEDED"))
 
 

@@ -127,5 +127,7 @@ def _unverifiable(check: str, resource: str, asset_type: str, store: Store | Non
 
 
 def sql_runs(facts: Facts, instance: SqlInstance) -> list:
-    return [a for a in facts.backup_attempts if a.instance == instance.resource and a.source == "backup-run"]
+    from auditor.facts import index
+
+    return [a for a in index.of(facts).attempts_of(instance.resource) if a.source == "backup-run"]
 

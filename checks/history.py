@@ -14,12 +14,14 @@ setting's value is known at an instant when
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from auditor.period import day_ranges
 from auditor.checks_api import CheckContext
+from auditor.facts import index
 from auditor.facts.model import Facts, SqlInstance
 
 
@@ -42,13 +44,14 @@ class Lifetime:
 
 def lifetime(instance: SqlInstance, facts: Facts) -> Lifetime:
     """Created, and deleted (from the audit log) or gone (absent from a later complete listing)."""
-    deletions = [c.time for c in facts.config_changes if c.instance == instance.resource and c.deleted]
+    found = index.of(facts)
+    deletions = [c.time for c in found.changes_of(instance.resource) if c.deleted]
     if deletions:
         return Lifetime(instance.create_time, min(deletions), min(deletions))
-    seen = [o.observed_at for o in facts.instance_observations if o.resource == instance.resource and o.observed_at]
+    seen = [o.observed_at for o in found.observations_of(instance.resource) if o.observed_at]
     last_seen = max(seen) if seen else None
     scope = f"projects/{instance.project}"
-    later = sorted(t for s, t in facts.instance_listings if s == scope and last_seen and t > last_seen)
+    later = sorted(t for t in found.listings_of(scope) if last_seen and t > last_seen)
     return Lifetime(instance.create_time, last_seen if later else None, later[0] if later else None)
 
 
@@ -59,25 +62,31 @@ def log_complete(facts: Facts, project: str) -> bool:
 def events(instance: SqlInstance, facts: Facts, field: str, running_implies: Any = None) -> list[tuple[datetime, Any, str]]:
     """(time, value, source) of a setting, oldest first; source is observation, change or backup-window."""
     out: list[tuple[datetime, Any, str]] = []
-    for obs in facts.instance_observations:
-        if obs.resource == instance.resource and obs.observed_at and getattr(obs, field) is not None:
+    found = index.of(facts)
+    for obs in found.observations_of(instance.resource):
+        if obs.observed_at and getattr(obs, field) is not None:
             out.append((obs.observed_at, getattr(obs, field), "observation"))
-    for change in facts.config_changes:
-        if change.instance == instance.resource and field in change.settings:
+    for change in found.changes_of(instance.resource):
+        if field in change.settings:
             out.append((change.time, change.settings[field], "change"))
     if running_implies is not None:  # an automated backup window ran, so backups were enabled then
-        out += [(a.window_start, running_implies, "backup-window") for a in facts.backup_attempts if a.instance == instance.resource]
+        out += [(a.window_start, running_implies, "backup-window") for a in found.attempts_of(instance.resource)]
     return sorted(out, key=lambda e: (e[0], e[2] != "change"))
 
 
-def values_during(history: list[tuple[datetime, Any, str]], start: datetime, end: datetime, complete: bool) -> list[Any]:
-    """The values a setting took during [start, end); an unknown stretch contributes None."""
-    inside = [value for t, value, _ in history if start <= t < end]
+def values_during(history: list[tuple[datetime, Any, str]], start: datetime, end: datetime, complete: bool,
+                  times: list[datetime] | None = None) -> list[Any]:
+    """The values a setting took during [start, end); an unknown stretch contributes None.
+
+    `history` is sorted by time; `times` (its times, in order) lets a caller asking about every day
+    of a quarter find each day's stretch by bisection instead of a scan."""
+    times = [t for t, _, _ in history] if times is None else times
+    inside = [history[i][1] for i in range(bisect_left(times, start), bisect_left(times, end))]
     if not complete:
         return inside or [None]
-    before = [value for t, value, _ in history if t <= start]
-    if before:
-        return [before[-1], *inside]
+    last_before = bisect_right(times, start) - 1
+    if last_before >= 0:
+        return [history[last_before][1], *inside]
     first = next(iter(history), None)
     if first is None:
         return [None]
@@ -86,15 +95,26 @@ def values_during(history: list[tuple[datetime, Any, str]], start: datetime, end
     return [first[1], *inside]
 
 
+_NOTHING = object()  # no leading value: a day judged only by its own events
+
+
 def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field: str, weak: Any,
                    running_implies: Any = None) -> dict[date, str]:
     """Per period day: 'kept', 'broken' (the setting was `weak` at some moment), 'unknown', 'not_due', 'not_applicable'."""
     history = events(instance, facts, field, running_implies)
+    times = [t for t, _, _ in history]
+    # Running counts of `weak` and unknown (None) values: whether a day's stretch holds one is then two
+    # look-ups, not a pass over the stretch (thousands of instances x ~90 days x ~100 events).
+    weak_upto, none_upto = [0], [0]
+    for _t, value, _source in history:
+        weak_upto.append(weak_upto[-1] + (value == weak))
+        none_upto.append(none_upto[-1] + (value is None))
     complete = log_complete(facts, instance.project)
     life = lifetime(instance, facts)
     states: dict[date, str] = {}
-    for day in ctx.period.days():
-        start, end = ctx.period.at(day), min(ctx.period.at(day + timedelta(days=1)), ctx.as_of)
+    starts = ctx.period.day_starts
+    for number, day in enumerate(ctx.period.days()):
+        start, end = starts[number], min(starts[number + 1], ctx.as_of)
         if start >= ctx.as_of:
             states[day] = "not_due"
             continue
@@ -106,10 +126,17 @@ def setting_by_day(instance: SqlInstance, facts: Facts, ctx: CheckContext, field
             start = life.created
         if life.gone_by and end > life.gone_by:
             end = life.gone_by
-        values = values_during(history, start, end, complete)
-        if any(v == weak for v in values):
+        lo, hi = bisect_left(times, start), bisect_left(times, end)  # the stretch's own events: [lo, hi)
+        if complete:
+            last = bisect_right(times, start) - 1
+            lead = history[last][1] if last >= 0 else (None if not history or history[0][2] == "change" else history[0][1])
+        else:
+            lead = None if lo == hi else _NOTHING  # nothing observed that day is unknown; else only what was seen
+        broken = weak_upto[hi] - weak_upto[lo] > 0 or (lead is not _NOTHING and lead == weak)
+        unknown = none_upto[hi] - none_upto[lo] > 0 or lead is None
+        if broken:
             states[day] = "broken"
-        elif exists == "unknown" or any(v is None for v in values):
+        elif exists == "unknown" or unknown:
             states[day] = "unknown"
         else:
             states[day] = "kept"

@@ -18,6 +18,7 @@ from auditor.checks.backup_scope import sql_gaps
 from auditor.checks.common import instances, replica_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import SqlOperation
+from auditor.facts import index
 from auditor.facts.model import Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
@@ -44,7 +45,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
-            ops = [o for o in facts.sql_operations if o.instance == instance.resource]
+            ops = index.of(facts).operations_of(instance.resource)
             findings.append(_instance_finding(instance, ops, facts, ctx))
     return findings
 

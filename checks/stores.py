@@ -55,7 +55,21 @@ def project_in_name(resource: str) -> str | None:
 
 
 def found_stores(facts: Facts) -> dict[str, Store]:
-    """Every store either source listed, keyed by full resource name (Admin API details win)."""
+    """Every store either source listed, keyed by full resource name (Admin API details win).
+
+    Built once per Facts (every check asks; with thousands of stores that is seconds): the Stores are
+    shared, so checks read them and never change them."""
+    key = (id(facts.stores.assets), len(facts.stores.assets), id(facts.sql_instances), len(facts.sql_instances),
+           id(facts.stores.buckets), len(facts.stores.buckets))
+    cached = facts.__dict__.get("_found_stores")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    stores = _found_stores(facts)
+    facts.__dict__["_found_stores"] = (key, stores)
+    return stores
+
+
+def _found_stores(facts: Facts) -> dict[str, Store]:
     stores: dict[str, Store] = {}
     for asset in facts.stores.assets:
         store = stores.setdefault(asset.resource, Store(asset.resource, asset.asset_type))
@@ -107,12 +121,15 @@ def population_findings(facts: Facts, ctx: CheckContext, check: str) -> Iterator
     if not read:
         return
     stores = found_stores(facts)
+    grouped: dict[tuple[str | None, str], list[Store]] = {}
+    for store in stores.values():
+        grouped.setdefault((store.project, store.asset_type), []).append(store)
     lag_limit = ctx.as_of - ASSET_INDEX_LAG
     for project in sorted(facts.projects):
         for asset_type, (api, method, what) in LISTINGS.items():
             if listing_gap(facts, asset_type, project):
                 continue  # the listing failed: the unread-project finding says so
-            mine = [s for s in stores.values() if s.asset_type == asset_type and s.project == project]
+            mine = grouped.get((project, asset_type), [])
             in_assets = sorted(s.short for s in mine if s.in_assets)
             in_admin = sorted(s.short for s in mine if s.in_admin)
             not_listed = sorted(s.short for s in mine if s.in_assets and not s.in_admin)

@@ -30,11 +30,13 @@ from typing import Any, Iterable
 from markupsafe import Markup, escape
 
 DAY_COLORS = {
-    "succeeded": "#3f9b68", "missed": "#d64545", "unknown": "#e5a530", "not_due": "#ffffff",
-    "stopped": "#52606d", "not_applicable": "#d9e2ec",
+    "succeeded": "#3f9b68", "enabled": "#3f9b68", "missed": "#d64545", "disabled": "#d64545", "unknown": "#e5a530",
+    "not_due": "#ffffff", "stopped": "#52606d", "not_applicable": "#d9e2ec",
 }
-DAY_LABELS = {"succeeded": "succeeded", "missed": "missed", "unknown": "unknown (not verifiable)",
-              "not_due": "not due yet", "stopped": "stopped (no backup due)", "not_applicable": "did not exist"}
+DAY_LABELS = {"succeeded": "succeeded", "enabled": "backups enabled", "missed": "missed",
+              "disabled": "backups disabled", "unknown": "unknown (not verifiable)", "not_due": "not due yet",
+              "stopped": "stopped (no backup due)", "not_applicable": "did not exist"}
+BAD_DAYS = ("missed", "disabled", "unknown")
 STATUS_COLORS = {"pass": "#1e7b45", "fail": "#b42318", "inconclusive": "#8a5300", "not_applicable": "#52606d"}
 ELLIPSIS = "\u2026"
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
@@ -61,7 +63,12 @@ def _e(value: Any) -> str:
 
 
 def _bad(states: Iterable[str]) -> int:
-    return sum(1 for s in states if s in ("missed", "unknown"))
+    return sum(1 for s in states if s in BAD_DAYS)
+
+
+def _bad_words(states: Iterable[str]) -> str:
+    present = [DAY_LABELS[s].split(" (")[0] for s in BAD_DAYS if s in set(states)]
+    return "/".join(present)
 
 
 def calendar_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,6 +79,22 @@ def calendar_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
             rows.append({"resource": f["resource"], "status": f["status"], "days": dict(sorted(days.items()))})
     order = {"fail": 0, "inconclusive": 1, "pass": 2, "not_applicable": 3}
     return sorted(rows, key=lambda r: (order.get(r["status"], 4), r["resource"]))
+
+
+def _runs(days: dict[str, str], columns: list[str]) -> list[tuple[str, str, str]]:
+    """Runs of adjacent columns (days) in the same state, as (first day, last day, state)."""
+    runs: list[tuple[str, str, str]] = []
+    previous = -2
+    for i, d in enumerate(columns):
+        state = days.get(d)
+        if state is None:
+            continue
+        if runs and runs[-1][2] == state and i == previous + 1:
+            runs[-1] = (runs[-1][0], d, state)
+        else:
+            runs.append((d, d, state))
+        previous = i
+    return runs
 
 
 def coverage_calendar(findings: list[dict[str, Any]], max_rows: int = 40) -> Markup:
@@ -98,19 +121,24 @@ def coverage_calendar(findings: list[dict[str, Any]], max_rows: int = 40) -> Mar
         y = top + i * row_h
         color = STATUS_COLORS.get(row["status"], "#1f2933")
         out.append(f'<text x="0" y="{y + 10}" font-size="11" fill="{color}" {FONT}>{_e(short_name(row["resource"])[:30])}</text>')
-        for d, state in row["days"].items():
-            if d not in x_of:
-                continue
-            fill = DAY_COLORS.get(state, "#cbd2d9")
+        for first, last, state in _runs(row["days"], all_days):  # one rect per run of equal days: a PDF of
+            fill = DAY_COLORS.get(state, "#cbd2d9")              # thousands of stores renders in seconds
             stroke = ' stroke="#9aa5b1" stroke-width="0.4"' if state == "not_due" else ""
-            out.append(f'<rect x="{x_of[d]}" y="{y}" width="{cell}" height="{row_h - 3}" fill="{fill}"{stroke}>'
-                       f'<title>{_e(d)}: {_e(DAY_LABELS.get(state, state))}</title></rect>')
+            span = f"{first}" if first == last else f"{first} to {last}"
+            out.append(f'<rect x="{x_of[first]}" y="{y}" width="{x_of[last] - x_of[first] + cell}" height="{row_h - 3}" '
+                       f'fill="{fill}"{stroke}><title>{_e(span)}: {_e(DAY_LABELS.get(state, state))}</title></rect>')
         bad = _bad(row["days"].values())
-        summary = f"{bad} missed/unknown" if bad else "no gaps"
+        summary = f"{bad} {_bad_words(row['days'].values())}" if bad else "no gaps"
         out.append(f'<text x="{width - right_w + 5}" y="{y + 10}" font-size="10" fill="{color}" {FONT}>{_e(summary)}</text>')
-    ly = top + len(shown) * row_h + 18
+    bottom = top + len(shown) * row_h
+    out.extend(f'<line x1="{x_of[d] + cell + gap / 2}" y1="{top}" x2="{x_of[d] + cell + gap / 2}" y2="{bottom}" '
+               f'stroke="#ffffff" stroke-width="{gap}"/>' for d in all_days[:-1])  # the day grid, drawn once
+    ly = bottom + 18
     lx = label_w
+    drawn = {state for row in shown for state in row["days"].values()}
     for state, label in DAY_LABELS.items():
+        if state not in drawn:  # the legend names only the states this chart shows
+            continue
         stroke = ' stroke="#9aa5b1" stroke-width="0.4"' if state == "not_due" else ""
         out.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{DAY_COLORS[state]}"{stroke}/>')
         out.append(f'<text x="{lx + 14}" y="{ly}" font-size="10" fill="#486581" {FONT}>{_e(label)}</text>')

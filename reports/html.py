@@ -25,12 +25,12 @@ STYLESHEET = "report.css"
 #: The appendix lists at most this many calls; the rest are in the locker and the workbook.
 MAX_APPENDIX_CALLS = 120
 #: Per control, at most this many passing / not-applicable resources and day strips are shown.
-MAX_LISTED_RESOURCES = 40
+MAX_LISTED_RESOURCES = 25
 MAX_DAY_STRIPS = 60
 #: A finding shows at most this many evidence ids (then "+N more").
 MAX_EVIDENCE_IDS = 6
 #: Per control, at most this many exceptions are printed; all of them are in the workbook.
-MAX_EXCEPTIONS = 80
+MAX_EXCEPTIONS = 25
 
 STATUS_LABELS = {
     "pass": "Pass",

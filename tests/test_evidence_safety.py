@@ -163,12 +163,12 @@ def test_hostile_resource_names_cannot_escape_the_locker(tmp_path, name):
     assert instance is not None and instance.resource.endswith(name)
 
 
-def test_pages_are_flushed_together_before_the_manifest(tmp_path, monkeypatch):
-    """No fsync per page (tens of thousands at scale); one flush, and only then the manifest."""
+
+def test_pages_are_synced_together_before_the_manifest(tmp_path, monkeypatch):
+    """No fsync per page (tens of thousands at scale); one sync, and only then the manifest (fsynced)."""
     order: list[str] = []
-    real_flush = locker_module.flush_to_disk
     monkeypatch.setattr(locker_module.os, "fsync", lambda fd: order.append("fsync"))
-    monkeypatch.setattr(locker_module, "flush_to_disk", lambda paths: (order.append(f"flush {len(paths)}"), real_flush(paths)))
+    monkeypatch.setattr(locker_module.os, "sync", lambda: order.append("sync"))
     writer = LockerWriter(tmp_path / "evidence", config_snapshot={}, identity={"gcp": "anonymous"})
     for page in range(3):
         recorder = writer.begin_call("sqladmin", "instances.list", {"project": f"p{page}"}, f"projects/p{page}")
@@ -176,5 +176,5 @@ def test_pages_are_flushed_together_before_the_manifest(tmp_path, monkeypatch):
         recorder.finish()
     assert order == []
     writer.close()
-    assert order == ["flush 4", "fsync"]  # three pages and calls.jsonl, then the manifest's own fsync
+    assert order == ["sync", "fsync"]  # every page at once, then the manifest's own fsync
     assert Locker(tmp_path / "evidence").manifest["counts"]["items"] == 3

@@ -51,8 +51,8 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
     clients = ctx.google
 
     def list_instances() -> list[tuple[str, str]]:
-        service = clients.service("sqladmin")
-        return _drain(service.instances(), service.instances().list(project=project, maxResults=PAGE_SIZE),
+        instances = clients.collection("sqladmin", "instances")
+        return _drain(instances, instances.list(project=project, maxResults=PAGE_SIZE),
                       f"sqladmin instances.list for projects/{project}", _instance_refs)
 
     def after_instances(refs: list[tuple[str, str]]) -> Iterator[Call]:
@@ -63,8 +63,8 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
                 yield from kms.key_calls(ctx, name)
 
     def list_backup_runs() -> list[str]:
-        service = clients.service("sqladmin")
-        return _drain(service.backupRuns(), service.backupRuns().list(project=project, instance="-", maxResults=PAGE_SIZE),
+        runs = clients.collection("sqladmin", "backupRuns")
+        return _drain(runs, runs.list(project=project, instance="-", maxResults=PAGE_SIZE),
                       f"sqladmin backupRuns.list for projects/{project}", _run_keys)
 
     def after_runs(keys: list[str]) -> Iterator[Call]:

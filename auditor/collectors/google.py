@@ -15,8 +15,10 @@ import google_auth_httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
 import httplib2
+import orjson
 from googleapiclient.discovery import build
 from googleapiclient.http import HttpRequest
+from googleapiclient.model import JsonModel
 
 from auditor import retry
 from auditor.config import GcpConfig
@@ -35,9 +37,33 @@ class BoundedHttpRequest(HttpRequest):
 
     method_ids: set[str] = set()  # every discovery method id executed in this process
 
+    def __init__(self, http: Any, postproc: Any, uri: str, *args: Any, **kwargs: Any) -> None:
+        # Compact JSON (the standard prettyPrint=false parameter), as Google's other client libraries ask:
+        # the same content, a quarter fewer bytes to send, store and parse. Page requests built by
+        # list_next copy this URI, so it is added once per listing.
+        if "prettyPrint=" not in uri:
+            uri += ("&" if "?" in uri else "?") + "prettyPrint=false"
+        super().__init__(http, postproc, uri, *args, **kwargs)
+
     def execute(self, http: Any = None, num_retries: int = 0) -> Any:
         BoundedHttpRequest.method_ids.add(str(self.methodId))
         return super().execute(http=http, num_retries=0)
+
+
+class FastJsonModel(JsonModel):
+    """The discovery clients' JSON model, parsing with orjson (several times faster on the large pages of
+    a quarter's audit log). A body orjson refuses goes to the library's own parser, so behaviour is the
+    library's: in particular a 200 body that is not JSON still comes back as text, which the paging
+    guard reports as malformed."""
+
+    def deserialize(self, content: Any) -> Any:
+        try:
+            body = orjson.loads(content)
+        except (orjson.JSONDecodeError, TypeError):
+            return super().deserialize(content)
+        if self._data_wrapper and isinstance(body, dict) and "data" in body:
+            body = body["data"]
+        return body
 
 
 def load_credentials(setting: str) -> tuple[Credentials, str]:
@@ -70,6 +96,19 @@ class GoogleClients:
         root = getattr(self.config.endpoints, api)
         return None if root is None else root + SERVICE_PATHS.get(api, "")
 
+    def collection(self, api: str, path: str) -> Any:
+        """A resource collection such as ``collection("cloudkms", "projects.locations.keyRings.cryptoKeys")``,
+        kept per thread like its service: google-api-python-client builds every method of a collection
+        (docstrings included) each time one is asked for, about 15 ms of CPU, which at thousands of calls
+        would cost more than the requests themselves."""
+        cache = self._local.__dict__.setdefault("collections", {})
+        if (api, path) not in cache:
+            found = self.service(api)
+            for name in path.split("."):
+                found = getattr(found, name)()
+            cache[(api, path)] = found
+        return cache[(api, path)]
+
     def service(self, api: str) -> Any:
         cache = self._local.__dict__.setdefault("services", {})
         if api not in cache:
@@ -80,5 +119,5 @@ class GoogleClients:
             http._request = google_auth_httplib2.Request(httplib2.Http(timeout=timeout))
             options = {"api_endpoint": self.endpoint(api)} if self.endpoint(api) else None
             cache[api] = build(api, API_VERSIONS[api], http=http, static_discovery=True, cache_discovery=False,
-                               client_options=options, requestBuilder=BoundedHttpRequest)
+                               client_options=options, requestBuilder=BoundedHttpRequest, model=FastJsonModel())
         return cache[api]

@@ -24,11 +24,11 @@ def key_calls(ctx, key: str) -> Iterator[Call]:
     clients = ctx.google
 
     def get_key() -> None:
-        keys = clients.service("cloudkms").projects().locations().keyRings().cryptoKeys()
+        keys = clients.collection("cloudkms", "projects.locations.keyRings.cryptoKeys")
         fetch_one(keys.get(name=key), f"cloudkms cryptoKeys.get for {key}")
 
     def list_versions() -> None:
-        versions = clients.service("cloudkms").projects().locations().keyRings().cryptoKeys().cryptoKeyVersions()
+        versions = clients.collection("cloudkms", "projects.locations.keyRings.cryptoKeys.cryptoKeyVersions")
         for _page in drain(versions, versions.list(parent=key, pageSize=PAGE_SIZE), f"cloudkms cryptoKeyVersions.list for {key}"):
             pass
 

@@ -9,13 +9,19 @@ checks need.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterator
+from typing import Any, Iterator
 
 from auditor.collectors.paging import drain_body
 from auditor.evidence.locker import iso
 from auditor.scheduler import Call
 
 PAGE_SIZE = 1000
+# The fields of an entry the facts read (the standard `fields` partial-response parameter): the
+# entries as Logging stores them, less what no check uses (types, service name, receive time,
+# severity), about a third fewer bytes to send, store and parse.
+ENTRY_FIELDS = ("entries(insertId,timestamp,logName,resource,protoPayload/methodName,"
+                "protoPayload/resourceName,protoPayload/status,protoPayload/metadata,protoPayload/request,"
+                "protoPayload/authenticationInfo/principalEmail),nextPageToken")
 BACKUP_METHOD = "cloudsql.instances.automatedBackup"
 UPDATE_METHOD = "cloudsql.instances.update"
 # Admin Activity entries that change an instance's configuration (or end it): the configuration history.
@@ -45,8 +51,11 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
     }
 
     def list_entries() -> None:
-        entries = clients.service("logging").entries()
-        for _page in drain_body(entries.list, body, f"logging entries.list for projects/{project}"):
+        entries = clients.collection("logging", "entries")
+        def list_page(body: dict) -> Any:
+            return entries.list(body=body, fields=ENTRY_FIELDS)
+
+        for _page in drain_body(list_page, body, f"logging entries.list for projects/{project}"):
             pass
 
     yield Call("logging", "entries.list", body, f"projects/{project}", list_entries)

@@ -26,15 +26,15 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
     name = f"projects/{project}"
 
     def alert_policies() -> None:
-        policies = clients.service("monitoring").projects().alertPolicies()
+        policies = clients.collection("monitoring", "projects.alertPolicies")
         _drain(policies, policies.list(name=name, pageSize=PAGE_SIZE), f"monitoring alertPolicies.list for {name}")
 
     def channels() -> None:
-        found = clients.service("monitoring").projects().notificationChannels()
+        found = clients.collection("monitoring", "projects.notificationChannels")
         _drain(found, found.list(name=name, pageSize=PAGE_SIZE), f"monitoring notificationChannels.list for {name}")
 
     def metrics() -> None:
-        found = clients.service("logging").projects().metrics()
+        found = clients.collection("logging", "projects.metrics")
         _drain(found, found.list(parent=name, pageSize=PAGE_SIZE), f"logging metrics.list for {name}")
 
     yield Call("monitoring", "alertPolicies.list", {"name": name}, name, alert_policies)

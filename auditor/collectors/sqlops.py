@@ -39,7 +39,7 @@ def instance_calls(ctx, project: str, instance: str) -> Iterator[Call]:
     limit = horizon(ctx)
 
     def list_operations() -> None:
-        operations = clients.service("sqladmin").operations()
+        operations = clients.collection("sqladmin", "operations")
         request = operations.list(project=project, instance=instance, maxResults=PAGE_SIZE)
         for response in drain(operations, request, f"sqladmin operations.list for projects/{project}/instances/{instance}"):
             if _older_than(response, limit):

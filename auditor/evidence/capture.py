@@ -69,6 +69,18 @@ def _pause(seconds: float) -> None:
     retry.policy().sleep(seconds)
 
 
+def _ascii_iri2uri(uri: Any, _general: Any = httplib2.iri2uri) -> Any:
+    """httplib2's IRI-to-URI step, without its per-character pass when the URI is plain ASCII (where that
+    pass changes nothing): a third of a millisecond per request, at thousands of requests a run."""
+    if isinstance(uri, str) and uri.isascii():
+        scheme, authority, path, query, fragment = urlsplit(uri)
+        return urlunsplit((scheme, authority.encode("idna").decode("utf-8"), path, query, fragment))
+    return _general(uri)
+
+
+httplib2.iri2uri = _ascii_iri2uri  # the name httplib2.Http.request calls
+
+
 class CapturingHttp(httplib2.Http):
     """httplib2.Http that records each response body and retries failures by the run's policy.
     Not thread-safe, like httplib2: one per worker thread."""

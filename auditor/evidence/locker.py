@@ -1,12 +1,8 @@
 """The evidence locker: every API call and every page it returned, stored raw with its SHA-256.
 
-Bodies are written to disk the moment they arrive (write to a temporary name, rename), so memory
-stays flat and an interrupted run keeps what it had. Call records are appended to `calls.jsonl` as
-calls end; `manifest.json` is written last and is what `auditor check` and `auditor verify` trust.
-Durability is settled once, at the end: the bodies are flushed to disk together (one sync, not one
-fsync per page: on a virtual disk an fsync costs milliseconds, and a large organisation has tens of
-thousands of pages), then the manifest is written and fsynced. A machine that crashes before that
-leaves a locker without a manifest, which readers reject, so nothing unflushed is ever trusted.
+Bodies are written to disk the moment they arrive (write, rename; all synced to disk before the
+manifest is written), so memory stays flat and an interrupted run keeps what it had. Call records are appended to `calls.jsonl` as calls end;
+`manifest.json` is written last and is what `auditor check` and `auditor verify` trust.
 """
 
 from __future__ import annotations
@@ -52,26 +48,16 @@ def call_id(api: str, method: str, params: dict[str, Any]) -> str:
     return "c-" + short_hash(api, method, params)
 
 
-def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write under a temporary name, then rename: readers never see half a file. `durable` fsyncs before
-    the rename; the locker's pages skip that and are flushed together by `flush_to_disk` at close."""
+def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write via a temporary file and a rename, so a reader never sees half a file; `sync` also forces
+    the bytes to disk first (items skip it: the locker syncs them all at once before its manifest)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()
-        if durable:
+        if sync:
             os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-def flush_to_disk(paths: list[Path]) -> None:
-    """Make written files durable: one system-wide sync where the OS has it, else an fsync per file."""
-    if hasattr(os, "sync"):
-        os.sync()
-        return
-    for path in paths:
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
 
 
 @dataclass
@@ -134,7 +120,9 @@ class LockerWriter:
         page = len(record.items)
         item_id = "e-" + short_hash(record.id, page, digest)
         rel = f"items/{item_id}.json"
-        atomic_write(self.root / rel, body, durable=False)  # flushed with the others before the manifest
+        # No fsync per page (thousands of them cost seconds): a killed process keeps what it wrote (the
+        # kernel has it), and close() syncs every item to disk before the manifest that vouches for them.
+        atomic_write(self.root / rel, body, sync=False)
         received = utc_now()
         server_date = _parse_http_date(date_header)
         with self._lock:
@@ -214,7 +202,7 @@ class LockerWriter:
         }
         if self.inputs:
             manifest["inputs"] = self.inputs
-        flush_to_disk([self.root / item["path"] for item in self._items] + [self.root / "calls.jsonl"])
+        os.sync()  # every item on disk before the manifest that lists them (a power cut leaves no manifest)
         atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         return manifest
 

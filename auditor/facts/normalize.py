@@ -42,7 +42,7 @@ RUN_STATUS = {
 
 def get(data: Any, *path: str) -> Any:
     for key in path:
-        if not isinstance(data, dict):
+        if data.__class__ is not dict and not isinstance(data, dict):  # the first test is the fast one (JSON dicts)
             return None
         data = data.get(key)
     return data
@@ -159,8 +159,8 @@ def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttem
     )
 
 
-def _entry_instance(entry: dict[str, Any]) -> str | None:
-    resource_name = text(entry, "protoPayload", "resourceName") or ""
+def _entry_instance(entry: dict[str, Any], proto: Any = None) -> str | None:
+    resource_name = (text(proto, "resourceName") if proto is not None else text(entry, "protoPayload", "resourceName")) or ""
     parts = resource_name.split("/")
     if len(parts) == 4 and parts[0] == "projects" and parts[2] == "instances":
         return sql_resource(parts[1], parts[3])
@@ -206,14 +206,16 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
 
 
 def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | ActivationChange | None:
-    method = text(entry, "protoPayload", "methodName")
-    instance = _entry_instance(entry)
+    proto = entry.get("protoPayload") if isinstance(entry, dict) else None  # looked up once: ~180k entries a quarter
+    proto = proto if isinstance(proto, dict) else None
+    method = text(proto, "methodName")
+    instance = _entry_instance(entry, proto)
     key = text(entry, "insertId")
     stamp = timestamp(get(entry, "timestamp"))
     if not instance or not key or not stamp:
         return None
     if method == "cloudsql.instances.automatedBackup":
-        meta = get(entry, "protoPayload", "metadata")
+        meta = get(proto, "metadata")
         status = text(meta, "windowStatus") or "UNKNOWN"
         window = timestamp(get(meta, "windowStartTime")) or stamp
         return BackupAttempt(
@@ -222,7 +224,7 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
             key=f"log:{key}", evidence=(evidence,),
         )
     if method == "cloudsql.instances.update":
-        policy = text(entry, "protoPayload", "request", "body", "settings", "activationPolicy")
+        policy = text(proto, "request", "body", "settings", "activationPolicy")
         if policy:
             return ActivationChange(instance=instance, time=stamp, policy=policy, key=f"log:{key}", evidence=(evidence,))
     return None
@@ -240,6 +242,12 @@ def _items(body: Any, field: str) -> list[dict[str, Any]] | None:
 
 def _gap(call: dict[str, Any], kind: str, reason: str | None, message: str, status: int | None) -> CallGap:
     return CallGap(call["api"], call["method"], call["scope"], kind, reason, message, status, call["id"])
+
+
+try:  # orjson (installed with compliance-trestle) parses a quarter's pages about twice as fast
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - the standard library gives the same objects
+    _loads = json.loads
 
 
 PageReader = Callable[[dict[str, Any], dict[str, Any], str, Facts], None]
@@ -262,7 +270,7 @@ def _read_backup_runs(call: dict[str, Any], body: dict[str, Any], item_id: str, 
 
 def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
     for entry in _items(body, "entries") or []:
-        if text(entry, "protoPayload", "methodName") in ADMIN_METHODS:
+        if get(entry, "protoPayload", "methodName") in ADMIN_METHODS:
             instance, key, stamp = _entry_instance(entry), text(entry, "insertId"), timestamp(get(entry, "timestamp"))
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
@@ -299,7 +307,7 @@ FEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("logging", "metrics.list"): ("log_metrics",),
     ("cloudasset", "searchAllResources"): ("stores",),
     ("storage", "buckets.list"): ("stores",),
-    ("storage", "buckets.testIamPermissions"): ("stores",),
+    ("storage", "buckets.testIamPermissions"): ("stores",),  # no longer collected; older lockers hold it
     ("inventory", "read"): ("stores",),
     ("cloudkms", "cryptoKeys.get"): ("kms_keys",),
     ("cloudkms", "cryptoKeyVersions.list"): ("kms_key_versions",),
@@ -370,7 +378,7 @@ def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
         if status != 200:
             continue  # a retried error page; the call's outcome says whether it recovered
         try:
-            body = json.loads(locker.body(item_id))
+            body = _loads(locker.body(item_id))
         except ValueError:
             body = None
         if (_items(body, field) if field else (body if isinstance(body, dict) else None)) is None:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
 _PROJECT_PREFIX = "//cloudresourcemanager.googleapis.com/projects/"
-_SQL_PREFIX = "//cloudsql.googleapis.com/projects/"
+SQL_PREFIX = "//cloudsql.googleapis.com/projects/"
 
 
 def _number(result: dict[str, Any]) -> str | None:
@@ -37,8 +37,8 @@ def project_ids(results: Iterable[dict[str, Any]]) -> dict[str, str]:
             tail = name.removeprefix(_PROJECT_PREFIX)
             if not isinstance(ident, str) and name.startswith(_PROJECT_PREFIX) and not tail.isdigit():
                 ident = tail
-        elif name.startswith(_SQL_PREFIX):
-            ident = name.removeprefix(_SQL_PREFIX).split("/", 1)[0]
+        elif name.startswith(SQL_PREFIX):
+            ident = name.removeprefix(SQL_PREFIX).split("/", 1)[0]
         if isinstance(ident, str) and ident:
             mapping.setdefault(number, ident)
     return mapping

@@ -27,8 +27,9 @@ class ApiError(Exception):
     """An HTTP error with a Google JSON error body."""
 
     def __init__(self, code: int, message: str, *, reason: str | None = None, details: list[dict] | None = None,
-                 status: str | None = None):
+                 status: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
+        self.headers = dict(headers or {})  # extra response headers (Retry-After)
         self.code = code
         self.message = message
         self.reason = reason or _LEGACY_REASON.get(code, "error")

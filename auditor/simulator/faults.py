@@ -157,6 +157,8 @@ class FaultInjector:
 
     def _select(self, handler: "_Handler", method: str, path: str, body: bytes) -> tuple[_State | None, str | None]:
         """The fault for this request; a request that carries a fault's own page token continues it."""
+        if not self._states:  # the usual case: no fault to look for, nothing to parse
+            return None, None
         carried = _carried_token(path, body)
         route_key, api, project = _describe(handler, method, path, body)
         with self._lock:

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from auditor.simulator.apierror import ApiError, invalid_argument
+from auditor.simulator.memo import memo
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routes_sqladmin import ts
 from auditor.simulator.routing import Request, Route
@@ -40,7 +41,11 @@ def _common(scenario: Scenario, project: Project, name: str, asset_type: str, lo
 
 
 def project_assets(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
-    """Every indexed resource of one project, in a stable order."""
+    """Every indexed resource of one project, in a stable order; cached (memo.py)."""
+    return memo(scenario).get(("assets", project.id), lambda: _project_assets(scenario, project))
+
+
+def _project_assets(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     proj = {"name": f"//cloudresourcemanager.googleapis.com/projects/{project.id}",
             "assetType": "cloudresourcemanager.googleapis.com/Project", "project": f"projects/{project.number}",
@@ -101,9 +106,10 @@ def search_all_resources(req: Request) -> dict[str, Any]:
         if not _ASSET_TYPE.match(asset_type):
             raise invalid_argument(f"Invalid asset type {asset_type!r}.")
     projects = _projects_in_scope(req)
-    items = [a for p in projects for a in project_assets(req.scenario, p) if not types or a["assetType"] in types]
     size = page_size(req.query.get("pageSize"), name="pageSize", default=DEFAULT, cap=CAP)
     key = query_key("searchAllResources", req.params["kind"], req.params["id"], sorted(types))
+    items = memo(req.scenario).get(("search", key), lambda: [
+        a for p in projects for a in project_assets(req.scenario, p) if not types or a["assetType"] in types])
     page, nxt = paginate(items, req.query.get("pageToken"), size, key)
     out: dict[str, Any] = {}
     if page:

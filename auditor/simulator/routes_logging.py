@@ -14,6 +14,7 @@ from typing import Any
 
 from auditor.simulator.apierror import invalid_argument
 from auditor.logfilter import LogFilterError, compile_filter
+from auditor.simulator.memo import memo
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routes_sqladmin import ts
 from auditor.simulator.routing import Request, Route
@@ -91,7 +92,11 @@ def _update_entry(project: Project, inst: SqlInstance, when: dt.datetime, settin
 
 
 def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
-    """Every entry of a project up to the scenario clock, in no particular order."""
+    """Every entry of a project up to the scenario clock, in no particular order; cached (memo.py)."""
+    return memo(scenario).get(("entries", project.id), lambda: _project_entries(scenario, project))
+
+
+def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
     out = [backup_entry(project, project.instance(a.instance), a) for a in all_attempts(scenario, project)]
     for inst in project.sql_instances:
         for interval in inst.stopped:
@@ -144,9 +149,14 @@ def list_entries(req: Request) -> dict[str, Any]:
     if order not in ("timestamp asc", "timestamp desc"):
         raise invalid_argument(f'orderBy must be "timestamp asc" or "timestamp desc", got {order!r}.')
     size = page_size(body.get("pageSize"), name="pageSize", default=PAGE_DEFAULT, cap=PAGE_CAP)
-    entries = [e for p in projects for e in project_entries(req.scenario, p) if pred(e)]
-    entries.sort(key=lambda e: (e["timestamp"], e["insertId"]), reverse=(order == "timestamp desc"))
     key = query_key("entries", sorted(names), text, order)
+
+    def matching() -> list[dict[str, Any]]:
+        found = [e for p in projects for e in project_entries(req.scenario, p) if pred(e)]
+        found.sort(key=lambda e: (e["timestamp"], e["insertId"]), reverse=(order == "timestamp desc"))
+        return found
+
+    entries = memo(req.scenario).get(("query", key), matching)  # later pages slice the same result
     page, nxt = paginate(entries, body.get("pageToken"), size, key)
     out: dict[str, Any] = {}
     if page:

@@ -15,7 +15,8 @@ from auditor.simulator.apierror import ApiError, not_found
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routing import Request, Route
 from auditor.simulator.scenario import Project, Scenario, SqlInstance
-from auditor.simulator.timeline import Attempt, jitter, instance_attempts
+from auditor.simulator.memo import memo
+from auditor.simulator.timeline import Attempt, jitter, project_attempts
 
 API = "sqladmin"
 INSTANCES_CAP = 500
@@ -24,7 +25,10 @@ SELF = "https://sqladmin.googleapis.com/v1"
 
 
 def ts(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC with milliseconds, as Google writes times (hot: every entry and run has several)."""
+    if t.tzinfo is not dt.timezone.utc:
+        t = t.astimezone(dt.timezone.utc)
+    return f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}Z"
 
 
 def _running(inst: SqlInstance, now: dt.datetime) -> bool:
@@ -96,7 +100,7 @@ def runs_location(inst: SqlInstance) -> str:
 def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list[dict[str, Any]]:
     """Retained runs of one instance, newest first."""
     runs: list[dict[str, Any]] = []
-    attempts: list[Attempt] = [a for a in instance_attempts(scenario, project, inst)
+    attempts: list[Attempt] = [a for a in project_attempts(scenario, project).get(inst.name, [])
                                if a.status in ("STATUS_SUCCEEDED", "STATUS_FAILED")]
     for a in reversed(attempts):  # newest first
         if a.backup_start is None or a.backup_start > scenario.now:
@@ -140,6 +144,23 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
     return kept
 
 
+def project_backup_runs(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
+    """Retained runs of every listed instance of a project (instance="-"), newest first; cached (memo.py)."""
+    def build() -> list[dict[str, Any]]:
+        runs = [r for i in project.sql_instances if i.backup is not None and _listed(i, scenario.now) and i.admin_listed
+                for r in backup_runs(scenario, project, i)]
+        runs.sort(key=lambda r: (r["enqueuedTime"], r["instance"]), reverse=True)
+        return runs
+
+    return memo(scenario).get(("runs", project.id), build)
+
+
+def project_instances(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
+    """What instances.list shows of a project; cached (memo.py)."""
+    return memo(scenario).get(("instances", project.id), lambda: [
+        instance_json(scenario, project, i) for i in project.sql_instances if _listed(i, scenario.now) and i.admin_listed])
+
+
 def _listed(inst: SqlInstance, now: dt.datetime) -> bool:
     """Created by the clock and not yet deleted."""
     return inst.exists_at(now)
@@ -157,7 +178,7 @@ def list_instances(req: Request) -> dict[str, Any]:
     if req.query.get("filter"):
         raise ApiError(400, "The simulator does not support instances.list filter.", reason="invalid")
     size = page_size(req.query.get("maxResults"), name="maxResults", default=INSTANCES_CAP, cap=INSTANCES_CAP)
-    items = [instance_json(req.scenario, project, i) for i in project.sql_instances if _listed(i, req.scenario.now) and i.admin_listed]
+    items = project_instances(req.scenario, project)
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("instances", project.id))
     out: dict[str, Any] = {"kind": "sql#instancesList"}
     if page:
@@ -176,9 +197,7 @@ def list_backup_runs(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], API)
     name = req.params["instance"]
     if name == "-":
-        runs = [r for i in project.sql_instances if i.backup is not None and _listed(i, req.scenario.now) and i.admin_listed
-                for r in backup_runs(req.scenario, project, i)]
-        runs.sort(key=lambda r: (r["enqueuedTime"], r["instance"]), reverse=True)
+        runs = project_backup_runs(req.scenario, project)
     else:
         inst = _instance(req, project)
         runs = backup_runs(req.scenario, project, inst) if inst.backup is not None else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.simulator.apierror import ApiError, invalid_argument, not_found
+from auditor.simulator.memo import memo
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routes_sqladmin import ts
 from auditor.simulator.routing import Request, Route
@@ -61,15 +62,27 @@ def bucket_json(project: Project, bucket: Bucket) -> dict[str, Any]:
     return body
 
 
+def bucket_index(scenario: Scenario) -> dict[str, tuple[Project, Bucket]]:
+    """Bucket name -> (project, bucket): names are global in Cloud Storage; cached (memo.py)."""
+    def build() -> dict[str, tuple[Project, Bucket]]:
+        index: dict[str, tuple[Project, Bucket]] = {}
+        for project in scenario.projects:
+            for bucket in project.buckets:
+                index.setdefault(bucket.name, (project, bucket))
+        return index
+
+    return memo(scenario).get("buckets", build)
+
+
 def _find(scenario: Scenario, name: str) -> tuple[Project, Bucket]:
-    for project in scenario.projects:
-        for bucket in project.buckets:
-            if bucket.name == name:
-                if API in project.apis_disabled or API in project.permission_denied or not bucket.admin_listed:
-                    raise ApiError(403, "The caller does not have storage.buckets.get access to the Google Cloud "
-                                        f"Storage bucket {name}.", reason="forbidden")
-                return project, bucket
-    raise not_found("The specified bucket does not exist.")
+    found = bucket_index(scenario).get(name)
+    if found is None:
+        raise not_found("The specified bucket does not exist.")
+    project, bucket = found
+    if API in project.apis_disabled or API in project.permission_denied or not bucket.admin_listed:
+        raise ApiError(403, "The caller does not have storage.buckets.get access to the Google Cloud "
+                            f"Storage bucket {name}.", reason="forbidden")
+    return project, bucket
 
 
 def list_buckets(req: Request) -> dict[str, Any]:
@@ -81,7 +94,8 @@ def list_buckets(req: Request) -> dict[str, Any]:
     if req.query.get("projection", "noAcl") not in ("noAcl", "full"):
         raise invalid_argument(f"Invalid projection {req.query['projection']!r}.")
     prefix = req.query.get("prefix", "")
-    items = [bucket_json(project, b) for b in project.buckets if b.admin_listed and b.name.startswith(prefix)]
+    items = memo(req.scenario).get(("bucket-list", project.id, prefix), lambda: [
+        bucket_json(project, b) for b in project.buckets if b.admin_listed and b.name.startswith(prefix)])
     size = page_size(req.query.get("maxResults"), name="maxResults", default=CAP, cap=CAP)
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("buckets", project.id, prefix))
     out: dict[str, Any] = {"kind": "storage#buckets"}

@@ -24,6 +24,7 @@ from auditor.simulator import (github_mount, routes_cloudasset, routes_kms, rout
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
 from auditor.simulator.fieldmask import apply_mask, parse_fields
+from auditor.simulator.quota import Quota
 from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
 from auditor.simulator.scenario import Scenario, load_scenario
 
@@ -36,7 +37,8 @@ class _Server(ThreadingHTTPServer):
     """A listen backlog deep enough for a parallel collector: with the default of 5, connections
     beyond it wait for a SYN retransmit (a second) and a short client timeout fires."""
 
-    request_queue_size = 128
+    request_queue_size = 1024
+    daemon_threads = True
 
 
 class Simulator:
@@ -47,8 +49,13 @@ class Simulator:
     """
 
     def __init__(self, scenario: Scenario | str | Path, port: int = 0, host: str = "127.0.0.1",
-                 routes: list[Route] | None = None, now: dt.datetime | None = None):
+                 routes: list[Route] | None = None, now: dt.datetime | None = None, latency: float = 0.0,
+                 quota: Quota | None = None):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if latency < 0:
+            raise ValueError("latency must be zero or more seconds")
+        self.latency = latency  # seconds added to every answer, as a remote API's round trip would
+        self.quota = Quota.google_defaults() if quota is None else quota  # Cloud Logging's read quota...
         if now is not None:  # serve the scenario as it stood at another moment (e.g. each day of a quarter)
             self.set_clock(now)
         self.registry = Registry(DEFAULT_ROUTES if routes is None else routes)
@@ -87,7 +94,6 @@ class Simulator:
         self.github = github_mount.start(self)
         handler = type("SimHandler", (_Handler,), {"sim": self})
         self._httpd = _Server((self._host, self._port), handler)
-        self._httpd.daemon_threads = True
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="simulator", daemon=True)
         self._thread.start()
@@ -138,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are written separately: avoid a 40 ms delayed-ACK stall per response
     server_version = "auditor-simulator"
+    _compact = False  # prettyPrint=false seen on the request being answered
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
         pass
@@ -158,10 +165,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
+        self._compact = False
+        if self.sim.latency:
+            time.sleep(self.sim.latency)  # in this connection's own thread: concurrent requests overlap
         try:
             body_bytes = self._read_body()
         except ApiError as exc:
-            self._send(Answer(exc.code, exc.body()))
+            self._send(Answer(exc.code, exc.body(), exc.headers))
             return
         self.sim.faults.serve(self, method, self.path, body_bytes)  # normal answer unless a fault matches
 
@@ -174,12 +184,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             return Answer(200, self._dispatch(method, path, body_bytes, now))
         except ApiError as exc:
-            return Answer(exc.code, exc.body())
+            return Answer(exc.code, exc.body(), exc.headers)
         except Exception as exc:  # a simulator bug must still look like a server error, not hang
             return Answer(500, ApiError(500, f"simulator internal error: {exc!r}").body())
 
     def _send(self, answer: Answer) -> None:
-        data = answer.raw if answer.raw is not None else json.dumps(answer.payload, indent=2).encode() + b"\n"
+        if answer.raw is not None:
+            data = answer.raw
+        elif self._compact:  # prettyPrint=false: the C encoder, several times faster than indenting
+            data = json.dumps(answer.payload, separators=(",", ":")).encode()
+        else:  # Google's default (prettyPrint=true)
+            data = json.dumps(answer.payload, indent=2).encode() + b"\n"
         try:
             self.send_response(answer.status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -216,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             if names.count(name) > 1 and name not in route.repeated:
                 raise invalid_argument(f"Query parameter {name!r} given more than once.")
         query = dict(pairs)
+        self._compact = query.get("prettyPrint", "true").lower() == "false"
         if query.get("alt", "json") != "json":
             raise invalid_argument(f"Unsupported alt={query['alt']!r}; only json is served.")
         mask = parse_fields(query["fields"]) if query.get("fields") else None
@@ -228,4 +244,5 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(scenario=self.sim.scenario, method=method, path=parts.path, params=params,
                       query={k: v for k, v in query.items() if k not in STANDARD_PARAMS}, body=body, now=now,
                       base_url=self.sim.url, multi={n: [v for k, v in pairs if k == n] for n in route.repeated})
+        self.sim.quota.admit(route, req)
         return apply_mask(route.handler(req), mask)

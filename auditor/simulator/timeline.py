@@ -89,4 +89,13 @@ def _day_attempts(project: Project, inst: SqlInstance, day: dt.date, ws: dt.date
 
 
 def all_attempts(scenario: Scenario, project: Project) -> list[Attempt]:
-    return [a for inst in project.sql_instances for a in instance_attempts(scenario, project, inst)]
+    attempts = project_attempts(scenario, project)
+    return [a for inst in project.sql_instances for a in attempts[inst.name]]
+
+
+def project_attempts(scenario: Scenario, project: Project) -> dict[str, list[Attempt]]:
+    """Every instance's attempts, computed once per scenario and project (auditor.simulator.memo)."""
+    from auditor.simulator.memo import memo
+
+    return memo(scenario).get(("attempts", project.id), lambda: {
+        inst.name: instance_attempts(scenario, project, inst) for inst in project.sql_instances})

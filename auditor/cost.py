@@ -1,0 +1,206 @@
+"""The design minimum of Google API requests, and the latency bound, as formulas of the organisation's shape.
+
+Pure functions, no I/O. The benchmark prints them beside what a run did; tests/test_scale.py asserts
+that a run over a small organisation makes exactly the minimum, per (API, method).
+
+Design minimum (no retries; every page as full as the API allows; pages(n, cap) = max(1, ceil(n / cap)),
+since a listing answers at least one page, even an empty one):
+
+    for each asset search scope S (the organisation, else each folder, else each project):
+        pages(asset results in S, 500)                         cloudasset searchAllResources
+    for each project P (discovered, configured, or the monitoring project):
+        pages(instances listed in P, 500)                      sqladmin   instances.list
+      + pages(retained backup runs in P, 100)                  sqladmin   backupRuns.list, instance="-"
+      + pages(audit entries of P in the period +-1 day, 1000)  logging    entries.list, one filtered query
+      + pages(log-based metrics in P, 1000)                    logging    metrics.list
+      + pages(alert policies in P, 1000)                       monitoring alertPolicies.list
+      + pages(notification channels in P, 1000)                monitoring notificationChannels.list
+      + pages(buckets listed in P, 1000)                       storage    buckets.list
+      + for each primary instance I listed in P:  pages(operations of I back to the horizon, 500)
+                                                               sqladmin   operations.list
+    for each distinct KMS key K named by an instance or a retained run:
+        1 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeyVersions.list
+
+A project whose API is disabled or denied answers each of its calls with one error page: still one
+request, and no follow-ups. The operations horizon is the period's start less the longest
+restore-test interval of the policy (older operations cannot count); listings stop at the first
+page that reaches back past it. The declared inventory is read from disk (api "inventory"), not
+counted here.
+
+Latency bound: with latency L per request, at most `parallelism[api]` requests of one API in
+flight, and the pages of one listing (and the calls that follow from a listing) forming chains, no
+schedule finishes before
+
+    max( longest chain of dependent pages x L,
+         max over APIs a of requests(a) x L / parallelism(a),
+         Cloud Logging's quota: (ceil(entries pages of one project / 60) - 1) minutes )
+
+where the longest chain is the asset pages (every per-project call follows discovery) plus the
+longest per-project chain (a listing's pages, then a follow-up's pages).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+Method = tuple[str, str]  # (api, method)
+
+#: Largest page each listing serves.
+PAGE_CAPS: dict[Method, int] = {
+    ("cloudasset", "searchAllResources"): 500,
+    ("sqladmin", "instances.list"): 500,
+    ("sqladmin", "backupRuns.list"): 100,
+    ("sqladmin", "operations.list"): 500,
+    ("logging", "entries.list"): 1000,
+    ("logging", "metrics.list"): 1000,
+    ("monitoring", "alertPolicies.list"): 1000,
+    ("monitoring", "notificationChannels.list"): 1000,
+    ("storage", "buckets.list"): 1000,
+    ("cloudkms", "cryptoKeyVersions.list"): 1000,
+}
+#: The listings made once per project, with the shape field that counts their items.
+PER_PROJECT: dict[Method, str] = {
+    ("sqladmin", "instances.list"): "instances",
+    ("sqladmin", "backupRuns.list"): "backup_runs",
+    ("logging", "entries.list"): "audit_entries",
+    ("logging", "metrics.list"): "log_metrics",
+    ("monitoring", "alertPolicies.list"): "alert_policies",
+    ("monitoring", "notificationChannels.list"): "notification_channels",
+    ("storage", "buckets.list"): "buckets",
+}
+LOGGING_READS_PER_MINUTE = 60
+
+
+def pages(items: int, cap: int) -> int:
+    return max(1, math.ceil(items / cap))
+
+
+@dataclass(frozen=True)
+class ProjectShape:
+    """What one project holds, as its listings show it to the auditing identity."""
+
+    project: str
+    instances: int = 0  # listed by instances.list (primaries and replicas)
+    backup_runs: int = 0  # retained runs, all instances
+    audit_entries: int = 0  # entries the collector's query matches
+    log_metrics: int = 0
+    alert_policies: int = 0
+    notification_channels: int = 0
+    buckets: int = 0  # listed by buckets.list
+    operations: tuple[int, ...] = ()  # per primary instance: operations back to the horizon (+1 past it, if any)
+    unreadable: frozenset[Method] = frozenset()  # calls answered with an error: one request, no follow-ups
+    only: frozenset[Method] | None = None  # the per-project listings made (None: all; the monitoring project: 3)
+
+
+@dataclass(frozen=True)
+class OrgShape:
+    projects: tuple[ProjectShape, ...]
+    asset_results: tuple[int, ...] = ()  # per search scope: results returned
+    key_versions: tuple[int, ...] = ()  # per distinct KMS key named by instances or runs: its versions
+    key_project: tuple[str, ...] = ()  # per key (same order): the project whose listings named it first
+
+
+@dataclass(frozen=True)
+class Minimum:
+    by_method: dict[Method, int]
+    longest_chain: int
+    logging_quota_seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_method.values())
+
+    @property
+    def by_api(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for (api, _method), n in self.by_method.items():
+            out[api] += n
+        return dict(sorted(out.items()))
+
+
+def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
+    """Add one project's requests; return its longest chain of dependent pages."""
+    chains = []
+    for method, attr in PER_PROJECT.items():
+        if shape.only is not None and method not in shape.only:
+            continue
+        n = 1 if method in shape.unreadable else pages(getattr(shape, attr), PAGE_CAPS[method])
+        by_method[method] += n
+        chains.append(n)
+    if shape.only is not None:
+        return max(chains, default=0)
+    if ("sqladmin", "instances.list") not in shape.unreadable and shape.operations:
+        op_pages = [pages(n, PAGE_CAPS[("sqladmin", "operations.list")]) for n in shape.operations]
+        by_method[("sqladmin", "operations.list")] += sum(op_pages)
+        chains.append(pages(shape.instances, PAGE_CAPS[("sqladmin", "instances.list")]) + max(op_pages))
+    return max(chains)
+
+
+def design_minimum(shape: OrgShape) -> Minimum:
+    by_method: dict[Method, int] = defaultdict(int)
+    asset_pages = [pages(n, PAGE_CAPS[("cloudasset", "searchAllResources")]) for n in shape.asset_results]
+    if asset_pages:
+        by_method[("cloudasset", "searchAllResources")] = sum(asset_pages)
+    project_chain = 0
+    listing_pages: dict[str, int] = {}
+    for project in shape.projects:
+        project_chain = max(project_chain, _project(project, by_method))
+        listing_pages[project.project] = max(pages(project.instances, PAGE_CAPS[("sqladmin", "instances.list")]),
+                                             pages(project.backup_runs, PAGE_CAPS[("sqladmin", "backupRuns.list")]))
+    for index, versions in enumerate(shape.key_versions):
+        version_pages = pages(versions, PAGE_CAPS[("cloudkms", "cryptoKeyVersions.list")])
+        by_method[("cloudkms", "cryptoKeys.get")] += 1
+        by_method[("cloudkms", "cryptoKeyVersions.list")] += version_pages
+        named_in = shape.key_project[index] if index < len(shape.key_project) else ""
+        project_chain = max(project_chain, listing_pages.get(named_in, 1) + version_pages)  # the listing, then the key
+    entries = [pages(p.audit_entries, PAGE_CAPS[("logging", "entries.list")]) for p in shape.projects]
+    quota = (math.ceil(max(entries, default=0) / LOGGING_READS_PER_MINUTE) - 1) * 60.0 if entries else 0.0
+    return Minimum(dict(by_method), max(asset_pages, default=0) + project_chain, max(0.0, quota))
+
+
+def latency_bound(requests_by_api: Mapping[str, int], minimum: Minimum, parallelism: Mapping[str, int],
+                  latency: float) -> float:
+    """The shortest possible collection time, in seconds, for these requests at this latency.
+
+    `parallelism` maps an API to its concurrent requests (`default` for the others); GitHub is
+    always counted serially, as GitHub asks of one token.
+    """
+    def workers(api: str) -> int:
+        return 1 if api == "github" else max(1, parallelism.get(api, parallelism.get("default", 1)))
+
+    per_api = [n * latency / workers(api) for api, n in requests_by_api.items()]
+    return max([minimum.longest_chain * latency, minimum.logging_quota_seconds, *per_api])
+
+
+def requests_by_method(calls: Iterable[Mapping[str, Any]], apis: Iterable[str] | None = None) -> dict[Method, int]:
+    """HTTP requests per (api, method) in a locker's call records (the apis given, or every one)."""
+    wanted = None if apis is None else set(apis)
+    out: dict[Method, int] = defaultdict(int)
+    for call in calls:
+        if wanted is None or call["api"] in wanted:
+            out[(call["api"], call["method"])] += call["requests"]
+    return dict(out)
+
+
+GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms")
+
+
+@dataclass
+class Tally:
+    """Requests made against the minimum, for printing."""
+
+    made: dict[Method, int]
+    minimum: Minimum
+    extra: dict[Method, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        keys = set(self.made) | set(self.minimum.by_method)
+        self.extra = {k: self.made.get(k, 0) - self.minimum.by_method.get(k, 0) for k in sorted(keys)
+                      if self.made.get(k, 0) != self.minimum.by_method.get(k, 0)}
+
+    @property
+    def ratio(self) -> float:
+        return sum(self.made.values()) / self.minimum.total if self.minimum.total else float("inf")

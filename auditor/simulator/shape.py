@@ -1,0 +1,110 @@
+"""The shape of a scenario's organisation as the auditing identity would see it (auditor.cost's input).
+
+Read from the simulator's own data (what each listing would return), never from a locker, so a test
+can compare the requests a collection made with the formula independently of the collectors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from auditor.config import Config
+from auditor.cost import OrgShape, ProjectShape
+from auditor.facts.projects import asset_scopes
+from auditor.logfilter import compile_filter
+from auditor.period import Period
+from auditor.simulator.routes_cloudasset import project_assets
+from auditor.simulator.routes_logging import project_entries
+from auditor.simulator.routes_sqladmin import project_backup_runs, project_instances
+from auditor.simulator.scenario import Project, Scenario
+
+REPLICAS = ("READ_REPLICA_INSTANCE", "READ_POOL_INSTANCE")
+MONITORING = frozenset({("logging", "metrics.list"), ("monitoring", "alertPolicies.list"),
+                        ("monitoring", "notificationChannels.list")})
+
+
+def _usable(project: Project | None, api: str) -> bool:
+    return project is not None and api not in project.apis_disabled and api not in project.permission_denied
+
+
+def _scope_projects(scenario: Scenario, scope: str) -> list[Project]:
+    kind, _, ident = scope.partition("/")
+    if kind == "organizations":
+        return list(scenario.projects) if ident == scenario.organization.id else []
+    if kind == "folders":
+        return [p for p in scenario.projects if p.folder == ident]
+    found = next((p for p in scenario.projects if ident in (p.id, p.number)), None)
+    return [found] if _usable(found, "cloudasset") else []
+
+
+def _operations_needed(project: Project, name: str, now: datetime, horizon: datetime, cap: int = 500) -> int:
+    """Operations the collector reads for one instance: every page up to the first reaching past the horizon."""
+    inst = project.instance(name)
+    times = sorted((o.time for o in inst.operations if o.time <= now), reverse=True) if inst else []
+    for index, moment in enumerate(times):
+        if moment < horizon:
+            return min(len(times), (index // cap + 1) * cap)
+    return len(times)
+
+
+def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] | None = None) -> OrgShape:
+    from auditor.collectors import assets, logging as logging_collector
+
+    types = asset_types or assets.ASSET_TYPES
+    period = Period.from_config(config.period)
+    start, end = period.starts_at - timedelta(days=1), period.ends_at + timedelta(days=1)
+    intervals = [c.restore_test_interval for c in config.policy.classifications.values() if c.restore_test_interval]
+    horizon = period.starts_at - max(intervals, default=timedelta(0))
+
+    asset_results, audited = [], list(config.gcp.projects)
+    for scope in asset_scopes(config.gcp):
+        found = [a for p in _scope_projects(scenario, scope) for a in project_assets(scenario, p) if a["assetType"] in types]
+        asset_results.append(len(found))
+        audited += [a["additionalAttributes"]["projectId"] for a in found if a["assetType"] == assets.PROJECT_TYPE]
+    audited = list(dict.fromkeys(audited))
+    monitoring_only = [config.gcp.monitoring_project] if config.gcp.monitoring_project and \
+        config.gcp.monitoring_project not in audited else []
+
+    shapes, keys = [], {}
+    for ident in audited + monitoring_only:
+        project = scenario.project(ident)
+        unreadable = set()
+        for method, api in (("instances.list", "sqladmin"), ("backupRuns.list", "sqladmin"), ("entries.list", "logging"),
+                            ("metrics.list", "logging"), ("alertPolicies.list", "monitoring"),
+                            ("notificationChannels.list", "monitoring"), ("buckets.list", "storage")):
+            if not _usable(project, api):
+                unreadable.add((api, method))
+        if project is None:
+            shapes.append(ProjectShape(ident, unreadable=frozenset(unreadable)))
+            continue
+        if ident in monitoring_only:  # not audited: only the monitoring collector's three listings
+            shapes.append(ProjectShape(ident, log_metrics=len(project.log_metrics), alert_policies=len(project.alert_policies),
+                                       notification_channels=len(project.notification_channels),
+                                       unreadable=frozenset(unreadable), only=MONITORING))
+            continue
+        listed = project_instances(scenario, project) if _usable(project, "sqladmin") else []
+        runs = project_backup_runs(scenario, project) if _usable(project, "sqladmin") else []
+        wanted = compile_filter(logging_collector.cloudsql_audit_filter(ident, start, end))
+        primaries = [i["name"] for i in listed if i.get("instanceType") not in REPLICAS and not i.get("masterInstanceName")]
+        for item in listed + runs:
+            for name in ((item.get("diskEncryptionConfiguration") or {}).get("kmsKeyName"),
+                         (item.get("diskEncryptionStatus") or {}).get("kmsKeyVersionName")):
+                if name:
+                    keys.setdefault(name.split("/cryptoKeyVersions/")[0], ident)
+        shapes.append(ProjectShape(
+            ident, instances=len(listed), backup_runs=len(runs),
+            audit_entries=sum(1 for e in project_entries(scenario, project) if wanted(e)) if _usable(project, "logging") else 0,
+            log_metrics=len(project.log_metrics), alert_policies=len(project.alert_policies),
+            notification_channels=len(project.notification_channels),
+            buckets=sum(1 for b in project.buckets if b.admin_listed) if _usable(project, "storage") else 0,
+            operations=tuple(_operations_needed(project, name, scenario.now, horizon) for name in primaries),
+            unreadable=frozenset(unreadable)))
+    key_versions = []
+    for key in keys:
+        parts = key.split("/")
+        owner = scenario.project(parts[1]) if len(parts) > 1 else None
+        match = [k for k in (owner.kms_keys if _usable(owner, "cloudkms") else [])
+                 if k.full_name(owner.id) == key]
+        key_versions.append(len(match[0].versions) if match else 0)
+    return OrgShape(tuple(shapes), tuple(asset_results), tuple(key_versions), tuple(keys.values()))
+
