@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,7 +37,7 @@ from typing import Any
 
 from auditor import runner
 from auditor.config import Config
-from auditor.cost_github import git_commands, github_minimum, pacing_within_limits, serial_bound
+from auditor.cost_github import RepoShape, git_commands, github_minimum, pacing_within_limits, serial_bound
 from auditor.simulator import Simulator
 from auditor.simulator.scenario import parse_scenario
 
@@ -51,22 +52,35 @@ def scenario(real: int, synthetic: int, seed: int) -> dict[str, Any]:
             "github": {"organizations": [{"login": ORG, "generate": {"real": real, "synthetic": synthetic, "seed": seed}}]}}
 
 
-def _serve(conn, document: dict[str, Any], latency: float, tmpdir: str) -> None:
-    """The simulator's own process: build, report, serve until told to stop, report what it saw."""
-    tempfile.tempdir = tmpdir  # the generated repositories and backups live under the benchmark's work folder
+def serve(request: dict[str, Any]) -> None:
+    """The simulator's own process (`github_scale.py --serve`): build the organisation, report it as one JSON
+    line on stdout, serve until a line arrives on stdin, report what it saw, stop (removing what it made)."""
+    tempfile.tempdir = request["tmpdir"]  # the generated repositories and backups live under the work folder
     started = time.perf_counter()
-    sim = Simulator(parse_scenario(document), port=0).start()
+    sim = Simulator(parse_scenario(request["scenario"]), port=0, latency=request["latency"]).start()
     world = sim.github.world
-    sim.github.latency = latency
-    conn.send({"url": sim.url, "backup_root": str(sim.github_backup_root), "start_seconds": time.perf_counter() - started,
-               "generate": world.timings, "shapes": world.shapes[ORG], "states": Counter(world.states[ORG].values()),
-               "kinds": Counter(world.kinds[ORG].values())})
-    conn.recv()  # "stop"
+    _say({"url": sim.url, "backup_root": str(sim.github_backup_root), "start_seconds": time.perf_counter() - started,
+          "generate": world.timings, "shapes": [asdict(s) for s in world.shapes[ORG]],
+          "states": Counter(world.states[ORG].values()), "kinds": Counter(world.kinds[ORG].values())})
+    sys.stdin.readline()
     github = sim.github
-    conn.send({"stats": {f"{route}": n for (api, route), n in sim.stats.items() if api == "github"},
-               "requests": github.requests, "refusals": dict(github.limiter.refusals),
-               "rate_headers": github.limiter.headers(os.environ.get(TOKEN_ENV, ""))})
+    _say({"requests": github.requests, "refusals": dict(github.limiter.refusals),
+          "rate_headers": github.limiter.headers(os.environ.get(TOKEN_ENV, ""))})
     sim.stop()
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _hear(server: subprocess.Popen) -> dict[str, Any]:
+    """The simulator process's next line; an error if it ended instead of answering."""
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the simulator process ended (exit code {server.wait()}) before answering")
+    return json.loads(line)
 
 
 class _Timer:
@@ -107,14 +121,16 @@ def measure_github(latency: float, real: int, synthetic: int, workdir: Path, *, 
     workdir = Path(workdir)
     (workdir / "sim").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault(TOKEN_ENV, "ghp_benchmarkTokenNotASecret000000000")
-    context = multiprocessing.get_context("spawn")
-    ours, theirs = context.Pipe()
-    server = context.Process(target=_serve, args=(theirs, scenario(real, synthetic, seed), latency, str(workdir / "sim")),
-                             daemon=True)
     began = time.perf_counter()
-    server.start()
+    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdin is not None
     try:
-        world = _receive(ours, server)
+        server.stdin.write(json.dumps({"scenario": scenario(real, synthetic, seed), "latency": latency,
+                                       "tmpdir": str(workdir / "sim")}) + "\n")
+        server.stdin.flush()
+        world = _hear(server)
+        world["shapes"] = [RepoShape(**s) for s in world["shapes"]]
         setup_seconds = time.perf_counter() - began
         config = _config(world["url"], world["backup_root"], pacing, sample)
         timer = _Timer()
@@ -124,24 +140,18 @@ def measure_github(latency: float, real: int, synthetic: int, workdir: Path, *, 
         started = time.perf_counter()
         results = runner.evaluate([collection.evidence_dir])
         check_seconds = time.perf_counter() - started
-        ours.send("stop")
-        served = _receive(ours, server)
+        server.stdin.write("stop\n")
+        server.stdin.flush()
+        served = _hear(server)
+        server.wait(timeout=300)  # it removes the organisation it made
     finally:
-        server.join(timeout=120)  # it removes the organisation it made
-        if server.is_alive():
-            server.terminate()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
     run = SimpleNamespace(world=world, served=served, collection=collection, timer=timer, results=results,
                           collect_seconds=collect_seconds, check_seconds=check_seconds, setup_seconds=setup_seconds,
                           total_seconds=time.perf_counter() - began)
     return _figures(run, latency=latency, pacing=pacing, sample=sample, real=real, synthetic=synthetic, seed=seed)
-
-
-def _receive(conn, server) -> Any:
-    """The simulator process's next message; an error if it died instead of answering."""
-    while not conn.poll(0.5):
-        if not server.is_alive():
-            raise RuntimeError(f"the simulator process ended (exit code {server.exitcode}) before answering")
-    return conn.recv()
 
 
 def _figures(run: SimpleNamespace, *, latency: float, pacing: float, sample: int, real: int, synthetic: int,
@@ -236,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None, help="where the organisation and the locker go (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the simulator's own process
     args = parser.parse_args(argv)
+    if args.serve:
+        serve(json.loads(sys.stdin.readline()))
+        return 0
     with tempfile.TemporaryDirectory(prefix="auditor-github-scale-") as scratch:
         figures = measure_github(args.latency, args.real, args.synthetic, args.workdir or Path(scratch), pacing=args.pacing,
                                  sample=args.sample, seed=args.seed)

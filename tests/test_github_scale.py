@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from collections import Counter
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -199,17 +199,27 @@ def test_points_per_endpoint_are_limited(limited):
 def test_requests_in_flight_and_the_hourly_budget_are_limited(limited):
     api, auth = limited.url + "/api/v3", {"Authorization": f"token {TOKEN}"}
     limited.github.limiter = RateLimiter(Limits(concurrent=1))
-    limited.github.latency = 0.3
+    dispatch = limited.github._dispatch
+    slow = threading.Event()
+
+    def slow_dispatch(*args):  # the first request is still being served when the second arrives
+        if not slow.is_set():
+            slow.set()
+            time.sleep(0.3)
+        return dispatch(*args)
+
+    limited.github._dispatch = slow_dispatch
     try:
         statuses: list[int] = []
         threads = [threading.Thread(target=lambda: statuses.append(requests.get(f"{api}/orgs/scale", headers=auth,
                                                                                  timeout=5).status_code)) for _ in range(2)]
         for thread in threads:
             thread.start()
+            slow.wait(2)
         for thread in threads:
             thread.join()
     finally:
-        limited.github.latency = 0.0
+        del limited.github._dispatch
     assert sorted(statuses) == [200, 403]
     limited.github.limiter = RateLimiter(Limits(primary_per_hour=2))
     answers = [requests.get(f"{api}/orgs/scale", headers=auth, timeout=5) for _ in range(3)]

@@ -7,7 +7,7 @@ tokens), unknown routes and objects get GitHub's 404 JSON. GitHub's primary and 
 limits are enforced per token (github_limits.py: 5,000 an hour; 100 in flight, 900 points a minute
 per endpoint, 90 s of server time a minute), and the scenario's faults produce a primary rate limit
 (403, `X-RateLimit-Remaining: 0`, reset), a secondary one (403, `Retry-After`) or a 5xx burst on
-chosen requests. `latency` (seconds, default 0) delays every response, as a network would. Objects carry the `*_url` fields PyGithub follows. The data comes from the real git
+chosen requests. Objects carry the `*_url` fields PyGithub follows. The data comes from the real git
 repositories in `GitWorld`; rate-limit resets are wall-clock epochs (as on GitHub: clients compare
 them with their own clock), while `Date` is the scenario clock like everywhere in the simulator.
 """
@@ -58,7 +58,6 @@ class GithubApi:
         self.spec, self.world, self.record = spec, world, record
         self.requests = 0
         self.limiter = RateLimiter(limits)
-        self.latency = 0.0  # seconds added to every GitHub response (the benchmark's simulated network)
         self._lock = threading.Lock()
         self._ids = itertools.count(1000)
         self.routes = [
@@ -83,8 +82,6 @@ class GithubApi:
         refusal = self.limiter.admit(token, method, self._endpoint(method, route_path)) if token else None
         started = time.monotonic()
         try:
-            if self.latency:
-                time.sleep(self.latency)
             out_headers = self.limiter.headers(token or "")
             try:
                 fault = self._fault(number)
