@@ -251,3 +251,36 @@ def test_the_collector_waits_out_an_enforced_secondary_limit(limited, tmp_path, 
     statuses = Counter(f.status for f in source_backup_freshness.evaluate(facts, check_ctx))
     assert statuses["inconclusive"] == 0 and statuses["fail"] > 0 and statuses["pass"] > 0
 
+
+
+def test_no_compare_when_the_backup_holds_githubs_commit(tmp_path, monkeypatch):
+    """A backup ahead of GitHub, and one that diverged but holds GitHub's commit: git answers, GitHub is not asked."""
+    pushes = ["2026-09-01T10:00:00Z", "2026-09-29T10:00:00Z"]
+    data = {"name": "held", "now": "2026-09-30T02:00:00Z", "history_start": "2026-09-01",
+            "organization": {"id": "1", "display_name": "x"}, "projects": [],
+            "github": {"organizations": [{"login": "scale", "repositories": [
+                {"name": name, "pushes": pushes, "backup": {"fetched": "2026-09-30T01:00:00Z"}} for name in ("ahead", "split")]}]}}
+    with Simulator(parse_scenario(data), port=0) as sim:
+        for name, parent in (("ahead", "main"), ("split", "main~1")):  # a commit GitHub never had, on top of...
+            backup = sim.github_backup_root / "scale" / f"{name}.git"
+
+            def git(*args: str) -> str:
+                return subprocess.run(["git", "-C", str(backup), *args], capture_output=True, text=True, check=True,
+                                      env={"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x",
+                                           "GIT_COMMITTER_EMAIL": "x@x", "PATH": "/usr/bin:/bin"}).stdout.strip()
+
+            extra = git("commit-tree", f"{parent}^{{tree}}", "-p", parent, "-m", "only in the backup")
+            git("update-ref", "refs/heads/main", extra)
+        monkeypatch.setenv("AUDITOR_SCALE_TOKEN", TOKEN)
+        config = github_only_config(sim)
+        ctx = SimpleNamespace(config=config, github_tuning=collector.GithubTuning(seconds_between_requests=0))
+        locker = LockerWriter(tmp_path, config_snapshot=config.snapshot(), identity={"github": "token"})
+        Scheduler(locker).run(list(collector.scope_calls(ctx)))
+        manifest = locker.close()
+    assert not [c for c in manifest["calls"] if c["method"] == "repos.compare"]
+    facts = build_facts([Locker(tmp_path)])
+    check_ctx = CheckContext(config=config, period=Period.from_config(config.period), as_of=facts.as_of)
+    rows = {f.resource.rsplit("/", 1)[1]: {r["ref"]: r for r in f.details["refs"]}["branch main"]
+            for f in source_backup_freshness.evaluate(facts, check_ctx) if f.resource.count("/") == 2}
+    assert rows["ahead"]["state"] == "current"
+    assert rows["split"]["state"] == "diverged" and rows["split"]["commits_behind"] == 1
