@@ -13,7 +13,7 @@ prepares its data before any clock starts. Printed, each with its ratio and targ
 - CPU seconds per request on each side (what bounds the wall time on a small machine);
 - check time over the whole organisation (facts, every check, results validated);
 - report time (HTML, PDF with its page count and size, workbook), peak memory, the machine;
-- GitHub at scale, when benchmarks/github_scale.py is on this build.
+- GitHub at scale (benchmarks/github_scale.py).
 """
 
 from __future__ import annotations
@@ -91,25 +91,9 @@ def row(label: str, value: str, target: str = "", ok: bool | None = None) -> Non
 
 
 def with_collection(config: Any, parallelism: dict[str, int]) -> Any:
-    """The config with the benchmark's parallelism, when this build has the `collection:` section."""
-    if "collection" not in type(config).model_fields:
-        return config
+    """The config with the benchmark's parallelism per API."""
     collection = config.collection.model_copy(update={"parallelism": {**config.collection.parallelism, **parallelism}})
     return config.model_copy(update={"collection": collection})
-
-
-def parallelism_of(config: Any) -> dict[str, int]:
-    collection = getattr(config, "collection", None)
-    return dict(collection.parallelism) if collection is not None else {"default": 1}
-
-
-def serial_collect(config: Any, evidence: Path) -> Any:
-    from auditor.runner import collect
-
-    try:
-        return collect(config, evidence, serial=True)
-    except TypeError:  # a build without the parallel scheduler: collection is serial anyway
-        return collect(config, evidence)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     by_api: dict[str, int] = {}
     for (api, _method), n in made.items():
         by_api[api] = by_api.get(api, 0) + n
-    parallelism = parallelism_of(config)
+    parallelism = dict(config.collection.parallelism)
     bound = latency_bound(by_api, minimum, parallelism, args.latency)
     requests = sum(made.values())
 
@@ -193,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     subset = config.model_copy(update={"gcp": config.gcp.model_copy(update={
         "organization": None, "projects": [project_id(p) for p in range(n_serial)], "monitoring_project": None})})
     started = time.perf_counter()
-    serial = serial_collect(subset, out / "serial" / "evidence")
+    serial = collect(subset, out / "serial" / "evidence", serial=True)
     serial_seconds = time.perf_counter() - started
     serial_requests = sum(requests_by_method(serial.manifest["calls"], GOOGLE_APIS).values())
     serial_estimate = serial_seconds * requests / max(1, serial_requests)
@@ -277,17 +261,13 @@ def render(results: dict[str, Any], manifest: dict[str, Any], out: Path, *, pdf:
 
 def github_section(args: argparse.Namespace, out: Path) -> None:
     print("\nGitHub")
-    path = HERE / "github_scale.py"
-    if not path.is_file():
-        print("  the GitHub section is not on this build (benchmarks/github_scale.py is missing)")
-        return
+    path = HERE / "github_scale.py"  # loaded from its file: benchmarks/ is not a package
     spec = importlib.util.spec_from_file_location("github_scale", path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
     figures = module.measure_github(args.latency, args.github_real, args.github_synthetic, out / "github")
-    for name, value in figures.items():
-        row(name.replace("_", " "), f"{value:.2f}" if isinstance(value, float) else str(value))
+    print("\n".join("  " + line for line in module.render(figures).splitlines()))
 
 
 if __name__ == "__main__":
