@@ -30,15 +30,15 @@ def test_bad_config_exits_2_naming_the_file(tmp_path):
     assert "auditor.yaml:2: period.quarter" in result.output
 
 
-def test_demo_writes_the_pack_and_says_where(tmp_path):
-    out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out)])
+def test_demo_writes_the_pack_and_says_where(sample_pack, tmp_path):
+    # the session's one `auditor demo --out DIR` run (tests/conftest.py): its exit code, terminal and files
+    out = sample_pack.out
     # the sample company denies one project and has the Cloud SQL API disabled in another, on purpose
-    assert result.exit_code == 3, result.output
-    assert "IAM_PERMISSION_DENIED" in result.output and "SERVICE_DISABLED" in result.output
+    assert sample_pack.exit_code == 3, sample_pack.output
+    assert "IAM_PERMISSION_DENIED" in sample_pack.output and "SERVICE_DISABLED" in sample_pack.output
     for name in ("report.pdf", "report.html", "results.json", "evidence/manifest.json"):
         assert (out / name).is_file()
-        assert str(out / name) in result.stdout
+        assert str(out / name) in sample_pack.stdout
 
     again = tmp_path / "again"
     result = runner.invoke(app, ["check", "--evidence", str(out / "evidence"), "--out", str(again)])
@@ -52,6 +52,25 @@ def test_demo_writes_the_pack_and_says_where(tmp_path):
     result = runner.invoke(app, ["report", "--results", str(again / "results.json"), "--evidence", str(out / "evidence"), "--out", str(rendered)])
     assert result.exit_code == 0, result.output
     assert (rendered / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_demo_lends_a_dummy_github_token_only_while_none_is_set(sample_dir, monkeypatch):
+    """The shared demo run has a token set (the token test greps for it), so the lending path is checked here."""
+    import os
+
+    from auditor.cli import _demo_token
+    from auditor.config import load_config
+
+    config = load_config(sample_dir / "auditor.yaml")
+    name = config.github.token_env
+    monkeypatch.delenv(name, raising=False)
+    with _demo_token(config):
+        assert os.environ.get(name)  # the simulator wants a token, like GitHub does
+    assert name not in os.environ  # lent for the run only
+    monkeypatch.setenv(name, "the-users-own")
+    with _demo_token(config):
+        assert os.environ[name] == "the-users-own"
+    assert os.environ[name] == "the-users-own"
 
 
 def test_incomplete_collection_exits_3_and_still_writes_the_pack(tmp_path, sample_dir):

@@ -36,8 +36,8 @@ def project(data, project_id):
     return next(p for p in data["projects"] if p["id"] == project_id)
 
 
-def test_tiny_pages_collect_the_same_facts_as_large_pages(sample_dir, tmp_path, monkeypatch):
-    big, _ = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path / "big")
+def test_tiny_pages_collect_the_same_facts_as_large_pages(sample_dir, sample_google_collection, tmp_path, monkeypatch):
+    big = sample_google_collection.collection  # the sample with default page sizes, collected once per session
     monkeypatch.setattr(cloudsql, "PAGE_SIZE", 1)
     monkeypatch.setattr(logging_collector, "PAGE_SIZE", 25)
     small, stats = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path / "small")
@@ -55,8 +55,8 @@ def test_tiny_pages_collect_the_same_facts_as_large_pages(sample_dir, tmp_path, 
     assert len(facts_big.backup_attempts) > 300
 
 
-def test_audit_log_query_is_filtered_server_side(sample_dir, tmp_path):
-    collection, _ = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path)
+def test_audit_log_query_is_filtered_server_side(sample_google_collection):
+    collection = sample_google_collection.collection
     locker = Locker(collection.evidence_dir)
     (call,) = [c for c in locker.calls("logging", "entries.list") if c["scope"] == "projects/bks-prod"]
     assert 'protoPayload.methodName="cloudsql.instances.automatedBackup"' in call["params"]["filter"]
@@ -104,8 +104,8 @@ def test_denied_admin_api_is_inconclusive_for_the_project(sample_dir, tmp_path):
         assert control["status"] in ("fail", "inconclusive")
 
 
-def test_call_records_carry_identity_scope_and_times(sample_dir, tmp_path):
-    collection, _ = collect_from(sample_dir, sample_dir / "scenario.yaml", tmp_path)
+def test_call_records_carry_identity_scope_and_times(sample_google_collection):
+    collection = sample_google_collection.collection
     for call in collection.manifest["calls"]:
         assert call["identity"] == "anonymous"
         assert call["scope"].startswith(("projects/", "organizations/", "buckets/", "inventory"))

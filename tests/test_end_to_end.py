@@ -11,22 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.config import load_config
 from auditor.evidence.locker import Locker
 from auditor.results import validate_results
-from auditor.runner import evaluate, run
-from auditor.simulator import Simulator, load_scenario
+from auditor.runner import evaluate
 
 
 @pytest.fixture(scope="module")
-def demo_pack(tmp_path_factory, sample_dir):
-    out = tmp_path_factory.mktemp("pack")
-    config = load_config(sample_dir / "auditor.yaml")
-    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator, pytest.MonkeyPatch.context() as env:
-        env.setenv(config.github.token_env, "e2e-test-token")
-        outcome = run(config.for_simulator(simulator), out)
-        stats = dict(simulator.stats)
-    return out, outcome, stats
+def demo_pack(sample_pack):
+    """The session's one sample pack (tests/conftest.py): the folder, the run's outcome and the simulator's request counts."""
+    return sample_pack.out, sample_pack.outcome, sample_pack.stats
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,9 @@ def _results(scenario_data, config, out):
 
 
 @pytest.fixture(scope="module")
-def baseline(sample, tmp_path_factory):
-    return _results(sample[0], sample[1], tmp_path_factory.mktemp("base") / "evidence")
+def baseline(sample_google_collection):
+    """The unchanged sample, Google collectors only: the session's shared collection (tests/conftest.py), checked here."""
+    return evaluate([sample_google_collection.collection.evidence_dir])
 
 
 def _instance(data, name):

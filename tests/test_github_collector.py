@@ -227,24 +227,18 @@ def test_missing_token_is_a_config_error(base_sim, monkeypatch):
         list(collector.scope_calls(ctx))
 
 
-def test_the_token_appears_in_no_output_of_a_run(tmp_path, monkeypatch, caplog):
-    """Run the demo through the CLI with a distinctive token; grep every file, stdout, stderr and logs."""
-    import logging
-
-    from typer.testing import CliRunner
-
-    from auditor.cli import app
-
-    caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    out = tmp_path / "pack"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
-    assert result.exit_code == 3, result.output  # the sample denies one project and disables an API, on purpose
+def test_the_token_appears_in_no_output_of_a_run(sample_pack):
+    """The session's demo run through the CLI had a distinctive token (tests/conftest.py); grep every file,
+    stdout, stderr and every log record of that run."""
+    assert sample_pack.token == TOKEN
+    assert sample_pack.exit_code == 3, sample_pack.output  # the sample denies one project and disables an API, on purpose
+    out = sample_pack.out
     files = [p for p in out.rglob("*") if p.is_file()]
     assert len(files) > 50
     needle = TOKEN.encode()
     for path in files:
         assert needle not in path.read_bytes(), path
-    assert TOKEN not in result.output and TOKEN not in caplog.text
+    assert TOKEN not in sample_pack.output and TOKEN not in sample_pack.logs
+    assert sample_pack.logs  # the logs were captured at DEBUG: an empty capture would prove nothing
     manifest = json.loads((out / "evidence" / "manifest.json").read_text())
     assert any(c["api"] == "github" for c in manifest["calls"])

@@ -1,7 +1,8 @@
 """The sample company's evidence pack as a reviewer receives it: PDF, HTML, workbook, OSCAL, sample, integrity.
 
-The pack is produced over real HTTP (simulator -> client libraries -> locker -> checks -> renderers),
-then each output is opened with the tool a reviewer would use.
+The pack is produced over real HTTP (simulator -> client libraries -> locker -> checks -> renderers) by
+`auditor demo`, once per session (the `sample_pack` fixture of tests/conftest.py), then each output is
+opened with the tool a reviewer would use. Tests that change a file work on their own copy.
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.config import load_config
-from auditor.runner import run
 from auditor.sampling import draw
-from auditor.simulator import Simulator, load_scenario
 from auditor.verify import verify_pack
 
 SEED = "auditor-2026-q3"
@@ -39,13 +37,10 @@ def squash(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pack(tmp_path_factory, sample_dir) -> Path:
-    out = tmp_path_factory.mktemp("pack")
-    config = load_config(sample_dir / "auditor.yaml")
-    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator, pytest.MonkeyPatch.context() as env:
-        env.setenv(config.github.token_env, "pack-test-token")
-        run(config.for_simulator(simulator), out, seed=SEED)
-    return out
+def pack(sample_pack) -> Path:
+    """The session's one sample pack (tests/conftest.py), drawn with SEED. Shared: tests that change files copy it first."""
+    assert sample_pack.seed == SEED
+    return sample_pack.out
 
 
 @pytest.fixture(scope="module")
@@ -213,13 +208,14 @@ def test_one_changed_byte_in_any_file_of_the_pack_is_named(pack, tmp_path):
     files = sorted(p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file())
     assert len(files) >= len(PACK_FILES) + 3
     copy = tmp_path / "pack"
-    for name in files:
-        if copy.exists():
-            shutil.rmtree(copy)
-        shutil.copytree(pack, copy)
+    shutil.copytree(pack, copy)
+    for name in files:  # one file changed at a time: flip its first byte, verify, put the byte back
+        original = (copy / name).read_bytes()
         flip_one_byte(copy / name, offset=0)
         outcome = verify_pack(copy)
         assert name in outcome.changed, (name, outcome.lines())
+        (copy / name).write_bytes(original)
+    assert verify_pack(copy).intact  # every byte put back: the copy is the pack again
 
 
 def test_added_and_removed_files_are_named(pack, tmp_path):
