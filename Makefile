@@ -18,8 +18,10 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/auditor demo --out $(OUT) || test $$? -eq 3
 
+# One pytest-xdist worker per CPU; --dist loadfile keeps each test module on one worker, so a module's
+# fixtures are built once (tests/conftest.py shares the sample pack across workers).
 test: $(VENV)/.installed
-	NO_GCE_CHECK=True $(PY) -m pytest
+	NO_GCE_CHECK=True $(PY) -m pytest -n auto --dist loadfile
 
 # The scale benchmark (README "Scale"): a 200-project synthetic organisation, 50 ms per request.
 bench: $(VENV)/.installed

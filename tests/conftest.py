@@ -10,18 +10,24 @@ Also the expensive set-ups that many tests only READ, built once per session:
 Both are shared read-only: a test that changes files copies the folder into its own ``tmp_path``
 first. A digest of every file is taken after the build and compared at the end of the session, so a
 test that wrote into a shared folder fails loudly instead of quietly changing what others read.
+
+Under pytest-xdist (`make test` runs `-n auto`) each worker is its own session: the first worker that
+needs a shared build makes it under a file lock in the run's common temporary folder, and the others
+wait for it and load it from there, so each is still built once per run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import logging
 import os
+import pickle
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import pytest
 
@@ -68,20 +74,60 @@ def _unchanged(folder: Path, before: dict[str, str], what: str) -> None:
     assert not changed, f"a test changed the shared {what} (copy it into tmp_path first): {changed[:10]}"
 
 
+T = TypeVar("T")
+
+
 @pytest.fixture(scope="session")
-def sample_pack(tmp_path_factory) -> SamplePack:
+def _build_once(tmp_path_factory):
+    """``build_once(name, build, what)``: ``build(folder)`` once per test run, its folder checked at the end.
+
+    Without xdist that is once per session. With xdist, the workers of one run share the parent of
+    their temporary folders: the first to take the lock builds there and pickles the value (plain
+    data) with the folder's digests; the others unpickle both. Every worker checks the folder at its end.
+    """
+    checks: list[tuple[Path, dict[str, str], str]] = []
+
+    def build_once(name: str, build: Callable[[Path], T], what: str) -> T:
+        if os.environ.get("PYTEST_XDIST_WORKER") is None:
+            folder = tmp_path_factory.mktemp(name)
+            value = build(folder)
+            digests = _digests(folder)
+        else:
+            root = tmp_path_factory.getbasetemp().parent
+            folder, stored = root / name, root / f"{name}.pickle"
+            with open(root / f"{name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, also if build() raises
+                if not stored.is_file():
+                    folder.mkdir()
+                    value = build(folder)
+                    stored.write_bytes(pickle.dumps((value, _digests(folder))))
+                value, digests = pickle.loads(stored.read_bytes())
+        checks.append((folder, digests, what))
+        return value
+
+    yield build_once
+    for folder, digests, what in checks:
+        _unchanged(folder, digests, what)
+
+
+@pytest.fixture(scope="session")
+def sample_pack(_build_once) -> SamplePack:
     """The sample company's pack, built once through the CLI's demo command.
 
     The command runs unchanged; two spies only record what it made: the RunOutcome that
     auditor.runner.run returned and the simulator instance (for its request counts).
     """
+    return SamplePack(**_build_once("sample-pack", _demo, "sample pack"))
+
+
+def _demo(folder: Path) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     import auditor.runner
     import auditor.simulator
     from auditor.cli import app
 
-    out = tmp_path_factory.mktemp("sample") / "pack"
+    out = folder / "pack"
     outcomes: list = []
     simulators: list = []
     real_run, real_simulator = auditor.runner.run, auditor.simulator.Simulator
@@ -116,12 +162,8 @@ def sample_pack(tmp_path_factory) -> SamplePack:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     assert len(outcomes) == 1 and len(simulators) == 1, result.output
-    pack = SamplePack(out=out, exit_code=result.exit_code, output=result.output, stdout=result.stdout,
-                      logs=logs.getvalue(), outcome=outcomes[0], stats=dict(simulators[0].stats),
-                      seed=SAMPLE_SEED, token=SAMPLE_TOKEN)
-    before = _digests(out)
-    yield pack
-    _unchanged(out, before, "sample pack")
+    return dict(out=out, exit_code=result.exit_code, output=result.output, stdout=result.stdout, logs=logs.getvalue(),
+                outcome=outcomes[0], stats=dict(simulators[0].stats), seed=SAMPLE_SEED, token=SAMPLE_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -133,16 +175,15 @@ class SampleCollection:
 
 
 @pytest.fixture(scope="session")
-def sample_google_collection(sample_dir, tmp_path_factory) -> SampleCollection:
+def sample_google_collection(sample_dir, _build_once) -> SampleCollection:
     from auditor.config import load_config
     from auditor.runner import collect
     from auditor.simulator import Simulator, load_scenario
 
-    out = tmp_path_factory.mktemp("sample-google")
-    config = load_config(sample_dir / "auditor.yaml").model_copy(update={"github": None})
-    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator:
-        collection = collect(config.with_endpoints(simulator.url), out / "evidence")
-        stats = dict(simulator.stats)
-    before = _digests(out)
-    yield SampleCollection(collection, stats)
-    _unchanged(out, before, "sample Google collection")
+    def build(folder: Path) -> dict[str, Any]:
+        config = load_config(sample_dir / "auditor.yaml").model_copy(update={"github": None})
+        with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator:
+            collection = collect(config.with_endpoints(simulator.url), folder / "evidence")
+            return dict(collection=collection, stats=dict(simulator.stats))
+
+    return SampleCollection(**_build_once("sample-google", build, "sample Google collection"))
