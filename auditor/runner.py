@@ -73,12 +73,33 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
     interrupted = False
+    stop = threading.Event()
     try:
-        Scheduler(locker, progress, config.collection, serial=serial).run(plan(ctx))
+        with flagging_interrupts(stop):
+            Scheduler(locker, progress, config.collection, serial=serial, stop=stop).run(plan(ctx))
     except KeyboardInterrupt:  # Ctrl-C: stop calling, keep what came, and say so in the manifest
         interrupted = True
     with ignoring_interrupts():
         return Collection(evidence_dir, locker.close(interrupted=interrupted))
+
+
+@contextmanager
+def flagging_interrupts(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C sets `stop` as well as raising KeyboardInterrupt: Python drops an exception raised while
+    a finalizer runs ("Exception ignored in ..."), and the scheduler's flag check must still see it."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager

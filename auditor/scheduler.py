@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import queue
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
@@ -65,12 +66,14 @@ class Scheduler:
     """Runs calls with bounded parallelism per API; `serial=True` runs one call at a time."""
 
     def __init__(self, locker: LockerWriter, progress: Progress | None = None,
-                 settings: CollectionConfig | None = None, *, serial: bool = False) -> None:
+                 settings: CollectionConfig | None = None, *, serial: bool = False,
+                 stop: threading.Event | None = None) -> None:
         self.locker = locker
         self.progress = progress or _NoProgress()
         self.settings = settings or CollectionConfig()
         self.policy = retry.from_settings(self.settings)
         self.serial = serial
+        self.stop = stop  # set by the runner's SIGINT handler
         self.records: list[CallRecord] = []
 
     def lane(self, api: str) -> str:
@@ -105,7 +108,16 @@ class Scheduler:
                 # Each call hands itself over as it ends: waiting on every pending future instead
                 # (concurrent.futures.wait) costs time in proportion to the queue, per completion, which
                 # with thousands of queued calls is most of a run's CPU.
-                future = done.get()
+                try:
+                    future = done.get(timeout=0.25)
+                except queue.Empty:
+                    future = None
+                if self.stop is not None and self.stop.is_set():
+                    # a Ctrl-C whose KeyboardInterrupt was swallowed (raised inside a library's
+                    # finalizer, say) still stops the run: the signal handler also set this flag
+                    raise KeyboardInterrupt
+                if future is None:
+                    continue
                 call = pending.pop(future)
                 record, result = future.result()
                 self.records.append(record)

@@ -6,6 +6,7 @@ No timings are asserted: concurrency is observed by the calls themselves, waits 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 import time
 
 import pytest
@@ -189,3 +190,27 @@ def test_parallel_collection_equals_serial(sample_dir, spine, tmp_path):
     assert counts["calls_by_api"] == serial.manifest["counts"]["calls_by_api"] and counts["retries"] == 0
     assert sum(counts["calls_by_api"].values()) == counts["calls"] and counts["wall_seconds"] > 0
     assert evaluate([parallel.evidence_dir])["controls"] == evaluate([serial.evidence_dir])["controls"]
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_run_through_the_flag(tmp_path):
+    """The SIGINT handler sets the flag too: a KeyboardInterrupt lost inside a finalizer cannot let the run go on."""
+    stop = threading.Event()
+    started: list[int] = []
+
+    def perform(i: int):
+        def run():
+            started.append(i)
+            if i == 0:
+                stop.set()  # as the handler does; no exception reaches the scheduler
+            time.sleep(0.05)
+        return run
+
+    calls = [Call("sqladmin", "m", {"i": i}, "s", perform(i)) for i in range(40)]
+    settings = load_config(Path(__file__).parent.parent / "samples/bangkok-solutions/auditor.yaml").collection
+    settings = settings.model_copy(update={"parallelism": {**settings.parallelism, "sqladmin": 1}})
+    locker = LockerWriter(tmp_path / "evidence", config_snapshot={}, identity={})
+    with pytest.raises(KeyboardInterrupt):
+        Scheduler(locker, settings=settings, stop=stop).run(calls)
+    assert len(started) < 40  # queued calls never started
+    manifest = locker.close(interrupted=True)
+    assert manifest["interrupted"] is True
