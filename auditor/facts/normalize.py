@@ -40,6 +40,9 @@ RUN_STATUS = {
 }
 
 
+_fromisoformat = datetime.fromisoformat
+
+
 def get(data: Any, *path: str) -> Any:
     for key in path:
         if data.__class__ is not dict and not isinstance(data, dict):  # the first test is the fast one (JSON dicts)
@@ -72,6 +75,11 @@ def integer(data: Any, *path: str) -> int | None:
 def timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
+    if value[-1] == "Z":  # the APIs' usual form, which Python 3.11 reads as UTC directly (~600k a quarter)
+        try:
+            return _fromisoformat(value)
+        except ValueError:
+            pass  # the general path below decides
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -268,18 +276,50 @@ def _read_backup_runs(call: dict[str, Any], body: dict[str, Any], item_id: str, 
             facts.backup_attempts.append(run)
 
 
+_BACKUP_METHOD = "cloudsql.instances.automatedBackup"
+_EMPTY: dict[str, Any] = {}
+
+
 def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
+    # The same facts as config_change and log_entry give, read with one look-up per field: a quarter at
+    # 200 projects is ~165,000 entries, nearly all automated-backup windows.
+    evidence = (item_id,)
+    attempts = facts.backup_attempts
     for entry in _items(body, "entries") or []:
-        if get(entry, "protoPayload", "methodName") in ADMIN_METHODS:
+        proto = entry.get("protoPayload")
+        method = proto.get("methodName") if isinstance(proto, dict) else None
+        if method in ADMIN_METHODS:
             instance, key, stamp = _entry_instance(entry), text(entry, "insertId"), timestamp(get(entry, "timestamp"))
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
                 facts.config_changes.append(change)
-        fact = log_entry(entry, item_id)
-        if isinstance(fact, BackupAttempt):
-            facts.backup_attempts.append(fact)
-        elif isinstance(fact, ActivationChange):
-            facts.activation_changes.append(fact)
+        if method != _BACKUP_METHOD:
+            if method == "cloudsql.instances.update":
+                fact = log_entry(entry, item_id)
+                if isinstance(fact, ActivationChange):
+                    facts.activation_changes.append(fact)
+            continue  # log_entry makes nothing of any other method
+        key = entry.get("insertId")
+        if not key or not isinstance(key, str):
+            continue
+        stamp = timestamp(entry.get("timestamp"))
+        if not stamp:
+            continue
+        instance = _entry_instance(entry, proto)
+        if not instance:
+            continue
+        meta = proto.get("metadata")
+        if not isinstance(meta, dict):
+            meta = _EMPTY
+        status = meta.get("windowStatus")
+        if not status or not isinstance(status, str):
+            status = "UNKNOWN"
+        attempts.append(BackupAttempt(
+            instance=instance, window_start=timestamp(meta.get("windowStartTime")) or stamp,
+            outcome=WINDOW_STATUS.get(status, "other"), source="audit-log", raw_status=status,
+            backup_time=timestamp(meta.get("backupEndTime")) or timestamp(meta.get("backupStartTime")),
+            key=f"log:{key}", evidence=evidence,
+        ))
 
 
 from auditor.facts import read_controls as _rc  # noqa: E402 - its readers use the helpers above
