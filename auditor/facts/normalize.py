@@ -143,33 +143,42 @@ def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
     )
 
 
+def _text_of(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttempt | None:
     """A retained automated backup run; on-demand runs prove nothing about the automated process."""
-    if text(data, "type") not in (None, "AUTOMATED"):
+    if not isinstance(data, dict):
         return None
-    instance, run_id = text(data, "instance"), text(data, "id") or (str(get(data, "id")) if get(data, "id") else None)
-    window = timestamp(get(data, "windowStartTime")) or timestamp(get(data, "startTime")) or timestamp(get(data, "enqueuedTime"))
+    value = data.get  # one look-up per field: ~30,000 runs a quarter at 200 projects
+    if _text_of(value("type")) not in (None, "AUTOMATED"):
+        return None
+    instance, run_id = _text_of(value("instance")), _text_of(value("id")) or (str(value("id")) if value("id") else None)
+    window = timestamp(value("windowStartTime")) or timestamp(value("startTime")) or timestamp(value("enqueuedTime"))
     if not instance or not window or not run_id:
         return None
-    status = text(data, "status") or "UNKNOWN"
+    status = _text_of(value("status")) or "UNKNOWN"
     return BackupAttempt(
         instance=sql_resource(project, instance),
         window_start=window,
         outcome=RUN_STATUS.get(status, "other"),
         source="backup-run",
         raw_status=status,
-        backup_time=timestamp(get(data, "endTime")) or timestamp(get(data, "startTime")),
+        backup_time=timestamp(value("endTime")) or timestamp(value("startTime")),
         key=f"run:{project}/{instance}/{run_id}",
         evidence=(evidence,),
-        location=(text(data, "location") or "").lower() or None,
+        location=(_text_of(value("location")) or "").lower() or None,
         kms_key=text(data, "diskEncryptionConfiguration", "kmsKeyName"),
         kms_key_version=text(data, "diskEncryptionStatus", "kmsKeyVersionName"),
     )
 
 
 def _entry_instance(entry: dict[str, Any], proto: Any = None) -> str | None:
-    resource_name = (text(proto, "resourceName") if proto is not None else text(entry, "protoPayload", "resourceName")) or ""
-    parts = resource_name.split("/")
+    if proto is None:
+        proto = entry.get("protoPayload") if isinstance(entry, dict) else None
+    resource_name = proto.get("resourceName") if isinstance(proto, dict) else None
+    parts = (resource_name if isinstance(resource_name, str) else "").split("/")
     if len(parts) == 4 and parts[0] == "projects" and parts[2] == "instances":
         return sql_resource(parts[1], parts[3])
     database = text(entry, "resource", "labels", "database_id") or ""
