@@ -103,12 +103,16 @@ def longest_gap(successes: list[datetime], stops: list[tuple[datetime, datetime]
 
 def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str, list[str]]:
     """Evidence ids of each day's backup attempts, so a sampled day points at its own evidence."""
-    by_day: dict[date, set[str]] = defaultdict(set)
+    by_day: dict[date, set[str]] = {}
     day_of, first, last = ctx.period.day_of, ctx.period.start, ctx.period.end
     for attempt in attempts:
         day = day_of(attempt.window_start)
         if first <= day <= last:
-            by_day[day].update(attempt.evidence)
+            ids = by_day.get(day)
+            if ids is None:
+                by_day[day] = set(attempt.evidence)
+            else:
+                ids.update(attempt.evidence)
     isos = ctx.period.day_isos  # dates sort as their ISO texts do
     return {isos[day]: sorted(ids) for day, ids in sorted(by_day.items())}
 
