@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import replace
+from dataclasses import fields as dataclass_fields, replace
 from datetime import datetime, time, timezone
 from typing import Any, Callable
 
@@ -144,6 +144,29 @@ def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
     )
 
 
+_ATTEMPT_FIELDS = ("instance", "window_start", "outcome", "source", "raw_status", "backup_time", "key", "evidence",
+                   "location", "kms_key", "kms_key_version")
+_new, _set = object.__new__, object.__setattr__
+
+
+def _attempt(instance: str, window_start: datetime, outcome: str, source: str, raw_status: str,
+             backup_time: datetime | None, key: str, evidence: tuple[str, ...], location: str | None = None,
+             kms_key: str | None = None, kms_key_version: str | None = None) -> BackupAttempt:
+    """BackupAttempt(...), built ~4x faster: the frozen dataclass's __init__ sets each of its eleven fields
+    through object.__setattr__, and a quarter at 200 projects makes ~195,000 of them. The object is the
+    same (same __dict__, in the same order); tests/test_facts_fastpaths.py holds the two side by side."""
+    obj = _new(BackupAttempt)
+    _set(obj, "__dict__", {"instance": instance, "window_start": window_start, "outcome": outcome, "source": source,
+                           "raw_status": raw_status, "backup_time": backup_time, "key": key, "evidence": evidence,
+                           "location": location, "kms_key": kms_key, "kms_key_version": kms_key_version})
+    return obj
+
+
+if (tuple(f.name for f in dataclass_fields(BackupAttempt)) != _ATTEMPT_FIELDS or hasattr(BackupAttempt, "__post_init__")
+        or hasattr(BackupAttempt, "__slots__")):  # pragma: no cover - the model changed: use its own constructor
+    _attempt = BackupAttempt  # type: ignore[assignment]  # noqa: F811
+
+
 def _text_of(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -160,7 +183,7 @@ def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttem
     if not instance or not window or not run_id:
         return None
     status = _text_of(value("status")) or "UNKNOWN"
-    return BackupAttempt(
+    return _attempt(
         instance=sql_resource(project, instance),
         window_start=window,
         outcome=RUN_STATUS.get(status, "other"),
@@ -339,7 +362,7 @@ def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, fact
         status = meta.get("windowStatus")
         if not status or not isinstance(status, str):
             status = "UNKNOWN"
-        attempts.append(BackupAttempt(
+        attempts.append(_attempt(
             instance=instance, window_start=_window_stamp(meta.get("windowStartTime")) or stamp,
             outcome=WINDOW_STATUS.get(status, "other"), source="audit-log", raw_status=status,
             backup_time=timestamp(meta.get("backupEndTime")) or timestamp(meta.get("backupStartTime")),
