@@ -57,8 +57,7 @@ def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list
                ctx: CheckContext, evidence_readable: bool) -> dict[date, str]:
     window = ctx.config.policy.backup_window
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
-    day_of = ctx.period.day_of
-    succeeded_days = {day_of(a.window_start) for a in attempts if a.outcome == "succeeded"}
+    succeeded_days = set(ctx.period.days_of([a.window_start for a in attempts if a.outcome == "succeeded"]))
     created_day = ctx.period.day_of(instance.create_time) if instance.create_time else None
     states: dict[date, str] = {}
     for day, window_opens in zip(ctx.period.days(), ctx.period.openings(start_clock)):
@@ -103,18 +102,17 @@ def longest_gap(successes: list[datetime], stops: list[tuple[datetime, datetime]
 
 def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str, list[str]]:
     """Evidence ids of each day's backup attempts, so a sampled day points at its own evidence."""
-    by_day: dict[date, set[str]] = {}
-    day_of, first, last = ctx.period.day_of, ctx.period.start, ctx.period.end
-    for attempt in attempts:
-        day = day_of(attempt.window_start)
+    by_day: dict[date, list[str]] = {}
+    first, last = ctx.period.start, ctx.period.end
+    for attempt, day in zip(attempts, ctx.period.days_of([a.window_start for a in attempts])):
         if first <= day <= last:
             ids = by_day.get(day)
             if ids is None:
-                by_day[day] = set(attempt.evidence)
+                by_day[day] = list(attempt.evidence)
             else:
-                ids.update(attempt.evidence)
+                ids.extend(attempt.evidence)
     isos = ctx.period.day_isos  # dates sort as their ISO texts do
-    return {isos[day]: sorted(ids) for day, ids in sorted(by_day.items())}
+    return {isos[day]: sorted(set(ids)) if len(ids) > 1 else ids for day, ids in sorted(by_day.items())}
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
