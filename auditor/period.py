@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
@@ -43,8 +43,40 @@ class Period:
         checks over thousands of resources ask for them day by day)."""
         return tuple(self.at(day) for day in self._days) + (self.at(self.end + timedelta(days=1)),)
 
+    @functools.cached_property
+    def _utc(self) -> bool:
+        return self.timezone in ("UTC", "Etc/UTC")
+
     def day_of(self, moment: datetime) -> date:
+        if moment.tzinfo is dt_timezone.utc and self._utc:  # evidence times are UTC: no conversion needed
+            return moment.date()
         return moment.astimezone(self.tz).date()
+
+    def days_of(self, moments: "list[datetime]") -> "list[date]":
+        """[day_of(m) for m in moments], without a call per moment (a check asks for ~200,000)."""
+        tz = self.tz
+        if self._utc:
+            utc = dt_timezone.utc
+            return [m.date() if m.tzinfo is utc else m.astimezone(tz).date() for m in moments]
+        return [m.astimezone(tz).date() for m in moments]
+
+    def openings(self, clock: time) -> tuple[datetime, ...]:
+        """`at(day, clock)` for every period day, computed once per clock (thousands of instances share a
+        handful of backup start times)."""
+        cache = self.__dict__.setdefault("_openings", {})
+        found = cache.get(clock)
+        if found is None:
+            found = cache[clock] = tuple(self.at(day, clock) for day in self._days)
+        return found
+
+    @functools.cached_property
+    def day_stamps(self) -> tuple[float, ...]:
+        """`day_starts` as POSIX timestamps: exact and in the same order, but much cheaper to compare."""
+        return tuple(moment.timestamp() for moment in self.day_starts)
+
+    @functools.cached_property
+    def day_isos(self) -> dict[date, str]:
+        return {day: day.isoformat() for day in self._days}
 
     def at(self, day: date, clock: time = time(0, 0)) -> datetime:
         """The instant of a wall-clock time on a period day (backup start times are given in UTC)."""

@@ -25,6 +25,7 @@ from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
 from auditor.facts import build_facts
+from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
@@ -117,6 +118,11 @@ def ignoring_interrupts() -> Iterator[None]:
 
 def evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     """Re-perform every check from lockers alone; returns the results document."""
+    with paused_gc():  # millions of long-lived, acyclic objects: see auditor.gcpause
+        return _evaluate(evidence_dirs)
+
+
+def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     if not evidence_dirs:
         raise EvidenceError("no evidence locker given")
     lockers = sorted((Locker(d) for d in evidence_dirs), key=lambda locker: locker.as_of)

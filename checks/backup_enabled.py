@@ -66,10 +66,11 @@ def _evaluate_instance(instance: SqlInstance, facts: Facts, ctx: CheckContext) -
     gone = [d for d, s in states.items() if s == "not_applicable" and instance.create_time and d >= instance.create_time.date()]
     if gone:
         message += f" The instance no longer exists from {gone[0]}; those days are not applicable."
+    isos = ctx.period.day_isos
     return Finding(
         ID, instance.resource, "enabled", status, message, observed=observed, expected={"enabled": True},
-        details={"days": {d.isoformat(): _DAY_WORDS[s] for d, s in states.items()},
-                 "disabled_days": [d.isoformat() for d in disabled], "unknown_days": [d.isoformat() for d in unknown],
+        details={"days": {isos[d]: _DAY_WORDS[s] for d, s in states.items()},
+                 "disabled_days": [isos[d] for d in disabled], "unknown_days": [isos[d] for d in unknown],
                  "changes": [{"time": c.time.isoformat(), "method": c.method, "principal": c.principal,
                               "settings": c.settings, "deleted": c.deleted} for c in changes],
                  "observations": len(observations)},

@@ -57,11 +57,10 @@ def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list
                ctx: CheckContext, evidence_readable: bool) -> dict[date, str]:
     window = ctx.config.policy.backup_window
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
-    succeeded_days = {ctx.period.day_of(a.window_start) for a in attempts if a.outcome == "succeeded"}
+    succeeded_days = set(ctx.period.days_of([a.window_start for a in attempts if a.outcome == "succeeded"]))
     created_day = ctx.period.day_of(instance.create_time) if instance.create_time else None
     states: dict[date, str] = {}
-    for day in ctx.period.days():
-        window_opens = ctx.period.at(day, start_clock)
+    for day, window_opens in zip(ctx.period.days(), ctx.period.openings(start_clock)):
         if created_day and day < created_day:
             states[day] = "not_applicable"
         elif day in succeeded_days:
@@ -103,12 +102,17 @@ def longest_gap(successes: list[datetime], stops: list[tuple[datetime, datetime]
 
 def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str, list[str]]:
     """Evidence ids of each day's backup attempts, so a sampled day points at its own evidence."""
-    by_day: dict[str, set[str]] = defaultdict(set)
-    for attempt in attempts:
-        day = ctx.period.day_of(attempt.window_start)
-        if ctx.period.start <= day <= ctx.period.end:
-            by_day[day.isoformat()].update(attempt.evidence)
-    return {day: sorted(ids) for day, ids in sorted(by_day.items())}
+    by_day: dict[date, list[str]] = {}
+    first, last = ctx.period.start, ctx.period.end
+    for attempt, day in zip(attempts, ctx.period.days_of([a.window_start for a in attempts])):
+        if first <= day <= last:
+            ids = by_day.get(day)
+            if ids is None:
+                by_day[day] = list(attempt.evidence)
+            else:
+                ids.extend(attempt.evidence)
+    isos = ctx.period.day_isos  # dates sort as their ISO texts do
+    return {isos[day]: sorted(set(ids)) if len(ids) > 1 else ids for day, ids in sorted(by_day.items())}
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
@@ -151,8 +155,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     states = day_states(instance, attempts, stops, ctx, log_readable)
     if life.gone_by:  # deleted mid-period: in the population for the days it existed, not after
         start_clock = instance.backup_start_time or MIDNIGHT_UTC
-        for day, state in states.items():
-            opens = ctx.period.at(day, start_clock)
+        for (day, state), opens in zip(list(states.items()), ctx.period.openings(start_clock)):
             if opens >= life.gone_by:
                 states[day] = "not_applicable"
             elif life.alive_until and opens > life.alive_until and state == "missed":
@@ -165,13 +168,16 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     counts = {state: 0 for state in ("succeeded", "missed", "unknown", "stopped", "not_due", "not_applicable")}
     for state in states.values():
         counts[state] += 1
+    isos = ctx.period.day_isos
     missed = [d for d, s in states.items() if s == "missed"]
     unknown = [d for d, s in states.items() if s == "unknown"]
     stopped = [d for d, s in states.items() if s == "stopped"]
     due = counts["succeeded"] + counts["missed"] + counts["unknown"]
     per_day_rule = interval <= timedelta(hours=24)
     gap_limit = (interval + tolerance).total_seconds() / 3600
-    first, after = ctx.period.starts_at - timedelta(days=1), ctx.period.ends_at  # hoisted: thousands of attempts
+    # hoisted (thousands of attempts), and in UTC like the attempts: the same instants, a cheaper comparison
+    first = (ctx.period.starts_at - timedelta(days=1)).astimezone(timezone.utc)
+    after = ctx.period.ends_at.astimezone(timezone.utc)
     evidence = list(instance.evidence) + [e for a in attempts if first <= a.window_start < after for e in a.evidence]
     evidence += [e for c in changes for e in c.evidence]
 
@@ -207,7 +213,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
         expected={"interval_hours": interval.total_seconds() / 3600, "tolerance_hours": tolerance.total_seconds() / 3600,
                   "classification": classification},
         details={
-            "days": {d.isoformat(): s for d, s in states.items()},
+            "days": {isos[d]: s for d, s in states.items()},
             "missed_days": [d.isoformat() for d in missed],
             "unknown_days": [d.isoformat() for d in unknown],
             "stopped_days": [d.isoformat() for d in stopped],

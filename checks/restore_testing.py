@@ -11,6 +11,8 @@ recorded against the scratch instance; declare them in the inventory to count th
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from datetime import date, timedelta
 
 from auditor.period import day_ranges
@@ -33,7 +35,8 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
     ordered = sorted(tests)
     out = []
     for day in days:
-        latest = max((t for t in ordered if t <= day), default=None)
+        found = bisect_right(ordered, day)  # the latest test on or before the day is the one before it
+        latest = ordered[found - 1] if found else None
         if latest is None or (day - latest).days > interval_days:
             out.append(day)
     return out
@@ -68,7 +71,7 @@ def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Fac
     restores = [o for o in ops if o.operation_type in RESTORE_TYPES and o.started and o.started <= ctx.as_of]
     good = sorted((o for o in restores if o.status == "DONE" and not o.error), key=lambda o: o.started)
     failed = [o for o in restores if o.error]
-    days = [d for d in ctx.period.days() if ctx.period.at(d) <= ctx.as_of]
+    days = [d for d, start in zip(ctx.period.days(), ctx.period.day_starts) if start <= ctx.as_of]
     gaps = uncovered_days([ctx.period.day_of(o.started) for o in good], days, interval_days)
     observed = {"restore_tests": [{"type": o.operation_type, "started": o.started.isoformat(), "user": o.user} for o in good],
                 "failed_restores": [{"type": o.operation_type, "started": o.started.isoformat(), "error": o.error} for o in failed]}

@@ -8,8 +8,9 @@ its call a coverage gap, so the resources it covers end `inconclusive`, never `p
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import replace
+from dataclasses import fields as dataclass_fields, replace
 from datetime import datetime, time, timezone
 from typing import Any, Callable
 
@@ -38,6 +39,9 @@ RUN_STATUS = {
     "ENQUEUED": "running",
     "RUNNING": "running",
 }
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 def get(data: Any, *path: str) -> Any:
@@ -72,6 +76,11 @@ def integer(data: Any, *path: str) -> int | None:
 def timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
+    if value[-1] == "Z":  # the APIs' usual form, which Python 3.11 reads as UTC directly (~600k a quarter)
+        try:
+            return _fromisoformat(value)
+        except ValueError:
+            pass  # the general path below decides
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -135,35 +144,76 @@ def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
     )
 
 
+_ATTEMPT_FIELDS = ("instance", "window_start", "outcome", "source", "raw_status", "backup_time", "key", "evidence",
+                   "location", "kms_key", "kms_key_version")
+_new, _set = object.__new__, object.__setattr__
+
+
+def _attempt(instance: str, window_start: datetime, outcome: str, source: str, raw_status: str,
+             backup_time: datetime | None, key: str, evidence: tuple[str, ...], location: str | None = None,
+             kms_key: str | None = None, kms_key_version: str | None = None) -> BackupAttempt:
+    """BackupAttempt(...), built ~4x faster: the frozen dataclass's __init__ sets each of its eleven fields
+    through object.__setattr__, and a quarter at 200 projects makes ~195,000 of them. The object is the
+    same (same __dict__, in the same order); tests/test_facts_fastpaths.py holds the two side by side."""
+    obj = _new(BackupAttempt)
+    _set(obj, "__dict__", {"instance": instance, "window_start": window_start, "outcome": outcome, "source": source,
+                           "raw_status": raw_status, "backup_time": backup_time, "key": key, "evidence": evidence,
+                           "location": location, "kms_key": kms_key, "kms_key_version": kms_key_version})
+    return obj
+
+
+if (tuple(f.name for f in dataclass_fields(BackupAttempt)) != _ATTEMPT_FIELDS or hasattr(BackupAttempt, "__post_init__")
+        or hasattr(BackupAttempt, "__slots__")):  # pragma: no cover - the model changed: use its own constructor
+    _attempt = BackupAttempt  # type: ignore[assignment]  # noqa: F811
+
+
+def _text_of(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttempt | None:
     """A retained automated backup run; on-demand runs prove nothing about the automated process."""
-    if text(data, "type") not in (None, "AUTOMATED"):
+    if not isinstance(data, dict):
         return None
-    instance, run_id = text(data, "instance"), text(data, "id") or (str(get(data, "id")) if get(data, "id") else None)
-    window = timestamp(get(data, "windowStartTime")) or timestamp(get(data, "startTime")) or timestamp(get(data, "enqueuedTime"))
+    value = data.get  # one look-up per field: ~30,000 runs a quarter at 200 projects
+    if _text_of(value("type")) not in (None, "AUTOMATED"):
+        return None
+    instance, run_id = _text_of(value("instance")), _text_of(value("id")) or (str(value("id")) if value("id") else None)
+    window = timestamp(value("windowStartTime")) or timestamp(value("startTime")) or timestamp(value("enqueuedTime"))
     if not instance or not window or not run_id:
         return None
-    status = text(data, "status") or "UNKNOWN"
-    return BackupAttempt(
+    status = _text_of(value("status")) or "UNKNOWN"
+    return _attempt(
         instance=sql_resource(project, instance),
         window_start=window,
         outcome=RUN_STATUS.get(status, "other"),
         source="backup-run",
         raw_status=status,
-        backup_time=timestamp(get(data, "endTime")) or timestamp(get(data, "startTime")),
+        backup_time=timestamp(value("endTime")) or timestamp(value("startTime")),
         key=f"run:{project}/{instance}/{run_id}",
         evidence=(evidence,),
-        location=(text(data, "location") or "").lower() or None,
+        location=(_text_of(value("location")) or "").lower() or None,
         kms_key=text(data, "diskEncryptionConfiguration", "kmsKeyName"),
         kms_key_version=text(data, "diskEncryptionStatus", "kmsKeyVersionName"),
     )
 
 
-def _entry_instance(entry: dict[str, Any], proto: Any = None) -> str | None:
-    resource_name = (text(proto, "resourceName") if proto is not None else text(entry, "protoPayload", "resourceName")) or ""
+@functools.lru_cache(maxsize=8192)  # a few thousand instances, each named in ~100 entries a quarter
+def _named_instance(resource_name: str) -> str | None:
+    """The instance a log entry's 'projects/P/instances/I' resourceName names."""
     parts = resource_name.split("/")
     if len(parts) == 4 and parts[0] == "projects" and parts[2] == "instances":
         return sql_resource(parts[1], parts[3])
+    return None
+
+
+def _entry_instance(entry: dict[str, Any], proto: Any = None) -> str | None:
+    if proto is None:
+        proto = entry.get("protoPayload") if isinstance(entry, dict) else None
+    resource_name = proto.get("resourceName") if isinstance(proto, dict) else None
+    named = _named_instance(resource_name if isinstance(resource_name, str) else "")
+    if named:
+        return named
     database = text(entry, "resource", "labels", "database_id") or ""
     if ":" in database:
         project, name = database.split(":", 1)
@@ -268,18 +318,65 @@ def _read_backup_runs(call: dict[str, Any], body: dict[str, Any], item_id: str, 
             facts.backup_attempts.append(run)
 
 
+def _window_stamp(value: Any) -> datetime | None:
+    """timestamp(), remembered for window starts (a few thousand distinct values a quarter, ~165,000 uses)."""
+    return _window_stamps(value) if isinstance(value, str) else timestamp(value)
+
+
+_window_stamps = functools.lru_cache(maxsize=16384)(lambda value: timestamp(value))
+_BACKUP_METHOD = "cloudsql.instances.automatedBackup"
+_EMPTY: dict[str, Any] = {}
+
+
 def _read_entries(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Facts) -> None:
+    # The same facts as config_change and log_entry give, read with one look-up per field: a quarter at
+    # 200 projects is ~165,000 entries, nearly all automated-backup windows, so their path comes first
+    # and inlines timestamp()'s usual case.
+    evidence = (item_id,)
+    attempts = facts.backup_attempts
     for entry in _items(body, "entries") or []:
-        if get(entry, "protoPayload", "methodName") in ADMIN_METHODS:
+        proto = entry.get("protoPayload")
+        method = proto.get("methodName") if isinstance(proto, dict) else None
+        if method == _BACKUP_METHOD:
+            key = entry.get("insertId")
+            if not key or not isinstance(key, str):
+                continue
+            value = entry.get("timestamp")
+            try:
+                stamp = _fromisoformat(value) if value.__class__ is str and value[-1:] == "Z" else timestamp(value)
+            except ValueError:
+                stamp = timestamp(value)
+            if not stamp:
+                continue
+            name = proto.get("resourceName")
+            instance = (_named_instance(name) if name.__class__ is str else None) or _entry_instance(entry, proto)
+            if not instance:
+                continue
+            meta = proto.get("metadata")
+            if not isinstance(meta, dict):
+                meta = _EMPTY
+            status = meta.get("windowStatus")
+            if not status or not isinstance(status, str):
+                status = "UNKNOWN"
+            value = meta.get("backupEndTime")
+            try:
+                ended = _fromisoformat(value) if value.__class__ is str and value[-1:] == "Z" else timestamp(value)
+            except ValueError:
+                ended = timestamp(value)
+            attempts.append(_attempt(
+                instance, _window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
+                "audit-log", status, ended or timestamp(meta.get("backupStartTime")), f"log:{key}", evidence))
+            continue
+        if method in ADMIN_METHODS:
             instance, key, stamp = _entry_instance(entry), text(entry, "insertId"), timestamp(get(entry, "timestamp"))
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
                 facts.config_changes.append(change)
-        fact = log_entry(entry, item_id)
-        if isinstance(fact, BackupAttempt):
-            facts.backup_attempts.append(fact)
-        elif isinstance(fact, ActivationChange):
-            facts.activation_changes.append(fact)
+        if method == "cloudsql.instances.update":
+            fact = log_entry(entry, item_id)
+            if isinstance(fact, ActivationChange):
+                facts.activation_changes.append(fact)
+        # log_entry makes nothing of any other method
 
 
 from auditor.facts import read_controls as _rc  # noqa: E402 - its readers use the helpers above
