@@ -76,6 +76,9 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
         return unverified(reason)
     backup = facts.source.backups.get(repo.resource)
     if backup is None:  # the backup listing alone decides this; GitHub's branches are not needed (nor fetched)
+        reason = gap_reason(facts, "git", "backup.list", f"github.com/{repo.org}")
+        if reason:  # no listing read: "no backup" is not known, only not seen
+            return unverified(reason)
         evidence += facts.source.backup_listing_evidence.get(repo.org, [])
         return Finding(ID, repo.resource, "fresh", FAIL,
                        f"{name} has no local backup, so no copy of it is kept current (see source-backup-coverage).",

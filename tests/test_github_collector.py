@@ -242,3 +242,23 @@ def test_the_token_appears_in_no_output_of_a_run(sample_pack):
     assert sample_pack.logs  # the logs were captured at DEBUG: an empty capture would prove nothing
     manifest = json.loads((out / "evidence" / "manifest.json").read_text())
     assert any(c["api"] == "github" for c in manifest["calls"])
+
+
+def test_an_unreadable_backup_folder_leaves_freshness_inconclusive_not_failed(base_sim, tmp_path, monkeypatch):
+    """No backup listing read means "no backup" is not known: coverage and freshness say inconclusive."""
+    monkeypatch.setenv("AUDITOR_TEST_GH_TOKEN", TOKEN)
+    config = make_config().for_simulator(base_sim)
+    github = config.github.model_copy(update={"backup": config.github.backup.model_copy(update={"root": tmp_path / "gone"})})
+    config = config.model_copy(update={"github": github})
+    tuning = collector.GithubTuning(seconds_between_requests=0, sleep=lambda s: None)
+    out = tmp_path / "ev"
+    locker = LockerWriter(out, config_snapshot=config.snapshot(), identity={"github": "token"})
+    Scheduler(locker).run(list(collector.scope_calls(SimpleNamespace(config=config, github_tuning=tuning))))
+    manifest = locker.close()
+    assert [c["outcome"] for c in manifest["calls"] if c["method"] == "backup.list"] == ["error"]
+    facts = build_facts([Locker(out)])
+    ctx = CheckContext(config=config, period=Period.from_config(config.period), as_of=facts.as_of)
+    for check in (source_backup_coverage, source_backup_freshness):
+        per_repo = [f for f in check.evaluate(facts, ctx)  # the fork is out of scope: not applicable
+                    if f.resource.startswith("github.com/acme/") and f.status != "not_applicable"]
+        assert per_repo and {f.status for f in per_repo} == {"inconclusive"}, (check.__name__, per_repo)
