@@ -181,15 +181,13 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
     """
     import hashlib
 
+    from auditor import reading
     from auditor.evidence.locker import Locker
     from auditor.runner import pack_extra, render_reports, write_pack_manifest
 
     with _errors():
-        try:
-            raw = results.read_bytes()
-            document = json.loads(raw)
-        except (OSError, ValueError) as err:
-            raise AuditorError(f"{results}: cannot read results: {err}") from err
+        raw, document = reading.read_json(results, "results", error=AuditorError)
+        _valid_results(results, document)
         out_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(raw).hexdigest()
         paths = render_reports(document, Locker(evidence).manifest, out_dir, seed=seed, results_sha256=digest)
@@ -199,6 +197,19 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
             paths.append(out_dir / "SHA256SUMS")
         for path in paths:
             out.print(f"  {path.name:<32} {path}")
+
+
+def _valid_results(path: Path, document) -> None:
+    """A results.json handed to `report` is a tool input: schema errors are exit 2, not a traceback."""
+    import jsonschema
+
+    from auditor.results import validate_results
+
+    try:
+        validate_results(document)
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise AuditorError(f"{path}: not a valid results document at {where}: {err.message[:300]}") from err
 
 
 @app.command()

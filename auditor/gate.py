@@ -25,6 +25,7 @@ from typing import Any
 
 import jsonschema
 
+from auditor import reading
 from auditor.drift import drift
 from auditor.errors import AuditorError
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, validate_results
@@ -107,12 +108,7 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
 
 def load_results(path: Path, what: str) -> dict[str, Any]:
     """Read and validate a results.json; errors name the file and the reason (exit 2)."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise GateError(f"{path}: cannot read the {what} results: {err.strerror or err}") from err
-    except ValueError as err:
-        raise GateError(f"{path}: the {what} results are not valid JSON: {err}") from err
+    _raw, document = reading.read_json(path, "results", error=GateError)
     try:
         validate_results(document)
     except jsonschema.ValidationError as err:

@@ -30,6 +30,7 @@ from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
 from auditor import sources, waivers
+from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -126,6 +127,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     if not evidence_dirs:
         raise EvidenceError("no evidence locker given")
     lockers = sorted((Locker(d) for d in evidence_dirs), key=lambda locker: locker.as_of)
+    for locker in lockers:  # the tool's own stored inputs must parse: exit 2 naming the item, never a fallback
+        stored_inputs.check(locker)
     newest = lockers[-1]  # merged daily lockers: the newest configuration and waivers apply
     config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from auditor import TOOL_NAME, __version__
-from auditor.errors import EvidenceError
+from auditor import reading
+from auditor.errors import EvidenceError, TamperedError
+from auditor.evidence import shape
 
 MANIFEST = "manifest.json"
 SCHEMA = "auditor.evidence/v1"
@@ -256,27 +258,34 @@ class CallRecorder:
 
 
 class Locker:
-    """A finished locker, read back for facts, checks, reports and verification."""
+    """A finished locker, read back for facts, checks, reports and verification.
+
+    Read through the one reading path (size, encoding, depth limits) and checked for shape
+    (auditor.evidence.shape) before anything trusts it; items are read only from inside the locker.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         path = self.root / MANIFEST
-        try:
-            raw = path.read_bytes()
-        except OSError as err:
-            raise EvidenceError(f"{path}: no evidence manifest here ({err.strerror or err})") from err
-        try:
-            self.manifest: dict[str, Any] = json.loads(raw)
-        except ValueError as err:
-            raise EvidenceError(f"{path}: manifest is not valid JSON: {err}") from err
-        if self.manifest.get("schema") != SCHEMA:
-            raise EvidenceError(f"{path}: not an evidence manifest (schema {self.manifest.get('schema')!r})")
+        if not path.exists() and not path.is_symlink():
+            if (self.root / "calls.jsonl").exists() or (self.root / "items").is_dir():
+                raise EvidenceError(f"{self.root}: an incomplete locker, no evidence manifest: the run that wrote it "
+                                    f"did not finish (calls.jsonl and items/ but no {MANIFEST}); collect again")
+            raise EvidenceError(f"{path}: no evidence manifest here (No such file or directory)")
+        raw, manifest = reading.read_json(path, "manifest", error=EvidenceError)
+        if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+            schema = manifest.get("schema") if isinstance(manifest, dict) else None
+            raise EvidenceError(f"{path}: not an evidence manifest (schema {str(schema)[:80]!r}, expected {SCHEMA!r})")
+        shape.check_manifest(manifest, str(path))
+        self.manifest: dict[str, Any] = manifest
         self.manifest_sha256 = hashlib.sha256(raw).hexdigest()
         self.items = {item["id"]: item for item in self.manifest["items"]}
 
     @property
     def as_of(self) -> datetime:
-        return datetime.fromisoformat(self.manifest["as_of"])
+        moment = shape.timestamp(self.manifest["as_of"])
+        assert moment is not None  # checked when the manifest was read
+        return moment
 
     def calls(self, api: str | None = None, method: str | None = None) -> Iterator[dict[str, Any]]:
         for call in self.manifest["calls"]:
@@ -286,13 +295,14 @@ class Locker:
     def body(self, item_id: str) -> bytes:
         """The stored page, checked against its recorded SHA-256 before anything trusts it."""
         item = self.items[item_id]
-        path = self.root / item["path"]
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise EvidenceError(f"{path}: evidence item missing ({err.strerror or err})") from err
+        path = shape.confined(self.root, item["path"], item_id)
+        if not path.exists():
+            raise TamperedError(f"{self.root / item['path']}: evidence item {item_id} is listed in the manifest "
+                                "but missing: the locker was altered after it was written")
+        data = reading.read_bytes(path, "item", error=EvidenceError)
         if hashlib.sha256(data).hexdigest() != item["sha256"]:
-            raise EvidenceError(f"{path}: content does not match its recorded SHA-256")
+            raise TamperedError(f"{self.root / item['path']}: evidence item {item_id} does not match its recorded "
+                                "SHA-256: the locker was altered after it was written")
         return data
 
     def pages(self, call: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], int]]:
