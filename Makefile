@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 # The sample company denies the auditor one project and has an API disabled in another, on
 # purpose, so the demo ends with exit code 3 (collection incomplete); anything else is an error.
 demo: $(VENV)/.installed
-	$(VENV)/bin/auditor demo --out $(OUT) || test $$? -eq 3
+	$(VENV)/bin/auditor demo --out $(OUT) --replace || test $$? -eq 3
 
 # One pytest-xdist worker per CPU; --dist loadfile keeps each test module on one worker, so a module's
 # fixtures are built once (tests/conftest.py shares the sample pack across workers).

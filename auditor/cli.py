@@ -1,7 +1,9 @@
 """The `auditor` command: a thin shell over the library. Errors become messages and exit codes here only.
 
 Exit codes (public contract): 0 done; 1 drift, failing gate or tampering; 2 usage or configuration
-error; 3 collection incomplete (the pack is still written and says what is missing).
+error, an unreadable tool input, an output folder that is taken or cannot be written (a full disk);
+3 collection incomplete (the pack is still written and says what is missing); 4 internal error (one
+line, and the file the traceback was saved to).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -30,13 +33,43 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
+EXIT_INTERNAL = 4
+#: Exceptions that are the CLI framework's own way to end a command: passed through untouched.
+_FRAMEWORK = (typer.Exit, typer.Abort, getattr(typer, "TyperException", typer.Exit), KeyboardInterrupt, SystemExit)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
+    """The top-level handler: the auditor's own errors become their message and exit code; anything
+    else is an internal error (exit 4): one line on stderr and the traceback saved to a file."""
     try:
         yield
     except AuditorError as err:
-        console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, highlight=False)
         raise typer.Exit(err.exit_code) from None
+    except _FRAMEWORK:
+        raise
+    except Exception as err:  # noqa: BLE001 - the one place every unexpected exception ends
+        _internal_error(err)
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _internal_error(err: BaseException) -> None:
+    """Say in one line what went wrong and where the traceback went (a file in the temp folder)."""
+    import tempfile
+    import traceback
+
+    first = (str(err).strip().splitlines() or [""])[0][:300]
+    try:
+        fd, name = tempfile.mkstemp(prefix="auditor-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{TOOL_NAME} {__version__}\n{' '.join(sys.argv)}\n\n")
+            handle.write("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        saved = f"traceback saved to {name}"
+    except OSError as save_err:  # a full disk: the line still says what happened
+        saved = f"the traceback could not be saved ({save_err.strerror or save_err})"
+    console.print(f"[bold red]internal error:[/] {escape(type(err).__name__)}: {escape(first)}; {saved}; "
+                  "please report it", markup=True, highlight=False, soft_wrap=True)
 
 
 class _RichProgress:
@@ -97,12 +130,15 @@ def _load(config: Path):
     return load_config(config)
 
 
-def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = None) -> int:
+REPLACE_HELP = "replace the evidence pack already in --out (only a pack's own files are removed)"
+
+
+def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = None, replace: bool = False) -> int:
     from auditor.runner import run
 
     try:
         with _progress() as progress:
-            outcome = run(config, out_dir, progress, seed=seed, junit=junit)
+            outcome = run(config, out_dir, progress, seed=seed, junit=junit, replace=replace)
     except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
         console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
                       "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
@@ -131,20 +167,23 @@ def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = No
 def run(config: Path = typer.Option(..., "--config", "-c", help="auditor.yaml"),
         out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the evidence pack"),
         junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML (one test case per control and resource)"),
-        seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
+        seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+        replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP)) -> None:
     """Collect, check and render an evidence pack."""
     with _errors():
-        raise typer.Exit(_run(_load(config), out_dir, junit, seed))
+        raise typer.Exit(_run(_load(config), out_dir, junit, seed, replace))
 
 
 @app.command()
-def collect(config: Path = typer.Option(..., "--config", "-c"), out_dir: Path = typer.Option(..., "--out", "-o")) -> None:
+def collect(config: Path = typer.Option(..., "--config", "-c"), out_dir: Path = typer.Option(..., "--out", "-o"),
+            replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP)) -> None:
     """Collect evidence only, into OUT/evidence."""
+    from auditor.outdir import OutputFolder
     from auditor.runner import collect as do_collect
 
     with _errors():
         cfg = _load(config)
-        with _progress() as progress:
+        with OutputFolder(out_dir, replace=replace), _progress() as progress:
             collection = do_collect(cfg, out_dir / "evidence", progress)
         out.print(f"evidence locker: {collection.evidence_dir / 'manifest.json'} ({len(collection.manifest['calls'])} calls)")
         raise typer.Exit(EXIT_OK if collection.complete else EXIT_INCOMPLETE)
@@ -155,12 +194,13 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evi
           out_dir: Path = typer.Option(..., "--out", "-o"),
           junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML")) -> None:
     """Re-perform every check from evidence lockers alone and write OUT/results.json."""
+    from auditor.outdir import OutputFolder
     from auditor.runner import evaluate, write_json
 
     with _errors():
         results = evaluate(evidence)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(out_dir / "results.json", results)
+        with OutputFolder(out_dir, fresh=False):
+            write_json(out_dir / "results.json", results)
         _summary(results)
         out.print(f"  results.json             {out_dir / 'results.json'}")
         if junit is not None:
@@ -183,18 +223,20 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
 
     from auditor import reading
     from auditor.evidence.locker import Locker
+    from auditor.outdir import OutputFolder
     from auditor.runner import pack_extra, render_reports, write_pack_manifest
 
     with _errors():
         raw, document = reading.read_json(results, "results", error=AuditorError)
         _valid_results(results, document)
-        out_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(raw).hexdigest()
-        paths = render_reports(document, Locker(evidence).manifest, out_dir, seed=seed, results_sha256=digest)
-        is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
-        if is_pack:
-            write_pack_manifest(out_dir, pack_extra(out_dir, digest))
-            paths.append(out_dir / "SHA256SUMS")
+        manifest = Locker(evidence).manifest
+        with OutputFolder(out_dir, fresh=False):
+            paths = render_reports(document, manifest, out_dir, seed=seed, results_sha256=digest)
+            is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+            if is_pack:
+                write_pack_manifest(out_dir, pack_extra(out_dir, digest))
+                paths.append(out_dir / "SHA256SUMS")
         for path in paths:
             out.print(f"  {path.name:<32} {path}")
 
@@ -287,7 +329,8 @@ def sample_dir() -> Path:
 
 @app.command()
 def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", help="folder for the sample company's pack"),
-         seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
+         seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+         replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP)) -> None:
     """Serve the sample company in the simulator and run the audit against it."""
     from auditor.config import load_config
     from auditor.simulator import Simulator, load_scenario
@@ -297,7 +340,7 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", help="fol
         config = load_config(samples / "auditor.yaml")
         with Simulator(load_scenario(samples / "scenario.yaml"), port=0) as simulator, _demo_token(config):
             console.print(f"simulator for the sample company at {simulator.url}")
-            code = _run(config.for_simulator(simulator), out_dir, seed=seed)
+            code = _run(config.for_simulator(simulator), out_dir, seed=seed, replace=replace)
         raise typer.Exit(code)
 
 
@@ -355,4 +398,8 @@ def _version(version: bool = typer.Option(False, "--version", help="print the ve
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as err:  # noqa: BLE001 - raised outside a command's handler (option parsing, callbacks)
+        _internal_error(err)
+        sys.exit(EXIT_INTERNAL)

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from auditor import retry
 from auditor.config import CollectionConfig
+from auditor.errors import OutputError
 from auditor.evidence.capture import recording
 from auditor.evidence.failure import describe_failure
 from auditor.evidence.locker import CallRecord, LockerWriter
@@ -120,6 +121,8 @@ class Scheduler:
                     continue
                 call = pending.pop(future)
                 record, result = future.result()
+                if getattr(self.locker, "write_error", None) is not None:  # a write failed inside a library
+                    raise self.locker.write_error
                 self.records.append(record)
                 if record.outcome == "ok" and call.follow is not None:
                     for follow_up in call.follow(result):
@@ -141,6 +144,8 @@ class Scheduler:
         with recording(recorder), retry.active(self.policy):
             try:
                 result = call.perform()
+            except OutputError:  # the locker cannot be written (a full disk): the run ends, no evidence of it
+                raise
             except Exception as err:  # every failure becomes evidence, never a silent gap
                 error = describe_failure(err)
         return recorder.finish(error), result
