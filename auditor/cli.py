@@ -208,6 +208,21 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evi
 
             write_junit(junit, results)
             out.print(f"  {'junit':<24} {junit}")
+        if _collection_incomplete(results):  # failed calls, an interrupted run, a malformed or partial page
+            console.print("[yellow]collection incomplete:[/] the evidence lacks answers some controls need; "
+                          "those findings are inconclusive and say why.")
+            raise typer.Exit(EXIT_INCOMPLETE)
+
+
+def _collection_incomplete(results: dict) -> bool:
+    """Whether any finding rests on a call that failed, was never made, or answered with a malformed or
+    partial page (its `unverified` entries name the call), as `run` reports with exit 3."""
+    for control in results["controls"]:
+        for finding in control["findings"]:
+            for entry in (finding.get("details") or {}).get("unverified") or []:
+                if isinstance(entry, dict) and (entry.get("call") or entry.get("kind") in ("interrupted", "not_collected")):
+                    return True
+    return False
 
 
 @app.command()

@@ -73,6 +73,10 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
         identities["git"] = f"local user {getpass.getuser()}"
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
+    if config.inventory is not None:  # a bad data map is exit 2 before the locker exists, not a half locker
+        from auditor.inventory import load_inventory
+
+        load_inventory(config.inventory)
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
     interrupted = False
     stop = threading.Event()
