@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import google.auth
 import google_auth_httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
@@ -71,12 +70,9 @@ def load_credentials(setting: str) -> tuple[Credentials, str]:
     if setting == "anonymous":
         return AnonymousCredentials(), "anonymous"
     if setting == "application-default":
-        try:
-            creds, _project = google.auth.default(scopes=READ_ONLY_SCOPES)
-        except google.auth.exceptions.DefaultCredentialsError as err:
-            raise ConfigError(f"gcp.credentials: application default credentials not found: {err}") from err
-        identity = getattr(creds, "service_account_email", None) or "application-default credentials"
-        return creds, identity
+        from auditor.collectors.adc import application_default
+
+        return application_default(READ_ONLY_SCOPES)  # each source tried once; the error lists them
     try:
         creds = service_account.Credentials.from_service_account_file(setting, scopes=READ_ONLY_SCOPES)
     except (OSError, ValueError, KeyError) as err:
