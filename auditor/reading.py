@@ -74,7 +74,7 @@ def read_bytes(path: str | Path, what: str, *, error: ErrorType = ConfigError, l
                     else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
             raise error(f"{path}: cannot read the {what} file: it is {kind}, not a regular file")
         if info.st_size > limit:
-            raise error(f"{path}: the {what} file is {info.st_size:,} bytes, more than the {limit:,} accepted")
+            raise error(f"{path}: the {what} file is {info.st_size:,} bytes, more than the {limit:,} bytes accepted")
         chunks, total = [], 0
         while True:
             chunk = os.read(fd, min(1 << 20, limit + 1 - total))
