@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= demo-out
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(VENV)/.installed
 # fixtures are built once (tests/conftest.py shares the sample pack across workers).
 test: $(VENV)/.installed
 	NO_GCE_CHECK=True $(PY) -m pytest -n auto --dist loadfile
+
+# The input fuzz test (tests/test_input_fuzz.py) with more examples per reader than the suite's 40.
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} NO_GCE_CHECK=True $(PY) -m pytest tests/test_input_fuzz.py -q
 
 # The scale benchmark (README "Scale"): a 200-project synthetic organisation, 50 ms per request.
 bench: $(VENV)/.installed
