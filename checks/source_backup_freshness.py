@@ -16,6 +16,7 @@ bring back pointers instead of files; a wiki enabled on GitHub with no wiki back
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, hours, not_applicable, out_of_scope, repositories,
@@ -51,6 +52,9 @@ def compare_refs(facts: Facts, repo: Repository, backup: BackupState) -> list[di
         rows.append(row)
     return rows
 
+
+#: The evidence time comes from HTTP Date headers, whole seconds: a file time less than a second past it is not "after".
+DATE_RESOLUTION = timedelta(seconds=1)
 
 WIKI_HINTS = {
     "python-github-backup": "run python-github-backup with --wikis (or --all) to back it up",
@@ -107,7 +111,7 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
     lacking = [r for r in rows if r["state"] != "current"]
     updated = backup.updated_at
     dated_from = "FETCH_HEAD" if backup.fetched_at else backup.own_date_basis
-    if updated is not None and updated > ctx.as_of:  # no negative age: a time after the evidence proves nothing
+    if updated is not None and updated > ctx.as_of + DATE_RESOLUTION:  # no negative age: a time after the evidence proves nothing
         return Finding(
             ID, repo.resource, "fresh", INCONCLUSIVE,
             f"{name}: freshness could not be verified: the backup's last update ({dated_from}) is dated "
@@ -115,7 +119,7 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
             "(the backup host's or the API's) or the file was touched after collection, so its age is unknown.",
             observed={"last_update": updated.isoformat(), "dated_from": dated_from, "as_of": ctx.as_of.isoformat()},
             expected=expected, details={"backup_path": backup.path, "period_note": PERIOD_NOTE}, evidence=evidence)
-    age = ctx.as_of - updated if updated else None
+    age = max(ctx.as_of - updated, timedelta(0)) if updated else None  # within DATE_RESOLUTION after: no time passed
     outside = age is None or age > window
     problems, notes = [], []
     if backup.fetched_at:

@@ -111,7 +111,7 @@ class GitWorld:
         if state is None:
             raise KeyError(f"no repository {org}/{name}")
         when = when.astimezone(dt.timezone.utc)
-        (state.path / "README.md").write_text(f"# {state.spec.name}\n\n{message}\n")
+        (state.path / "README.md").write_text(f"# {state.spec.name}\n\n{message} ({when.isoformat()}, push {len(state.spec.pushes)})\n")
         git("commit", "-q", "-a", "-m", message, cwd=state.path, when=when)
         spec = state.spec.model_copy(update={"pushes": [*state.spec.pushes, when]})
         fresh = self._read_state(state.org, spec, state.path)
