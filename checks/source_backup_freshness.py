@@ -175,7 +175,8 @@ CHECK = Check(
     policy_clause="GitHub source code is mirrored locally every day.",
     description="Compares each backup's branches and tags (git for-each-ref, git merge-base --is-ancestor) with GitHub's "
                 "(GET /repos/{o}/{r}/branches and /tags; /compare for the commits a backup lacks), and its last fetch "
-                "(FETCH_HEAD) with the policy window. Flags Git LFS content and wikis a mirror does not carry. "
+                "(FETCH_HEAD; for a clone never fetched since, its own refs, packed-refs and reflog) with the policy "
+                "window; a last fetch after the evidence time is inconclusive. Flags Git LFS content and wikis a mirror does not carry. "
                 "A mirror's state proves only the day of collection; freshness across the period needs daily lockers.",
     needs=("source", "coverage"),
     evaluate=evaluate,
