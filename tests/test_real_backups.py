@@ -130,7 +130,9 @@ def test_python_github_backup_output_is_audited_as_written(clock, bare, lfs, tmp
     sim = clock
     out = tmp_path / "backup"
     flags = [*(["--bare"] if bare else []), *(["--lfs"] if lfs else []), *(["--wikis"] if bare else [])]
+    before_packs, before_lfs = sim.count("git", "POST", "/git-upload-pack"), sim.count("git", "POST", "/info/lfs/objects/batch")
     github_backup(sim, out, tmp_path, *flags)
+    assert sim.count("github", "GET", "/user") >= 1  # python-github-backup asks who the token is first
 
     # what the tool wrote: one folder per repository that is not a fork (no --fork), a mirror or a clone
     written = sorted(p.name for p in (out / "repositories").iterdir())
@@ -147,6 +149,8 @@ def test_python_github_backup_output_is_audited_as_written(clock, bare, lfs, tmp
     assert len(lfs_files) == (1 if lfs else 0)
     assert (out / "repositories" / "api-server" / "wiki").is_dir() is bare  # --wikis only with the bare runs
 
+    assert sim.count("git", "POST", "/git-upload-pack") > before_packs  # the clones came through the git transport
+    assert (sim.count("git", "POST", "/info/lfs/objects/batch") > before_lfs) is lfs
     shutil.rmtree(out / "repositories" / DELETED)
     backed_up = after_the_backup(sim)
     run = audit(sim, out, "python-github-backup", tmp_path / "evidence", sample_dir, monkeypatch)
@@ -342,3 +346,17 @@ def test_auditor_simulate_tls_prints_the_ca_to_trust(sample_dir, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.mark.parametrize("header,token", [
+    ("token abc", "abc"), ("Bearer abc", "abc"), ("bearer abc", "abc"),
+    ("Basic " + __import__("base64").b64encode(b"abc:x-oauth-basic").decode(), "abc"),  # python-github-backup, git URLs
+    ("Basic " + __import__("base64").b64encode(b"x-access-token:abc").decode(), "abc"),  # GitHub Apps
+    ("Basic " + __import__("base64").b64encode(b"someone:abc").decode(), "abc"),  # the token as password
+    ("Basic " + __import__("base64").b64encode(b"abc:").decode(), "abc"),
+    ("Basic not-base64!", ""), ("Digest abc", ""), ("", ""),
+])
+def test_the_credentials_github_accepts(header, token):
+    from auditor.simulator.github_auth import token_from
+
+    assert token_from({"Authorization": header}) == token

@@ -34,6 +34,13 @@ def serves(path: str) -> bool:
     return _GIT_PATH.match(path.split("?", 1)[0]) is not None
 
 
+def endpoint(path: str) -> str:
+    """The part of a git path that names the service (`/info/refs`, `/git-upload-pack`, `/info/lfs/objects/batch`...)."""
+    match = _GIT_PATH.match(path)
+    rest = match["rest"] if match else path
+    return "/info/lfs/objects/{oid}" if re.fullmatch(r"/info/lfs/objects/[0-9a-f]{64}", rest) else rest
+
+
 def _text(status: int, message: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}, (message + "\n").encode()
 

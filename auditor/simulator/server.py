@@ -244,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str, path: str, body_bytes: bytes) -> Answer:
         if self.sim.github is not None and git_http.serves(path):
             parts = urlsplit(path)
+            with self.sim._lock:  # stats key ("git", "GET /info/refs"), ("git", "POST /git-upload-pack"), ...
+                self.sim.stats[("git", f"{method} {git_http.endpoint(parts.path)}")] += 1
             status, headers, raw = git_http.handle(self.sim.github.world, method, parts.path, parts.query, self.headers,
                                                    body_bytes, self.sim.url)
             return Answer(status, None, headers, raw=raw)
