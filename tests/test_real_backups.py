@@ -14,6 +14,7 @@ backup host where nobody ran `git lfs install`, so LFS content arrives only with
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import re
@@ -350,10 +351,10 @@ def test_auditor_simulate_tls_prints_the_ca_to_trust(sample_dir, tmp_path):
 
 @pytest.mark.parametrize("header,token", [
     ("token abc", "abc"), ("Bearer abc", "abc"), ("bearer abc", "abc"),
-    ("Basic " + __import__("base64").b64encode(b"abc:x-oauth-basic").decode(), "abc"),  # python-github-backup, git URLs
-    ("Basic " + __import__("base64").b64encode(b"x-access-token:abc").decode(), "abc"),  # GitHub Apps
-    ("Basic " + __import__("base64").b64encode(b"someone:abc").decode(), "abc"),  # the token as password
-    ("Basic " + __import__("base64").b64encode(b"abc:").decode(), "abc"),
+    ("Basic " + base64.b64encode(b"abc:x-oauth-basic").decode(), "abc"),  # python-github-backup, git URLs
+    ("Basic " + base64.b64encode(b"x-access-token:abc").decode(), "abc"),  # GitHub Apps
+    ("Basic " + base64.b64encode(b"someone:abc").decode(), "abc"),  # the token as password
+    ("Basic " + base64.b64encode(b"abc:").decode(), "abc"),
     ("Basic not-base64!", ""), ("Digest abc", ""), ("", ""),
 ])
 def test_the_credentials_github_accepts(header, token):
