@@ -276,7 +276,7 @@ def test_a_fetch_after_the_evidence_time_is_inconclusive_not_a_negative_age(cloc
 
 # -- TLS with the clients users have -----------------------------------------------------------------
 
-def test_requests_pygithub_and_git_trust_the_printed_ca(sim, tmp_path):
+def test_requests_pygithub_and_git_trust_the_printed_ca(sim, tmp_path, monkeypatch):
     from github import Auth, Github
 
     ca = str(sim.ca_file)
@@ -292,16 +292,13 @@ def test_requests_pygithub_and_git_trust_the_printed_ca(sim, tmp_path):
     web = next(r for r in listed if r["name"] == "web-app")
     assert web["clone_url"] == f"{sim.url}/{ORG}/web-app.git" and web["html_url"] == f"{sim.url}/{ORG}/web-app"
 
-    os.environ["REQUESTS_CA_BUNDLE"] = ca
-    try:
-        client = Github(base_url=f"{sim.url}/api/v3", auth=Auth.Token(TOKEN), seconds_between_requests=0)
-        assert client.get_user().login == "backup-bot"
-        names = sorted(r.name for r in client.get_organization(ORG).get_repos())
-        assert names == sorted([*IN_SCOPE, "forked-lib"])
-        assert client.get_repo(f"{ORG}/web-app").get_branch("develop").commit.sha == \
-            sim.github.world.repo(ORG, "web-app").branches["develop"]
-    finally:
-        del os.environ["REQUESTS_CA_BUNDLE"]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)  # how a PyGithub user trusts a private CA (requests reads it)
+    client = Github(base_url=f"{sim.url}/api/v3", auth=Auth.Token(TOKEN), seconds_between_requests=0)
+    assert client.get_user().login == "backup-bot"
+    names = sorted(r.name for r in client.get_organization(ORG).get_repos())
+    assert names == sorted([*IN_SCOPE, "forked-lib"])
+    assert client.get_repo(f"{ORG}/web-app").get_branch("develop").commit.sha == \
+        sim.github.world.repo(ORG, "web-app").branches["develop"]
 
     env = git_env(sim, tmp_path)
     public = subprocess.run(["git", "clone", "--quiet", web["clone_url"].replace("web-app", "old-website"), str(tmp_path / "o")],
