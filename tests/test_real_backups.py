@@ -358,3 +358,14 @@ def test_the_credentials_github_accepts(header, token):
     from auditor.simulator.github_auth import token_from
 
     assert token_from({"Authorization": header}) == token
+
+
+@pytest.mark.parametrize("layout,flag", [("python-github-backup", "--wikis"), ("ghorg", "--clone-wiki"),
+                                         ("mirror", "git clone --mirror")])
+def test_the_wiki_hint_names_the_layout_tools_own_flag(layout, flag, sample_dir):
+    config = load_config(sample_dir / "auditor.yaml")
+    config = config.model_copy(update={"github": config.github.model_copy(update={
+        "backup": GithubBackupConfig(root=sample_dir, layout=layout)})})
+    ctx = CheckContext(config=config, period=Period.from_config(config.period), as_of=dt.datetime.now(dt.timezone.utc))
+    hint = source_backup_freshness.wiki_hint(ctx)
+    assert flag in hint and all(other not in hint for other in ("--wikis", "--clone-wiki") if other != flag)
