@@ -107,9 +107,7 @@ def _convert(schema: dict[str, Any]) -> dict[str, Any]:
         out["type"] = "array"
         out["items"] = _convert(schema.get("items") or {})
     elif kind in ("string", "boolean", "integer", "number"):
-        out["type"] = kind
-        if kind == "integer":
-            out["type"] = "integer"
+        out["type"] = kind  # int64 and uint64 are "string" in the document, as they travel in JSON
         if "enum" in schema:
             out["enum"] = list(schema["enum"])
     # "any" and untyped schemas accept anything, as in the document
