@@ -37,6 +37,8 @@ class CallGap:
     call_id: str | None
 
     def describe(self) -> str:
+        if self.kind == "not_collected":
+            return self.message
         from auditor.evidence.failure import KIND_WORDS
 
         words = KIND_WORDS.get(self.kind, self.kind)
@@ -115,11 +117,13 @@ class Scoped(Generic[T]):
     listing that would show that resource's items was read.
     """
 
-    __slots__ = ("name", "_items", "_by_resource", "_state", "_scope_of")
+    __slots__ = ("name", "_items", "_by_resource", "_state", "_scope_of", "_origin")
 
     def __init__(self, name: str, items: Mapping[str, tuple[T, ...]], by_resource: Mapping[str, tuple[T, ...]],
-                 state: Mapping[str, Known | Unknown], scope_of: Callable[[str], str]) -> None:
+                 state: Mapping[str, Known | Unknown], scope_of: Callable[[str], str],
+                 origin: tuple[str, str] | None = None) -> None:
         self.name = name
+        self._origin = origin  # (api, method) of the call that fills it, to name a call never made
         self._items = dict(items)
         self._by_resource = dict(by_resource)
         self._state = dict(state)
@@ -141,7 +145,8 @@ class Scoped(Generic[T]):
         """Everything the collection holds for one call scope (projects/P, a key name, github.com/O ...)."""
         state = self._state.get(scope)
         if state is None:
-            return Unknown(scope, (not_collected_for(self.name, scope),))
+            gap = not_collected(*self._origin, scope) if self._origin else not_collected_for(self.name, scope)
+            return Unknown(scope, (gap,))
         if isinstance(state, Unknown):
             return state
         return Known(scope, self._items.get(scope, ()), state.calls)
@@ -181,8 +186,9 @@ class ScopedBuilder(Generic[T]):
     """
 
     def __init__(self, name: str, key: Callable[[T], str], scope_of: Callable[[str], str],
-                 requires: tuple[tuple[str, str], ...] = ()) -> None:
+                 requires: tuple[tuple[str, str], ...] = (), origin: tuple[str, str] | None = None) -> None:
         self.name = name
+        self.origin = origin
         self.key = key
         self.scope_of = scope_of
         self.requires = requires
@@ -200,6 +206,12 @@ class ScopedBuilder(Generic[T]):
         self.gaps.setdefault(gap.scope, {}).setdefault(epoch, []).append(gap)
 
     def freeze(self, dedupe: Callable[[list[T]], list[T]] | None = None) -> Scoped[T]:
+        return self.freeze_with_items(dedupe)[0]
+
+    def freeze_with_items(self, dedupe: Callable[[list[T]], list[T]] | None = None) -> tuple[Scoped[T], list[T]]:
+        """The Scoped collection, and every item read whatever its scope's state: evidence that was read,
+        for the derived views the build step computes (a history keeps an observation even when a later
+        listing of its project failed). Never handed to a check."""
         items: dict[str, tuple[T, ...]] = {}
         by_resource: dict[str, list[T]] = {}
         for scope, values in self.items.items():
@@ -220,4 +232,5 @@ class ScopedBuilder(Generic[T]):
                 state[scope] = Unknown(scope, tuple(gaps))
             else:
                 state[scope] = Known(scope, (), tuple(c for ids in answered.values() for c in ids))
-        return Scoped(self.name, items, {k: tuple(v) for k, v in by_resource.items()}, state, self.scope_of)
+        every = [item for values in items.values() for item in values]
+        return Scoped(self.name, items, {k: tuple(v) for k, v in by_resource.items()}, state, self.scope_of, self.origin), every
