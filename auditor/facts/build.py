@@ -57,7 +57,9 @@ def asset_scopes_of(gcp: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f"projects/{p}" for p in gcp.get("projects") or ())
 
 
-class _Build:
+class Reading:
+    """One build in progress: the collections being filled and the outcome of every call read so far."""
+
     def __init__(self) -> None:
         origins = {name: source.key for source in reversed(SOURCES) for name in source.fills}
         self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name))
@@ -137,7 +139,7 @@ class _Build:
 def build_facts(lockers: list[Locker]) -> Facts:
     """Facts from one or more lockers; observations with the same stable key are kept once."""
     ordered = sorted(lockers, key=lambda locker: locker.as_of)
-    build = _Build()
+    build = Reading()
     for epoch, locker in enumerate(ordered):
         for call in locker.manifest["calls"]:
             call = {**call, "server_date": call.get("server_date") or locker.manifest["as_of"]}
@@ -156,7 +158,7 @@ def assemble(as_of: datetime, projects: Iterable[str], *, items: dict[str, Itera
 
     An item's scope is the one its fact declares for it (an instance's project, a key ...); the
     configuration reads given as `sql_instances` are also its observations."""
-    build = _Build()
+    build = Reading()
     given = {name: list(values) for name, values in (items or {}).items()}
     if "sql_instances" in given and "instance_observations" not in given:
         given["instance_observations"] = list(given["sql_instances"])
@@ -179,7 +181,7 @@ def assemble(as_of: datetime, projects: Iterable[str], *, items: dict[str, Itera
     return _finish(build, {**config, "projects": list(projects)}, as_of, ["L"])
 
 
-def _finish(build: _Build, gcp: dict[str, Any], as_of: datetime, locker_ids: list[str]) -> Facts:
+def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: list[str]) -> Facts:
     """Freeze the collections, compute the derived views from them, and freeze the whole."""
     scoped, raw = {}, {}
     for name, builder in build.builders.items():
