@@ -45,6 +45,11 @@ def recording(recorder: CallRecorder) -> Iterator[CallRecorder]:
         _current.reset(token)
 
 
+def current_recorder() -> CallRecorder | None:
+    """The record of the call running in this context (None outside a call)."""
+    return _current.get()
+
+
 def redact_url(url: str) -> str:
     """Query parameters that carry secrets never reach the evidence."""
     parts = urlsplit(url)
