@@ -369,3 +369,20 @@ def test_the_wiki_hint_names_the_layout_tools_own_flag(layout, flag, sample_dir)
     ctx = CheckContext(config=config, period=Period.from_config(config.period), as_of=dt.datetime.now(dt.timezone.utc))
     hint = source_backup_freshness.wiki_hint(ctx)
     assert flag in hint and all(other not in hint for other in ("--wikis", "--clone-wiki") if other != flag)
+
+
+def test_a_backups_own_date_is_the_newest_of_what_it_holds():
+    from auditor.facts.sources.github import _own_date
+
+    body = {"observation": "backup-own-dates", "path": "/b/x.git",
+            "refs": {"files": 1, "newest": "2026-09-29T10:00:00Z", "newest_path": "/b/x.git/refs/heads/main"},
+            "packed_refs": {"path": "/b/x.git/packed-refs", "exists": True, "mtime": "2026-09-29T11:00:00Z"},
+            "reflog": {"files": 2, "newest": "2026-09-29T09:00:00Z", "newest_path": "/b/x.git/logs/HEAD",
+                       "newest_entry": "2026-09-29T12:30:00Z"}}
+    when, basis = _own_date(body)
+    assert when == dt.datetime(2026, 9, 29, 12, 30, tzinfo=dt.timezone.utc) and basis == "a reflog entry"
+    bare_mirror = {"refs": {"files": 0, "newest": None}, "packed_refs": {"exists": True, "mtime": "2026-09-29T11:00:00Z"},
+                   "reflog": {"files": 0, "newest": None, "newest_entry": None}}  # a mirror keeps no reflog
+    assert _own_date(bare_mirror) == (dt.datetime(2026, 9, 29, 11, tzinfo=dt.timezone.utc), "packed-refs")
+    assert _own_date({"refs": {}, "packed_refs": {"exists": False, "mtime": None}, "reflog": {}}) == (None, None)
+    assert _own_date({"packed_refs": {"mtime": "not a time"}}) == (None, None)  # unreadable: no date, never a guess
