@@ -117,8 +117,9 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
     for project in usable:
         counts["instances"] = counts.get("instances", 0) + walk("sqladmin", _pages(sql.instances(), "list", project=project.id,
                                                                                      maxResults=2))
+        counts["operations"] = counts.get("operations", 0) + walk("sqladmin", _pages(sql.operations(), "list",
+                                                                                   project=project.id, maxResults=50))
         for inst in [i for i in project.sql_instances if i.admin_listed and i.delete_time is None][:2]:
-            # the simulator needs `instance` here (the real API does not); noted in the simulator's limits
             walk("sqladmin", _pages(sql.operations(), "list", project=project.id, instance=inst.name, maxResults=50))
             request = sql.instances().get(project=project.id, instance=inst.name)
             _validate(sim, "sqladmin", request, request.execute(), failures)
