@@ -316,7 +316,9 @@ def test_requests_pygithub_and_git_trust_the_printed_ca(sim, tmp_path, monkeypat
     assert push.returncode != 0  # the simulated GitHub is read-only
 
 
-def test_auditor_simulate_tls_prints_the_ca_to_trust(sample_dir, tmp_path):
+def test_auditor_simulate_tls_prints_the_ca_to_trust(sample_dir, tmp_path, monkeypatch):
+    from github import Auth, Github
+
     scenario = tmp_path / "s.yaml"
     scenario.write_text("name: t\nnow: '2026-09-30T02:00:00Z'\nhistory_start: '2026-09-20'\n"
                         "organization: {id: '1', display_name: t}\nprojects: []\n"
@@ -341,6 +343,9 @@ def test_auditor_simulate_tls_prints_the_ca_to_trust(sample_dir, tmp_path):
                                                             "GIT_CONFIG_GLOBAL": os.devnull, "GIT_SSL_CAINFO": ca,
                                                             "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=60)
         assert cloned.returncode == 0, cloned.stderr
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
+        client = Github(base_url=f"{url}/api/v3", auth=Auth.Token("t"), seconds_between_requests=0)
+        assert [r.name for r in client.get_organization("acme").get_repos()] == ["a"]
     finally:
         proc.terminate()
         proc.wait(timeout=20)
