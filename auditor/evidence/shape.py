@@ -17,7 +17,7 @@ from typing import Any
 from auditor.errors import EvidenceError
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-OUTCOMES = ("ok", "error")
+OUTCOMES = ("ok", "error", "partial")
 
 
 def _fail(source: str, where: str, problem: str) -> EvidenceError:
@@ -107,8 +107,9 @@ def check_manifest(manifest: Any, source: str) -> None:
                         if "outcome" in call else "has no outcome")
         if not isinstance(call.get("params", {}), dict):
             raise _fail(source, where, "params is not an object")
-        if call.get("error") is not None and not isinstance(call["error"], dict):
-            raise _fail(source, where, "error is not an object")
+        for key in ("error", "partial", "covered"):
+            if call.get(key) is not None and not isinstance(call[key], dict):
+                raise _fail(source, where, f"{key} is not an object")
         call_items = call.get("items")
         if not isinstance(call_items, list):
             raise _fail(source, where, "items is missing or not a list")
