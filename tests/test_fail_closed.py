@@ -279,3 +279,25 @@ def test_a_call_recorded_as_partial_makes_its_scope_unknown():
     assert isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Unknown)
     assert not isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Known)
 
+
+
+def test_every_call_the_collectors_make_has_a_declared_source(sample_pack):
+    """A new collector call without a source module would be read by nothing: this fails first."""
+    from auditor.evidence.locker import Locker
+    from auditor.facts.sources import REGISTRY
+
+    calls = Locker(sample_pack.out / "evidence").manifest["calls"]
+    missing = sorted({(c["api"], c["method"]) for c in calls if REGISTRY.source(c["api"], c["method"]) is None})
+    assert calls and not missing
+
+
+def test_each_source_declares_its_scope_permissions_and_cost():
+    from auditor.facts.sources import SOURCES, permissions
+
+    for source in SOURCES:
+        assert source.scope and source.fills and (source.read or source.read_call), source.key
+        if source.api not in ("inventory", "git") and not source.legacy:
+            assert source.permissions, source.key
+        if source.api not in ("inventory", "git", "github") and not source.legacy:
+            assert source.cost is not None, source.key
+    assert permissions()["cloudsql.backupRuns.list"] == ("sqladmin backupRuns.list",)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
-from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, new_attempt, sql_resource
+from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
 from auditor.facts.sources import Cost, Fact, Source
 
 WINDOW_STATUS = {
@@ -102,7 +102,7 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
         meta = meta if isinstance(meta, dict) else _EMPTY
         status = meta.get("windowStatus")
         status = status if isinstance(status, str) and status else "UNKNOWN"
-        return new_attempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
+        return BackupAttempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
                            "audit-log", status, timestamp(meta.get("backupEndTime")) or timestamp(meta.get("backupStartTime")),
                            f"log:{key}", (evidence,))
     policy = text(proto, "request", "body", "settings", "activationPolicy")
