@@ -24,7 +24,8 @@ from auditor.facts.discovery import build_stores
 from auditor.facts.history import build_history
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
-from auditor.facts.protection import build_protection
+from auditor.facts.protection import BackupCopies, build_protection
+from auditor.facts.stores import SQL_TYPE
 from auditor.facts.source_model import SourceFacts
 from auditor.facts.sources import FACTS, REGISTRY, SOURCES, Source
 from auditor.facts.sources.github import READ_ERRORS, pages_of
@@ -35,7 +36,9 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
                 "log_coverage"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
-    "protection": ("sql_instances", "backup_runs", "buckets"),
+    "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
+    "protection": ("sql_instances", "buckets"),
+    "backup_copies": ("backup_runs",),
 }
 
 
@@ -199,6 +202,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, asset_scopes_of(gcp), tuple(projects),
                                    inventory, as_of)
-    parts["protection"] = build_protection(raw["sql_instances"], scoped["backup_runs"], raw["buckets"])
+    parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
+    parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
+    parts["backup_copies"] = BackupCopies(scoped["backup_runs"])
     return Facts(as_of=as_of, locker_ids=locker_ids, projects=projects, coverage=Coverage(build.gaps, build.answered),
                  parts=parts, call_index=build.call_index)
