@@ -301,3 +301,76 @@ def test_each_source_declares_its_scope_permissions_and_cost():
         if source.api not in ("inventory", "git", "github") and not source.legacy:
             assert source.cost is not None, source.key
     assert permissions()["cloudsql.backupRuns.list"] == ("sqladmin backupRuns.list",)
+
+
+def test_partial_marks_in_each_documented_form():
+    from auditor.facts.access import partial_marks
+
+    # Cloud SQL Admin instances.list: warnings[] of ApiWarning {code, message, region}
+    assert partial_marks({"items": [], "warnings": [{"code": "REGION_UNREACHABLE", "message": "us-east1 unreachable",
+                                                     "region": "us-east1"}]})
+    # newer list APIs: unreachable[] locations
+    assert partial_marks({"backupPlans": [], "unreachable": ["projects/p/locations/us-east1"]})
+    # Compute aggregated lists: a per-scope warning; NO_RESULTS_ON_PAGE is an empty zone, not a gap
+    assert partial_marks({"items": {"zones/us-east1-b": {"warning": {"code": "UNREACHABLE", "message": "zone down"}},
+                                    "zones/us-east1-c": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == [
+        "zones/us-east1-b: UNREACHABLE: zone down"]
+    assert partial_marks({"items": [{"name": "db"}]}) == [] and partial_marks({"unreachable": []}) == []
+    assert partial_marks({"items": {"zones/a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == []
+
+
+def test_a_plugin_check_needing_a_fact_that_does_not_exist_is_refused(monkeypatch):
+    import auditor.checks_api as api
+    from auditor.errors import ConfigError
+
+    plugin = Check("plugin", "t", ("CC9.1",), "c", "d", needs=("backup_attempts",), evaluate=lambda f, c: [])
+
+    class Entry:
+        name = "plugin"
+
+        def load(self):
+            return plugin
+
+    monkeypatch.setattr(api, "entry_points", lambda group: [Entry()])
+    with pytest.raises(ConfigError, match="backup_attempts"):
+        api.discover_checks()
+
+
+def test_the_facts_package_has_no_import_cycles_and_no_private_imports():
+    import ast
+    from importlib import resources
+
+    root = resources.files("auditor.facts")
+    modules: dict[str, set[str]] = {}
+
+    def walk(folder, prefix):
+        for entry in folder.iterdir():
+            if entry.name.endswith(".py"):
+                name = prefix if entry.name == "__init__.py" else f"{prefix}.{entry.name[:-3]}"
+                tree = ast.parse(entry.read_text())
+                deps = set()
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("auditor.facts"):
+                        deps.add(node.module)
+                        private = [a.name for a in node.names if a.name.startswith("_")]
+                        assert not private, f"{name} imports private {private} from {node.module}"
+                modules[name] = deps
+            elif entry.is_dir() and (entry / "__init__.py").is_file():
+                walk(entry, f"{prefix}.{entry.name}")
+
+    walk(root, "auditor.facts")
+    state: dict[str, int] = {}
+
+    def visit(name, path):
+        if state.get(name) == 1:
+            raise AssertionError(f"import cycle: {' -> '.join(path + [name])}")
+        if state.get(name) == 2 or name not in modules:
+            return
+        state[name] = 1
+        for dep in modules[name]:
+            visit(dep, path + [name])
+        state[name] = 2
+
+    for name in modules:
+        visit(name, [])
+    assert "auditor.facts.sources.backup_runs" in modules

@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",

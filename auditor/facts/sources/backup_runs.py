@@ -11,7 +11,7 @@ from typing import Any
 
 from auditor.facts.access import items, text, text_of, timestamp
 from auditor.facts.model import BackupAttempt, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source
 
 RUN_STATUS = {
     "SUCCESSFUL": "succeeded",
