@@ -144,6 +144,9 @@ def test_a_query_covers_up_to_its_run_not_past_it():
     to_the_read = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:59:30Z"'},
                    "server_date": "2026-10-20T06:00:00+00:00"}
     assert query_span(to_the_read, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)  # one snapshot with its reads
+    planned = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:58:00Z"'},
+               "server_date": "2026-10-20T06:00:00+00:00"}  # the bound taken when the run was planned
+    assert query_span(planned, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)
 
 
 def test_backup_enabled_is_inconclusive_when_the_read_is_carried_over_unlogged_days():
