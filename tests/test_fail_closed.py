@@ -377,3 +377,38 @@ def test_the_facts_package_has_no_import_cycles_and_no_private_imports():
     for name in modules:
         visit(name, [])
     assert "auditor.facts.sources.backup_runs" in modules
+
+
+VACANT = {
+    "name": "vacant", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
+    "organization": {"id": "998", "display_name": "vacant.example"},
+    "projects": [{"id": "vac-prod", "number": "444", "sql_instances": [
+        # automated backups never switched on: no window, no retained backup
+        {"name": "off-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": False, "start_time": "03:00", "location": "us-west1"}},
+        {"name": "on-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1"}},
+    ]}],
+}
+
+
+def test_backups_disabled_is_not_a_vacuous_parity_pass_through_the_simulator(tmp_path):
+    import yaml
+
+    from auditor.runner import collect, evaluate
+    from auditor.simulator import Simulator
+    from auditor.simulator.scenario import parse_scenario
+
+    (tmp_path / "auditor.yaml").write_text(yaml.safe_dump({
+        "organization": "Vacant Ltd", "period": {"quarter": "2026-Q3"},
+        "gcp": {"projects": ["vac-prod"], "credentials": "anonymous"},
+        "policy": {"country": "US", "classifications": {"internal": {"backup_interval": "24h", "retention_min_days": 7}}}}))
+    cfg = load_config(tmp_path / "auditor.yaml").model_copy(update={"github": None})
+    with Simulator(parse_scenario(VACANT), port=0) as sim:
+        results = evaluate([collect(cfg.with_endpoints(sim.url), tmp_path / "evidence").evidence_dir])
+    found = _parity_findings(results)
+    off, on = found[sql_resource("vac-prod", "off-pg")], found[sql_resource("vac-prod", "on-pg")]
+    assert off["status"] == "not_applicable" and off["details"]["see"] == "backup-enabled", off["message"]
+    assert on["status"] == "pass" and on["observed"]["backups_checked"] > 0
+    (enabled,) = [c for c in results["controls"] if c["id"] == "backup-enabled"]
+    assert {f["resource"]: f["status"] for f in enabled["findings"]}[sql_resource("vac-prod", "off-pg")] == "fail"
