@@ -4,8 +4,8 @@ the IAM permissions its call needs and its term in the design-minimum formula.
 In the spirit of Cloud Custodian's `resource_type`: everything the rest of the tool needs to know
 about a kind of evidence is said once, in one module of this package, and every table that used to
 be kept by hand beside it (the readers, which facts a failed call makes unknown, the cost formula's
-page caps, the roles a run needs) is a lookup over `SOURCES`. Adding a source is a new module here,
-listed in `_MODULES`, plus its simulator route and a scenario.
+page caps, the roles a run needs) is a lookup over `SOURCES`. Adding a source is a new module here
+(found by being in this package), plus its collector call, its simulator route and a scenario.
 
 A module defines `SOURCES` (one or more `Source`) and `FACTS` (the `Fact` collections it introduces),
 with the types of auditor.facts.declare.
@@ -14,6 +14,7 @@ with the types of auditor.facts.declare.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -23,9 +24,9 @@ from auditor.facts.declare import (Cost, Emit, Fact, PageReader, Source, instanc
 __all__ = ["Cost", "Emit", "Fact", "PageReader", "Source", "instance_scope", "key_scope", "project_scope", "same_scope",
            "REGISTRY", "SOURCES", "FACTS", "FEEDS", "feeds", "permissions", "cost_terms"]
 
-_MODULES = ("sql_instances", "backup_runs", "audit_log", "sql_operations", "kms_keys", "kms_key_versions",
-            "alert_policies", "notification_channels", "log_metrics", "assets", "buckets", "bucket_access",
-            "inventory", "github")
+def _module_names() -> list[str]:
+    """Every module of this package, by name: a new source is picked up by being here, nothing else."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Registry:
 
 def _load() -> Registry:
     registry = Registry()
-    for name in _MODULES:
+    for name in _module_names():
         module = importlib.import_module(f"{__name__}.{name}")
         for fact in getattr(module, "FACTS", ()):
             if fact.name in registry.facts:
