@@ -161,6 +161,8 @@ def _inspect(call, pages, source) -> None:
             state.size_kib = int(sizes.get("size", 0)) + int(sizes.get("size-pack", 0))
         elif args[:2] == ["cat-file", "-p"] and args[2].endswith(":.gitattributes"):
             state.lfs_in_tree = code == 0 and "filter=lfs" in out
+        elif what == "backup-own-dates":
+            state.own_date, state.own_date_basis = _own_date(body)
         elif what == "lfs-objects":
             state.lfs_objects, state.lfs_dir = int(body.get("files") or 0), body.get("path")
         elif what == "wiki-backup":
@@ -173,6 +175,17 @@ def _inspect(call, pages, source) -> None:
             base, head = args[2].split("..")
             state.behind[(base, head)] = int(out.strip())
     source.backups[resource] = state
+
+
+def _own_date(body: dict[str, Any]) -> tuple[Any, str | None]:
+    """The newest of a repository's own dates (refs, packed-refs, reflog files and entries), and which one it was."""
+    refs, packed, reflog = body.get("refs") or {}, body.get("packed_refs") or {}, body.get("reflog") or {}
+    found = [(timestamp(refs.get("newest")), "a loose ref"), (timestamp(packed.get("mtime")), "packed-refs"),
+             (timestamp(reflog.get("newest")), "the reflog"), (timestamp(reflog.get("newest_entry")), "a reflog entry")]
+    found = [(when, what) for when, what in found if when is not None]
+    if not found:
+        return None, None
+    return max(found, key=lambda pair: pair[0])
 
 
 def _fsck(call, pages, source) -> None:
