@@ -28,6 +28,10 @@ test: $(VENV)/.installed
 faults: $(VENV)/.installed
 	FAULT_MATRIX=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_fault_differential.py -p no:logging -s
 
+# The linter (ruff, from the test extra), with the rules in pyproject.toml.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check auditor checks reports templates tests benchmarks
+
 # The scale benchmark (README "Scale"): a 200-project synthetic organisation, 50 ms per request.
 bench: $(VENV)/.installed
 	NO_GCE_CHECK=True $(PY) benchmarks/run.py $(BENCH_ARGS)

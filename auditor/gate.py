@@ -33,7 +33,7 @@ import jsonschema
 
 from auditor.drift import drift
 from auditor.errors import AuditorError
-from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
+from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
                              upgrade, validate_results)
 
 KINDS = ("new-failure", "new-inconclusive", "resolved", "new-resource", "resource-gone", "weakened",

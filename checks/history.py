@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from auditor.period import day_ranges
 from auditor.checks_api import CheckContext
 from auditor.facts import index
 from auditor.facts.model import Facts, SqlInstance

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.facts.normalize import FEEDS
-from auditor.simulator import Simulator, load_scenario
+from auditor.simulator import Simulator
 from auditor.simulator.faults import Fault
 from auditor.checks_api import discover_checks
 

@@ -13,7 +13,7 @@ from auditor.cost import GOOGLE_APIS, OrgShape, ProjectShape, design_minimum, la
 from auditor.evidence.locker import Locker
 from auditor.facts import build_facts
 from auditor.runner import collect, evaluate
-from auditor.simulator import Simulator, load_scenario
+from auditor.simulator import Simulator
 from auditor.simulator.quota import Quota
 from auditor.simulator.scenario import parse_scenario
 from auditor.simulator.shape import org_shape
