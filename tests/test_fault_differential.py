@@ -44,7 +44,7 @@ from auditor.evidence.locker import MANIFEST, Locker
 from auditor.runner import evaluate
 from auditor.simulator import Simulator
 from auditor.simulator.faults import Fault
-from auditor.simulator.testkit import fast_policy, freeze_clock, run_against, spine_scenario
+from testkit import fast_policy, freeze_clock, run_against, spine_scenario
 
 KINDS = ("before-first-page", "after-k-pages", "partial", "not-an-object")
 FULL = os.environ.get("FAULT_MATRIX") == "full"

@@ -17,8 +17,8 @@ from auditor.simulator import Simulator
 from auditor.simulator.quota import Quota
 from auditor.simulator.scenario import parse_scenario
 from auditor.simulator.shape import org_shape
-from auditor.simulator.synthetic import Shape, config_data, inventory_data, scenario_data, synthetic_scenario
-from auditor.simulator.testkit import fast_policy, freeze_clock, spine_config, spine_scenario
+from synthetic import Shape, config_data, inventory_data, scenario_data, synthetic_scenario
+from testkit import fast_policy, freeze_clock, spine_config, spine_scenario
 
 SMALL = Shape(projects=3, instances=30, buckets=60)
 
