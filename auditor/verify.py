@@ -13,7 +13,6 @@ problem. A folder without pack-manifest.json or SHA256SUMS is not a pack (a usag
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
