@@ -246,9 +246,9 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
         _valid_results(results, document)
         digest = hashlib.sha256(raw).hexdigest()
         manifest = Locker(evidence).manifest
-        with OutputFolder(out_dir, fresh=False):
+        is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+        with OutputFolder(out_dir, fresh=False, claims=is_pack):
             paths = render_reports(document, manifest, out_dir, seed=seed, results_sha256=digest)
-            is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
             if is_pack:
                 write_pack_manifest(out_dir, pack_extra(out_dir, digest))
                 paths.append(out_dir / "SHA256SUMS")
