@@ -229,6 +229,26 @@ def _failed_calls(failed: list[dict], total: int, where: str) -> None:
         console.print(f"  and {len(failed) - FAILED_CALLS_SHOWN} more, all in the pack ({where})", highlight=False, markup=False)
 
 
+def github_hints(config, failed: list[dict]) -> list[str]:
+    """What to do about failed GitHub calls whose cause is usually the config."""
+    from urllib.parse import urlsplit
+
+    github = getattr(config, "github", None)
+    if github is None:
+        return []
+    errors = [(c.get("error") or {}) for c in failed if c["api"] == "github"]
+    hints = []
+    parts = urlsplit(github.base_url)
+    if any(e.get("http_status") == 404 for e in errors) and parts.hostname != "api.github.com" \
+            and not parts.path.rstrip("/").endswith("/api/v3"):
+        hints.append(f"hint: GitHub answered 404 at github.base_url {github.base_url}; GitHub Enterprise Server's REST API "
+                     f"is at {parts.scheme}://{parts.netloc}/api/v3")
+    if any(e.get("http_status") == 401 for e in errors):
+        hints.append(f"hint: GitHub refused the token in ${github.token_env} (401); check that it is set, current and "
+                     "for this GitHub host")
+    return hints
+
+
 def _load(config: Path):
     from auditor.config import load_config
 
@@ -281,6 +301,8 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
     incomplete = bool(failed) or outcome.collection.interrupted
     if incomplete:
         _failed_calls(failed, calls, "evidence/manifest.json; the workbook's calls sheet")
+        for hint in github_hints(config, failed):
+            console.print(hint, highlight=False, markup=False)
     matched = _fail_on_matches(outcome.results, fail_on)
     _report_fail_on(matched, fail_on)
     code = exit_code(fail_on_matched=bool(matched), incomplete=incomplete)
@@ -343,6 +365,8 @@ def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", h
             console.print(f"[yellow]interrupted:[/] collection stopped after {calls} calls; the locker is marked interrupted.")
         if not collection.complete:
             _failed_calls(collection.failed_calls, calls, f"{manifest}")
+            for hint in github_hints(cfg, collection.failed_calls):
+                console.print(hint, highlight=False, markup=False)
         code = exit_code(fail_on_matched=False, incomplete=not collection.complete)
         display.event("run.done", exit_code=code, failed_calls=len(collection.failed_calls))
         raise typer.Exit(code)

@@ -146,6 +146,17 @@ class GithubConfig(_Strict):
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
     seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
 
+    @field_validator("base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a URL with a scheme and host (write https://api.github.com, or "
+                             "https://HOST/api/v3 for GitHub Enterprise Server)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} has a query or fragment; give the REST API's root URL only")
+        return value.rstrip("/")
+
 
 #: Concurrent requests per API. GitHub asks integrators to send requests serially per token, so its
 #: lane (which also runs the local git inspections that depend on its answers) has one worker.
@@ -249,7 +260,7 @@ class PolicyConfig(_Strict):
     default_classification: str | None = None
     inventory_review_interval: timedelta = timedelta(days=365)
     backup_window: timedelta = timedelta(hours=4)
-    classifications: dict[str, ClassificationPolicy]
+    classifications: dict[str, ClassificationPolicy] = Field(default_factory=dict)  # required to audit Google Cloud
     clauses: dict[str, str] = Field(default_factory=dict)  # check id -> the company's own words
     source_code: SourceCodePolicy = Field(default_factory=SourceCodePolicy)
     promises: list[PolicyPromise] = Field(default_factory=list)  # every sentence of the policy, for the coverage matrix
@@ -261,8 +272,6 @@ class PolicyConfig(_Strict):
 
     @model_validator(mode="after")
     def _default_is_known(self) -> "PolicyConfig":
-        if not self.classifications:
-            raise ValueError("at least one classification is required")
         if self.default_classification and self.default_classification not in self.classifications:
             raise ValueError(f"default_classification {self.default_classification!r} is not a classification")
         return self
@@ -284,11 +293,21 @@ class Config(_Strict):
     gcp: GcpConfig = Field(default_factory=GcpConfig)
     github: GithubConfig | None = None
     collection: CollectionConfig = Field(default_factory=CollectionConfig)
-    policy: PolicyConfig
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     inventory: Path | None = None
     waivers: Path | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _classified_when_auditing_google(self) -> "Config":
+        # A source-code-only audit (github.organizations, no gcp scope) judges no data store, so it
+        # needs no data classifications; auditing Google Cloud does.
+        google = bool(self.gcp.projects or self.gcp.organization or self.gcp.folders)
+        if google and not self.policy.classifications:
+            raise ValueError("policy.classifications: at least one classification is required to audit Google Cloud "
+                             "(a config with only github.organizations needs none)")
+        return self
 
     def with_endpoints(self, root_url: str) -> "Config":
         """The same config with every GCP API pointed at one root URL (the simulator, a PSC endpoint)."""
@@ -339,7 +358,35 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
+def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model allows where `loc` points (for "did you mean"): walks fields, list items and dict values."""
+    import types
+    import typing
+
+    def members(annotation: Any) -> list[Any]:
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            return [a for a in typing.get_args(annotation) if a is not type(None)]
+        return [annotation]
+
+    current: list[Any] = [model]
+    for key in loc:
+        following: list[Any] = []
+        for annotation in (m for c in current for m in members(c)):
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                if isinstance(key, str) and key in annotation.model_fields:
+                    following.append(annotation.model_fields[key].annotation)
+            elif typing.get_origin(annotation) is list and isinstance(key, int):
+                following.append(typing.get_args(annotation)[0])
+            elif typing.get_origin(annotation) is dict:
+                following.append(typing.get_args(annotation)[1])
+        current = following
+    return sorted({name for c in current for m in members(c) if isinstance(m, type) and issubclass(m, BaseModel)
+                   for name, field in m.model_fields.items() if not field.exclude})
+
+
+def format_validation_error(path: Path, text: str, err: ValidationError, model: Any = None) -> str:
+    import difflib
+
     lines = []
     for item in err.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -349,6 +396,10 @@ def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             msg = "unknown key"
+            if model is not None and loc:
+                close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1, cutoff=0.6)
+                if close:
+                    msg += f" (did you mean {close[0]!r}?)"
         value = item.get("input")
         shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
         lines.append(f"{where}: {key}: {msg}{shown}")
@@ -379,7 +430,7 @@ def load_config(path: str | Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(path, text, err)) from err
+        raise ConfigError(format_validation_error(path, text, err, Config)) from err
     base = path.resolve().parent
     updates: dict[str, Any] = {"source": path.resolve()}
     for key in ("inventory", "waivers"):
