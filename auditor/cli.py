@@ -641,6 +641,43 @@ def list_checks() -> None:
         _emit_table(out, "", ["id", "criteria", "title"], rows, rows, fold=True)
 
 
+@app.command(epilog="Example: auditor validate --config auditor.yaml --online")
+def validate(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help="the audit configuration (auditor.yaml)"),
+             online: bool = typer.Option(False, "--online",
+                                         help="also call each API once: is it enabled, may the identity read it, "
+                                              "and which permission or service is missing")) -> None:
+    """Check a config and the files it names (data map, waivers, responses): every error at once, with file:line.
+
+    Exit 0 valid (and, with --online, everything readable); 2 any error or anything missing.
+    """
+    from auditor.validate import validate_offline, validate_online
+
+    with _errors():
+        report, cfg = validate_offline(config)
+        if online and cfg is not None and not report.errors:
+            validate_online(cfg, report)
+        for line in report.checked:
+            out.print(f"ok: {line}", highlight=False, markup=False)
+        for line in report.reachable:
+            out.print(f"ok: {line}", highlight=False, markup=False)
+        for line in report.errors:
+            console.print(f"error: {line}", highlight=False, markup=False)
+        for line in report.missing:
+            console.print(f"missing: {line}", highlight=False, markup=False)
+        if not report.ok:
+            console.print(f"[bold red]{len(report.errors)} error(s), {len(report.missing)} missing[/]")
+        raise typer.Exit(EXIT_OK if report.ok else EXIT_USAGE)
+
+
+@app.command(epilog="Example: auditor roles > auditor-role.yaml && "
+                    "gcloud iam roles create soc2BackupAuditor --organization=ORGANIZATION_ID --file=auditor-role.yaml")
+def roles() -> None:
+    """Print a custom read-only IAM role with exactly the permissions the collectors' calls need (YAML for gcloud)."""
+    from auditor.permissions import role_yaml
+
+    sys.stdout.write(role_yaml())
+
+
 @app.callback(invoke_without_command=True)
 def _version(version: bool = typer.Option(False, "--version", help="print the version and exit")) -> None:
     if version:

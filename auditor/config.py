@@ -384,9 +384,25 @@ def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
                    for name, field in m.model_fields.items() if not field.exclude})
 
 
+def _model_named(title: str) -> Any:
+    """The auditor's model a ValidationError came from (its title is the class name), for "did you mean"."""
+    pending, seen = list(BaseModel.__subclasses__()), set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if cls.__name__ == title and cls.__module__.startswith("auditor"):
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
+
+
 def format_validation_error(path: Path, text: str, err: ValidationError, model: Any = None) -> str:
     import difflib
 
+    if model is None:
+        model = _model_named(err.title)
     lines = []
     for item in err.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
