@@ -249,10 +249,23 @@ def github_hints(config, failed: list[dict]) -> list[str]:
     return hints
 
 
-def _load(config: Path):
+def _load(config: Path, backup_root: Path | None = None):
     from auditor.config import load_config
 
-    return load_config(config)
+    cfg = load_config(config)
+    if backup_root is not None:
+        from auditor.outputs import UsageError
+
+        if cfg.github is None:
+            raise UsageError("--backup-root: the config has no github section")
+        backup = cfg.github.backup.model_copy(update={"root": backup_root.resolve()})
+        cfg = cfg.model_copy(update={"github": cfg.github.model_copy(update={"backup": backup})})
+    return cfg
+
+
+def _backup_root_option():
+    return typer.Option(None, "--backup-root", metavar="DIR",
+                        help="the local GitHub backup folder, instead of the config's github.backup.root (for CI)")
 
 
 def _files(paths: list[Path], display, base: Path | None = None) -> None:
@@ -321,6 +334,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
                                              help="also write JUnit XML here (one test case per control and resource)"),
         seed: Optional[str] = typer.Option(None, "--seed", metavar="TEXT",
                                            help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+        backup_root: Optional[Path] = _backup_root_option(),
         quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
         log_format: LogFormat = _log_format_option()) -> None:
     """Collect, check and render an evidence pack.
@@ -332,7 +346,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
     with _no_leftovers(out_dir), _errors():
         display = _display(quiet, verbose, log_format)
         chosen, statuses = parse_outputs(outputs), parse_fail_on_statuses(fail_on)
-        cfg = _load(config)
+        cfg = _load(config, backup_root)
         sources = None
         if "sarif" in chosen:
             sources = sources_from_files(cfg.source, cfg.inventory, os.environ)
@@ -343,6 +357,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
 @app.command(epilog="Example: auditor collect --config auditor.yaml --out today")
 def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help="the audit configuration (auditor.yaml)"),
             out_dir: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="the locker is written to DIR/evidence"),
+            backup_root: Optional[Path] = _backup_root_option(),
             quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
             log_format: LogFormat = _log_format_option()) -> None:
     """Collect evidence only, into OUT/evidence (check and render later with `auditor check` / `auditor report`).
@@ -353,7 +368,7 @@ def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", h
 
     with _no_leftovers(out_dir), _errors():
         display = _display(quiet, verbose, log_format)
-        cfg = _load(config)
+        cfg = _load(config, backup_root)
         with display.progress() as progress:
             collection = do_collect(cfg, out_dir / "evidence", progress)
         manifest = collection.evidence_dir / "manifest.json"

@@ -139,12 +139,37 @@ class GithubBackupConfig(_Strict):
     layout: Literal["mirror", "python-github-backup", "ghorg"] = "mirror"
 
 
+class GithubAppConfig(_Strict):
+    """A GitHub App installation instead of a personal token (higher rate limits, no person's token in CI).
+
+    The private key is read from a file (relative to the config) or from an environment variable,
+    never from the config itself; PyGithub exchanges it for an installation token.
+    """
+
+    app_id: str = Field(min_length=1)  # the App ID (or client ID) shown on the App's settings page
+    installation_id: int = Field(gt=0)
+    private_key_file: Path | None = None
+    private_key_env: str | None = None
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> "GithubAppConfig":
+        if (self.private_key_file is None) == (self.private_key_env is None):
+            raise ValueError("give exactly one of private_key_file (a PEM file) or private_key_env (a variable holding it)")
+        return self
+
+
 class GithubConfig(_Strict):
     organizations: list[str] = Field(default_factory=list)
     base_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
     seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
+    app: GithubAppConfig | None = None  # authenticate as a GitHub App installation instead of token_env
 
     @field_validator("base_url")
     @classmethod
@@ -459,6 +484,10 @@ def load_config(path: str | Path) -> Config:
     if config.github and config.github.backup.root and not config.github.backup.root.is_absolute():
         backup = config.github.backup.model_copy(update={"root": base / config.github.backup.root})
         updates["github"] = config.github.model_copy(update={"backup": backup})
+    app = config.github.app if config.github else None
+    if app is not None and app.private_key_file is not None and not app.private_key_file.is_absolute():
+        github = updates.get("github", config.github)
+        updates["github"] = github.model_copy(update={"app": app.model_copy(update={"private_key_file": base / app.private_key_file})})
     return config.model_copy(update=updates)
 
 

@@ -69,7 +69,9 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
     identities = {"gcp": identity} if google else {}
     if config.github is not None:
-        identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
+        from auditor.collectors.github import identity as github_identity
+
+        identities["github"] = github_identity(config.github)  # the name of the variable or the App, never a secret
         identities["git"] = f"local user {getpass.getuser()}"
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
