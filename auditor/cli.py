@@ -52,7 +52,14 @@ def _flag_metavar(original):  # a flag takes no value: typer would show its Pyth
     return display_type_rich
 
 
+def _argument_metavar(original):  # an argument's metavar already names it; typer would add <path> beside it
+    def display_type_rich(self, ctx):
+        return "" if self.metavar is not None else original(self, ctx)
+    return display_type_rich
+
+
 typer.core.TyperOption.display_type_rich = _flag_metavar(typer.core.TyperOption.display_type_rich)  # type: ignore[method-assign]
+typer.core.TyperArgument.display_type_rich = _argument_metavar(typer.core.TyperArgument.display_type_rich)  # type: ignore[method-assign]
 
 
 @contextmanager
