@@ -164,3 +164,45 @@ def test_tables_are_tab_separated_in_a_pipe_and_never_wrapped(sample_pack, tmp_p
     assert any(line.endswith(long_message) and line.count("\t") == 4 for line in lines)
     failing = sum(1 for c in results["controls"] for f in c["findings"] if f["status"] in ("fail", "inconclusive"))
     assert sum(1 for line in lines[1:] if line.startswith("FAIL\t")) == failing
+
+
+def test_sarif_caps_results_at_githubs_limit_and_says_so(sarif_pack):
+    from auditor.reports.sarif import Locator, SourceFile, render_sarif
+
+    _out, _sarif, results = sarif_pack
+    locator = Locator(SourceFile("auditor.yaml", "gcp:\n  organization: '1'\n"), None)
+    capped = json.loads(render_sarif(results, locator, max_results=3))
+    run = capped["runs"][0]
+    total = sum(1 for c in results["controls"] for f in c["findings"] if f["status"] in ("fail", "inconclusive"))
+    assert len(run["results"]) == 3 and all(r["level"] == "error" for r in run["results"])  # failures first
+    note = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+    assert note.startswith(f"{total - 3} more failing or inconclusive findings") and "results.json" in note
+    jsonschema.Draft4Validator(_sarif_schema()).validate(capped)
+
+
+def test_locator_reads_block_and_flow_lists_and_falls_back_to_the_scope_key():
+    from auditor.reports.sarif import Locator, SourceFile
+
+    config = SourceFile("ops/auditor.yaml", "organization: X\ngcp:\n  folders:\n    - '111'\n  projects:\n    - alpha\n    - beta\n"
+                                             "github:\n  organizations: [acme, tools]\n")
+    locator = Locator(config, None)
+    assert locator.locate({"resource": "//cloudsql.googleapis.com/projects/beta/instances/db"}) == ("ops/auditor.yaml", 7)
+    # a project only a folder's discovery found: the folders line
+    assert locator.locate({"resource": "//cloudsql.googleapis.com/projects/gamma/instances/db"}) == ("ops/auditor.yaml", 3)
+    # a bucket names no project, but the finding may
+    assert locator.locate({"resource": "//storage.googleapis.com/b", "observed": {"project": "alpha"}}) == ("ops/auditor.yaml", 6)
+    assert locator.locate({"resource": "github.com/tools/repo"}) == ("ops/auditor.yaml", 9)
+    assert locator.locate({"resource": "ghe.example.com/acme/repo"}) == ("ops/auditor.yaml", 9)
+
+
+def test_csv_is_registered_when_the_renderer_is_installed(sample_pack, tmp_path):
+    pytest.importorskip("auditor.reports.csv", reason="reports/csv.py (the pack branch) is not merged here yet")
+    result = runner.invoke(app, ["report", "--results", str(sample_pack.out / "results.json"),
+                                 "--evidence", str(sample_pack.out / "evidence"), "--out", str(tmp_path), "--outputs", "csv"])
+    assert result.exit_code == 0, result.output
+    import csv
+
+    rows = list(csv.reader((tmp_path / "findings.csv").open(encoding="utf-8")))
+    results = json.loads((sample_pack.out / "results.json").read_text())
+    some_finding = results["controls"][0]["findings"][0]["id"]
+    assert len(rows) > 1 and any(some_finding in row for row in rows)
