@@ -28,6 +28,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("logging", "metrics.list"): "logging.logMetrics.list",
     ("logging", "entries.list"): "logging.logEntries.list",  # Admin Activity and System Event logs (not Data Access)
 }
+#: calls of `auditor validate --online` only (testIamPermissions needs no permission of its own)
+PERMISSIONS_FREE = {("cloudresourcemanager", "projects.testIamPermissions")}
 #: APIs whose calls are not Google's and need no IAM permission
 NOT_IAM = {"inventory": "reads the declared data map from disk", "git": "inspects the local backups with git",
            "github": "GitHub's REST API, with the token of github.token_env"}
@@ -40,7 +42,7 @@ ROLE_ID = "soc2BackupAuditor"
 
 def permission_for(api: str, method: str) -> str | None:
     """The permission a call needs; None for a call that needs none (local, GitHub); KeyError for one nobody declared."""
-    if api in NOT_IAM:
+    if api in NOT_IAM or (api, method) in PERMISSIONS_FREE:
         return None
     return PERMISSIONS[(api, method)]
 

@@ -159,8 +159,15 @@ def validate_online(config: Any, report: Report) -> None:
     calls = [first_wave(call) for call in plan(ctx) if call.api not in ("git", "inventory")]
     with tempfile.TemporaryDirectory(prefix="auditor-validate-") as folder:
         locker = LockerWriter(Path(folder) / "evidence", config_snapshot=config.snapshot(), identity={"gcp": identity})
-        records = Scheduler(locker, None, config.collection).run(calls)
+        scheduler = Scheduler(locker, None, config.collection)
+        records = scheduler.run(calls)
+        projects = sorted({r.scope.removeprefix("projects/") for r in records if r.scope.startswith("projects/")})
+        granted: dict[str, list[str]] = {}
+        if google and projects:
+            records = records + Scheduler(locker, None, config.collection).run(
+                [_test_permissions(ctx.google, project, granted) for project in projects])
         locker.close()
+    _permission_gaps(report, granted, identity)
     for record in sorted(records, key=lambda r: (r.api, r.scope, r.method)):
         where = f"{record.api} {record.method} {record.scope}"
         if record.outcome == "ok":
@@ -179,3 +186,31 @@ def validate_online(config: Any, report: Report) -> None:
             report.missing.append(f"{where}: {reason or 'permission denied'} for {identity}; {need}")
         else:
             report.missing.append(f"{where}: {kind} {reason or ''} {error.get('message') or ''}".rstrip())
+
+
+def _test_permissions(clients: Any, project: str, granted: dict[str, list[str]]) -> Any:
+    """Cloud Resource Manager's testIamPermissions for a project: which of the role's permissions the identity holds there."""
+    from auditor.permissions import PERMISSIONS
+    from auditor.scheduler import Call
+
+    wanted = sorted(set(PERMISSIONS.values()))
+
+    def perform() -> None:
+        answer = clients.service("cloudresourcemanager").projects().testIamPermissions(
+            resource=project, body={"permissions": wanted}).execute()
+        granted[project] = list(answer.get("permissions", []))
+
+    return Call("cloudresourcemanager", "projects.testIamPermissions", {"resource": project, "permissions": wanted},
+                f"projects/{project}", perform)
+
+
+def _permission_gaps(report: Report, granted: dict[str, list[str]], identity: str) -> None:
+    from auditor.permissions import PERMISSIONS
+
+    wanted = sorted(set(PERMISSIONS.values()))
+    for project, held in sorted(granted.items()):
+        lacking = [p for p in wanted if p not in held]
+        if lacking:
+            report.missing.append(f"projects/{project}: {identity} lacks {', '.join(lacking)} (testIamPermissions)")
+        else:
+            report.reachable.append(f"projects/{project}: {identity} holds every permission of `auditor roles` (testIamPermissions)")

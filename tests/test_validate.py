@@ -73,6 +73,16 @@ def test_online_names_the_disabled_api_and_the_missing_permission(tmp_path, samp
     assert ("missing: sqladmin instances.list projects/bks-sandbox: the API is disabled; "
             "`gcloud services enable sqladmin.googleapis.com --project bks-sandbox`") in result.output
     assert "ok: sqladmin instances.list projects/bks-prod" in result.output
+    # testIamPermissions: the permissions of the denied APIs are the ones bks-legacy lacks
+    lacking = re.search(r"missing: projects/bks-legacy: anonymous lacks (.*) \(testIamPermissions\)", result.output)
+    assert lacking, result.output
+    denied_apis = next(p for p in yaml.safe_load((sample_dir / "scenario.yaml").read_text())["projects"]
+                       if p["id"] == "bks-legacy")["permission_denied"]
+    prefixes = {"sqladmin": "cloudsql.", "storage": "storage.", "logging": "logging.", "monitoring": "monitoring.",
+                "cloudkms": "cloudkms.", "cloudasset": "cloudasset."}
+    expected = sorted(p for p in set(permissions.PERMISSIONS.values()) if any(p.startswith(prefixes[a]) for a in denied_apis))
+    assert lacking.group(1).split(", ") == expected
+    assert "ok: projects/bks-prod: anonymous holds every permission" in result.output
     assert "ok: cloudasset searchAllResources organizations/123456789012" in result.output
 
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from auditor.simulator import (github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
                                routes_sqlops, routes_storage)
+from auditor.simulator import routes_resourcemanager
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
 from auditor.simulator.fieldmask import apply_mask, parse_fields
@@ -31,6 +32,7 @@ from auditor.simulator.scenario import Scenario, load_scenario
 DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
                                *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES]
 MAX_BODY = 1 << 20
+DEFAULT_ROUTES.extend(routes_resourcemanager.ROUTES)  # projects.testIamPermissions, for `auditor validate --online`
 
 
 class _Server(ThreadingHTTPServer):
