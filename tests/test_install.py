@@ -47,6 +47,12 @@ def test_the_wheel_installs_and_runs_the_demo_from_an_empty_folder(tmp_path):
                    "auditor/reports/sarif.py", "auditor/checks/__init__.py", "auditor/data/regions.csv"):
         assert needed in names, needed
     assert not any(n.startswith(("checks/", "reports/", "templates/", "tests/")) for n in names)  # no generic top-level packages
+    # every package of the source tree is in the wheel (a subpackage missing from pyproject's list breaks the install only)
+    mapped = {"auditor": "auditor", "checks": "auditor/checks", "reports": "auditor/reports"}
+    for top, inside in mapped.items():
+        for init in (ROOT / top).rglob("__init__.py"):
+            if "__pycache__" not in init.parts:
+                assert f"{inside}/{init.relative_to(ROOT / top).as_posix()}" in names, init
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
