@@ -140,7 +140,7 @@ def validate_online(config: Any, report: Report) -> None:
     from auditor.collectors.google import GoogleClients, load_credentials
     from auditor.evidence.locker import LockerWriter
     from auditor.period import Period
-    from auditor.permissions import SERVICES, permission_for
+    from auditor.permissions import SERVICES, permissions_for
     from auditor.scheduler import Scheduler
 
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
@@ -180,8 +180,8 @@ def validate_online(config: Any, report: Report) -> None:
             report.missing.append(f"{where}: the API is disabled; `gcloud services enable {SERVICES[record.api]} "
                                   f"--project {project}`")
         elif kind == "permission_denied":
-            permission = permission_for(record.api, record.method)
-            need = f"grant {permission} (`auditor roles` prints a role with all of them)" if permission else \
+            needed = permissions_for(record.api, record.method)
+            need = f"grant {', '.join(needed)} (`auditor roles` prints a role with all of them)" if needed else \
                 "the GitHub token cannot read this"
             report.missing.append(f"{where}: {reason or 'permission denied'} for {identity}; {need}")
         else:
@@ -190,10 +190,10 @@ def validate_online(config: Any, report: Report) -> None:
 
 def _test_permissions(clients: Any, project: str, granted: dict[str, list[str]]) -> Any:
     """Cloud Resource Manager's testIamPermissions for a project: which of the role's permissions the identity holds there."""
-    from auditor.permissions import PERMISSIONS
+    from auditor.permissions import all_permissions
     from auditor.scheduler import Call
 
-    wanted = sorted(set(PERMISSIONS.values()))
+    wanted = all_permissions()
 
     def perform() -> None:
         answer = clients.service("cloudresourcemanager").projects().testIamPermissions(
@@ -205,9 +205,9 @@ def _test_permissions(clients: Any, project: str, granted: dict[str, list[str]])
 
 
 def _permission_gaps(report: Report, granted: dict[str, list[str]], identity: str) -> None:
-    from auditor.permissions import PERMISSIONS
+    from auditor.permissions import all_permissions
 
-    wanted = sorted(set(PERMISSIONS.values()))
+    wanted = all_permissions()
     for project, held in sorted(granted.items()):
         lacking = [p for p in wanted if p not in held]
         if lacking:
