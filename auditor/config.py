@@ -171,6 +171,14 @@ class GithubConfig(_Strict):
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
     seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
     app: GithubAppConfig | None = None  # authenticate as a GitHub App installation instead of token_env
+    host: str | None = None  # the host repositories are named by (default: github.com, or base_url's host for GHE)
+
+    def repository_host(self) -> str:
+        """`github.com/ORG/REPO` on GitHub.com; `HOST/ORG/REPO` on GitHub Enterprise Server (the API's host)."""
+        if self.host:
+            return self.host
+        parts = urlsplit(self.base_url)
+        return "github.com" if parts.hostname == "api.github.com" else parts.netloc
 
     @field_validator("base_url")
     @classmethod
@@ -338,7 +346,9 @@ class Config(_Strict):
     def with_endpoints(self, root_url: str) -> "Config":
         """The same config with every GCP API pointed at one root URL (the simulator, a PSC endpoint)."""
         endpoints = Endpoints(**{api: root_url for api in GCP_APIS})
-        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3"}) if self.github else None
+        # the simulator plays github.com, so its repositories keep github.com names
+        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3", "host": self.github.host or "github.com"}) \
+            if self.github else None
         return self.model_copy(update={"gcp": self.gcp.model_copy(update={"endpoints": endpoints}), "github": github})
 
     def for_simulator(self, sim: Any) -> "Config":
@@ -494,6 +504,9 @@ def load_config(path: str | Path) -> Config:
 
 def config_from_snapshot(data: dict[str, Any]) -> Config:
     """Rebuild the Config stored in a locker (re-performance needs nothing but the locker)."""
+    github = data.get("github") if isinstance(data, dict) else None
+    if isinstance(github, dict) and "host" not in github:  # lockers from before github.host named every repository github.com/
+        data = {**data, "github": {**github, "host": "github.com"}}
     try:
         return Config.model_validate(data)
     except ValidationError as err:

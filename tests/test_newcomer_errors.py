@@ -81,8 +81,18 @@ def test_a_github_only_config_needs_no_classifications_and_404_hints_at_api_v3(t
         text = BASE + yaml.safe_dump({"github": {**github, "base_url": sim.url + "/api/v3"}})
         (tmp_path / "ok").mkdir()
         result, out = _run(tmp_path / "ok", text)
+        host = sim.url.removeprefix("http://")
     assert result.exit_code == 0, result.output  # source code audited alone; every call answered
     assert "source-backup-coverage" in result.stdout
+    # a GitHub Enterprise Server (any host but api.github.com) names its repositories by its own host
+    import json
+
+    results = json.loads((tmp_path / "ok" / "pack" / "results.json").read_text())
+    resources = {f["resource"] for c in results["controls"] if c["id"].startswith("source-") for f in c["findings"]}
+    assert resources and all(r.startswith(f"{host}/bangkok-solutions") for r in resources), \
+        sorted(r for r in resources if not r.startswith(host))
+    coverage = next(c for c in results["controls"] if c["id"] == "source-backup-coverage")
+    assert any(f["status"] == "fail" for f in coverage["findings"])  # the sample's repository without a backup, still found
 
 
 def load_config_text(tmp_path, text):

@@ -178,7 +178,7 @@ class OrgPlan:
         assert config.github is not None
         self.client, self.org = client, org
         self.github, self.policy = config.github, config.policy.source_code
-        self.scope = f"github.com/{org}"
+        self.scope = f"{config.github.repository_host()}/{org}"  # GitHub Enterprise repositories carry their host
         self.backups: dict[str, gitbackup.Backup] = {}
         self.listed = False  # the backup listing succeeded, so a repository absent from it has no backup
 
@@ -237,7 +237,7 @@ class RepoPlan:
     def __init__(self, plan: OrgPlan, repo: Any, sampled: bool) -> None:
         self.plan, self.repo, self.sampled = plan, repo, sampled
         self.name = repo.name
-        self.scope = f"github.com/{plan.org}/{repo.name}"
+        self.scope = f"{plan.scope}/{repo.name}"
         self.params = {"org": plan.org, "repo": repo.name}
         self.listings: dict[str, dict[str, str]] = {}  # "branches" / "tags" -> name -> commit sha
 
