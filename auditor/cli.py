@@ -394,15 +394,10 @@ def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", h
         raise typer.Exit(code)
 
 
-def _lockers_incomplete(evidence: list[Path]) -> list[str]:
-    from auditor.evidence.locker import Locker
-
-    incomplete = []
-    for folder in evidence:
-        manifest = Locker(folder).manifest
-        if manifest.get("counts", {}).get("failed_calls") or manifest.get("interrupted"):
-            incomplete.append(str(folder))
-    return incomplete
+def _lockers_incomplete(lockers: list) -> list[str]:
+    """The lockers whose collection had failed or interrupted calls (their controls are inconclusive: exit 3)."""
+    return [str(locker.root) for locker in lockers
+            if locker.manifest.get("counts", {}).get("failed_calls") or locker.manifest.get("interrupted")]
 
 
 @app.command(epilog="Example: auditor check --evidence day1/evidence --evidence day2/evidence --out q3 --outputs json,sarif --fail-on fail")
@@ -422,6 +417,8 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
     Exit 0 done; 1 a --fail-on match (or tampered evidence); 2 a locker or input that cannot be read;
     3 a locker whose collection was incomplete.
     """
+    import hashlib
+
     from auditor.evidence.locker import Locker
     from auditor.outputs import parse_outputs, render, sources_from_locker
     from auditor.runner import evaluate, write_json
@@ -430,8 +427,9 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         display = _display(quiet, verbose, log_format)
         chosen = parse_outputs(outputs) if outputs is not None else ("json",)
         statuses = parse_fail_on_statuses(fail_on)
-        incomplete = _lockers_incomplete(evidence)
-        newest = max((Locker(folder) for folder in evidence), key=lambda locker: locker.as_of)
+        lockers = [Locker(folder) for folder in evidence]
+        incomplete = _lockers_incomplete(lockers)
+        newest = max(lockers, key=lambda locker: locker.as_of)
         sources = sources_from_locker(newest, config, os.environ) if "sarif" in chosen else None
         if sources is not None:
             sources.locator()  # a usage error now, before any work
@@ -440,8 +438,6 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         write_json(out_dir / "results.json", results)
         display.file_written(out_dir / "results.json")
         display.checks_done(results)
-        import hashlib
-
         digest = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
         paths = [out_dir / "results.json"] + render(results, newest.manifest, out_dir, chosen, results_sha256=digest,
                                                     sources=sources, written=display.file_written)
