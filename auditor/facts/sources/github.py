@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor.facts.access import timestamp
 from auditor.facts.source_model import BackupState, Drill, GithubOrg, Repository, SourceFacts, repo_resource
-from auditor.facts.sources import Fact, Source, same_scope
+from auditor.facts.declare import Fact, Source, same_scope
 
 
 def _int(value: Any) -> int | None:
