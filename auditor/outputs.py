@@ -33,6 +33,7 @@ FORMATS = tuple(FILES)
 DEFAULT_OUTPUTS = ("json", "html", "pdf", "xlsx", "oscal")
 HUMAN = ("html", "pdf", "xlsx")  # these show the auditor's sample, so samples.json comes with them
 SAMPLES = "samples.json"
+OSCAL_PLAN = "oscal-assessment-plan.json"  # written with `oscal` when the OSCAL renderer has a plan
 
 
 class UsageError(ConfigError):
@@ -192,9 +193,13 @@ def render(results: dict[str, Any], manifest: dict[str, Any], out_dir: Path, out
         atomic_write(out_dir / FILES["xlsx"], render_workbook(results, manifest, samples))
         done(out_dir / FILES["xlsx"])
     if "oscal" in outputs:
-        from auditor.reports.oscal import render_oscal
+        from auditor.reports import oscal
 
-        atomic_write(out_dir / FILES["oscal"], render_oscal(results, manifest))
+        plan = getattr(oscal, "render_oscal_plan", None)  # the assessment plan the results' import-ap points at
+        if plan is not None:
+            atomic_write(out_dir / OSCAL_PLAN, plan(results))
+            done(out_dir / OSCAL_PLAN)
+        atomic_write(out_dir / FILES["oscal"], oscal.render_oscal(results, manifest))
         done(out_dir / FILES["oscal"])
     if "csv" in outputs:
         _csv_writer()(results, out_dir / FILES["csv"])

@@ -119,9 +119,8 @@ def _responses(report: Report, path: Path) -> None:
     try:
         from auditor import responses as loader  # type: ignore[attr-defined]
     except ImportError:
-        report.checked.append(f"responses {path} (not validated: this build has no responses loader)")
-        return
-    load = getattr(loader, "load_responses", None)
+        loader = None
+    load = getattr(loader, "load_responses", None) or getattr(loader, "snapshot", None)  # snapshot reads and validates
     if load is None:
         report.checked.append(f"responses {path} (not validated: this build has no responses loader)")
         return
