@@ -231,9 +231,22 @@ def test_a_check_reading_an_undeclared_fact_fails():
         facts.view(("backup_attempts",))
 
 
-def test_the_builtin_checks_read_only_what_they_declare_on_every_path(sample_pack):
-    """The demo ran every check through facts.view(check.needs): no UndeclaredFact reached the results."""
-    assert sample_pack.outcome.results["controls"]
+def test_the_runner_hands_each_check_only_its_declared_view(sample_pack, monkeypatch):
+    """Re-performing the sample: every built-in check gets facts.view(its needs), and none reads past it."""
+    from auditor.facts.model import Facts
+    from auditor.runner import evaluate
+
+    seen: list[frozenset] = []
+    real_view = Facts.view
+
+    def recording_view(self, needs):
+        seen.append(frozenset(needs))
+        return real_view(self, needs)
+
+    monkeypatch.setattr(Facts, "view", recording_view)
+    results = evaluate([sample_pack.out / "evidence"])
+    assert sorted(seen, key=sorted) == sorted((frozenset(c.needs) for c in BUILTIN), key=sorted)
+    assert {c["id"] for c in results["controls"]} == {c.id for c in BUILTIN}
 
 
 def test_an_unknown_collection_cannot_be_iterated_or_counted():
