@@ -217,9 +217,6 @@ def verify(pack: Path = typer.Argument(..., help="the evidence pack folder (writ
         raise typer.Exit(EXIT_DRIFT)
 
 
-GATE_STYLE = {True: "bold red", False: ""}
-
-
 def _gate_table(report) -> Table:
     verdict = "[green]passed[/]" if report.passed else f"[bold red]failed[/] ({len(report.failing)} failing)"
     table = Table(title=f"gate {verdict} - fails on: {', '.join(report.fail_on) or 'nothing'}")

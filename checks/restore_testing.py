@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from datetime import date, timedelta
+from datetime import date
 
 from auditor.period import day_ranges
 from typing import Any

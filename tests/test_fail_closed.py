@@ -68,7 +68,7 @@ def platform_runs(sample_dir, tmp_path_factory):
     from auditor.runner import collect, evaluate
     from auditor.simulator import Simulator, load_scenario
     from auditor.simulator.faults import Fault
-    from auditor.simulator.testkit import fast_policy, freeze_clock
+    from testkit import fast_policy, freeze_clock
 
     base = load_config(sample_dir / "auditor.yaml")
     gcp = base.gcp.model_copy(update={"organization": None, "projects": ["bks-platform"], "monitoring_project": None})
