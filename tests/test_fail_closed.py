@@ -434,3 +434,31 @@ def test_backups_disabled_is_not_a_vacuous_parity_pass_through_the_simulator(tmp
     assert on["status"] == "pass" and on["observed"]["backups_checked"] > 0
     (enabled,) = [c for c in results["controls"] if c["id"] == "backup-enabled"]
     assert {f["resource"]: f["status"] for f in enabled["findings"]}[sql_resource("vac-prod", "off-pg")] == "fail"
+
+
+def test_an_unread_data_map_makes_classification_unknown_not_the_label():
+    """Issue 12 case 2, facts side: the configured map unread, a label must not stand in for the declaration."""
+    inst = instance(labels={"data-classification": "internal"})  # internal allows Google-managed keys
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"sql_instances": [inst]}, answered=READ)
+    cfg = config()
+    unread = CheckContext(config=cfg, period=Period.from_config(cfg.period), as_of=facts.as_of,
+                          inventory_problem="evidence item e-1 holds no inventory text")
+    assert unread.classification_of(inst.labels, resource=inst.resource) == (None, None)
+    found = {f.resource: f for f in backup_encryption_parity.evaluate(facts.view(backup_encryption_parity.CHECK.needs), unread)}
+    assert found[inst.resource].status == "inconclusive"
+    assert ctx_for(facts).classification_of(inst.labels, resource=inst.resource)[0] == "internal"  # no map configured
+
+
+def test_a_store_whose_own_listing_failed_is_not_judged_as_a_store_of_its_own():
+    from auditor.checks import inventory_classification
+    from auditor.facts.stores import Asset
+
+    replica = Asset(sql_resource("p", "db-replica"), "sqladmin.googleapis.com/Instance", "7", "us-east1",
+                    {"data-classification": "internal"}, datetime(2025, 1, 1, tzinfo=UTC), "projects/p", ("e-a",))
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"assets": [replica]},
+                     answered=[("cloudasset", "searchAllResources", "projects/p")], project_numbers={"7": "p"},
+                     gaps=[CallGap("sqladmin", "instances.list", "projects/p", "permission_denied", "IAM_PERMISSION_DENIED",
+                                   "no", 403, "c-1")])
+    found = {f.resource: f for f in inventory_classification.evaluate(facts.view(inventory_classification.CHECK.needs),
+                                                                      ctx_for(facts))}
+    assert found[replica.resource].status == "inconclusive" and "replica" in found[replica.resource].message
