@@ -52,11 +52,10 @@ SLICE = 3  # the suite runs every third variant; `make faults` runs every one
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>\n"
 PARTIAL_SCOPES = ("asia-east1",)
 
-# (kind, "api method", scope, finding id) -> why it flips today. Found by this matrix on the current
-# facts layer; each stays an xfail until the facts rebuild makes an unread collection unknown.
-_PLATFORM_RUNS = ("sqladmin backupRuns.list", "projects/bks-platform")
-_CASE_1 = ("issue 12 case 1: backupRuns.list unread for bks-platform, parity passes on '0 retained backups' "
-           "(facts: backup runs of an unread listing must be unknown, not empty)")
+# (kind, "api method", scope, finding id) -> why it flips today. Found by this matrix; each stays an
+# xfail until fixed (then delete the entry: the matrix itself is strict for everything not listed).
+# Fixed by the facts rebuild (Known/Unknown), and so no longer listed: issue 12 case 1, a failed,
+# malformed or part-read backupRuns.list for bks-platform made parity pass ledger-pg and orders-pg.
 _CASE_2 = ("issue 12 case 2: the locker's declared inventory unread, stores are classified by their labels instead "
            "(facts/input: an unread data map must make classification unknown, not fall back)")
 _REPLICA = ("instances.list unread for bks-prod: the read replica is no longer known to be one, so the asset index "
@@ -65,8 +64,6 @@ _REPLICA = ("instances.list unread for bks-prod: the read replica is no longer k
 _LEDGER_DATA = "cloudsql.googleapis.com/projects/bks-data/instances/ledger-pg"
 _REPLICA_ID = "inventory-classification:cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg-replica:classified"
 KNOWN_FLIPS: dict[tuple[str, str, str, str], str] = {
-    **{(kind, *_PLATFORM_RUNS, f"backup-encryption-parity:cloudsql.googleapis.com/projects/bks-platform/instances/{name}:encryption"): _CASE_1
-       for kind in ("before-first-page", "not-an-object", "after-k-pages") for name in ("ledger-pg", "orders-pg")},
     **{(kind, "inventory read", "inventory", fid): _CASE_2
        for kind in ("before-first-page", "not-an-object")
        for fid in (f"backup-encryption-parity:{_LEDGER_DATA}:encryption", f"inventory-classification:{_LEDGER_DATA}:classified")},
