@@ -622,13 +622,13 @@ def gate(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", he
     On a terminal the changes are a table; in a pipe, tab-separated values (one change a line, full width).
     """
     from auditor.ci import github_outputs, write_junit
-    from auditor.gate import compare, load_results, parse_fail_on
+    from auditor.gate import compare, parse_fail_on, read_results
 
     with _errors():
         kinds = parse_fail_on(fail_on)
-        new = load_results(results, "new")
-        old = load_results(baseline, "baseline") if baseline is not None else None
-        report = compare(new, old, kinds)
+        new, new_schema = read_results(results, "new")
+        old, old_schema = read_results(baseline, "baseline") if baseline is not None else (None, None)
+        report = compare(new, old, kinds, read_as={"new": new_schema, **({"baseline": old_schema} if old_schema else {})})
         for note in report.notes:
             console.print(f"[yellow]note:[/] {note}")
         if json_out == "-":
