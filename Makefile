@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= demo-out
 
-.PHONY: demo test bench faults fuzz lint clean
+.PHONY: demo test bench faults fuzz lint install-check clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ fuzz: $(VENV)/.installed
 # The scale benchmark (README "Scale"): a 200-project synthetic organisation, 50 ms per request.
 bench: $(VENV)/.installed
 	NO_GCE_CHECK=True $(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# The wheel with all its dependencies from the package index in a fresh virtual environment, then
+# `auditor demo` from it (tests/test_install.py; the suite runs a faster variant that borrows .venv's dependencies).
+install-check: $(VENV)/.installed
+	AUDITOR_INSTALL_CHECK=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_install.py -p no:xdist
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
