@@ -107,13 +107,15 @@ def _internal_error(err: BaseException) -> None:
 @contextmanager
 def _no_leftovers(folder: Path) -> Iterator[None]:
     """A usage or configuration error leaves nothing behind: the output folder this command created
-    goes again, unless a collection finished in it (its evidence is kept whatever happens)."""
+    goes again, unless a collection started in it (its evidence is kept whatever happens: a run that
+    a full disk stopped leaves a locker `check` and `verify` name incomplete)."""
     existed = folder.exists()
     try:
         yield
     except typer.Exit as stop:
         if stop.exit_code == EXIT_USAGE and not existed and folder.is_dir() \
-                and not (folder / "evidence" / "manifest.json").exists():
+                and not (folder / "evidence" / "manifest.json").exists() \
+                and not (folder / "evidence" / "calls.jsonl").exists():
             shutil.rmtree(folder, ignore_errors=True)
         raise
 

@@ -182,7 +182,7 @@ def test_a_full_disk_ends_the_run_with_exit_2_and_no_pack_claiming_completeness(
                                                                                phase, when):
     out = tmp_path / "pack"
     tried = full_disk(monkeypatch, when)
-    monkeypatch.setattr("auditor.cli._load", lambda _path: config)
+    monkeypatch.setattr("auditor.cli._load", lambda *_args: config)
     code, output = invoke("run", "--config", tmp_path / "unused.yaml", "--out", out)
     assert tried, "no write went through the write interface"
     assert code == 2, output
