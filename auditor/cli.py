@@ -3,7 +3,9 @@
 Exit codes (public contract, also in `auditor --help`): 0 done; 1 drift, a failing gate, a `--fail-on`
 match or tampering; 2 usage or configuration error (before any work); 3 collection incomplete (the
 pack is still written and says what is missing); 4 internal error. Precedence: 2 and 4 end the run;
-otherwise 1 over 3 over 0.
+otherwise 1 over 3 over 0. Exit 2 also covers an unreadable tool input and an output folder
+that is taken or cannot be written (a full disk); exit 4 prints one line and the file the traceback
+was saved to.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Iterator, Optional
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from auditor import TOOL_NAME, __version__
@@ -62,13 +65,43 @@ typer.core.TyperOption.display_type_rich = _flag_metavar(typer.core.TyperOption.
 typer.core.TyperArgument.display_type_rich = _argument_metavar(typer.core.TyperArgument.display_type_rich)  # type: ignore[method-assign]
 
 
+EXIT_INTERNAL = 4
+#: Exceptions that are the CLI framework's own way to end a command: passed through untouched.
+_FRAMEWORK = (typer.Exit, typer.Abort, getattr(typer, "TyperException", typer.Exit), KeyboardInterrupt, SystemExit)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
+    """The top-level handler: the auditor's own errors become their message and exit code; anything
+    else is an internal error (exit 4): one line on stderr and the traceback saved to a file."""
     try:
         yield
     except AuditorError as err:
-        console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, highlight=False)
         raise typer.Exit(err.exit_code) from None
+    except _FRAMEWORK:
+        raise
+    except Exception as err:  # noqa: BLE001 - the one place every unexpected exception ends
+        _internal_error(err)
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _internal_error(err: BaseException) -> None:
+    """Say in one line what went wrong and where the traceback went (a file in the temp folder)."""
+    import tempfile
+    import traceback
+
+    first = (str(err).strip().splitlines() or [""])[0][:300]
+    try:
+        fd, name = tempfile.mkstemp(prefix="auditor-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{TOOL_NAME} {__version__}\n{' '.join(sys.argv)}\n\n")
+            handle.write("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        saved = f"traceback saved to {name}"
+    except OSError as save_err:  # a full disk: the line still says what happened
+        saved = f"the traceback could not be saved ({save_err.strerror or save_err})"
+    console.print(f"[bold red]internal error:[/] {escape(type(err).__name__)}: {escape(first)}; {saved}; "
+                  "please report it", markup=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -270,6 +303,9 @@ def _load(config: Path, backup_root: Path | None = None):
     return cfg
 
 
+REPLACE_HELP = "replace the evidence pack already in --out (only a pack's own files are removed)"
+
+
 def _backup_root_option():
     return typer.Option(None, "--backup-root", metavar="DIR",
                         help="the local GitHub backup folder, instead of the config's github.backup.root (for CI)")
@@ -288,7 +324,8 @@ def _files(paths: list[Path], display, base: Path | None = None) -> None:
 
 
 def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | None = None,
-         outputs: tuple[str, ...] | None = None, fail_on: tuple[str, ...] = (), sources: Any = None) -> int:
+         outputs: tuple[str, ...] | None = None, fail_on: tuple[str, ...] = (), sources: Any = None,
+         replace: bool = False) -> int:
     from auditor.outputs import DEFAULT_OUTPUTS
     from auditor.runner import run
 
@@ -301,7 +338,7 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
     try:
         with display.progress() as progress:
             outcome = run(config, out_dir, progress, seed=seed, junit=junit, outputs=outputs or DEFAULT_OUTPUTS,
-                          sources=sources, written=wrote)
+                          sources=sources, written=wrote, replace=replace)
     except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
         console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
                       "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
@@ -342,6 +379,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
         seed: Optional[str] = typer.Option(None, "--seed", metavar="TEXT",
                                            help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
         backup_root: Optional[Path] = _backup_root_option(),
+        replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
         quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
         log_format: LogFormat = _log_format_option()) -> None:
     """Collect, check and render an evidence pack.
@@ -358,25 +396,27 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
         if "sarif" in chosen:
             sources = sources_from_files(cfg.source, cfg.inventory, os.environ)
             sources.locator()  # a usage error now, before any call is made
-        raise typer.Exit(_run(cfg, out_dir, display, junit, seed, chosen, statuses, sources))
+        raise typer.Exit(_run(cfg, out_dir, display, junit, seed, chosen, statuses, sources, replace))
 
 
 @app.command(epilog="Example: auditor collect --config auditor.yaml --out today")
 def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help="the audit configuration (auditor.yaml)"),
             out_dir: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="the locker is written to DIR/evidence"),
             backup_root: Optional[Path] = _backup_root_option(),
+            replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
             quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
             log_format: LogFormat = _log_format_option()) -> None:
     """Collect evidence only, into OUT/evidence (check and render later with `auditor check` / `auditor report`).
 
     Exit 0 every call succeeded; 2 usage or configuration error; 3 some calls failed (each is listed).
     """
+    from auditor.outdir import OutputFolder
     from auditor.runner import collect as do_collect
 
     with _no_leftovers(out_dir), _errors():
         display = _display(quiet, verbose, log_format)
         cfg = _load(config, backup_root)
-        with display.progress() as progress:
+        with OutputFolder(out_dir, replace=replace), display.progress() as progress:
             collection = do_collect(cfg, out_dir / "evidence", progress)
         manifest = collection.evidence_dir / "manifest.json"
         display.file_written(manifest)
@@ -400,6 +440,17 @@ def _lockers_incomplete(lockers: list) -> list[str]:
             if locker.manifest.get("counts", {}).get("failed_calls") or locker.manifest.get("interrupted")]
 
 
+def _collection_incomplete(results: dict) -> bool:
+    """Whether any finding rests on a call that failed, was never made, or answered with a malformed or
+    partial page (its `unverified` entries name the call), as `run` reports with exit 3."""
+    for control in results["controls"]:
+        for finding in control["findings"]:
+            for entry in (finding.get("details") or {}).get("unverified") or []:
+                if isinstance(entry, dict) and (entry.get("call") or entry.get("kind") in ("interrupted", "not_collected")):
+                    return True
+    return False
+
+
 @app.command(epilog="Example: auditor check --evidence day1/evidence --evidence day2/evidence --out q3 --outputs json,sarif --fail-on fail")
 def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="DIR",
                                               help="evidence locker folder (repeat to merge daily lockers)"),
@@ -420,6 +471,7 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
     import hashlib
 
     from auditor.evidence.locker import Locker
+    from auditor.outdir import OutputFolder
     from auditor.outputs import parse_outputs, render, sources_from_locker
     from auditor.runner import evaluate, write_json
 
@@ -434,13 +486,15 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         if sources is not None:
             sources.locator()  # a usage error now, before any work
         results = evaluate(evidence)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(out_dir / "results.json", results)
-        display.file_written(out_dir / "results.json")
-        display.checks_done(results)
-        digest = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
-        paths = [out_dir / "results.json"] + render(results, newest.manifest, out_dir, chosen, results_sha256=digest,
-                                                    sources=sources, written=display.file_written)
+        if _collection_incomplete(results) and not incomplete:  # a malformed or partial page: exit 3, never 2
+            incomplete = ["the evidence (a malformed or partial answer)"]
+        with OutputFolder(out_dir, fresh=False):
+            write_json(out_dir / "results.json", results)
+            display.file_written(out_dir / "results.json")
+            display.checks_done(results)
+            digest = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
+            paths = [out_dir / "results.json"] + render(results, newest.manifest, out_dir, chosen, results_sha256=digest,
+                                                        sources=sources, written=display.file_written)
         if junit is not None:
             from auditor.ci import write_junit
 
@@ -479,30 +533,42 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
     """
     import hashlib
 
+    from auditor import reading
     from auditor.evidence.locker import Locker
+    from auditor.outdir import OutputFolder
     from auditor.outputs import DEFAULT_OUTPUTS, parse_outputs, render, sources_from_locker
     from auditor.runner import pack_extra, write_pack_manifest
 
     with _no_leftovers(out_dir), _errors():
         display = _display(quiet, verbose, log_format)
         chosen = tuple(f for f in (parse_outputs(outputs) if outputs is not None else DEFAULT_OUTPUTS) if f != "json")
-        try:
-            raw = results.read_bytes()
-            document = json.loads(raw)
-        except (OSError, ValueError) as err:
-            raise AuditorError(f"{results}: cannot read results: {err}") from err
+        raw, document = reading.read_json(results, "results", error=AuditorError)
+        _valid_results(results, document)
         locker = Locker(evidence)
         sources = sources_from_locker(locker, config, os.environ) if "sarif" in chosen else None
-        out_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(raw).hexdigest()
-        paths = render(document, locker.manifest, out_dir, chosen, seed=seed, results_sha256=digest, sources=sources,
-                       written=display.file_written)
-        is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
-        if is_pack:
-            write_pack_manifest(out_dir, pack_extra(out_dir, digest))
-            paths.append(out_dir / "SHA256SUMS")
-            display.file_written(out_dir / "SHA256SUMS")
+        with OutputFolder(out_dir, fresh=False):
+            paths = render(document, locker.manifest, out_dir, chosen, seed=seed, results_sha256=digest, sources=sources,
+                           written=display.file_written)
+            is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+            if is_pack:
+                write_pack_manifest(out_dir, pack_extra(out_dir, digest))
+                paths.append(out_dir / "SHA256SUMS")
+                display.file_written(out_dir / "SHA256SUMS")
         _files(paths, display)
+
+
+def _valid_results(path: Path, document) -> None:
+    """A results.json handed to `report` is a tool input: schema errors are exit 2, not a traceback."""
+    import jsonschema
+
+    from auditor.results import validate_results
+
+    try:
+        validate_results(document)
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise AuditorError(f"{path}: not a valid results document at {where}: {err.message[:300]}") from err
 
 
 @app.command(epilog="Example: auditor verify packs/2026-Q3")
@@ -556,13 +622,13 @@ def gate(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", he
     On a terminal the changes are a table; in a pipe, tab-separated values (one change a line, full width).
     """
     from auditor.ci import github_outputs, write_junit
-    from auditor.gate import compare, load_results, parse_fail_on
+    from auditor.gate import compare, parse_fail_on, read_results
 
     with _errors():
         kinds = parse_fail_on(fail_on)
-        new = load_results(results, "new")
-        old = load_results(baseline, "baseline") if baseline is not None else None
-        report = compare(new, old, kinds)
+        new, new_schema = read_results(results, "new")
+        old, old_schema = read_results(baseline, "baseline") if baseline is not None else (None, None)
+        report = compare(new, old, kinds, read_as={"new": new_schema, **({"baseline": old_schema} if old_schema else {})})
         for note in report.notes:
             console.print(f"[yellow]note:[/] {note}")
         if json_out == "-":
@@ -592,6 +658,7 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", metavar="
          fail_on: Optional[str] = _fail_on_option(),
          seed: Optional[str] = typer.Option(None, "--seed", metavar="TEXT",
                                             help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+         replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
          quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
          log_format: LogFormat = _log_format_option()) -> None:
     """Serve the sample company in the simulator and run the audit against it.
@@ -611,7 +678,7 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", metavar="
         with Simulator(load_scenario(samples / "scenario.yaml"), port=0) as simulator, _demo_token(config):
             display.info(f"simulator for the sample company at {simulator.url}")
             code = _run(config.for_simulator(simulator), out_dir, display, seed=seed, outputs=chosen, fail_on=statuses,
-                        sources=sources)
+                        sources=sources, replace=replace)
         raise typer.Exit(code)
 
 
@@ -712,4 +779,8 @@ def _version(version: bool = typer.Option(False, "--version", help="print the ve
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as err:  # noqa: BLE001 - raised outside a command's handler (option parsing, callbacks)
+        _internal_error(err)
+        sys.exit(EXIT_INTERNAL)
