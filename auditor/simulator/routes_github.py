@@ -61,6 +61,7 @@ class GithubApi:
         self._lock = threading.Lock()
         self._ids = itertools.count(1000)
         self.routes = [
+            Route("GET", "/user", "github", self.user),
             Route("GET", "/orgs/{org}", "github", self.org),
             Route("GET", "/orgs/{org}/repos", "github", self.org_repos, frozenset({"type", "sort", "direction", "per_page", "page"})),
             Route("GET", "/repos/{owner}/{repo}", "github", self.repo),
@@ -234,6 +235,16 @@ class GithubApi:
                 "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None}}
 
     # -- handlers ---------------------------------------------------------------------------
+    def user(self, params: dict[str, str], query: dict[str, str], path: str):
+        """The authenticated user; installation and Actions tokens get GitHub's 403 for integrations."""
+        owner = self.spec.token_user
+        if owner is None:
+            raise GithubError(403, "Resource not accessible by integration")
+        url = f"{self.base}/users/{owner.login}"
+        return {"login": owner.login, "id": 70001, "node_id": "U_sim", "type": owner.type, "name": owner.name,
+                "email": owner.email, "url": url, "html_url": f"https://github.example/{owner.login}",
+                "site_admin": False}, {}
+
     def org(self, params: dict[str, str], query: dict[str, str], path: str):
         return self._org_json(self._org(params["org"])), {}
 

@@ -112,8 +112,17 @@ class Fault(_Strict):
     retry_after: int = Field(default=1, ge=0)  # secondary: Retry-After; primary: seconds to the reset
 
 
+class TokenUser(_Strict):
+    login: str = "audit-reader"
+    type: Literal["User", "Bot"] = "User"
+    name: str | None = "Read-only audit account"
+    email: str | None = None
+
+
 class Github(_Strict):
     token_scopes: list[str] | None = ["repo", "read:org"]  # None: a fine-grained token (no X-OAuth-Scopes)
+    # GET /user: the token's owner; None: an installation or Actions token, which GitHub answers with 403
+    token_user: TokenUser | None = Field(default_factory=lambda: TokenUser())
     backup_layout: Layout = "mirror"
     backup_bare: bool = True  # python-github-backup --bare / ghorg --backup; false: normal clones
     organizations: list[Organization]
