@@ -29,7 +29,7 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import provenance, sources, thresholds, waivers
+from auditor import provenance, register, reliance, responses, sources, thresholds, waivers
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -72,7 +72,10 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     if config.github is not None:
         identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
         identities["git"] = f"local user {getpass.getuser()}"
-    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
+    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else {}
+    if config.responses:
+        inputs["responses"] = responses.snapshot(config.responses)
+    inputs = inputs or None
     record = provenance.at_collection(config, principal)
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs,
                           provenance=record)
@@ -155,6 +158,14 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     }
     if waiver_summary is not None:
         document["waivers"] = waiver_summary
+    info = register.resource_info(facts, ctx)
+    document["resources"] = {r: info[r] for r in sorted({f["resource"] for c in controls for f in c["findings"]}) if r in info}
+    document["exceptions"] = register.build(controls, lockers, info, period.day_of(facts.as_of))
+    stored_responses = newest.manifest.get("inputs", {}).get("responses")
+    if stored_responses:
+        document["responses"] = responses.attach(responses.from_snapshot(stored_responses), document["exceptions"]["entries"],
+                                                 period.day_of(facts.as_of))
+    document["reliance"] = reliance.statement(lockers)
     if config.policy.promises:
         document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
