@@ -34,6 +34,7 @@ from auditor import TOOL_NAME, __version__
 
 TOKENINFO_URL = "https://oauth2.googleapis.com/tokeninfo"
 GITHUB_USER_METHOD = "users.get_authenticated"
+SCOPE_READ_ONLY = "https://www.googleapis.com/auth/cloud-platform.read-only (OAuth scope)"
 
 
 def is_loopback(url: str | None) -> bool:
@@ -198,18 +199,33 @@ def for_results(lockers: list[Any]) -> dict[str, Any]:
     identity = manifest.get("identity") or {}
     gcp = stored.get("gcp") or ({"kind": "recorded by an older build", "email": None, "source": identity.get("gcp")}
                                 if "gcp" in identity else None)
+    github = github_identity(newest)
+    principal: dict[str, Any] = {}
+    if gcp is not None:
+        principal["gcp"] = gcp.get("email") or f"{gcp.get('kind')} (no email)"
+    if github is not None:
+        principal["github"] = github.get("login") or f"{github.get('token_kind') or 'token'} (no user)"
+    if identity.get("git"):
+        principal["git"] = identity["git"]
+    op = stored.get("operator") or {}
+    ci = op.get("ci")
+    permissions = {"gcp": [SCOPE_READ_ONLY] if gcp and gcp.get("kind") != "anonymous" else []}
+    if github is not None:
+        permissions["github"] = list(github.get("scopes") or [])
     return {
         "simulated": simulated,
+        "simulated_reason": "; ".join(reasons) or None,
         "simulated_reasons": reasons,
-        "tool": stored.get("tool") or manifest.get("tool"),
-        "operator": stored.get("operator") or {"os_user": None, "host": None},
+        "principal": principal,
         "gcp": gcp,
-        "github": github_identity(newest),
-        "git": identity.get("git"),
-        "permissions": {
-            "gcp": "not tested: this build reads with the read-only scope and reports every denied call as a scope "
-                   "limitation; run `auditor roles` for the roles it needs",
-            "github": "X-OAuth-Scopes as above (classic tokens only)",
+        "github": github,
+        "operator": {"user": op.get("os_user"), "host": op.get("host"), "ci_run_url": (ci or {}).get("run_url"), "ci": ci},
+        "tool": stored.get("tool") or manifest.get("tool"),
+        "permissions": permissions,
+        "permissions_note": {
+            "gcp": "the OAuth scope requested; IAM permissions were not tested (testIamPermissions is not called by this "
+                   "build): every denied call is a scope limitation in the exceptions register",
+            "github": "X-OAuth-Scopes (sent for classic tokens only; empty for fine-grained, installation and Actions tokens)",
         },
         "clock": clock,
         "lockers": [locker.manifest.get("locker_id") for locker in lockers],

@@ -151,13 +151,16 @@ def build(controls: list[dict[str, Any]], lockers: list[Any], info: dict[str, di
                         group["evidence"].append(item)
                 group_ids.append(group["id"])
             waiver = finding.get("waiver")
+            waived = bool(waiver) and not waiver.get("expired")
             entries.append({
                 "finding": finding["id"], "control": control["id"], "resource": finding["resource"],
-                "status": finding["status"], **describe(finding["resource"], info),
+                "status": finding["status"], "effective_status": "pass" if waived else finding["status"],
+                **describe(finding["resource"], info),
                 "first_seen": days[0] if days else None,
                 "first_seen_basis": "first exception day in the finding's day-by-day record" if days
                                     else f"no day-by-day record; seen in the evidence as of {as_of_day.isoformat()}",
-                "affected_days": len(days) if days else None,
+                "affected_days": days,
+                "affected_day_count": len(days) if days else None,
                 "message": finding["message"],
                 "scope_limitation": group_ids[0] if group_ids else None,
                 "scope_limitations": group_ids,

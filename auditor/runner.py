@@ -163,7 +163,7 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     document["exceptions"] = register.build(controls, lockers, info, period.day_of(facts.as_of))
     stored_responses = newest.manifest.get("inputs", {}).get("responses")
     if stored_responses:
-        document["responses"] = responses.attach(responses.from_snapshot(stored_responses), document["exceptions"]["entries"],
+        document["exceptions"]["responses"] = responses.attach(responses.from_snapshot(stored_responses), document["exceptions"]["entries"],
                                                  period.day_of(facts.as_of))
     document["reliance"] = reliance.statement(lockers)
     if config.policy.promises:
