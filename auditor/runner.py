@@ -35,6 +35,7 @@ PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
 WORKBOOK = "workbook.xlsx"
 OSCAL = "oscal-assessment-results.json"
+OSCAL_PLAN = "oscal-assessment-plan.json"
 SAMPLES = "samples.json"
 
 
@@ -228,7 +229,7 @@ def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: P
     written to samples.json; the report's cover carries ``results_sha256`` (results.json as written).
     """
     from auditor.reports.html import render_html
-    from auditor.reports.oscal import render_oscal
+    from auditor.reports.oscal import render_oscal, render_oscal_plan
     from auditor.reports.pdf import render_pdf
     from auditor.reports.workbook import render_workbook
     from auditor.sampling import draw
@@ -240,8 +241,9 @@ def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: P
     atomic_write(out_dir / "report.html", html.encode())
     atomic_write(out_dir / "report.pdf", render_pdf(html))
     atomic_write(out_dir / WORKBOOK, render_workbook(results, manifest, samples))
+    atomic_write(out_dir / OSCAL_PLAN, render_oscal_plan(results))  # the plan the results' import-ap points at
     atomic_write(out_dir / OSCAL, render_oscal(results, manifest))
-    return [out_dir / name for name in ("report.pdf", "report.html", WORKBOOK, OSCAL, SAMPLES)]
+    return [out_dir / name for name in ("report.pdf", "report.html", WORKBOOK, OSCAL, OSCAL_PLAN, SAMPLES)]
 
 
 def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
