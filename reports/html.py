@@ -83,7 +83,8 @@ def _when(value: str | None) -> str:
     """ISO 8601 timestamp in a compact readable form ('2026-09-30 02:00:05Z')."""
     if not value:
         return "—"
-    return re.sub(r"(\d{2}:\d{2}:\d{2})\.\d+", r"\1", str(value).replace("T", " "))  # to the second
+    text = re.sub(r"(\d{4}-\d{2}-\d{2})T(\d)", r"\1 \2", str(value))
+    return re.sub(r"(\d{2}:\d{2}:\d{2})\.\d+", r"\1", text)  # to the second
 
 
 def _compact(value: Any) -> str:
