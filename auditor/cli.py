@@ -271,7 +271,9 @@ def gate(results: Path = typer.Option(..., "--results", "-r", help="the new resu
 
 
 def sample_dir() -> Path:
-    return Path(str(resources.files("auditor.samples") / "bangkok-solutions"))
+    from auditor.samples import SAMPLE_COMPANY
+
+    return Path(str(resources.files("auditor.samples") / SAMPLE_COMPANY))
 
 
 @app.command()

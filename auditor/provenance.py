@@ -161,9 +161,12 @@ def github_identity(locker: Any) -> dict[str, Any] | None:
             found["login"], found["type"] = body["login"], body.get("type")
             found["token_kind"] = "classic personal access token" if found["scopes"] is not None else "fine-grained or OAuth user token"
         else:
+            status = item.get("http_status") if item else None
+            if isinstance(body, dict) and isinstance(body.get("http_status"), int):  # the refusal, as recorded by the collector
+                status = body["http_status"]
             found["token_kind"] = "installation or GitHub Actions token (no user)"
             found["limitation"] = ("GitHub answered GET /user with HTTP "
-                                   f"{item.get('http_status') if item else 'nothing'}: the token belongs to no user, "
+                                   f"{status or 'nothing'}: the token belongs to no user, "
                                    "so no accountable GitHub person is recorded and its permissions are shown only by what it could list")
     listed = {}
     for call in calls:
