@@ -21,8 +21,6 @@ CONFIG_KEYS = {
     "interval_hours": "policy.classifications.{c}.backup_interval",
     "restore_test_interval_days": "policy.classifications.{c}.restore_test_interval",
     "tolerance_hours": "policy.backup_window",
-    "same_country": "policy.country",
-    "key_country": "policy.country",
     "max_age_days": "policy.inventory_review_interval",
     "one_of": "policy.classifications",
     "window_hours": "policy.source_code.backup_interval",
