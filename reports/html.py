@@ -29,6 +29,8 @@ SCRIPT = "report.js"
 MAX_APPENDIX_CALLS = 400
 #: The printed exceptions register lists at most this many entries; the HTML and the workbook list all.
 MAX_REGISTER_ROWS = 150
+#: Per printed call, at most this many pages with their digests (a quarter's audit log can be hundreds).
+MAX_PRINTED_PAGES = 12
 #: Per control, at most this many passing / not-applicable resources and day strips are shown.
 MAX_LISTED_RESOURCES = 25
 MAX_DAY_STRIPS = 60
@@ -196,6 +198,7 @@ def _environment() -> jinja2.Environment:
         EXCEPTION_STATUSES=EXCEPTION_STATUSES,
         MAX_APPENDIX_CALLS=MAX_APPENDIX_CALLS,
         MAX_REGISTER_ROWS=MAX_REGISTER_ROWS,
+        MAX_PRINTED_PAGES=MAX_PRINTED_PAGES,
         register_rows=view.register_rows,
         scope_groups=view.scope_groups,
         register_counts=view.register_counts,

@@ -218,3 +218,19 @@ def test_appendix_lists_calls_with_error_reason_and_first_page_hash(results, man
     for item in manifest["items"]:
         assert item["sha256"] in appendix
     assert f'{manifest["counts"]["items"]} response pages' in appendix
+
+
+def test_every_page_digest_is_in_the_html_and_the_print_is_capped_per_call(results, manifest):
+    from auditor.reports.html import MAX_PRINTED_PAGES
+
+    call = manifest["calls"][0]
+    extra = [dict(manifest["items"][0], id=f"e-{i:016x}", call_id=call["id"], page=i, sha256=f"{i:064x}")
+             for i in range(MAX_PRINTED_PAGES + 5)]
+    manifest["items"] = manifest["items"] + extra
+    call["items"] = [item["id"] for item in extra]
+    appendix = render(results, manifest).split('id="evidence"')[1]
+    for i, item in enumerate(extra):
+        assert item["sha256"] in appendix  # every digest, in full
+        omitted = f'<div class="page-digest pdf-omit" id="ev-{item["id"]}">' in appendix
+        assert omitted == (i >= MAX_PRINTED_PAGES), i
+    assert "+5 more pages of this call" in appendix
