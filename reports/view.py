@@ -16,6 +16,7 @@ SYSTEMS = {
     "sqladmin": "Cloud SQL Admin API", "logging": "Cloud Logging API", "storage": "Cloud Storage JSON API",
     "cloudasset": "Cloud Asset Inventory API", "cloudkms": "Cloud KMS API", "monitoring": "Cloud Monitoring API",
     "github": "GitHub REST API", "git": "the local backup repositories (git)", "local": "the local backup folder",
+    "inventory": "the declared data map",
 }
 
 
@@ -50,7 +51,12 @@ def procedure(control: dict[str, Any], methods: list[dict[str, Any]], results: d
     else:
         source = "No API response is referenced by this control's findings; nothing could be inspected"
     identity = manifest.get("identity") or {}
-    who = _join([f"{v}" for _, v in sorted(identity.items()) if v]) or "the configured identity"
+    principal = (results.get("provenance") or {}).get("principal") or {}
+    systems = sorted({"github" if m["api"] == "github" else "git" if m["api"] in ("git", "local") else
+                      None if m["api"] == "inventory" else "gcp" for m in methods} - {None})
+    names = {"gcp": "Google Cloud", "github": "GitHub", "git": "the backup host"}
+    who = _join([f"{principal.get(s) or identity.get(s) or 'an unrecorded identity'} ({names[s]})" for s in systems]) \
+        or "the configured identity"
     in_scope = [f for f in control["findings"] if f["status"] != "not_applicable"]
     expected = [plain(k) for k in _keys(in_scope, "expected")]
     expected = list(dict.fromkeys(e for e in expected if e))
