@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= demo-out
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench faults lint clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ demo: $(VENV)/.installed
 # fixtures are built once (tests/conftest.py shares the sample pack across workers).
 test: $(VENV)/.installed
 	NO_GCE_CHECK=True $(PY) -m pytest -n auto --dist loadfile
+
+# The whole differential fault matrix (tests/test_fault_differential.py): every call of the sample's
+# collection under every fault outcome, and a longer property search (the suite runs a slice).
+faults: $(VENV)/.installed
+	FAULT_MATRIX=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_fault_differential.py -p no:logging -s
+
+# The linter (ruff, from the test extra), with the rules in pyproject.toml.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check auditor checks reports templates tests benchmarks
 
 # The scale benchmark (README "Scale"): a 200-project synthetic organisation, 50 ms per request.
 bench: $(VENV)/.installed

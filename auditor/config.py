@@ -269,6 +269,9 @@ class PolicyConfig(_Strict):
     country: str = "US"
     accept_multi_region: bool = False
     classification_label: str = "data-classification"
+    # controls whose population the company declares empty (no GitHub, say): with nothing in scope they
+    # end not_applicable, with this key as the reason, instead of inconclusive
+    empty_populations: list[str] = Field(default_factory=list)
     default_classification: str | None = None
     inventory_review_interval: timedelta = timedelta(days=365)
     backup_window: timedelta = timedelta(hours=4)
@@ -282,6 +285,14 @@ class PolicyConfig(_Strict):
     @classmethod
     def _durations(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("empty_populations")
+    @classmethod
+    def _check_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", v)]
+        if bad:
+            raise ValueError(f"not a check id: {', '.join(map(repr, bad))}")
+        return value
 
     @model_validator(mode="after")
     def _default_is_known(self) -> "PolicyConfig":

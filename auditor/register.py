@@ -58,7 +58,6 @@ def resource_info(facts: Any, ctx: Any) -> dict[str, dict[str, Any]]:
     """Per resource: store type, project, region, classification and owner, from the facts and the data map."""
     stores = facts.stores
     inventory = stores.inventory
-    numbers = stores.project_numbers or {}
     info: dict[str, dict[str, Any]] = {}
 
     def put(resource: str, kind: str | None, project: str | None, region: str | None, labels: dict[str, str]) -> None:
@@ -68,13 +67,9 @@ def resource_info(facts: Any, ctx: Any) -> dict[str, dict[str, Any]]:
         entry["region"] = entry["region"] or (region.lower() if region else None)
         entry["labels"] = {**labels, **entry["labels"]}
 
-    for asset in stores.assets:
-        put(asset.resource, STORE_TYPES.get(asset.asset_type), numbers.get(asset.project_number or "") or project_of(asset.resource),
-            asset.location, dict(asset.labels or {}))
-    for bucket in stores.buckets:
-        put(bucket.resource, "Cloud Storage bucket", bucket.project, bucket.location, dict(bucket.labels or {}))
-    for instance in facts.sql_instances:
-        put(instance.resource, "Cloud SQL instance", instance.project, instance.region, dict(instance.labels or {}))
+    for store in (getattr(stores, "found", None) or {}).values():  # every store either source listed (Admin API details win)
+        put(store.resource, STORE_TYPES.get(store.asset_type), store.project or project_of(store.resource),
+            store.location, dict(store.labels or {}))
     if inventory is not None:
         for store in getattr(inventory, "stores", []) or []:
             put(store.resource, None, project_of(store.resource), None, {})

@@ -140,7 +140,9 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
-    findings = {check.id: unverified.complete(check, check.evaluate(facts, ctx), facts, stopped) for check in checks}
+    # each check sees only the facts it declared (auditor.facts.model.FactsView)
+    findings = {check.id: unverified.complete(check, check.evaluate(facts.view(check.needs), ctx), facts, stopped)
+                for check in checks}
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:
@@ -175,8 +177,12 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
 
 def _control(check, findings, config: Config) -> dict[str, Any]:
     findings = sorted(findings, key=lambda f: f.id)
-    status = control_status(findings)
+    declared_empty = check.id in config.policy.empty_populations
+    status = control_status(findings, population_declared_empty=declared_empty)
     not_applicable = sum(1 for f in findings if f.status == NOT_APPLICABLE)
+    extra: dict[str, Any] = {}
+    if declared_empty and status == NOT_APPLICABLE and len(findings) == not_applicable:
+        extra["not_applicable_reason"] = "the configuration declares this population empty (policy.empty_populations)"
     return {
         "id": check.id,
         "title": check.title,
@@ -186,8 +192,10 @@ def _control(check, findings, config: Config) -> dict[str, Any]:
         "beyond_policy": check.beyond_policy,
         "status": status,
         "effective_status": effective_status(findings, status),
-        "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable},
+        "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable,
+                       **({"declared_empty": True} if declared_empty else {})},
         "findings": [_traced(f.as_dict()) for f in findings],
+        **extra,
     }
 
 

@@ -12,10 +12,12 @@ maximum when the classification sets one.
 
 from __future__ import annotations
 
-from auditor.checks.backup_scope import evaluate_scope
-from auditor.checks.stores import Store
+from typing import Any
+
+from auditor.checks.common import evaluate_scope
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.discovery import Store
+from auditor.facts.model import SqlInstance
 from auditor.facts.stores import Bucket
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 
@@ -36,11 +38,13 @@ def _delete_protection(settings: dict) -> tuple[bool | None, str]:
     return False, "deleting the instance would delete its automated backups (neither retainBackupsOnDelete nor a final backup is configured)"
 
 
-def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """Judged on the protection model: Cloud SQL's own setting keeps a count of automated backups."""
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
-    retained = instance.retained_backups
+    (setting,) = facts.protection.of(instance.resource).protections
+    retained = setting.retention_count
     days = retained * interval_days if retained is not None else None
     protected, protection = _delete_protection(instance.raw_settings)
     observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": instance.pitr_enabled,
@@ -56,10 +60,10 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
-    if instance.backup_tier == "ENHANCED":
+    if setting.managed_elsewhere:
         return finding(INCONCLUSIVE, f"{name}: retention is managed by Backup and DR (backupTier ENHANCED) and is not yet collected.")
     if days is None:
         return finding(INCONCLUSIVE, f"{name}: the number of retained backups could not be read.")
@@ -80,7 +84,7 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
                          f"{pitr}. Note: {protection}.")
 
 
-def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
+def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
                 ctx: CheckContext) -> Finding:
     labels = (instance.labels if instance else store.labels if store else {})
     classification, policy = ctx.classification_of(labels, resource=source)
@@ -123,7 +127,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
                    details={"classification": classification}, evidence=list(bucket.evidence))
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule)
 
 
@@ -135,6 +139,6 @@ CHECK = Check(
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
                 "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "stores", "coverage"),
+    needs=("sql_instances", "buckets", "protection", "stores"),
     evaluate=evaluate,
 )

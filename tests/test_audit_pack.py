@@ -62,7 +62,7 @@ def _exceptions(results):
 def test_a_simulator_run_is_marked_simulated_with_one_clock(results, manifest):
     prov = results["provenance"]
     assert prov["simulated"] is True and "anonymous Google Cloud credentials" in prov["simulated_reasons"]
-    assert prov["principal"]["github"] == "audit-reader"  # the simulator's token owner (GET /user)
+    assert prov["principal"]["github"] == "backup-bot"  # the simulator's token owner (GET /user; scenario default)
     assert prov["github"]["scopes"] == ["read:org", "repo"]  # X-OAuth-Scopes of the scenario's classic token
     assert prov["operator"]["user"] and prov["tool"]["version"] == results["tool"]["version"]
     clock = prov["clock"]
@@ -80,7 +80,7 @@ def test_every_pdf_page_and_the_html_say_simulated(pack, results):
     html = (pack / "report.html").read_text()
     assert 'class="sim-banner"' in html and "SIMULATED" in html.split("<body", 1)[1][:600]
     cover = pages[0]
-    assert "audit-reader" in cover and "scenario clock" in cover
+    assert "backup-bot" in cover and "scenario clock" in cover
 
 
 # ---------------------------------------------------------------------------------- quotes, thresholds

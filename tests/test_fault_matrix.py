@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.facts.normalize import FEEDS
-from auditor.simulator import Simulator, load_scenario
+from auditor.facts.build import underlying
+from auditor.facts.sources import FEEDS
+from auditor.simulator import Simulator
 from auditor.simulator.faults import Fault
 from auditor.checks_api import discover_checks
 
-from auditor.simulator.testkit import all_items_verify, fast_policy, freeze_clock, routes_used, run_against, spine_scenario
+from testkit import all_items_verify, fast_policy, freeze_clock, routes_used, run_against, spine_scenario
 
 PROJECT = "bks-prod"
 
@@ -70,7 +71,7 @@ def statuses(results):
 
 def needs_call(check, api: str, method: str) -> bool:
     feeds = FEEDS.get((api, method))
-    return feeds is None or bool(set(check.needs) & set(feeds))
+    return feeds is None or bool(underlying(check.needs) & set(feeds))
 
 
 def assert_fault_outcome(baseline, collection, results, code, route_calls, expected_kind):

@@ -171,7 +171,7 @@ def _collect_github(sim, out: Path, monkeypatch) -> Locker:
 
 
 def test_a_user_token_names_its_owner_and_classic_scopes(tmp_path, monkeypatch):
-    with Simulator(_scenario(token_user={"login": "ana-audit", "type": "User"}), port=0) as sim:
+    with Simulator(_scenario(user="ana-audit"), port=0) as sim:
         locker = _collect_github(sim, tmp_path / "ev", monkeypatch)
     found = provenance.github_identity(locker)
     assert found["login"] == "ana-audit" and found["type"] == "User"
@@ -182,7 +182,7 @@ def test_a_user_token_names_its_owner_and_classic_scopes(tmp_path, monkeypatch):
 
 
 def test_an_installation_token_is_a_recorded_limitation_not_a_failed_collection(tmp_path, monkeypatch):
-    with Simulator(_scenario(token_user=None, token_scopes=None), port=0) as sim:
+    with Simulator(_scenario(token_has_user=False, token_scopes=None), port=0) as sim:
         locker = _collect_github(sim, tmp_path / "ev", monkeypatch)
     found = provenance.github_identity(locker)
     assert found["login"] is None and found["scopes"] is None

@@ -112,17 +112,11 @@ class Fault(_Strict):
     retry_after: int = Field(default=1, ge=0)  # secondary: Retry-After; primary: seconds to the reset
 
 
-class TokenUser(_Strict):
-    login: str = "audit-reader"
-    type: Literal["User", "Bot"] = "User"
-    name: str | None = "Read-only audit account"
-    email: str | None = None
-
-
 class Github(_Strict):
     token_scopes: list[str] | None = ["repo", "read:org"]  # None: a fine-grained token (no X-OAuth-Scopes)
-    # GET /user: the token's owner; None: an installation or Actions token, which GitHub answers with 403
-    token_user: TokenUser | None = Field(default_factory=lambda: TokenUser())
+    user: str = Field(default="backup-bot", pattern=r"^[A-Za-z0-9-]{1,39}$")  # the token's own account (GET /user)
+    # False: an installation or GitHub Actions token, which has no user: GitHub answers GET /user with 403
+    token_has_user: bool = True
     backup_layout: Layout = "mirror"
     backup_bare: bool = True  # python-github-backup --bare / ghorg --backup; false: normal clones
     organizations: list[Organization]
