@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from auditor import yamlsafe
+from auditor import reading, yamlsafe
 from auditor.config import format_validation_error
 from auditor.errors import ConfigError
 
@@ -88,12 +88,7 @@ def parse_responses(text: str, source: str) -> Responses:
 
 def snapshot(path: Path) -> dict[str, Any]:
     """What a locker stores: the file's text (validated first), its name and SHA-256."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read the responses file: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: the responses file is not UTF-8 text (byte {err.start})") from err
+    text = reading.read_text(path, "responses", error=ConfigError)  # the one reading path (size, encoding limits)
     parsed = parse_responses(text, str(path))
     return {"source": str(path), "sha256": parsed.sha256, "text": text}
 

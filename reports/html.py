@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from auditor.errors import ReportError
-from auditor.reports import charts, view
+from auditor.reports import charts, display, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
 MAIN_TEMPLATE = "report.html.j2"
@@ -183,8 +183,10 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=display.finalize,  # every {{ }}: invisible characters shown, long unbroken runs shortened
     )
     env.filters.update(
+        visible=display.visible,
         short_hash=_short_hash,
         when=_when,
         compact=_compact,
