@@ -19,7 +19,7 @@ import yaml
 from auditor import provenance
 from auditor.collectors import github as github_collector
 from auditor.collectors import identity
-from auditor.config import Config, load_config
+from auditor.config import GCP_APIS, Config, load_config
 from auditor.errors import ConfigError
 from auditor.evidence.locker import Locker, LockerWriter
 from auditor.responses import parse_responses
@@ -54,7 +54,7 @@ def test_loopback_and_anonymous_make_a_run_simulated():
     assert any("loopback" in r for r in reasons) and "anonymous Google Cloud credentials" in reasons
     real = config.model_copy(update={
         "gcp": config.gcp.model_copy(update={"credentials": "application-default",
-                                             "endpoints": config.gcp.endpoints.model_copy(update={a: None for a in ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")})}),
+                                             "endpoints": config.gcp.endpoints.model_copy(update={a: None for a in GCP_APIS})}),
         "github": config.github.model_copy(update={"base_url": "https://api.github.com"})})
     assert provenance.simulated_reasons(real) == []
     for host, loop in (("http://127.0.0.1:8765", True), ("http://127.5.6.7", True), ("http://[::1]:80", True),
