@@ -118,7 +118,7 @@ CHECK = Check(
     id=ID,
     title="Backups are kept in a separate region in the same country",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="An automated process will back up all data to a separate region in the same country (e.g. US East to US West).",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary, judges the configured backupConfiguration.location (instances.list) and the location "
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "

@@ -216,7 +216,7 @@ CHECK = Check(
     id=ID,
     title="Backups are encrypted like the live data, with keys that still work",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="The backups are encrypted in the same way as live production data.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary, compares the live data's encryption (instances.list diskEncryptionConfiguration "
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "

@@ -228,7 +228,7 @@ CHECK = Check(
     id=ID,
     title="Automated backups succeed every day of the period",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="By default, data will be backed up daily.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary and each day of the audit period, inspects the automated-backup outcomes in the "
                 "Cloud Logging system-event audit log (cloudsql.instances.automatedBackup, windowStatus) together with the "
                 "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log.",

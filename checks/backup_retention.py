@@ -135,8 +135,7 @@ CHECK = Check(
     id=ID,
     title="Backups are retained as the data's classification requires",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="Data must be backed up according to its level defined in Data Classification Policy. Data retention "
-                  "period must be defined and comply with any and all applicable regulatory and contractual requirements.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
                 "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",

@@ -107,7 +107,7 @@ CHECK = Check(
     id=ID,
     title="Backups are restore-tested as often as the data's classification requires",
     criteria=("A1.3",),
-    policy_clause="Not promised by the written Backup Policy; SOC 2 A1.3 expects recovery to be tested.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Beyond the written policy. For each Cloud SQL primary, lists its Cloud SQL Admin operations "
                 "(operations.list) and takes each RESTORE_VOLUME, CLONE or CREATE_CLONE that finished without error as a "
                 "restore test; every day of the period must have one within the classification's restore_test_interval.",
