@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from auditor import yamlsafe
 from auditor.errors import ConfigError
 
-GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")
+GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "backupdr")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -101,6 +101,7 @@ class Endpoints(_Strict):
     cloudkms: str | None = None
     monitoring: str | None = None
     logging: str | None = None
+    backupdr: str | None = None
 
     @field_validator(*GCP_APIS)
     @classmethod

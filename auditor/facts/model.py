@@ -7,6 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from auditor.facts.controls import AlertPolicy, KmsKey, KmsKeyVersion, LogMetric, NotificationChannel, SqlOperation
+from auditor.facts.backup_model import BackupFacts
 from auditor.facts.stores import StoreFacts
 from auditor.facts.source_model import SourceFacts
 
@@ -161,3 +162,4 @@ class Facts:
     log_metrics: list[LogMetric] = field(default_factory=list)
     sql_operations: list[SqlOperation] = field(default_factory=list)
     source: SourceFacts = field(default_factory=SourceFacts)  # GitHub repositories and their local backups
+    backups: BackupFacts = field(default_factory=BackupFacts)  # every backup kind and Backup and DR (auditor.facts.read_backups)

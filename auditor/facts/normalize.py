@@ -389,6 +389,23 @@ def _register_store_readers() -> None:
 
 
 _register_store_readers()
+
+
+def _register_backup_readers() -> None:
+    """Every backup kind and Backup and DR (auditor.facts.read_backups); backupRuns and instances.list
+    pages are also read there (ON_DEMAND runs, per-engine settings)."""
+    from auditor.facts import read_backups as backups
+
+    READERS.update(backups.READERS)
+    FEEDS.update(backups.FEEDS)
+    FEEDS[("sqladmin", "backupRuns.list")] = ("backup_attempts", "sql_backups")
+    FEEDS[("sqladmin", "instances.list")] = ("sql_instances", "instance_observations", "sql_backups")
+    ALSO_READ[("sqladmin", "backupRuns.list")] = backups.read_runs
+    ALSO_READ[("sqladmin", "instances.list")] = backups.read_engines
+
+
+ALSO_READ: dict[tuple[str, str], PageReader] = {}  # a second reader of the same pages
+_register_backup_readers()
 def read_source(locker: Locker, facts: Facts) -> None:
     from auditor.facts.source import read_source as read
 
@@ -423,6 +440,9 @@ def build_facts(lockers: list[Locker]) -> Facts:
         setattr(facts, name, list({f.name: f for f in getattr(facts, name)}.values()))
     facts.log_metrics = list({(m.project, m.name): m for m in facts.log_metrics}.values())
     facts.stores.dedupe()
+    from auditor.facts import read_backups
+
+    read_backups.finish(facts)
     return facts
 
 
@@ -435,6 +455,7 @@ def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
         return
     field, read = reader
     complete = call["outcome"] == "ok"
+    gaps_before = len(facts.coverage.gaps)
     for item_id, _item, status in locker.pages(call):
         if status != 200:
             continue  # a retried error page; the call's outcome says whether it recovered
@@ -447,6 +468,11 @@ def _read_call(locker: Locker, call: dict[str, Any], facts: Facts) -> None:
             facts.coverage.gaps.append(_gap(call, "malformed", None, f"page {item_id} is not a valid {call['method']} response", status))
             continue
         read(call, body, item_id, facts)
+        also = ALSO_READ.get((call["api"], call["method"]))
+        if also is not None:
+            also(call, body, item_id, facts)
+    if complete and any(g.call_id == call["id"] for g in facts.coverage.gaps[gaps_before:]):
+        complete = False  # a reader found the answer partial (auditor.facts.read_backups)
     if complete:
         facts.coverage.answered.add((call["api"], call["method"], call["scope"]))
         if (call["api"], call["method"]) == ("sqladmin", "instances.list") and timestamp(call.get("server_date")):

@@ -19,8 +19,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import (github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
-                               routes_sqlops, routes_storage)
+from auditor.simulator import (github_mount, routes_backupdr, routes_cloudasset, routes_kms, routes_logging, routes_monitoring,
+                               routes_sqladmin, routes_sqlbackups, routes_sqlops, routes_storage)
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
 from auditor.simulator.fieldmask import apply_mask, parse_fields
@@ -29,7 +29,8 @@ from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
 from auditor.simulator.scenario import Scenario, load_scenario
 
 DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
-                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES]
+                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES,
+                               *routes_sqlbackups.ROUTES, *routes_backupdr.ROUTES]
 MAX_BODY = 1 << 20
 
 
