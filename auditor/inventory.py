@@ -45,7 +45,7 @@ class BucketBackup(_Strict):
         return value
 
 
-BackupMethod = Union[Literal["cloudsql-automated", "none", "managed-by-service"], BucketBackup]
+BackupMethod = Union[Literal["cloudsql-automated", "backupdr", "none", "managed-by-service"], BucketBackup]
 
 
 class Flow(_Strict):
@@ -60,6 +60,15 @@ class Store(_Strict):
     backup: list[BackupMethod] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     notes: str | None = None
+    restore_targets: list[str] = Field(default_factory=list)  # scratch instances its restore tests restore into
+
+    @field_validator("restore_targets")
+    @classmethod
+    def _full_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not RESOURCE.match(name):
+                raise ValueError(f"restore target {name!r} is not a full resource name")
+        return value
 
     @field_validator("resource")
     @classmethod

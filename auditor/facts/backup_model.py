@@ -206,6 +206,20 @@ class RestoreVerificationPlan:
     evidence: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ValidationRecord:
+    """One record of what was checked after a restore (auditor.restore_validations), as stored in the locker."""
+
+    date: object  # datetime.date
+    store: str
+    backup_id: str
+    check: str
+    result: str  # pass | fail
+    by: str
+    restored_to: str | None
+    evidence: tuple[str, ...] = ()
+
+
 @dataclass
 class BackupFacts:
     """Everything the readers above produce, as lists (deduplicated by name once every locker is read)."""
@@ -220,6 +234,8 @@ class BackupFacts:
     summaries: list[ProtectionSummary] = field(default_factory=list)
     verification_plans: list[RestoreVerificationPlan] = field(default_factory=list)
     deleted_instances: dict[str, dict] = field(default_factory=dict)  # resource -> the final backup's instance snapshot
+    validations: list[ValidationRecord] = field(default_factory=list)
+    validation_problem: str | None = None  # the stored records could not be parsed
 
     def dedupe(self) -> None:
         self.retained = list({b.key: b for b in self.retained}.values())
@@ -228,7 +244,18 @@ class BackupFacts:
         self.summaries = list({s.target: s for s in self.summaries}.values())
 
     def retained_of(self, resource: str) -> list[RetainedBackup]:
-        return [b for b in self.retained if b.instance == resource]
+        """Every retained backup of a store, each once: a backup run and the Backups resource entry that maps to
+        it (`backupRun`) are one backup; the Backups entry is kept (it carries the key and the expiry)."""
+        index = self.__dict__.get("_by_store")
+        if index is None or index[0] != len(self.retained):
+            grouped: dict[str, list[RetainedBackup]] = {}
+            for backup in self.retained:
+                grouped.setdefault(backup.instance, []).append(backup)
+            index = self.__dict__["_by_store"] = (len(self.retained), grouped)
+        mine = index[1].get(resource, [])
+        mapped = {b.run_id for b in mine if b.source == "sql-backups" and b.run_id}
+        return sorted((b for b in mine if not (b.source == "backup-run" and b.run_id in mapped)),
+                      key=lambda b: (b.taken_at is None, b.taken_at or 0, b.key))
 
     def vault(self, name: str | None) -> BackupVault | None:
         return next((v for v in self.vaults if v.name == name), None) if name else None

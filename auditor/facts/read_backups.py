@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.facts import read_backupdr as bdr
-from auditor.facts.backup_model import ListingPartial
+from auditor.facts.backup_model import ListingPartial, ValidationRecord
 from auditor.facts.model import CallGap, ConfigChange
 from auditor.facts.normalize import _items, sql_instance
 from auditor.facts.sqlbackups import automated_run, on_demand_run, sql_backup, unreachable_regions
@@ -81,7 +81,28 @@ read_bdr_backups = _lister("backups", lambda data, item_id: bdr.backup(data, ite
 read_summaries = _lister("resourceBackupConfigs", bdr.summary, "summaries")
 read_verification_plans = _lister("restoreVerificationPlans", bdr.verification_plan, "verification_plans")
 
+def read_validations(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Any) -> None:
+    from pathlib import Path
+
+    from auditor.errors import ConfigError
+    from auditor.restore_validations import parse_validations
+
+    for doc in _items(body, "documents") or []:
+        content = doc.get("text")
+        if not isinstance(content, str):
+            facts.backups.validation_problem = f"evidence item {item_id} holds no restore validation text"
+            continue
+        try:
+            records = parse_validations(content, Path(str(doc.get("path") or "restore validations")))
+        except ConfigError as err:
+            facts.backups.validation_problem = str(err)
+            continue
+        facts.backups.validations += [ValidationRecord(v.date, v.store, v.backup_id, v.check, v.result, v.by, v.restored_to,
+                                                       (item_id,)) for v in records.validations]
+
+
 READERS = {
+    ("inventory", "restore_validations.read"): ("documents", read_validations),
     ("sqladmin", "Backups.list"): ("backups", read_sql_backups),
     ("backupdr", "backupVaults.list"): ("backupVaults", read_vaults),
     ("backupdr", "backupPlans.list"): ("backupPlans", read_plans),
@@ -94,6 +115,7 @@ READERS = {
 # which facts each call fills (auditor.facts.normalize.FEEDS): checks that need them are inconclusive when it fails
 FEEDS = {
     ("sqladmin", "Backups.list"): ("sql_backups",),
+    ("inventory", "restore_validations.read"): ("restore_validations",),
     **{key: ("backupdr",) for key in READERS if key[0] == "backupdr"},
 }
 
