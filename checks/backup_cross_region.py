@@ -8,6 +8,7 @@ finding in itself. Declared backup buckets are compared with their source store'
 
 from __future__ import annotations
 
+from auditor.checks import protection
 from auditor.checks.backup_scope import evaluate_scope, sql_runs
 from auditor.checks.placement import judge
 from auditor.checks.stores import Store
@@ -32,11 +33,12 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     configured = instance.backup_location
     effective = configured or nearest_multi_region(instance.region)
     runs = sql_runs(facts, instance)
-    landed = sorted({r.location for r in runs if r.location and r.outcome == "succeeded"})
+    kept = protection.retained(facts, instance)  # every retained backup, on-demand and final ones too
+    landed = sorted({r.location for r in runs if r.location and r.outcome == "succeeded"} | {b.location for b in kept if b.location})
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
-                "run_locations": landed, "retained_runs": len(runs), "accept_multi_region": accept}
+                "run_locations": landed, "retained_runs": len(runs), "retained_backups": len(kept), "accept_multi_region": accept}
     expected = {"separate_region": True, "same_country": lookup(instance.region).single_country if lookup(instance.region) else None}
-    evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
+    evidence = list(instance.evidence) + [e for r in runs for e in r.evidence] + [e for b in kept for e in b.evidence]
 
     def finding(status: str, message: str) -> Finding:
         # where the primary and its backups live, for the pack's regions view
@@ -49,8 +51,7 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     if instance.backup_enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backup is kept in a separate region.")
     if instance.backup_tier == "ENHANCED":
-        return finding(INCONCLUSIVE, f"{name}: backups are managed by Backup and DR (backupTier ENHANCED); their location is "
-                                     "not visible to the Cloud SQL Admin API and is not yet collected.")
+        return _backupdr_rule(instance, facts, ctx, finding, observed, evidence, accept)
     source = lookup(instance.region)
     unset_note = "" if configured else (f" No backup location is configured, so Cloud SQL uses the nearest multi-region "
                                         f"({(effective or 'unknown').upper()}).")
@@ -68,10 +69,35 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
     if not landed:
-        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but no retained backup run "
+        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but no retained backup "
                                      "shows where backups actually landed." + unset_note)
-    return finding(PASS, f"{head} {config_verdict.reason}; all {len(runs)} retained runs landed in "
-                         f"{', '.join(landed)}." + unset_note)
+    kinds = sorted({b.kind for b in kept} | ({"AUTOMATED"} if runs else set()))
+    return finding(PASS, f"{head} {config_verdict.reason}; all {max(len(kept), len(runs))} retained backups "
+                         f"({', '.join(k.lower().replace('_', '-') for k in kinds)}) landed in {', '.join(landed)}." + unset_note)
+
+
+def _backupdr_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext, finding, observed: dict, evidence: list, accept: bool) -> Finding:
+    """ENHANCED: the backups live in the Backup and DR vault; its location (from its name) and each backup's are judged."""
+    view = protection.backupdr(facts, instance)
+    evidence += [e for e in view.evidence if e not in evidence]
+    landed = sorted({b.location for b in view.backups if b.usable and b.location} | {v.location for v in view.vaults})
+    observed.update({"backupdr_vaults": [v.name for v in view.vaults], "run_locations": landed, "retained_backups": len(view.backups)})
+    if not view.associations and not view.missing:
+        return finding(FAIL, protection.no_association(instance) + ", so no backup is kept anywhere.")
+    source = lookup(instance.region)
+    problems, notes = [], []
+    for location in landed:
+        verdict = judge(source, instance.region, lookup(location), location, accept)
+        (notes if verdict.ok else problems).append(f"Backup and DR vault/backups: {verdict.reason}")
+    head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
+    if problems:
+        return finding(FAIL, f"{head} " + "; ".join(problems) + ".")
+    if view.missing or not landed:
+        result = finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: "
+                                       f"{view.reasons() or 'no vault or backup was read'}.")
+        result.details["unverified"] = view.missing
+        return result
+    return finding(PASS, f"{head} " + "; ".join(notes) + f" ({len(view.backups)} backups in {', '.join(v.name for v in view.vaults)}).")
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
@@ -109,9 +135,10 @@ CHECK = Check(
     criteria=("CC9.1", "A1.2"),
     policy_clause="An automated process will back up all data to a separate region in the same country (e.g. US East to US West).",
     description="For each Cloud SQL primary, judges the configured backupConfiguration.location (instances.list) and the location "
-                "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
+                "of every retained backup of every kind (backupRuns.list, Backups.list; for ENHANCED-tier instances the Backup and DR "
+                "vault and backups) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "backup_attempts", "stores", "coverage"),
+    needs=("sql_instances", "backup_attempts", "stores", "coverage", "sql_backups", "backupdr"),
     evaluate=evaluate,
 )

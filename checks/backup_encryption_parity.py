@@ -7,8 +7,8 @@ CMEK key), so a backup cannot be "weaker" than its instance; the real risks are:
     DESTROYED: those backups cannot be restored (destroyed key material is gone for good);
   - the key is kept in another country than the data it protects;
   - a retained backup of a CMEK instance reports no key at all.
-Instances whose backups Backup and DR manages (backupTier ENHANCED) are invisible to backupRuns,
-so their backups cannot be judged here: inconclusive, with that reason.
+Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and
+DR backups, which carry the key versions of the vault's key.
 """
 
 from __future__ import annotations
@@ -40,10 +40,93 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "encryption"))
+        elif instance.backup_tier == "ENHANCED":
+            findings.append(_backupdr_finding(instance, facts, ctx))
         else:
-            findings.append(_instance_finding(instance, sorted(runs[instance.resource], key=lambda r: r.window_start), facts, ctx))
+            findings.append(_instance_finding(instance, sorted(_with_other_kinds(runs[instance.resource], instance, facts),
+                                                               key=lambda r: r.window_start), facts, ctx))
     findings += _bucket_findings(facts, ctx)
     return findings
+
+
+def _with_other_kinds(runs: list[BackupAttempt], instance: SqlInstance, facts: Facts) -> list[BackupAttempt]:
+    """The automated runs, plus every other retained backup (on-demand runs, the Backups resource's ON_DEMAND and FINAL
+    entries, and AUTOMATED entries no run stands for), each once, so parity sees every backup that could be restored."""
+    from auditor.checks import protection
+
+    seen = {r.key.rsplit("/", 1)[-1] for r in runs}
+    out = list(runs)
+    for backup in protection.retained(facts, instance):
+        if backup.source == "backupdr" or (backup.run_id and backup.run_id in seen) or not backup.taken_at:
+            continue
+        out.append(BackupAttempt(instance.resource, backup.taken_at, "succeeded", backup.source, backup.state, backup.taken_at,
+                                 backup.key, backup.evidence, backup.location, backup.kms_key, backup.kms_key_version))
+    return out
+
+
+def _backupdr_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+    """ENHANCED: the backups are Backup and DR's, encrypted with the vault's key (kmsKeyVersions on each backup). Data whose
+    classification requires CMEK needs a customer-managed key on every backup, in a usable state, in the data's country."""
+    from auditor.checks import protection
+
+    classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
+    wanted = policy.encryption if policy else "any"
+    view = protection.backupdr(facts, instance)
+    backups = [b for b in view.backups if b.usable]
+    evidence = list(instance.evidence) + view.evidence
+    observed: dict = {"kms_key": instance.kms_key, "backup_tier": instance.backup_tier, "backups_checked": len(backups),
+                      "vault_keys": sorted({v.kms_key for v in view.vaults if v.kms_key}), "key_versions": {}}
+    problems: list[str] = []
+    unknowns: list[str] = [m["message"] for m in view.missing]
+    if not view.associations and not view.missing:
+        problems.append("no backup plan association names it, so there is no backup whose encryption could match the data's")
+    if policy is None:
+        unknowns.append("its data has no classification, so whether it requires customer-managed keys cannot be judged")
+    unkeyed = [b for b in backups if not b.kms_key_version]
+    if wanted == "cmek" and instance.kms_key is None:
+        problems.append(f"its data is classified {classification!r}, which requires CMEK, but the instance uses Google-managed keys")
+    if wanted == "cmek" and unkeyed:
+        problems.append(f"{len(unkeyed)} of its {len(backups)} Backup and DR backups report no customer-managed key version "
+                        "(Google-managed encryption), although the data requires CMEK")
+    data_countries = country_of(instance.region)
+    versions = {v.name: v for v in facts.kms_key_versions}
+    for name in sorted({b.kms_key_version for b in backups if b.kms_key_version}):
+        key = key_of_version(name)
+        why = _key_reads(facts, key)
+        if why:
+            unknowns.append(f"the state of key {key} could not be read: {why}")
+            continue
+        evidence.extend(e for k in facts.kms_keys if k.name == key for e in k.evidence)
+        version = versions.get(name)
+        if version is None:
+            unknowns.append(f"key version {name} is not among the key's listed versions")
+            continue
+        evidence.extend(version.evidence)
+        observed["key_versions"][name] = version.state
+        if version.state in UNUSABLE_KEY_STATES:
+            problems.append(f"key version {name}, which encrypts Backup and DR backups, is {STATE_WORDS[version.state]}")
+        key_countries = country_of(key_location(key) or "?")
+        if key_countries is None or data_countries is None:
+            unknowns.append(f"the country of key {key} or of region {instance.region!r} is unknown")
+        elif not key_countries <= data_countries:
+            problems.append(f"the backups' key {key} is kept in {describe(key_location(key) or '?', key_countries)}, another "
+                            "country than the data")
+    if not backups and not view.missing and view.associations:
+        unknowns.append("Backup and DR holds no usable backup of it, so no backup's encryption could be compared")
+    if problems:
+        status, text = FAIL, "; ".join(problems)
+    elif unknowns:
+        status, text = INCONCLUSIVE, "could not be verified: " + "; ".join(unknowns)
+    else:
+        keys = ", ".join(sorted({key_of_version(v) for v in observed["key_versions"]})) or "Google-managed keys"
+        status, text = PASS, (f"its {len(backups)} Backup and DR backups are encrypted with {keys} (all key versions ENABLED, in "
+                              f"the data's country); the live data uses {instance.kms_key or 'Google-managed keys'}")
+    finding = Finding(ID, instance.resource, "encryption", status, f"{instance.display}: {text}.", observed=observed,
+                      expected={"encryption": wanted, "classification": classification, "usable_key_states": ["ENABLED"]},
+                      details={"problems": problems, "could_not_verify": unknowns}, evidence=evidence)
+    if status == INCONCLUSIVE and view.missing:
+        finding.details["unverified"] = view.missing
+    return finding
 
 
 def _bucket_findings(facts: Facts, ctx: CheckContext) -> list[Finding]:
@@ -98,9 +181,6 @@ def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: F
                       "backups_checked": len(runs), "key_versions": {}}
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
-    if instance.backup_tier == "ENHANCED":
-        unknowns.append("its backups are managed by Backup and DR (backupTier ENHANCED), which Cloud SQL's backupRuns "
-                        "do not show, so the encryption of those backups cannot be verified here")
     if instance.kms_key is None:
         if policy is None:
             unknowns.append("its data has no classification (neither declared in the data map nor labelled), so whether "
@@ -191,8 +271,9 @@ CHECK = Check(
     description="For each Cloud SQL primary, compares the live data's encryption (instances.list diskEncryptionConfiguration "
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
-                "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
-                "Backup and DR manages (backupTier ENHANCED) are inconclusive: their backups are not listed by Cloud SQL.",
-    needs=("sql_instances", "backup_attempts", "kms_keys", "kms_key_versions", "stores", "coverage"),
+                "location with the data's country. Data classified to require CMEK must use it. Every retained backup counts "
+                "(on-demand and final ones too, Backups.list); instances whose backups Backup and DR manages (backupTier "
+                "ENHANCED) are judged from the key versions of their Backup and DR backups (dataSources.backups.list).",
+    needs=("sql_instances", "backup_attempts", "kms_keys", "kms_key_versions", "stores", "coverage", "sql_backups", "backupdr"),
     evaluate=evaluate,
 )

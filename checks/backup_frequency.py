@@ -54,15 +54,15 @@ def _inside(moment: datetime, intervals: list[tuple[datetime, datetime]]) -> boo
 
 
 def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list[tuple[datetime, datetime]],
-               ctx: CheckContext, evidence_readable: bool) -> dict[date, str]:
-    window = ctx.config.policy.backup_window
+               ctx: CheckContext, evidence_readable: bool, window: timedelta | None = None) -> dict[date, str]:
+    window = window or ctx.config.policy.backup_window
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
     succeeded_days = set(ctx.period.days_of([a.window_start for a in attempts if a.outcome == "succeeded"]))
     created_day = ctx.period.day_of(instance.create_time) if instance.create_time else None
     states: dict[date, str] = {}
     for day, window_opens in zip(ctx.period.days(), ctx.period.openings(start_clock)):
-        if created_day and day < created_day:
-            states[day] = "not_applicable"
+        if created_day and (day < created_day or (day == created_day and window_opens < instance.create_time)):
+            states[day] = "not_applicable"  # before it existed, or created after that day's window opened
         elif day in succeeded_days:
             states[day] = "succeeded"
         elif _inside(window_opens, stops):
@@ -129,30 +129,65 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
             findings.append(replica_finding(ID, instance, "daily"))
             continue
         if instance.backup_tier == "ENHANCED":  # Backup and DR's backups are not in backupRuns or this audit log
-            findings.append(Finding(ID, instance.resource, "daily", INCONCLUSIVE,
-                                    f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED); "
-                                    "Cloud SQL's backup runs and audit log do not show them, so daily backups cannot be "
-                                    "verified here.", observed={"backup_tier": instance.backup_tier},
-                                    evidence=list(instance.evidence)))
+            findings.append(_backupdr_instance(instance, changes_by_instance[instance.resource], facts, ctx))
             continue
         findings.append(_evaluate_instance(instance, attempts_by_instance[instance.resource],
                                            changes_by_instance[instance.resource], facts, ctx))
     return findings
 
 
+def _backupdr_instance(instance: SqlInstance, changes: list[ActivationChange], facts: Facts, ctx: CheckContext) -> Finding:
+    """An ENHANCED-tier instance, judged from its Backup and DR backups: one a day inside the plan's window.
+    Backup and DR keeps backups only for the rule's retention; days older than that have no evidence left
+    (unknown, not missed). A rule whose last backup failed is reported beside the days."""
+    from dataclasses import replace
+
+    from auditor.checks import protection
+
+    view = protection.backupdr(facts, instance)
+    if not view.associations and not view.missing:
+        return Finding(ID, instance.resource, "daily", FAIL, protection.no_association(instance) + ", so nothing backs it up.",
+                       observed={"backup_tier": instance.backup_tier, "associations": 0}, evidence=list(instance.evidence))
+    attempts = [BackupAttempt(instance.resource, b.taken_at, "succeeded", "backupdr", b.state, b.taken_at, b.key, b.evidence)
+                for b in view.backups if b.usable and b.taken_at]
+    judged = replace(instance, backup_start_time=view.window_start() or instance.backup_start_time)
+    retention = view.retention_days()
+    horizon = ctx.as_of - timedelta(days=retention) if retention else None
+    finding = _evaluate_instance(judged, attempts, changes, facts, ctx, readable=view.missing, horizon=horizon,
+                                 window=view.window())
+    failing = view.failing()
+    if failing:
+        finding.message += " Backup and DR reports " + "; ".join(failing) + "."
+    finding.observed["backup_tier"] = instance.backup_tier
+    finding.details["backupdr"] = {"plans": [p.name for p in view.plans], "vaults": [v.name for v in view.vaults],
+                                   "backups": len(view.backups), "retention_days": retention, "failing_rules": failing}
+    finding.evidence += [e for e in view.evidence if e not in finding.evidence]
+    return finding
+
+
 def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], changes: list[ActivationChange],
-                       facts: Facts, ctx: CheckContext) -> Finding:
+                       facts: Facts, ctx: CheckContext, readable: list | None = None, horizon: datetime | None = None,
+                       window: timedelta | None = None) -> Finding:
+    """`readable`: for Backup and DR, the reads that are missing (instead of the audit log's); `horizon`: before
+    it, backups have expired from their source, so a day without one is unknown rather than missed."""
     scope = f"projects/{instance.project}"
     log_gap = None if facts.coverage.was_read("logging", "entries.list", scope) else (
         facts.coverage.gap("logging", scope, "entries.list"))
     log_readable = log_gap is None and facts.coverage.was_read("logging", "entries.list", scope)
+    missing_entries = None
+    if readable is not None:
+        log_gap, log_readable, missing_entries = None, not readable, readable
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
     tolerance = ctx.config.policy.backup_window
     life = lifetime(instance, facts)
     period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
     stops = stopped_intervals(changes, instance.activation_policy, period_end)
-    states = day_states(instance, attempts, stops, ctx, log_readable)
+    states = day_states(instance, attempts, stops, ctx, log_readable, window)
+    if horizon is not None:
+        for (day, state), opens in zip(list(states.items()), ctx.period.openings(instance.backup_start_time or MIDNIGHT_UTC)):
+            if state == "missed" and opens < horizon:
+                states[day] = "unknown"  # its backup, if it was made, has expired from Backup and DR
     if life.gone_by:  # deleted mid-period: in the population for the days it existed, not after
         start_clock = instance.backup_start_time or MIDNIGHT_UTC
         for (day, state), opens in zip(list(states.items()), ctx.period.openings(start_clock)):
@@ -192,12 +227,21 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
         message = f"{instance.display}: " + "; ".join(problems) + "."
     elif unknown:
         status = INCONCLUSIVE
-        reason = log_gap.describe() if log_gap else "the audit log for the period was not collected"
+        if missing_entries is not None:
+            reason = ("; ".join(m["message"] for m in missing_entries) if missing_entries else
+                      f"Backup and DR keeps backups {(ctx.as_of - horizon).days if horizon else '?'} days, so older days' "
+                      "backups have expired, and its job log is not collected")
+        else:
+            reason = log_gap.describe() if log_gap else "the audit log for the period was not collected"
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:
-        status = NOT_APPLICABLE if counts["not_applicable"] == len(states) else INCONCLUSIVE
+        created_late = bool(instance.create_time and counts["not_applicable"] + counts["not_due"] == len(states) and counts["not_applicable"])
+        status = NOT_APPLICABLE if counts["not_applicable"] == len(states) or created_late else INCONCLUSIVE
         message = f"{instance.display}: no day of the period was due for a backup by {ctx.as_of:%Y-%m-%d %H:%M} UTC."
+        if created_late:
+            message += (f" It was created on {instance.create_time:%Y-%m-%d %H:%M} UTC, after that day's backup window had "
+                        "opened, and its first window has not closed yet.")
     else:
         status = PASS
         message = f"{instance.display}: a successful automated backup on each of {counts['succeeded']} due days; longest interval {gap_hours} hours."
@@ -222,11 +266,20 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
             "coverage": counts,
             "sources": sorted({a.source for a in attempts}),
             "day_evidence": _day_evidence(attempts, ctx),
-            **({"unverified": [unverified_entry(log_gap) if log_gap else not_collected("logging", "entries.list", scope)]}
+            **({"unverified": (missing_entries or [_expired(instance, horizon)]) if missing_entries is not None else
+                [unverified_entry(log_gap) if log_gap else not_collected("logging", "entries.list", scope)]}
                if status == INCONCLUSIVE and unknown else {}),
         },
         evidence=evidence,
     )
+
+
+def _expired(instance: SqlInstance, horizon: datetime | None) -> dict:
+    from auditor.unverified import incomplete_data
+
+    return incomplete_data(f"{instance.display}: Backup and DR backups made before "
+                           f"{horizon:%Y-%m-%d %H:%M} UTC have expired; no other collected source shows those days" if horizon
+                           else f"{instance.display}: the Backup and DR rule states no retention")
 
 
 CHECK = Check(
@@ -236,7 +289,9 @@ CHECK = Check(
     policy_clause="By default, data will be backed up daily.",
     description="For each Cloud SQL primary and each day of the audit period, inspects the automated-backup outcomes in the "
                 "Cloud Logging system-event audit log (cloudsql.instances.automatedBackup, windowStatus) together with the "
-                "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log.",
-    needs=("sql_instances", "backup_attempts", "activation_changes", "coverage"),
+                "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log. "
+                "Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and DR backups "
+                "(dataSources.backups.list consistencyTime) against the plan's daily window.",
+    needs=("sql_instances", "backup_attempts", "activation_changes", "coverage", "backupdr"),
     evaluate=evaluate,
 )

@@ -12,7 +12,9 @@ maximum when the classification sets one.
 
 from __future__ import annotations
 
+from auditor.checks import protection as protection_model
 from auditor.checks.backup_scope import evaluate_scope
+from auditor.facts import sqlengine
 from auditor.checks.stores import Store
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import Facts, SqlInstance
@@ -36,6 +38,71 @@ def _delete_protection(settings: dict) -> tuple[bool | None, str]:
     return False, "deleting the instance would delete its automated backups (neither retainBackupsOnDelete nor a final backup is configured)"
 
 
+def _final_rule(instance: SqlInstance, facts: Facts, policy) -> str | None:
+    """The classification's `final_backup_days`: some backup must outlive the instance's deletion that long
+    (finalBackupConfig.retentionDays; retainBackupsOnDelete keeps backups with no stated end, which counts).
+    A deleted instance is judged by its FINAL backup's expiry instead."""
+    wanted = policy.final_backup_days if policy else None
+    if not wanted:
+        return None
+    finals = [b for b in facts.backups.retained_of(instance.resource) if b.kind == "FINAL" and b.usable]
+    if instance.state == "DELETED" or finals:
+        kept = [(b.expires_at - b.instance_deleted_at).days for b in finals if b.expires_at and b.instance_deleted_at]
+        if kept and max(kept) >= wanted:
+            return None
+        return (f"its final backup is kept {max(kept)} days after deletion, below the {wanted}-day rule" if kept
+                else f"it was deleted without a final backup kept {wanted} days")
+    engine = protection_model.engine(facts, instance)
+    after = sqlengine.backups_after_deletion(engine) if engine else None
+    if after is None:
+        return (f"the classification requires a backup to outlive the instance's deletion by {wanted} days (final_backup_days), "
+                "but neither a final backup nor retainBackupsOnDelete is configured")
+    if after and after < wanted:
+        return f"its final backup would be kept {after} days after deletion, below the {wanted}-day rule (final_backup_days)"
+    return None
+
+
+def _backupdr_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext, classification, policy, finding) -> Finding:
+    """ENHANCED: retention is the Backup and DR rule's backupRetentionDays, floored by the vault's enforced minimum."""
+    view = protection_model.backupdr(facts, instance)
+    days = view.retention_days()
+    enforced = [v.minimum_enforced_retention.days for v in view.vaults if v.minimum_enforced_retention]
+    locked = protection_model.immutable(view.vaults, ctx.as_of)
+    result = finding(INCONCLUSIVE, "")
+    result.observed.update({"retention_days": days, "vault_enforced_days": max(enforced) if enforced else None,
+                            "immutable": locked, "backupdr_vaults": [v.name for v in view.vaults],
+                            "pitr_enabled": protection_model.pitr_enabled(facts, instance)})
+    result.evidence += [e for e in view.evidence if e not in result.evidence]
+    head = f"{instance.display} ({classification}, Backup and DR)"
+    if not view.associations and not view.missing:
+        result.status, result.message = FAIL, protection_model.no_association(instance) + ", so nothing is retained."
+        return result
+    problems = []
+    if days is not None and days < policy.retention_min_days:
+        problems.append(f"its backup plan keeps backups {days} days, below the {policy.retention_min_days}-day minimum")
+    if days is not None and policy.retention_max_days is not None and days > policy.retention_max_days:
+        problems.append(f"its backup plan keeps backups {days} days, beyond the {policy.retention_max_days}-day maximum")
+    if policy.immutable and not locked:
+        problems.append("the classification requires immutable backups, but its vault is not locked with an enforced retention")
+    if policy.point_in_time_recovery and protection_model.pitr_enabled(facts, instance) is not True:
+        problems.append("point-in-time recovery is off, but the classification requires it")
+    rule = _final_rule(instance, facts, policy)
+    if rule:
+        problems.append(rule)
+    if problems:
+        result.status, result.message = FAIL, f"{head}: " + "; ".join(problems) + "."
+    elif view.missing or days is None:
+        result.message = f"{head}: retention could not be verified: {view.reasons() or 'the backup plan states no retention'}."
+        result.details["unverified"] = view.missing
+    else:
+        vaults = ", ".join(f"{v.name} ({'locked, ' if v.immutable_at(ctx.as_of) else ''}enforced minimum "
+                           f"{v.minimum_enforced_retention.days if v.minimum_enforced_retention else 0} days)" for v in view.vaults)
+        result.status, result.message = PASS, (f"{head}: its backup plan keeps backups {days} days (policy "
+                                               f"{policy.retention_min_days}-{policy.retention_max_days or ''} days) in {vaults}"
+                                               + ("; immutable" if locked else "") + ".")
+    return result
+
+
 def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
@@ -43,8 +110,12 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     retained = instance.retained_backups
     days = retained * interval_days if retained is not None else None
     protected, protection = _delete_protection(instance.raw_settings)
-    observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": instance.pitr_enabled,
-                "log_retention_days": instance.log_retention_days, "retained_on_delete": protected}
+    pitr = protection_model.pitr_enabled(facts, instance)  # MySQL: the binary log
+    engine = protection_model.engine(facts, instance)
+    log_days = engine.log_retention_days if engine else instance.log_retention_days
+    observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": pitr,
+                "log_retention_days": log_days, "retained_on_delete": protected,
+                "engine": engine.engine if engine else None, "edition": engine.edition if engine else None}
     expected = {"classification": classification, "retention_min_days": policy.retention_min_days if policy else None,
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
@@ -60,7 +131,7 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
     if instance.backup_tier == "ENHANCED":
-        return finding(INCONCLUSIVE, f"{name}: retention is managed by Backup and DR (backupTier ENHANCED) and is not yet collected.")
+        return _backupdr_rule(instance, facts, ctx, classification, policy, finding)
     if days is None:
         return finding(INCONCLUSIVE, f"{name}: the number of retained backups could not be read.")
     problems = []
@@ -68,16 +139,32 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
         problems.append(f"it keeps {retained} backups ({_days(days)} days), below the {policy.retention_min_days}-day minimum")
     if policy.retention_max_days is not None and days > policy.retention_max_days:
         problems.append(f"it keeps {retained} backups ({_days(days)} days), beyond the {policy.retention_max_days}-day maximum")
-    if policy.point_in_time_recovery and instance.pitr_enabled is not True:
-        problems.append("point-in-time recovery is off, but the classification requires it")
-    if instance.pitr_enabled and policy.retention_max_days is not None and (instance.log_retention_days or 0) > policy.retention_max_days:
-        problems.append(f"transaction logs are kept {instance.log_retention_days} days, beyond the maximum")
-    pitr = (f"; point-in-time recovery on with {instance.log_retention_days} days of logs" if instance.pitr_enabled else "")
+    field = engine.pitr_field if engine else "pointInTimeRecoveryEnabled"
+    if policy.point_in_time_recovery and pitr is None:
+        problems.append(f"whether point-in-time recovery is on could not be read ({field} is missing), and the classification requires it")
+    elif policy.point_in_time_recovery and pitr is not True:
+        problems.append(f"point-in-time recovery is off ({field} is false), but the classification requires it")
+    if pitr and policy.retention_max_days is not None and (log_days or 0) > policy.retention_max_days:
+        problems.append(f"transaction logs are kept {log_days} days, beyond the maximum")
+    if policy.immutable:
+        problems.append("the classification requires immutable backups (a locked vault with enforced retention), which Cloud "
+                        "SQL's own backups are not")
+    rule = _final_rule(instance, facts, policy)
+    if rule:
+        problems.append(rule)
+    via = " (binary logging)" if engine and engine.engine == "mysql" else ""
+    pitr_note = (f"; point-in-time recovery on{via} with {log_days} days of logs" if pitr else "")
     if problems:
-        return finding(FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
+        unreadable = policy.point_in_time_recovery and pitr is None and len(problems) == 1
+        return finding(INCONCLUSIVE if unreadable else FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
+    deleted = ""
+    if instance.state == "DELETED":
+        finals = [b for b in facts.backups.retained_of(instance.resource) if b.kind == "FINAL"]
+        deleted = "".join(f" It was deleted on {b.instance_deleted_at:%Y-%m-%d}; its final backup is kept until "
+                          f"{b.expires_at:%Y-%m-%d}." for b in finals if b.instance_deleted_at and b.expires_at)
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
-                         f"{pitr}. Note: {protection}.")
+                         f"{pitr_note}. Note: {protection}.{deleted}")
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
@@ -134,8 +221,10 @@ CHECK = Check(
     policy_clause="Data must be backed up according to its level defined in Data Classification Policy. Data retention "
                   "period must be defined and comply with any and all applicable regulatory and contractual requirements.",
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
-                "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
+                "point-in-time recovery (per engine: MySQL's binary log) with the classification's minimum and maximum, and "
+                "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete, FINAL backups); "
+                "ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "stores", "coverage"),
+    needs=("sql_instances", "stores", "coverage", "sql_backups", "backupdr"),
     evaluate=evaluate,
 )

@@ -79,6 +79,8 @@ def _found_stores(facts: Facts) -> dict[str, Store]:
         store.in_assets = True
         store.evidence += list(asset.evidence)
     for inst in facts.sql_instances:
+        if inst.state == "DELETED":  # known only from its FINAL backup (auditor.facts.read_backups): not a live store
+            continue
         store = stores.setdefault(inst.resource, Store(inst.resource, SQL_TYPE))
         store.project, store.location, store.labels = inst.project, inst.region, dict(inst.labels)
         store.create_time = inst.create_time or store.create_time

@@ -117,4 +117,5 @@ def read_sql_operations(call: dict[str, Any], body: dict[str, Any], item_id: str
             name=name, project=text(data, "targetProject") or project, instance=sql_resource(text(data, "targetProject") or project, target),
             operation_type=kind, status=text(data, "status"),
             started=timestamp(get(data, "startTime")) or timestamp(get(data, "insertTime")),
-            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,)))
+            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,),
+            backup_id=text(data, "backupContext", "backupId") or (text(data, "backupContext", "name") or "").rsplit("/", 1)[-1] or None))
