@@ -42,9 +42,11 @@ def test_pack_files_are_written(demo_pack):
     assert failed == {
         ("sqladmin", "instances.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
         ("sqladmin", "backupRuns.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
+        ("sqladmin", "Backups.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
         ("storage", "buckets.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
         ("sqladmin", "instances.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
         ("sqladmin", "backupRuns.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
+        ("sqladmin", "Backups.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
     }
 
 
