@@ -103,7 +103,8 @@ def test_instance_dash_lists_all_runs_in_one_call_per_project(demo_pack):
     out, _, stats = demo_pack
     calls = [c for c in Locker(out / "evidence").calls("sqladmin", "backupRuns.list")]
     projects = {c["scope"] for c in Locker(out / "evidence").calls("sqladmin", "instances.list")}
-    assert len(projects) == 7  # bks-prod, -analytics, -platform, -ops (configured or discovered), -data, -legacy, -sandbox
+    # bks-prod, -analytics, -platform, -ops (configured or discovered), -data, -legacy, -sandbox, -backup (its vault keys are indexed)
+    assert len(projects) == 8
     assert {c["scope"] for c in calls} == projects and len(calls) == len(projects)  # one per project, never per instance
     assert all(c["params"]["instance"] == "-" for c in calls)
     backup_run_requests = sum(n for key, n in stats.items() if "backupRuns" in str(key))
