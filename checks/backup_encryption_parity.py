@@ -77,7 +77,7 @@ def _backupdr_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext) ->
     observed: dict = {"kms_key": instance.kms_key, "backup_tier": instance.backup_tier, "backups_checked": len(backups),
                       "vault_keys": sorted({v.kms_key for v in view.vaults if v.kms_key}), "key_versions": {}}
     problems: list[str] = []
-    unknowns: list[str] = [m["message"] for m in view.missing]
+    unknowns: list[str] = [protection.describe([m]) for m in view.missing]
     if not view.associations and not view.missing:
         problems.append("no backup plan association names it, so there is no backup whose encryption could match the data's")
     if policy is None:

@@ -228,7 +228,9 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
     elif unknown:
         status = INCONCLUSIVE
         if missing_entries is not None:
-            reason = ("; ".join(m["message"] for m in missing_entries) if missing_entries else
+            from auditor.checks.protection import describe
+
+            reason = (describe(missing_entries) if missing_entries else
                       f"Backup and DR keeps backups {(ctx.as_of - horizon).days if horizon else '?'} days, so older days' "
                       "backups have expired, and its job log is not collected")
         else:

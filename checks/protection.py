@@ -53,7 +53,7 @@ class BackupdrView:
         return [r for p in self.plans for r in p.rules]
 
     def reasons(self) -> str:
-        return "; ".join(m["message"] for m in self.missing)
+        return describe(self.missing)
 
     def window_start(self) -> time | None:
         hours = [r.schedule.window_start_hour for r in self.rules if r.schedule and r.schedule.window_start_hour is not None]
@@ -78,6 +78,20 @@ class BackupdrView:
                     out.append(f"rule {rule.rule_id}: last backup {rule.last_state}"
                                f"{' (' + rule.last_error + ')' if rule.last_error else ''}{last}")
         return out
+
+
+def describe(entries: list[dict[str, Any]]) -> str:
+    """Unverified entries in words, each naming the call and the project or resource it was for."""
+    from auditor.evidence.failure import KIND_WORDS
+
+    out = []
+    for m in entries:
+        if m.get("kind") in ("not_collected", "incomplete_data") or not m.get("api"):
+            out.append(m["message"])
+        else:
+            words = KIND_WORDS.get(m["kind"], m["kind"])
+            out.append(f"{m['api']} {m['method']} for {m['scope']}: {words}" + (f" ({m['reason']})" if m.get("reason") else ""))
+    return "; ".join(out)
 
 
 def _read(facts: Facts, method: str, scope: str, missing: list[dict[str, Any]]) -> bool:

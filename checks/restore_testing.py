@@ -29,6 +29,7 @@ from auditor.facts.controls import SqlOperation
 from auditor.facts import index
 from auditor.facts.model import Facts, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+from auditor.checks.protection import describe
 from auditor.unverified import entry as unverified_entry, not_collected
 
 ID = "restore-testing"
@@ -170,11 +171,11 @@ def _instance_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext, ta
     unread = _unread(instance, facts, targets)
     if unread and not good:
         return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: restore tests could not be verified: "
-                       + "; ".join(u["message"] for u in unread) + "." + notes,
+                       + describe(unread) + "." + notes,
                        observed=observed, expected=expected, details={"unverified": unread}, evidence=evidence)
     if gaps and unread:
         return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: {len(gaps)} days lack a restore test in the "
-                       f"preceding {interval_days} days, but not every source was read: " + "; ".join(u["message"] for u in unread) + "." + notes,
+                       f"preceding {interval_days} days, but not every source was read: " + describe(unread) + "." + notes,
                        observed=observed, expected=expected, details={"unverified": unread, "uncovered_days": [d.isoformat() for d in gaps]},
                        evidence=evidence)
     if gaps:
