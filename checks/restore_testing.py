@@ -225,7 +225,7 @@ CHECK = Check(
                 "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
                 "Backup and DR's restore verifications (dataSources.backups.list verificationSummary) count too. Every day of "
                 "the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "coverage", "backupdr", "sql_backups", "restore_validations"),
+    needs=("sql_instances", "sql_operations", "coverage", "backupdr", "restore_validations"),  # Backups.list only dates a named backup
     evaluate=evaluate,
     beyond_policy=True,
 )
