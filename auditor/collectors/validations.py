@@ -27,4 +27,4 @@ def scope_calls(ctx) -> Iterator[Call]:
         body = {"documents": [{"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "text": text}]}
         record_local(path.resolve().as_uri(), json.dumps(body, indent=1).encode())
 
-    yield Call("inventory", "restore_validations.read", {"path": str(path)}, "restore-validations", read)
+    yield Call("inventory", "restore_validations.read", {"path": str(path)}, "inventory:restore-validations", read)
