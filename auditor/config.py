@@ -290,7 +290,6 @@ class Config(_Strict):
     policy: PolicyConfig
     inventory: Path | None = None
     waivers: Path | None = None
-    restore_validations: Path | None = None  # records of what was checked after each restore test (auditor.restore_validations)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     source: Path | None = Field(default=None, exclude=True)
 
@@ -386,7 +385,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(format_validation_error(path, text, err)) from err
     base = path.resolve().parent
     updates: dict[str, Any] = {"source": path.resolve()}
-    for key in ("inventory", "waivers", "restore_validations"):
+    for key in ("inventory", "waivers"):
         value = getattr(config, key)
         if value is not None and not value.is_absolute():
             updates[key] = base / value

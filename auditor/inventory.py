@@ -94,11 +94,34 @@ class Exclusion(_Strict):
     _full_name = field_validator("resource")(Store._full_name.__func__)
 
 
+class Validation(_Strict):
+    """A record of what was checked after one restore test: the day, the store it tests, the backup restored
+    (the id Cloud SQL or Backup and DR gave it), the check performed, the result and who did it. A restore
+    shows data came back; only someone who then looked at the data can say it was right (restore-testing
+    shows each record beside its restore; one whose result is `fail` makes that restore not count)."""
+
+    date: dt.date
+    store: str
+    backup_id: str = Field(min_length=1)
+    check: str = Field(min_length=1)
+    result: Literal["pass", "fail"]
+    by: str = Field(min_length=1)
+    restored_to: str | None = None  # the scratch instance, when not restored in place
+
+    @field_validator("store", "restored_to")
+    @classmethod
+    def _full_name(cls, value: str | None) -> str | None:
+        if value is not None and not RESOURCE.match(value):
+            raise ValueError(f"{value!r} is not a full resource name")
+        return value
+
+
 class DeclaredInventory(_Strict):
     reviewed: dt.date
     owner: str | None = None
     stores: list[Store]
     exclusions: list[Exclusion] = Field(default_factory=list)
+    restore_validations: list[Validation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> "DeclaredInventory":

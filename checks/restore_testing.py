@@ -8,7 +8,7 @@ A restore test is a restore FROM A BACKUP, tied to the backup it used and the st
   operation's backupContext names the backup, its start and end give the time to restore;
 - Backup and DR restore verifications (a backup's verificationSummary SUCCEEDED) for ENHANCED tiers.
 A CLONE copies the live data, not a backup (operations.list does not say whether it was at a point
-in time), so it is listed and not counted. A validation record (`restore_validations:`) for the same
+in time), so it is listed and not counted. A validation record (the data map's `restore_validations:`) for the same
 store, day and backup is shown beside the restore; one whose result is `fail` makes it not count.
 Rule: on every day of the period up to the evidence date, the most recent successful restore test
 is at most the classification's `restore_test_interval` old.
@@ -47,7 +47,7 @@ class RestoreTest:
     backup: str | None  # the backup's id or name
     backup_taken: datetime | None
     minutes: int | None  # time to restore, from the operation's start and end
-    record: Any  # the validation record (auditor.restore_validations), if one names it
+    record: Any  # the validation record (the data map's restore_validations), if one names it
     error: str | None
     evidence: tuple[str, ...] = ()
 

@@ -40,18 +40,16 @@ def run(tmp_path, data: dict, policy: dict | None = None, inventory: dict | None
     classes = dict(config.policy.classifications)
     classes["restricted"] = classes["restricted"].model_validate({**RESTRICTED, **(policy or {})})
     updates = {"gcp": config.gcp.model_copy(update={"projects": ["p-one1"], "monitoring_project": None}),
-               "github": None, "inventory": None, "restore_validations": None,
+               "github": None, "inventory": None,
                "policy": config.policy.model_copy(update={"classifications": classes}),
                "period": config.period.model_validate({"start": "2026-09-01", "end": "2026-09-29"})}
     tmp_path.mkdir(parents=True, exist_ok=True)
+    if validations is not None:  # the data map carries them
+        inventory = {"stores": [], **(inventory or {}), "restore_validations": validations}
     if inventory is not None:
         path = tmp_path / "inventory.yaml"
         path.write_text(yaml.safe_dump({"reviewed": "2026-09-01", **inventory}))
         updates["inventory"] = path
-    if validations is not None:
-        path = tmp_path / "restore-tests.yaml"
-        path.write_text(yaml.safe_dump({"validations": validations}))
-        updates["restore_validations"] = path
     config = config.model_copy(update=updates)
     with Simulator(parse_scenario(data)) as sim:
         collect(config.with_endpoints(sim.url), tmp_path / "evidence")

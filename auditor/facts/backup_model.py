@@ -208,7 +208,7 @@ class RestoreVerificationPlan:
 
 @dataclass(frozen=True)
 class ValidationRecord:
-    """One record of what was checked after a restore (auditor.restore_validations), as stored in the locker."""
+    """One record of what was checked after a restore (the data map's `restore_validations`, auditor.inventory.Validation), as stored in the locker."""
 
     date: object  # datetime.date
     store: str
@@ -235,7 +235,6 @@ class BackupFacts:
     verification_plans: list[RestoreVerificationPlan] = field(default_factory=list)
     deleted_instances: dict[str, dict] = field(default_factory=dict)  # resource -> the final backup's instance snapshot
     validations: list[ValidationRecord] = field(default_factory=list)
-    validation_problem: str | None = None  # the stored records could not be parsed
 
     def dedupe(self) -> None:
         self.retained = list({b.key: b for b in self.retained}.values())

@@ -400,6 +400,7 @@ def _register_backup_readers() -> None:
     FEEDS.update(backups.FEEDS)
     FEEDS[("sqladmin", "backupRuns.list")] = ("backup_attempts", "sql_backups")
     FEEDS[("sqladmin", "instances.list")] = ("sql_instances", "instance_observations", "sql_backups")
+    FEEDS[("inventory", "read")] = ("stores", "restore_validations")  # the data map carries the validation records
     ALSO_READ[("sqladmin", "backupRuns.list")] = backups.read_runs
     ALSO_READ[("sqladmin", "instances.list")] = backups.read_engines
 

@@ -81,28 +81,7 @@ read_bdr_backups = _lister("backups", lambda data, item_id: bdr.backup(data, ite
 read_summaries = _lister("resourceBackupConfigs", bdr.summary, "summaries")
 read_verification_plans = _lister("restoreVerificationPlans", bdr.verification_plan, "verification_plans")
 
-def read_validations(call: dict[str, Any], body: dict[str, Any], item_id: str, facts: Any) -> None:
-    from pathlib import Path
-
-    from auditor.errors import ConfigError
-    from auditor.restore_validations import parse_validations
-
-    for doc in _items(body, "documents") or []:
-        content = doc.get("text")
-        if not isinstance(content, str):
-            facts.backups.validation_problem = f"evidence item {item_id} holds no restore validation text"
-            continue
-        try:
-            records = parse_validations(content, Path(str(doc.get("path") or "restore validations")))
-        except ConfigError as err:
-            facts.backups.validation_problem = str(err)
-            continue
-        facts.backups.validations += [ValidationRecord(v.date, v.store, v.backup_id, v.check, v.result, v.by, v.restored_to,
-                                                       (item_id,)) for v in records.validations]
-
-
 READERS = {
-    ("inventory", "restore_validations.read"): ("documents", read_validations),
     ("sqladmin", "Backups.list"): ("backups", read_sql_backups),
     ("backupdr", "backupVaults.list"): ("backupVaults", read_vaults),
     ("backupdr", "backupPlans.list"): ("backupPlans", read_plans),
@@ -115,14 +94,18 @@ READERS = {
 # which facts each call fills (auditor.facts.normalize.FEEDS): checks that need them are inconclusive when it fails
 FEEDS = {
     ("sqladmin", "Backups.list"): ("sql_backups",),
-    ("inventory", "restore_validations.read"): ("restore_validations",),
     **{key: ("backupdr",) for key in READERS if key[0] == "backupdr"},
 }
 
 
 def finish(facts: Any) -> None:
-    """After every locker: deduplicate, and bring deleted instances (known from their FINAL backup) into the population."""
+    """After every locker: deduplicate, take the restore validation records from the data map (stored in the
+    locker with it), and bring deleted instances (known from their FINAL backup) into the population."""
     facts.backups.dedupe()
+    inventory = facts.stores.inventory
+    evidence = facts.stores.inventory_document.evidence if facts.stores.inventory_document else ()
+    facts.backups.validations = [ValidationRecord(v.date, v.store, v.backup_id, v.check, v.result, v.by, v.restored_to, tuple(evidence))
+                                 for v in (inventory.restore_validations if inventory is not None else [])]
     listed = {i.resource for i in facts.sql_instances}
     for resource, found in sorted(facts.backups.deleted_instances.items()):
         if resource in listed:
