@@ -56,43 +56,22 @@ from typing import Any, Iterable, Mapping
 
 Method = tuple[str, str]  # (api, method)
 
-#: Largest page each listing serves.
-PAGE_CAPS: dict[Method, int] = {
-    ("cloudasset", "searchAllResources"): 500,
-    ("sqladmin", "instances.list"): 500,
-    ("sqladmin", "backupRuns.list"): 100,
-    ("sqladmin", "operations.list"): 500,
-    ("logging", "entries.list"): 1000,
-    ("logging", "metrics.list"): 1000,
-    ("monitoring", "alertPolicies.list"): 1000,
-    ("monitoring", "notificationChannels.list"): 1000,
-    ("storage", "buckets.list"): 1000,
-    ("cloudkms", "cryptoKeyVersions.list"): 1000,
-    ("sqladmin", "Backups.list"): 2000,
-    ("backupdr", "backupVaults.list"): 500,
-    ("backupdr", "backupPlans.list"): 500,
-    ("backupdr", "backupPlanAssociations.list"): 500,
-    ("backupdr", "resourceBackupConfigs.list"): 500,
-    ("backupdr", "restoreVerificationPlans.list"): 500,
-    ("backupdr", "dataSources.list"): 500,
-    ("backupdr", "dataSources.backups.list"): 500,
-}
-#: The listings made once per project, with the shape field that counts their items.
-PER_PROJECT: dict[Method, str] = {
-    ("sqladmin", "instances.list"): "instances",
-    ("sqladmin", "backupRuns.list"): "backup_runs",
-    ("logging", "entries.list"): "audit_entries",
-    ("logging", "metrics.list"): "log_metrics",
-    ("monitoring", "alertPolicies.list"): "alert_policies",
-    ("monitoring", "notificationChannels.list"): "notification_channels",
-    ("storage", "buckets.list"): "buckets",
-    ("sqladmin", "Backups.list"): "sql_backups",
-    ("backupdr", "backupVaults.list"): "bdr_vaults",
-    ("backupdr", "backupPlans.list"): "bdr_plans",
-    ("backupdr", "backupPlanAssociations.list"): "bdr_associations",
-    ("backupdr", "resourceBackupConfigs.list"): "bdr_summaries",
-    ("backupdr", "restoreVerificationPlans.list"): "bdr_verification_plans",
-}
+def _declared() -> tuple[dict[Method, int], dict[Method, str]]:
+    """The page caps and the per-project listings, from each source's declared cost term (auditor.facts.sources)."""
+    from auditor.facts.sources import cost_terms
+
+    caps: dict[Method, int] = {}
+    per_project: dict[Method, str] = {}
+    for source, cost in cost_terms():
+        if cost.page_cap > 1:
+            caps[source.key] = cost.page_cap
+        if cost.per == "project" and cost.shape:
+            per_project[source.key] = cost.shape
+    return caps, per_project
+
+
+#: Largest page each listing serves; the listings made once per project, with the shape field that counts their items.
+PAGE_CAPS, PER_PROJECT = _declared()
 #: A backup project (named by a plan or an association, not audited): its vaults and plans only.
 BACKUP_PROJECT: frozenset = frozenset({("backupdr", "backupVaults.list"), ("backupdr", "backupPlans.list")})
 LOGGING_READS_PER_MINUTE = 60
@@ -167,11 +146,10 @@ def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
         backup_pages = [pages(n, PAGE_CAPS[("backupdr", "dataSources.backups.list")]) for n in shape.bdr_backups]
         if source_pages:
             by_method[("backupdr", "dataSources.list")] += sum(source_pages)
-        if backup_pages:
-            by_method[("backupdr", "dataSources.backups.list")] += sum(backup_pages)
-        if source_pages:
             chains.append(pages(shape.bdr_vaults, PAGE_CAPS[("backupdr", "backupVaults.list")]) + max(source_pages)
                           + max(backup_pages, default=0))
+        if backup_pages:
+            by_method[("backupdr", "dataSources.backups.list")] += sum(backup_pages)
     if shape.only is not None:
         return max(chains, default=0)
     if ("sqladmin", "instances.list") not in shape.unreadable and shape.operations:

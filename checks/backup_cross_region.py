@@ -1,19 +1,22 @@
 """backup-cross-region: backups live in a separate region in the same country as the data.
 
 Cloud SQL: both the configured `backupConfiguration.location` (unset means Cloud SQL's nearest
-multi-region, which the finding says) and where the retained runs actually landed (`location` of
-each backup run) are judged; a configuration that says one thing while the runs say another is a
+multi-region, which the finding says) and where every retained backup actually landed (automated
+and on-demand runs, the Backups resource's ON_DEMAND and FINAL backups; for an ENHANCED-tier
+instance, the Backup and DR vault and its backups) are judged; a configuration that says one thing while the runs say another is a
 finding in itself. Declared backup buckets are compared with their source store's location.
 """
 
 from __future__ import annotations
 
-from auditor.checks import protection
-from auditor.checks.backup_scope import evaluate_scope, sql_runs
+from typing import Any
+
+from auditor.checks.common import evaluate_scope, unverified
 from auditor.checks.placement import judge
-from auditor.checks.stores import Store
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.discovery import Store
+from auditor.facts.known import Known
+from auditor.facts.model import SqlInstance
 from auditor.facts.stores import Bucket
 from auditor.locations import lookup, nearest_multi_region
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -26,32 +29,35 @@ def _required(ctx: CheckContext, labels: dict[str, str], resource: str) -> tuple
     return name, True if policy is None else policy.cross_region
 
 
-def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
     name = instance.display
     classification, required = _required(ctx, instance.labels, instance.resource)
     accept = ctx.config.policy.accept_multi_region
     configured = instance.backup_location
     effective = configured or nearest_multi_region(instance.region)
-    runs = sql_runs(facts, instance)
-    kept = protection.retained(facts, instance)  # every retained backup, on-demand and final ones too
-    landed = sorted({r.location for r in runs if r.location and r.outcome == "succeeded"} | {b.location for b in kept if b.location})
+    protected = facts.protection.of(instance.resource)
+    backups = protected.backups
+    runs = list(backups.items) if isinstance(backups, Known) else []
+    landed = sorted({r.location for r in runs if r.location and r.state == "succeeded"})
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
-                "run_locations": landed, "retained_runs": len(runs), "retained_backups": len(kept), "accept_multi_region": accept}
+                "run_locations": landed, "retained_runs": len(runs) if isinstance(backups, Known) else None,
+                "accept_multi_region": accept}
     expected = {"separate_region": True, "same_country": lookup(instance.region).single_country if lookup(instance.region) else None}
-    evidence = list(instance.evidence) + [e for r in runs for e in r.evidence] + [e for b in kept for e in b.evidence]
+    evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
     def finding(status: str, message: str) -> Finding:
         # where the primary and its backups live, for the pack's regions view
         placed = {"primary_location": instance.region, "backup_locations": sorted(set(landed) | ({effective} if effective else set()))}
+        more = {"unverified": unverified(backups)} if status == INCONCLUSIVE and not isinstance(backups, Known) else {}
         return Finding(ID, instance.resource, "location", status, message, observed=observed, expected=expected,
-                       details={"classification": classification, **placed}, evidence=evidence)
+                       details={"classification": classification, **placed, **more}, evidence=evidence)
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
     if instance.backup_enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backup is kept in a separate region.")
     if instance.backup_tier == "ENHANCED":
-        return _backupdr_rule(instance, facts, ctx, finding, observed, evidence, accept)
+        return _backupdr_rule(instance, protected, finding, observed, evidence, accept)
     source = lookup(instance.region)
     unset_note = "" if configured else (f" No backup location is configured, so Cloud SQL uses the nearest multi-region "
                                         f"({(effective or 'unknown').upper()}).")
@@ -60,47 +66,51 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     (notes if config_verdict.ok else problems).append(f"configured: {config_verdict.reason}")
     for location in landed:
         verdict = judge(source, instance.region, lookup(location), location, accept)
-        (notes if verdict.ok else problems).append(f"retained runs: {verdict.reason}")
+        (notes if verdict.ok else problems).append(f"retained backups: {verdict.reason}")
     contradicting = [loc for loc in landed if loc != effective]
     if contradicting:
-        problems.append(f"the configuration says {effective or 'nothing'} but retained backup runs landed in "
+        problems.append(f"the configuration says {effective or 'nothing'} but retained backups landed in "
                         f"{', '.join(contradicting)}")
     head = f"{name} (primary in {instance.region}):"
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
+    if not isinstance(backups, Known):
+        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backups "
+                                     f"could not be listed ({backups.describe()}), so where backups actually landed "
+                                     "is unknown." + unset_note)
     if not landed:
         return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but no retained backup "
                                      "shows where backups actually landed." + unset_note)
-    kinds = sorted({b.kind for b in kept} | ({"AUTOMATED"} if runs else set()))
-    return finding(PASS, f"{head} {config_verdict.reason}; all {max(len(kept), len(runs))} retained backups "
-                         f"({', '.join(k.lower().replace('_', '-') for k in kinds)}) landed in {', '.join(landed)}." + unset_note)
+    kinds = ", ".join(sorted({r.kind for r in runs}))
+    return finding(PASS, f"{head} {config_verdict.reason}; all {len(runs)} retained backups ({kinds}) landed in "
+                         f"{', '.join(landed)}." + unset_note)
 
 
-def _backupdr_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext, finding, observed: dict, evidence: list, accept: bool) -> Finding:
+def _backupdr_rule(instance: SqlInstance, protected, finding, observed: dict, evidence: list, accept: bool) -> Finding:
     """ENHANCED: the backups live in the Backup and DR vault; its location (from its name) and each backup's are judged."""
-    view = protection.backupdr(facts, instance)
-    evidence += [e for e in view.evidence if e not in evidence]
-    landed = sorted({b.location for b in view.backups if b.usable and b.location} | {v.location for v in view.vaults})
-    observed.update({"backupdr_vaults": [v.name for v in view.vaults], "run_locations": landed, "retained_backups": len(view.backups)})
-    if not view.associations and not view.missing:
-        return finding(FAIL, protection.no_association(instance) + ", so no backup is kept anywhere.")
+    detail, backups = protected.backupdr, protected.backups
+    copies = list(backups.items) if isinstance(backups, Known) else []
+    evidence += [e for e in protected.protections[0].evidence if e not in evidence]
+    landed = sorted({c.location for c in copies if c.location and c.state == "succeeded"} | {v.location for v in detail.vaults})
+    observed.update({"backupdr_vaults": [v.name for v in detail.vaults], "run_locations": landed, "retained_backups": len(copies)})
+    if not detail.associations and not detail.missing:
+        return finding(FAIL, f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no "
+                             "backup plan association names it, so no backup is kept anywhere.")
     source = lookup(instance.region)
     problems, notes = [], []
     for location in landed:
         verdict = judge(source, instance.region, lookup(location), location, accept)
-        (notes if verdict.ok else problems).append(f"Backup and DR vault/backups: {verdict.reason}")
+        (notes if verdict.ok else problems).append(f"Backup and DR vault and backups: {verdict.reason}")
     head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + ".")
-    if view.missing or not landed:
-        result = finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: "
-                                       f"{view.reasons() or 'no vault or backup was read'}.")
-        result.details["unverified"] = view.missing
-        return result
-    return finding(PASS, f"{head} " + "; ".join(notes) + f" ({len(view.backups)} backups in {', '.join(v.name for v in view.vaults)}).")
+    if not isinstance(backups, Known) or not landed:
+        why = backups.describe() if not isinstance(backups, Known) else "no vault or backup was read"
+        return finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: {why}.")
+    return finding(PASS, f"{head} " + "; ".join(notes) + f" ({len(copies)} backups in {', '.join(v.name for v in detail.vaults)}).")
 
 
-def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
+def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
                 ctx: CheckContext) -> Finding:
     labels = store.labels if store else {}
     classification, required = _required(ctx, labels, source)
@@ -125,7 +135,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
                    evidence=evidence)
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return evaluate_scope(facts, ctx, ID, "the backup location", "location", instance_rule, bucket_rule)
 
 
@@ -135,10 +145,9 @@ CHECK = Check(
     criteria=("CC9.1", "A1.2"),
     policy_clause="An automated process will back up all data to a separate region in the same country (e.g. US East to US West).",
     description="For each Cloud SQL primary, judges the configured backupConfiguration.location (instances.list) and the location "
-                "of every retained backup of every kind (backupRuns.list, Backups.list; for ENHANCED-tier instances the Backup and DR "
-                "vault and backups) against the instance's region, using the packaged table of "
+                "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "backup_attempts", "stores", "coverage", "sql_backups", "backupdr"),
+    needs=("sql_instances", "buckets", "protection", "stores"),
     evaluate=evaluate,
 )

@@ -13,17 +13,16 @@ policy's interval plus the backup window (Cloud SQL may start a backup anywhere 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 from auditor.period import day_ranges
-from auditor.checks.backup_scope import sql_gaps
-from auditor.checks.common import instances, replica_finding
-from auditor.checks.history import lifetime
+from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
+from auditor.facts.known import Known, Unknown
+from auditor.facts.model import ActivationChange, BackupAttempt, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
-from auditor.unverified import entry as unverified_entry, not_collected
+from auditor.unverified import incomplete_data
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
@@ -115,72 +114,72 @@ def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str,
     return {isos[day]: sorted(set(ids)) if len(ids) > 1 else ids for day, ids in sorted(by_day.items())}
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "daily Cloud SQL backups")
-    attempts_by_instance: dict[str, list[BackupAttempt]] = defaultdict(list)
-    for attempt in facts.backup_attempts:
-        attempts_by_instance[attempt.instance].append(attempt)
-    changes_by_instance: dict[str, list[ActivationChange]] = defaultdict(list)
-    for change in facts.activation_changes:
-        changes_by_instance[change.instance].append(change)
-
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "daily"))
             continue
         if instance.backup_tier == "ENHANCED":  # Backup and DR's backups are not in backupRuns or this audit log
-            findings.append(_backupdr_instance(instance, changes_by_instance[instance.resource], facts, ctx))
+            findings.append(_backupdr_instance(instance, facts, ctx))
             continue
-        findings.append(_evaluate_instance(instance, attempts_by_instance[instance.resource],
-                                           changes_by_instance[instance.resource], facts, ctx))
+        findings.append(_evaluate_instance(instance, facts, ctx))
     return findings
 
 
-def _backupdr_instance(instance: SqlInstance, changes: list[ActivationChange], facts: Facts, ctx: CheckContext) -> Finding:
+def _backupdr_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
     """An ENHANCED-tier instance, judged from its Backup and DR backups: one a day inside the plan's window.
-    Backup and DR keeps backups only for the rule's retention; days older than that have no evidence left
-    (unknown, not missed). A rule whose last backup failed is reported beside the days."""
+    Backup and DR keeps backups only for the rule's retention: an older day without one is unknown (its
+    backup, if made, has expired), not missed. A rule whose last backup failed is reported beside the days."""
     from dataclasses import replace
 
-    from auditor.checks import protection
-
-    view = protection.backupdr(facts, instance)
-    if not view.associations and not view.missing:
-        return Finding(ID, instance.resource, "daily", FAIL, protection.no_association(instance) + ", so nothing backs it up.",
+    protected = facts.protection.of(instance.resource)
+    detail = protected.backupdr if protected else None
+    if detail is None or (not detail.associations and not detail.missing):
+        return Finding(ID, instance.resource, "daily", FAIL,
+                       f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no backup plan "
+                       "association names it, so nothing backs it up.",
                        observed={"backup_tier": instance.backup_tier, "associations": 0}, evidence=list(instance.evidence))
-    attempts = [BackupAttempt(instance.resource, b.taken_at, "succeeded", "backupdr", b.state, b.taken_at, b.key, b.evidence)
-                for b in view.backups if b.usable and b.taken_at]
-    judged = replace(instance, backup_start_time=view.window_start() or instance.backup_start_time)
-    retention = view.retention_days()
+    copies = protected.backups
+    attempts = [BackupAttempt(instance.resource, c.time, "succeeded", "backupdr", c.state, c.time, f"bdr:{c.time.isoformat()}", c.evidence)
+                for c in (copies.items if isinstance(copies, Known) else ()) if c.state == "succeeded"]
+    hour = detail.window_start_hour()
+    judged = replace(instance, backup_start_time=time(hour, 0, tzinfo=timezone.utc) if hour is not None else instance.backup_start_time)
+    retention = detail.retention_days()
     horizon = ctx.as_of - timedelta(days=retention) if retention else None
-    finding = _evaluate_instance(judged, attempts, changes, facts, ctx, readable=view.missing, horizon=horizon,
-                                 window=view.window())
-    failing = view.failing()
+    window = timedelta(hours=detail.window_hours()) if detail.window_hours() else None
+    finding = _evaluate_instance(judged, facts, ctx, backupdr=(attempts, copies if isinstance(copies, Unknown) else None, horizon, window))
+    failing = detail.failing()
     if failing:
         finding.message += " Backup and DR reports " + "; ".join(failing) + "."
     finding.observed["backup_tier"] = instance.backup_tier
-    finding.details["backupdr"] = {"plans": [p.name for p in view.plans], "vaults": [v.name for v in view.vaults],
-                                   "backups": len(view.backups), "retention_days": retention, "failing_rules": failing}
-    finding.evidence += [e for e in view.evidence if e not in finding.evidence]
+    finding.details["backupdr"] = {"plans": [p.name for p in detail.plans], "vaults": [v.name for v in detail.vaults],
+                                   "backups": len(attempts), "retention_days": retention, "failing_rules": failing}
+    finding.evidence += [e for e in protected.protections[0].evidence if e not in finding.evidence]
     return finding
 
 
-def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], changes: list[ActivationChange],
-                       facts: Facts, ctx: CheckContext, readable: list | None = None, horizon: datetime | None = None,
-                       window: timedelta | None = None) -> Finding:
-    """`readable`: for Backup and DR, the reads that are missing (instead of the audit log's); `horizon`: before
-    it, backups have expired from their source, so a day without one is unknown rather than missed."""
-    scope = f"projects/{instance.project}"
-    log_gap = None if facts.coverage.was_read("logging", "entries.list", scope) else (
-        facts.coverage.gap("logging", scope, "entries.list"))
-    log_readable = log_gap is None and facts.coverage.was_read("logging", "entries.list", scope)
-    missing_entries = None
-    if readable is not None:
-        log_gap, log_readable, missing_entries = None, not readable, readable
+def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, backupdr: tuple | None = None) -> Finding:
+    """The audit log's windows are the record of every attempt; retained runs add the successes they
+    prove. A day without a success is `missed` only when the log was read in full (else `unknown`).
+    `backupdr`: (attempts, Unknown or None, horizon, window) of an ENHANCED instance instead: its Backup and
+    DR backups are the record, and a day older than the horizon has no evidence left."""
+    windows, runs = facts.backup_windows.of(instance.resource), facts.backup_runs.of(instance.resource)
+    activation = facts.activation_changes.of(instance.resource)
+    attempts: list[BackupAttempt] = sorted([*(windows.items if isinstance(windows, Known) else ()),
+                                            *(runs.items if isinstance(runs, Known) else ())],
+                                           key=lambda a: (a.window_start, a.key))
+    changes: list[ActivationChange] = list(activation.items) if isinstance(activation, Known) else []
+    log_gap: Unknown | None = windows if isinstance(windows, Unknown) else (
+        activation if isinstance(activation, Unknown) else None)
+    horizon = window = None
+    if backupdr is not None:
+        attempts, log_gap, horizon, window = sorted(backupdr[0], key=lambda a: a.window_start), backupdr[1], backupdr[2], backupdr[3]
+    log_readable = log_gap is None
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
     tolerance = ctx.config.policy.backup_window
-    life = lifetime(instance, facts)
+    life = facts.history.lifetime(instance.resource)
     period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
     stops = stopped_intervals(changes, instance.activation_policy, period_end)
     states = day_states(instance, attempts, stops, ctx, log_readable, window)
@@ -227,18 +226,14 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
         message = f"{instance.display}: " + "; ".join(problems) + "."
     elif unknown:
         status = INCONCLUSIVE
-        if missing_entries is not None:
-            from auditor.checks.protection import describe
-
-            reason = (describe(missing_entries) if missing_entries else
-                      f"Backup and DR keeps backups {(ctx.as_of - horizon).days if horizon else '?'} days, so older days' "
-                      "backups have expired, and its job log is not collected")
-        else:
-            reason = log_gap.describe() if log_gap else "the audit log for the period was not collected"
+        reason = log_gap.describe() if log_gap else (
+            f"Backup and DR keeps backups {(ctx.as_of - horizon).days} days, so older days' backups have expired, and its "
+            "job log is not collected" if horizon else "the audit log for the period was not read")
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:
-        created_late = bool(instance.create_time and counts["not_applicable"] + counts["not_due"] == len(states) and counts["not_applicable"])
+        created_late = bool(instance.create_time and counts["not_applicable"]
+                            and counts["not_applicable"] + counts["not_due"] == len(states))
         status = NOT_APPLICABLE if counts["not_applicable"] == len(states) or created_late else INCONCLUSIVE
         message = f"{instance.display}: no day of the period was due for a backup by {ctx.as_of:%Y-%m-%d %H:%M} UTC."
         if created_late:
@@ -268,20 +263,13 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
             "coverage": counts,
             "sources": sorted({a.source for a in attempts}),
             "day_evidence": _day_evidence(attempts, ctx),
-            **({"unverified": (missing_entries or [_expired(instance, horizon)]) if missing_entries is not None else
-                [unverified_entry(log_gap) if log_gap else not_collected("logging", "entries.list", scope)]}
-               if status == INCONCLUSIVE and unknown else {}),
+            **({"unverified": unverified(log_gap)} if status == INCONCLUSIVE and unknown and log_gap else {}),
+            **({"unverified": [incomplete_data(f"{instance.display}: Backup and DR backups made before {horizon:%Y-%m-%d %H:%M} "
+                                               "UTC have expired; no other collected source shows those days")]}
+               if status == INCONCLUSIVE and unknown and not log_gap and horizon else {}),
         },
         evidence=evidence,
     )
-
-
-def _expired(instance: SqlInstance, horizon: datetime | None) -> dict:
-    from auditor.unverified import incomplete_data
-
-    return incomplete_data(f"{instance.display}: Backup and DR backups made before "
-                           f"{horizon:%Y-%m-%d %H:%M} UTC have expired; no other collected source shows those days" if horizon
-                           else f"{instance.display}: the Backup and DR rule states no retention")
 
 
 CHECK = Check(
@@ -294,6 +282,6 @@ CHECK = Check(
                 "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log. "
                 "Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and DR backups "
                 "(dataSources.backups.list consistencyTime) against the plan's daily window.",
-    needs=("sql_instances", "backup_attempts", "activation_changes", "coverage", "backupdr"),
+    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "stores", "protection"),
     evaluate=evaluate,
 )

@@ -12,12 +12,14 @@ maximum when the classification sets one.
 
 from __future__ import annotations
 
-from auditor.checks import protection as protection_model
-from auditor.checks.backup_scope import evaluate_scope
-from auditor.facts import sqlengine
-from auditor.checks.stores import Store
+from typing import Any
+
+from auditor.checks.common import evaluate_scope, instances
+from auditor.facts.known import Known
+from auditor.facts.sqlengine import backups_after_deletion, engine_settings
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.discovery import Store
+from auditor.facts.model import SqlInstance
 from auditor.facts.stores import Bucket
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 
@@ -38,22 +40,18 @@ def _delete_protection(settings: dict) -> tuple[bool | None, str]:
     return False, "deleting the instance would delete its automated backups (neither retainBackupsOnDelete nor a final backup is configured)"
 
 
-def _final_rule(instance: SqlInstance, facts: Facts, policy) -> str | None:
+def engine_of(instance: SqlInstance):
+    """The per-engine reading of the instance's settings (MySQL's PITR is its binary log)."""
+    return engine_settings({"databaseVersion": instance.database_version, "settings": instance.raw_settings})
+
+
+def _final_rule(instance: SqlInstance, policy) -> str | None:
     """The classification's `final_backup_days`: some backup must outlive the instance's deletion that long
-    (finalBackupConfig.retentionDays; retainBackupsOnDelete keeps backups with no stated end, which counts).
-    A deleted instance is judged by its FINAL backup's expiry instead."""
+    (finalBackupConfig.retentionDays; retainBackupsOnDelete keeps backups with no stated end, which counts)."""
     wanted = policy.final_backup_days if policy else None
     if not wanted:
         return None
-    finals = [b for b in facts.backups.retained_of(instance.resource) if b.kind == "FINAL" and b.usable]
-    if instance.state == "DELETED" or finals:
-        kept = [(b.expires_at - b.instance_deleted_at).days for b in finals if b.expires_at and b.instance_deleted_at]
-        if kept and max(kept) >= wanted:
-            return None
-        return (f"its final backup is kept {max(kept)} days after deletion, below the {wanted}-day rule" if kept
-                else f"it was deleted without a final backup kept {wanted} days")
-    engine = protection_model.engine(facts, instance)
-    after = sqlengine.backups_after_deletion(engine) if engine else None
+    after = backups_after_deletion(engine_of(instance))
     if after is None:
         return (f"the classification requires a backup to outlive the instance's deletion by {wanted} days (final_backup_days), "
                 "but neither a final backup nor retainBackupsOnDelete is configured")
@@ -62,20 +60,22 @@ def _final_rule(instance: SqlInstance, facts: Facts, policy) -> str | None:
     return None
 
 
-def _backupdr_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext, classification, policy, finding) -> Finding:
-    """ENHANCED: retention is the Backup and DR rule's backupRetentionDays, floored by the vault's enforced minimum."""
-    view = protection_model.backupdr(facts, instance)
-    days = view.retention_days()
-    enforced = [v.minimum_enforced_retention.days for v in view.vaults if v.minimum_enforced_retention]
-    locked = protection_model.immutable(view.vaults, ctx.as_of)
+def _backupdr_rule(instance: SqlInstance, facts: Any, ctx: CheckContext, classification, policy, finding) -> Finding:
+    """ENHANCED: retention is the Backup and DR rule's backupRetentionDays; the vault's enforced minimum and lock
+    (immutability) are recorded, and required where the classification says `immutable: true`."""
+    protected = facts.protection.of(instance.resource)
+    detail = protected.backupdr
+    days = detail.retention_days()
+    locked = detail.immutable_at(ctx.as_of)
     result = finding(INCONCLUSIVE, "")
-    result.observed.update({"retention_days": days, "vault_enforced_days": max(enforced) if enforced else None,
-                            "immutable": locked, "backupdr_vaults": [v.name for v in view.vaults],
-                            "pitr_enabled": protection_model.pitr_enabled(facts, instance)})
-    result.evidence += [e for e in view.evidence if e not in result.evidence]
+    result.observed.update({"retention_days": days, "immutable": locked, "backupdr_vaults": [v.name for v in detail.vaults],
+                            "vault_enforced_days": max((v.minimum_enforced_retention.days for v in detail.vaults
+                                                        if v.minimum_enforced_retention), default=None)})
+    result.evidence += [e for e in protected.protections[0].evidence if e not in result.evidence]
     head = f"{instance.display} ({classification}, Backup and DR)"
-    if not view.associations and not view.missing:
-        result.status, result.message = FAIL, protection_model.no_association(instance) + ", so nothing is retained."
+    if not detail.associations and not detail.missing:
+        result.status, result.message = FAIL, (f"{instance.display}: its backups are managed by Backup and DR (backupTier "
+                                               "ENHANCED), but no backup plan association names it, so nothing is retained.")
         return result
     problems = []
     if days is not None and days < policy.retention_min_days:
@@ -84,38 +84,77 @@ def _backupdr_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext, class
         problems.append(f"its backup plan keeps backups {days} days, beyond the {policy.retention_max_days}-day maximum")
     if policy.immutable and not locked:
         problems.append("the classification requires immutable backups, but its vault is not locked with an enforced retention")
-    if policy.point_in_time_recovery and protection_model.pitr_enabled(facts, instance) is not True:
+    if policy.point_in_time_recovery and engine_of(instance).pitr_enabled is not True:
         problems.append("point-in-time recovery is off, but the classification requires it")
-    rule = _final_rule(instance, facts, policy)
+    rule = _final_rule(instance, policy)
     if rule:
         problems.append(rule)
     if problems:
         result.status, result.message = FAIL, f"{head}: " + "; ".join(problems) + "."
-    elif view.missing or days is None:
-        result.message = f"{head}: retention could not be verified: {view.reasons() or 'the backup plan states no retention'}."
-        result.details["unverified"] = view.missing
+    elif detail.missing or days is None:
+        from auditor.checks.common import unverified
+        from auditor.facts.known import Unknown
+
+        why = Unknown(instance.resource, detail.missing).describe() if detail.missing else "the backup plan states no retention"
+        result.message = f"{head}: retention could not be verified: {why}."
+        if detail.missing:
+            result.details["unverified"] = unverified(Unknown(instance.resource, detail.missing))
     else:
         vaults = ", ".join(f"{v.name} ({'locked, ' if v.immutable_at(ctx.as_of) else ''}enforced minimum "
-                           f"{v.minimum_enforced_retention.days if v.minimum_enforced_retention else 0} days)" for v in view.vaults)
+                           f"{v.minimum_enforced_retention.days if v.minimum_enforced_retention else 0} days)" for v in detail.vaults)
         result.status, result.message = PASS, (f"{head}: its backup plan keeps backups {days} days (policy "
                                                f"{policy.retention_min_days}-{policy.retention_max_days or ''} days) in {vaults}"
                                                + ("; immutable" if locked else "") + ".")
     return result
 
 
-def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+def deleted_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
+    """Instances deleted before the read: their FINAL backup (Backups.list) is the evidence they left, and what
+    `final_backup_days` is judged on. Named by the backup's own snapshot of the instance."""
+    listed = {i.resource for i in instances(facts)}
+    out = []
+    for project in facts.projects:
+        read = facts.sql_backups.at(f"projects/{project}")
+        if not isinstance(read, Known):
+            continue
+        for backup in read.items:
+            if backup.kind != "FINAL" or backup.instance in listed or not backup.instance_deleted_at:
+                continue
+            classification, policy = ctx.classification_of(backup.source_labels, resource=backup.instance)
+            kept = (backup.expires_at - backup.instance_deleted_at).days if backup.expires_at else None
+            wanted = policy.final_backup_days if policy else None
+            observed = {"deleted": backup.instance_deleted_at.isoformat(), "final_backup": backup.key,
+                        "final_backup_expires": backup.expires_at.isoformat() if backup.expires_at else None,
+                        "kept_days_after_deletion": kept, "location": backup.location}
+            head = (f"{backup.instance.rsplit('/', 1)[-1]} ({classification or 'unclassified'}), deleted on "
+                    f"{backup.instance_deleted_at:%Y-%m-%d %H:%M} UTC")
+            if not backup.usable:
+                status, text = FAIL, f"its final backup is {backup.state}, so nothing usable outlived the deletion"
+            elif wanted and (kept is None or kept < wanted):
+                status, text = FAIL, f"its final backup is kept {kept if kept is not None else 'an unknown number of'} days, below the {wanted}-day rule (final_backup_days)"
+            else:
+                status = PASS
+                text = (f"its final backup (taken {backup.taken_at:%Y-%m-%d %H:%M} UTC, in {backup.location}) is kept until "
+                        f"{backup.expires_at:%Y-%m-%d}" + (f", {kept} days after deletion" if kept is not None else "")
+                        + (f" (policy: at least {wanted})" if wanted else ""))
+            out.append(Finding(ID, backup.instance, "final-backup", status, f"{head}: {text}.", observed=observed,
+                               expected={"final_backup_days": wanted, "classification": classification},
+                               evidence=list(backup.evidence)))
+    return out
+
+
+def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
     retained = instance.retained_backups
     days = retained * interval_days if retained is not None else None
     protected, protection = _delete_protection(instance.raw_settings)
-    pitr = protection_model.pitr_enabled(facts, instance)  # MySQL: the binary log
-    engine = protection_model.engine(facts, instance)
-    log_days = engine.log_retention_days if engine else instance.log_retention_days
+    engine = engine_of(instance)
+    pitr, log_days = engine.pitr_enabled, engine.log_retention_days  # MySQL: the binary log
     observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": pitr,
-                "log_retention_days": log_days, "retained_on_delete": protected,
-                "engine": engine.engine if engine else None, "edition": engine.edition if engine else None}
+                "log_retention_days": log_days, "retained_on_delete": protected, "engine": engine.engine,
+                "edition": engine.edition}
     expected = {"classification": classification, "retention_min_days": policy.retention_min_days if policy else None,
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
@@ -139,7 +178,7 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
         problems.append(f"it keeps {retained} backups ({_days(days)} days), below the {policy.retention_min_days}-day minimum")
     if policy.retention_max_days is not None and days > policy.retention_max_days:
         problems.append(f"it keeps {retained} backups ({_days(days)} days), beyond the {policy.retention_max_days}-day maximum")
-    field = engine.pitr_field if engine else "pointInTimeRecoveryEnabled"
+    field = engine.pitr_field
     if policy.point_in_time_recovery and pitr is None:
         problems.append(f"whether point-in-time recovery is on could not be read ({field} is missing), and the classification requires it")
     elif policy.point_in_time_recovery and pitr is not True:
@@ -149,25 +188,20 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     if policy.immutable:
         problems.append("the classification requires immutable backups (a locked vault with enforced retention), which Cloud "
                         "SQL's own backups are not")
-    rule = _final_rule(instance, facts, policy)
+    rule = _final_rule(instance, policy)
     if rule:
         problems.append(rule)
-    via = " (binary logging)" if engine and engine.engine == "mysql" else ""
-    pitr_note = (f"; point-in-time recovery on{via} with {log_days} days of logs" if pitr else "")
+    via = " (binary logging)" if engine.engine == "mysql" else ""
+    pitr = (f"; point-in-time recovery on{via} with {log_days} days of logs" if pitr else "")
     if problems:
-        unreadable = policy.point_in_time_recovery and pitr is None and len(problems) == 1
+        unreadable = policy.point_in_time_recovery and engine.pitr_enabled is None and len(problems) == 1
         return finding(INCONCLUSIVE if unreadable else FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
-    deleted = ""
-    if instance.state == "DELETED":
-        finals = [b for b in facts.backups.retained_of(instance.resource) if b.kind == "FINAL"]
-        deleted = "".join(f" It was deleted on {b.instance_deleted_at:%Y-%m-%d}; its final backup is kept until "
-                          f"{b.expires_at:%Y-%m-%d}." for b in finals if b.instance_deleted_at and b.expires_at)
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
-                         f"{pitr_note}. Note: {protection}.{deleted}")
+                         f"{pitr}. Note: {protection}.")
 
 
-def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
+def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
                 ctx: CheckContext) -> Finding:
     labels = (instance.labels if instance else store.labels if store else {})
     classification, policy = ctx.classification_of(labels, resource=source)
@@ -210,8 +244,8 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
                    details={"classification": classification}, evidence=list(bucket.evidence))
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
-    return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule)
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
+    return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule) + deleted_findings(facts, ctx)
 
 
 CHECK = Check(
@@ -222,9 +256,9 @@ CHECK = Check(
                   "period must be defined and comply with any and all applicable regulatory and contractual requirements.",
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
                 "point-in-time recovery (per engine: MySQL's binary log) with the classification's minimum and maximum, and "
-                "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete, FINAL backups); "
-                "ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
+                "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
+                "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "stores", "coverage", "sql_backups", "backupdr"),
+    needs=("sql_instances", "buckets", "stores", "protection", "sql_backups"),
     evaluate=evaluate,
 )

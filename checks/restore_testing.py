@@ -22,15 +22,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from auditor.period import day_ranges
-from auditor.checks.backup_scope import sql_gaps
-from auditor.checks.common import instances, replica_finding
+from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.controls import SqlOperation
-from auditor.facts import index
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.known import Known, Unknown
+from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
-from auditor.checks.protection import describe
-from auditor.unverified import entry as unverified_entry, not_collected
 
 ID = "restore-testing"
 RESTORE_TYPES = ("RESTORE_VOLUME",)  # "restores an instance backup"
@@ -66,7 +62,7 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
     return out
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     targets = _restore_targets(ctx)
     for instance in instances(facts):
@@ -84,13 +80,20 @@ def _restore_targets(ctx: CheckContext) -> dict[str, list[str]]:
     return {s.resource: list(s.restore_targets) for s in ctx.inventory.stores if getattr(s, "restore_targets", None)}
 
 
-def _tests(instance: SqlInstance, facts: Facts, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str]]:
-    """(good tests, failed tests, operations that are not restore tests) of one store."""
-    found = index.of(facts)
-    ops = [(o, instance.resource) for o in found.operations_of(instance.resource)]
-    ops += [(o, target) for target in targets for o in found.operations_of(target)]
-    records = [v for v in facts.backups.validations if v.store == instance.resource]
-    known = {b.key.rsplit("/", 1)[-1]: b for b in facts.backups.retained_of(instance.resource)}
+def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str], list[Unknown]]:
+    """(good tests, failed tests, operations that are not restore tests, reads that are missing) of one store."""
+    ops, unread = [], []
+    for resource in [instance.resource, *targets]:
+        read = facts.sql_operations.of(resource)
+        if isinstance(read, Known):
+            ops += [(o, resource) for o in read.items]
+        else:
+            unread.append(read)
+    protected = facts.protection.of(instance.resource)
+    detail = protected.backupdr if protected else None
+    if detail is not None and detail.missing:
+        unread.append(Unknown(instance.resource, detail.missing))
+    records = [v for v in (ctx.inventory.restore_validations if ctx.inventory is not None else []) if v.store == instance.resource]
     good, failed, ignored = [], [], []
     for op, into in ops:
         if not op.started or op.started > ctx.as_of:
@@ -103,19 +106,18 @@ def _tests(instance: SqlInstance, facts: Facts, ctx: CheckContext, targets: list
         backup_id = getattr(op, "backup_id", None)
         record = next((v for v in records if v.date == ctx.period.day_of(op.started) and (backup_id is None or v.backup_id == backup_id)), None)
         minutes = round((op.ended - op.started).total_seconds() / 60) if op.ended else None
-        test = RestoreTest(kind=op.operation_type, when=op.started, into=into, backup=backup_id,
-                           backup_taken=known[backup_id].taken_at if backup_id in known else None, minutes=minutes,
-                           record=record, error=op.error, evidence=tuple(op.evidence) + (record.evidence if record else ()))
+        test = RestoreTest(kind=op.operation_type, when=op.started, into=into, backup=backup_id, backup_taken=None,
+                           minutes=minutes, record=record, error=op.error, evidence=tuple(op.evidence))
         ok = op.status == "DONE" and not op.error and (record is None or record.result == "pass")
         (good if ok else failed).append(test)
-    for backup in facts.backups.retained_of(instance.resource):
-        if backup.source == "backupdr" and backup.verified and backup.verified_at and backup.verified_at <= ctx.as_of:
+    for backup in (detail.backups if detail is not None else ()):
+        if backup.verified and backup.verified_at and backup.verified_at <= ctx.as_of:
             test = RestoreTest(kind="BACKUPDR_VERIFICATION", when=backup.verified_at, into=None, backup=backup.key.removeprefix("backupdr:"),
                                backup_taken=backup.taken_at, minutes=None, record=None,
                                error=None if backup.verified == "SUCCEEDED" else f"verification {backup.verified}",
                                evidence=backup.evidence)
             (good if backup.verified == "SUCCEEDED" else failed).append(test)
-    return sorted(good, key=lambda t: t.when), failed, ignored
+    return sorted(good, key=lambda t: t.when), failed, ignored, unread
 
 
 def _describe(test: RestoreTest) -> str:
@@ -135,7 +137,7 @@ def _describe(test: RestoreTest) -> str:
     return text
 
 
-def _instance_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext, targets: list[str]) -> Finding:
+def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
@@ -149,7 +151,7 @@ def _instance_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext, ta
                        message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval.",
                        expected={"classification": classification}, evidence=list(instance.evidence))
     interval_days = max(1, round(interval.total_seconds() / 86400))
-    good, failed, ignored = _tests(instance, facts, ctx, targets)
+    good, failed, ignored, unread = _tests(instance, facts, ctx, targets)
     days = [d for d, start in zip(ctx.period.days(), ctx.period.day_starts) if start <= ctx.as_of]
     gaps = uncovered_days([ctx.period.day_of(t.when) for t in good], days, interval_days)
     observed = {"restore_tests": [{"type": t.kind, "started": t.when.isoformat(), "backup": t.backup, "into": t.into,
@@ -168,15 +170,18 @@ def _instance_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext, ta
     if ignored:
         notes += (f" {len(ignored)} clone operations ({', '.join(ignored)}) copy the live data, not a backup, so they are "
                   "not restore tests.")
-    unread = _unread(instance, facts, targets)
+    missing = [e for read in unread for e in unverified(read)]
+    why = "; ".join(read.describe() for read in unread)
     if unread and not good:
         return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: restore tests could not be verified: "
-                       + describe(unread) + "." + notes,
-                       observed=observed, expected=expected, details={"unverified": unread}, evidence=evidence)
+                       + why + "." + notes,
+                       observed=observed, expected=expected, details={"call": unread[0].first.call_id, "unverified": missing},
+                       evidence=evidence)
     if gaps and unread:
         return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: {len(gaps)} days lack a restore test in the "
-                       f"preceding {interval_days} days, but not every source was read: " + describe(unread) + "." + notes,
-                       observed=observed, expected=expected, details={"unverified": unread, "uncovered_days": [d.isoformat() for d in gaps]},
+                       f"preceding {interval_days} days, but not every source was read: " + why + "." + notes,
+                       observed=observed, expected=expected,
+                       details={"call": unread[0].first.call_id, "unverified": missing, "uncovered_days": [d.isoformat() for d in gaps]},
                        evidence=evidence)
     if gaps:
         last = good[-1].when.strftime("%Y-%m-%d") if good else None
@@ -198,22 +203,6 @@ def _instance_finding(instance: SqlInstance, facts: Facts, ctx: CheckContext, ta
                    evidence=evidence)
 
 
-def _unread(instance: SqlInstance, facts: Facts, targets: list[str]) -> list[dict]:
-    """The reads a restore test could hide in: each restored instance's operations, Backup and DR (ENHANCED)."""
-    from auditor.checks import protection
-
-    missing = []
-    for resource in [instance.resource, *targets]:
-        project, name = resource.split("/projects/")[1].split("/instances/")
-        scope = f"projects/{project}/instances/{name}"
-        if not facts.coverage.was_read("sqladmin", "operations.list", scope):
-            gap = facts.coverage.gap("sqladmin", scope, "operations.list")
-            missing.append(unverified_entry(gap) if gap else not_collected("sqladmin", "operations.list", scope))
-    if instance.backup_tier == "ENHANCED":
-        missing += protection.backupdr(facts, instance).missing
-    return missing
-
-
 CHECK = Check(
     id=ID,
     title="Backups are restore-tested as often as the data's classification requires",
@@ -225,7 +214,7 @@ CHECK = Check(
                 "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
                 "Backup and DR's restore verifications (dataSources.backups.list verificationSummary) count too. Every day of "
                 "the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "coverage", "backupdr", "restore_validations"),  # Backups.list only dates a named backup
+    needs=("sql_instances", "sql_operations", "stores", "protection"),
     evaluate=evaluate,
     beyond_policy=True,
 )

@@ -8,8 +8,8 @@ projects that plans, associations and data sources name are listed too (vaults a
 so a vault outside `gcp.projects` is still read; a project that cannot be read leaves the findings
 that depend on it inconclusive, naming it.
 
-A list that answers with `unreachable[]` locations is partial: its pages are kept and the call is
-recorded as failed (kind `partial`), so nothing it would have shown can pass.
+A list that answers with `unreachable[]` locations is partial: its pages are kept and the locker
+records the call as `partial` (auditor.evidence.partial), so nothing it would have shown can pass.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from typing import Any, Callable, Iterator
 
 from auditor.collectors import kms
 from auditor.collectors.paging import PageGuard
-from auditor.errors import AuditorError
-from auditor.facts.read_backupdr import named_projects, unreachable
+from auditor.facts.read_backupdr import named_projects
 from auditor.scheduler import Call
 
 API = "backupdr"
@@ -27,23 +26,14 @@ PAGE_SIZE = 500
 ALL = "-"
 
 
-class PartialAnswer(AuditorError):
-    """A listing that answered, but said some locations or regions were unreachable."""
-
-    kind = "partial"
-
-
 def drain_list(collection: Any, request: Any, what: str, items: str, pick: Callable[[dict], list] | None = None,
-               next_name: str = "list_next", partial: Callable[[Any], list[str]] = unreachable) -> list:
-    """Every page of a listing (bounded by PageGuard), keeping only what `pick` returns; raises
-    PartialAnswer after the last page when any page said it is incomplete."""
+               next_name: str = "list_next") -> list:
+    """Every page of a listing (bounded by PageGuard), keeping only what `pick` returns."""
     guard = PageGuard(what)
     picked: list = []
-    missing: list[str] = []
     while request is not None:
         response = request.execute()
         token = guard.next_token(response)  # raises on a body that is not a JSON object
-        missing += partial(response)
         if pick is not None:
             for item in response.get(items) or []:
                 if isinstance(item, dict):
@@ -51,8 +41,7 @@ def drain_list(collection: Any, request: Any, what: str, items: str, pick: Calla
         if token is None:
             break
         request = getattr(collection, next_name)(request, response)
-    if missing:
-        raise PartialAnswer(f"{what}: the answer is incomplete: unreachable {', '.join(sorted(set(missing)))}")
+    # An answer naming unreachable locations is partial: the locker marks the call so (auditor.evidence.partial).
     return picked
 
 

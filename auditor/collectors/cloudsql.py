@@ -80,14 +80,13 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
 
     def list_backups() -> list[str]:
         """Every retained backup of every kind (AUTOMATED, ON_DEMAND, FINAL), with its location and key;
-        a REGION_UNREACHABLE warning ends the call as partial (auditor.collectors.backupdr.PartialAnswer)."""
+        a REGION_UNREACHABLE warning makes the call partial (the locker marks it, auditor.evidence.partial)."""
         from auditor.collectors.backupdr import drain_list
-        from auditor.facts.sqlbackups import unreachable_regions
 
         backups = clients.collection("sqladmin", "Backups")
         return drain_list(backups, backups.ListBackups(parent=f"projects/{project}", pageSize=BACKUPS_PAGE_SIZE),
                           f"sqladmin Backups.list for projects/{project}", "backups", _backup_keys,
-                          next_name="ListBackups_next", partial=unreachable_regions)
+                          next_name="ListBackups_next")
 
     scope = f"projects/{project}"
     yield Call("sqladmin", "instances.list", {"project": project}, scope, list_instances, after_instances)

@@ -36,7 +36,7 @@ from auditor.facts.backup_model import (
     RuleState,
 )
 from auditor.facts.model import sql_resource
-from auditor.facts.normalize import boolean, get, integer, text, timestamp
+from auditor.facts.access import boolean, get, integer, text, timestamp
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
 _SQL_PATH = re.compile(r"^projects/([^/]+)/instances/([^/]+)$")

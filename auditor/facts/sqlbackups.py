@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.facts.backup_model import RetainedBackup
 from auditor.facts.model import sql_resource
-from auditor.facts.normalize import get, string_map, text, timestamp
+from auditor.facts.access import get, string_map, text, timestamp
 
 BACKUP_TYPES = ("AUTOMATED", "ON_DEMAND", "FINAL")
 BACKUP_STATES = ("ENQUEUED", "RUNNING", "FAILED", "SUCCESSFUL", "DELETING", "DELETION_FAILED")
@@ -77,7 +77,7 @@ def unreachable_regions(body: Any) -> list[str]:
 
 def on_demand_run(data: Any, project: str, evidence: str) -> RetainedBackup | None:
     """A backupRuns.list item of type ON_DEMAND as a retained backup (automated runs are read by the
-    frequency facts, auditor.facts.normalize.backup_run)."""
+    frequency facts, auditor.facts.sources.backup_runs)."""
     if not isinstance(data, dict) or text(data, "type") != "ON_DEMAND":
         return None
     instance, run_id = text(data, "instance"), text(data, "id") or (str(data["id"]) if data.get("id") else None)

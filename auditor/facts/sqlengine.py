@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.facts.backup_model import EngineSettings
-from auditor.facts.normalize import boolean, get, integer, text
+from auditor.facts.access import boolean, get, integer, text
 
 ENTERPRISE_LOG_DAYS = 7
 ENTERPRISE_PLUS_LOG_DAYS = 35
