@@ -13,6 +13,7 @@ from googleapiclient.errors import HttpError
 from auditor.config import Config
 from auditor.evidence.locker import Locker
 from auditor.facts import build_facts
+from auditor.facts.known import Known, Unknown
 from auditor.runner import collect
 from auditor.simulator import Simulator
 from auditor.simulator.scenario import parse_scenario
@@ -153,14 +154,18 @@ def test_collection_follows_the_backup_project_and_reads_every_kind(sim, tmp_pat
     assert ("backupVaults.list", "projects/backup-prj") in scopes  # named by the plan, not configured
     assert ("dataSources.list", "projects/backup-prj/locations/us-west1/backupVaults/vault") in scopes
     facts = build_facts([Locker(tmp_path / "evidence")])
-    kinds = {(b.instance.rsplit("/", 1)[-1], b.kind, b.source) for b in facts.backups.retained}
+    read = facts.sql_backups.at("projects/work-prj")
+    assert isinstance(read, Known)
+    kinds = {(b.instance.rsplit("/", 1)[-1], b.kind, b.source) for b in read.items}
     assert ("gone-pg", "FINAL", "sql-backups") in kinds and ("shop-mysql", "ON_DEMAND", "backup-run") in kinds
-    assert ("vault-pg", "SCHEDULED", "backupdr") in kinds
-    assert facts.backups.engines["//cloudsql.googleapis.com/projects/work-prj/instances/shop-mysql"].pitr_enabled is True
-    gone = [i for i in facts.sql_instances if i.name == "gone-pg"]
-    assert gone and gone[0].state == "DELETED"  # in the population, from its final backup
-    (vault,) = [v for v in facts.backups.vaults if v.name.endswith("/vault")]
-    assert vault.immutable_at(facts.as_of)
+    enhanced = facts.protection.of("//cloudsql.googleapis.com/projects/work-prj/instances/vault-pg")
+    assert isinstance(enhanced.backups, Known) and enhanced.backups.items and enhanced.backupdr.vaults
+    (vault,) = enhanced.backupdr.vaults
+    assert vault.name.endswith("/vault") and vault.immutable_at(facts.as_of)  # the backup project's vault, read
+    assert enhanced.backupdr.failing() and enhanced.protections[0].retention_days == 20
+    mysql = facts.protection.of("//cloudsql.googleapis.com/projects/work-prj/instances/shop-mysql")
+    assert {c.kind for c in mysql.backups.items} == {"automated", "on-demand"}  # each retained backup once
+    assert sum(c.kind == "on-demand" for c in mysql.backups.items) == 1
 
 
 def test_unreachable_regions_make_the_listings_partial(tmp_path):
@@ -173,6 +178,6 @@ def test_unreachable_regions_make_the_listings_partial(tmp_path):
     assert failed[("backupdr", "backupPlanAssociations.list")]["kind"] == "partial"
     assert ("backupdr", "resourceBackupConfigs.list") not in failed  # that answer has no `unreachable`
     facts = build_facts([Locker(tmp_path / "evidence")])
-    assert not facts.coverage.was_read("sqladmin", "Backups.list", "projects/work-prj")
-    # the reachable part is still read (the pages are evidence), but nothing it covers counts as complete
-    assert any(b.kind == "FINAL" for b in facts.backups.retained)
+    assert isinstance(facts.sql_backups.at("projects/work-prj"), Unknown)  # read, but nothing it covers counts as complete
+    enhanced = facts.protection.of("//cloudsql.googleapis.com/projects/work-prj/instances/vault-pg")
+    assert isinstance(enhanced.backups, Unknown)
