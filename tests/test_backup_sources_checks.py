@@ -92,7 +92,7 @@ def test_on_demand_backups_are_placed_and_their_region_judged(tmp_path):
     findings = run(tmp_path, data)
     placed = findings["backup-cross-region"][DB]
     assert placed["status"] == "fail" and "us-east1" in placed["message"], placed["message"]
-    assert placed["observed"]["retained_backups"] == 1
+    assert placed["observed"]["retained_runs"] == 1  # the on-demand backup, counted once (run and Backups entry)
     assert findings["backup-frequency"][DB]["status"] == "not_applicable"  # its creation day is not a missed day
 
 
