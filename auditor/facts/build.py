@@ -63,7 +63,14 @@ class Reading:
 
     def __init__(self) -> None:
         origins = {name: source.key for source in reversed(SOURCES) for name in source.fills}
-        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name))
+        fillers: dict[str, list[tuple[str, str]]] = {}
+        for source in SOURCES:
+            if not source.legacy and source.method != "*":
+                for name in source.fills:
+                    fillers.setdefault(name, []).append(source.key)
+        # a collection several calls fill (sql_backups: backupRuns.list and Backups.list) is known only when each answered
+        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name),
+                                             requires=tuple(fillers[name]) if len(fillers.get(name, ())) > 1 else ())
                          for name, fact in FACTS.items() if name not in OBJECT_FACTS}
         self.objects = {name: factory() for name, factory in OBJECT_FACTS.items()}
         self.gaps: list[CallGap] = []
