@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from auditor.facts import read_backupdr as bdr
-from auditor.facts.sqlbackups import automated_run, on_demand_run, sql_backup, unreachable_regions
+from auditor.facts.access import partial_marks
+from auditor.facts.sqlbackups import on_demand_run, sql_backup
 from auditor.facts.sqlengine import backups_after_deletion, engine_of, engine_settings
 
 UTC = timezone.utc
@@ -140,11 +141,12 @@ def test_backup_without_name_or_instance_is_skipped():
 def test_region_unreachable_makes_the_list_partial():
     body = {"backups": [_backup()], "warnings": [{"code": "REGION_UNREACHABLE", "message": "europe-west1 unavailable",
                                                   "region": "europe-west1"}, {"code": "MAX_RESULTS_EXCEEDS_LIMIT", "message": "m"}]}
-    assert unreachable_regions(body) == ["europe-west1"]
-    assert unreachable_regions({"backups": []}) == []
+    marks = partial_marks(body)
+    assert len(marks) == 1 and "REGION_UNREACHABLE" in marks[0]  # MAX_RESULTS_EXCEEDS_LIMIT is no partial answer
+    assert partial_marks({"backups": []}) == []
 
 
-def test_on_demand_runs_are_retained_backups_automated_runs_too():
+def test_on_demand_runs_are_retained_backups():
     run = {"kind": "sql#backupRun", "id": "1758000000000", "instance": "db", "type": "ON_DEMAND", "status": "SUCCESSFUL",
            "enqueuedTime": "2026-09-16T05:00:00Z", "startTime": "2026-09-16T05:00:10Z", "endTime": "2026-09-16T05:12:00Z",
            "location": "us-west1", "backupKind": "SNAPSHOT"}
@@ -152,9 +154,8 @@ def test_on_demand_runs_are_retained_backups_automated_runs_too():
     assert (backup.kind, backup.usable, backup.location, backup.kms_key) == ("ON_DEMAND", True, "us-west1", None)
     assert backup.taken_at == datetime(2026, 9, 16, 5, 12, tzinfo=UTC) and backup.key == "run:p/db/1758000000000"
     assert on_demand_run({**run, "type": "AUTOMATED"}, "p", "ev") is None
-    auto = automated_run({**run, "type": "AUTOMATED", "status": "FAILED"}, "p", "ev")
-    assert (auto.kind, auto.usable) == ("AUTOMATED", False)
-    assert automated_run(run, "p", "ev") is None
+    failed = on_demand_run({**run, "status": "FAILED"}, "p", "ev")
+    assert (failed.kind, failed.usable) == ("ON_DEMAND", False)
 
 
 # --- Backup and DR --------------------------------------------------------------------------------
@@ -284,8 +285,8 @@ def test_protection_summary_and_restore_verification_plan():
 
 
 def test_unreachable_locations_and_durations():
-    assert bdr.unreachable({"backupVaults": [], "unreachable": ["europe-west4"]}) == ["europe-west4"]
-    assert bdr.unreachable({"backupVaults": []}) == []
+    assert partial_marks({"backupVaults": [], "unreachable": ["europe-west4"]}) == ["unreachable: europe-west4"]
+    assert partial_marks({"backupVaults": []}) == []
     assert bdr.duration("86400s") == timedelta(days=1) and bdr.duration("1.5s") == timedelta(seconds=1.5)
     assert bdr.duration("P1D") is None and bdr.duration(86400) is None
     assert bdr.named_projects("projects/bkp/locations/us-east1/backupPlans/x", None, "bad") == {"bkp"}

@@ -7,10 +7,11 @@ Three sources feed these, each read by its own pure reader module:
   and the ON_DEMAND backup runs the frequency facts leave out;
 - `auditor.facts.read_backupdr`: Google Cloud Backup and DR (vaults, plans, associations, data
   sources and their backups, the protection summary, restore verification plans).
+Their source declarations are auditor.facts.sources.sql_backups and auditor.facts.sources.backupdr.
 
-Every retained backup, whatever its source, becomes one `RetainedBackup`: the shape the protection
-model's "backups" take (time, kind, location, key or key version, retention end, state), so the
-placement, encryption and retention controls judge one list.
+Every retained backup, whatever its source, becomes one `RetainedBackup`; the protection model
+(auditor.facts.protection) turns them into its backup copies, so the placement, encryption and
+retention controls judge one list.
 """
 
 from __future__ import annotations
@@ -66,17 +67,6 @@ class RetainedBackup:
     verified_at: datetime | None = None
     source_region: str | None = None  # from the backup's own snapshot of its instance (deleted instances)
     source_labels: dict[str, str] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class ListingPartial:
-    """A listing that answered but said it is incomplete (REGION_UNREACHABLE, `unreachable[]`)."""
-
-    api: str
-    method: str
-    scope: str
-    where: tuple[str, ...]  # the regions or locations it could not reach
-    call_id: str
 
 
 @dataclass(frozen=True)
@@ -204,57 +194,3 @@ class RestoreVerificationPlan:
     time_zone: str | None
     state: str | None
     evidence: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ValidationRecord:
-    """One record of what was checked after a restore (the data map's `restore_validations`, auditor.inventory.Validation), as stored in the locker."""
-
-    date: object  # datetime.date
-    store: str
-    backup_id: str
-    check: str
-    result: str  # pass | fail
-    by: str
-    restored_to: str | None
-    evidence: tuple[str, ...] = ()
-
-
-@dataclass
-class BackupFacts:
-    """Everything the readers above produce, as lists (deduplicated by name once every locker is read)."""
-
-    engines: dict[str, EngineSettings] = field(default_factory=dict)  # instance resource -> its latest reading
-    retained: list[RetainedBackup] = field(default_factory=list)
-    partial: list[ListingPartial] = field(default_factory=list)
-    vaults: list[BackupVault] = field(default_factory=list)
-    plans: list[BackupPlan] = field(default_factory=list)
-    associations: list[PlanAssociation] = field(default_factory=list)
-    data_sources: list[DataSource] = field(default_factory=list)
-    summaries: list[ProtectionSummary] = field(default_factory=list)
-    verification_plans: list[RestoreVerificationPlan] = field(default_factory=list)
-    deleted_instances: dict[str, dict] = field(default_factory=dict)  # resource -> the final backup's instance snapshot
-    validations: list[ValidationRecord] = field(default_factory=list)
-
-    def dedupe(self) -> None:
-        self.retained = list({b.key: b for b in self.retained}.values())
-        for name in ("vaults", "plans", "associations", "data_sources", "verification_plans"):
-            setattr(self, name, list({x.name: x for x in getattr(self, name)}.values()))
-        self.summaries = list({s.target: s for s in self.summaries}.values())
-
-    def retained_of(self, resource: str) -> list[RetainedBackup]:
-        """Every retained backup of a store, each once: a backup run and the Backups resource entry that maps to
-        it (`backupRun`) are one backup; the Backups entry is kept (it carries the key and the expiry)."""
-        index = self.__dict__.get("_by_store")
-        if index is None or index[0] != len(self.retained):
-            grouped: dict[str, list[RetainedBackup]] = {}
-            for backup in self.retained:
-                grouped.setdefault(backup.instance, []).append(backup)
-            index = self.__dict__["_by_store"] = (len(self.retained), grouped)
-        mine = index[1].get(resource, [])
-        mapped = {b.run_id for b in mine if b.source == "sql-backups" and b.run_id}
-        return sorted((b for b in mine if not (b.source == "backup-run" and b.run_id in mapped)),
-                      key=lambda b: (b.taken_at is None, b.taken_at or 0, b.key))
-
-    def vault(self, name: str | None) -> BackupVault | None:
-        return next((v for v in self.vaults if v.name == name), None) if name else None

@@ -12,7 +12,7 @@ What the API shapes and why the readers do what they do:
   first be deleted and `expireTime` when it will be; `verificationSummary` holds the last automated
   restore verification. Its location is its vault's.
 - Every list except resourceBackupConfigs carries `unreachable[]`: locations not read, so the
-  answer is partial.
+  answer is partial (the locker and the build mark it so: auditor.facts.access.partial_marks).
 Resources are named by the API as a path (`projects/p/instances/i`) or a full resource name
 (`//sqladmin.googleapis.com/projects/p/instances/i`); `store_of` maps both onto the auditor's names.
 """
@@ -75,12 +75,6 @@ def store_of(resource: str | None, resource_type: str | None = None) -> str | No
     if path.startswith("projects/") and "/disks/" in path:
         return f"//compute.googleapis.com/{path}"
     return None
-
-
-def unreachable(body: Any) -> list[str]:
-    """The locations a Backup and DR list answer could not reach."""
-    value = get(body, "unreachable")
-    return [x for x in value if isinstance(x, str) and x] if isinstance(value, list) else []
 
 
 def _status_message(value: Any) -> str | None:

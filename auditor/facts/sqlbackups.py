@@ -14,7 +14,6 @@ retention must see them: `on_demand_run` turns one into a RetainedBackup.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from auditor.facts.backup_model import RetainedBackup
@@ -24,7 +23,6 @@ from auditor.facts.access import get, string_map, text, timestamp
 BACKUP_TYPES = ("AUTOMATED", "ON_DEMAND", "FINAL")
 BACKUP_STATES = ("ENQUEUED", "RUNNING", "FAILED", "SUCCESSFUL", "DELETING", "DELETION_FAILED")
 USABLE_STATES = ("SUCCESSFUL",)
-PARTIAL_WARNINGS = ("REGION_UNREACHABLE",)
 
 
 def _lower(value: str | None) -> str | None:
@@ -66,15 +64,6 @@ def sql_backup(data: Any, project: str, evidence: str) -> RetainedBackup | None:
     )
 
 
-def unreachable_regions(body: Any) -> list[str]:
-    """The regions a ListBackups answer says it could not reach (each makes the listing partial)."""
-    out = []
-    for warning in get(body, "warnings") or []:
-        if isinstance(warning, dict) and warning.get("code") in PARTIAL_WARNINGS:
-            out.append(text(warning, "region") or text(warning, "message") or "an unnamed region")
-    return out
-
-
 def on_demand_run(data: Any, project: str, evidence: str) -> RetainedBackup | None:
     """A backupRuns.list item of type ON_DEMAND as a retained backup (automated runs are read by the
     frequency facts, auditor.facts.sources.backup_runs)."""
@@ -93,13 +82,3 @@ def on_demand_run(data: Any, project: str, evidence: str) -> RetainedBackup | No
         kms_key_version=text(data, "diskEncryptionStatus", "kmsKeyVersionName"),
         expires_at=None, source="backup-run", evidence=(evidence,), run_id=run_id,
     )
-
-
-def automated_run(data: Any, project: str, evidence: str) -> RetainedBackup | None:
-    """A successful-or-not AUTOMATED run as a retained backup, so one list holds every retained backup."""
-    if not isinstance(data, dict) or text(data, "type") not in (None, "AUTOMATED"):
-        return None
-    backup = on_demand_run({**data, "type": "ON_DEMAND"}, project, evidence)
-    if backup is None:
-        return None
-    return replace(backup, kind="AUTOMATED")
