@@ -31,9 +31,10 @@ from typing import Any
 
 import jsonschema
 
+from auditor import reading
 from auditor.drift import drift
 from auditor.errors import AuditorError
-from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
+from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
                              upgrade, validate_results)
 
 KINDS = ("new-failure", "new-inconclusive", "resolved", "new-resource", "resource-gone", "weakened",
@@ -114,18 +115,13 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
 
 def load_results(path: Path, what: str) -> dict[str, Any]:
     """Read and validate a results.json (v2, or v1 mapped to v2); errors name the file and the reason (exit 2)."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise GateError(f"{path}: cannot read the {what} results: {err.strerror or err}") from err
-    except ValueError as err:
-        raise GateError(f"{path}: the {what} results are not valid JSON: {err}") from err
+    _raw, document = reading.read_json(path, "results", error=GateError)
     if not isinstance(document, dict):
         raise GateError(f"{path}: the {what} results are not a JSON object")
     schema_id = document.get("schema")
     if schema_id not in SCHEMA_FILES:
         known = ", ".join(sorted(SCHEMA_FILES))
-        raise GateError(f"{path}: the {what} results declare schema {schema_id!r}; this tool reads {known}")
+        raise GateError(f"{path}: the {what} results declare schema {str(schema_id)[:80]!r}; this tool reads {known}")
     try:
         validate_results(document, schema_id)
     except jsonschema.ValidationError as err:
@@ -220,11 +216,11 @@ def compare(new: dict[str, Any], baseline: dict[str, Any] | None, fail_on: tuple
     if baseline is not None:
         for cid in sorted(set(old_controls) - set(new_controls)):
             was = old_controls[cid]
-            changes.append(Change("control-gone", cid, "", None, was["status"], None,
+            changes.append(Change("control-gone", cid, f"control:{cid}", None, was["status"], None,
                                   f"{cid}: the baseline reported this control ({was['status']}, {len(was['findings'])} findings); "
                                   "the new results do not, so none of its findings is judged now."))
         for cid in sorted(set(new_controls) - set(old_controls)):
-            changes.append(Change("new-control", cid, "", None, None, new_controls[cid]["status"],
+            changes.append(Change("new-control", cid, f"control:{cid}", None, None, new_controls[cid]["status"],
                                   f"{cid}: a control the baseline did not report (now {new_controls[cid]['status']})."))
     if not new_controls:
         notes.append("the new results report no controls")

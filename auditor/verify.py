@@ -13,13 +13,14 @@ problem. A folder without pack-manifest.json or SHA256SUMS is not a pack (a usag
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import AuditorError
+from auditor import reading
+from auditor.errors import AuditorError, EvidenceError
+from auditor.evidence import shape
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -75,16 +76,31 @@ def _read_sums(path: Path) -> dict[str, str] | None:
 
 
 def _read_json(path: Path) -> Any:
+    """A JSON file of the pack through the one reading path (regular files only, size and depth
+    limits); None when it cannot be read or parsed."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        return reading.read_json(path, "manifest", error=EvidenceError)[1]
+    except EvidenceError:
         return None
+
+
+def _misshaped(result: "Verification", rel: str, problem: str) -> None:
+    """A pack file that parses but is not shaped as the tool writes it: tampering (exit 1) when its
+    digest also differs from the pack manifest's; otherwise an unreadable tool input (exit 2)."""
+    if rel in result.changed:
+        result.problems.append(f"{rel} is not as the tool writes it: {problem}")
+        return
+    raise EvidenceError(f"{rel}: {problem}")
 
 
 def verify_pack(pack: Path) -> Verification:
     pack = Path(pack)
     if not pack.is_dir():
         raise NotAPackError(f"{pack}: not a folder")
+    if not (pack / PACK_MANIFEST).is_file() and not (pack / SUMS).is_file() and (
+            (pack / "evidence").is_dir() or (pack / "results.json").exists()):
+        raise NotAPackError(f"{pack}: an incomplete pack: no {PACK_MANIFEST} or {SUMS}, so the run that wrote it "
+                            "did not finish (it was stopped, or a write failed); run it again")
     if not (pack / PACK_MANIFEST).is_file() and not (pack / SUMS).is_file():
         raise NotAPackError(f"{pack}: not an evidence pack (no {PACK_MANIFEST} or {SUMS}); give the folder `auditor run --out` wrote")
     result = Verification()
@@ -121,6 +137,9 @@ def verify_pack(pack: Path) -> Verification:
     on_disk = {p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file()} - {PACK_MANIFEST, SUMS}
     for path, entry in sorted(listed.items()):
         target = pack / path
+        if not isinstance(path, str) or shape.safe_item_path(path) or target.is_symlink():
+            result.problems.append(f"{str(path)[:200]!r} is listed but is not a plain file inside the pack")
+            continue
         if not target.is_file():
             result._add(result.removed, path)
             continue
@@ -144,11 +163,19 @@ def _check_evidence(pack: Path, result: Verification) -> None:
             if locker.name == "evidence":
                 result._add(result.changed, manifest_path.relative_to(pack).as_posix())
             continue
+        try:
+            shape.check_manifest(manifest, manifest_path.relative_to(pack).as_posix())
+        except EvidenceError as err:
+            _misshaped(result, manifest_path.relative_to(pack).as_posix(), str(err).split(": ", 1)[-1])
+            continue
         listed = set()
-        for item in manifest.get("items", []):
+        for item in manifest["items"]:
             rel = (locker / item["path"]).relative_to(pack).as_posix()
             listed.add(rel)
             path = pack / rel
+            if path.is_symlink() or not path.resolve().is_relative_to(pack.resolve()):
+                result.problems.append(f"{rel} (evidence item {item['id']}) leads out of the pack; it was not read")
+                continue
             if not path.is_file():
                 result._add(result.removed, rel)
             elif _sha(path) != item["sha256"]:
@@ -166,6 +193,10 @@ def _check_links(pack: Path, result: Verification) -> None:
     results_path = pack / "results.json"
     results = _read_json(results_path) if results_path.is_file() else None
     evidence_manifest = pack / "evidence" / "manifest.json"
+    if results is not None and (not isinstance(results, dict) or not isinstance(results.get("lockers", []), list)):
+        _misshaped(result, "results.json", "lockers is not a list of the lockers the results were computed from"
+                   if isinstance(results, dict) else "not a JSON object")
+        return
     if isinstance(results, dict) and evidence_manifest.is_file():
         recorded = {l.get("manifest_sha256") for l in results.get("lockers", []) if isinstance(l, dict)}
         if _sha(evidence_manifest) not in recorded:

@@ -33,10 +33,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     name = instance.display
     classification, required = _required(ctx, instance.labels, instance.resource)
     accept = ctx.config.policy.accept_multi_region
-    configured = instance.backup_location
+    (setting,) = facts.protection.of(instance.resource).protections  # the protection model: configured target
+    configured = setting.target_location
     effective = configured or nearest_multi_region(instance.region)
-    protected = facts.protection.of(instance.resource)
-    backups = protected.backups
+    backups = facts.backup_copies.of(instance.resource)
     runs = list(backups.items) if isinstance(backups, Known) else []
     landed = sorted({r.location for r in runs if r.location and r.state == "succeeded"})
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
@@ -54,10 +54,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backup is kept in a separate region.")
     if instance.backup_tier == "ENHANCED":
-        return _backupdr_rule(instance, protected, finding, observed, evidence, accept)
+        return _backupdr_rule(instance, facts.backupdr.of(instance.resource), backups, finding, observed, evidence, accept)
     source = lookup(instance.region)
     unset_note = "" if configured else (f" No backup location is configured, so Cloud SQL uses the nearest multi-region "
                                         f"({(effective or 'unknown').upper()}).")
@@ -86,11 +86,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                          f"{', '.join(landed)}." + unset_note)
 
 
-def _backupdr_rule(instance: SqlInstance, protected, finding, observed: dict, evidence: list, accept: bool) -> Finding:
+def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list, accept: bool) -> Finding:
     """ENHANCED: the backups live in the Backup and DR vault; its location (from its name) and each backup's are judged."""
-    detail, backups = protected.backupdr, protected.backups
     copies = list(backups.items) if isinstance(backups, Known) else []
-    evidence += [e for e in protected.protections[0].evidence if e not in evidence]
+    evidence += [e for e in detail.evidence if e not in evidence]
     landed = sorted({c.location for c in copies if c.location and c.state == "succeeded"} | {v.location for v in detail.vaults})
     observed.update({"backupdr_vaults": [v.name for v in detail.vaults], "run_locations": landed, "retained_backups": len(copies)})
     if not detail.associations and not detail.missing:
@@ -148,6 +147,6 @@ CHECK = Check(
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "buckets", "protection", "stores"),
+    needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores"),
     evaluate=evaluate,
 )

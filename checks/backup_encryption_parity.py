@@ -40,8 +40,8 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "encryption"))
         else:
-            protected = facts.protection.of(instance.resource)
-            findings.append(_instance_finding(instance, protected.backups, facts, ctx, protected.backupdr))
+            findings.append(_instance_finding(instance, facts.backup_copies.of(instance.resource), facts, ctx,
+                                              facts.backupdr.of(instance.resource)))
     findings += _bucket_findings(facts, ctx)
     return findings
 
@@ -245,6 +245,6 @@ CHECK = Check(
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups.",
-    needs=("sql_instances", "protection", "buckets", "kms_keys", "kms_key_versions", "stores"),
+    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores"),
     evaluate=evaluate,
 )

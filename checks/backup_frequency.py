@@ -133,14 +133,13 @@ def _backupdr_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
     backup, if made, has expired), not missed. A rule whose last backup failed is reported beside the days."""
     from dataclasses import replace
 
-    protected = facts.protection.of(instance.resource)
-    detail = protected.backupdr if protected else None
-    if detail is None or (not detail.associations and not detail.missing):
+    detail = facts.backupdr.of(instance.resource)
+    if detail is None or detail.unprotected:
         return Finding(ID, instance.resource, "daily", FAIL,
                        f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no backup plan "
                        "association names it, so nothing backs it up.",
                        observed={"backup_tier": instance.backup_tier, "associations": 0}, evidence=list(instance.evidence))
-    copies = protected.backups
+    copies = facts.backup_copies.of(instance.resource)
     attempts = [BackupAttempt(instance.resource, c.time, "succeeded", "backupdr", c.state, c.time, f"bdr:{c.time.isoformat()}", c.evidence)
                 for c in (copies.items if isinstance(copies, Known) else ()) if c.state == "succeeded"]
     hour = detail.window_start_hour()
@@ -155,7 +154,7 @@ def _backupdr_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
     finding.observed["backup_tier"] = instance.backup_tier
     finding.details["backupdr"] = {"plans": [p.name for p in detail.plans], "vaults": [v.name for v in detail.vaults],
                                    "backups": len(attempts), "retention_days": retention, "failing_rules": failing}
-    finding.evidence += [e for e in protected.protections[0].evidence if e not in finding.evidence]
+    finding.evidence += [e for e in detail.evidence if e not in finding.evidence]
     return finding
 
 
@@ -282,6 +281,6 @@ CHECK = Check(
                 "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log. "
                 "Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and DR backups "
                 "(dataSources.backups.list consistencyTime) against the plan's daily window.",
-    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "stores", "protection"),
+    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "sql_stores", "backup_copies", "backupdr"),
     evaluate=evaluate,
 )

@@ -63,17 +63,16 @@ def _final_rule(instance: SqlInstance, policy) -> str | None:
 def _backupdr_rule(instance: SqlInstance, facts: Any, ctx: CheckContext, classification, policy, finding) -> Finding:
     """ENHANCED: retention is the Backup and DR rule's backupRetentionDays; the vault's enforced minimum and lock
     (immutability) are recorded, and required where the classification says `immutable: true`."""
-    protected = facts.protection.of(instance.resource)
-    detail = protected.backupdr
+    detail = facts.backupdr.of(instance.resource)
     days = detail.retention_days()
     locked = detail.immutable_at(ctx.as_of)
     result = finding(INCONCLUSIVE, "")
     result.observed.update({"retention_days": days, "immutable": locked, "backupdr_vaults": [v.name for v in detail.vaults],
                             "vault_enforced_days": max((v.minimum_enforced_retention.days for v in detail.vaults
                                                         if v.minimum_enforced_retention), default=None)})
-    result.evidence += [e for e in protected.protections[0].evidence if e not in result.evidence]
+    result.evidence += [e for e in detail.evidence if e not in result.evidence]
     head = f"{instance.display} ({classification}, Backup and DR)"
-    if not detail.associations and not detail.missing:
+    if detail.unprotected:
         result.status, result.message = FAIL, (f"{instance.display}: its backups are managed by Backup and DR (backupTier "
                                                "ENHANCED), but no backup plan association names it, so nothing is retained.")
         return result
@@ -144,10 +143,12 @@ def deleted_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 
 def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """Judged on the protection model: Cloud SQL's own setting keeps a count of automated backups."""
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
-    retained = instance.retained_backups
+    (setting,) = facts.protection.of(instance.resource).protections
+    retained = setting.retention_count
     days = retained * interval_days if retained is not None else None
     protected, protection = _delete_protection(instance.raw_settings)
     engine = engine_of(instance)
@@ -166,7 +167,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
     if instance.backup_tier == "ENHANCED":
@@ -259,6 +260,6 @@ CHECK = Check(
                 "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
                 "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "buckets", "stores", "protection", "sql_backups"),
+    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups"),
     evaluate=evaluate,
 )

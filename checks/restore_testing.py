@@ -89,8 +89,7 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
             ops += [(o, resource) for o in read.items]
         else:
             unread.append(read)
-    protected = facts.protection.of(instance.resource)
-    detail = protected.backupdr if protected else None
+    detail = facts.backupdr.of(instance.resource)
     if detail is not None and detail.missing:
         unread.append(Unknown(instance.resource, detail.missing))
     records = [v for v in (ctx.inventory.restore_validations if ctx.inventory is not None else []) if v.store == instance.resource]
@@ -214,7 +213,7 @@ CHECK = Check(
                 "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
                 "Backup and DR's restore verifications (dataSources.backups.list verificationSummary) count too. Every day of "
                 "the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "stores", "protection"),
+    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr"),
     evaluate=evaluate,
     beyond_policy=True,
 )

@@ -43,7 +43,7 @@ def test_each_retained_backup_once_whatever_lists_it():
     facts = assemble(NOW, ["p"], items={"sql_instances": [instance()], "backup_runs": [run], "sql_backups": backups},
                      answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
                                ("sqladmin", "Backups.list", "projects/p")])
-    copies = facts.protection.of(DB).backups
+    copies = facts.backup_copies.of(DB)
     assert isinstance(copies, Known)
     assert sorted((c.kind, c.location) for c in copies.items) == [("automated", "us-west1"), ("final", "us-west1"),
                                                                  ("on-demand", "us-east4")]  # the Backups entry, not the run
@@ -52,7 +52,7 @@ def test_each_retained_backup_once_whatever_lists_it():
 def test_an_unread_backups_listing_leaves_the_copies_unknown():
     facts = assemble(NOW, ["p"], items={"sql_instances": [instance()]},
                      answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p")])
-    copies = facts.protection.of(DB).backups
+    copies = facts.backup_copies.of(DB)
     assert isinstance(copies, Unknown) and "Backups.list" in copies.describe()
 
 
@@ -82,17 +82,18 @@ BDR_READS = [("sqladmin", "instances.list", "projects/p"), ("backupdr", "backupP
 
 def test_an_enhanced_instance_is_protected_by_its_backupdr_plan_and_vault():
     facts = assemble(NOW, ["p"], items=_bdr_items(), answered=BDR_READS)
-    protected = facts.protection.of(DB)
-    (protection,) = protected.protections
-    assert protection.origin == "backup-and-dr-plan" and protection.retention_days == 30 and protection.target_location == "us-west1"
-    assert isinstance(protected.backups, Known) and [c.kind for c in protected.backups.items] == ["automated"]
-    assert protected.backupdr.immutable_at(NOW) and protected.backupdr.window_start_hour() == 2
-    assert protected.backupdr.failing() == [f"rule daily: last backup FAILED (denied); last success {NOW - timedelta(days=1):%Y-%m-%d %H:%M} UTC"]
+    (protection,) = facts.protection.of(DB).protections
+    assert protection.origin == "backup-and-dr-plan"
+    detail, copies = facts.backupdr.of(DB), facts.backup_copies.of(DB)
+    assert detail.retention_days() == 30 and [v.location for v in detail.vaults] == ["us-west1"]
+    assert isinstance(copies, Known) and [c.kind for c in copies.items] == ["automated"]
+    assert detail.immutable_at(NOW) and detail.window_start_hour() == 2
+    assert detail.failing() == [f"rule daily: last backup FAILED (denied); last success {NOW - timedelta(days=1):%Y-%m-%d %H:%M} UTC"]
 
 
 def test_a_backup_project_never_read_makes_the_backups_unknown_naming_it():
     reads = [r for r in BDR_READS if r[2] not in ("projects/bkp", VAULT, SOURCE)]
     facts = assemble(NOW, ["p"], items=_bdr_items(with_backups=False), answered=reads)
-    backups = facts.protection.of(DB).backups
+    backups = facts.backup_copies.of(DB)
     assert isinstance(backups, Unknown)
     assert "projects/bkp" in backups.describe()

@@ -158,14 +158,15 @@ def test_collection_follows_the_backup_project_and_reads_every_kind(sim, tmp_pat
     assert isinstance(read, Known)
     kinds = {(b.instance.rsplit("/", 1)[-1], b.kind, b.source) for b in read.items}
     assert ("gone-pg", "FINAL", "sql-backups") in kinds and ("shop-mysql", "ON_DEMAND", "backup-run") in kinds
-    enhanced = facts.protection.of("//cloudsql.googleapis.com/projects/work-prj/instances/vault-pg")
-    assert isinstance(enhanced.backups, Known) and enhanced.backups.items and enhanced.backupdr.vaults
-    (vault,) = enhanced.backupdr.vaults
+    vault_pg = "//cloudsql.googleapis.com/projects/work-prj/instances/vault-pg"
+    copies, detail = facts.backup_copies.of(vault_pg), facts.backupdr.of(vault_pg)
+    assert isinstance(copies, Known) and copies.items and detail.vaults
+    (vault,) = detail.vaults
     assert vault.name.endswith("/vault") and vault.immutable_at(facts.as_of)  # the backup project's vault, read
-    assert enhanced.backupdr.failing() and enhanced.protections[0].retention_days == 20
-    mysql = facts.protection.of("//cloudsql.googleapis.com/projects/work-prj/instances/shop-mysql")
-    assert {c.kind for c in mysql.backups.items} == {"automated", "on-demand"}  # each retained backup once
-    assert sum(c.kind == "on-demand" for c in mysql.backups.items) == 1
+    assert detail.failing() and detail.retention_days() == 20
+    mysql = facts.backup_copies.of("//cloudsql.googleapis.com/projects/work-prj/instances/shop-mysql")
+    assert {c.kind for c in mysql.items} == {"automated", "on-demand"}  # each retained backup once
+    assert sum(c.kind == "on-demand" for c in mysql.items) == 1
 
 
 def test_unreachable_regions_make_the_listings_partial(tmp_path):
@@ -179,5 +180,4 @@ def test_unreachable_regions_make_the_listings_partial(tmp_path):
     assert ("backupdr", "resourceBackupConfigs.list") not in failed  # that answer has no `unreachable`
     facts = build_facts([Locker(tmp_path / "evidence")])
     assert isinstance(facts.sql_backups.at("projects/work-prj"), Unknown)  # read, but nothing it covers counts as complete
-    enhanced = facts.protection.of("//cloudsql.googleapis.com/projects/work-prj/instances/vault-pg")
-    assert isinstance(enhanced.backups, Unknown)
+    assert isinstance(facts.backup_copies.of("//cloudsql.googleapis.com/projects/work-prj/instances/vault-pg"), Unknown)

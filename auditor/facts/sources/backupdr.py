@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from auditor.facts import read_backupdr as bdr
 from auditor.facts.access import items
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source
 
 
 def _lister(field: str, reader: Callable[[Any, str], Any], fact: str):

@@ -13,7 +13,7 @@ from typing import Any
 
 from auditor.facts.access import items
 from auditor.facts.backup_model import RetainedBackup
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source
 from auditor.facts.sqlbackups import sql_backup
 
 
