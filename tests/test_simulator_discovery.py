@@ -169,6 +169,10 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
                 for source in page.get("dataSources", []):
                     walk("backupdr", _pages(bdr.backupVaults().dataSources().backups(), "list", parent=source["name"], pageSize=10))
 
+    crm = _client(sim, "cloudresourcemanager", "v1")  # `auditor validate --online`'s permission probe
+    request = crm.projects().testIamPermissions(resource=usable[0].id, body={"permissions": ["cloudsql.instances.list"]})
+    _validate(sim, "cloudresourcemanager", request, request.execute(), failures)
+
     asset = _client(sim, "cloudasset", "v1")
     counts["assets"] = walk("cloudasset", _pages(asset.v1(), "searchAllResources", scope=f"organizations/{scenario.organization.id}",
                                                  assetTypes=["sqladmin.googleapis.com/Instance"], pageSize=5))
