@@ -34,6 +34,6 @@ FACTS = (
          doc="every retained Cloud SQL backup of a project's instances, of every kind (AUTOMATED, ON_DEMAND, FINAL)"),
 )
 SOURCES = (
-    Source("sqladmin", "Backups.list", "project", fills=("sql_backups",), permissions=("cloudsql.backupRuns.list",),
+    Source("sqladmin", "Backups.list", "project", fills=("sql_backups",), permissions=("cloudsql.backups.list",),
            field="backups", read=read, cost=Cost(page_cap=2000, per="project", shape="sql_backups")),
 )
