@@ -142,7 +142,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
-    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
+    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory,
+                       inventory_problem=inventory_problem(config, facts))
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
     # each check sees only the facts it declared (auditor.facts.model.FactsView)
@@ -169,6 +170,13 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
     return document
+
+
+def inventory_problem(config: Config, facts: Any) -> str | None:
+    """Why a configured data map is not in the facts (None when it is, or when none is configured)."""
+    if config.inventory is None or facts.stores.inventory is not None:
+        return None
+    return facts.stores.inventory_problem or "the declared inventory was not read from the evidence"
 
 
 def _control(check, findings, config: Config) -> dict[str, Any]:

@@ -300,6 +300,18 @@ def test_a_stored_data_map_that_does_not_parse_stops_check(locker, tmp_path, bod
     assert not (tmp_path / "re" / "results.json").exists()
 
 
+def test_a_locker_whose_data_map_read_failed_stops_check(locker, tmp_path):
+    """The fault matrix's `inventory read` failures: no fallback to labels, re-performance stops."""
+    manifest = manifest_of(locker)
+    call = next(c for c in manifest["calls"] if c["api"] == "inventory")
+    manifest["items"] = [i for i in manifest["items"] if i["id"] not in call["items"]]
+    call["items"], call["outcome"] = [], "error"
+    call["error"] = {"kind": "http", "http_status": None, "reason": None, "message": "the file vanished"}
+    write_manifest(locker, manifest)
+    code, output = check(locker, tmp_path)
+    assert code == 2 and call["id"] in output and "data map was not read" in output
+
+
 def test_a_stored_config_that_does_not_parse_stops_check(locker, tmp_path):
     manifest = manifest_of(locker)
     manifest["config"]["period"] = {"start": "0001-01-01", "end": "9999-12-31"}

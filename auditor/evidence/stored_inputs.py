@@ -36,11 +36,19 @@ def check(locker) -> None:
                 reading.parse_yaml(stored["text"], source, error=EvidenceError)
         except AuditorError as err:
             raise EvidenceError(f"{where}: the stored {name} (inputs.{name}) does not parse: {err}") from err
-    for call in locker.manifest["calls"]:
-        if call["api"] != "inventory" or call["outcome"] != "ok":
-            continue
+    reads = [call for call in locker.manifest["calls"] if call["api"] == "inventory"]
+    for call in reads:
+        if call["outcome"] != "ok":  # the data map was validated before collection: its read cannot just fail
+            error = call.get("error") or {}
+            raise EvidenceError(f"{where}: the stored data map was not read (call {call['id']}: "
+                                f"{str(error.get('message') or error.get('kind') or call['outcome'])[:300]}); "
+                                "collect again")
         for item_id in call["items"]:
             _check_inventory_item(locker, item_id, parse_inventory)
+    declared = locker.manifest["config"].get("inventory")
+    if declared and not reads and not locker.manifest.get("interrupted"):
+        raise EvidenceError(f"{where}: the configuration names a data map ({str(declared)[:200]}) but the locker "
+                            "holds no copy of it; collect again")
 
 
 def _check_inventory_item(locker, item_id: str, parse_inventory) -> None:
