@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from auditor import reading
 from auditor.errors import ConfigError
 
-GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager")
+GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager", "backupdr")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -127,6 +127,7 @@ class Endpoints(_Strict):
     monitoring: str | None = None
     logging: str | None = None
     cloudresourcemanager: str | None = None  # testIamPermissions, by `auditor validate --online` only
+    backupdr: str | None = None
 
     @field_validator(*GCP_APIS)
     @classmethod
@@ -267,6 +268,8 @@ class ClassificationPolicy(_Strict):
     encryption: Literal["cmek", "google-managed", "any"] = "any"
     point_in_time_recovery: bool = False
     restore_test_interval: timedelta | None = None
+    final_backup_days: int | None = Field(default=None, ge=1)  # some backup must outlive the instance's deletion this long
+    immutable: bool = False  # backups must sit in a locked vault with enforced retention (Backup and DR)
 
     @field_validator("backup_interval", "restore_test_interval", mode="before")
     @classmethod
