@@ -44,6 +44,9 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+NESTED_LIMIT = 300  # characters of a nested value shown inside a flat cell
+
+
 def text(value: Any) -> str | None:
     """A nested value as short readable text: ``k=v; k=v`` for mappings, comma lists for lists."""
     if value is None or value == {} or value == []:
@@ -59,7 +62,10 @@ def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        shown = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if len(shown) > NESTED_LIMIT:  # a flat column stays readable and filterable; the Details sheet has it all
+            return f"({len(value)} {'entry' if len(value) == 1 else 'entries'}; in full on the Details sheet)"
+        return shown
     return "null" if value is None else str(value)
 
 
