@@ -97,17 +97,19 @@ def _load(config: Path):
     return load_config(config)
 
 
-def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = None) -> int:
+def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = None, signer=None, since: Path | None = None) -> int:
     from auditor.runner import run
 
     try:
         with _progress() as progress:
-            outcome = run(config, out_dir, progress, seed=seed, junit=junit)
+            outcome = run(config, out_dir, progress, seed=seed, junit=junit, since=since)
     except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
         console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
                       "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
         return EXIT_INCOMPLETE
     _summary(outcome.results)
+    if signer is not None:
+        _sign(out_dir, signer)
     for name in ("report.pdf", "report.html", "workbook.xlsx", "oscal-assessment-results.json", "samples.json",
                  "results.json", "evidence/manifest.json", "SHA256SUMS"):
         out.print(f"  {name:<30} {out_dir / name}", soft_wrap=True)
@@ -127,25 +129,70 @@ def _run(config, out_dir: Path, junit: Path | None = None, seed: str | None = No
     return EXIT_OK
 
 
+SIGN_KEY_HELP = "sign the pack as the last step: a private key file from `auditor keygen`, or gcpkms://projects/P/.../cryptoKeyVersions/N"
+SIGN_CREDENTIALS_HELP = ("the signing identity for a gcpkms:// key (not the auditing one): application-default, "
+                         "anonymous (the simulator) or a service-account key file")
+KMS_ENDPOINT_HELP = "Cloud KMS root URL for a gcpkms:// key (Private Service Connect, the simulator)"
+
+
+def _signer(key: Optional[str], credentials: str, endpoint: Optional[str]):
+    """The signer for `--key`/`--sign-key`, made before any work so a bad key stops the command first."""
+    if key is None:
+        return None
+    from auditor.signing import KMS_PREFIX, make_signer
+
+    creds = None
+    if key.startswith(KMS_PREFIX):
+        from auditor.kms_signer import signing_credentials
+
+        creds = signing_credentials(credentials)
+    return make_signer(key, credentials=creds, kms_endpoint=endpoint)
+
+
+def _sign(pack: Path, signer) -> None:
+    """Sign only a pack that verifies: a signature vouches for what it covers."""
+    from auditor.signing import SIGNATURE_FILE, sign_pack
+    from auditor.verify import verify_pack
+
+    outcome = verify_pack(pack)
+    if not outcome.intact:
+        for line in outcome.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        console.print(f"[bold red]not signed:[/] {pack} does not verify ({len(outcome.lines())} difference(s))")
+        raise typer.Exit(EXIT_DRIFT)
+    document = sign_pack(pack, signer)
+    out.print(f"signed: {pack / SIGNATURE_FILE} by key {document['key']['fingerprint']} ({document['key']['ref']})",
+              highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command()
 def run(config: Path = typer.Option(..., "--config", "-c", help="auditor.yaml"),
         out_dir: Path = typer.Option(..., "--out", "-o", help="folder for the evidence pack"),
         junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML (one test case per control and resource)"),
-        seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
+        seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+        since: Optional[Path] = typer.Option(None, "--since", help="the previous day's evidence locker this one continues "
+                                             "(default: the newest locker of the same organisation beside OUT)"),
+        sign_key: Optional[str] = typer.Option(None, "--sign-key", help=SIGN_KEY_HELP),
+        sign_credentials: str = typer.Option("application-default", "--sign-credentials", help=SIGN_CREDENTIALS_HELP),
+        kms_endpoint: Optional[str] = typer.Option(None, "--kms-endpoint", help=KMS_ENDPOINT_HELP)) -> None:
     """Collect, check and render an evidence pack."""
     with _errors():
-        raise typer.Exit(_run(_load(config), out_dir, junit, seed))
+        cfg = _load(config)
+        signer = _signer(sign_key, sign_credentials, kms_endpoint)
+        raise typer.Exit(_run(cfg, out_dir, junit, seed, signer=signer, since=since))
 
 
 @app.command()
-def collect(config: Path = typer.Option(..., "--config", "-c"), out_dir: Path = typer.Option(..., "--out", "-o")) -> None:
+def collect(config: Path = typer.Option(..., "--config", "-c"), out_dir: Path = typer.Option(..., "--out", "-o"),
+            since: Optional[Path] = typer.Option(None, "--since", help="the previous day's evidence locker this one continues "
+                                                 "(default: the newest locker of the same organisation beside OUT)")) -> None:
     """Collect evidence only, into OUT/evidence."""
     from auditor.runner import collect as do_collect
 
     with _errors():
         cfg = _load(config)
         with _progress() as progress:
-            collection = do_collect(cfg, out_dir / "evidence", progress)
+            collection = do_collect(cfg, out_dir / "evidence", progress, since=since)
         out.print(f"evidence locker: {collection.evidence_dir / 'manifest.json'} ({len(collection.manifest['calls'])} calls)")
         raise typer.Exit(EXIT_OK if collection.complete else EXIT_INCOMPLETE)
 
@@ -154,10 +201,27 @@ def collect(config: Path = typer.Option(..., "--config", "-c"), out_dir: Path = 
 def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evidence locker folder (repeat to merge daily lockers)"),
           out_dir: Path = typer.Option(..., "--out", "-o"),
           junit: Optional[Path] = typer.Option(None, "--junit", help="also write JUnit XML")) -> None:
-    """Re-perform every check from evidence lockers alone and write OUT/results.json."""
+    """Re-perform every check from evidence lockers alone and write OUT/results.json.
+
+    Several lockers (a quarter of daily ones) must form one unbroken chain (auditor.chain): a gap, a
+    fork or a re-made locker is named and nothing is evaluated (exit 1).
+    """
     from auditor.runner import evaluate, write_json
 
     with _errors():
+        if len(evidence) > 1:
+            from auditor.chain import check_chain
+
+            chain = check_chain(evidence)
+            for line in chain.lines:
+                out.print(f"chain: {line}", highlight=False, markup=False, soft_wrap=True)
+            if not chain.unbroken:
+                for line in chain.breaks:
+                    out.print(f"chain broken: {line}", highlight=False, markup=False, soft_wrap=True)
+                console.print(f"[bold red]chain broken:[/] {len(chain.breaks)} break(s) in the chain of {len(evidence)} lockers; "
+                              "nothing was evaluated")
+                raise typer.Exit(EXIT_DRIFT)
+            out.print(f"chain: {len(evidence)} lockers, unbroken", highlight=False, markup=False)
         results = evaluate(evidence)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_json(out_dir / "results.json", results)
@@ -173,11 +237,15 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", help="evi
 @app.command()
 def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path = typer.Option(..., "--evidence", "-e"),
            out_dir: Path = typer.Option(..., "--out", "-o"),
-           seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)")) -> None:
+           seed: Optional[str] = typer.Option(None, "--seed", help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+           sign_key: Optional[str] = typer.Option(None, "--sign-key", help=SIGN_KEY_HELP),
+           sign_credentials: str = typer.Option("application-default", "--sign-credentials", help=SIGN_CREDENTIALS_HELP),
+           kms_endpoint: Optional[str] = typer.Option(None, "--kms-endpoint", help=KMS_ENDPOINT_HELP)) -> None:
     """Render the report, workbook, OSCAL results and the auditor's sample from a results.json and its evidence locker.
 
     When OUT is the pack itself (it holds that results.json and evidence/), the pack manifest and
-    SHA256SUMS are written again, last, so `auditor verify` covers the new files.
+    SHA256SUMS are written again, last, so `auditor verify` covers the new files; a signature over the
+    old manifest is removed, and `--sign-key` signs the new one.
     """
     import hashlib
 
@@ -185,6 +253,7 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
     from auditor.runner import pack_extra, render_reports, write_pack_manifest
 
     with _errors():
+        signer = _signer(sign_key, sign_credentials, kms_endpoint)
         try:
             raw = results.read_bytes()
             document = json.loads(raw)
@@ -197,24 +266,70 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
         if is_pack:
             write_pack_manifest(out_dir, pack_extra(out_dir, digest))
             paths.append(out_dir / "SHA256SUMS")
+        elif signer is not None:
+            raise AuditorError(f"--sign-key: {out_dir} is not the pack of {results} (only a pack's manifest is signed)")
         for path in paths:
             out.print(f"  {path.name:<32} {path}")
+        if signer is not None:
+            _sign(out_dir, signer)
 
 
 @app.command()
-def verify(pack: Path = typer.Argument(..., help="the evidence pack folder (written by `auditor run --out`)")) -> None:
-    """Check a pack: every file's SHA-256, both manifests and the digests that link them. Exit 0 intact, 1 tampered, 2 not a pack."""
+def verify(pack: Path = typer.Argument(..., help="the evidence pack folder (written by `auditor run --out`)"),
+           public_key: Optional[Path] = typer.Option(None, "--public-key", help="PEM public key (PREFIX.pub from `auditor keygen`, "
+                                                     "or the PEM Cloud KMS getPublicKey returns): the pack must be signed by it"),
+           bucket: Optional[str] = typer.Option(None, "--bucket", help="gs://BUCKET/PREFIX where the daily packs are kept: "
+                                                "check each locker's timeCreated and the bucket's locked retention policy (read-only)"),
+           config: Optional[Path] = typer.Option(None, "--config", "-c", help="auditor.yaml, for --bucket's credentials and endpoint")) -> None:
+    """Check a pack: paths, every file's SHA-256, both manifests, the digests that link them, and its signature. Exit 0 intact, 1 tampered, 2 not a pack."""
     from auditor.verify import verify_pack
 
     with _errors():
-        outcome = verify_pack(pack)
+        key = None
+        if public_key is not None:
+            from auditor.signing import load_public_key
+
+            key = load_public_key(public_key)
+        outcome = verify_pack(pack, key)
+        if bucket is not None:
+            from auditor.bucket_evidence import check_bucket
+
+            check_bucket(pack, bucket, _load(config) if config is not None else None, outcome)
+        for number, step in enumerate(outcome.steps, 1):
+            out.print(f"{number}. {step.name:<10} {step.status:<12} {step.proves}", highlight=False, markup=False, soft_wrap=True)
+            for note in step.notes:
+                out.print(f"     {note}", highlight=False, markup=False, soft_wrap=True)
         if outcome.intact:
-            out.print(f"intact: {outcome.files_checked} files match pack-manifest.json, SHA256SUMS and the evidence manifest")
+            signed = f"; signed by key {outcome.signer}" if outcome.signer else "; NOT signed-checked (no --public-key)"
+            out.print(f"intact: {outcome.files_checked} files match pack-manifest.json, SHA256SUMS and the evidence manifest{signed}",
+                      highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(EXIT_OK)
         for line in outcome.lines():
             out.print(line, highlight=False, markup=False, soft_wrap=True)
         console.print(f"[bold red]tampered:[/] {len(outcome.lines())} difference(s) from the pack as written")
         raise typer.Exit(EXIT_DRIFT)
+
+
+@app.command()
+def keygen(out_prefix: Path = typer.Option(..., "--out", "-o", help="PREFIX: the private key goes to PREFIX (mode 0600), the public key to PREFIX.pub")) -> None:
+    """Make an Ed25519 key pair for signing packs (never overwrites)."""
+    from auditor.signing import keygen as make_pair
+
+    with _errors():
+        print_fingerprint = make_pair(out_prefix)
+        out.print(f"private key: {out_prefix} (readable by its owner only)", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"public key:  {out_prefix}.pub", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"fingerprint: {print_fingerprint}", highlight=False, markup=False)
+
+
+@app.command()
+def sign(pack: Path = typer.Argument(..., help="the evidence pack folder"),
+         key: str = typer.Option(..., "--key", "-k", help="a private key file from `auditor keygen`, or gcpkms://projects/P/.../cryptoKeyVersions/N"),
+         sign_credentials: str = typer.Option("application-default", "--sign-credentials", help=SIGN_CREDENTIALS_HELP),
+         kms_endpoint: Optional[str] = typer.Option(None, "--kms-endpoint", help=KMS_ENDPOINT_HELP)) -> None:
+    """Write PACK/pack-signature.json: a detached signature over the pack manifest (which covers every file)."""
+    with _errors():
+        _sign(pack, _signer(key, sign_credentials, kms_endpoint))
 
 
 GATE_STYLE = {True: "bold red", False: ""}

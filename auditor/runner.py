@@ -56,9 +56,14 @@ class Collection:
         return [c for c in self.manifest["calls"] if c["outcome"] != "ok"]
 
 
-def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False) -> Collection:
+def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False,
+            since: Path | None = None) -> Collection:
     """Run every collector's calls through the scheduler into a new locker (`serial`: one call at a
-    time, the benchmark's baseline; otherwise `collection.parallelism` per API)."""
+    time, the benchmark's baseline; otherwise `collection.parallelism` per API). The locker records
+    the one it continues (`since`, or the newest beside it: auditor.chain)."""
+    from auditor.chain import previous_for
+
+    previous = previous_for(evidence_dir, config.organization, since)
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
     if not google and not (config.github and config.github.organizations):
         raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
@@ -72,7 +77,7 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
         identities["git"] = f"local user {getpass.getuser()}"
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
-    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
+    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs, previous=previous)
     interrupted = False
     stop = threading.Event()
     try:
@@ -205,8 +210,13 @@ def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: P
 
 def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Last step of a run: hash every file of the pack, into pack-manifest.json and SHA256SUMS."""
+    from auditor.signing import SIGNATURE_FILE
+
+    # A signature over the previous manifest no longer vouches for anything: it goes, and `--sign-key`
+    # (auditor.signing.sign_pack) signs the new manifest after this.
+    (out_dir / SIGNATURE_FILE).unlink(missing_ok=True)
     files = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name not in (PACK_MANIFEST, SUMS)):
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     manifest = {"schema": "auditor.pack/v1", "tool": {"name": TOOL_NAME, "version": __version__},
@@ -232,11 +242,11 @@ class RunOutcome:
 
 
 def run(config: Config, out_dir: Path, progress: Progress | None = None, seed: str | None = None,
-        junit: Path | None = None) -> RunOutcome:
+        junit: Path | None = None, since: Path | None = None) -> RunOutcome:
     """The whole pipeline. Every file of the pack (a JUnit file inside it too) is written before the
     pack manifest, which comes last so that `auditor verify` covers everything."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    collection = collect(config, out_dir / "evidence", progress)
+    collection = collect(config, out_dir / "evidence", progress, since=since)
     results = evaluate([collection.evidence_dir])
     write_json(out_dir / "results.json", results)
     results_sha256 = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
