@@ -139,11 +139,13 @@ def _signer(key: Optional[str], credentials: str, endpoint: Optional[str]):
     """The signer for `--key`/`--sign-key`, made before any work so a bad key stops the command first."""
     if key is None:
         return None
-    from auditor.signing import KMS_PREFIX, make_signer
+    from auditor.signing import KMS_PREFIX, kms_name, make_signer
 
     creds = None
     if key.startswith(KMS_PREFIX):
         from auditor.kms_signer import signing_credentials
+
+        kms_name(key)  # a malformed name is named before any credentials are looked for
 
         creds = signing_credentials(credentials)
     return make_signer(key, credentials=creds, kms_endpoint=endpoint)

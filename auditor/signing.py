@@ -169,15 +169,21 @@ class FileSigner:
         return self._key.sign(payload, ec.ECDSA(hashes.SHA256()))
 
 
+def kms_name(key: str) -> str:
+    """gcpkms://projects/P/.../cryptoKeyVersions/N -> the key version's resource name (checked)."""
+    name = key[len(KMS_PREFIX):]
+    if not _KMS_NAME.match(name):
+        raise SigningError(f"--key {key!r}: expected gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N")
+    return name
+
+
 def make_signer(key: str, *, credentials: Any = None, kms_endpoint: str | None = None) -> Signer:
     """`--key`: a private-key file, or a gcpkms:// key version (then `credentials`, a google-auth
     Credentials for the signing identity, are required: never the auditing identity's read-only ones)."""
     if key.startswith(KMS_PREFIX):
         from auditor.kms_signer import KmsSigner
 
-        name = key[len(KMS_PREFIX):]
-        if not _KMS_NAME.match(name):
-            raise SigningError(f"--key {key!r}: expected gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N")
+        name = kms_name(key)
         if credentials is None:
             raise SigningError("--key gcpkms://...: no credentials for the signing identity")
         return KmsSigner(name, credentials=credentials, endpoint=kms_endpoint)
