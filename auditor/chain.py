@@ -10,7 +10,8 @@ the order of their `as_of`, form one unbroken chain, and names every break:
 - a gap: a locker continues one that is not among those given (a locker removed from the middle);
 - a fork or a re-made locker: a locker continues a given locker that is not the one just before it
   (two lockers continue the same one; or a day's locker was made again later, with a newer as_of);
-- an altered locker: a locker continues a locker id whose manifest now has another digest;
+- a re-made or altered locker: a locker continues one whose as_of (or id) a given locker has, with
+  another digest (the day was collected again, or its manifest changed);
 - an unchained locker: a manifest with no `previous` at all (made before chaining), or one that
   starts a new chain in the middle.
 The chain proves order and completeness relative to the newest locker; it cannot prove when each
@@ -153,6 +154,10 @@ def check_heads(heads: list[LockerHead]) -> ChainReport:
         if target in by_sha:
             report.breaks.append(f"out of order: {_name(head)} continues {_name(by_sha[target])}, not {_name(before)}, "
                                  "the locker before it in time: it was re-made later, or the chain forks")
+        elif prev.get("as_of") == before.as_of:
+            report.breaks.append(f"re-made: {_name(head)} continues {described}, but the locker given for that time, "
+                                 f"{_name(before)}, has another digest: it was made again (or changed) after "
+                                 f"{head.locker_id} was written")
         elif prev.get("locker_id") in by_id:
             others = ", ".join(_name(h) for h in by_id[prev['locker_id']])
             report.breaks.append(f"altered: {_name(head)} continues locker {described}, but the locker with that id "
