@@ -36,7 +36,7 @@ from auditor.evidence.locker import MANIFEST, SCHEMA
 class LockerHead:
     """What the chain needs of a locker: where, its digest, id, as_of and the link it records."""
 
-    path: Path
+    where: str  # the locker's folder, or gs://bucket/object of its manifest
     sha256: str
     locker_id: str
     as_of: str
@@ -53,15 +53,21 @@ def read_head(folder: Path) -> LockerHead:
         path = folder / "evidence" / MANIFEST
     try:
         raw = path.read_bytes()
-        manifest = orjson.loads(raw)
     except OSError as err:
         raise EvidenceError(f"{path}: no evidence manifest here ({err.strerror or err})") from err
+    return head_from_bytes(raw, str(path.parent), str(path))
+
+
+def head_from_bytes(raw: bytes, where: str, name: str) -> LockerHead:
+    """`name` is what an error names (the manifest's path or object)."""
+    try:
+        manifest = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        raise EvidenceError(f"{path}: manifest is not valid JSON: {err}") from err
+        raise EvidenceError(f"{name}: manifest is not valid JSON: {err}") from err
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
-        raise EvidenceError(f"{path}: not an evidence manifest")
+        raise EvidenceError(f"{name}: not an evidence manifest")
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
-    return LockerHead(path.parent, hashlib.sha256(raw).hexdigest(), str(manifest.get("locker_id")), str(manifest.get("as_of")),
+    return LockerHead(where, hashlib.sha256(raw).hexdigest(), str(manifest.get("locker_id")), str(manifest.get("as_of")),
                       config.get("organization"), manifest.get("previous"), "previous" in manifest)
 
 
@@ -106,7 +112,7 @@ class ChainReport:
 
 
 def _name(head: LockerHead) -> str:
-    return f"{head.locker_id} (as of {head.as_of}, {head.path})"
+    return f"{head.locker_id} (as of {head.as_of}, {head.where})"
 
 
 def check_heads(heads: list[LockerHead]) -> ChainReport:

@@ -302,13 +302,14 @@ def verify(pack: Path = typer.Argument(..., help="the evidence pack folder (writ
             for note in step.notes:
                 out.print(f"     {note}", highlight=False, markup=False, soft_wrap=True)
         if outcome.intact:
-            signed = f"; signed by key {outcome.signer}" if outcome.signer else "; NOT signed-checked (no --public-key)"
+            signed = f"; signed by key {outcome.signer}" if outcome.signer else "; signature not checked (no --public-key)"
             out.print(f"intact: {outcome.files_checked} files match pack-manifest.json, SHA256SUMS and the evidence manifest{signed}",
                       highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(EXIT_OK)
         for line in outcome.lines():
             out.print(line, highlight=False, markup=False, soft_wrap=True)
-        console.print(f"[bold red]tampered:[/] {len(outcome.lines())} difference(s) from the pack as written")
+        console.print(f"[bold red]tampered or unverified:[/] {len(outcome.lines())} difference(s) from the pack as written, "
+                      "or checks that did not hold")
         raise typer.Exit(EXIT_DRIFT)
 
 
