@@ -118,7 +118,12 @@ def _name(head: LockerHead) -> str:
 def check_heads(heads: list[LockerHead]) -> ChainReport:
     """The lockers, ordered by as_of, must each continue the one before; every break is named."""
     report = ChainReport()
-    ordered = sorted(heads, key=lambda h: (h.as_of, h.locker_id))
+    seen: dict[str, LockerHead] = {}
+    for head in heads:
+        if head.sha256 in seen:
+            report.breaks.append(f"given twice: {_name(head)} is the same locker as {seen[head.sha256].where}")
+        seen.setdefault(head.sha256, head)
+    ordered = sorted(seen.values(), key=lambda h: (h.as_of, h.locker_id))
     by_sha = {h.sha256: h for h in ordered}
     by_id: dict[str, list[LockerHead]] = {}
     for head in ordered:

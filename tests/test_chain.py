@@ -158,3 +158,37 @@ def test_since_must_be_a_locker(world, tmp_path):
     result = CliRunner().invoke(app, ["collect", "--config", str(tmp_path / "cfg.yaml"), "--out", str(tmp_path / "x"),
                                       "--since", str(tmp_path / "not-a-locker")])
     assert result.exit_code == 2 and "not-a-locker" in result.output
+
+
+def test_the_daily_job_signs_each_pack_and_chains_it_to_the_day_before(tmp_path):
+    """`auditor run --sign-key` two days running, as a daily job does: both packs verify with the public
+    key, and the second day's locker continues the first's, found beside it."""
+    import yaml
+
+    from auditor.signing import load_public_key
+    from auditor.verify import verify_pack
+
+    assert CliRunner().invoke(app, ["keygen", "--out", str(tmp_path / "key")]).exit_code == 0
+    with Simulator(parse_scenario(SCENARIO), port=0, now=at(1)) as sim:
+        config = {**CONFIG, "gcp": {**CONFIG["gcp"], "endpoints": {"sqladmin": sim.url, "logging": sim.url,
+                                                                   "cloudkms": sim.url, "monitoring": sim.url,
+                                                                   "storage": sim.url, "cloudasset": sim.url}}}
+        (tmp_path / "auditor.yaml").write_text(yaml.safe_dump(config))
+        for day in (1, 2):
+            sim.set_clock(at(day))
+            result = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "auditor.yaml"), "--out",
+                                              str(tmp_path / "packs" / f"day-{day}"), "--sign-key", str(tmp_path / "key")])
+            assert result.exit_code in (0, 3), result.output
+            assert "signed:" in result.output
+    public = load_public_key(tmp_path / "key.pub")
+    for day in (1, 2):
+        outcome = verify_pack(tmp_path / "packs" / f"day-{day}", public)
+        assert outcome.intact, outcome.lines()
+    first = read_head(tmp_path / "packs" / "day-1")
+    assert read_head(tmp_path / "packs" / "day-2").previous["manifest_sha256"] == first.sha256
+
+
+def test_a_locker_given_twice_is_named(world):
+    _root, _sim, _config, days = world
+    report = check_chain(days + [days[2]])
+    assert any(b.startswith("given twice:") for b in report.breaks)
