@@ -180,7 +180,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", help="auditor.yaml"),
     """Collect, check and render an evidence pack."""
     with _errors():
         cfg = _load(config)
-        signer = _signer(sign_key, sign_credentials, kms_endpoint)
+        signer = _signer(sign_key, sign_credentials, kms_endpoint or (cfg.gcp.endpoints.cloudkms if cfg.gcp else None))
         raise typer.Exit(_run(cfg, out_dir, junit, seed, signer=signer, since=since))
 
 
@@ -263,13 +263,13 @@ def report(results: Path = typer.Option(..., "--results", "-r"), evidence: Path 
             raise AuditorError(f"{results}: cannot read results: {err}") from err
         out_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(raw).hexdigest()
-        paths = render_reports(document, Locker(evidence).manifest, out_dir, seed=seed, results_sha256=digest)
         is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+        if signer is not None and not is_pack:
+            raise AuditorError(f"--sign-key: {out_dir} is not the pack of {results} (only a pack's manifest is signed)")
+        paths = render_reports(document, Locker(evidence).manifest, out_dir, seed=seed, results_sha256=digest)
         if is_pack:
             write_pack_manifest(out_dir, pack_extra(out_dir, digest))
             paths.append(out_dir / "SHA256SUMS")
-        elif signer is not None:
-            raise AuditorError(f"--sign-key: {out_dir} is not the pack of {results} (only a pack's manifest is signed)")
         for path in paths:
             out.print(f"  {path.name:<32} {path}")
         if signer is not None:
