@@ -427,13 +427,21 @@ def _demo_token(config) -> Iterator[None]:
 @app.command()
 def simulate(scenario: Path = typer.Option(..., "--scenario", "-s"), port: int = typer.Option(8765, "--port", "-p"),
              latency: float = typer.Option(0.0, "--latency", min=0.0, max=10.0,
-                                           help="seconds added to every answer, like a remote API's round trip")) -> None:
+                                           help="seconds added to every answer, like a remote API's round trip"),
+             tls: bool = typer.Option(False, "--tls", help="serve HTTPS with a certificate made for this run; the CA "
+                                                           "file to trust is printed")) -> None:
     """Serve a scenario on 127.0.0.1 until interrupted (Cloud Logging's read quota enforced)."""
     from auditor.simulator import Simulator, load_scenario
 
     with _errors():
-        simulator = Simulator(load_scenario(scenario), port=port, latency=latency).start()
+        simulator = Simulator(load_scenario(scenario), port=port, latency=latency, tls=tls).start()
         out.print(f"serving {scenario} at {simulator.url} (Ctrl-C to stop)")
+        if simulator.ca_file is not None:
+            out.print(f"trust this CA: {simulator.ca_file}", soft_wrap=True)
+            out.print(f"  export REQUESTS_CA_BUNDLE={simulator.ca_file} GIT_SSL_CAINFO={simulator.ca_file} "
+                      f"SSL_CERT_FILE={simulator.ca_file}", soft_wrap=True)
+        if simulator.github is not None:
+            out.print(f"GitHub API at {simulator.url}/api/v3; git at {simulator.url}/ORG/REPO.git (any token)", soft_wrap=True)
         try:
             simulator.serve_forever()
         except KeyboardInterrupt:

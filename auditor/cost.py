@@ -48,29 +48,22 @@ from typing import Any, Iterable, Mapping
 
 Method = tuple[str, str]  # (api, method)
 
-#: Largest page each listing serves.
-PAGE_CAPS: dict[Method, int] = {
-    ("cloudasset", "searchAllResources"): 500,
-    ("sqladmin", "instances.list"): 500,
-    ("sqladmin", "backupRuns.list"): 100,
-    ("sqladmin", "operations.list"): 500,
-    ("logging", "entries.list"): 1000,
-    ("logging", "metrics.list"): 1000,
-    ("monitoring", "alertPolicies.list"): 1000,
-    ("monitoring", "notificationChannels.list"): 1000,
-    ("storage", "buckets.list"): 1000,
-    ("cloudkms", "cryptoKeyVersions.list"): 1000,
-}
-#: The listings made once per project, with the shape field that counts their items.
-PER_PROJECT: dict[Method, str] = {
-    ("sqladmin", "instances.list"): "instances",
-    ("sqladmin", "backupRuns.list"): "backup_runs",
-    ("logging", "entries.list"): "audit_entries",
-    ("logging", "metrics.list"): "log_metrics",
-    ("monitoring", "alertPolicies.list"): "alert_policies",
-    ("monitoring", "notificationChannels.list"): "notification_channels",
-    ("storage", "buckets.list"): "buckets",
-}
+def _declared() -> tuple[dict[Method, int], dict[Method, str]]:
+    """The page caps and the per-project listings, from each source's declared cost term (auditor.facts.sources)."""
+    from auditor.facts.sources import cost_terms
+
+    caps: dict[Method, int] = {}
+    per_project: dict[Method, str] = {}
+    for source, cost in cost_terms():
+        if cost.page_cap > 1:
+            caps[source.key] = cost.page_cap
+        if cost.per == "project" and cost.shape:
+            per_project[source.key] = cost.shape
+    return caps, per_project
+
+
+#: Largest page each listing serves; the listings made once per project, with the shape field that counts their items.
+PAGE_CAPS, PER_PROJECT = _declared()
 LOGGING_READS_PER_MINUTE = 60
 
 

@@ -14,6 +14,12 @@ Kinds of change (also the values `--fail-on` accepts):
   weakened          an `observed` value moved in a weakening direction (auditor.drift), whatever the status
   expired-waiver    a failing or inconclusive finding whose waiver has expired (as of the new results)
   unmatched-waiver  a waiver in the new results that matched no finding
+  control-gone      a control the baseline reported that the new results do not (a check removed, a plugin
+                    not installed, or `controls: []`): its findings are no longer judged, so it fails by default
+  new-control       a control the new results report that the baseline did not
+
+Results the gate cannot trust never reach `compare`: `load_results` rejects a document that breaks
+the schema, repeats a finding id, or holds a finding under a control it does not belong to (exit 2).
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ import jsonschema
 
 from auditor.drift import drift
 from auditor.errors import AuditorError
-from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, validate_results
+from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
+                             upgrade, validate_results)
 
 KINDS = ("new-failure", "new-inconclusive", "resolved", "new-resource", "resource-gone", "weakened",
-         "expired-waiver", "unmatched-waiver")
-DEFAULT_FAIL_ON = ("new-failure", "new-inconclusive", "expired-waiver")
+         "expired-waiver", "unmatched-waiver", "control-gone", "new-control")
+DEFAULT_FAIL_ON = ("new-failure", "new-inconclusive", "expired-waiver", "control-gone")
 EXCEPTIONS = (FAIL, INCONCLUSIVE)
 
 
@@ -106,18 +113,34 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
 
 
 def load_results(path: Path, what: str) -> dict[str, Any]:
-    """Read and validate a results.json; errors name the file and the reason (exit 2)."""
+    """Read and validate a results.json (v2, or v1 mapped to v2); errors name the file and the reason (exit 2)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise GateError(f"{path}: cannot read the {what} results: {err.strerror or err}") from err
     except ValueError as err:
         raise GateError(f"{path}: the {what} results are not valid JSON: {err}") from err
+    if not isinstance(document, dict):
+        raise GateError(f"{path}: the {what} results are not a JSON object")
+    schema_id = document.get("schema")
+    if schema_id not in SCHEMA_FILES:
+        known = ", ".join(sorted(SCHEMA_FILES))
+        raise GateError(f"{path}: the {what} results declare schema {schema_id!r}; this tool reads {known}")
     try:
-        validate_results(document)
+        validate_results(document, schema_id)
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise GateError(f"{path}: the {what} results break schema auditor.results/v1 at {where}: {err.message}") from err
+        raise GateError(f"{path}: the {what} results break schema {schema_id} at {where}: {err.message}") from err
+    if schema_id == SCHEMA_V1:
+        try:
+            document = upgrade(document)
+            validate_results(document, SCHEMA_ID)
+        except UpgradeError as err:
+            raise GateError(f"{path}: the {what} results ({SCHEMA_V1}) cannot be read as {SCHEMA_ID}: {err}") from err
+        except jsonschema.ValidationError as err:  # pragma: no cover - v2 is a superset of v1; a guard, not a path
+            where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+            raise GateError(f"{path}: the {what} results ({SCHEMA_V1}) mapped to {SCHEMA_ID} break it at {where}: "
+                            f"{err.message}") from err
     return document
 
 
@@ -191,6 +214,20 @@ def compare(new: dict[str, Any], baseline: dict[str, Any] | None, fail_on: tuple
             changes.append(Change("expired-waiver", control, resource, fid, w.get("expires"), new_status,
                                   f"{control}: {resource}: the waiver ({w.get('ticket')}, approved by {w.get('approver')}) "
                                   f"expired on {w.get('expires')}; the finding is {new_status} again."))
+
+    old_controls = {c["id"]: c for c in (baseline or {}).get("controls", [])}
+    new_controls = {c["id"]: c for c in new.get("controls", [])}
+    if baseline is not None:
+        for cid in sorted(set(old_controls) - set(new_controls)):
+            was = old_controls[cid]
+            changes.append(Change("control-gone", cid, "", None, was["status"], None,
+                                  f"{cid}: the baseline reported this control ({was['status']}, {len(was['findings'])} findings); "
+                                  "the new results do not, so none of its findings is judged now."))
+        for cid in sorted(set(new_controls) - set(old_controls)):
+            changes.append(Change("new-control", cid, "", None, None, new_controls[cid]["status"],
+                                  f"{cid}: a control the baseline did not report (now {new_controls[cid]['status']})."))
+    if not new_controls:
+        notes.append("the new results report no controls")
 
     old_resources, new_resources = _in_scope_resources(old_findings), _in_scope_resources(new_findings)
     for resource in sorted(set(new_resources) - set(old_resources)):

@@ -1,4 +1,8 @@
-"""Findings, controls and the results.json document (public contract: schemas/results.v1.json)."""
+"""Findings, controls and the results.json document (public contract: schemas/results.v2.json).
+
+The tool writes `auditor.results/v2`. A v1 document (an older baseline) is read by `upgrade`, which
+maps it to v2 without changing any finding id, or says exactly why it cannot.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any, Callable
 
 import jsonschema
 
-SCHEMA_ID = "auditor.results/v1"
+SCHEMA_ID = "auditor.results/v2"
+SCHEMA_V1 = "auditor.results/v1"
+SCHEMA_FILES = {SCHEMA_ID: "schemas/results.v2.json", SCHEMA_V1: "schemas/results.v1.json"}
 PASS, FAIL, INCONCLUSIVE, NOT_APPLICABLE = "pass", "fail", "inconclusive", "not_applicable"
 STATUS_ORDER = {FAIL: 3, INCONCLUSIVE: 2, PASS: 1, NOT_APPLICABLE: 0}
 
@@ -35,7 +41,7 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "resource": self.resource, "status": self.status, "message": self.message,
+            "id": self.id, "rule": self.rule, "resource": self.resource, "status": self.status, "message": self.message,
             "observed": self.observed, "expected": self.expected, "details": self.details,
             "evidence": sorted(set(self.evidence)), "waiver": self.waiver,
         }
@@ -61,29 +67,98 @@ def effective_status(findings: list[Finding], status: str) -> str:
     return (worst(in_scope) or status) if in_scope else status
 
 
-def load_schema() -> dict[str, Any]:
-    return json.loads(resources.files("auditor").joinpath("schemas/results.v1.json").read_text())
+def load_schema(schema_id: str = SCHEMA_ID) -> dict[str, Any]:
+    return json.loads(resources.files("auditor").joinpath(SCHEMA_FILES[schema_id]).read_text())
 
 
-@functools.lru_cache(maxsize=1)
-def _fast_validator() -> Callable[[Any], Any] | None:
+@functools.lru_cache(maxsize=2)
+def _fast_validator(schema_id: str = SCHEMA_ID) -> Callable[[Any], Any] | None:
     """The schema compiled to Python by fastjsonschema (a document of 30,000 findings: ~0.5 s instead of
-    ~6 s). It speaks draft 7, whose meaning of every keyword results.v1.json uses (no `$ref` siblings)
+    ~6 s). It speaks draft 7, whose meaning of every keyword the results schemas use (no `$ref` siblings)
     is the same as draft 2020-12's; `jsonschema` stays the reference and names any error."""
     try:
         import fastjsonschema
     except ImportError:
         return None
-    return fastjsonschema.compile(load_schema())
+    return fastjsonschema.compile(load_schema(schema_id))
 
 
-def validate_results(document: dict[str, Any]) -> None:
-    """Raise jsonschema.ValidationError when a document breaks the public contract."""
-    fast = _fast_validator()
+def _error(message: str, *path: Any) -> jsonschema.ValidationError:
+    from collections import deque
+
+    return jsonschema.ValidationError(message, path=deque(path))
+
+
+def check_semantics(document: dict[str, Any]) -> None:
+    """What a schema cannot say: control ids and finding ids are unique (a duplicate would let the last
+    one win in any comparison), and each finding belongs to the control that holds it (its id begins
+    with that control's id). Raises jsonschema.ValidationError, like the schema, naming the place."""
+    controls = document.get("controls", [])
+    declared: dict[str, int] = {}
+    for ci, control in enumerate(controls):
+        if control["id"] in declared:
+            raise _error(f"control id {control['id']!r} is declared twice (controls {declared[control['id']]} and {ci})",
+                         "controls", ci, "id")
+        declared[control["id"]] = ci
+    seen: dict[str, tuple[int, int]] = {}
+    for ci, control in enumerate(controls):
+        for fi, finding in enumerate(control.get("findings", [])):
+            fid = finding["id"]
+            if fid in seen:
+                a, b = seen[fid]
+                raise _error(f"finding id {fid!r} appears twice (controls/{a}/findings/{b} and here); "
+                             "finding ids must be unique", "controls", ci, "findings", fi, "id")
+            seen[fid] = (ci, fi)
+            if not fid.startswith(control["id"] + ":"):
+                named = fid.split(":", 1)[0]
+                where = ("which the results do not declare" if named not in declared
+                         else f"which is declared separately (controls/{declared[named]})")
+                raise _error(f"finding id {fid!r} in control {control['id']!r} names control {named!r}, {where}",
+                             "controls", ci, "findings", fi, "id")
+    for ei, entry in enumerate((document.get("exceptions") or {}).get("entries", [])):
+        if entry["control"] not in declared:
+            raise _error(f"exception for control {entry['control']!r}, which the results do not declare",
+                         "exceptions", "entries", ei, "control")
+        if entry["finding"] not in seen:
+            raise _error(f"exception for finding {entry['finding']!r}, which the results do not contain",
+                         "exceptions", "entries", ei, "finding")
+
+
+def validate_results(document: dict[str, Any], schema_id: str = SCHEMA_ID) -> None:
+    """Raise jsonschema.ValidationError when a document breaks the public contract (`schema_id`'s schema
+    and the rules of `check_semantics`)."""
+    fast = _fast_validator(schema_id)
+    valid = False
     if fast is not None:
         try:
             fast(document)
-            return
+            valid = True
         except ValueError:  # fastjsonschema.JsonSchemaException: let the reference validator say why
             pass
-    jsonschema.validate(document, load_schema(), cls=jsonschema.Draft202012Validator)
+    if not valid:
+        jsonschema.validate(document, load_schema(schema_id), cls=jsonschema.Draft202012Validator)
+    check_semantics(document)
+
+
+class UpgradeError(ValueError):
+    """A v1 document that cannot be mapped to v2; the message says exactly why."""
+
+
+def upgrade(document: dict[str, Any]) -> dict[str, Any]:
+    """A v1 results document as v2 (a copy): the schema id, and each finding's `rule`, which v1 carried
+    only inside the id (`check:resource-without-//:rule`). Finding ids are kept as they are, so a gate
+    against a v1 baseline compares like with like. v1 had no other field that v2 reads differently."""
+    out = json.loads(json.dumps(document))
+    out["schema"] = SCHEMA_ID
+    for ci, control in enumerate(out.get("controls", [])):
+        for fi, finding in enumerate(control.get("findings", [])):
+            prefixes = [f"{control['id']}:{finding['resource'].removeprefix('//')}:", f"{control['id']}:{finding['resource']}:"]
+            prefix = next((p for p in prefixes if finding["id"].startswith(p) and len(finding["id"]) > len(p)), None)
+            if prefix is None:
+                raise UpgradeError(
+                    f"controls/{ci}/findings/{fi}: finding id {finding['id']!r} is not "
+                    f"'{control['id']}:<resource>:<rule>' for resource {finding['resource']!r}, so its rule cannot be "
+                    "recovered for auditor.results/v2")
+            finding["rule"] = finding["id"][len(prefix):]
+            out["controls"][ci]["findings"][fi] = {"id": finding.pop("id"), "rule": finding.pop("rule"), **finding}
+    return out

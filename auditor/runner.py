@@ -138,7 +138,9 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
-    findings = {check.id: unverified.complete(check, check.evaluate(facts, ctx), facts, stopped) for check in checks}
+    # each check sees only the facts it declared (auditor.facts.model.FactsView)
+    findings = {check.id: unverified.complete(check, check.evaluate(facts.view(check.needs), ctx), facts, stopped)
+                for check in checks}
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:

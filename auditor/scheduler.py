@@ -121,7 +121,9 @@ class Scheduler:
                 call = pending.pop(future)
                 record, result = future.result()
                 self.records.append(record)
-                if record.outcome == "ok" and call.follow is not None:
+                # a partial answer is still followed: what it did return is real, and the call itself
+                # stays a gap for the scopes it named
+                if record.outcome in ("ok", "partial") and call.follow is not None:
                     for follow_up in call.follow(result):
                         submit(follow_up)
                 self.progress.finished(call, record, len(pending))

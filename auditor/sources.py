@@ -19,8 +19,11 @@ def log_queries(locker: Locker) -> list[dict[str, Any]]:
     out = []
     for call in locker.calls("logging", "entries.list"):
         bounds = dict(_BOUND.findall(str(call["params"].get("filter", ""))))
-        out.append({"scope": call["scope"], "from": bounds.get(">="), "to": bounds.get("<"),
-                    "outcome": call["outcome"], "pages": len(call["items"])})
+        entry = {"scope": call["scope"], "from": bounds.get(">="), "to": bounds.get("<"),
+                 "outcome": call["outcome"], "pages": len(call["items"])}
+        if call.get("covered"):  # configuration changes are read up to the read, not only to `to`
+            entry["covered_to"] = call["covered"]["to"]
+        out.append(entry)
     return sorted(out, key=lambda q: q["scope"])
 
 

@@ -12,8 +12,8 @@ per control.
 
 Checks say what they could not verify for the resources they evaluate. This module then makes the
 rule hold whatever a check forgets: for every failed call that feeds facts the check needs
-(``auditor.facts.normalize.FEEDS``; a call not listed there is assumed to feed every check, so a
-new collector fails closed), a check that has no finding citing that call gets one
+(declared by its source in ``auditor.facts.sources``; a call no source declares is assumed to feed
+every check, so a new collector fails closed), a check that has no finding citing that call gets one
 ``inconclusive`` finding for the call's scope. A fault can therefore never leave a control passing
 without a word.
 """
@@ -50,9 +50,9 @@ def scope_resource(scope: str) -> str:
 
 
 def _feeds(api: str, method: str) -> tuple[str, ...] | None:
-    from auditor.facts.normalize import FEEDS, FEEDS_BY_API
+    from auditor.facts.sources import feeds
 
-    return FEEDS.get((api, method)) or FEEDS_BY_API.get(api)
+    return feeds(api, method)
 
 
 def complete(check: Any, findings: list[Finding], facts: Facts, interrupted: list[str] = ()) -> list[Finding]:
@@ -75,7 +75,9 @@ def complete(check: Any, findings: list[Finding], facts: Facts, interrupted: lis
         if finding.status == INCONCLUSIVE and not finding.details.get("unverified"):
             finding.details["unverified"] = [incomplete_data(finding.message, finding.evidence)]
     cited = {e.get("call") for f in findings for e in f.details.get("unverified") or [] if isinstance(e, dict)}
-    needs = set(check.needs)
+    from auditor.facts.build import underlying
+
+    needs = underlying(check.needs)
     gaps: dict[str, CallGap] = {}
     for gap in facts.coverage.gaps:
         gaps.setdefault(gap.call_id, gap)

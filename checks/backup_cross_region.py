@@ -8,11 +8,14 @@ finding in itself. Declared backup buckets are compared with their source store'
 
 from __future__ import annotations
 
-from auditor.checks.backup_scope import evaluate_scope, sql_runs
+from typing import Any
+
+from auditor.checks.common import evaluate_scope, unverified
 from auditor.checks.placement import judge
-from auditor.checks.stores import Store
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.discovery import Store
+from auditor.facts.known import Known
+from auditor.facts.model import SqlInstance
 from auditor.facts.stores import Bucket
 from auditor.locations import lookup, nearest_multi_region
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -25,24 +28,28 @@ def _required(ctx: CheckContext, labels: dict[str, str], resource: str) -> tuple
     return name, True if policy is None else policy.cross_region
 
 
-def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
     name = instance.display
     classification, required = _required(ctx, instance.labels, instance.resource)
     accept = ctx.config.policy.accept_multi_region
     configured = instance.backup_location
     effective = configured or nearest_multi_region(instance.region)
-    runs = sql_runs(facts, instance)
-    landed = sorted({r.location for r in runs if r.location and r.outcome == "succeeded"})
+    protected = facts.protection.of(instance.resource)
+    backups = protected.backups
+    runs = list(backups.items) if isinstance(backups, Known) else []
+    landed = sorted({r.location for r in runs if r.location and r.state == "succeeded"})
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
-                "run_locations": landed, "retained_runs": len(runs), "accept_multi_region": accept}
+                "run_locations": landed, "retained_runs": len(runs) if isinstance(backups, Known) else None,
+                "accept_multi_region": accept}
     expected = {"separate_region": True, "same_country": lookup(instance.region).single_country if lookup(instance.region) else None}
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
     def finding(status: str, message: str) -> Finding:
         # where the primary and its backups live, for the pack's regions view
         placed = {"primary_location": instance.region, "backup_locations": sorted(set(landed) | ({effective} if effective else set()))}
+        more = {"unverified": unverified(backups)} if status == INCONCLUSIVE and not isinstance(backups, Known) else {}
         return Finding(ID, instance.resource, "location", status, message, observed=observed, expected=expected,
-                       details={"classification": classification, **placed}, evidence=evidence)
+                       details={"classification": classification, **placed, **more}, evidence=evidence)
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
@@ -67,6 +74,10 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
     head = f"{name} (primary in {instance.region}):"
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
+    if not isinstance(backups, Known):
+        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backup "
+                                     f"runs could not be listed ({backups.describe()}), so where backups actually landed "
+                                     "is unknown." + unset_note)
     if not landed:
         return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but no retained backup run "
                                      "shows where backups actually landed." + unset_note)
@@ -74,7 +85,7 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
                          f"{', '.join(landed)}." + unset_note)
 
 
-def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
+def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
                 ctx: CheckContext) -> Finding:
     labels = store.labels if store else {}
     classification, required = _required(ctx, labels, source)
@@ -99,7 +110,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
                    evidence=evidence)
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return evaluate_scope(facts, ctx, ID, "the backup location", "location", instance_rule, bucket_rule)
 
 
@@ -112,6 +123,6 @@ CHECK = Check(
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "backup_attempts", "stores", "coverage"),
+    needs=("sql_instances", "buckets", "protection", "stores"),
     evaluate=evaluate,
 )

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.period import day_ranges
 from auditor.checks_api import Check, CheckContext
-from auditor.checks import history
-from auditor.facts import index
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
-from auditor.checks.backup_scope import sql_gaps
-from auditor.checks.common import instances, replica_finding
+from auditor.checks.common import instances, replica_finding, sql_gaps
 
 ID = "backup-enabled"
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "Cloud SQL automated backups")
     for instance in instances(facts):
         if instance.is_replica:
@@ -24,16 +23,17 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _evaluate_instance(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
-    """Day by day: was automated backup switched on throughout each day of the period?"""
+def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """Day by day: was automated backup switched on throughout each day of the period? (the setting's
+    timeline: facts.history; a day no evidence covers is unknown)"""
     enabled = instance.backup_enabled
-    states = history.setting_by_day(instance, facts, ctx, "backup_enabled", weak=False, running_implies=True)
+    history = facts.history
+    states = history.day_states(instance.resource, "backup_enabled", ctx.period, ctx.as_of, weak=False)
     disabled = [d for d, s in states.items() if s == "broken"]
     unknown = [d for d, s in states.items() if s == "unknown"]
     checked = [d for d, s in states.items() if s in ("kept", "broken", "unknown")]
-    found = index.of(facts)
-    changes = [c for c in found.changes_of(instance.resource) if ctx.period.starts_at <= c.time < ctx.period.ends_at]
-    observations = found.observations_of(instance.resource)
+    changes = [c for c in history.changes(instance.resource) if ctx.period.starts_at <= c.time < ctx.period.ends_at]
+    observations = history.observations(instance.resource)
     observed = {"enabled": enabled, "start_time": instance.backup_start_time.strftime("%H:%M") if instance.backup_start_time else None,
                 "activation_policy": instance.activation_policy, "state": instance.state,
                 "disabled_days": len(disabled), "unknown_days": len(unknown)}
@@ -50,7 +50,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Facts, ctx: CheckContext) -
         status = INCONCLUSIVE
         message = (f"{instance.display}: automated backups are enabled {as_of_text}, but {len(unknown)} days "
                    f"({day_ranges(unknown)}) have no configuration evidence (no read that day and no complete "
-                   "Admin Activity log to carry the setting across).")
+                   "Admin Activity log query covering the time between that day and a read, to carry the setting across).")
     elif not enabled:
         status = FAIL
         message = f"{instance.display}: automated backups are disabled {as_of_text}; no automated process backs this data up."
@@ -90,6 +90,6 @@ CHECK = Check(
                 "configuration reads of the Cloud SQL Admin API (instances.list, one per evidence locker), the Admin Activity "
                 "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "instance_observations", "config_changes", "backup_attempts", "coverage"),
+    needs=("sql_instances", "history", "stores"),
     evaluate=evaluate,
 )

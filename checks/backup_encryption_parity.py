@@ -14,14 +14,16 @@ so their backups cannot be judged here: inconclusive, with that reason.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from auditor.checks.backup_scope import sql_gaps
-from auditor.checks.common import instances, replica_finding
+from auditor.checks.common import backup_targets, instances, known_buckets, replica_finding, sql_gaps
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
-from auditor.facts.model import BackupAttempt, Facts, SqlInstance
+from auditor.facts.known import Known, Unknown
+from auditor.facts.model import SqlInstance
+from auditor.facts.protection import BackupCopy, succeeded
 from auditor.locations import country_of, describe
-from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
+from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "backup-encryption-parity"
 STATE_WORDS = {
@@ -31,28 +33,23 @@ STATE_WORDS = {
 }
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "backup encryption")
-    runs: dict[str, list[BackupAttempt]] = defaultdict(list)
-    for attempt in facts.backup_attempts:
-        if attempt.source == "backup-run" and attempt.outcome == "succeeded":
-            runs[attempt.instance].append(attempt)
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "encryption"))
         else:
-            findings.append(_instance_finding(instance, sorted(runs[instance.resource], key=lambda r: r.window_start), facts, ctx))
+            protected = facts.protection.of(instance.resource)
+            findings.append(_instance_finding(instance, protected.backups, facts, ctx))
     findings += _bucket_findings(facts, ctx)
     return findings
 
 
-def _bucket_findings(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def _bucket_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
     """A declared backup or export bucket must be encrypted at least as strongly as its source: a
     Google-managed bucket holding copies of CMEK data undoes the customer's control of the key."""
-    from auditor.checks.backup_scope import backup_targets
-
-    instances_by_name = {i.resource: i for i in facts.sql_instances}
-    buckets = {b.resource: b for b in facts.stores.buckets}
+    instances_by_name = {i.resource: i for i in instances(facts)}
+    buckets = known_buckets(facts)
     findings = []
     for target, sources in sorted(backup_targets(ctx).items()):
         bucket = buckets.get(target)
@@ -80,41 +77,62 @@ def _bucket_findings(facts: Facts, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _key_reads(facts: Facts, key: str) -> str | None:
+def _key_reads(facts: Any, key: str) -> str | None:
     """Why a key's state could not be read, or None when both KMS calls were answered."""
-    for method in ("cryptoKeys.get", "cryptoKeyVersions.list"):
-        if not facts.coverage.was_read("cloudkms", method, key):
-            gap = facts.coverage.gap("cloudkms", key, method)
-            return gap.describe() if gap else f"cloudkms {method} for {key} was not collected"
+    for collection in (facts.kms_keys, facts.kms_key_versions):
+        read = collection.at(key)
+        if isinstance(read, Unknown):
+            return read.describe()
     return None
 
 
-def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: Facts, ctx: CheckContext) -> Finding:
+def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknown, facts: Any, ctx: CheckContext) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     wanted = policy.encryption if policy else "any"
     problems: list[str] = []
     unknowns: list[str] = []
-    observed: dict = {"kms_key": instance.kms_key, "region": instance.region, "backup_tier": instance.backup_tier,
+    runs = succeeded(backups) if isinstance(backups, Known) else []
+    observed: dict = {"kms_key": instance.kms_key, "kms_key_version": instance.kms_key_version, "region": instance.region,
+                      "backup_tier": instance.backup_tier, "backups_read": isinstance(backups, Known),
                       "backups_checked": len(runs), "key_versions": {}}
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
+    details: dict = {}
+    counted = f"its {len(runs)} retained backups" if isinstance(backups, Known) else "its retained backups (not read)"
 
     if instance.backup_tier == "ENHANCED":
         unknowns.append("its backups are managed by Backup and DR (backupTier ENHANCED), which Cloud SQL's backupRuns "
                         "do not show, so the encryption of those backups cannot be verified here")
+    elif isinstance(backups, Unknown):
+        unknowns.append(f"its retained backups could not be listed ({backups.describe()}), so their encryption cannot "
+                        "be compared with the live data's")
+        details["unverified"] = _unverified(backups)
     if instance.kms_key is None:
         if policy is None:
             unknowns.append("its data has no classification (neither declared in the data map nor labelled), so whether "
                             "it requires customer-managed keys cannot be judged; it uses Google-managed keys")
         elif wanted == "cmek":
             problems.append(f"its data is classified {classification!r}, which requires customer-managed encryption keys "
-                            f"(CMEK), but the instance and its {len(runs)} retained backups use Google-managed keys")
+                            f"(CMEK), but the instance and {counted} use Google-managed keys")
     else:
         _judge_key(instance, runs, facts, problems, unknowns, observed, evidence)
 
+    nothing_to_compare = isinstance(backups, Known) and not runs and instance.backup_tier != "ENHANCED"
     if problems:
         status, text = FAIL, "; ".join(problems)
+    elif nothing_to_compare and instance.backup_enabled is False:
+        status = NOT_APPLICABLE
+        text = ("automated backups are disabled and no retained backup exists, so there is no backup whose encryption "
+                "could be compared with the live data's (see backup-enabled, which fails for this instance)")
+        details["not_applicable_reason"] = "backups disabled"
+        details["see"] = "backup-enabled"
     elif unknowns:
         status, text = INCONCLUSIVE, "could not be verified: " + "; ".join(unknowns)
+    elif nothing_to_compare:
+        status = INCONCLUSIVE
+        live = (f"the live data uses CMEK key {instance.kms_key}" if instance.kms_key else
+                "the live data uses Google-managed encryption")
+        text = (f"{live}, but the backup listing was read and holds no successful retained backup, so there is nothing "
+                "to compare it with")
     elif instance.kms_key:
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups are encrypted with CMEK key {instance.kms_key} "
@@ -129,11 +147,17 @@ def _instance_finding(instance: SqlInstance, runs: list[BackupAttempt], facts: F
         message=f"{instance.display}: {text}.", observed=observed,
         expected={"encryption": wanted, "classification": classification, "usable_key_states": ["ENABLED"],
                   "key_country": sorted(country_of(instance.region) or [])},
-        details={"problems": problems, "could_not_verify": unknowns}, evidence=evidence,
+        details={"problems": problems, "could_not_verify": unknowns, **details}, evidence=evidence,
     )
 
 
-def _judge_key(instance: SqlInstance, runs: list[BackupAttempt], facts: Facts, problems: list[str], unknowns: list[str],
+def _unverified(read: Unknown) -> list[dict]:
+    from auditor.checks.common import unverified
+
+    return unverified(read)
+
+
+def _judge_key(instance: SqlInstance, runs: list[BackupCopy], facts: Any, problems: list[str], unknowns: list[str],
                observed: dict, evidence: list[str]) -> None:
     key = instance.kms_key
     assert key is not None
@@ -150,18 +174,24 @@ def _judge_key(instance: SqlInstance, runs: list[BackupAttempt], facts: Facts, p
     uses: dict[str, list[str]] = defaultdict(list)
     if instance.kms_key_version:
         uses[instance.kms_key_version].append("the live data")
-    unreported = [r for r in runs if not r.kms_key_version and not r.kms_key]
+    else:
+        unknowns.append("the live data's key version is not reported (no diskEncryptionStatus), so which version "
+                        "protects it cannot be checked" + ("" if runs else ", and there is no retained backup to compare"))
+    unreported = [r for r in runs if not r.key_version and not r.key]
     if unreported:
         problems.append(f"{len(unreported)} retained backups report no encryption key although the instance uses CMEK")
     for run in runs:
-        if run.kms_key_version:
-            uses[run.kms_key_version].append(run.window_start.strftime("%Y-%m-%d"))
-    versions = {v.name: v for v in facts.kms_key_versions}
+        if run.key_version:
+            uses[run.key_version].append(run.time.strftime("%Y-%m-%d"))
+    versions: dict = {}
     for key_name in sorted({key} | {key_of_version(v) for v in uses}):
         why = _key_reads(facts, key_name)
         if why:
             unknowns.append(f"the state of key {key_name} could not be read: {why}")
-        evidence.extend(e for k in facts.kms_keys if k.name == key_name for e in k.evidence)
+            continue
+        listed = facts.kms_key_versions.at(key_name)
+        versions.update({v.name: v for v in listed.items})
+        evidence.extend(e for k in facts.kms_keys.at(key_name).items for e in k.evidence)
     for name, users in sorted(uses.items()):
         version = versions.get(name)
         if version is None:
@@ -193,6 +223,6 @@ CHECK = Check(
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are inconclusive: their backups are not listed by Cloud SQL.",
-    needs=("sql_instances", "backup_attempts", "kms_keys", "kms_key_versions", "stores", "coverage"),
+    needs=("sql_instances", "protection", "buckets", "kms_keys", "kms_key_versions", "stores"),
     evaluate=evaluate,
 )

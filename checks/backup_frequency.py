@@ -13,17 +13,15 @@ policy's interval plus the backup window (Cloud SQL may start a backup anywhere 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
 from auditor.period import day_ranges
-from auditor.checks.backup_scope import sql_gaps
-from auditor.checks.common import instances, replica_finding
-from auditor.checks.history import lifetime
+from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import ActivationChange, BackupAttempt, Facts, SqlInstance
+from auditor.facts.known import Known, Unknown
+from auditor.facts.model import ActivationChange, BackupAttempt, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
-from auditor.unverified import entry as unverified_entry, not_collected
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
@@ -115,15 +113,8 @@ def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str,
     return {isos[day]: sorted(set(ids)) if len(ids) > 1 else ids for day, ids in sorted(by_day.items())}
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "daily Cloud SQL backups")
-    attempts_by_instance: dict[str, list[BackupAttempt]] = defaultdict(list)
-    for attempt in facts.backup_attempts:
-        attempts_by_instance[attempt.instance].append(attempt)
-    changes_by_instance: dict[str, list[ActivationChange]] = defaultdict(list)
-    for change in facts.activation_changes:
-        changes_by_instance[change.instance].append(change)
-
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "daily"))
@@ -135,21 +126,26 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
                                     "verified here.", observed={"backup_tier": instance.backup_tier},
                                     evidence=list(instance.evidence)))
             continue
-        findings.append(_evaluate_instance(instance, attempts_by_instance[instance.resource],
-                                           changes_by_instance[instance.resource], facts, ctx))
+        findings.append(_evaluate_instance(instance, facts, ctx))
     return findings
 
 
-def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], changes: list[ActivationChange],
-                       facts: Facts, ctx: CheckContext) -> Finding:
-    scope = f"projects/{instance.project}"
-    log_gap = None if facts.coverage.was_read("logging", "entries.list", scope) else (
-        facts.coverage.gap("logging", scope, "entries.list"))
-    log_readable = log_gap is None and facts.coverage.was_read("logging", "entries.list", scope)
+def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """The audit log's windows are the record of every attempt; retained runs add the successes they
+    prove. A day without a success is `missed` only when the log was read in full (else `unknown`)."""
+    windows, runs = facts.backup_windows.of(instance.resource), facts.backup_runs.of(instance.resource)
+    activation = facts.activation_changes.of(instance.resource)
+    attempts: list[BackupAttempt] = sorted([*(windows.items if isinstance(windows, Known) else ()),
+                                            *(runs.items if isinstance(runs, Known) else ())],
+                                           key=lambda a: (a.window_start, a.key))
+    changes: list[ActivationChange] = list(activation.items) if isinstance(activation, Known) else []
+    log_gap: Unknown | None = windows if isinstance(windows, Unknown) else (
+        activation if isinstance(activation, Unknown) else None)
+    log_readable = log_gap is None
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
     tolerance = ctx.config.policy.backup_window
-    life = lifetime(instance, facts)
+    life = facts.history.lifetime(instance.resource)
     period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
     stops = stopped_intervals(changes, instance.activation_policy, period_end)
     states = day_states(instance, attempts, stops, ctx, log_readable)
@@ -192,7 +188,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
         message = f"{instance.display}: " + "; ".join(problems) + "."
     elif unknown:
         status = INCONCLUSIVE
-        reason = log_gap.describe() if log_gap else "the audit log for the period was not collected"
+        reason = log_gap.describe() if log_gap else "the audit log for the period was not read"
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:
@@ -222,8 +218,7 @@ def _evaluate_instance(instance: SqlInstance, attempts: list[BackupAttempt], cha
             "coverage": counts,
             "sources": sorted({a.source for a in attempts}),
             "day_evidence": _day_evidence(attempts, ctx),
-            **({"unverified": [unverified_entry(log_gap) if log_gap else not_collected("logging", "entries.list", scope)]}
-               if status == INCONCLUSIVE and unknown else {}),
+            **({"unverified": unverified(log_gap)} if status == INCONCLUSIVE and unknown and log_gap else {}),
         },
         evidence=evidence,
     )
@@ -237,6 +232,6 @@ CHECK = Check(
     description="For each Cloud SQL primary and each day of the audit period, inspects the automated-backup outcomes in the "
                 "Cloud Logging system-event audit log (cloudsql.instances.automatedBackup, windowStatus) together with the "
                 "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log.",
-    needs=("sql_instances", "backup_attempts", "activation_changes", "coverage"),
+    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "stores"),
     evaluate=evaluate,
 )

@@ -16,10 +16,11 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.checks.common import instances, unread_projects
+from auditor.checks.common import unread_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import AlertCondition, AlertPolicy
-from auditor.facts.model import Facts, SqlInstance, project_resource
+from auditor.facts.known import Unknown, known_items
+from auditor.facts.model import SqlInstance, project_resource
 from auditor.logfilter import LogFilterError, compile_filter
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
@@ -74,18 +75,17 @@ def _fires(filter_text: str, instance: SqlInstance) -> tuple[bool, bool]:
     return predicate(synthetic_entry(instance, "STATUS_FAILED")), predicate(synthetic_entry(instance, "STATUS_SUCCEEDED"))
 
 
-def _condition(cond: AlertCondition, instance: SqlInstance, facts: Facts) -> tuple[str, str | None]:
+def _condition(cond: AlertCondition, instance: SqlInstance, facts: Any) -> tuple[str, str | None]:
     """('fires'|'never'|'unsure', reason) for one condition and one instance."""
     what = f"condition {cond.display_name!r}"
     if cond.kind == "log_match":
         text = cond.filter or ""
     elif cond.kind == "threshold" and cond.metric:
-        scope = f"projects/{instance.project}"
-        metric = next((m for m in facts.log_metrics if m.project == instance.project and m.name == cond.metric), None)
+        metrics = facts.log_metrics.at(f"projects/{instance.project}")
+        if isinstance(metrics, Unknown):
+            return "unsure", f"{what} counts log-based metric {cond.metric!r}, whose filter could not be read ({metrics.describe()})"
+        metric = next((m for m in metrics.items if m.name == cond.metric), None)
         if metric is None:
-            if not facts.coverage.was_read("logging", "metrics.list", scope):
-                gap = facts.coverage.gap("logging", scope, "metrics.list")
-                return "unsure", f"{what} counts log-based metric {cond.metric!r}, whose filter could not be read ({gap.describe() if gap else 'not collected'})"
             return "never", f"{what} counts log-based metric {cond.metric!r}, which project {instance.project} does not define"
         if metric.disabled:
             return "never", f"{what} counts log-based metric {cond.metric!r}, which is disabled"
@@ -105,17 +105,20 @@ def _condition(cond: AlertCondition, instance: SqlInstance, facts: Facts) -> tup
     return "never", f"{what} does not match a failed automated backup in project {instance.project}"
 
 
-def _channels(policy: AlertPolicy, facts: Facts) -> tuple[list[str], str | None, bool]:
+def _channels(policy: AlertPolicy, facts: Any) -> tuple[list[str], str | None, bool]:
     """(enabled channel names, shortfall, unsure)."""
     if not policy.channels:
         return [], "it has no notification channels, so nobody is told", False
-    known = {c.name: c for c in facts.notification_channels}
     enabled, disabled, unread = [], [], []
     for name in policy.channels:
-        channel = known.get(name)
         project = name.split("/")[1] if name.startswith("projects/") else "?"
+        listed = facts.notification_channels.at(f"projects/{project}")
+        if isinstance(listed, Unknown):
+            unread.append(name)
+            continue
+        channel = next((c for c in listed.items if c.name == name), None)
         if channel is None:
-            (unread if not facts.coverage.was_read("monitoring", "notificationChannels.list", f"projects/{project}") else disabled).append(name)
+            disabled.append(name)
         elif channel.enabled:
             enabled.append(f"{channel.display_name} ({channel.type})")
         else:
@@ -127,7 +130,7 @@ def _channels(policy: AlertPolicy, facts: Facts) -> tuple[list[str], str | None,
     return [], f"its notification channels are disabled or missing ({', '.join(disabled)}), so nobody is told", False
 
 
-def _policy(policy: AlertPolicy, instance: SqlInstance, facts: Facts) -> Verdict:
+def _policy(policy: AlertPolicy, instance: SqlInstance, facts: Any) -> Verdict:
     verdict = Verdict()
     name = f"alert policy {policy.display_name!r} in project {policy.project}"
     outcomes = [_condition(c, instance, facts) for c in policy.conditions] or [("never", "it has no conditions")]
@@ -148,35 +151,31 @@ def _policy(policy: AlertPolicy, instance: SqlInstance, facts: Facts) -> Verdict
     return verdict
 
 
-def _unread_policies(facts: Facts, projects: list[str]) -> list[str]:
-    reasons = []
-    for project in projects:
-        scope = f"projects/{project}"
-        if not facts.coverage.was_read("monitoring", "alertPolicies.list", scope):
-            gap = facts.coverage.gap("monitoring", scope, "alertPolicies.list")
-            reasons.append(f"the alert policies of project {project} could not be read: "
-                           f"{gap.describe() if gap else 'monitoring alertPolicies.list was not collected'}")
-    return reasons
+def _unread_policies(reads: list[Unknown]) -> list[str]:
+    return [f"the alert policies of project {read.scope.removeprefix('projects/')} could not be read: {read.describe()}"
+            for read in reads]
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
-    findings = list(unread_projects(facts, ID, "sqladmin", "instances.list", "backup alerting"))
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
+    findings = []
     central = ctx.config.gcp.monitoring_project
     for project in facts.projects:
-        if not facts.coverage.was_read("sqladmin", "instances.list", f"projects/{project}"):
-            continue  # already reported as an unread listing
-        primaries = [i for i in instances(facts) if i.project == project and not i.is_replica and i.backup_enabled]
+        listed = facts.sql_instances.at(f"projects/{project}")
+        if isinstance(listed, Unknown):
+            findings.append(unread_finding(ID, project, listed, "backup alerting"))
+            continue
+        primaries = sorted((i for i in listed.items if not i.is_replica and i.backup_enabled), key=lambda i: i.resource)
         findings.append(_project_finding(project, primaries, central, facts))
     return findings
 
 
-def _project_finding(project: str, primaries: list[SqlInstance], central: str | None, facts: Facts) -> Finding:
+def _project_finding(project: str, primaries: list[SqlInstance], central: str | None, facts: Any) -> Finding:
     resource = project_resource(project)
     if not primaries:
         return Finding(ID, resource, "alerting", NOT_APPLICABLE,
                        f"Project {project} has no Cloud SQL primary with automated backups, so no backup alert is needed.")
     sources = [project] + ([central] if central and central != project else [])
-    policies = [p for p in facts.alert_policies if p.project in sources]
+    policies, unread_reads = known_items(facts.alert_policies.at(f"projects/{p}") for p in sources)
     covered: dict[str, list[str]] = {}
     uncovered: dict[str, list[str]] = {}
     unsure: list[str] = []
@@ -188,11 +187,13 @@ def _project_finding(project: str, primaries: list[SqlInstance], central: str | 
         else:
             uncovered[instance.name] = [s for v in verdicts for s in v.notes]
             unsure += [s for v in verdicts for s in v.unsure]
-    unread = _unread_policies(facts, sources)
+    unread = _unread_policies(unread_reads)
     own = [p for p in policies if p.project == project]
     evidence = [e for p in policies for e in p.evidence] + [e for i in primaries for e in i.evidence]
-    evidence += [e for c in facts.notification_channels if c.project in sources for e in c.evidence]
-    evidence += [e for m in facts.log_metrics if m.project == project for e in m.evidence]
+    channels, _ = known_items(facts.notification_channels.at(f"projects/{p}") for p in sources)
+    metrics, _ = known_items([facts.log_metrics.at(f"projects/{project}")])
+    evidence += [e for c in channels for e in c.evidence]
+    evidence += [e for m in metrics for e in m.evidence]
     observed = {"alert_policies_in_project": len(own), "alert_policies_in_monitoring_project": len(policies) - len(own),
                 "monitoring_project": central, "instances_covered": sorted(covered), "instances_not_covered": sorted(uncovered)}
     details = {"covered_by": covered, "why_not_covered": uncovered, "could_not_verify": unsure + unread,
@@ -232,6 +233,6 @@ CHECK = Check(
                 "channels (notificationChannels.list) of the project and of the central monitoring project, and the "
                 "log-based metrics (Logging projects.metrics.list) that threshold conditions count; evaluates each "
                 "condition's filter against a failed and a successful automated-backup audit entry.",
-    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "coverage"),
+    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics"),
     evaluate=evaluate,
 )

@@ -12,10 +12,12 @@ maximum when the classification sets one.
 
 from __future__ import annotations
 
-from auditor.checks.backup_scope import evaluate_scope
-from auditor.checks.stores import Store
+from typing import Any
+
+from auditor.checks.common import evaluate_scope
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.discovery import Store
+from auditor.facts.model import SqlInstance
 from auditor.facts.stores import Bucket
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 
@@ -36,7 +38,7 @@ def _delete_protection(settings: dict) -> tuple[bool | None, str]:
     return False, "deleting the instance would delete its automated backups (neither retainBackupsOnDelete nor a final backup is configured)"
 
 
-def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Finding:
+def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
@@ -80,7 +82,7 @@ def instance_rule(instance: SqlInstance, facts: Facts, ctx: CheckContext) -> Fin
                          f"{pitr}. Note: {protection}.")
 
 
-def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Facts,
+def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
                 ctx: CheckContext) -> Finding:
     labels = (instance.labels if instance else store.labels if store else {})
     classification, policy = ctx.classification_of(labels, resource=source)
@@ -123,7 +125,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
                    details={"classification": classification}, evidence=list(bucket.evidence))
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule)
 
 
@@ -136,6 +138,6 @@ CHECK = Check(
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
                 "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "stores", "coverage"),
+    needs=("sql_instances", "buckets", "stores"),
     evaluate=evaluate,
 )

@@ -7,16 +7,16 @@ A store with neither is unclassified (the policy's default_classification, if se
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.checks.inventory_common import missing_map
-from auditor.checks.stores import found_stores
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts
 from auditor.results import FAIL, NOT_APPLICABLE, PASS, Finding
 
 ID = "inventory-classification"
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     policy = ctx.config.policy
     known = set(policy.classifications)
     inventory = ctx.inventory
@@ -24,7 +24,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
     missing = missing_map(facts, ctx, ID)
     if missing:
         findings.append(missing)
-    for resource, store in sorted(found_stores(facts).items()):
+    for resource, store in sorted(facts.stores.found.items()):
         declared_store = inventory.store(resource) if inventory is not None else None
         declared = declared_store.classification if declared_store else None
         label = store.labels.get(policy.classification_label)
@@ -68,6 +68,6 @@ CHECK = Check(
     policy_clause="Data should be classified at time of creation or acquisition according to the Data Classification Policy.",
     description="For each store found (Cloud Asset Inventory, Cloud SQL and Cloud Storage listings), compares the declared "
                 "classification (data map) and the classification label with the policy's classifications.",
-    needs=("stores", "sql_instances"),
+    needs=("stores",),
     evaluate=evaluate,
 )

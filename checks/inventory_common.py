@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from auditor.checks_api import CheckContext
-from auditor.facts.model import Facts
 from auditor.results import INCONCLUSIVE, Finding
 
 
-def map_resource(facts: Facts, ctx: CheckContext) -> str:
+def map_resource(facts: Any, ctx: CheckContext) -> str:
     doc = facts.stores.inventory_document
     path = doc.path if doc else (str(ctx.config.inventory) if ctx.config.inventory else "inventory")
     return f"inventory:{Path(path).name}"
 
 
-def missing_map(facts: Facts, ctx: CheckContext, check: str) -> Finding | None:
+def missing_map(facts: Any, ctx: CheckContext, check: str) -> Finding | None:
     """An inconclusive finding when there is no usable declared inventory; None when there is one."""
     if ctx.inventory is not None:
         return None

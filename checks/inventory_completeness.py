@@ -8,11 +8,14 @@ Read replicas are covered by their primary's entry.
 
 from __future__ import annotations
 
+from typing import Any
+
+from auditor.checks.common import population_findings
 from auditor.checks.inventory_common import map_resource, missing_map
-from auditor.checks.stores import discovery_read, found_stores, population_findings, project_in_name
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.model import Facts
-from auditor.facts.stores import TYPE_WORDS
+from auditor.facts.discovery import project_in_name
+from auditor.facts.known import Unknown
+from auditor.facts.stores import SERVICE_TYPES, TYPE_WORDS
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "inventory-completeness"
@@ -22,12 +25,12 @@ def _when(moment) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "an unknown time"
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     missing = missing_map(facts, ctx, ID)
     if missing:
         return [missing]
     inventory = ctx.inventory
-    findings = list(population_findings(facts, ctx, ID))
+    findings = list(population_findings(facts, ID))
     doc = facts.stores.inventory_document
     doc_evidence = list(doc.evidence) if doc else []
 
@@ -41,14 +44,16 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         observed={"reviewed": inventory.reviewed.isoformat(), "age_days": age}, expected={"max_age_days": interval.days},
         details={"sha256": doc.sha256 if doc else None}, evidence=doc_evidence))
 
-    read, why = discovery_read(facts, ctx)
+    discovery = facts.stores.discovery()
+    read = not isinstance(discovery, Unknown)
+    why = discovery.describe() if isinstance(discovery, Unknown) else ""
     if not read:
         scope = ctx.config.gcp.organization or ",".join(ctx.config.gcp.folders or ctx.config.gcp.projects)
         findings.append(Finding(ID, f"//cloudresourcemanager.googleapis.com/{'organizations/' + scope if ctx.config.gcp.organization else scope}",
                                 "discovery", INCONCLUSIVE, f"The stores that exist could not be listed: {why}; the data map "
                                 "cannot be compared with reality.", observed={"reason": why}))
 
-    stores = found_stores(facts)
+    stores = facts.stores.found
     for resource, store in sorted(stores.items()):
         where = f"{store.kind} in project {store.project or 'unknown'}, created {_when(store.create_time)}"
         observed = {"asset_type": store.asset_type, "project": store.project, "location": store.location,
@@ -88,8 +93,6 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
 
 
 def _hosts():
-    from auditor.facts.stores import SERVICE_TYPES
-
     return SERVICE_TYPES.items()
 
 
@@ -108,6 +111,6 @@ CHECK = Check(
     description="Compares the declared data map (inventory: PATH, stored in the evidence) with the data stores Cloud Asset "
                 "Inventory finds (searchAllResources over the organisation, folders or projects) and the Admin APIs list "
                 "(Cloud SQL instances.list, Cloud Storage buckets.list), and the map's review date with the policy's interval.",
-    needs=("stores", "sql_instances", "coverage"),
+    needs=("stores",),
     evaluate=evaluate,
 )

@@ -16,12 +16,12 @@ from bisect import bisect_right
 from datetime import date, timedelta
 
 from auditor.period import day_ranges
-from auditor.checks.backup_scope import sql_gaps
-from auditor.checks.common import instances, replica_finding
+from typing import Any
+
+from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
-from auditor.facts.controls import SqlOperation
-from auditor.facts import index
-from auditor.facts.model import Facts, SqlInstance
+from auditor.facts.known import Known, Unknown
+from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "restore-testing"
@@ -42,18 +42,17 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
     return out
 
 
-def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
+def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
-            ops = index.of(facts).operations_of(instance.resource)
-            findings.append(_instance_finding(instance, ops, facts, ctx))
+            findings.append(_instance_finding(instance, facts.sql_operations.of(instance.resource), ctx))
     return findings
 
 
-def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Facts, ctx: CheckContext) -> Finding:
+def _instance_finding(instance: SqlInstance, read: Known | Unknown, ctx: CheckContext) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
@@ -67,7 +66,7 @@ def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Fac
                        message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval.",
                        expected={"classification": classification}, evidence=list(instance.evidence))
     interval_days = max(1, round(interval.total_seconds() / 86400))
-    scope = f"projects/{instance.project}/instances/{instance.name}"
+    ops = read.items if isinstance(read, Known) else ()
     restores = [o for o in ops if o.operation_type in RESTORE_TYPES and o.started and o.started <= ctx.as_of]
     good = sorted((o for o in restores if o.status == "DONE" and not o.error), key=lambda o: o.started)
     failed = [o for o in restores if o.error]
@@ -81,11 +80,11 @@ def _instance_finding(instance: SqlInstance, ops: list[SqlOperation], facts: Fac
     failed_note = (f" {len(failed)} restore or clone operations failed ("
                    + ", ".join(f"{o.operation_type} on {o.started:%Y-%m-%d}: {o.error}" for o in failed) + ") and do not count.") if failed else ""
 
-    if not facts.coverage.was_read("sqladmin", "operations.list", scope):
-        gap = facts.coverage.gap("sqladmin", scope, "operations.list")
-        reason = gap.describe() if gap else "sqladmin operations.list was not collected"
-        return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: restore tests could not be verified: {reason}.",
-                       observed=observed, expected=expected, details={"call": gap.call_id if gap else None}, evidence=evidence)
+    if isinstance(read, Unknown):
+        return Finding(**base, status=INCONCLUSIVE,
+                       message=f"{instance.display}: restore tests could not be verified: {read.describe()}.",
+                       observed=observed, expected=expected,
+                       details={"call": read.first.call_id, "unverified": unverified(read)}, evidence=evidence)
     if gaps:
         last = good[-1].started.strftime("%Y-%m-%d") if good else None
         message = (f"{instance.display}: its {classification} data must be restore-tested at least every {interval_days} days, "
@@ -112,7 +111,7 @@ CHECK = Check(
     description="Beyond the written policy. For each Cloud SQL primary, lists its Cloud SQL Admin operations "
                 "(operations.list) and takes each RESTORE_VOLUME, CLONE or CREATE_CLONE that finished without error as a "
                 "restore test; every day of the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "coverage"),
+    needs=("sql_instances", "sql_operations", "stores"),
     evaluate=evaluate,
     beyond_policy=True,
 )

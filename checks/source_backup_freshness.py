@@ -1,19 +1,22 @@
 """source-backup-freshness: each backup holds what GitHub holds, or was fetched inside the policy window.
 
-Rule: a backup is stale when its last fetch (FETCH_HEAD's time; none recorded counts as never) is
+Rule: a backup is stale when its last update (FETCH_HEAD's time; for a clone never fetched since,
+the newest of its own refs, packed-refs and reflog, said as such; nothing to date it counts as never) is
 older than `policy.source_code.backup_interval` before the evidence's as-of time AND GitHub has
 commits it lacks. A branch or tag is current when the backup's head equals GitHub's or descends
 from it (git merge-base --is-ancestor, run on the backup at collection); otherwise GitHub's compare
 API says how many commits the backup lacks (git counts them itself when the backup holds GitHub's
 commit; neither head containing the other is "diverged"). So a repository pushed after a fetch that is still
 inside the window is fresh, and an archived repository nobody pushes to stays fresh however old
-its fetch. What a mirror does not carry is flagged: Git LFS file contents (the default branch's
+its fetch. A last update dated after the evidence time is inconclusive (a clock is wrong), never a
+negative age. What a mirror does not carry is flagged: Git LFS file contents (the default branch's
 .gitattributes uses filter=lfs but the backup holds no lfs/objects) fail, because a restore would
 bring back pointers instead of files; a wiki enabled on GitHub with no wiki backup is noted.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, hours, not_applicable, out_of_scope, repositories,
@@ -48,6 +51,22 @@ def compare_refs(facts: Facts, repo: Repository, backup: BackupState) -> list[di
                 row["state"] = "diverged"  # neither head contains the other (git on the backup, or GitHub's compare)
         rows.append(row)
     return rows
+
+
+#: The evidence time comes from HTTP Date headers, whole seconds: a file time less than a second past it is not "after".
+DATE_RESOLUTION = timedelta(seconds=1)
+
+WIKI_HINTS = {
+    "python-github-backup": "run python-github-backup with --wikis (or --all) to back it up",
+    "ghorg": "run ghorg clone with --clone-wiki to back it up",
+    "mirror": "mirror <repo>.wiki.git beside it with git clone --mirror",
+}
+
+
+def wiki_hint(ctx: CheckContext) -> str:
+    """How the configured layout's own tool backs a wiki up (each names it differently)."""
+    layout = ctx.config.github.backup.layout if ctx.config.github is not None else None
+    return WIKI_HINTS.get(layout, "back up <repo>.wiki.git beside it")
 
 
 def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
@@ -90,15 +109,30 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
     evidence += backup.evidence + [c["evidence"] for c in facts.source.compares.get(repo.resource, {}).values()]
     rows = compare_refs(facts, repo, backup)
     lacking = [r for r in rows if r["state"] != "current"]
-    age = ctx.as_of - backup.fetched_at if backup.fetched_at else None
+    updated = backup.updated_at
+    dated_from = "FETCH_HEAD" if backup.fetched_at else backup.own_date_basis
+    if updated is not None and updated > ctx.as_of + DATE_RESOLUTION:  # no negative age: a time after the evidence proves nothing
+        return Finding(
+            ID, repo.resource, "fresh", INCONCLUSIVE,
+            f"{name}: freshness could not be verified: the backup's last update ({dated_from}) is dated "
+            f"{updated:%Y-%m-%d %H:%M} UTC, after the evidence time {ctx.as_of:%Y-%m-%d %H:%M} UTC; a clock is wrong "
+            "(the backup host's or the API's) or the file was touched after collection, so its age is unknown.",
+            observed={"last_update": updated.isoformat(), "dated_from": dated_from, "as_of": ctx.as_of.isoformat()},
+            expected=expected, details={"backup_path": backup.path, "period_note": PERIOD_NOTE}, evidence=evidence)
+    age = max(ctx.as_of - updated, timedelta(0)) if updated else None  # within DATE_RESOLUTION after: no time passed
     outside = age is None or age > window
     problems, notes = [], []
-    fetch_words = f"last fetched {backup.fetched_at:%Y-%m-%d %H:%M} UTC ({span(age)} before the evidence time)" if age is not None \
-        else "no fetch recorded (FETCH_HEAD is absent)"
+    if backup.fetched_at:
+        fetch_words = f"last fetched {backup.fetched_at:%Y-%m-%d %H:%M} UTC ({span(age)} before the evidence time)"
+    elif updated is not None:
+        fetch_words = (f"never fetched since it was cloned (no FETCH_HEAD), so dated from its own files: {dated_from} "
+                       f"at {updated:%Y-%m-%d %H:%M} UTC ({span(age)} before the evidence time)")
+    else:
+        fetch_words = "no fetch recorded (FETCH_HEAD is absent, and no ref, packed-refs or reflog dates the backup)"
     commits = [r["commits_behind"] for r in lacking if r["commits_behind"] is not None]
     behind_words = ", ".join(f"{r['ref']} {r['state']}" + (f" by {r['commits_behind']} commit{'s' if r['commits_behind'] != 1 else ''}"
                                                               if r["commits_behind"] is not None else "") for r in lacking)
-    lag = (repo.pushed_at - backup.fetched_at) if repo.pushed_at and backup.fetched_at and repo.pushed_at > backup.fetched_at else None
+    lag = (repo.pushed_at - updated) if repo.pushed_at and updated and repo.pushed_at > updated else None
     if lacking and outside:
         pushed = f"; GitHub was pushed {span(lag)} after that fetch" if lag else ""
         problems.append(f"the backup is stale: {fetch_words}, outside the {span(window)} window, and GitHub has commits it "
@@ -114,13 +148,14 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
         problems.append("the repository stores files in Git LFS (filter=lfs in .gitattributes on the default branch) but the "
                         "backup holds no LFS objects: a restore would bring back pointer files, not their content")
     if repo.has_wiki and not backup.wiki_backup:
-        notes.append("the wiki is enabled on GitHub and no wiki backup was found beside the repository's (a mirror does not "
-                     "include the wiki)")
+        notes.append("the wiki is enabled on GitHub and no wiki backup was found beside the repository's (a clone does not "
+                     f"include the wiki: {wiki_hint(ctx)})")
     status = FAIL if problems else PASS
     message = f"{name}: " + "; ".join(problems + notes) + "."
     return Finding(
         ID, repo.resource, "fresh", status, message,
         observed={"last_fetch": backup.fetched_at.isoformat() if backup.fetched_at else None,
+                  "last_update": updated.isoformat() if updated else None, "dated_from": dated_from,
                   "fetch_age_hours": hours(age) if age is not None else None,
                   "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None,
                   "refs_lacking": len(lacking), "commits_behind": sum(commits) if commits else None,
@@ -140,7 +175,8 @@ CHECK = Check(
     policy_clause="GitHub source code is mirrored locally every day.",
     description="Compares each backup's branches and tags (git for-each-ref, git merge-base --is-ancestor) with GitHub's "
                 "(GET /repos/{o}/{r}/branches and /tags; /compare for the commits a backup lacks), and its last fetch "
-                "(FETCH_HEAD) with the policy window. Flags Git LFS content and wikis a mirror does not carry. "
+                "(FETCH_HEAD; for a clone never fetched since, its own refs, packed-refs and reflog) with the policy "
+                "window; a last fetch after the evidence time is inconclusive. Flags Git LFS content and wikis a mirror does not carry. "
                 "A mirror's state proves only the day of collection; freshness across the period needs daily lockers.",
     needs=("source", "coverage"),
     evaluate=evaluate,

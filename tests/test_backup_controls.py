@@ -243,7 +243,8 @@ def test_a_google_managed_backup_bucket_for_a_cmek_source_fails(tmp_path):
     from auditor.checks import backup_encryption_parity
     from auditor.checks_api import CheckContext
     from auditor.config import Config
-    from auditor.facts.model import Facts, SqlInstance, sql_resource
+    from auditor.facts.build import assemble
+    from auditor.facts.model import SqlInstance, sql_resource
     from auditor.facts.stores import Bucket
     from auditor.inventory import parse_inventory
     from auditor.period import Period
@@ -267,8 +268,9 @@ def test_a_google_managed_backup_bucket_for_a_cmek_source_fails(tmp_path):
         f"  - resource: {instance.resource}\n    classification: restricted\n    owner: dba\n"
         "    backup: [cloudsql-automated, {backup-bucket: //storage.googleapis.com/weak}, {backup-bucket: //storage.googleapis.com/strong}]\n",
         tmp_path / "inventory.yaml")
-    facts = Facts(as_of=datetime(2026, 9, 30, tzinfo=timezone.utc), locker_ids=["L"], projects=["p"], sql_instances=[instance])
-    facts.stores.buckets += [bucket("weak", None), bucket("strong", key)]
+    facts = assemble(datetime(2026, 9, 30, tzinfo=timezone.utc), ["p"],
+                     items={"sql_instances": [instance], "buckets": [bucket("weak", None), bucket("strong", key)]},
+                     answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p")])
     ctx = CheckContext(config=config, period=Period.from_config(config.period), as_of=facts.as_of, inventory=inventory)
     found = {f.resource: f for f in backup_encryption_parity._bucket_findings(facts, ctx)}
     assert found["//storage.googleapis.com/weak"].status == "fail"

@@ -7,6 +7,7 @@ import pytest
 from auditor.checks import backup_frequency
 from auditor.checks_api import CheckContext
 from auditor.config import Config
+from auditor.facts.build import assemble
 from auditor.facts.model import ActivationChange, BackupAttempt, CallGap, Facts, SqlInstance, sql_resource
 from auditor.period import Period
 
@@ -37,15 +38,23 @@ def attempt(day: date, outcome="succeeded", hour=3, source="audit-log", key=None
                          key or f"{source}:{day}:{outcome}", ("e-x",))
 
 
-def facts_for(inst, attempts, changes=(), as_of=datetime(2026, 7, 11, 12, 0, tzinfo=UTC), log_read=True) -> Facts:
-    facts = Facts(as_of=as_of, locker_ids=["L"], projects=["p"], sql_instances=[inst], backup_attempts=list(attempts),
-                  activation_changes=list(changes))
-    facts.coverage.answered.add(("sqladmin", "instances.list", "projects/p"))
-    if log_read:
-        facts.coverage.answered.add(("logging", "entries.list", "projects/p"))
+def facts_for(inst, attempts, changes=(), as_of=datetime(2026, 7, 11, 12, 0, tzinfo=UTC), log_read=True,
+              listed=True, extra=()) -> Facts:
+    answered = [("sqladmin", "backupRuns.list", "projects/p")]
+    gaps = []
+    if listed:
+        answered.append(("sqladmin", "instances.list", "projects/p"))
     else:
-        facts.coverage.gaps.append(CallGap("logging", "entries.list", "projects/p", "service_disabled", "SERVICE_DISABLED", "off", 403, "c-1"))
-    return facts
+        gaps.append(CallGap("sqladmin", "instances.list", "projects/p", "permission_denied", "IAM_PERMISSION_DENIED", "no", 403, "c-2"))
+    if log_read:
+        answered.append(("logging", "entries.list", "projects/p"))
+    else:
+        gaps.append(CallGap("logging", "entries.list", "projects/p", "service_disabled", "SERVICE_DISABLED", "off", 403, "c-1"))
+    windows = [a for a in attempts if a.source == "audit-log"]
+    runs = [a for a in attempts if a.source == "backup-run"]
+    return assemble(as_of, ["p"], items={"sql_instances": [inst, *extra] if listed else [], "backup_windows": windows,
+                                         "backup_runs": runs, "activation_changes": list(changes)},
+                    answered=answered, gaps=gaps)
 
 
 def run(facts):
@@ -150,18 +159,14 @@ def test_weekly_interval_uses_the_gap_rule_only():
 def test_replica_is_not_applicable():
     replica = SqlInstance(**{**instance().__dict__, "instance_type": "READ_REPLICA_INSTANCE", "master": "db", "name": "r",
                              "resource": sql_resource("p", "r")})
-    facts = facts_for(instance(), [attempt(d) for d in days()])
-    facts.sql_instances.append(replica)
+    facts = facts_for(instance(), [attempt(d) for d in days()], extra=[replica])
     ctx = CheckContext(config=make_config(), period=PERIOD, as_of=facts.as_of)
     statuses = {f.resource: f.status for f in backup_frequency.evaluate(facts, ctx)}
     assert statuses[sql_resource("p", "r")] == "not_applicable"
 
 
 def test_unlisted_project_is_inconclusive_not_silent():
-    facts = facts_for(instance(), [])
-    facts.coverage.answered.discard(("sqladmin", "instances.list", "projects/p"))
-    facts.sql_instances.clear()
-    facts.coverage.gaps.append(CallGap("sqladmin", "instances.list", "projects/p", "permission_denied", "IAM_PERMISSION_DENIED", "no", 403, "c-2"))
+    facts = facts_for(instance(), [], listed=False)
     ctx = CheckContext(config=make_config(), period=PERIOD, as_of=facts.as_of)
     (finding,) = backup_frequency.evaluate(facts, ctx)
     assert finding.status == "inconclusive" and "IAM_PERMISSION_DENIED" in finding.message

@@ -11,7 +11,7 @@ import pytest
 from auditor.config import PolicyPromise, load_config
 from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError
-from auditor.results import validate_results
+from auditor.results import upgrade, validate_results
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POLICY = Path("/work/shared/seeds/backup-policy.txt")
@@ -67,7 +67,7 @@ def test_unknown_promise_key_is_a_config_error(tmp_path, sample_dir):
 
 
 def test_schema_accepts_the_optional_matrix_and_rejects_a_bad_result():
-    results = json.loads((FIXTURES / "results_sample.json").read_text())
+    results = upgrade(json.loads((FIXTURES / "results_sample.json").read_text()))  # the fixture is a v1 document
     validate_results(results)  # still optional
     promises = [PolicyPromise(text="By default, data will be backed up daily.", checks=["backup-frequency"])]
     results["policy_coverage"] = coverage_matrix(promises, results["controls"])

@@ -70,8 +70,9 @@ def test_asset_search_pages_are_each_evidence_and_projects_follow(tmp_path):
     assert listed == {"projects/proj-one", "projects/proj-two"}
     facts = build_facts([locker])
     assert facts.stores.project_numbers == {"101": "proj-one", "202": "proj-two"}
-    assert len([a for a in facts.stores.assets if a.asset_type == "compute.googleapis.com/Disk"]) == 618
-    assert len(facts.stores.buckets) == 1 and collection.complete
+    assets = facts.assets.at("organizations/42")
+    assert len([a for a in assets.items if a.asset_type == "compute.googleapis.com/Disk"]) == 618
+    assert sum(len(facts.buckets.at(f"projects/{p}").items) for p in ("proj-one", "proj-two")) == 1 and collection.complete
     assert not list(locker.calls("storage", "buckets.testIamPermissions"))  # the listing holds every bucket fact
 
 

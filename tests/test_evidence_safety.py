@@ -157,7 +157,7 @@ def test_hostile_resource_names_cannot_escape_the_locker(tmp_path, name):
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert all(p.resolve().is_relative_to(root.resolve()) for p in files)
     assert {p.name for p in (root / "items").iterdir()} == {f"{i}.json" for i in Locker(root).items}
-    from auditor.facts.normalize import sql_instance
+    from auditor.facts.sources.sql_instances import sql_instance
 
     instance = sql_instance({"name": name, "project": name}, "e-1")
     assert instance is not None and instance.resource.endswith(name)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from auditor.facts import normalize
-from auditor.facts.model import BackupAttempt
+from auditor.facts import access
+from auditor.facts.model import BackupAttempt, new_attempt
 from auditor.period import Period
 
 
 def test_fast_backup_attempt_is_the_dataclass() -> None:
     now = datetime(2026, 5, 1, 3, 4, 5, tzinfo=timezone.utc)
     for extra in ({}, {"location": "us", "kms_key": "k", "kms_key_version": "k/1"}):
-        fast = normalize._attempt("//i", now, "succeeded", "audit-log", "STATUS_SUCCEEDED", None, "log:1", ("e",), **extra)
+        fast = new_attempt("//i", now, "succeeded", "audit-log", "STATUS_SUCCEEDED", None, "log:1", ("e",), **extra)
         slow = BackupAttempt("//i", now, "succeeded", "audit-log", "STATUS_SUCCEEDED", None, "log:1", ("e",), **extra)
         assert type(fast) is BackupAttempt
         assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
@@ -29,9 +29,9 @@ def test_timestamps_read_as_before() -> None:
 
     for text in ("2026-06-30T01:36:29.000Z", "2026-06-30T01:36:29Z", "2026-06-30Z", "2026-06-30T01:36:29.123456789Z",
                  "2026-06-30T01:36:29+02:00", "2026-06-30", "Z", "not a time Z", "2026-06-30T01:36:29.000z"):
-        assert normalize.timestamp(text) == general(text), text
+        assert access.timestamp(text) == general(text), text
         if general(text) is not None:
-            assert normalize.timestamp(text).utcoffset() == general(text).utcoffset()
+            assert access.timestamp(text).utcoffset() == general(text).utcoffset()
 
 
 def test_utc_day_of_needs_no_conversion() -> None:
@@ -42,5 +42,5 @@ def test_utc_day_of_needs_no_conversion() -> None:
     moment = datetime(2026, 2, 1, 23, 30, tzinfo=timezone.utc)
     assert period.day_of(moment) == moment.astimezone(period.tz).date() == date(2026, 2, 1)
     assert elsewhere.day_of(moment) == date(2026, 2, 2)
-    assert period.openings(normalize.clock("03:00")) == tuple(period.at(d, normalize.clock("03:00")) for d in period.days())
+    assert period.openings(access.clock("03:00")) == tuple(period.at(d, access.clock("03:00")) for d in period.days())
     assert [datetime.fromtimestamp(s, timezone.utc) for s in period.day_stamps] == list(period.day_starts)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.facts.normalize import FEEDS
+from auditor.facts.build import underlying
+from auditor.facts.sources import FEEDS
 from auditor.simulator import Simulator, load_scenario
 from auditor.simulator.faults import Fault
 from auditor.checks_api import discover_checks
@@ -70,7 +71,7 @@ def statuses(results):
 
 def needs_call(check, api: str, method: str) -> bool:
     feeds = FEEDS.get((api, method))
-    return feeds is None or bool(set(check.needs) & set(feeds))
+    return feeds is None or bool(underlying(check.needs) & set(feeds))
 
 
 def assert_fault_outcome(baseline, collection, results, code, route_calls, expected_kind):

@@ -137,7 +137,7 @@ def test_cmek_removed_is_named(sample, baseline, tmp_path):
 
 def _with_control(results, control_id, observed, status="pass"):
     document = copy.deepcopy(results)
-    finding = {"id": f"{control_id}:{CUSTOMERS.removeprefix('//')}:rule", "resource": CUSTOMERS, "status": status,
+    finding = {"id": f"{control_id}:{CUSTOMERS.removeprefix('//')}:rule", "rule": "rule", "resource": CUSTOMERS, "status": status,
                "message": f"{control_id} on customers-pg", "observed": observed, "expected": {}, "details": {}, "evidence": [],
                "waiver": None}
     document["controls"].append({"id": control_id, "title": control_id, "criteria": ["A1.2"], "policy_clause": "-",

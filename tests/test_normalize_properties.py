@@ -10,8 +10,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from auditor.checks import backup_enabled, backup_frequency
 from auditor.checks_api import CheckContext
 from auditor.config import load_config
-from auditor.facts.model import Facts
-from auditor.facts.normalize import READERS, _items, backup_run, log_entry, sql_instance
+from auditor.facts.access import items as page_items
+from auditor.facts.build import assemble
+from auditor.facts.sources import SOURCES
+from auditor.facts.sources.audit_log import log_entry
+from auditor.facts.sources.backup_runs import backup_run
+from auditor.facts.sources.sql_instances import sql_instance
 from auditor.period import Period
 from auditor.results import INCONCLUSIVE, PASS
 from auditor.unverified import complete
@@ -72,15 +76,15 @@ def test_sql_instance_never_crashes_and_never_passes_unknown_backup_setting(samp
     if instance is None:
         assert not (isinstance(data.get("name"), str) and data["name"] and isinstance(data.get("project"), str) and data["project"])
         return
-    facts = Facts(as_of=datetime(2026, 9, 30, 2, tzinfo=timezone.utc), locker_ids=["L"], projects=[instance.project],
-                  sql_instances=[instance])
-    facts.coverage.answered.add(("sqladmin", "instances.list", f"projects/{instance.project}"))
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=timezone.utc), [instance.project], items={"sql_instances": [instance]},
+                     answered=[("sqladmin", "instances.list", f"projects/{instance.project}")])
     for check in (backup_enabled.CHECK, backup_frequency.CHECK):
-        findings = complete(check, check.evaluate(facts, context(sample_dir)), facts)
+        findings = complete(check, check.evaluate(facts.view(check.needs), context(sample_dir)), facts)
         for finding in findings:
             if finding.status == INCONCLUSIVE:
                 assert finding.details["unverified"]
-    (enabled,) = [f for f in complete(backup_enabled.CHECK, backup_enabled.evaluate(facts, context(sample_dir)), facts)
+    (enabled,) = [f for f in complete(backup_enabled.CHECK, backup_enabled.evaluate(facts.view(backup_enabled.CHECK.needs),
+                                                                                    context(sample_dir)), facts)
                   if f.resource == instance.resource]
     backup = (data.get("settings") or {}).get("backupConfiguration") if isinstance(data.get("settings"), dict) else None
     raw = backup.get("enabled") if isinstance(backup, dict) else None
@@ -110,13 +114,15 @@ def test_log_entry_never_crashes(data):
 @SETTINGS
 @given(body=junk | st.dictionaries(st.sampled_from(["items", "entries", "nextPageToken", "kind"]), junk, max_size=3))
 def test_page_readers_never_crash(body):
-    for (api, method), (field, read) in READERS.items():
-        facts = Facts(as_of=datetime(2026, 9, 30, tzinfo=timezone.utc), locker_ids=["L"], projects=["bks-prod"])
-        items = _items(body, field)
-        assert items is None or all(isinstance(i, dict) for i in items)
+    for source in SOURCES:
+        if source.read is None:
+            continue  # whole-call readers (GitHub, git) are tested with their collector
+        api, method, field, read = source.api, source.method, source.field, source.read
+        items = page_items(body, field) if field else (body if isinstance(body, dict) else None)
+        assert items is None or isinstance(items, dict) or all(isinstance(i, dict) for i in items)
         if items is not None:
             # call parameters are the collector's own (never API content): every key a reader may read
             params = {"project": "bks-prod", "instance": "-", "bucket": "b", "permissions": ["storage.buckets.get"],
                       "name": "projects/bks-prod/locations/us/keyRings/r/cryptoKeys/k"}
             read({"api": api, "method": method, "params": params, "scope": "projects/bks-prod", "id": "c-1"},
-                 body, "e-1", facts)
+                 body, "e-1", lambda fact, item, at=None: None)

@@ -12,6 +12,7 @@ from auditor.config import load_config
 from auditor.cost import GOOGLE_APIS, OrgShape, ProjectShape, design_minimum, latency_bound, requests_by_method
 from auditor.evidence.locker import Locker
 from auditor.facts import build_facts
+from auditor.facts.known import Unknown, known_items
 from auditor.runner import collect, evaluate
 from auditor.simulator import Simulator, load_scenario
 from auditor.simulator.quota import Quota
@@ -80,11 +81,16 @@ def test_requests_equal_the_design_formula_per_api_and_method(runs):
 def test_parallel_collection_gives_the_facts_and_results_of_a_serial_one(runs):
     _scenario, _config, parallel, _stats, serial = runs
     facts_p, facts_s = build_facts([Locker(parallel.evidence_dir)]), build_facts([Locker(serial.evidence_dir)])
-    for name in ("sql_instances", "backup_attempts", "config_changes", "kms_key_versions", "sql_operations"):
-        key = (lambda f: repr(f))
-        assert sorted(map(key, getattr(facts_p, name))) == sorted(map(key, getattr(facts_s, name))), name
-    assert sorted(map(repr, facts_p.stores.buckets)) == sorted(map(repr, facts_s.stores.buckets))
-    assert len(facts_p.backup_attempts) > 1500
+    def reads(facts, name):  # every scope's read, as Known (items and calls) or Unknown (gaps)
+        collection = getattr(facts, name)
+        return [(scope, repr(read) if isinstance(read, Unknown) else (sorted(map(repr, read.items)), sorted(read.calls)))
+                for scope, read in zip(collection.scopes(), collection.over(collection.scopes()))]
+
+    for name in ("sql_instances", "backup_windows", "backup_runs", "config_changes", "kms_key_versions", "sql_operations",
+                 "buckets"):
+        assert reads(facts_p, name) == reads(facts_s, name), name
+    windows, unknown = known_items(facts_p.backup_windows.over(facts_p.backup_windows.scopes()))
+    assert len(windows) > 1500 and [u.scope for u in unknown] == ["projects/synth-0001"]  # its Logging API is disabled
     calls = lambda c: sorted((x["id"], x["outcome"], x["requests"], tuple(x["items"])) for x in c.manifest["calls"])
     assert calls(parallel) == calls(serial)  # same requests, same pages (item ids hash the bodies)
     results_p, results_s = evaluate([parallel.evidence_dir]), evaluate([serial.evidence_dir])

@@ -61,14 +61,19 @@ def test_alert_policies_channels_and_metrics(sim):
     assert err.value.resp.status == 400
 
 
-def test_operations_per_instance_newest_first_and_instance_required(sim):
+def test_operations_per_instance_newest_first_or_the_whole_project(sim):
     ops = client(sim, "sqladmin", "v1").operations()
     items = ops.list(project="bks-platform", instance="events-pg").execute()["items"]
     assert [o["operationType"] for o in items] == ["CLONE", "RESTORE_VOLUME"]
     assert items[0]["error"]["errors"][0]["code"] == "INTERNAL_ERROR" and items[1]["targetId"] == "events-pg"
+    # `instance` is optional in the API: without it, every instance's operations, newest first
+    everything = ops.list(project="bks-platform").execute()["items"]
+    assert [o["name"] for o in everything if o["targetId"] == "events-pg"] == [o["name"] for o in items]
+    assert len({o["targetId"] for o in everything}) > 1
+    assert [o["insertTime"] for o in everything] == sorted((o["insertTime"] for o in everything), reverse=True)
     with pytest.raises(HttpError) as err:
-        ops.list(project="bks-platform").execute()
-    assert err.value.resp.status == 400
+        ops.list(project="bks-platform", instance="no-such-instance").execute()
+    assert err.value.resp.status == 404
 
 
 def test_check_synthetic_entries_agree_with_served_entries(sample_dir):

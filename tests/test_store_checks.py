@@ -9,7 +9,8 @@ from auditor.checks import backup_cross_region, backup_retention, inventory_clas
 from auditor.checks_api import CheckContext
 from auditor.config import Config
 from auditor.errors import ConfigError
-from auditor.facts.model import BackupAttempt, Facts, SqlInstance, sql_resource
+from auditor.facts.build import assemble
+from auditor.facts.model import BackupAttempt, SqlInstance, sql_resource
 from auditor.facts.stores import Asset, Bucket, LifecycleDelete
 from auditor.inventory import parse_inventory
 from auditor.period import Period
@@ -45,13 +46,11 @@ def run(resource, location):
 
 
 def facts(*instances, runs=(), assets=(), buckets=()):
-    f = Facts(as_of=AS_OF, locker_ids=["L"], projects=["p"], sql_instances=list(instances), backup_attempts=list(runs))
-    f.coverage.answered |= {("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
-                            ("cloudasset", "searchAllResources", ORG)}
-    f.stores.project_numbers = {"7": "p"}
-    f.stores.assets = list(assets)
-    f.stores.buckets = list(buckets)
-    return f
+    return assemble(AS_OF, ["p"], items={"sql_instances": list(instances), "backup_runs": list(runs), "assets": list(assets),
+                                         "buckets": list(buckets)},
+                    answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
+                              ("sqladmin", "backupRuns.list", "projects/p"), ("cloudasset", "searchAllResources", ORG)],
+                    gcp={"organization": "42"}, project_numbers={"7": "p"})
 
 
 def asset(resource, asset_type, labels=None, created=datetime(2025, 1, 1, tzinfo=timezone.utc)):

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from auditor import retry
 from auditor.collectors.asset_client import asset_client
+from auditor.collectors.paging import guarded_pages
 from auditor.facts.projects import SQL_PREFIX, asset_scopes, project_ids
 from auditor.scheduler import Call
 
@@ -39,10 +40,12 @@ def search_call(ctx, scope: str) -> Call:
         # retry=None: failed requests are retried once, in the capture layer, by the run's policy
         pager = client.search_all_resources(request={"scope": scope, "asset_types": list(ASSET_TYPES), "page_size": PAGE_SIZE},
                                             retry=None, timeout=retry.policy().timeout)
-        # walks every page (each stored as it arrives); only projects and Cloud SQL instances name a
-        # project for the follow-ups, so only those are converted from protobuf (slow at 10,000 results)
-        return [type(r).to_dict(r, preserving_proto_field_name=False) for r in pager
-                if r.asset_type == PROJECT_TYPE or r.name.startswith(SQL_PREFIX)]
+        # walks every page (each stored as it arrives) under the one paging guard, so endless empty
+        # pages or a repeated token end the call; only projects and Cloud SQL instances name a project
+        # for the follow-ups, so only those are converted from protobuf (slow at 10,000 results)
+        return [type(r).to_dict(r, preserving_proto_field_name=False)
+                for page in guarded_pages(pager, f"cloudasset searchAllResources for {scope}")
+                for r in page.results if r.asset_type == PROJECT_TYPE or r.name.startswith(SQL_PREFIX)]
 
     def follow(results: list[dict[str, Any]]) -> Iterator[Call]:
         from auditor.collectors import project_calls  # the registry imports this module

@@ -110,6 +110,8 @@ def inspect(backup: Backup | None, layout: str, default_branch: str, github_refs
     fetch_head = git_dir / "FETCH_HEAD"
     mtime = datetime.fromtimestamp(fetch_head.stat().st_mtime, timezone.utc) if fetch_head.is_file() else None
     local.observe("fetch-head", {"path": str(fetch_head), "exists": mtime is not None, "mtime": iso(mtime) if mtime else None})
+    if mtime is None:  # a clone never fetched since (python-github-backup's first run): its own files date it
+        own_dates(git_dir)
     local.git("count-objects", "-v", cwd=path)
     prefix = "refs/heads/" if bare else "refs/remotes/origin/"
     default_ref = prefix + default_branch
@@ -134,6 +136,45 @@ def inspect(backup: Backup | None, layout: str, default_branch: str, github_refs
         local.git("merge-base", "--is-ancestor", mine, github_sha, cwd=path)  # behind (0) or diverged (1)
         local.git("rev-list", "--count", f"{mine}..{github_sha}", cwd=path)  # what GitHub has that the backup lacks
     return Inspection(path=path, refs=refs, default_ref=default_ref, held=held)
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def _newest(paths: list[Path]) -> dict[str, Any]:
+    files = [p for p in paths if p.is_file()]
+    if not files:
+        return {"files": 0, "newest": None, "newest_path": None}
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    return {"files": len(files), "newest": iso(_mtime(newest)), "newest_path": str(newest)}
+
+
+def _reflog_newest(logs: Path) -> str | None:
+    """The newest entry time written inside the reflog (`<old> <new> <who> <epoch> <tz>\t<message>` lines)."""
+    newest: int | None = None
+    for log in (p for p in logs.rglob("*") if p.is_file()) if logs.is_dir() else ():
+        try:
+            lines = log.read_text("utf-8", "replace").splitlines()
+        except OSError:
+            continue
+        for line in lines[-5:]:  # entries are appended: the last ones are the newest
+            head = line.split("\t", 1)[0].split()
+            if len(head) >= 2 and head[-2].isdigit():
+                newest = max(newest or 0, int(head[-2]))
+    return iso(datetime.fromtimestamp(newest, timezone.utc)) if newest is not None else None
+
+
+def own_dates(git_dir: Path) -> None:
+    """When a repository without FETCH_HEAD last took in refs: its loose refs, packed-refs and reflog, as found."""
+    packed = git_dir / "packed-refs"
+    refs = [p for p in (git_dir / "refs").rglob("*")] if (git_dir / "refs").is_dir() else []
+    logs = [p for p in (git_dir / "logs").rglob("*")] if (git_dir / "logs").is_dir() else []
+    local.observe("backup-own-dates", {
+        "path": str(git_dir), "refs": _newest(refs),
+        "packed_refs": {"path": str(packed), "exists": packed.is_file(), "mtime": iso(_mtime(packed)) if packed.is_file() else None},
+        "reflog": {**_newest(logs), "newest_entry": _reflog_newest(git_dir / "logs")},
+    })
 
 
 def fsck(path: Path) -> None:

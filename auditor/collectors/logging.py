@@ -1,9 +1,11 @@
 """Cloud Logging: the Cloud SQL audit trail of a whole period in one filtered query per project.
 
 backupRuns lists only retained backups; the system-event audit log (kept 400 days) holds every
-automated backup window's outcome, and the admin-activity log holds stops and starts. The filter is
-applied server-side, bounded by the period, so one query per project fetches exactly what the
-checks need.
+automated backup window's outcome, and the admin-activity log holds stops, starts and configuration
+changes. The filter is applied server-side: backup outcomes bounded by the period, configuration
+changes from the period's start up to the read (a configuration read after the period holds for
+the period only where the log covers the span between), so one query per project fetches exactly
+what the checks need.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from auditor.collectors.paging import drain_body
-from auditor.evidence.locker import iso
+from auditor.evidence.capture import current_recorder
+from auditor.evidence.locker import iso, utc_now
 from auditor.scheduler import Call
 
 PAGE_SIZE = 1000
@@ -27,20 +30,32 @@ UPDATE_METHOD = "cloudsql.instances.update"
 # Admin Activity entries that change an instance's configuration (or end it): the configuration history.
 ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.delete")
 ADMIN_GROUP = " OR ".join(f'"{method}"' for method in ADMIN_METHODS)
+RETENTION = timedelta(days=400)  # Admin Activity and System Event audit logs are kept 400 days
 
 
 def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
+    """Backup outcomes (system event) from `start` to `end`; configuration changes (admin activity) from
+    `start` with no upper bound, so the answer runs up to the moment it is read: a change made after the
+    period, before the configuration was read, is seen (issue 12, case 3)."""
     system_event = f"projects/{project}/logs/cloudaudit.googleapis.com%2Fsystem_event"
     activity = f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"
     return (
-        f'resource.type="cloudsql_database" AND timestamp>="{iso(start)}" AND timestamp<"{iso(end)}" AND '
-        f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}") OR '
+        f'resource.type="cloudsql_database" AND timestamp>="{iso(start)}" AND '
+        f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}" AND timestamp<"{iso(end)}") OR '
         f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))'
     )
 
 
+def covered_span(start: datetime, read_at: datetime) -> dict[str, str]:
+    """What an answered query covers: from its start (or the oldest entry Logging still keeps) to the read."""
+    return {"from": iso(max(start, read_at - RETENTION)), "to": iso(read_at)}
+
+
 def project_calls(ctx, project: str) -> Iterator[Call]:
-    """One query for the period, widened by a day each side for backup windows that cross midnight."""
+    """One query per project: backup windows of the period (widened by a day each side for windows that
+    cross midnight), configuration changes from the period's start to the read. The call record's
+    `covered` says which span the answer covers (from the first page's server time, so a change logged
+    while later pages were fetched is not claimed)."""
     clients = ctx.google
     query_start, query_end = ctx.period.starts_at - timedelta(days=1), ctx.period.ends_at + timedelta(days=1)
     body = {
@@ -55,7 +70,17 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
         def list_page(body: dict) -> Any:
             return entries.list(body=body, fields=ENTRY_FIELDS)
 
+        recorder = current_recorder()
+        read_at = None
         for _page in drain_body(list_page, body, f"logging entries.list for projects/{project}"):
-            pass
+            if read_at is None and recorder is not None:
+                read_at = parse_time(recorder.record.server_date) or utc_now()
+        if recorder is not None:
+            span = covered_span(query_start, read_at or utc_now())
+            recorder.cover(span["from"], span["to"])
 
     yield Call("logging", "entries.list", body, f"projects/{project}", list_entries)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None

@@ -1,4 +1,7 @@
-"""Paged listings that cannot run away: a looping page token or endless empty pages end the call.
+"""Paged listings that cannot run away: a looping page token, endless empty pages or a page cap end the call.
+
+Every pager goes through `PageGuard`: the discovery clients' `list_next` (`drain`), bodies with the
+token inside (`drain_body`, Logging), and google-api-core pagers (`guarded_pages`, Cloud Asset).
 
 A server that hands back a page token it already gave (a loop) or keeps sending empty pages with
 a next token would keep a naive `while token:` loop busy forever, and the run would never finish
@@ -90,6 +93,20 @@ def drain_body(method: Any, body: dict[str, Any], what: str) -> Iterator[dict[st
         if token is None:
             return
         request_body = {**body, "pageToken": token}
+
+
+def guarded_pages(pager: Any, what: str, items: str = "results") -> Iterator[Any]:
+    """The pages of a google-api-core pager (the Cloud Asset client's), each checked by the same guard.
+
+    The library's pager follows `next_page_token` for as long as the server sends one, however often
+    it repeats and however empty the pages (case 7 of issue 12: 72,751 empty pages in 15 minutes), so
+    its pages are walked here instead of its items."""
+    guard = PageGuard(what)
+    for page in pager.pages:
+        yield page
+        view = {"nextPageToken": page.next_page_token, items: list(getattr(page, items, []) or [])}
+        if guard.next_token(view) is None:
+            return
 
 
 def fetch_one(request: Any, what: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ below the adapter, follows GitHub's rate-limit guidance.
 from __future__ import annotations
 
 import contextvars
+import json
 from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -42,6 +43,11 @@ def recording(recorder: CallRecorder) -> Iterator[CallRecorder]:
         yield recorder
     finally:
         _current.reset(token)
+
+
+def current_recorder() -> CallRecorder | None:
+    """The record of the call running in this context (None outside a call)."""
+    return _current.get()
 
 
 def redact_url(url: str) -> str:
@@ -131,12 +137,37 @@ class CapturingAdapter(HTTPAdapter):
                 continue
             kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
             _record(request.url or "", response.status_code, response.content, response.headers.get("Date"), kept or None)
+            if response.status_code == 200 and response.links.get("next"):
+                _guard_link(request.url or "", response)
             wait = (retry.policy().after_response(attempt, response.status_code, response.headers, response.content)
                     if self.retrying else None)
             if wait is None:
                 return response
             _pause(wait)
             attempt += 1
+
+
+def _guard_link(url: str, response: requests.Response) -> None:
+    """Link-header paging (PyGithub follows `rel="next"` for as long as it is sent, even over empty
+    pages): the call's next URLs go through the same guard as every other pager, which raises
+    PagingError to end the call on a repeated URL, endless empty pages or the page cap."""
+    from auditor.collectors.paging import PageGuard  # collectors import this module
+
+    recorder = _current.get()
+    if recorder is None:
+        return
+    guard = getattr(recorder, "link_guard", None)
+    if guard is None:
+        guard = recorder.link_guard = PageGuard(f"{urlsplit(url).path} (Link-header paging)")
+    body = response.content.strip()
+    empty = body in (b"", b"[]", b"{}")
+    if not empty and len(body) < 512:  # an empty search page is small: {"total_count": 0, "items": []}
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        empty = parsed == [] or (isinstance(parsed, dict) and not any(isinstance(v, list) and v for v in parsed.values()))
+    guard.next_token({"nextPageToken": redact_url(response.links["next"]["url"]), "items": [] if empty else [1]})
 
 
 def capture_session(session: requests.Session, adapter: HTTPAdapter | None = None) -> requests.Session:

@@ -127,7 +127,8 @@ KIND_WORDS = {
     "timeout": "the request timed out",
     "malformed": "the response could not be parsed",
     "transport": "the connection failed",
-    "paging_loop": "the paged listing did not end (a repeated page token or endless empty pages)",
+    "paging_loop": "the paged listing did not end (a repeated page token, endless empty pages or too many pages)",
+    "partial": "the API answered only in part (it named locations or scopes that did not answer)",
     "interrupted": "the run was interrupted before the call finished",
     "http": "the API returned an error",
 }

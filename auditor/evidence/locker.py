@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from auditor import TOOL_NAME, __version__
 from auditor.errors import EvidenceError
+from auditor.evidence.partial import page_signals
 
 MANIFEST = "manifest.json"
 SCHEMA = "auditor.evidence/v1"
@@ -76,9 +77,18 @@ class CallRecord:
     items: list[str] = field(default_factory=list)
     requests: int = 0
     retries: int = 0  # failed requests of this call sent again (each failure is also a page)
+    # a 200 that said it is incomplete (auditor.evidence.partial): {"scopes": [...], "signals": [...]}
+    partial: dict[str, Any] | None = None
+    # what the call's answer covers in time, when that is narrower than its parameters say
+    # (an audit-log query read before its period ended): {"from": iso, "to": iso}
+    covered: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        for name in ("partial", "covered"):  # absent unless set, so complete calls keep their old shape
+            if out[name] is None:
+                del out[name]
+        return out
 
 
 class LockerWriter:
@@ -132,6 +142,14 @@ class LockerWriter:
                 return ""
             record.items.append(item_id)
             record.requests += 1
+            if status == 200:
+                signals = page_signals(body)
+                if signals:
+                    partial = record.partial or {"scopes": [], "signals": []}
+                    for signal in signals:
+                        partial["signals"].append({"page": page, "item": item_id, **signal})
+                        partial["scopes"] = sorted(set(partial["scopes"]) | set(signal["scopes"]))
+                    record.partial = partial
             if server_date:
                 record.server_date = iso(server_date)
                 if self._latest_server_date is None or server_date > self._latest_server_date:
@@ -249,9 +267,22 @@ class CallRecorder:
         with self.locker._lock:
             self.record.retries += 1
 
+    def cover(self, start: str | None, end: str | None) -> None:
+        """Say which span of time the call's answer covers (see CallRecord.covered)."""
+        self.record.covered = {"from": start, "to": end}
+
     def finish(self, error: dict[str, Any] | None = None) -> CallRecord:
+        """End the call: `error` when it failed; `partial` when every page came but one said it is incomplete."""
         self.record.ended_at = iso(utc_now())
-        self.record.outcome = "error" if error else "ok"
+        partial = self.record.partial
+        if error is None and partial:
+            named = ", ".join(partial["scopes"]) or "unnamed scopes"
+            codes = sorted({s["code"] for s in partial["signals"]})
+            error = {"http_status": 200, "reason": codes[0], "kind": "partial", "exception": None,
+                     "message": f"the answer says it is incomplete ({', '.join(codes)}): {named} did not answer"}
+            self.record.outcome = "partial"
+        else:
+            self.record.outcome = "error" if error else "ok"
         self.record.error = error
         self.locker._end_call(self.record)
         return self.record

@@ -57,6 +57,8 @@ class BackupState:
     refs: dict[str, str] = field(default_factory=dict)
     fetch_head: bool = False
     fetched_at: datetime | None = None
+    own_date: datetime | None = None  # no FETCH_HEAD: the newest of its refs, packed-refs and reflog (backup-own-dates)
+    own_date_basis: str | None = None  # which of those gave own_date ("packed-refs", "reflog entry", ...)
     size_kib: int | None = None
     lfs_in_tree: bool = False  # the default branch's .gitattributes routes files through filter=lfs
     lfs_objects: int = 0
@@ -66,6 +68,11 @@ class BackupState:
     ancestor: dict[tuple[str, str], bool] = field(default_factory=dict)  # (a, b) -> a is an ancestor of b
     behind: dict[tuple[str, str], int] = field(default_factory=dict)  # (backup sha, github sha) -> commits
     evidence: list[str] = field(default_factory=list)
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """When the backup last took in GitHub's refs: its last fetch, or for a clone never fetched, its own files."""
+        return self.fetched_at or self.own_date
 
     def ref_prefix(self) -> str:
         return "refs/heads/" if self.bare is not False else "refs/remotes/origin/"

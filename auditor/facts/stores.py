@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -104,25 +104,10 @@ class InventoryDocument:
     evidence: tuple[str, ...] = ()
 
 
-@dataclass
-class StoreFacts:
-    """Grouped so the shared Facts dataclass gains one field, not six."""
+@dataclass(frozen=True)
+class InventoryRead:
+    """One reading of the stored data map: the document, what it parses to, or why it does not."""
 
-    assets: list[Asset] = field(default_factory=list)
-    asset_scopes: list[str] = field(default_factory=list)
-    project_numbers: dict[str, str] = field(default_factory=dict)  # number -> id (facts.projects.project_ids)
-    buckets: list[Bucket] = field(default_factory=list)
-    bucket_access: list[BucketAccess] = field(default_factory=list)
-    inventory_document: InventoryDocument | None = None
-    inventory: Any = None  # auditor.inventory.DeclaredInventory | None
-    inventory_problem: str | None = None
-
-    def dedupe(self) -> None:
-        """Several lockers may list the same resource: the latest observation wins."""
-        self.assets = list({a.resource: a for a in self.assets}.values())
-        self.buckets = list({b.resource: b for b in self.buckets}.values())
-        self.bucket_access = list({b.bucket: b for b in self.bucket_access}.values())
-
-    def project_of(self, asset: Asset) -> str | None:
-        """The project id of an asset (None when its number could not be mapped)."""
-        return self.project_numbers.get(asset.project_number or "")
+    document: InventoryDocument | None
+    inventory: Any  # auditor.inventory.DeclaredInventory | None
+    problem: str | None

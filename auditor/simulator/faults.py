@@ -14,6 +14,12 @@ requests (all of them when ``times`` is None), after letting ``skip`` through un
   loop_token   the page token never advances: the same page and nextPageToken forever
   empty_pages  ``pages`` empty pages, each with a next token, before the real data (None: forever)
   large_page   the real page padded to about ``size`` bytes
+  partial      a 200 whose real page says it is incomplete, in the ``form`` the API uses, naming
+               ``scopes``: ``unreachable`` (``unreachable: [...]``, Backup and DR, Spanner, Storage...),
+               ``warnings`` (Cloud SQL ``warnings: [{code: REGION_UNREACHABLE, region}]``) or
+               ``scope_warning`` (a Compute aggregated list: a scope of ``items`` whose ``warning`` is
+               ``UNREACHABLE``; a list whose ``items`` is not a map gets Compute's top-level
+               ``warning`` instead)
 
 Faults come from the scenario's ``faults:`` list or are added in tests (``sim.faults.add(...)``).
 The injector is also the one place that sees every request, so it keeps ``journal``: the HTTP
@@ -39,7 +45,9 @@ from auditor.simulator.apierror import ApiError
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.simulator.server import _Handler
 
-FaultKind = Literal["status", "reset", "slow", "truncated", "malformed", "loop_token", "empty_pages", "large_page"]
+FaultKind = Literal["status", "reset", "slow", "truncated", "malformed", "loop_token", "empty_pages", "large_page",
+                    "partial"]
+PartialForm = Literal["unreachable", "warnings", "scope_warning"]
 TOKEN_PREFIX = "fault-"
 _PROJECT_IN_BODY = re.compile(rb'projects/([a-z][a-z0-9-]{4,28}[a-z0-9])')
 _HTML = b"<html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>\n"
@@ -64,6 +72,8 @@ class Fault(BaseModel):
     delay: float = Field(default=5.0, ge=0)
     pages: int | None = Field(default=3, ge=1)
     size: int = Field(default=5_000_000, ge=1)
+    form: PartialForm = "unreachable"
+    scopes: tuple[str, ...] = ("us-east1",)
 
     def matches(self, api: str | None, route_key: str | None, path: str, project: str | None) -> bool:
         if self.api is not None and self.api != api:
@@ -150,6 +160,11 @@ class FaultInjector:
         elif fault.kind == "large_page":
             answer = handler._answer(method, path, body)
             handler._send(Answer(answer.status, _pad(answer.payload, fault.size), answer.headers))
+        elif fault.kind == "partial":
+            answer = handler._answer(method, path, body)
+            if answer.status == 200 and isinstance(answer.payload, dict):
+                answer = Answer(200, partial_payload(answer.payload, fault.form, fault.scopes), answer.headers)
+            handler._send(answer)
         elif fault.kind == "loop_token":
             handler._send(self._loop(state, handler, method, path, body))
         elif fault.kind == "empty_pages":
@@ -254,6 +269,23 @@ def _key(path: str, body: bytes) -> str:
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k != "pageToken"}
     return json.dumps([parts.path, query, data], sort_keys=True, default=str)
+
+
+def partial_payload(payload: dict[str, Any], form: str, scopes: tuple[str, ...]) -> dict[str, Any]:
+    """The real page, plus the API's own way of saying that `scopes` did not answer."""
+    if form == "warnings":
+        warnings = [{"code": "REGION_UNREACHABLE", "region": scope,
+                     "message": f"Region {scope} is unreachable. The returned result set may be incomplete."} for scope in scopes]
+        return {**payload, "warnings": [*payload.get("warnings", []), *warnings]}
+    if form == "scope_warning":
+        warnings = {scope: {"warning": {"code": "UNREACHABLE", "message": f"Scope {scope} is unreachable.",
+                                        "data": [{"key": "scope", "value": scope}]}} for scope in scopes}
+        items = payload.get("items")
+        if items is None or isinstance(items, dict):
+            return {**payload, "items": {**(items or {}), **warnings}}
+        return {**payload, "warning": {"code": "UNREACHABLE", "message": f"Scopes {', '.join(scopes)} are unreachable.",
+                                       "data": [{"key": "scope", "value": scope} for scope in scopes]}}
+    return {**payload, "unreachable": [*payload.get("unreachable", []), *scopes]}
 
 
 def _encode(payload: Any) -> bytes:

@@ -11,7 +11,9 @@ repositories once, at build time.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -25,7 +27,12 @@ _GIT_ENV = {
     "GIT_AUTHOR_NAME": "Bangkok Dev", "GIT_AUTHOR_EMAIL": "dev@bangkoksolutions.example",
     "GIT_COMMITTER_NAME": "Bangkok Dev", "GIT_COMMITTER_EMAIL": "dev@bangkoksolutions.example",
 }
-LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 52428800\n"
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+
+
+def lfs_content(repo: str) -> bytes:
+    """The file an LFS repository stores (its pointer names this content's SHA-256, as git-lfs does)."""
+    return (f"simulated binary asset of {repo}\n" * 64).encode()
 
 
 def git(*args: str, cwd: Path | None = None, when: dt.datetime | None = None) -> str:
@@ -79,6 +86,8 @@ class GitWorld:
         self.workdir = workdir
         self.backup_root = workdir / "backup"
         self.repos: dict[tuple[str, str], RepoState] = {}
+        self.lfs_objects: dict[tuple[str, str], dict[str, bytes]] = {}  # (org, repo) -> oid -> content (served by git_http)
+        self.lfs_secret = secrets.token_hex(16)  # LFS download links carry it (GitHub's short-lived RemoteAuth header)
         multi = len(spec.organizations) > 1
         for org in spec.organizations:
             for repo in org.repositories:
@@ -90,6 +99,24 @@ class GitWorld:
 
     def repo(self, org: str, name: str) -> RepoState | None:
         return self.repos.get((org.lower(), name.lower()))
+
+    def wiki_path(self, state: RepoState) -> Path | None:
+        """The wiki repository GitHub would serve at `{repo}.wiki.git` (None: the wiki is off)."""
+        path = state.path.parent / f"{state.path.name}.wiki"
+        return path if state.spec.has_wiki and path.is_dir() else None
+
+    def push(self, org: str, name: str, when: dt.datetime, message: str = "a later push") -> RepoState:
+        """One more commit on the default branch "on GitHub" (e.g. after a backup ran), served from then on."""
+        state = self.repo(org, name)
+        if state is None:
+            raise KeyError(f"no repository {org}/{name}")
+        when = when.astimezone(dt.timezone.utc)
+        (state.path / "README.md").write_text(f"# {state.spec.name}\n\n{message} ({when.isoformat()}, push {len(state.spec.pushes)})\n")
+        git("commit", "-q", "-a", "-m", message, cwd=state.path, when=when)
+        spec = state.spec.model_copy(update={"pushes": [*state.spec.pushes, when]})
+        fresh = self._read_state(state.org, spec, state.path)
+        self.repos[(state.org.lower(), spec.name.lower())] = fresh
+        return fresh
 
     def _build(self, org: Organization, repo: Repository, multi: bool) -> RepoState:
         path = self.workdir / "upstream" / org.login / repo.name
@@ -103,8 +130,11 @@ class GitWorld:
                 backed_up = True
             (path / "README.md").write_text(f"# {repo.name}\n\nrelease {index}\n")
             if index == 0 and repo.lfs:
+                content = lfs_content(repo.name)
+                oid = hashlib.sha256(content).hexdigest()
+                self.lfs_objects.setdefault((org.login.lower(), repo.name.lower()), {})[oid] = content
                 (path / ".gitattributes").write_text("*.psd filter=lfs diff=lfs merge=lfs -text\n")
-                (path / "logo.psd").write_text(LFS_POINTER.format(oid="ab" * 32))
+                (path / "logo.psd").write_text(LFS_POINTER.format(oid=oid, size=len(content)))
             git("add", "-A", cwd=path)
             git("commit", "-q", "-m", f"release {index}", cwd=path, when=when)
             if index == 0:
@@ -114,6 +144,12 @@ class GitWorld:
                     git("tag", tag, cwd=path)
         if backup and not backed_up:
             self._make_backup(org, repo, path, multi)
+        if repo.has_wiki:  # GitHub keeps a wiki as its own repository, `{repo}.wiki.git`
+            wiki = path.parent / f"{repo.name}.wiki"
+            git("init", "-q", "-b", "master", str(wiki))
+            (wiki / "Home.md").write_text(f"# {repo.name} wiki\n")
+            git("add", "-A", cwd=wiki)
+            git("commit", "-q", "-m", "wiki home", cwd=wiki, when=repo.pushes[0])
         return self._read_state(org.login, repo, path)
 
     def _make_backup(self, org: Organization, repo: Repository, upstream: Path, multi: bool) -> None:

@@ -20,8 +20,9 @@ import threading
 import time
 import zlib
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from auditor.simulator.github_auth import token_from
 from auditor.simulator.github_limits import PRIMARY_MESSAGE, SECONDARY_MESSAGE, Limits, RateLimiter
 from auditor.simulator.github_world import GitWorld, RepoState
 from auditor.simulator.routing import Route
@@ -61,6 +62,13 @@ class GithubApi:
         self._lock = threading.Lock()
         self._ids = itertools.count(1000)
         self.routes = [
+            Route("GET", "/user", "github", self.user),
+            Route("GET", "/user/orgs", "github", self.user_orgs, frozenset({"per_page", "page"})),
+            Route("GET", "/user/repos", "github", self.user_repos,
+                  frozenset({"visibility", "affiliation", "type", "sort", "direction", "per_page", "page", "since", "before"})),
+            Route("GET", "/users/{user}", "github", self.user_or_org),
+            Route("GET", "/users/{user}/repos", "github", self.users_repos, frozenset({"type", "sort", "direction", "per_page", "page"})),
+            Route("GET", "/rate_limit", "github", self.rate_limit),
             Route("GET", "/orgs/{org}", "github", self.org),
             Route("GET", "/orgs/{org}/repos", "github", self.org_repos, frozenset({"type", "sort", "direction", "per_page", "page"})),
             Route("GET", "/repos/{owner}/{repo}", "github", self.repo),
@@ -76,8 +84,9 @@ class GithubApi:
         with self._lock:
             self.requests += 1
             number = self.requests
+        self.root = base_url  # the host itself: html_url, clone_url and git's smart HTTP live here, like github.com
         self.base = base_url + PREFIX
-        token = self._token(headers)
+        token = token_from(headers)
         route_path = path[len(PREFIX):] or "/"
         refusal = self.limiter.admit(token, method, self._endpoint(method, route_path)) if token else None
         started = time.monotonic()
@@ -105,12 +114,6 @@ class GithubApi:
         out_headers["X-GitHub-Media-Type"] = "github.v3; format=json"
         out_headers["X-GitHub-Request-Id"] = f"SIM:{number:06d}"
         return status, out_headers, body
-
-    @staticmethod
-    def _token(headers: Any) -> str:
-        value = headers.get("Authorization") or ""
-        scheme, _, token = value.partition(" ")
-        return token.strip() if scheme.lower() in ("token", "bearer") else ""
 
     def _endpoint(self, method: str, path: str) -> str:
         """The endpoint a request counts against for the per-endpoint secondary limit: its route template."""
@@ -193,9 +196,9 @@ class GithubApi:
         private = len(org.repositories) - public + org.hidden_repositories
         return {
             "login": org.login, "id": 90001, "node_id": "O_sim", "type": "Organization", "url": url,
-            "html_url": f"https://github.example/{org.login}", "repos_url": f"{url}/repos", "events_url": f"{url}/events",
+            "html_url": f"{self.root}/{org.login}", "repos_url": f"{url}/repos", "events_url": f"{url}/events",
             "hooks_url": f"{url}/hooks", "issues_url": f"{url}/issues", "members_url": f"{url}/members{{/member}}",
-            "public_members_url": f"{url}/public_members{{/member}}", "avatar_url": "https://github.example/avatar.png",
+            "public_members_url": f"{url}/public_members{{/member}}", "avatar_url": f"{self.root}/avatar.png",
             "description": None, "name": org.login, "public_repos": public, "total_private_repos": private,
             "owned_private_repos": private, "created_at": "2020-01-06T08:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         }
@@ -209,14 +212,16 @@ class GithubApi:
             "full_name": f"{state.org}/{spec.name}", "private": spec.private,
             "visibility": "private" if spec.private else "public",
             "owner": {"login": state.org, "id": 90001, "type": "Organization", "url": f"{self.base}/orgs/{state.org}"},
-            "html_url": f"https://github.example/{state.org}/{spec.name}", "description": None, "fork": spec.fork,
+            "html_url": f"{self.root}/{state.org}/{spec.name}", "description": None, "fork": spec.fork,
             "url": url, "archived": spec.archived, "disabled": False, "has_wiki": spec.has_wiki,
             "pushed_at": _iso(spec.pushes[-1]), "created_at": _iso(created), "updated_at": _iso(spec.pushes[-1]),
             "default_branch": spec.default_branch, "size": state.size_kib,
             "branches_url": f"{url}/branches{{/branch}}", "tags_url": f"{url}/tags",
             "git_commits_url": f"{url}/git/commits{{/sha}}", "commits_url": f"{url}/commits{{/sha}}",
             "compare_url": f"{url}/compare/{{base}}...{{head}}", "git_refs_url": f"{url}/git/refs{{/sha}}",
-            "trees_url": f"{url}/git/trees{{/sha}}", "clone_url": f"https://github.example/{state.org}/{spec.name}.git",
+            "trees_url": f"{url}/git/trees{{/sha}}", "clone_url": f"{self.root}/{state.org}/{spec.name}.git",
+            "ssh_url": f"git@{urlsplit(self.root).hostname}:{state.org}/{spec.name}.git", "mirror_url": None,
+            "language": None, "has_issues": False, "has_projects": False, "has_downloads": False, "has_pages": False,
         }
 
     def _commit_ref(self, state: RepoState, sha: str) -> dict[str, str]:
@@ -227,13 +232,64 @@ class GithubApi:
         base = f"{self.base}/repos/{state.org}/{state.spec.name}/git"
         person = {"name": "Bangkok Dev", "email": "dev@bangkoksolutions.example", "date": _iso(commit["time"])}
         return {"sha": sha, "node_id": f"C_{sha[:12]}", "url": f"{base}/commits/{sha}",
-                "html_url": f"https://github.example/{state.org}/{state.spec.name}/commit/{sha}",
+                "html_url": f"{self.root}/{state.org}/{state.spec.name}/commit/{sha}",
                 "author": person, "committer": person, "message": commit["message"],
                 "tree": {"sha": commit["tree"], "url": f"{base}/trees/{commit['tree']}"},
                 "parents": [{"sha": p, "url": f"{base}/commits/{p}"} for p in commit["parents"]],
                 "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None}}
 
     # -- handlers ---------------------------------------------------------------------------
+    def _user_json(self) -> dict[str, Any]:
+        login = self.spec.user
+        url = f"{self.base}/users/{login}"
+        return {"login": login, "id": 1001, "node_id": "U_sim", "type": "User", "site_admin": False, "url": url,
+                "html_url": f"{self.root}/{login}", "repos_url": f"{url}/repos", "organizations_url": f"{url}/orgs",
+                "avatar_url": f"{self.root}/avatar.png", "name": login, "company": None, "email": None,
+                "public_repos": 0, "followers": 0, "following": 0,
+                "created_at": "2020-01-06T08:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+
+    def user(self, params: dict[str, str], query: dict[str, str], path: str):
+        """The token's own account: the first call of python-github-backup and most backup tools."""
+        return self._user_json(), {}
+
+    def user_orgs(self, params: dict[str, str], query: dict[str, str], path: str):
+        items = [{"login": o.login, "id": 90001, "node_id": "O_sim", "url": f"{self.base}/orgs/{o.login}",
+                  "repos_url": f"{self.base}/orgs/{o.login}/repos", "description": None} for o in self.spec.organizations]
+        return self._page(items, query, path)
+
+    def user_repos(self, params: dict[str, str], query: dict[str, str], path: str):
+        """Every repository the token reaches through its organisations (affiliation organization_member)."""
+        if query.get("visibility", "all") not in ("all", "public", "private"):
+            raise GithubError(422, "Validation Failed: visibility")
+        if "type" in query and ("visibility" in query or "affiliation" in query):
+            raise GithubError(422, "Validation Failed: type cannot be used with visibility or affiliation")
+        visibility = query.get("visibility", "all")
+        states = [self.world.repo(o.login, r.name) for o in self.spec.organizations for r in o.repositories]
+        selected = [s for s in states if s is not None and (visibility == "all" or (visibility == "private") == s.spec.private)]
+        selected.sort(key=lambda s: f"{s.org}/{s.spec.name}".lower())
+        chunk, headers = self._page(selected, query, path)
+        return [self._repo_json(s) for s in chunk], headers
+
+    def user_or_org(self, params: dict[str, str], query: dict[str, str], path: str):
+        if params["user"].lower() == self.spec.user.lower():
+            return self._user_json(), {}
+        return self._org_json(self._org(params["user"])), {}
+
+    def users_repos(self, params: dict[str, str], query: dict[str, str], path: str):
+        """An account's public repositories (GitHub lists only those here, even for a member)."""
+        if params["user"].lower() == self.spec.user.lower():
+            return self._page([], query, path)
+        org = self._org(params["user"])
+        states = [self.world.repo(org.login, r.name) for r in org.repositories]
+        selected = sorted((s for s in states if s is not None and not s.spec.private), key=lambda s: s.spec.name.lower())
+        chunk, headers = self._page(selected, query, path)
+        return [self._repo_json(s) for s in chunk], headers
+
+    def rate_limit(self, params: dict[str, str], query: dict[str, str], path: str):
+        limit = self.limiter.limits.primary_per_hour
+        core = {"limit": limit, "remaining": limit, "reset": int(time.time()) + 3600, "used": 0, "resource": "core"}
+        return {"resources": {"core": core}, "rate": core}, {}
+
     def org(self, params: dict[str, str], query: dict[str, str], path: str):
         return self._org_json(self._org(params["org"])), {}
 
@@ -269,10 +325,10 @@ class GithubApi:
         url = f"{self.base}/repos/{state.org}/{state.spec.name}"
         commit = {**self._commit_ref(state, sha), "node_id": f"C_{sha[:12]}", "commit": self._git_commit_json(state, sha),
                   "parents": [self._commit_ref(state, p) for p in state.commits[sha]["parents"]],
-                  "html_url": f"https://github.example/{state.org}/{state.spec.name}/commit/{sha}"}
+                  "html_url": f"{self.root}/{state.org}/{state.spec.name}/commit/{sha}"}
         return {"name": params["branch"], "commit": commit, "protected": params["branch"] == state.spec.default_branch,
                 "_links": {"self": f"{url}/branches/{params['branch']}",
-                           "html": f"https://github.example/{state.org}/{state.spec.name}/tree/{params['branch']}"}}, {}
+                           "html": f"{self.root}/{state.org}/{state.spec.name}/tree/{params['branch']}"}}, {}
 
     def tags(self, params: dict[str, str], query: dict[str, str], path: str):
         state = self._repo(params["owner"], params["repo"])
@@ -301,7 +357,7 @@ class GithubApi:
         status = "identical" if base == head else "ahead" if not behind else "behind" if not ahead else "diverged"
         common = max(head_history & base_history, key=lambda s: state.commits[s]["time"], default=None)
         url = f"{self.base}/repos/{state.org}/{state.spec.name}"
-        body = {"url": f"{url}/compare/{params['basehead']}", "html_url": f"https://github.example/{state.org}/{state.spec.name}/compare/{params['basehead']}",
+        body = {"url": f"{url}/compare/{params['basehead']}", "html_url": f"{self.root}/{state.org}/{state.spec.name}/compare/{params['basehead']}",
                 "permalink_url": f"{url}/compare/{base}...{head}", "status": status, "ahead_by": ahead, "behind_by": behind,
                 "total_commits": ahead, "commits": [], "files": [],
                 "base_commit": {**self._commit_ref(state, base), "commit": self._git_commit_json(state, base)},

@@ -1,6 +1,7 @@
-"""Cloud SQL Admin operations.list, per instance, newest first, from the scenario's operations history.
+"""Cloud SQL Admin operations.list, newest first, from the scenario's operations history.
 
-The simulator requires `instance` (the collectors always send it); page cap 500.
+Per instance with `instance` (the collectors always send it), else every instance of the project
+(as the API lists them when it is omitted); page cap 500.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from auditor.simulator.apierror import invalid_argument, not_found
+from auditor.simulator.apierror import not_found
 from auditor.simulator.paging import page_size, paginate, query_key
 from auditor.simulator.routes_sqladmin import SELF, ts
 from auditor.simulator.routing import Request, Route
@@ -39,14 +40,17 @@ def operation_json(project: str, instance: str, op: Operation) -> dict[str, Any]
 
 def list_operations(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], API)
-    name = req.query.get("instance")
-    if not name:
-        raise invalid_argument("The simulator requires the instance parameter on operations.list.")
-    inst = project.instance(name)
-    if inst is None:
-        raise not_found("The Cloud SQL instance does not exist.", reason="instanceDoesNotExist")
-    ops = sorted((o for o in inst.operations if o.time <= req.scenario.now), key=lambda o: o.time, reverse=True)
-    items = [operation_json(project.id, inst.name, o) for o in ops]
+    name = req.query.get("instance") or ""
+    if name:
+        inst = project.instance(name)
+        if inst is None:
+            raise not_found("The Cloud SQL instance does not exist.", reason="instanceDoesNotExist")
+        instances = [inst]
+    else:  # no instance: every operation of the project, as the API lists them
+        instances = list(project.sql_instances)
+    ops = sorted(((i.name, o) for i in instances for o in i.operations if o.time <= req.scenario.now),
+                 key=lambda pair: (pair[1].time, pair[0]), reverse=True)
+    items = [operation_json(project.id, instance, o) for instance, o in ops]
     size = page_size(req.query.get("maxResults"), name="maxResults", default=PAGE_CAP, cap=PAGE_CAP)
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("operations", project.id, name))
     out: dict[str, Any] = {"kind": "sql#operationsList"}

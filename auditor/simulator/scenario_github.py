@@ -114,6 +114,7 @@ class Fault(_Strict):
 
 class Github(_Strict):
     token_scopes: list[str] | None = ["repo", "read:org"]  # None: a fine-grained token (no X-OAuth-Scopes)
+    user: str = Field(default="backup-bot", pattern=r"^[A-Za-z0-9-]{1,39}$")  # the token's own account (GET /user)
     backup_layout: Layout = "mirror"
     backup_bare: bool = True  # python-github-backup --bare / ghorg --backup; false: normal clones
     organizations: list[Organization]

@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import shutil
+import socket
+import ssl
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -19,7 +23,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import (github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
+from auditor.simulator import (git_http, github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
                                routes_sqlops, routes_storage)
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
@@ -27,18 +31,61 @@ from auditor.simulator.fieldmask import apply_mask, parse_fields
 from auditor.simulator.quota import Quota
 from auditor.simulator.routing import STANDARD_PARAMS, Registry, Request, Route
 from auditor.simulator.scenario import Scenario, load_scenario
+from auditor.simulator.tls import Certificates, make_certificates
 
 DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
                                *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES]
 MAX_BODY = 1 << 20
+MAX_GIT_BODY = 64 << 20  # a git fetch's negotiation or an LFS batch request
+TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
 class _Server(ThreadingHTTPServer):
     """A listen backlog deep enough for a parallel collector: with the default of 5, connections
-    beyond it wait for a SYN retransmit (a second) and a short client timeout fires."""
+    beyond it wait for a SYN retransmit (a second) and a short client timeout fires.
+
+    With TLS, each accepted connection is wrapped and its handshake done in the connection's own
+    thread (not in the accepting loop, where one silent client would stall every other)."""
 
     request_queue_size = 1024
     daemon_threads = True
+    tls_context: ssl.SSLContext | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[ssl.SSLSocket] = set()
+        self._open_lock = threading.Lock()
+
+    def finish_request(self, request, client_address) -> None:
+        if self.tls_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(TLS_HANDSHAKE_TIMEOUT)
+        try:
+            request = self.tls_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust the CA, or speaks plain HTTP: nothing to answer
+        request.settimeout(None)
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().finish_request(request, client_address)
+        except (ssl.SSLError, OSError):
+            pass  # the client went away mid-connection
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+            request.close()
+
+    def close_connections(self) -> None:
+        """End kept-alive TLS connections, so no handler thread is still inside OpenSSL when the process exits."""
+        with self._open_lock:
+            live = list(self._open)
+        for sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class Simulator:
@@ -50,7 +97,7 @@ class Simulator:
 
     def __init__(self, scenario: Scenario | str | Path, port: int = 0, host: str = "127.0.0.1",
                  routes: list[Route] | None = None, now: dt.datetime | None = None, latency: float = 0.0,
-                 quota: Quota | None = None):
+                 quota: Quota | None = None, tls: bool = False):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         if latency < 0:
             raise ValueError("latency must be zero or more seconds")
@@ -67,6 +114,9 @@ class Simulator:
         self._t0 = time.monotonic()
         self.github: github_mount.GithubApi | None = None  # the GitHub REST mount, built at start()
         self.faults = FaultInjector(list(self.scenario.faults))
+        self.tls = tls  # HTTPS with a CA made at start (ca_file); clients trust it explicitly
+        self.certificates: Certificates | None = None
+        self._tls_dir: Path | None = None
 
     # -- clock -----------------------------------------------------------------------------
     def set_clock(self, now: dt.datetime) -> None:
@@ -86,7 +136,12 @@ class Simulator:
         if self._httpd is None:
             raise RuntimeError("simulator not started")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA certificate to trust with `tls=True` (REQUESTS_CA_BUNDLE, GIT_SSL_CAINFO, SSL_CERT_FILE)."""
+        return self.certificates.ca_file if self.certificates else None
 
     def start(self) -> "Simulator":
         if self._httpd is not None:
@@ -94,6 +149,10 @@ class Simulator:
         self.github = github_mount.start(self)
         handler = type("SimHandler", (_Handler,), {"sim": self})
         self._httpd = _Server((self._host, self._port), handler)
+        if self.tls:
+            self._tls_dir = Path(tempfile.mkdtemp(prefix="auditor-sim-tls-"))
+            self.certificates = make_certificates(self._tls_dir, hosts=(self._host, "localhost"))
+            self._httpd.tls_context = self.certificates.server_context()
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="simulator", daemon=True)
         self._thread.start()
@@ -103,11 +162,15 @@ class Simulator:
         if self._httpd is None:
             return
         self._httpd.shutdown()
+        self._httpd.close_connections()
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._httpd = self._thread = None
         self.github = github_mount.stop(self.github)
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = self.certificates = None
 
     @property
     def github_backup_root(self) -> Path | None:
@@ -164,6 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve("DELETE")
 
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
     def _serve(self, method: str) -> None:
         self._compact = False
         if self.sim.latency:
@@ -176,6 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.sim.faults.serve(self, method, self.path, body_bytes)  # normal answer unless a fault matches
 
     def _answer(self, method: str, path: str, body_bytes: bytes) -> Answer:
+        if self.sim.github is not None and git_http.serves(path):
+            parts = urlsplit(path)
+            with self.sim._lock:  # stats key ("git", "GET /info/refs"), ("git", "POST /git-upload-pack"), ...
+                self.sim.stats[("git", f"{method} {git_http.endpoint(parts.path)}")] += 1
+            status, headers, raw = git_http.handle(self.sim.github.world, method, parts.path, parts.query, self.headers,
+                                                   body_bytes, self.sim.url)
+            return Answer(status, None, headers, raw=raw)
         if self.sim.github is not None and github_mount.serves(path):
             status, headers, payload = self.sim.github.handle(method, urlsplit(path).path, urlsplit(path).query,
                                                               self.headers, self.sim.url)
@@ -200,13 +273,15 @@ class _Handler(BaseHTTPRequestHandler):
             data = json.dumps(answer.payload, indent=2).encode() + b"\n"
         try:
             self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            if "Content-Type" not in answer.headers:
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Vary", "Origin, X-Origin, Referer")
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
         except OSError:  # the client gave up (a timeout fault): nothing left to answer
             self.close_connection = True
 
@@ -215,8 +290,23 @@ class _Handler(BaseHTTPRequestHandler):
         return email.utils.formatdate(self.sim.now().timestamp(), usegmt=True)
 
     def _read_body(self) -> bytes:
+        limit = MAX_GIT_BODY if git_http.serves(self.path) else MAX_BODY
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():  # git sends large negotiations chunked
+            chunks, total = [], 0
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > limit:
+                    self.close_connection = True
+                    raise invalid_argument("Request body too large.")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
+        if length > limit:
             raise invalid_argument("Request body too large.")
         return self.rfile.read(length) if length else b""
 

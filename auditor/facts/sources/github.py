@@ -1,8 +1,10 @@
-"""Normalizer for the GitHub and local-git evidence: pages and command outputs -> SourceFacts.
+"""GitHub's REST API and the local git backups: pages and command outputs -> SourceFacts.
 
 GitHub pages are JSON (lists for listings); git pages are the recorded command (argv, exit code,
-stdout, stderr) or file-system observation. A page that does not parse makes its call a coverage
-gap, so the repositories it covers end `inconclusive`.
+stdout, stderr) or file-system observation. Their pages only make sense together (a listing's
+pages, a backup's commands), so each method has a whole-call reader; one that cannot read its
+pages raises, and the build step makes the call a coverage gap (its repositories end
+`inconclusive`). The three source-backup checks read `facts.source` with `facts.coverage`.
 """
 
 from __future__ import annotations
@@ -10,48 +12,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.evidence.locker import Locker
-from auditor.facts.model import CallGap, Facts
-from auditor.facts.normalize import timestamp
-from auditor.facts.source_model import BackupState, Drill, GithubOrg, Repository, repo_resource
+from auditor.facts.access import timestamp
+from auditor.facts.source_model import BackupState, Drill, GithubOrg, Repository, SourceFacts, repo_resource
+from auditor.facts.sources import Fact, Source, same_scope
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _pages(locker: Locker, call: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
+class Malformed(Exception):
+    """A GitHub page or a recorded command that is not what its method returns."""
+
+
+_Malformed = Malformed
+READ_ERRORS = (Malformed, KeyError, TypeError, ValueError, AttributeError)
+
+
+def pages_of(bodies: list[tuple[str, dict[str, Any], bytes]]) -> list[tuple[str, dict[str, Any], Any]]:
+    """(item id, item record, parsed body or None) of a call's successful pages."""
     out = []
-    for item_id, item, status in locker.pages(call):
-        if status not in (200, None):
-            continue  # an error page that was retried; the call's outcome says whether it recovered
+    for item_id, item, raw in bodies:
         try:
-            body = json.loads(locker.body(item_id))
+            body = json.loads(raw)
         except ValueError:
             body = None
         out.append((item_id, item, body))
     return out
-
-
-class _Malformed(Exception):
-    pass
-
-
-def read_source(locker: Locker, facts: Facts) -> None:
-    source = facts.source
-    for call in locker.manifest["calls"]:
-        if call["api"] not in ("github", "git") or call["outcome"] != "ok":
-            continue
-        reader = _READERS.get(call["method"])
-        if reader is None:
-            continue
-        try:
-            reader(call, _pages(locker, call), source)
-        except (_Malformed, KeyError, TypeError, ValueError, AttributeError) as err:
-            facts.coverage.gaps.append(CallGap(call["api"], call["method"], call["scope"], "malformed", None,
-                                               f"a page could not be read: {err}", None, call["id"]))
-            continue
-        facts.coverage.answered.add((call["api"], call["method"], call["scope"]))
 
 
 def _list_body(pages) -> list[dict[str, Any]]:
@@ -174,6 +161,8 @@ def _inspect(call, pages, source) -> None:
             state.size_kib = int(sizes.get("size", 0)) + int(sizes.get("size-pack", 0))
         elif args[:2] == ["cat-file", "-p"] and args[2].endswith(":.gitattributes"):
             state.lfs_in_tree = code == 0 and "filter=lfs" in out
+        elif what == "backup-own-dates":
+            state.own_date, state.own_date_basis = _own_date(body)
         elif what == "lfs-objects":
             state.lfs_objects, state.lfs_dir = int(body.get("files") or 0), body.get("path")
         elif what == "wiki-backup":
@@ -186,6 +175,17 @@ def _inspect(call, pages, source) -> None:
             base, head = args[2].split("..")
             state.behind[(base, head)] = int(out.strip())
     source.backups[resource] = state
+
+
+def _own_date(body: dict[str, Any]) -> tuple[Any, str | None]:
+    """The newest of a repository's own dates (refs, packed-refs, reflog files and entries), and which one it was."""
+    refs, packed, reflog = body.get("refs") or {}, body.get("packed_refs") or {}, body.get("reflog") or {}
+    found = [(timestamp(refs.get("newest")), "a loose ref"), (timestamp(packed.get("mtime")), "packed-refs"),
+             (timestamp(reflog.get("newest")), "the reflog"), (timestamp(reflog.get("newest_entry")), "a reflog entry")]
+    found = [(when, what) for when, what in found if when is not None]
+    if not found:
+        return None, None
+    return max(found, key=lambda pair: pair[0])
 
 
 def _fsck(call, pages, source) -> None:
@@ -222,8 +222,24 @@ def _sample(call, pages, source) -> None:
     source.samples[call["params"]["org"]] = {**body, "evidence": [item_id]}
 
 
-_READERS = {
+READERS = {
     "orgs.get": _org, "orgs.repos.list": _repos, "repos.branches.list": _branches, "repos.tags.list": _tags,
     "repos.compare": _compare, "repos.git.commits.get": _git_commit, "backup.list": _backup_list,
     "backup.inspect": _inspect, "backup.fsck": _fsck, "backup.restore_drill": _drill, "integrity.sample": _sample,
 }
+
+
+def read_call(call: dict[str, Any], pages: list[tuple[str, dict[str, Any], Any]], source: SourceFacts) -> None:
+    reader = READERS.get(call["method"])
+    if reader is not None:
+        reader(call, pages, source)
+
+
+FACTS = (Fact("source", "repository", key=lambda r: r, scope_of=same_scope,
+              doc="GitHub organisations, repositories and their local backups (one object, read with facts.coverage)"),)
+SOURCES = (
+    Source("github", "*", "repository", fills=("source",), permissions=("repo", "read:org"), read_call=read_call,
+           doc="GitHub REST API (token scopes, not IAM)"),
+    Source("git", "*", "repository", fills=("source",), permissions=(), read_call=read_call,
+           doc="local git commands on the backup root"),
+)

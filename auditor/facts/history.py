@@ -1,0 +1,124 @@
+"""An instance's history over time, built once with the facts: when it existed, and each setting's timeline.
+
+From the observations every locker made (configuration reads, one per locker), the Admin Activity
+changes (update/patch/delete, kept 400 days), the automated backup windows that ran and the spans
+of time complete audit-log queries covered (auditor.facts.timeline says how they combine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from auditor.facts.model import BackupAttempt, ConfigChange, LogSpan, SqlInstance
+from auditor.facts.sources import project_scope
+from auditor.facts.timeline import Event, Timeline
+
+#: settings with a timeline: name -> the value an automated backup window that ran implies (None: none)
+SETTINGS: dict[str, Any] = {
+    "backup_enabled": True,
+    "retained_backups": None,
+    "backup_location": None,
+    "pitr_enabled": None,
+    "log_retention_days": None,
+}
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    created: datetime | None
+    alive_until: datetime | None  # last instant it is known to exist (None: still exists)
+    gone_by: datetime | None  # first instant it is known not to exist
+
+    def exists_through(self, start: datetime, end: datetime) -> str:
+        """'yes', 'no' or 'unknown' for the span [start, end)."""
+        if self.created and end <= self.created:
+            return "no"
+        if self.gone_by and start >= self.gone_by:
+            return "no"
+        if self.alive_until and self.gone_by and end > self.alive_until and start < self.gone_by:
+            return "unknown" if self.gone_by != self.alive_until else "yes"
+        return "yes"
+
+
+class History:
+    """Lifetimes and setting timelines per Cloud SQL instance (frozen once built)."""
+
+    __slots__ = ("_lifetimes", "_timelines", "_observations", "_changes")
+
+    def __init__(self, lifetimes: dict[str, Lifetime], timelines: dict[tuple[str, str], Timeline],
+                 observations: dict[str, tuple[SqlInstance, ...]], changes: dict[str, tuple[ConfigChange, ...]]) -> None:
+        self._lifetimes, self._timelines = lifetimes, timelines
+        self._observations, self._changes = observations, changes
+
+    def lifetime(self, resource: str) -> Lifetime:
+        return self._lifetimes.get(resource) or Lifetime(None, None, None)
+
+    def timeline(self, resource: str, setting: str) -> Timeline:
+        found = self._timelines.get((resource, setting))
+        if found is None:
+            if setting not in SETTINGS:
+                raise KeyError(f"no timeline is built for setting {setting!r} (auditor.facts.history.SETTINGS)")
+            return Timeline(resource, setting, (), ())
+        return found
+
+    def observations(self, resource: str) -> tuple[SqlInstance, ...]:
+        """Every configuration read of the instance, oldest first (evidence in its own right)."""
+        return self._observations.get(resource, ())
+
+    def changes(self, resource: str) -> tuple[ConfigChange, ...]:
+        """Every Admin Activity change or deletion of the instance that was read, oldest first."""
+        return self._changes.get(resource, ())
+
+    def day_states(self, resource: str, setting: str, period: Any, as_of: datetime, weak: Any,
+                   created: datetime | None = None) -> dict[date, str]:
+        life = self.lifetime(resource)
+        stamp = (lambda t: t.timestamp() if t else None)
+        return self.timeline(resource, setting).day_states(
+            period.day_stamps, period.days(), as_of.timestamp(), weak, created=stamp(life.created),
+            gone_by=stamp(life.gone_by), alive_until=stamp(life.alive_until))
+
+
+def _group(values: Iterable[Any], key) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for value in values:
+        out.setdefault(key(value), []).append(value)
+    return out
+
+
+def build_history(observations: list[SqlInstance], changes: list[ConfigChange], windows: list[BackupAttempt],
+                  runs: list[BackupAttempt], listings: list[tuple[str, datetime]], coverage: list[LogSpan]) -> History:
+    obs_by = _group(observations, lambda o: o.resource)
+    changes_by = _group(changes, lambda c: c.instance)
+    attempts_by = _group([*windows, *runs], lambda a: a.instance)
+    listed_by: dict[str, list[datetime]] = {}
+    for scope, moment in listings:
+        listed_by.setdefault(scope, []).append(moment)
+    covered_by: dict[str, list[tuple[datetime, datetime]]] = {}
+    for span in coverage:
+        covered_by.setdefault(span.scope, []).append((span.start, span.end))
+
+    lifetimes: dict[str, Lifetime] = {}
+    timelines: dict[tuple[str, str], Timeline] = {}
+    for resource, seen in obs_by.items():
+        latest = seen[-1]
+        mine = changes_by.get(resource, [])
+        deletions = [c.time for c in mine if c.deleted]
+        if deletions:
+            lifetimes[resource] = Lifetime(latest.create_time, min(deletions), min(deletions))
+        else:
+            times = [o.observed_at for o in seen if o.observed_at]
+            last_seen = max(times) if times else None
+            later = sorted(t for t in listed_by.get(f"projects/{latest.project}", []) if last_seen and t > last_seen)
+            lifetimes[resource] = Lifetime(latest.create_time, last_seen if later else None, later[0] if later else None)
+        covered = covered_by.get(project_scope(resource), [])
+        for setting, implied in SETTINGS.items():
+            events = [Event(o.observed_at, getattr(o, setting), "observation", o.evidence)
+                      for o in seen if o.observed_at and getattr(o, setting) is not None]
+            events += [Event(c.time, c.settings[setting], "change", c.evidence) for c in mine if setting in c.settings]
+            if implied is not None:
+                events += [Event(a.window_start, implied, "backup-window", a.evidence) for a in attempts_by.get(resource, ())]
+            timelines[(resource, setting)] = Timeline(resource, setting, events, covered)
+    return History(lifetimes, timelines, {r: tuple(v) for r, v in obs_by.items()},
+                   {r: tuple(v) for r, v in changes_by.items()})

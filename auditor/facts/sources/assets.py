@@ -1,0 +1,56 @@
+"""Cloud Asset Inventory searchAllResources over the organisation (else each folder, else each project).
+
+Lists every store (Cloud SQL reaches it only every few hours), and maps project numbers to ids:
+the one place that mapping is made (auditor.facts.projects).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.facts.access import get, items, string_map, text, timestamp
+from auditor.facts.projects import PROJECT_TYPE, project_ids
+from auditor.facts.sources import Cost, Fact, Source, same_scope
+from auditor.facts.stores import Asset
+from auditor.locations import normalise
+
+
+def asset(data: dict[str, Any], scope: str, evidence: str) -> Asset | None:
+    name, asset_type = text(data, "name"), text(data, "assetType")
+    if not name or not asset_type:
+        return None
+    project = text(data, "project") or ""
+    return Asset(
+        resource=name, asset_type=asset_type,
+        project_number=project.removeprefix("projects/") if project.startswith("projects/") else None,
+        location=normalise(text(data, "location")), labels=string_map(get(data, "labels")),
+        create_time=timestamp(get(data, "createTime")), scope=scope, evidence=(evidence,),
+    )
+
+
+def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
+    results = items(body, "results") or []
+    for number, ident in project_ids(results).items():
+        emit("project_numbers", (number, ident))
+    for data in results:
+        found = asset(data, call["scope"], item_id)
+        if found and found.asset_type != PROJECT_TYPE:
+            emit("assets", found)
+
+
+def _by_resource(values: list[Asset]) -> list[Asset]:
+    return list({a.resource: a for a in values}.values())
+
+
+FACTS = (
+    Fact("assets", "search-scope", key=lambda a: a.resource, scope_of=same_scope, dedupe=_by_resource,
+         item_scope=lambda a: a.scope,
+         doc="every resource the asset index lists in a search scope"),
+    Fact("project_numbers", "search-scope", key=lambda pair: pair[0], scope_of=same_scope,
+         doc="(project number, project id) pairs the asset index shows"),
+)
+SOURCES = (
+    Source("cloudasset", "searchAllResources", "search-scope", fills=("assets", "project_numbers"),
+           permissions=("cloudasset.assets.searchAllResources",), field="results", read=read,
+           cost=Cost(page_cap=500, per="search-scope", shape="asset_results")),
+)

@@ -1,0 +1,64 @@
+"""Cloud Storage buckets.list, per project: every bucket's location, encryption, retention and lifecycle.
+
+Storage's UPPERCASE locations become lowercase, like Cloud SQL's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.facts.access import get, integer, items, string_map, text, timestamp
+from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.stores import Bucket, LifecycleDelete, bucket_resource
+from auditor.locations import normalise
+
+
+def _lifecycle_deletes(data: Any) -> tuple[LifecycleDelete, ...]:
+    rules = get(data, "lifecycle", "rule")
+    out = []
+    for rule in rules if isinstance(rules, list) else []:
+        if isinstance(rule, dict) and get(rule, "action", "type") == "Delete":
+            condition = get(rule, "condition") if isinstance(get(rule, "condition"), dict) else {}
+            out.append(LifecycleDelete(age_days=integer(condition, "age"), conditions=dict(condition)))
+    return tuple(out)
+
+
+def bucket(data: dict[str, Any], project: str, evidence: str) -> Bucket | None:
+    name = text(data, "name")
+    if not name:
+        return None
+    locked = get(data, "retentionPolicy", "isLocked")
+    placement = get(data, "customPlacementConfig", "dataLocations")
+    return Bucket(
+        resource=bucket_resource(name), name=name, project=project, project_number=text(data, "projectNumber"),
+        location=normalise(text(data, "location")), location_type=normalise(text(data, "locationType")),
+        data_locations=tuple(normalise(d) or "" for d in placement) if isinstance(placement, list) else (),
+        kms_key=text(data, "encryption", "defaultKmsKeyName"),
+        retention_seconds=integer(data, "retentionPolicy", "retentionPeriod"),
+        retention_locked=locked if isinstance(locked, bool) else (False if get(data, "retentionPolicy") else None),
+        retention_effective=timestamp(get(data, "retentionPolicy", "effectiveTime")),
+        soft_delete_seconds=integer(data, "softDeletePolicy", "retentionDurationSeconds"),
+        versioning=get(data, "versioning", "enabled") is True,
+        lifecycle_deletes=_lifecycle_deletes(data), labels=string_map(get(data, "labels")),
+        create_time=timestamp(get(data, "timeCreated")), evidence=(evidence,),
+    )
+
+
+def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
+    for data in items(body, "items") or []:
+        found = bucket(data, call["params"]["project"], item_id)
+        if found:
+            emit("buckets", found)
+
+
+def _by_resource(values: list[Bucket]) -> list[Bucket]:
+    return list({b.resource: b for b in values}.values())
+
+
+FACTS = (Fact("buckets", "project", key=lambda b: b.resource, dedupe=_by_resource,
+              item_scope=lambda b: f"projects/{b.project}",
+              doc="the Cloud Storage buckets a project lists"),)
+SOURCES = (
+    Source("storage", "buckets.list", "project", fills=("buckets",), permissions=("storage.buckets.list",),
+           field="items", read=read, cost=Cost(page_cap=1000, per="project", shape="buckets")),
+)

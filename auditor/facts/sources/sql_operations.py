@@ -1,0 +1,50 @@
+"""Cloud SQL Admin operations.list, one per primary instance: restores and clones are restore-test evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.facts.access import get, items, text, timestamp
+from auditor.facts.controls import SqlOperation
+from auditor.facts.model import sql_resource
+from auditor.facts.sources import Cost, Fact, Source, instance_scope
+
+
+def project_of(call: dict[str, Any]) -> str:
+    params = call["params"]
+    name = params.get("name") or params.get("parent") or params.get("project") or ""
+    return str(name).removeprefix("projects/").split("/")[0]
+
+
+def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
+    project = project_of(call)
+    for data in items(body, "items") or []:
+        name, kind = text(data, "name"), text(data, "operationType")
+        target = text(data, "targetId") or call["params"].get("instance")
+        if not name or not kind or not target:
+            continue
+        error = get(data, "error", "errors")
+        message = None
+        if isinstance(error, list) and error:
+            first = error[0] if isinstance(error[0], dict) else {}
+            message = text(first, "message") or text(first, "code") or "error"
+        target_project = text(data, "targetProject") or project
+        emit("sql_operations", SqlOperation(
+            name=name, project=target_project, instance=sql_resource(target_project, target),
+            operation_type=kind, status=text(data, "status"),
+            started=timestamp(get(data, "startTime")) or timestamp(get(data, "insertTime")),
+            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,)))
+
+
+def _by_name(values: list[Any]) -> list[Any]:
+    return list({v.name: v for v in values}.values())
+
+
+FACTS = (
+    Fact("sql_operations", "instance", key=lambda o: o.instance, scope_of=instance_scope, dedupe=_by_name,
+         doc="Cloud SQL Admin operations of an instance (restores, clones)"),
+)
+SOURCES = (
+    Source("sqladmin", "operations.list", "instance", fills=("sql_operations",), permissions=("cloudsql.instances.get",),
+           field="items", read=read, cost=Cost(page_cap=500, per="instance", shape="operations")),
+)

@@ -1,0 +1,149 @@
+"""A setting over time: spans of known values, each with its evidence, and the coverage rule.
+
+Events are what the evidence says a setting was at a moment: a configuration read (an
+observation), an Admin Activity change (what a request set), an automated backup window that ran
+(backups were on then). Between two moments a value is carried only where a complete Admin
+Activity query covers the whole span between them, because only then would a change in between
+have been seen:
+
+- a value read or set at T holds for a later moment t when [T, t] is covered;
+- the first *observation* holds for an earlier moment t when [t, T] is covered (a change's request
+  says what it set, not what was there before, so a change is never carried backwards);
+- anywhere else only the day's own events count; a day with none is unknown.
+
+So a read made after the period, with a query that ended earlier, tells nothing about the days
+before it: those days are unknown, never assumed.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+
+_NOTHING = object()  # no leading value: a day judged only by its own events
+
+
+@dataclass(frozen=True)
+class Event:
+    time: datetime
+    value: Any
+    source: str  # observation | change | backup-window
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """[start, end): the setting held `value`, on the strength of `evidence` (basis: why it is known)."""
+
+    start: datetime
+    end: datetime
+    value: Any
+    basis: str  # logged (covered by a complete audit-log query) | observed (the moment of an event)
+    evidence: tuple[str, ...] = ()
+
+
+def merge(spans: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    out: list[list[float]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in out)
+
+
+class Timeline:
+    """One setting of one resource: its events (oldest first) and the spans the audit log covers."""
+
+    __slots__ = ("resource", "setting", "events", "times", "covered")
+
+    def __init__(self, resource: str, setting: str, events: Iterable[Event], covered: Iterable[tuple[datetime, datetime]]):
+        self.resource = resource
+        self.setting = setting
+        # a change sorts before an observation at the same instant: the read shows what the change set
+        self.events: tuple[Event, ...] = tuple(sorted(events, key=lambda e: (e.time, e.source != "change")))
+        # instants as POSIX timestamps: the same order, a far cheaper comparison (thousands of instances x ~90 days)
+        self.times: tuple[float, ...] = tuple(e.time.timestamp() for e in self.events)
+        self.covered: tuple[tuple[float, float], ...] = merge((a.timestamp(), b.timestamp()) for a, b in covered)
+
+    def covers(self, start: float, end: float) -> bool:
+        """Whether one complete audit-log span holds all of [start, end]."""
+        for lo, hi in self.covered:
+            if lo <= start and end <= hi:
+                return True
+        return False
+
+    def spans(self) -> list[Span]:
+        """Where the value is known, and from what: each event's value carried forward (and the first
+        observation backward) over covered time; outside covered time, only the event's own moment."""
+        out: list[Span] = []
+        events = self.events
+        utc = timezone.utc
+        for i, event in enumerate(events):
+            t = self.times[i]
+            nxt = self.times[i + 1] if i + 1 < len(events) else None
+            for lo, hi in self.covered:
+                if lo <= t <= hi:
+                    end = min(hi, nxt) if nxt is not None else hi
+                    start = t
+                    if i == 0 and event.source != "change":
+                        start = lo
+                    if end > start:
+                        out.append(Span(datetime.fromtimestamp(start, utc), datetime.fromtimestamp(end, utc),
+                                        event.value, "logged", event.evidence))
+                    break
+            else:
+                out.append(Span(event.time, event.time, event.value, "observed", event.evidence))
+        return out
+
+    def day_states(self, day_stamps: tuple[float, ...], days: Iterable[date], as_of: float, weak: Any,
+                   created: float | None = None, gone_by: float | None = None,
+                   alive_until: float | None = None) -> dict[date, str]:
+        """Per day: 'kept', 'broken' (the setting was `weak` at some moment), 'unknown', 'not_due', 'not_applicable'."""
+        events, times = self.events, self.times
+        # Running counts of `weak` and unknown (None) values: whether a day's stretch holds one is then
+        # two look-ups, not a pass over the stretch.
+        weak_upto, none_upto = [0], [0]
+        weak_count = none_count = 0
+        for event in events:
+            weak_count += event.value == weak
+            none_count += event.value is None
+            weak_upto.append(weak_count)
+            none_upto.append(none_count)
+        first_lead = None if not events or events[0].source == "change" else events[0].value
+        states: dict[date, str] = {}
+        for number, day in enumerate(days):
+            start, end = day_stamps[number], day_stamps[number + 1]
+            if end > as_of:
+                end = as_of
+            if start >= as_of:
+                states[day] = "not_due"
+                continue
+            if (created is not None and end <= created) or (gone_by is not None and start >= gone_by):
+                states[day] = "not_applicable"
+                continue
+            exists_unknown = (alive_until is not None and gone_by is not None and end > alive_until and start < gone_by
+                              and gone_by != alive_until)
+            if created is not None and start < created:
+                start = created
+            if gone_by is not None and end > gone_by:
+                end = gone_by
+            lo, hi = bisect_left(times, start), bisect_left(times, end)  # the stretch's own events: [lo, hi)
+            last = bisect_right(times, start) - 1
+            if last >= 0:
+                lead, carried = events[last].value, self.covers(times[last], end)
+            elif first_lead is not None:
+                lead, carried = first_lead, self.covers(start, max(end, times[0]))
+            else:
+                lead, carried = None, self.covers(start, end)
+            if not carried:
+                lead = None if lo == hi else _NOTHING  # nothing seen that day is unknown; else only what was seen
+            if weak_upto[hi] - weak_upto[lo] > 0 or (lead is not _NOTHING and lead == weak):
+                states[day] = "broken"
+            elif exists_unknown or none_upto[hi] - none_upto[lo] > 0 or lead is None:
+                states[day] = "unknown"
+            else:
+                states[day] = "kept"
+        return states

@@ -1,0 +1,281 @@
+"""Issue 12's cases: a failed or unread input never becomes a pass, by construction.
+
+Each test here fails on the code before the Known/Unknown facts (3150c05): the parity check passed
+instances whose backup listing had failed ("its 0 retained backups are encrypted ..."), carried a
+configuration read back over days no log query covered, passed a CMEK instance with no encryption
+status and no backups, and passed instances with backups disabled.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+import pytest
+
+from auditor.checks import BUILTIN, backup_enabled, backup_encryption_parity
+from auditor.checks_api import Check, CheckContext
+from auditor.config import Config, load_config
+from auditor.facts.build import DERIVED_FROM, Reading, assemble
+from auditor.facts.controls import KmsKey, KmsKeyVersion
+from auditor.facts.known import CallGap, Known, Unknown
+from auditor.facts.model import LogSpan, SqlInstance, UndeclaredFact, sql_resource
+from auditor.facts.sources import FACTS
+from auditor.facts.sources.audit_log import query_span
+from auditor.facts.timeline import Event, Timeline
+from auditor.period import Period
+
+UTC = timezone.utc
+KEY = "projects/p/locations/us-east1/keyRings/sql/cryptoKeys/k"
+PERIOD = Period(date(2026, 7, 1), date(2026, 9, 30))
+
+
+def config(**classes) -> Config:
+    return Config.model_validate({
+        "organization": "T", "period": {"quarter": "2026-Q3"}, "gcp": {"projects": ["p"], "credentials": "anonymous"},
+        "policy": {"classifications": classes or {"restricted": {"encryption": "cmek"}, "internal": {}}}})
+
+
+def instance(name="db", labels=None, **kw) -> SqlInstance:
+    base = dict(resource=sql_resource("p", name), project="p", name=name, region="us-east1", database_version="POSTGRES_16",
+                state="RUNNABLE", instance_type="CLOUD_SQL_INSTANCE", activation_policy="ALWAYS",
+                labels=labels or {"data-classification": "internal"}, create_time=datetime(2025, 1, 1, tzinfo=UTC),
+                backup_enabled=True, backup_start_time=time(3, 0, tzinfo=UTC), backup_location="us-west1",
+                pitr_enabled=True, log_retention_days=7, retained_backups=7, backup_tier=None, kms_key=None, master=None,
+                evidence=("e-i",), observed_at=datetime(2026, 9, 30, 2, tzinfo=UTC))
+    base.update(kw)
+    return SqlInstance(**base)
+
+
+def ctx_for(facts, cfg=None) -> CheckContext:
+    cfg = cfg or config()
+    return CheckContext(config=cfg, period=Period.from_config(cfg.period), as_of=facts.as_of)
+
+
+def parity(facts, cfg=None):
+    found = backup_encryption_parity.evaluate(facts.view(backup_encryption_parity.CHECK.needs), ctx_for(facts, cfg))
+    return {f.resource: f for f in found}
+
+
+READ = [("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
+        ("storage", "buckets.list", "projects/p")]
+
+
+# --- (1) backupRuns.list failing with 500 for one project, through the simulator -------------------------
+
+@pytest.fixture(scope="module")
+def platform_runs(sample_dir, tmp_path_factory):
+    """bks-platform collected twice: as the sample has it, and with backupRuns.list answering 500 every time."""
+    from auditor.runner import collect, evaluate
+    from auditor.simulator import Simulator, load_scenario
+    from auditor.simulator.faults import Fault
+    from auditor.simulator.testkit import fast_policy, freeze_clock
+
+    base = load_config(sample_dir / "auditor.yaml")
+    gcp = base.gcp.model_copy(update={"organization": None, "projects": ["bks-platform"], "monitoring_project": None})
+    cfg = base.model_copy(update={"github": None, "gcp": gcp})
+    scenario = load_scenario(sample_dir / "scenario.yaml")
+    fault = Fault(kind="status", status=500, api="sqladmin", route="/v1/projects/{project}/instances/{instance}/backupRuns",
+                  project="bks-platform")
+    out = {}
+    with fast_policy():
+        for name, faults in (("clean", []), ("faulted", [fault])):
+            with Simulator(scenario.model_copy(update={"faults": faults, "github": None}), port=0) as sim:
+                freeze_clock(sim)
+                collection = collect(cfg.with_endpoints(sim.url), tmp_path_factory.mktemp(name) / "evidence")
+            out[name] = (collection, evaluate([collection.evidence_dir]))
+    return out
+
+
+def _parity_findings(results):
+    (control,) = [c for c in results["controls"] if c["id"] == "backup-encryption-parity"]
+    return {f["resource"]: f for f in control["findings"]}
+
+
+def test_a_failed_backup_listing_never_passes_parity(platform_runs):
+    clean, faulted = _parity_findings(platform_runs["clean"][1]), _parity_findings(platform_runs["faulted"][1])
+    failed = [c for c in platform_runs["faulted"][0].failed_calls if c["method"] == "backupRuns.list"]
+    assert failed and failed[0]["error"]["http_status"] == 500
+    for name in ("ledger-pg", "orders-pg"):
+        resource = sql_resource("bks-platform", name)
+        assert clean[resource]["status"] == "fail"  # retained backups on a destroyed / disabled key version
+        assert faulted[resource]["status"] == "inconclusive", faulted[resource]["message"]
+        assert "retained backups could not be listed" in faulted[resource]["message"]
+        assert "0 retained backups" not in faulted[resource]["message"]
+        assert faulted[resource]["details"]["unverified"][0]["method"] == "backupRuns.list"
+    clean_passing = {r for r, f in clean.items() if f["status"] == "pass"}
+    assert {r for r, f in faulted.items() if f["status"] == "pass"} <= clean_passing
+
+
+# --- (3) a configuration read after the period, carried back only over covered time ----------------------
+
+def _timeline(read_at: datetime, covered: list[tuple[datetime, datetime]]) -> Timeline:
+    return Timeline("//i", "backup_enabled", [Event(read_at, True, "observation", ("e-read",))], covered)
+
+
+def test_a_read_after_the_period_says_nothing_about_days_no_query_covered():
+    read_at = datetime(2026, 10, 20, tzinfo=UTC)
+    period = PERIOD
+    as_of = read_at.timestamp()
+    uncovered = _timeline(read_at, [(datetime(2026, 6, 30, tzinfo=UTC), datetime(2026, 10, 2, tzinfo=UTC))])
+    states = uncovered.day_states(period.day_stamps, period.days(), as_of, weak=False)
+    assert set(states.values()) == {"unknown"}  # Oct 2 .. Oct 20 unlogged: a change there would be invisible
+    covered = _timeline(read_at, [(datetime(2026, 6, 30, tzinfo=UTC), read_at)])
+    assert set(covered.day_states(period.day_stamps, period.days(), as_of, weak=False).values()) == {"kept"}
+
+
+def test_covered_spans_join_and_a_gap_between_them_is_unknown():
+    read_at = datetime(2026, 9, 30, 2, tzinfo=UTC)
+    spans = [(datetime(2026, 6, 30, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)),
+             (datetime(2026, 8, 3, tzinfo=UTC), read_at)]
+    states = _timeline(read_at, spans).day_states(PERIOD.day_stamps, PERIOD.days(), read_at.timestamp(), weak=False)
+    assert {d for d, s in states.items() if s == "unknown"} == {date(2026, 7, d) for d in range(1, 32)} | {
+        date(2026, 8, 1), date(2026, 8, 2)}
+    assert states[date(2026, 8, 3)] == "kept" and states[date(2026, 9, 30)] == "kept"
+    timeline = _timeline(read_at, spans)
+    (span,) = [s for s in timeline.spans() if s.basis == "logged"]
+    assert span.start == datetime(2026, 8, 3, tzinfo=UTC) and span.evidence == ("e-read",)
+
+
+def test_a_query_covers_up_to_its_run_not_past_it():
+    manifest = {"as_of": "2026-10-20T06:00:00+00:00", "calls": [{"server_date": "2026-10-20T05:59:00+00:00"}]}
+    late = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-02T00:00:00Z"'},
+            "server_date": "2026-10-20T06:00:00+00:00"}
+    assert query_span(late, manifest) == (datetime(2026, 6, 30, tzinfo=UTC), datetime(2026, 10, 2, tzinfo=UTC))
+    to_the_read = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:59:30Z"'},
+                   "server_date": "2026-10-20T06:00:00+00:00"}
+    assert query_span(to_the_read, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)  # one snapshot with its reads
+
+
+def test_backup_enabled_is_inconclusive_when_the_read_is_carried_over_unlogged_days():
+    read_at = datetime(2026, 10, 20, tzinfo=UTC)
+    facts = assemble(read_at, ["p"], items={"sql_instances": [instance(observed_at=read_at)],
+                                            "log_coverage": [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=UTC),
+                                                                     datetime(2026, 10, 2, tzinfo=UTC), "c-log")]},
+                     answered=READ + [("logging", "entries.list", "projects/p")])
+    (finding,) = backup_enabled.evaluate(facts.view(backup_enabled.CHECK.needs), ctx_for(facts))
+    assert finding.status == "inconclusive" and len(finding.details["unknown_days"]) == 92
+
+
+# --- (4) and (5): nothing to compare is never a pass --------------------------------------------------------
+
+def _key_facts(inst, runs=(), versions=("ENABLED",)):
+    return assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"],
+                    items={"sql_instances": [inst], "backup_runs": list(runs),
+                           "kms_keys": [KmsKey(KEY, "us-east1", "ENCRYPT_DECRYPT", f"{KEY}/cryptoKeyVersions/1")],
+                           "kms_key_versions": [KmsKeyVersion(f"{KEY}/cryptoKeyVersions/{n + 1}", KEY, s, None)
+                                                for n, s in enumerate(versions)]},
+                    answered=READ + [("cloudkms", "cryptoKeys.get", KEY), ("cloudkms", "cryptoKeyVersions.list", KEY)])
+
+
+def test_cmek_without_encryption_status_or_backups_is_inconclusive():
+    inst = instance(kms_key=KEY, kms_key_version=None, labels={"data-classification": "restricted"})
+    finding = parity(_key_facts(inst))[inst.resource]
+    assert finding.status == "inconclusive", finding.message
+    assert "key version is not reported" in finding.message
+
+
+def test_backups_disabled_with_nothing_retained_is_not_applicable_and_points_at_backup_enabled():
+    inst = instance(backup_enabled=False)
+    finding = parity(assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"sql_instances": [inst]},
+                              answered=READ))[inst.resource]
+    assert finding.status == "not_applicable", finding.message
+    assert finding.details["see"] == "backup-enabled" and "disabled" in finding.message
+
+
+def test_backups_enabled_but_none_retained_is_inconclusive_not_a_pass():
+    inst = instance()
+    finding = parity(assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"sql_instances": [inst]},
+                              answered=READ))[inst.resource]
+    assert finding.status == "inconclusive" and "nothing to compare" in finding.message
+
+
+def test_backups_disabled_but_required_cmek_missing_still_fails_on_the_live_data():
+    inst = instance(backup_enabled=False, labels={"data-classification": "restricted"})
+    finding = parity(assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"sql_instances": [inst]},
+                              answered=READ))[inst.resource]
+    assert finding.status == "fail"
+
+
+# --- the facts a check may read -----------------------------------------------------------------------------
+
+def test_every_check_needs_only_facts_that_exist():
+    names = assemble(datetime(2026, 9, 30, tzinfo=UTC), ["p"]).names()
+    assert set(FACTS) | set(DERIVED_FROM) | {"coverage"} == set(names)
+    for check in BUILTIN:
+        assert check.needs and set(check.needs) <= names, (check.id, set(check.needs) - names)
+
+
+def test_a_check_reading_an_undeclared_fact_fails():
+    def sneaky(facts, ctx):
+        facts.sql_instances.at("projects/p")
+        facts.backup_runs.at("projects/p")  # not in needs
+        return []
+
+    check = Check("sneaky", "t", ("CC9.1",), "c", "d", needs=("sql_instances",), evaluate=sneaky)
+    facts = assemble(datetime(2026, 9, 30, tzinfo=UTC), ["p"], answered=READ)
+    with pytest.raises(UndeclaredFact, match="backup_runs"):
+        check.evaluate(facts.view(check.needs), ctx_for(facts))
+    with pytest.raises(UndeclaredFact, match="do not exist"):
+        facts.view(("backup_attempts",))
+
+
+def test_the_builtin_checks_read_only_what_they_declare_on_every_path(sample_pack):
+    """The demo ran every check through facts.view(check.needs): no UndeclaredFact reached the results."""
+    assert sample_pack.outcome.results["controls"]
+
+
+def test_an_unknown_collection_cannot_be_iterated_or_counted():
+    facts = assemble(datetime(2026, 9, 30, tzinfo=UTC), ["p"],
+                     gaps=[CallGap("sqladmin", "backupRuns.list", "projects/p", "http", None, "boom", 500, "c-1")])
+    with pytest.raises(TypeError):
+        list(facts.backup_runs)
+    with pytest.raises(TypeError):
+        len(facts.backup_runs)
+    read = facts.backup_runs.at("projects/p")
+    assert isinstance(read, Unknown) and not hasattr(read, "items")
+    assert isinstance(facts.backup_runs.of(sql_resource("p", "db")), Unknown)
+    assert isinstance(facts.sql_instances.at("projects/p"), Unknown)  # never listed: not collected, not empty
+    with pytest.raises(AttributeError):
+        facts.backup_runs = None
+
+
+# --- a 200 that says it is partial ---------------------------------------------------------------------------
+
+class _Locker:
+    """The little a build step reads from a locker: its manifest, pages and bodies."""
+
+    def __init__(self, call, bodies):
+        self.manifest = {"as_of": "2026-09-30T02:00:00+00:00", "calls": [call], "locker_id": "L",
+                         "config": {"gcp": {"projects": ["p"]}}}
+        self._bodies = bodies
+
+    def pages(self, call):
+        for n, _ in enumerate(self._bodies):
+            yield f"i-{n}", {}, 200
+
+    def body(self, item_id):
+        return self._bodies[int(item_id.split("-")[1])]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"items": [{"name": "db", "project": "p"}], "warnings": [{"code": "REGION_UNREACHABLE", "message": "us-east1"}]}',
+    b'{"items": [{"name": "db", "project": "p"}], "unreachable": ["us-east1"]}',
+])
+def test_a_partial_answer_makes_its_scope_unknown(body):
+    call = {"id": "c-1", "api": "sqladmin", "method": "instances.list", "params": {"project": "p"}, "scope": "projects/p",
+            "outcome": "ok", "items": ["i-0"], "server_date": "2026-09-30T02:00:00+00:00"}
+    build = Reading()
+    build.read_call(_Locker(call, [body]), call, 0)
+    read = build.builders["sql_instances"].freeze().at("projects/p")
+    assert isinstance(read, Unknown) and read.first.kind == "partial"
+
+
+def test_a_call_recorded_as_partial_makes_its_scope_unknown():
+    call = {"id": "c-1", "api": "sqladmin", "method": "backupRuns.list", "params": {"project": "p"}, "scope": "projects/p",
+            "outcome": "partial", "items": ["i-0"], "server_date": "2026-09-30T02:00:00+00:00",
+            "error": {"kind": "partial", "message": "unreachable: us-east1"}}
+    build = Reading()
+    build.read_call(_Locker(call, [b'{"items": []}']), call, 0)
+    assert isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Unknown)
+    assert not isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Known)
+
