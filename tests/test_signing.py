@@ -255,3 +255,9 @@ def test_verify_prints_each_check_in_order_with_what_it_proves(sample_pack):
     assert positions == sorted(positions)
     for _name, proves in STEPS:
         assert proves in result.output
+
+
+def test_an_unreadable_signature_file_fails_with_the_key(pack, keys):
+    (pack / "pack-signature.json").write_text('{"schema": "auditor.pack-signature/v1", "payload": "not base64!"}')
+    result = invoke("verify", pack, "--public-key", keys.with_name("signer.pub"))
+    assert result.exit_code == 1 and "pack-signature.json cannot be read" in result.output
