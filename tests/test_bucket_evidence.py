@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
-import shutil
 from pathlib import Path
 
 import pytest
