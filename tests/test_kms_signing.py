@@ -164,3 +164,25 @@ def test_a_kms_error_is_a_clear_usage_error(sim, pack):
     assert "getPublicKey" in result.output and "FAILED_PRECONDITION" in result.output
     result = CliRunner().invoke(app, ["sign", str(pack), "--key", "gcpkms://projects/p/keyRings/r", "--sign-credentials", "anonymous"])
     assert result.exit_code == 2 and "cryptoKeyVersions" in result.output
+
+
+def _public_answer(sim, **changes) -> dict:
+    answer = requests.get(f"{sim.url}/v1/{version('ed')}/publicKey", timeout=10).json()
+    answer.update(changes)
+    return {k: v for k, v in answer.items() if v is not None}
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"pemCrc32c": None}, None),  # an answer without the checksum (older shape): accepted
+    ({"pemCrc32c": "1"}, "pemCrc32c"),
+    ({"algorithm": "RSA_SIGN_PSS_2048_SHA256"}, "EC_SIGN_ED25519 or EC_SIGN_P256_SHA256"),
+    ({"pem": None}, "no PEM"),
+])
+def test_the_signer_reads_get_public_key_answers_as_documented(sim, changes, message):
+    fake = signer(sim, "ed")
+    fake._versions = _Fake(_public_answer(sim, **changes), {})
+    if message is None:
+        assert fake.public_key() is not None
+    else:
+        with pytest.raises(SigningError, match=message):
+            fake.public_key()
