@@ -45,7 +45,7 @@ class Check:
     criteria: tuple[str, ...]
     policy_clause: str
     description: str
-    needs: tuple[str, ...]
+    needs: tuple[str, ...]  # fact names (auditor.facts.sources, derived views): the check sees only these
     evaluate: Callable[[Facts, CheckContext], list[Finding]]
     beyond_policy: bool = False
     population: Callable[[Facts, CheckContext], tuple[int, int]] | None = field(default=None, compare=False)
@@ -65,4 +65,18 @@ def discover_checks() -> list[Check]:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ConfigError(f"check ids defined twice: {', '.join(duplicates)}")
+    names = fact_names()
+    for check in found:
+        unknown = sorted(set(check.needs) - names)
+        if unknown:
+            raise ConfigError(f"check {check.id!r} needs facts that do not exist: {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(names))})")
     return found
+
+
+def fact_names() -> frozenset[str]:
+    """Every name a check may put in `needs`: the declared fact collections, the derived views, `coverage`."""
+    from auditor.facts.build import DERIVED_FROM
+    from auditor.facts.sources import FACTS
+
+    return frozenset(FACTS) | frozenset(DERIVED_FROM) | {"coverage"}

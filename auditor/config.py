@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from auditor import yamlsafe
 from auditor.errors import ConfigError
 
-GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")
+GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -101,6 +101,7 @@ class Endpoints(_Strict):
     cloudkms: str | None = None
     monitoring: str | None = None
     logging: str | None = None
+    cloudresourcemanager: str | None = None  # testIamPermissions, by `auditor validate --online` only
 
     @field_validator(*GCP_APIS)
     @classmethod
@@ -139,12 +140,56 @@ class GithubBackupConfig(_Strict):
     layout: Literal["mirror", "python-github-backup", "ghorg"] = "mirror"
 
 
+class GithubAppConfig(_Strict):
+    """A GitHub App installation instead of a personal token (higher rate limits, no person's token in CI).
+
+    The private key is read from a file (relative to the config) or from an environment variable,
+    never from the config itself; PyGithub exchanges it for an installation token.
+    """
+
+    app_id: str = Field(min_length=1)  # the App ID (or client ID) shown on the App's settings page
+    installation_id: int = Field(gt=0)
+    private_key_file: Path | None = None
+    private_key_env: str | None = None
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> "GithubAppConfig":
+        if (self.private_key_file is None) == (self.private_key_env is None):
+            raise ValueError("give exactly one of private_key_file (a PEM file) or private_key_env (a variable holding it)")
+        return self
+
+
 class GithubConfig(_Strict):
     organizations: list[str] = Field(default_factory=list)
     base_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
     seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
+    app: GithubAppConfig | None = None  # authenticate as a GitHub App installation instead of token_env
+    host: str | None = None  # the host repositories are named by (default: github.com, or base_url's host for GHE)
+
+    def repository_host(self) -> str:
+        """`github.com/ORG/REPO` on GitHub.com; `HOST/ORG/REPO` on GitHub Enterprise Server (the API's host)."""
+        if self.host:
+            return self.host
+        parts = urlsplit(self.base_url)
+        return "github.com" if parts.hostname == "api.github.com" else parts.netloc
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a URL with a scheme and host (write https://api.github.com, or "
+                             "https://HOST/api/v3 for GitHub Enterprise Server)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} has a query or fragment; give the REST API's root URL only")
+        return value.rstrip("/")
 
 
 #: Concurrent requests per API. GitHub asks integrators to send requests serially per token, so its
@@ -246,10 +291,13 @@ class PolicyConfig(_Strict):
     country: str = "US"
     accept_multi_region: bool = False
     classification_label: str = "data-classification"
+    # controls whose population the company declares empty (no GitHub, say): with nothing in scope they
+    # end not_applicable, with this key as the reason, instead of inconclusive
+    empty_populations: list[str] = Field(default_factory=list)
     default_classification: str | None = None
     inventory_review_interval: timedelta = timedelta(days=365)
     backup_window: timedelta = timedelta(hours=4)
-    classifications: dict[str, ClassificationPolicy]
+    classifications: dict[str, ClassificationPolicy] = Field(default_factory=dict)  # required to audit Google Cloud
     clauses: dict[str, str] = Field(default_factory=dict)  # check id -> the company's own words
     source_code: SourceCodePolicy = Field(default_factory=SourceCodePolicy)
     promises: list[PolicyPromise] = Field(default_factory=list)  # every sentence of the policy, for the coverage matrix
@@ -259,10 +307,16 @@ class PolicyConfig(_Strict):
     def _durations(cls, value: Any) -> timedelta:
         return parse_duration(value)
 
+    @field_validator("empty_populations")
+    @classmethod
+    def _check_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", v)]
+        if bad:
+            raise ValueError(f"not a check id: {', '.join(map(repr, bad))}")
+        return value
+
     @model_validator(mode="after")
     def _default_is_known(self) -> "PolicyConfig":
-        if not self.classifications:
-            raise ValueError("at least one classification is required")
         if self.default_classification and self.default_classification not in self.classifications:
             raise ValueError(f"default_classification {self.default_classification!r} is not a classification")
         return self
@@ -284,16 +338,28 @@ class Config(_Strict):
     gcp: GcpConfig = Field(default_factory=GcpConfig)
     github: GithubConfig | None = None
     collection: CollectionConfig = Field(default_factory=CollectionConfig)
-    policy: PolicyConfig
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     inventory: Path | None = None
     waivers: Path | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     source: Path | None = Field(default=None, exclude=True)
 
+    @model_validator(mode="after")
+    def _classified_when_auditing_google(self) -> "Config":
+        # A source-code-only audit (github.organizations, no gcp scope) judges no data store, so it
+        # needs no data classifications; auditing Google Cloud does.
+        google = bool(self.gcp.projects or self.gcp.organization or self.gcp.folders)
+        if google and not self.policy.classifications:
+            raise ValueError("policy.classifications: at least one classification is required to audit Google Cloud "
+                             "(a config with only github.organizations needs none)")
+        return self
+
     def with_endpoints(self, root_url: str) -> "Config":
         """The same config with every GCP API pointed at one root URL (the simulator, a PSC endpoint)."""
         endpoints = Endpoints(**{api: root_url for api in GCP_APIS})
-        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3"}) if self.github else None
+        # the simulator plays github.com, so its repositories keep github.com names
+        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3", "host": self.github.host or "github.com"}) \
+            if self.github else None
         return self.model_copy(update={"gcp": self.gcp.model_copy(update={"endpoints": endpoints}), "github": github})
 
     def for_simulator(self, sim: Any) -> "Config":
@@ -339,7 +405,51 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
+def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model allows where `loc` points (for "did you mean"): walks fields, list items and dict values."""
+    import types
+    import typing
+
+    def members(annotation: Any) -> list[Any]:
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            return [a for a in typing.get_args(annotation) if a is not type(None)]
+        return [annotation]
+
+    current: list[Any] = [model]
+    for key in loc:
+        following: list[Any] = []
+        for annotation in (m for c in current for m in members(c)):
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                if isinstance(key, str) and key in annotation.model_fields:
+                    following.append(annotation.model_fields[key].annotation)
+            elif typing.get_origin(annotation) is list and isinstance(key, int):
+                following.append(typing.get_args(annotation)[0])
+            elif typing.get_origin(annotation) is dict:
+                following.append(typing.get_args(annotation)[1])
+        current = following
+    return sorted({name for c in current for m in members(c) if isinstance(m, type) and issubclass(m, BaseModel)
+                   for name, field in m.model_fields.items() if not field.exclude})
+
+
+def _model_named(title: str) -> Any:
+    """The auditor's model a ValidationError came from (its title is the class name), for "did you mean"."""
+    pending, seen = list(BaseModel.__subclasses__()), set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if cls.__name__ == title and cls.__module__.startswith("auditor"):
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
+
+
+def format_validation_error(path: Path, text: str, err: ValidationError, model: Any = None) -> str:
+    import difflib
+
+    if model is None:
+        model = _model_named(err.title)
     lines = []
     for item in err.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -349,6 +459,10 @@ def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             msg = "unknown key"
+            if model is not None and loc:
+                close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1, cutoff=0.6)
+                if close:
+                    msg += f" (did you mean {close[0]!r}?)"
         value = item.get("input")
         shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
         lines.append(f"{where}: {key}: {msg}{shown}")
@@ -379,7 +493,7 @@ def load_config(path: str | Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(path, text, err)) from err
+        raise ConfigError(format_validation_error(path, text, err, Config)) from err
     base = path.resolve().parent
     updates: dict[str, Any] = {"source": path.resolve()}
     for key in ("inventory", "waivers"):
@@ -392,11 +506,18 @@ def load_config(path: str | Path) -> Config:
     if config.github and config.github.backup.root and not config.github.backup.root.is_absolute():
         backup = config.github.backup.model_copy(update={"root": base / config.github.backup.root})
         updates["github"] = config.github.model_copy(update={"backup": backup})
+    app = config.github.app if config.github else None
+    if app is not None and app.private_key_file is not None and not app.private_key_file.is_absolute():
+        github = updates.get("github", config.github)
+        updates["github"] = github.model_copy(update={"app": app.model_copy(update={"private_key_file": base / app.private_key_file})})
     return config.model_copy(update=updates)
 
 
 def config_from_snapshot(data: dict[str, Any]) -> Config:
     """Rebuild the Config stored in a locker (re-performance needs nothing but the locker)."""
+    github = data.get("github") if isinstance(data, dict) else None
+    if isinstance(github, dict) and "host" not in github:  # lockers from before github.host named every repository github.com/
+        data = {**data, "github": {**github, "host": "github.com"}}
     try:
         return Config.model_validate(data)
     except ValidationError as err:

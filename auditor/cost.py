@@ -1,6 +1,8 @@
 """The design minimum of Google API requests, and the latency bound, as formulas of the organisation's shape.
 
-Pure functions, no I/O. The benchmark prints them beside what a run did; tests/test_scale.py asserts
+Pure functions, no I/O. Each source's term (its page cap, what it is counted per, the shape field that
+counts its items) is declared with the source (auditor.facts.sources); the formula below is their sum,
+and the chains between them. The benchmark prints them beside what a run did; tests/test_scale.py asserts
 that a run over a small organisation makes exactly the minimum, per (API, method).
 
 Design minimum (no retries; every page as full as the API allows; pages(n, cap) = max(1, ceil(n / cap)),
@@ -48,22 +50,25 @@ from typing import Any, Iterable, Mapping
 
 Method = tuple[str, str]  # (api, method)
 
-def _declared() -> tuple[dict[Method, int], dict[Method, str]]:
-    """The page caps and the per-project listings, from each source's declared cost term (auditor.facts.sources)."""
+def _declared() -> tuple[dict[Method, int], dict[Method, str], dict[str, list[tuple[Method, int, str | None]]]]:
+    """The formula's terms, from each source's declared cost (auditor.facts.sources): the page caps, the
+    per-project listings with the shape field that counts their items, and the terms per instance and per key."""
     from auditor.facts.sources import cost_terms
 
     caps: dict[Method, int] = {}
     per_project: dict[Method, str] = {}
+    per: dict[str, list[tuple[Method, int, str | None]]] = defaultdict(list)
     for source, cost in cost_terms():
-        if cost.page_cap > 1:
-            caps[source.key] = cost.page_cap
+        caps[source.key] = cost.page_cap
         if cost.per == "project" and cost.shape:
             per_project[source.key] = cost.shape
-    return caps, per_project
+        per[cost.per].append((source.key, cost.page_cap, cost.shape))
+    return caps, per_project, dict(per)
 
 
-#: Largest page each listing serves; the listings made once per project, with the shape field that counts their items.
-PAGE_CAPS, PER_PROJECT = _declared()
+#: Largest page each listing serves; the listings made once per project, with the shape field that counts their
+#: items; every term by what it is counted per (project, instance, key, search-scope).
+PAGE_CAPS, PER_PROJECT, TERMS = _declared()
 LOGGING_READS_PER_MINUTE = 60
 
 
@@ -126,9 +131,10 @@ def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
     if shape.only is not None:
         return max(chains, default=0)
     if ("sqladmin", "instances.list") not in shape.unreadable and shape.operations:
-        op_pages = [pages(n, PAGE_CAPS[("sqladmin", "operations.list")]) for n in shape.operations]
-        by_method[("sqladmin", "operations.list")] += sum(op_pages)
-        chains.append(pages(shape.instances, PAGE_CAPS[("sqladmin", "instances.list")]) + max(op_pages))
+        for method, cap, _field in TERMS.get("instance", ()):  # per primary the listing found (operations.list)
+            op_pages = [pages(n, cap) for n in shape.operations]
+            by_method[method] += sum(op_pages)
+            chains.append(pages(shape.instances, PAGE_CAPS[("sqladmin", "instances.list")]) + max(op_pages))
     return max(chains)
 
 
@@ -144,11 +150,13 @@ def design_minimum(shape: OrgShape) -> Minimum:
         listing_pages[project.project] = max(pages(project.instances, PAGE_CAPS[("sqladmin", "instances.list")]),
                                              pages(project.backup_runs, PAGE_CAPS[("sqladmin", "backupRuns.list")]))
     for index, versions in enumerate(shape.key_versions):
-        version_pages = pages(versions, PAGE_CAPS[("cloudkms", "cryptoKeyVersions.list")])
-        by_method[("cloudkms", "cryptoKeys.get")] += 1
-        by_method[("cloudkms", "cryptoKeyVersions.list")] += version_pages
+        key_pages = 0
+        for method, cap, field_name in TERMS.get("key", ()):  # cryptoKeys.get (one page), cryptoKeyVersions.list
+            n = pages(versions if field_name else 1, cap)
+            by_method[method] += n
+            key_pages = max(key_pages, n)
         named_in = shape.key_project[index] if index < len(shape.key_project) else ""
-        project_chain = max(project_chain, listing_pages.get(named_in, 1) + version_pages)  # the listing, then the key
+        project_chain = max(project_chain, listing_pages.get(named_in, 1) + key_pages)  # the listing, then the key
     entries = [pages(p.audit_entries, PAGE_CAPS[("logging", "entries.list")]) for p in shape.projects]
     quota = (math.ceil(max(entries, default=0) / LOGGING_READS_PER_MINUTE) - 1) * 60.0 if entries else 0.0
     return Minimum(dict(by_method), max(asset_pages, default=0) + project_chain, max(0.0, quota))

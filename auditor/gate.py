@@ -33,7 +33,7 @@ import jsonschema
 
 from auditor.drift import drift
 from auditor.errors import AuditorError
-from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
+from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
                              upgrade, validate_results)
 
 KINDS = ("new-failure", "new-inconclusive", "resolved", "new-resource", "resource-gone", "weakened",
@@ -220,11 +220,11 @@ def compare(new: dict[str, Any], baseline: dict[str, Any] | None, fail_on: tuple
     if baseline is not None:
         for cid in sorted(set(old_controls) - set(new_controls)):
             was = old_controls[cid]
-            changes.append(Change("control-gone", cid, "", None, was["status"], None,
+            changes.append(Change("control-gone", cid, f"control:{cid}", None, was["status"], None,
                                   f"{cid}: the baseline reported this control ({was['status']}, {len(was['findings'])} findings); "
                                   "the new results do not, so none of its findings is judged now."))
         for cid in sorted(set(new_controls) - set(old_controls)):
-            changes.append(Change("new-control", cid, "", None, None, new_controls[cid]["status"],
+            changes.append(Change("new-control", cid, f"control:{cid}", None, None, new_controls[cid]["status"],
                                   f"{cid}: a control the baseline did not report (now {new_controls[cid]['status']})."))
     if not new_controls:
         notes.append("the new results report no controls")

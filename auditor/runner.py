@@ -74,7 +74,9 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
     identities = {"gcp": identity} if google else {}
     if config.github is not None:
-        identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
+        from auditor.collectors.github import identity as github_identity
+
+        identities["github"] = github_identity(config.github)  # the name of the variable or the App, never a secret
         identities["git"] = f"local user {getpass.getuser()}"
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs, previous=previous)
@@ -166,8 +168,12 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
 
 def _control(check, findings, config: Config) -> dict[str, Any]:
     findings = sorted(findings, key=lambda f: f.id)
-    status = control_status(findings)
+    declared_empty = check.id in config.policy.empty_populations
+    status = control_status(findings, population_declared_empty=declared_empty)
     not_applicable = sum(1 for f in findings if f.status == NOT_APPLICABLE)
+    extra: dict[str, Any] = {}
+    if declared_empty and status == NOT_APPLICABLE and len(findings) == not_applicable:
+        extra["not_applicable_reason"] = "the configuration declares this population empty (policy.empty_populations)"
     return {
         "id": check.id,
         "title": check.title,
@@ -177,8 +183,10 @@ def _control(check, findings, config: Config) -> dict[str, Any]:
         "beyond_policy": check.beyond_policy,
         "status": status,
         "effective_status": effective_status(findings, status),
-        "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable},
+        "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable,
+                       **({"declared_empty": True} if declared_empty else {})},
         "findings": [f.as_dict() for f in findings],
+        **extra,
     }
 
 
@@ -187,27 +195,18 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 
 def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: Path, *, seed: str | None = None,
-                   results_sha256: str | None = None) -> list[Path]:
-    """Everything a person or a tool reads, from results and the evidence manifest alone.
+                   results_sha256: str | None = None, outputs: tuple[str, ...] | None = None,
+                   sources: Any = None, written: Any = None) -> list[Path]:
+    """Everything a person or a tool reads, from results and the evidence manifest alone (the formats
+    of `outputs`, default those of auditor.outputs.DEFAULT_OUTPUTS; see auditor.outputs).
 
     The auditor's sample is drawn here (seeded by ``seed``; sizes from the locker's configuration) and
     written to samples.json; the report's cover carries ``results_sha256`` (results.json as written).
     """
-    from auditor.reports.html import render_html
-    from auditor.reports.oscal import render_oscal
-    from auditor.reports.pdf import render_pdf
-    from auditor.reports.workbook import render_workbook
-    from auditor.sampling import draw
+    from auditor import outputs as formats
 
-    sizes = (manifest.get("config") or {}).get("sampling")
-    samples = draw(results, seed, sizes)
-    write_json(out_dir / SAMPLES, samples)
-    html = render_html(results, manifest, samples=samples, integrity={"results_sha256": results_sha256})
-    atomic_write(out_dir / "report.html", html.encode())
-    atomic_write(out_dir / "report.pdf", render_pdf(html))
-    atomic_write(out_dir / WORKBOOK, render_workbook(results, manifest, samples))
-    atomic_write(out_dir / OSCAL, render_oscal(results, manifest))
-    return [out_dir / name for name in ("report.pdf", "report.html", WORKBOOK, OSCAL, SAMPLES)]
+    return formats.render(results, manifest, out_dir, outputs or formats.DEFAULT_OUTPUTS, seed=seed,
+                          results_sha256=results_sha256, sources=sources, written=written)
 
 
 def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -244,15 +243,19 @@ class RunOutcome:
 
 
 def run(config: Config, out_dir: Path, progress: Progress | None = None, seed: str | None = None,
-        junit: Path | None = None, since: Path | None = None) -> RunOutcome:
+        junit: Path | None = None, *, outputs: tuple[str, ...] | None = None, sources: Any = None,
+        written: Any = None, since: Path | None = None) -> RunOutcome:
     """The whole pipeline. Every file of the pack (a JUnit file inside it too) is written before the
     pack manifest, which comes last so that `auditor verify` covers everything."""
     out_dir.mkdir(parents=True, exist_ok=True)
     collection = collect(config, out_dir / "evidence", progress, since=since)
     results = evaluate([collection.evidence_dir])
     write_json(out_dir / "results.json", results)
+    if written is not None:
+        written(out_dir / "results.json")
     results_sha256 = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
-    render_reports(results, collection.manifest, out_dir, seed=seed, results_sha256=results_sha256)
+    render_reports(results, collection.manifest, out_dir, seed=seed, results_sha256=results_sha256,
+                   outputs=outputs, sources=sources, written=written)
     if junit is not None:
         from auditor.ci import write_junit
 

@@ -32,10 +32,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     name = instance.display
     classification, required = _required(ctx, instance.labels, instance.resource)
     accept = ctx.config.policy.accept_multi_region
-    configured = instance.backup_location
+    (setting,) = facts.protection.of(instance.resource).protections  # the protection model: configured target
+    configured = setting.target_location
     effective = configured or nearest_multi_region(instance.region)
-    protected = facts.protection.of(instance.resource)
-    backups = protected.backups
+    backups = facts.backup_copies.of(instance.resource)
     runs = list(backups.items) if isinstance(backups, Known) else []
     landed = sorted({r.location for r in runs if r.location and r.state == "succeeded"})
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
@@ -53,9 +53,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backup is kept in a separate region.")
-    if instance.backup_tier == "ENHANCED":
+    if setting.managed_elsewhere:
         return finding(INCONCLUSIVE, f"{name}: backups are managed by Backup and DR (backupTier ENHANCED); their location is "
                                      "not visible to the Cloud SQL Admin API and is not yet collected.")
     source = lookup(instance.region)
@@ -123,6 +123,6 @@ CHECK = Check(
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "buckets", "protection", "stores"),
+    needs=("sql_instances", "buckets", "protection", "backup_copies", "stores"),
     evaluate=evaluate,
 )

@@ -90,6 +90,6 @@ CHECK = Check(
                 "configuration reads of the Cloud SQL Admin API (instances.list, one per evidence locker), the Admin Activity "
                 "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "history", "stores"),
+    needs=("sql_instances", "history", "sql_stores"),
     evaluate=evaluate,
 )

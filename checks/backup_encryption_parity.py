@@ -39,8 +39,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "encryption"))
         else:
-            protected = facts.protection.of(instance.resource)
-            findings.append(_instance_finding(instance, protected.backups, facts, ctx))
+            findings.append(_instance_finding(instance, facts.backup_copies.of(instance.resource), facts, ctx))
     findings += _bucket_findings(facts, ctx)
     return findings
 
@@ -223,6 +222,6 @@ CHECK = Check(
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are inconclusive: their backups are not listed by Cloud SQL.",
-    needs=("sql_instances", "protection", "buckets", "kms_keys", "kms_key_versions", "stores"),
+    needs=("sql_instances", "backup_copies", "buckets", "kms_keys", "kms_key_versions", "sql_stores"),
     evaluate=evaluate,
 )

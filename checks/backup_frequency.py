@@ -232,6 +232,6 @@ CHECK = Check(
     description="For each Cloud SQL primary and each day of the audit period, inspects the automated-backup outcomes in the "
                 "Cloud Logging system-event audit log (cloudsql.instances.automatedBackup, windowStatus) together with the "
                 "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log.",
-    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "stores"),
+    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "sql_stores"),
     evaluate=evaluate,
 )

@@ -39,10 +39,12 @@ def _delete_protection(settings: dict) -> tuple[bool | None, str]:
 
 
 def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """Judged on the protection model: Cloud SQL's own setting keeps a count of automated backups."""
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
-    retained = instance.retained_backups
+    (setting,) = facts.protection.of(instance.resource).protections
+    retained = setting.retention_count
     days = retained * interval_days if retained is not None else None
     protected, protection = _delete_protection(instance.raw_settings)
     observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": instance.pitr_enabled,
@@ -58,10 +60,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
-    if instance.backup_tier == "ENHANCED":
+    if setting.managed_elsewhere:
         return finding(INCONCLUSIVE, f"{name}: retention is managed by Backup and DR (backupTier ENHANCED) and is not yet collected.")
     if days is None:
         return finding(INCONCLUSIVE, f"{name}: the number of retained backups could not be read.")
@@ -138,6 +140,6 @@ CHECK = Check(
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
                 "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "buckets", "stores"),
+    needs=("sql_instances", "buckets", "protection", "stores"),
     evaluate=evaluate,
 )

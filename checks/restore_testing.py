@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from datetime import date, timedelta
+from datetime import date
 
 from auditor.period import day_ranges
 from typing import Any
@@ -111,7 +111,7 @@ CHECK = Check(
     description="Beyond the written policy. For each Cloud SQL primary, lists its Cloud SQL Admin operations "
                 "(operations.list) and takes each RESTORE_VOLUME, CLONE or CREATE_CLONE that finished without error as a "
                 "restore test; every day of the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "stores"),
+    needs=("sql_instances", "sql_operations", "sql_stores"),
     evaluate=evaluate,
     beyond_policy=True,
 )

@@ -95,7 +95,7 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
         return unverified(reason)
     backup = facts.source.backups.get(repo.resource)
     if backup is None:  # the backup listing alone decides this; GitHub's branches are not needed (nor fetched)
-        reason = gap_reason(facts, "git", "backup.list", f"github.com/{repo.org}")
+        reason = gap_reason(facts, "git", "backup.list", repo.resource.rsplit("/", 1)[0])
         if reason:  # no listing read: "no backup" is not known, only not seen
             return unverified(reason)
         evidence += facts.source.backup_listing_evidence.get(repo.org, [])

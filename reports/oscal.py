@@ -15,7 +15,7 @@ same identifiers.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timezone
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 

@@ -78,7 +78,7 @@ def test_each_state_of_the_key_version_behind_retained_backups(tmp_path, state, 
     assert finding["observed"]["key_versions"] == {"1": state, "2": "ENABLED"}
     if status == "fail":
         # the 5 retained backups are Sep 25..29: Sep 25..27 used version 1
-        assert f"encrypts 3 retained backups (taken 2026-09-25..2026-09-27)" in finding["message"]
+        assert "encrypts 3 retained backups (taken 2026-09-25..2026-09-27)" in finding["message"]
 
 
 def test_live_data_on_an_unusable_version_fails(tmp_path):

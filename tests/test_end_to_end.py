@@ -6,7 +6,6 @@ earlier output.
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml

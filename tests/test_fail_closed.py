@@ -68,7 +68,7 @@ def platform_runs(sample_dir, tmp_path_factory):
     from auditor.runner import collect, evaluate
     from auditor.simulator import Simulator, load_scenario
     from auditor.simulator.faults import Fault
-    from auditor.simulator.testkit import fast_policy, freeze_clock
+    from testkit import fast_policy, freeze_clock
 
     base = load_config(sample_dir / "auditor.yaml")
     gcp = base.gcp.model_copy(update={"organization": None, "projects": ["bks-platform"], "monitoring_project": None})
@@ -144,6 +144,9 @@ def test_a_query_covers_up_to_its_run_not_past_it():
     to_the_read = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:59:30Z"'},
                    "server_date": "2026-10-20T06:00:00+00:00"}
     assert query_span(to_the_read, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)  # one snapshot with its reads
+    planned = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:58:00Z"'},
+               "server_date": "2026-10-20T06:00:00+00:00"}  # the bound taken when the run was planned
+    assert query_span(planned, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)
 
 
 def test_backup_enabled_is_inconclusive_when_the_read_is_carried_over_unlogged_days():
@@ -279,3 +282,133 @@ def test_a_call_recorded_as_partial_makes_its_scope_unknown():
     assert isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Unknown)
     assert not isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Known)
 
+
+
+def test_every_call_the_collectors_make_has_a_declared_source(sample_pack):
+    """A new collector call without a source module would be read by nothing: this fails first."""
+    from auditor.evidence.locker import Locker
+    from auditor.facts.sources import REGISTRY
+
+    calls = Locker(sample_pack.out / "evidence").manifest["calls"]
+    missing = sorted({(c["api"], c["method"]) for c in calls if REGISTRY.source(c["api"], c["method"]) is None})
+    assert calls and not missing
+
+
+def test_each_source_declares_its_scope_permissions_and_cost():
+    from auditor.facts.sources import SOURCES, permissions
+
+    for source in SOURCES:
+        assert source.scope and source.fills and (source.read or source.read_call), source.key
+        if source.api not in ("inventory", "git") and not source.legacy:
+            assert source.permissions, source.key
+        if source.api not in ("inventory", "git", "github") and not source.legacy:
+            assert source.cost is not None, source.key
+    assert permissions()["cloudsql.backupRuns.list"] == ("sqladmin backupRuns.list",)
+
+
+def test_partial_marks_in_each_documented_form():
+    from auditor.facts.access import partial_marks
+
+    # Cloud SQL Admin instances.list: warnings[] of ApiWarning {code, message, region}
+    assert partial_marks({"items": [], "warnings": [{"code": "REGION_UNREACHABLE", "message": "us-east1 unreachable",
+                                                     "region": "us-east1"}]})
+    # newer list APIs: unreachable[] locations
+    assert partial_marks({"backupPlans": [], "unreachable": ["projects/p/locations/us-east1"]})
+    # Compute aggregated lists: a per-scope warning; NO_RESULTS_ON_PAGE is an empty zone, not a gap
+    assert partial_marks({"items": {"zones/us-east1-b": {"warning": {"code": "UNREACHABLE", "message": "zone down"}},
+                                    "zones/us-east1-c": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == [
+        "zones/us-east1-b: UNREACHABLE: zone down"]
+    assert partial_marks({"items": [{"name": "db"}]}) == [] and partial_marks({"unreachable": []}) == []
+    assert partial_marks({"items": {"zones/a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == []
+
+
+def test_a_plugin_check_needing_a_fact_that_does_not_exist_is_refused(monkeypatch):
+    import auditor.checks_api as api
+    from auditor.errors import ConfigError
+
+    plugin = Check("plugin", "t", ("CC9.1",), "c", "d", needs=("backup_attempts",), evaluate=lambda f, c: [])
+
+    class Entry:
+        name = "plugin"
+
+        def load(self):
+            return plugin
+
+    monkeypatch.setattr(api, "entry_points", lambda group: [Entry()])
+    with pytest.raises(ConfigError, match="backup_attempts"):
+        api.discover_checks()
+
+
+def test_the_facts_package_has_no_import_cycles_and_no_private_imports():
+    import ast
+    from importlib import resources
+
+    root = resources.files("auditor.facts")
+    modules: dict[str, set[str]] = {}
+
+    def walk(folder, prefix):
+        for entry in folder.iterdir():
+            if entry.name.endswith(".py"):
+                name = prefix if entry.name == "__init__.py" else f"{prefix}.{entry.name[:-3]}"
+                tree = ast.parse(entry.read_text())
+                deps = set()
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("auditor.facts"):
+                        deps.add(node.module)
+                        private = [a.name for a in node.names if a.name.startswith("_")]
+                        assert not private, f"{name} imports private {private} from {node.module}"
+                modules[name] = deps
+            elif entry.is_dir() and (entry / "__init__.py").is_file():
+                walk(entry, f"{prefix}.{entry.name}")
+
+    walk(root, "auditor.facts")
+    state: dict[str, int] = {}
+
+    def visit(name, path):
+        if state.get(name) == 1:
+            raise AssertionError(f"import cycle: {' -> '.join(path + [name])}")
+        if state.get(name) == 2 or name not in modules:
+            return
+        state[name] = 1
+        for dep in modules[name]:
+            visit(dep, path + [name])
+        state[name] = 2
+
+    for name in modules:
+        visit(name, [])
+    assert "auditor.facts.sources.backup_runs" in modules
+
+
+VACANT = {
+    "name": "vacant", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
+    "organization": {"id": "998", "display_name": "vacant.example"},
+    "projects": [{"id": "vac-prod", "number": "444", "sql_instances": [
+        # automated backups never switched on: no window, no retained backup
+        {"name": "off-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": False, "start_time": "03:00", "location": "us-west1"}},
+        {"name": "on-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1"}},
+    ]}],
+}
+
+
+def test_backups_disabled_is_not_a_vacuous_parity_pass_through_the_simulator(tmp_path):
+    import yaml
+
+    from auditor.runner import collect, evaluate
+    from auditor.simulator import Simulator
+    from auditor.simulator.scenario import parse_scenario
+
+    (tmp_path / "auditor.yaml").write_text(yaml.safe_dump({
+        "organization": "Vacant Ltd", "period": {"quarter": "2026-Q3"},
+        "gcp": {"projects": ["vac-prod"], "credentials": "anonymous"},
+        "policy": {"country": "US", "classifications": {"internal": {"backup_interval": "24h", "retention_min_days": 7}}}}))
+    cfg = load_config(tmp_path / "auditor.yaml").model_copy(update={"github": None})
+    with Simulator(parse_scenario(VACANT), port=0) as sim:
+        results = evaluate([collect(cfg.with_endpoints(sim.url), tmp_path / "evidence").evidence_dir])
+    found = _parity_findings(results)
+    off, on = found[sql_resource("vac-prod", "off-pg")], found[sql_resource("vac-prod", "on-pg")]
+    assert off["status"] == "not_applicable" and off["details"]["see"] == "backup-enabled", off["message"]
+    assert on["status"] == "pass" and on["observed"]["backups_checked"] > 0
+    (enabled,) = [c for c in results["controls"] if c["id"] == "backup-enabled"]
+    assert {f["resource"]: f["status"] for f in enabled["findings"]}[sql_resource("vac-prod", "off-pg")] == "fail"

@@ -46,6 +46,9 @@ def as_v1(document):
     out["schema"] = SCHEMA_V1
     for key in ("provenance", "exceptions", "store_types"):
         out.pop(key, None)
+    for locker in out["lockers"]:
+        for log in locker.get("logs", []):
+            log.pop("covered_to", None)
     for control in out["controls"]:
         for key in ("frequency", "coverage", "not_applicable_reason", "store_types"):
             control.pop(key, None)
@@ -199,3 +202,15 @@ def test_compare_itself_marks_control_gone_failing(baseline):
     new["controls"] = []
     report = compare(new, baseline)
     assert not report.passed and report.counts()["control-gone"] == len(baseline["controls"])
+    assert {c.resource for c in report.changes if c.kind == "control-gone"} == {f"control:{c['id']}" for c in baseline["controls"]}
+
+
+def test_a_gone_control_is_named_in_the_junit_file(baseline, tmp_path):
+    from junitparser import JUnitXml
+
+    new = copy.deepcopy(baseline)
+    new["controls"] = new["controls"][1:]
+    code, _, _ = _gate(tmp_path, new, baseline, "--junit", str(tmp_path / "gate.xml"))
+    assert code == 1
+    names = [case.name for suite in JUnitXml.fromfile(str(tmp_path / "gate.xml")) for case in suite]
+    assert f"control:{baseline['controls'][0]['id']}" in names

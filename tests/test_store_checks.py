@@ -1,6 +1,6 @@
 """Rule edges of the inventory and backup-location/retention checks, on hand-made facts."""
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest

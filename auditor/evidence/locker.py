@@ -82,12 +82,17 @@ class CallRecord:
     # what the call's answer covers in time, when that is narrower than its parameters say
     # (an audit-log query read before its period ended): {"from": iso, "to": iso}
     covered: dict[str, Any] | None = None
+    # the calls whose answers asked for this one (a project's calls after discovery, a key after the
+    # instance listing that named it); absent for calls of the plan itself
+    after: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        for name in ("partial", "covered"):  # absent unless set, so complete calls keep their old shape
-            if out[name] is None:
+        for name in ("partial", "covered", "after"):  # absent unless set, so complete calls keep their old shape
+            if not out[name]:
                 del out[name]
+        if "after" in out:
+            out["after"] = sorted(out["after"])  # a copy: the scheduler may still add a parent
         return out
 
 
@@ -114,10 +119,12 @@ class LockerWriter:
         self._closed = False  # after close(), a call still in flight (Ctrl-C) adds nothing
         self._calls_log = open(self.root / "calls.jsonl", "a", encoding="utf-8")
 
-    def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str) -> "CallRecorder":
+    def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str,
+                   after: list[str] | None = None) -> "CallRecorder":
         record = CallRecord(
             id=call_id(api, method, params), api=api, method=method, params=params, scope=scope,
             identity=self.identity.get(api if api in ("github", "git") else "gcp", "unknown"), started_at=iso(utc_now()),
+            after=after,
         )
         with self._lock:
             self._open[id(record)] = record

@@ -35,6 +35,12 @@ def boolean(data: Any, *path: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def enabled(data: Any) -> bool:
+    """Monitoring's `enabled` is a BoolValue that defaults to true when absent."""
+    value = boolean(data, "enabled")
+    return True if value is None else value
+
+
 def integer(data: Any, *path: str) -> int | None:
     value = get(data, *path)
     if isinstance(value, bool):
@@ -113,8 +119,19 @@ def partial_marks(body: Any) -> list[str]:
     if isinstance(warnings, dict):
         warnings = [warnings]
     for warning in warnings if isinstance(warnings, list) else []:
-        code = warning.get("code") if isinstance(warning, dict) else warning
-        if isinstance(code, str) and code.upper() in PARTIAL_WARNINGS:
-            message = warning.get("message") if isinstance(warning, dict) else None
-            marks.append(f"{code}: {message}" if message else code)
+        marks += _warning_mark(warning)
+    items = body.get("items")
+    if isinstance(items, dict):  # an aggregated list (Compute): one entry per zone or region, each may warn
+        for scope, entry in items.items():
+            warning = entry.get("warning") if isinstance(entry, dict) else None
+            marks += [f"{scope}: {mark}" for mark in _warning_mark(warning)]
     return marks
+
+
+def _warning_mark(warning: Any) -> list[str]:
+    """A partial-result warning in words; [] for any other warning (NO_RESULTS_ON_PAGE is an empty scope, not a gap)."""
+    code = warning.get("code") if isinstance(warning, dict) else warning
+    if isinstance(code, str) and code.upper() in PARTIAL_WARNINGS:
+        message = warning.get("message") if isinstance(warning, dict) else None
+        return [f"{code}: {message}" if message else code]
+    return []

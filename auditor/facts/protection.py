@@ -7,6 +7,10 @@
 - its **backups**: each copy's time, kind, location, key (version), retention end and state, as a
   Known/Unknown read: "no backups" is said only of a listing that was read in full.
 
+Two views, because they rest on different calls: `facts.protection` (store and protection, from the
+configuration reads) and `facts.backup_copies` (the copies, from the backup listings). A check
+declares the one it reads, so a failed backup listing concerns only the checks that read copies.
+
 Checks judge the model, so a new store type is a source module that fills it (issue 14 adds Backup
 and DR plans, disks' snapshot schedules ...), not a new check. Today Cloud SQL instances and
 Cloud Storage buckets are mapped.
@@ -66,7 +70,6 @@ class BackupCopy:
 class Protected:
     store: StoreFacet
     protections: tuple[Protection, ...]
-    backups: Known[BackupCopy] | Unknown  # retained copies; Unknown when their listing was not read in full
 
 
 def _copy(run: BackupAttempt) -> BackupCopy:
@@ -74,7 +77,7 @@ def _copy(run: BackupAttempt) -> BackupCopy:
                       run.outcome, run.evidence)
 
 
-def sql_protected(instance: SqlInstance, runs: Known[BackupAttempt] | Unknown) -> Protected:
+def sql_protected(instance: SqlInstance) -> Protected:
     store = StoreFacet(instance.resource, SQL_TYPE, instance.region, instance.labels, instance.kms_key,
                        instance.kms_key_version, instance.evidence)
     enhanced = instance.backup_tier == "ENHANCED"
@@ -82,18 +85,14 @@ def sql_protected(instance: SqlInstance, runs: Known[BackupAttempt] | Unknown) -
     protection = Protection(BACKUP_AND_DR if enhanced else SERVICE_SETTING, instance.backup_enabled, schedule,
                             instance.retained_backups, None, instance.backup_location, None, managed_elsewhere=enhanced,
                             evidence=instance.evidence)
-    if isinstance(runs, Known):
-        backups: Known[BackupCopy] | Unknown = Known(runs.scope, tuple(_copy(r) for r in runs.items), runs.calls)
-    else:
-        backups = runs
-    return Protected(store, (protection,), backups)
+    return Protected(store, (protection,))
 
 
 def bucket_protected(bucket: Bucket) -> Protected:
     store = StoreFacet(bucket.resource, BUCKET_TYPE, bucket.location, bucket.labels, bucket.kms_key, None, bucket.evidence)
     protection = Protection(SERVICE_SETTING, bucket.retention_seconds is not None, None, None, bucket.retention_days,
                             bucket.location, bucket.retention_locked, evidence=bucket.evidence)
-    return Protected(store, (protection,), Unknown(bucket.resource, ()))  # a bucket's copies are objects: not listed
+    return Protected(store, (protection,))
 
 
 class ProtectionModel:
@@ -109,10 +108,23 @@ class ProtectionModel:
         return sorted(self._stores)
 
 
-def build_protection(instances: list[SqlInstance], runs: Scoped[BackupAttempt], buckets: list[Bucket]) -> ProtectionModel:
+class BackupCopies:
+    """The retained copies of each store, Known or Unknown per the listing that shows them."""
+
+    def __init__(self, runs: Scoped[BackupAttempt]) -> None:
+        self._runs = runs
+
+    def of(self, resource: str) -> Known[BackupCopy] | Unknown:
+        runs = self._runs.of(resource)
+        if isinstance(runs, Unknown):
+            return runs
+        return Known(runs.scope, tuple(_copy(r) for r in runs.items), runs.calls)
+
+
+def build_protection(instances: list[SqlInstance], buckets: list[Bucket]) -> ProtectionModel:
     stores: dict[str, Protected] = {}
     for instance in instances:
-        stores[instance.resource] = sql_protected(instance, runs.of(instance.resource))
+        stores[instance.resource] = sql_protected(instance)
     for bucket in buckets:
         stores[bucket.resource] = bucket_protected(bucket)
     return ProtectionModel(stores)
@@ -120,5 +132,3 @@ def build_protection(instances: list[SqlInstance], runs: Scoped[BackupAttempt], 
 
 def succeeded(backups: Known[BackupCopy]) -> list[BackupCopy]:
     return sorted((b for b in backups.items if b.state == "succeeded"), key=lambda b: b.time)
-
-

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from auditor.simulator import (git_http, github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
                                routes_sqlops, routes_storage)
+from auditor.simulator import routes_resourcemanager
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
 from auditor.simulator.fieldmask import apply_mask, parse_fields
@@ -38,6 +39,7 @@ DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
 MAX_BODY = 1 << 20
 MAX_GIT_BODY = 64 << 20  # a git fetch's negotiation or an LFS batch request
 TLS_HANDSHAKE_TIMEOUT = 10.0
+DEFAULT_ROUTES.extend(routes_resourcemanager.ROUTES)  # projects.testIamPermissions, for `auditor validate --online`
 
 
 class _Server(ThreadingHTTPServer):

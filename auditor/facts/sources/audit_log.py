@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
-from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, new_attempt, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
+from auditor.facts.declare import Cost, Fact, Source
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",
@@ -36,6 +36,7 @@ BACKUP_SETTINGS = {
 ADMIN_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch", "cloudsql.instances.delete")
 _BACKUP_METHOD = "cloudsql.instances.automatedBackup"
 _EMPTY: dict[str, Any] = {}
+SNAPSHOT_SKEW = timedelta(minutes=15)
 _BOUND = re.compile(r'timestamp\s*(>=|>|<=|<)\s*"([^"]+)"')
 
 
@@ -102,7 +103,7 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
         meta = meta if isinstance(meta, dict) else _EMPTY
         status = meta.get("windowStatus")
         status = status if isinstance(status, str) and status else "UNKNOWN"
-        return new_attempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
+        return BackupAttempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
                            "audit-log", status, timestamp(meta.get("backupEndTime")) or timestamp(meta.get("backupStartTime")),
                            f"log:{key}", (evidence,))
     policy = text(proto, "request", "body", "settings", "activationPolicy")
@@ -127,8 +128,10 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
 def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime, datetime] | None:
     """The span of time a complete query covered: its filter's lower bound to its upper bound, but never
     past the moment it was answered (entries written later were not there to be listed). A query that
-    reached into its own collection run covers that run to its end (the locker's as-of time): the
-    run's configuration reads and its log query are taken as one snapshot."""
+    reaches its own collection run (its upper bound at most SNAPSHOT_SKEW before the run's first
+    answer: a bound taken when the run was planned) covers that run to its end, the locker's as-of
+    time: the run's configuration reads and its log query are taken as one snapshot. A query that
+    ended earlier (the period's end, for a run made weeks later) covers only up to its bound."""
     params = call.get("params") or {}
     bounds = dict(_BOUND.findall(str(params.get("filter", ""))))
     start = timestamp(bounds.get(">=") or bounds.get(">"))
@@ -137,7 +140,7 @@ def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime
         return None
     as_of = timestamp(manifest.get("as_of"))
     run_start = min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t), default=as_of)
-    if end is None or (run_start is not None and end >= run_start):
+    if end is None or (run_start is not None and end >= run_start - SNAPSHOT_SKEW):
         end = as_of
     return (start, end) if end and end > start else None
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from auditor.facts.access import items, text, text_of, timestamp
-from auditor.facts.model import BackupAttempt, new_attempt, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.model import BackupAttempt, sql_resource
+from auditor.facts.declare import Cost, Fact, Source
 
 RUN_STATUS = {
     "SUCCESSFUL": "succeeded",
@@ -35,7 +35,7 @@ def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttem
     if not instance or not window or not run_id:
         return None
     status = text_of(value("status")) or "UNKNOWN"
-    return new_attempt(
+    return BackupAttempt(
         instance=sql_resource(project, instance),
         window_start=window,
         outcome=RUN_STATUS.get(status, "other"),

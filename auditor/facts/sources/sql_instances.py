@@ -13,7 +13,7 @@ from typing import Any
 
 from auditor.facts.access import boolean, clock, get, integer, items, string_map, text, timestamp
 from auditor.facts.model import SqlInstance, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source
 
 
 def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
@@ -81,6 +81,7 @@ def _every(values: list[SqlInstance]) -> list[SqlInstance]:
 
 def _latest(values: list[SqlInstance]) -> list[SqlInstance]:
     return list({i.resource: i for i in _every(values)}.values())
+
 
 FACTS = (
     Fact("sql_instances", "project", key=lambda i: i.resource, dedupe=_latest,

@@ -7,17 +7,11 @@ from typing import Any
 from auditor.facts.access import get, items, text, timestamp
 from auditor.facts.controls import SqlOperation
 from auditor.facts.model import sql_resource
-from auditor.facts.sources import Cost, Fact, Source, instance_scope
-
-
-def project_of(call: dict[str, Any]) -> str:
-    params = call["params"]
-    name = params.get("name") or params.get("parent") or params.get("project") or ""
-    return str(name).removeprefix("projects/").split("/")[0]
+from auditor.facts.declare import Cost, Fact, Source, call_project, instance_scope
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
-    project = project_of(call)
+    project = call_project(call)
     for data in items(body, "items") or []:
         name, kind = text(data, "name"), text(data, "operationType")
         target = text(data, "targetId") or call["params"].get("instance")

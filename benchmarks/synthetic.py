@@ -77,7 +77,7 @@ def _other_region(region: str, rng: random.Random) -> str:
 
 
 def _instances(shape: Shape, p: int, rng: random.Random) -> list[dict[str, Any]]:
-    pid, out = project_id(p), []
+    out: list[dict[str, Any]] = []
     for i in range(shape.spread(shape.instances, p)):
         name, region = f"db-{i:03d}", REGIONS[(p + i) % len(REGIONS)]
         cls = CLASSES[(p + i) % len(CLASSES)]
