@@ -71,6 +71,14 @@ def head_from_bytes(raw: bytes, where: str, name: str) -> LockerHead:
                       config.get("organization"), manifest.get("previous"), "previous" in manifest)
 
 
+def head_of(locker: Any) -> LockerHead:
+    """The head of an already read auditor.evidence.locker.Locker (no second read of a large manifest)."""
+    manifest = locker.manifest
+    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    return LockerHead(str(locker.root), locker.manifest_sha256, str(manifest.get("locker_id")), str(manifest.get("as_of")),
+                      config.get("organization"), manifest.get("previous"), "previous" in manifest)
+
+
 def link(head: LockerHead, found: str) -> dict[str, Any]:
     return {"locker_id": head.locker_id, "manifest_sha256": head.sha256, "as_of": head.as_of, "found": found}
 

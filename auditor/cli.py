@@ -451,20 +451,20 @@ def _lockers_incomplete(lockers: list) -> list[str]:
             if locker.manifest.get("counts", {}).get("failed_calls") or locker.manifest.get("interrupted")]
 
 
-def _check_chain(evidence: list[Path]) -> None:
+def _check_chain(lockers: list) -> None:
     """Daily lockers merged for a quarter must each continue the one before (auditor.chain)."""
-    from auditor.chain import check_chain
+    from auditor.chain import check_heads, head_of
 
-    chain = check_chain(evidence)
+    chain = check_heads([head_of(locker) for locker in lockers])
     for line in chain.lines:
         out.print(f"chain: {line}", highlight=False, markup=False, soft_wrap=True)
     if not chain.unbroken:
         for line in chain.breaks:
             out.print(f"chain broken: {line}", highlight=False, markup=False, soft_wrap=True)
-        console.print(f"[bold red]chain broken:[/] {len(chain.breaks)} break(s) in the chain of {len(evidence)} lockers; "
+        console.print(f"[bold red]chain broken:[/] {len(chain.breaks)} break(s) in the chain of {len(lockers)} lockers; "
                       "nothing was evaluated")
         raise typer.Exit(EXIT_DRIFT)
-    out.print(f"chain: {len(evidence)} lockers, unbroken", highlight=False, markup=False)
+    out.print(f"chain: {len(lockers)} lockers, unbroken", highlight=False, markup=False)
 
 
 @app.command(epilog="Example: auditor check --evidence day1/evidence --evidence day2/evidence --out q3 --outputs json,sarif --fail-on fail")
@@ -496,8 +496,8 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         chosen = parse_outputs(outputs) if outputs is not None else ("json",)
         statuses = parse_fail_on_statuses(fail_on)
         lockers = [Locker(folder) for folder in evidence]
-        if len(evidence) > 1:
-            _check_chain(evidence)
+        if len(lockers) > 1:
+            _check_chain(lockers)
         incomplete = _lockers_incomplete(lockers)
         newest = max(lockers, key=lambda locker: locker.as_of)
         sources = sources_from_locker(newest, config, os.environ) if "sarif" in chosen else None
