@@ -25,13 +25,19 @@ class CheckContext:
     period: Period
     as_of: datetime
     inventory: Any = None
+    # the configured data map could not be read from the evidence (why): classifications are then unknown
+    inventory_problem: str | None = None
 
     def classification_of(self, labels: dict[str, str], declared: str | None = None,
                           resource: str | None = None) -> tuple[str | None, ClassificationPolicy | None]:
         """The data's classification (declared, then label, then the policy default) and its policy.
 
-        With `resource`, the declared inventory's classification of that store is the declared one."""
+        With `resource`, the declared inventory's classification of that store is the declared one.
+        When the configured data map could not be read, a store's declared classification is unknown,
+        and a label must not stand in for it: (None, None), so the rule ends inconclusive."""
         policy = self.config.policy
+        if declared is None and resource and self.inventory is None and self.inventory_problem:
+            return None, None
         if declared is None and resource and self.inventory is not None:
             declared = self.inventory.classification(resource)
         name = declared or labels.get(policy.classification_label) or policy.default_classification

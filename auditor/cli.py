@@ -3,7 +3,9 @@
 Exit codes (public contract, also in `auditor --help`): 0 done; 1 drift, a failing gate, a `--fail-on`
 match or tampering; 2 usage or configuration error (before any work); 3 collection incomplete (the
 pack is still written and says what is missing); 4 internal error. Precedence: 2 and 4 end the run;
-otherwise 1 over 3 over 0.
+otherwise 1 over 3 over 0. Exit 2 also covers an unreadable tool input and an output folder
+that is taken or cannot be written (a full disk); exit 4 prints one line and the file the traceback
+was saved to.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Iterator, Optional
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from auditor import TOOL_NAME, __version__
@@ -62,25 +65,57 @@ typer.core.TyperOption.display_type_rich = _flag_metavar(typer.core.TyperOption.
 typer.core.TyperArgument.display_type_rich = _argument_metavar(typer.core.TyperArgument.display_type_rich)  # type: ignore[method-assign]
 
 
+EXIT_INTERNAL = 4
+#: Exceptions that are the CLI framework's own way to end a command: passed through untouched.
+_FRAMEWORK = (typer.Exit, typer.Abort, getattr(typer, "TyperException", typer.Exit), KeyboardInterrupt, SystemExit)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
+    """The top-level handler: the auditor's own errors become their message and exit code; anything
+    else is an internal error (exit 4): one line on stderr and the traceback saved to a file."""
     try:
         yield
     except AuditorError as err:
-        console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(err))}", markup=True, highlight=False)
         raise typer.Exit(err.exit_code) from None
+    except _FRAMEWORK:
+        raise
+    except Exception as err:  # noqa: BLE001 - the one place every unexpected exception ends
+        _internal_error(err)
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _internal_error(err: BaseException) -> None:
+    """Say in one line what went wrong and where the traceback went (a file in the temp folder)."""
+    import tempfile
+    import traceback
+
+    first = (str(err).strip().splitlines() or [""])[0][:300]
+    try:
+        fd, name = tempfile.mkstemp(prefix="auditor-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{TOOL_NAME} {__version__}\n{' '.join(sys.argv)}\n\n")
+            handle.write("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        saved = f"traceback saved to {name}"
+    except OSError as save_err:  # a full disk: the line still says what happened
+        saved = f"the traceback could not be saved ({save_err.strerror or save_err})"
+    console.print(f"[bold red]internal error:[/] {escape(type(err).__name__)}: {escape(first)}; {saved}; "
+                  "please report it", markup=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager
 def _no_leftovers(folder: Path) -> Iterator[None]:
     """A usage or configuration error leaves nothing behind: the output folder this command created
-    goes again, unless a collection finished in it (its evidence is kept whatever happens)."""
+    goes again, unless a collection started in it (its evidence is kept whatever happens: a run that
+    a full disk stopped leaves a locker `check` and `verify` name incomplete)."""
     existed = folder.exists()
     try:
         yield
     except typer.Exit as stop:
         if stop.exit_code == EXIT_USAGE and not existed and folder.is_dir() \
-                and not (folder / "evidence" / "manifest.json").exists():
+                and not (folder / "evidence" / "manifest.json").exists() \
+                and not (folder / "evidence" / "calls.jsonl").exists():
             shutil.rmtree(folder, ignore_errors=True)
         raise
 
@@ -270,6 +305,9 @@ def _load(config: Path, backup_root: Path | None = None):
     return cfg
 
 
+REPLACE_HELP = "replace the evidence pack already in --out (only a pack's own files are removed)"
+
+
 def _backup_root_option():
     return typer.Option(None, "--backup-root", metavar="DIR",
                         help="the local GitHub backup folder, instead of the config's github.backup.root (for CI)")
@@ -289,7 +327,7 @@ def _files(paths: list[Path], display, base: Path | None = None) -> None:
 
 def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | None = None,
          outputs: tuple[str, ...] | None = None, fail_on: tuple[str, ...] = (), sources: Any = None,
-         signer: Any = None, since: Path | None = None) -> int:
+         replace: bool = False, signer: Any = None, since: Path | None = None) -> int:
     from auditor.outputs import DEFAULT_OUTPUTS
     from auditor.runner import run
 
@@ -302,7 +340,7 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
     try:
         with display.progress() as progress:
             outcome = run(config, out_dir, progress, seed=seed, junit=junit, outputs=outputs or DEFAULT_OUTPUTS,
-                          sources=sources, written=wrote, since=since)
+                          sources=sources, written=wrote, replace=replace, since=since)
     except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
         console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
                       "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
@@ -387,6 +425,7 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
         seed: Optional[str] = typer.Option(None, "--seed", metavar="TEXT",
                                            help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
         backup_root: Optional[Path] = _backup_root_option(),
+        replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
         since: Optional[Path] = typer.Option(None, "--since", metavar="DIR", help=SINCE_HELP),
         sign_key: Optional[str] = typer.Option(None, "--sign-key", metavar="KEY", help=SIGN_KEY_HELP),
         sign_credentials: str = typer.Option("application-default", "--sign-credentials", metavar="SETTING", help=SIGN_CREDENTIALS_HELP),
@@ -408,13 +447,14 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
         if "sarif" in chosen:
             sources = sources_from_files(cfg.source, cfg.inventory, os.environ)
             sources.locator()  # a usage error now, before any call is made
-        raise typer.Exit(_run(cfg, out_dir, display, junit, seed, chosen, statuses, sources, signer=signer, since=since))
+        raise typer.Exit(_run(cfg, out_dir, display, junit, seed, chosen, statuses, sources, replace, signer=signer, since=since))
 
 
 @app.command(epilog="Example: auditor collect --config auditor.yaml --out today")
 def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help="the audit configuration (auditor.yaml)"),
             out_dir: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="the locker is written to DIR/evidence"),
             backup_root: Optional[Path] = _backup_root_option(),
+            replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
             since: Optional[Path] = typer.Option(None, "--since", metavar="DIR", help=SINCE_HELP),
             quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
             log_format: LogFormat = _log_format_option()) -> None:
@@ -422,12 +462,13 @@ def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", h
 
     Exit 0 every call succeeded; 2 usage or configuration error; 3 some calls failed (each is listed).
     """
+    from auditor.outdir import OutputFolder
     from auditor.runner import collect as do_collect
 
     with _no_leftovers(out_dir), _errors():
         display = _display(quiet, verbose, log_format)
         cfg = _load(config, backup_root)
-        with display.progress() as progress:
+        with OutputFolder(out_dir, replace=replace), display.progress() as progress:
             collection = do_collect(cfg, out_dir / "evidence", progress, since=since)
         manifest = collection.evidence_dir / "manifest.json"
         display.file_written(manifest)
@@ -467,6 +508,17 @@ def _check_chain(lockers: list) -> None:
     out.print(f"chain: {len(lockers)} lockers, unbroken", highlight=False, markup=False)
 
 
+def _collection_incomplete(results: dict) -> bool:
+    """Whether any finding rests on a call that failed, was never made, or answered with a malformed or
+    partial page (its `unverified` entries name the call), as `run` reports with exit 3."""
+    for control in results["controls"]:
+        for finding in control["findings"]:
+            for entry in (finding.get("details") or {}).get("unverified") or []:
+                if isinstance(entry, dict) and (entry.get("call") or entry.get("kind") in ("interrupted", "not_collected")):
+                    return True
+    return False
+
+
 @app.command(epilog="Example: auditor check --evidence day1/evidence --evidence day2/evidence --out q3 --outputs json,sarif --fail-on fail")
 def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="DIR",
                                               help="evidence locker folder (repeat to merge daily lockers)"),
@@ -488,6 +540,7 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
     import hashlib
 
     from auditor.evidence.locker import Locker
+    from auditor.outdir import OutputFolder
     from auditor.outputs import parse_outputs, render, sources_from_locker
     from auditor.runner import evaluate, write_json
 
@@ -504,13 +557,15 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         if sources is not None:
             sources.locator()  # a usage error now, before any work
         results = evaluate(evidence)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(out_dir / "results.json", results)
-        display.file_written(out_dir / "results.json")
-        display.checks_done(results)
-        digest = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
-        paths = [out_dir / "results.json"] + render(results, newest.manifest, out_dir, chosen, results_sha256=digest,
-                                                    sources=sources, written=display.file_written)
+        if _collection_incomplete(results) and not incomplete:  # a malformed or partial page: exit 3, never 2
+            incomplete = ["the evidence (a malformed or partial answer)"]
+        with OutputFolder(out_dir, fresh=False):
+            write_json(out_dir / "results.json", results)
+            display.file_written(out_dir / "results.json")
+            display.checks_done(results)
+            digest = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
+            paths = [out_dir / "results.json"] + render(results, newest.manifest, out_dir, chosen, results_sha256=digest,
+                                                        sources=sources, written=display.file_written)
         if junit is not None:
             from auditor.ci import write_junit
 
@@ -553,7 +608,9 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
     """
     import hashlib
 
+    from auditor import reading
     from auditor.evidence.locker import Locker
+    from auditor.outdir import OutputFolder
     from auditor.outputs import DEFAULT_OUTPUTS, parse_outputs, render, sources_from_locker
     from auditor.runner import pack_extra, write_pack_manifest
 
@@ -561,28 +618,38 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
         display = _display(quiet, verbose, log_format)
         signer = _signer(sign_key, sign_credentials, kms_endpoint)
         chosen = tuple(f for f in (parse_outputs(outputs) if outputs is not None else DEFAULT_OUTPUTS) if f != "json")
-        try:
-            raw = results.read_bytes()
-            document = json.loads(raw)
-        except (OSError, ValueError) as err:
-            raise AuditorError(f"{results}: cannot read results: {err}") from err
+        raw, document = reading.read_json(results, "results", error=AuditorError)
+        _valid_results(results, document)
         locker = Locker(evidence)
         sources = sources_from_locker(locker, config, os.environ) if "sarif" in chosen else None
+        digest = hashlib.sha256(raw).hexdigest()
         is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
         if signer is not None and not is_pack:
             raise AuditorError(f"--sign-key: {out_dir} is not the pack of {results} (only a pack's manifest is signed)")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(raw).hexdigest()
-        paths = render(document, locker.manifest, out_dir, chosen, seed=seed, results_sha256=digest, sources=sources,
-                       written=display.file_written)
-        if is_pack:
-            write_pack_manifest(out_dir, pack_extra(out_dir, digest))
-            paths.append(out_dir / "SHA256SUMS")
-            display.file_written(out_dir / "SHA256SUMS")
+        with OutputFolder(out_dir, fresh=False, claims=is_pack):
+            paths = render(document, locker.manifest, out_dir, chosen, seed=seed, results_sha256=digest, sources=sources,
+                           written=display.file_written)
+            if is_pack:
+                write_pack_manifest(out_dir, pack_extra(out_dir, digest))
+                paths.append(out_dir / "SHA256SUMS")
+                display.file_written(out_dir / "SHA256SUMS")
         if signer is not None:
             _sign(out_dir, signer)
             paths.append(out_dir / SIGNATURE_FILE)
         _files(paths, display)
+
+
+def _valid_results(path: Path, document) -> None:
+    """A results.json handed to `report` is a tool input: schema errors are exit 2, not a traceback."""
+    import jsonschema
+
+    from auditor.results import validate_results
+
+    try:
+        validate_results(document)
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise AuditorError(f"{path}: not a valid results document at {where}: {err.message[:300]}") from err
 
 
 @app.command(epilog="Example: auditor verify packs/2026-Q3 --public-key keys/packs.pub")
@@ -690,13 +757,13 @@ def gate(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", he
     On a terminal the changes are a table; in a pipe, tab-separated values (one change a line, full width).
     """
     from auditor.ci import github_outputs, write_junit
-    from auditor.gate import compare, load_results, parse_fail_on
+    from auditor.gate import compare, parse_fail_on, read_results
 
     with _errors():
         kinds = parse_fail_on(fail_on)
-        new = load_results(results, "new")
-        old = load_results(baseline, "baseline") if baseline is not None else None
-        report = compare(new, old, kinds)
+        new, new_schema = read_results(results, "new")
+        old, old_schema = read_results(baseline, "baseline") if baseline is not None else (None, None)
+        report = compare(new, old, kinds, read_as={"new": new_schema, **({"baseline": old_schema} if old_schema else {})})
         for note in report.notes:
             console.print(f"[yellow]note:[/] {note}")
         if json_out == "-":
@@ -726,6 +793,7 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", metavar="
          fail_on: Optional[str] = _fail_on_option(),
          seed: Optional[str] = typer.Option(None, "--seed", metavar="TEXT",
                                             help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+         replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
          quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
          log_format: LogFormat = _log_format_option()) -> None:
     """Serve the sample company in the simulator and run the audit against it.
@@ -745,7 +813,7 @@ def demo(out_dir: Path = typer.Option(Path("demo-out"), "--out", "-o", metavar="
         with Simulator(load_scenario(samples / "scenario.yaml"), port=0) as simulator, _demo_token(config):
             display.info(f"simulator for the sample company at {simulator.url}")
             code = _run(config.for_simulator(simulator), out_dir, display, seed=seed, outputs=chosen, fail_on=statuses,
-                        sources=sources)
+                        sources=sources, replace=replace)
         raise typer.Exit(code)
 
 
@@ -846,4 +914,8 @@ def _version(version: bool = typer.Option(False, "--version", help="print the ve
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as err:  # noqa: BLE001 - raised outside a command's handler (option parsing, callbacks)
+        _internal_error(err)
+        sys.exit(EXIT_INTERNAL)

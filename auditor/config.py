@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ConfigError
 
 GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager")
@@ -25,11 +25,29 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
+#: Longest duration accepted anywhere (a policy's interval, a review cycle): beyond it date arithmetic
+#: overflows (`99999999999999d`) and no policy means it.
+MAX_DURATION = timedelta(days=3660)
+#: Dates a period may use: anything else is a typo (0001-01-01) and breaks day-by-day evaluation.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2199, 12, 31)
+MAX_PERIOD_DAYS = 3660
+
+
 def parse_duration(value: Any) -> timedelta:
-    """Durations are written like '24h', '30d' or '2w'; a bare number means hours."""
+    """Durations are written like '24h', '30d' or '2w'; a bare number means hours. Between 0 and
+    MAX_DURATION: infinite, NaN and overflowing values are errors naming the value."""
+    duration = _parse_duration(value)
+    if not timedelta(0) <= duration <= MAX_DURATION:
+        raise ValueError(f"{value!r} is outside 0 to {MAX_DURATION.days} days")
+    return duration
+
+
+def _parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not -1e7 < value < 1e7:  # also NaN and .inf: no overflow below
+            raise ValueError(f"{value!r} is outside 0 to {MAX_DURATION.days} days")
         return timedelta(hours=value)
     if isinstance(value, str) and value.startswith("P"):  # ISO 8601, as stored in a locker's config snapshot
         try:
@@ -40,6 +58,8 @@ def parse_duration(value: Any) -> timedelta:
     if not match:
         raise ValueError(f"{value!r} is not a duration (write e.g. 24h, 30d, 2w)")
     amount, unit = float(match.group(1)), match.group(2)
+    if amount > 1e7:
+        raise ValueError(f"{value!r} is outside 0 to {MAX_DURATION.days} days")
     return timedelta(hours=amount) if unit == "h" else timedelta(days=amount * (7 if unit == "w" else 1))
 
 
@@ -77,6 +97,11 @@ class PeriodConfig(_Strict):
             raise ValueError("give quarter (e.g. 2026-Q3) or both start and end")
         if self.start and self.end and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        first, last = self.bounds()
+        if first < EARLIEST_DAY or last > LATEST_DAY:
+            raise ValueError(f"the period {first} to {last} is outside {EARLIEST_DAY} to {LATEST_DAY}")
+        if (last - first).days >= MAX_PERIOD_DAYS:
+            raise ValueError(f"the period {first} to {last} is longer than {MAX_PERIOD_DAYS} days")
         return self
 
     def bounds(self) -> tuple[date, date]:
@@ -169,7 +194,7 @@ class GithubConfig(_Strict):
     base_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
-    seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
+    seconds_between_requests: float = Field(default=0.25, ge=0, le=60)  # GitHub asks for serial, paced requests
     app: GithubAppConfig | None = None  # authenticate as a GitHub App installation instead of token_env
     host: str | None = None  # the host repositories are named by (default: github.com, or base_url's host for GHE)
 
@@ -236,8 +261,8 @@ class ClassificationPolicy(_Strict):
     """What the Data Classification Policy demands of one class of data."""
 
     backup_interval: timedelta = timedelta(hours=24)
-    retention_min_days: int = Field(default=7, ge=0)
-    retention_max_days: int | None = Field(default=None, ge=1)
+    retention_min_days: int = Field(default=7, ge=0, le=36600)
+    retention_max_days: int | None = Field(default=None, ge=1, le=36600)
     cross_region: bool = True
     encryption: Literal["cmek", "google-managed", "any"] = "any"
     point_in_time_recovery: bool = False
@@ -259,7 +284,7 @@ class SourceCodePolicy(_Strict):
     backup_interval: timedelta = timedelta(hours=24)
     include_archived: bool = True
     include_forks: bool = False
-    integrity_sample: int = Field(default=5, ge=0)  # repositories fsck'ed and restore-drilled per run
+    integrity_sample: int = Field(default=5, ge=0, le=100_000)  # repositories fsck'ed and restore-drilled per run
     integrity_seed: str | None = None  # default "<org>:<day of collection>": reproducible, recorded
 
     @field_validator("backup_interval", mode="before")
@@ -325,11 +350,11 @@ class PolicyConfig(_Strict):
 class SamplingConfig(_Strict):
     """Auditor sample sizes by how often a control operates (the usual SOC 2 fieldwork table)."""
 
-    daily: int = Field(default=25, ge=0)
-    weekly: int = Field(default=5, ge=0)
-    monthly: int = Field(default=2, ge=0)
-    quarterly: int = Field(default=1, ge=0)
-    annual: int = Field(default=1, ge=0)
+    daily: int = Field(default=25, ge=0, le=100_000)
+    weekly: int = Field(default=5, ge=0, le=100_000)
+    monthly: int = Field(default=2, ge=0, le=100_000)
+    quarterly: int = Field(default=1, ge=0, le=100_000)
+    annual: int = Field(default=1, ge=0, le=100_000)
 
 
 class Config(_Strict):
@@ -405,6 +430,11 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _short_repr(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
     """The keys the model allows where `loc` points (for "did you mean"): walks fields, list items and dict values."""
     import types
@@ -464,25 +494,15 @@ def format_validation_error(path: Path, text: str, err: ValidationError, model: 
                 if close:
                     msg += f" (did you mean {close[0]!r}?)"
         value = item.get("input")
-        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
+        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {_short_repr(value)})"
         lines.append(f"{where}: {key}: {msg}{shown}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
-def load_yaml(path: Path) -> tuple[str, Any]:
-    """Read a YAML file safely; errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start} cannot be decoded)") from err
-    try:
-        return text, yamlsafe.load(text, dates_as_text=True)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from err
+def load_yaml(path: Path, what: str = "config") -> tuple[str, Any]:
+    """Read a YAML file through the one reading path (size, encoding, depth, safe YAML); errors name
+    the file and line."""
+    return reading.read_yaml(path, what, error=ConfigError)
 
 
 def load_config(path: str | Path) -> Config:

@@ -22,7 +22,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.config import format_validation_error, load_yaml
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ConfigError
 
 RESOURCE = re.compile(r"^//[a-z0-9.-]+\.googleapis\.com/\S+$")
@@ -117,14 +117,7 @@ class DeclaredInventory(_Strict):
 
 def parse_inventory(text: str, source: Path) -> DeclaredInventory:
     """Validate inventory YAML text; errors name the file, line and key like config errors do."""
-    import yaml
-
-    try:
-        data = yamlsafe.load(text, dates_as_text=True)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else str(source)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from err
+    data = reading.parse_yaml(text, str(source), error=ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping (reviewed, stores, exclusions) at the top level")
     try:
@@ -135,6 +128,6 @@ def parse_inventory(text: str, source: Path) -> DeclaredInventory:
 
 def load_inventory(path: Path) -> tuple[str, DeclaredInventory]:
     """(text, inventory) of an inventory file; the text is what goes into the evidence locker."""
-    text, _data = load_yaml(path)
+    text, _data = load_yaml(path, "inventory")
     return text, parse_inventory(text, path)
 

@@ -29,7 +29,8 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import sources, waivers
+from auditor import outdir, sources, waivers
+from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -79,6 +80,10 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         identities["github"] = github_identity(config.github)  # the name of the variable or the App, never a secret
         identities["git"] = f"local user {getpass.getuser()}"
     inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
+    if config.inventory is not None:  # a bad data map is exit 2 before the locker exists, not a half locker
+        from auditor.inventory import load_inventory
+
+        load_inventory(config.inventory)
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs, previous=previous)
     interrupted = False
     stop = threading.Event()
@@ -87,6 +92,9 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
             Scheduler(locker, progress, config.collection, serial=serial, stop=stop).run(plan(ctx))
     except KeyboardInterrupt:  # Ctrl-C: stop calling, keep what came, and say so in the manifest
         interrupted = True
+    except BaseException:  # a failed write (a full disk) or a bug: no manifest, so the locker reads as unfinished
+        locker.abandon()
+        raise
     with ignoring_interrupts():
         return Collection(evidence_dir, locker.close(interrupted=interrupted))
 
@@ -133,11 +141,14 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     if not evidence_dirs:
         raise EvidenceError("no evidence locker given")
     lockers = sorted((Locker(d) for d in evidence_dirs), key=lambda locker: locker.as_of)
+    for locker in lockers:  # the tool's own stored inputs must parse: exit 2 naming the item, never a fallback
+        stored_inputs.check(locker)
     newest = lockers[-1]  # merged daily lockers: the newest configuration and waivers apply
     config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
-    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
+    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory,
+                       inventory_problem=inventory_problem(config, facts))
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
     # each check sees only the facts it declared (auditor.facts.model.FactsView)
@@ -164,6 +175,13 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
     return document
+
+
+def inventory_problem(config: Config, facts: Any) -> str | None:
+    """Why a configured data map is not in the facts (None when it is, or when none is configured)."""
+    if config.inventory is None or facts.stores.inventory is not None:
+        return None
+    return facts.stores.inventory_problem or "the declared inventory was not read from the evidence"
 
 
 def _control(check, findings, config: Config) -> dict[str, Any]:
@@ -217,7 +235,9 @@ def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> d
     # (auditor.signing.sign_pack) signs the new manifest after this.
     (out_dir / SIGNATURE_FILE).unlink(missing_ok=True)
     files = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)):
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()
+                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)
+                       and p.name != outdir.LOCK_FILE and not outdir.is_temporary(p.name)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     manifest = {"schema": "auditor.pack/v1", "tool": {"name": TOOL_NAME, "version": __version__},
@@ -244,10 +264,18 @@ class RunOutcome:
 
 def run(config: Config, out_dir: Path, progress: Progress | None = None, seed: str | None = None,
         junit: Path | None = None, *, outputs: tuple[str, ...] | None = None, sources: Any = None,
-        written: Any = None, since: Path | None = None) -> RunOutcome:
+        written: Any = None, replace: bool = False, since: Path | None = None) -> RunOutcome:
     """The whole pipeline. Every file of the pack (a JUnit file inside it too) is written before the
-    pack manifest, which comes last so that `auditor verify` covers everything."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    pack manifest, which comes last so that `auditor verify` covers everything.
+
+    The folder is taken for the run (auditor.outdir): empty or absent, or a pack replaced only when
+    `replace`; a second run into it refuses; a failed run leaves no temporary file and no pack manifest."""
+    with outdir.OutputFolder(out_dir, replace=replace):
+        return _run(config, out_dir, progress, seed, junit, outputs, sources, written, since)
+
+
+def _run(config: Config, out_dir: Path, progress: Progress | None, seed: str | None, junit: Path | None,
+         outputs: tuple[str, ...] | None, sources: Any, written: Any, since: Path | None = None) -> RunOutcome:
     collection = collect(config, out_dir / "evidence", progress, since=since)
     results = evaluate([collection.evidence_dir])
     write_json(out_dir / "results.json", results)

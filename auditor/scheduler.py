@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from auditor import retry
 from auditor.config import CollectionConfig
+from auditor.errors import OutputError
 from auditor.evidence.capture import recording
 from auditor.evidence.failure import describe_failure
 from auditor.evidence.locker import CallRecord, LockerWriter
@@ -127,6 +128,8 @@ class Scheduler:
                     continue
                 call = pending.pop(future)
                 record, result = future.result()
+                if getattr(self.locker, "write_error", None) is not None:  # a write failed inside a library
+                    raise self.locker.write_error
                 self.records.append(record)
                 # a partial answer is still followed: what it did return is real, and the call itself
                 # stays a gap for the scopes it named
@@ -150,6 +153,8 @@ class Scheduler:
         with recording(recorder), retry.active(self.policy):
             try:
                 result = call.perform()
+            except OutputError:  # the locker cannot be written (a full disk): the run ends, no evidence of it
+                raise
             except Exception as err:  # every failure becomes evidence, never a silent gap
                 error = describe_failure(err)
         return recorder.finish(error), result

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from auditor.errors import AuditorError
+from auditor import reading
+from auditor.errors import AuditorError, EvidenceError
+from auditor.evidence import shape
 from auditor.signing import SIGNATURE_FILE, fingerprint, verify_signature
 
 PACK_MANIFEST = "pack-manifest.json"
@@ -123,21 +124,32 @@ def _sha(path: Path) -> str:
 def _read_sums(path: Path) -> dict[str, str] | None:
     try:
         entries = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in reading.read_text(path, "pack manifest", error=EvidenceError).splitlines():
             digest, name = line.split("  ", 1)
             if not re.fullmatch(r"[0-9a-f]{64}", digest):
                 return None
             entries[name] = digest
         return entries
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (EvidenceError, ValueError):
         return None
 
 
 def _read_json(path: Path) -> Any:
+    """A JSON file of the pack through the one reading path (regular files only, size and depth
+    limits); None when it cannot be read or parsed."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        return reading.read_json(path, "manifest", error=EvidenceError)[1]
+    except EvidenceError:
         return None
+
+
+def _misshaped(result: "Verification", rel: str, problem: str, step: str = "evidence") -> None:
+    """A pack file that parses but is not shaped as the tool writes it: tampering (exit 1) when its
+    digest also differs from the pack manifest's; otherwise an unreadable tool input (exit 2)."""
+    if rel in result.changed:
+        result.problem(step, f"{rel} is not as the tool writes it: {problem}")
+        return
+    raise EvidenceError(f"{rel}: {problem}")
 
 
 def unconfined(pack: Path, rel: Any) -> str | None:
@@ -147,15 +159,12 @@ def unconfined(pack: Path, rel: Any) -> str | None:
     symlink at any step from the pack's root (a symlinked item would let verify hash a file that is
     not in the pack).
     """
-    if not isinstance(rel, str) or not rel:
-        return "not a path"
-    if "\\" in rel or "\x00" in rel:
-        return "a backslash or NUL in the path"
-    if rel.startswith("/") or PurePosixPath(rel).is_absolute():
-        return "an absolute path"
+    why = shape.safe_item_path(rel)
+    if why:
+        return why
     parts = rel.split("/")
-    if any(part in ("..", ".", "") for part in parts):
-        return "a '..', '.' or empty segment"
+    if "." in parts:
+        return f"path {rel[:200]!r} has a '.' segment"
     current = pack
     for part in parts:
         current = current / part
@@ -189,6 +198,10 @@ def verify_pack(pack: Path, public_key: Any = None) -> Verification:
     pack = Path(pack)
     if not pack.is_dir():
         raise NotAPackError(f"{pack}: not a folder")
+    if not (pack / PACK_MANIFEST).is_file() and not (pack / SUMS).is_file() and (
+            (pack / "evidence").is_dir() or (pack / "results.json").exists()):
+        raise NotAPackError(f"{pack}: an incomplete pack: no {PACK_MANIFEST} or {SUMS}, so the run that wrote it "
+                            "did not finish (it was stopped, or a write failed); run it again")
     if not (pack / PACK_MANIFEST).is_file() and not (pack / SUMS).is_file():
         raise NotAPackError(f"{pack}: not an evidence pack (no {PACK_MANIFEST} or {SUMS}); give the folder `auditor run --out` wrote")
     result = Verification()
@@ -236,7 +249,7 @@ def verify_pack(pack: Path, public_key: Any = None) -> Verification:
     for path, entry in sorted(listed.items(), key=lambda kv: str(kv[0])):
         why = unconfined(pack, path)
         if why:
-            result.problem("paths", f"the pack manifest names {path!r}, {why}: not a file of this pack")
+            result.problem("paths", f"{str(path)[:200]!r} is listed but is not a plain file inside the pack ({why})")
         elif isinstance(entry, dict):
             safe[path] = entry
         else:
@@ -280,13 +293,18 @@ def _check_evidence(pack: Path, on_disk: set[str], result: Verification) -> None
                 result._add(result.changed, manifest_rel)
                 result.step("evidence").status = "failed"
             continue
+        try:
+            shape.check_manifest(manifest, manifest_rel)
+        except EvidenceError as err:
+            _misshaped(result, manifest_rel, str(err).split(": ", 1)[-1])
+            continue
         listed = set()
-        items = manifest.get("items", [])
-        for item in items if isinstance(items, list) else []:
-            path = item.get("path") if isinstance(item, dict) else None
-            why = unconfined(pack / locker_rel if locker_rel else pack, path) if path is not None else "no path"
+        for item in manifest["items"]:
+            path = item.get("path")
+            why = unconfined(pack / locker_rel if locker_rel else pack, path)
             if why:
-                result.problem("paths", f"{manifest_rel} names an item {path!r}, {why}: not a file of this locker")
+                result.problem("paths", f"{locker_rel}{str(path)[:200]} (evidence item {item.get('id')}) leads out of the pack "
+                                        f"({why}); it was not read")
                 continue
             rel = locker_rel + path
             listed.add(rel)
@@ -324,6 +342,10 @@ def _check_links(pack: Path, on_disk: set[str], result: Verification) -> None:
     """report.html and report.pdf -> results.json -> evidence/manifest.json digests agree; a report that
     carries no digest is not linked to anything, so it fails (it could be any file)."""
     results = _read_json(pack / "results.json") if "results.json" in on_disk else None
+    if results is not None and (not isinstance(results, dict) or not isinstance(results.get("lockers", []), list)):
+        _misshaped(result, "results.json", "lockers is not a list of the lockers the results were computed from"
+                   if isinstance(results, dict) else "not a JSON object", "links")
+        return
     if not isinstance(results, dict):
         if "results.json" in on_disk:
             result.problem("links", "results.json cannot be read, so no report can be linked to it")

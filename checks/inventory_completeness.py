@@ -60,8 +60,13 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                     "create_time": store.create_time.isoformat() if store.create_time else None,
                     "in_asset_inventory": store.in_assets, "listed_by_admin_api": store.in_admin}
         exclusion, declared = inventory.exclusion(resource), inventory.store(resource)
+        unknown_kind = None if declared else facts.stores.kind_unknown(store)
         if exclusion:
             status, message = PASS, f"{store.short} ({where}) is excluded from the data map: {exclusion.reason}"
+        elif unknown_kind:  # not declared: unless it is a read replica its primary's entry covers, that is a failure
+            status = INCONCLUSIVE
+            message = (f"{store.short} ({where}) is not in the data map, and its own listing could not be read "
+                       f"({unknown_kind}), so whether it is a read replica its primary's entry covers is unknown.")
         elif declared:
             status, message = PASS, f"{store.short} ({where}) is declared, owner {declared.owner}, classification {declared.classification}."
         elif store.replica_of:

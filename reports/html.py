@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from auditor.errors import ReportError
-from auditor.reports import charts, view
+from auditor.reports import charts, display, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
 MAIN_TEMPLATE = "report.html.j2"
@@ -162,8 +162,10 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=display.finalize,  # every {{ }}: invisible characters shown, long unbroken runs shortened
     )
     env.filters.update(
+        visible=display.visible,
         short_hash=_short_hash,
         when=_when,
         compact=_compact,

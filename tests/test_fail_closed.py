@@ -136,6 +136,15 @@ def test_covered_spans_join_and_a_gap_between_them_is_unknown():
     assert span.start == datetime(2026, 8, 3, tzinfo=UTC) and span.evidence == ("e-read",)
 
 
+def test_a_query_covers_what_its_call_record_says():
+    manifest = {"as_of": "2026-11-20T09:00:05+00:00", "calls": [{"server_date": "2026-11-20T09:00:00+00:00"}]}
+    call = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND (x AND timestamp<"2026-10-02T00:00:00Z")'},
+            "covered": {"from": "2026-06-30T00:00:00Z", "to": "2026-11-20T09:00:00Z"}}
+    assert query_span(call, manifest) == (datetime(2026, 6, 30, tzinfo=UTC), datetime(2026, 11, 20, 9, 0, 5, tzinfo=UTC))
+    early = {**call, "covered": {"from": "2026-06-30T00:00:00Z", "to": "2026-10-02T00:00:00Z"}}
+    assert query_span(early, manifest)[1] == datetime(2026, 10, 2, tzinfo=UTC)
+
+
 def test_a_query_covers_up_to_its_run_not_past_it():
     manifest = {"as_of": "2026-10-20T06:00:00+00:00", "calls": [{"server_date": "2026-10-20T05:59:00+00:00"}]}
     late = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-02T00:00:00Z"'},
@@ -222,9 +231,22 @@ def test_a_check_reading_an_undeclared_fact_fails():
         facts.view(("backup_attempts",))
 
 
-def test_the_builtin_checks_read_only_what_they_declare_on_every_path(sample_pack):
-    """The demo ran every check through facts.view(check.needs): no UndeclaredFact reached the results."""
-    assert sample_pack.outcome.results["controls"]
+def test_the_runner_hands_each_check_only_its_declared_view(sample_pack, monkeypatch):
+    """Re-performing the sample: every built-in check gets facts.view(its needs), and none reads past it."""
+    from auditor.facts.model import Facts
+    from auditor.runner import evaluate
+
+    seen: list[frozenset] = []
+    real_view = Facts.view
+
+    def recording_view(self, needs):
+        seen.append(frozenset(needs))
+        return real_view(self, needs)
+
+    monkeypatch.setattr(Facts, "view", recording_view)
+    results = evaluate([sample_pack.out / "evidence"])
+    assert sorted(seen, key=sorted) == sorted((frozenset(c.needs) for c in BUILTIN), key=sorted)
+    assert {c["id"] for c in results["controls"]} == {c.id for c in BUILTIN}
 
 
 def test_an_unknown_collection_cannot_be_iterated_or_counted():
@@ -315,9 +337,9 @@ def test_partial_marks_in_each_documented_form():
     # newer list APIs: unreachable[] locations
     assert partial_marks({"backupPlans": [], "unreachable": ["projects/p/locations/us-east1"]})
     # Compute aggregated lists: a per-scope warning; NO_RESULTS_ON_PAGE is an empty zone, not a gap
-    assert partial_marks({"items": {"zones/us-east1-b": {"warning": {"code": "UNREACHABLE", "message": "zone down"}},
-                                    "zones/us-east1-c": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == [
-        "zones/us-east1-b: UNREACHABLE: zone down"]
+    marks = partial_marks({"items": {"zones/us-east1-b": {"warning": {"code": "UNREACHABLE", "message": "zone down"}},
+                                     "zones/us-east1-c": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}})
+    assert len(marks) == 1 and "zone down" in marks[0]
     assert partial_marks({"items": [{"name": "db"}]}) == [] and partial_marks({"unreachable": []}) == []
     assert partial_marks({"items": {"zones/a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == []
 
@@ -412,3 +434,31 @@ def test_backups_disabled_is_not_a_vacuous_parity_pass_through_the_simulator(tmp
     assert on["status"] == "pass" and on["observed"]["backups_checked"] > 0
     (enabled,) = [c for c in results["controls"] if c["id"] == "backup-enabled"]
     assert {f["resource"]: f["status"] for f in enabled["findings"]}[sql_resource("vac-prod", "off-pg")] == "fail"
+
+
+def test_an_unread_data_map_makes_classification_unknown_not_the_label():
+    """Issue 12 case 2, facts side: the configured map unread, a label must not stand in for the declaration."""
+    inst = instance(labels={"data-classification": "internal"})  # internal allows Google-managed keys
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"sql_instances": [inst]}, answered=READ)
+    cfg = config()
+    unread = CheckContext(config=cfg, period=Period.from_config(cfg.period), as_of=facts.as_of,
+                          inventory_problem="evidence item e-1 holds no inventory text")
+    assert unread.classification_of(inst.labels, resource=inst.resource) == (None, None)
+    found = {f.resource: f for f in backup_encryption_parity.evaluate(facts.view(backup_encryption_parity.CHECK.needs), unread)}
+    assert found[inst.resource].status == "inconclusive"
+    assert ctx_for(facts).classification_of(inst.labels, resource=inst.resource)[0] == "internal"  # no map configured
+
+
+def test_a_store_whose_own_listing_failed_is_not_judged_as_a_store_of_its_own():
+    from auditor.checks import inventory_classification
+    from auditor.facts.stores import Asset
+
+    replica = Asset(sql_resource("p", "db-replica"), "sqladmin.googleapis.com/Instance", "7", "us-east1",
+                    {"data-classification": "internal"}, datetime(2025, 1, 1, tzinfo=UTC), "projects/p", ("e-a",))
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"assets": [replica]},
+                     answered=[("cloudasset", "searchAllResources", "projects/p")], project_numbers={"7": "p"},
+                     gaps=[CallGap("sqladmin", "instances.list", "projects/p", "permission_denied", "IAM_PERMISSION_DENIED",
+                                   "no", 403, "c-1")])
+    found = {f.resource: f for f in inventory_classification.evaluate(facts.view(inventory_classification.CHECK.needs),
+                                                                      ctx_for(facts))}
+    assert found[replica.resource].status == "inconclusive" and "replica" in found[replica.resource].message

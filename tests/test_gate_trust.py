@@ -137,9 +137,10 @@ def test_a_v1_baseline_is_read_as_v2_with_the_same_ids(baseline, tmp_path):
     with pytest.raises(jsonschema.ValidationError):
         validate_results(old)  # v1 is not v2 ...
     validate_results(old, SCHEMA_V1)  # ... it is v1
-    code, _, report = _gate(tmp_path, baseline, old)
+    code, output, report = _gate(tmp_path, baseline, old)
     assert code == 0 and report["passed"]  # same findings, same ids: nothing changed
     assert report["changes"] == []
+    assert "the baseline results are auditor.results/v1, read as auditor.results/v2 (finding ids unchanged)" in report["notes"]
     mapped = upgrade(old)
     assert [f["rule"] for c in mapped["controls"] for f in c["findings"]] == \
         [f["rule"] for c in baseline["controls"] for f in c["findings"]]

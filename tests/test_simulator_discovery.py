@@ -199,6 +199,10 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
     counts["assets"] = walk("cloudasset", _pages(asset.v1(), "searchAllResources", scope=f"organizations/{scenario.organization.id}",
                                                  assetTypes=["sqladmin.googleapis.com/Instance"], pageSize=5))
 
+    resourcemanager = _client(sim, "cloudresourcemanager", "v1")  # `auditor validate --online`'s testIamPermissions
+    request = resourcemanager.projects().testIamPermissions(resource=prod, body={"permissions": ["cloudsql.instances.list"]})
+    _validate(sim, "cloudresourcemanager", request, request.execute(), failures)
+
     assert not failures, "\n".join(failures[:20])
     assert counts["instances"] > len(usable) and counts["assets"] > 1  # the small pages made list_next follow pages
     undriven = [f"{r.method} {r.template}" for r in DEFAULT_ROUTES if sim.count(r.api, r.method, r.template) == 0]

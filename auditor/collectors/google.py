@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import google.auth
 import google_auth_httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
@@ -75,16 +74,9 @@ def load_credentials(setting: str) -> tuple[Credentials, str]:
     if setting == "anonymous":
         return AnonymousCredentials(), "anonymous"
     if setting == "application-default":
-        try:
-            creds, _project = google.auth.default(scopes=READ_ONLY_SCOPES)
-        except google.auth.exceptions.DefaultCredentialsError as err:
-            raise ConfigError(
-                "gcp.credentials: no application default credentials were found. On your machine run "
-                "`gcloud auth application-default login`; in CI authenticate first (Workload Identity Federation, "
-                "google-github-actions/auth); or set gcp.credentials to a service-account key file. "
-                f"(google-auth said: {err})") from err
-        identity = getattr(creds, "service_account_email", None) or "application-default credentials"
-        return creds, identity
+        from auditor.collectors.adc import application_default
+
+        return application_default(READ_ONLY_SCOPES)  # each source tried once; the error lists them
     try:
         creds = service_account.Credentials.from_service_account_file(setting, scopes=READ_ONLY_SCOPES)
     except FileNotFoundError:

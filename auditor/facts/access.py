@@ -102,36 +102,10 @@ def items(body: Any, field: str) -> list[dict[str, Any]] | None:
     return [item for item in value if isinstance(item, dict)]
 
 
-PARTIAL_WARNINGS = ("REGION_UNREACHABLE", "UNREACHABLE", "PARTIAL_RESULT", "PARTIAL_SUCCESS")
-
-
 def partial_marks(body: Any) -> list[str]:
-    """What a 200 answer says it left out: `unreachable[]` locations, or warnings such as REGION_UNREACHABLE.
+    """What a 200 answer says it left out (auditor.evidence.partial: `unreachable[]`, Cloud SQL's
+    REGION_UNREACHABLE, Compute's scope warnings), in words. The capture layer already marks such a
+    call `partial`; reading the page again keeps lockers written before it did fail closed too."""
+    from auditor.evidence.partial import partial_signals
 
-    A page that says it is partial is not a complete read, whatever its status."""
-    if not isinstance(body, dict):
-        return []
-    marks: list[str] = []
-    unreachable = body.get("unreachable")
-    if isinstance(unreachable, list):
-        marks += [f"unreachable: {u}" for u in unreachable if u]
-    warnings = body.get("warnings")
-    if isinstance(warnings, dict):
-        warnings = [warnings]
-    for warning in warnings if isinstance(warnings, list) else []:
-        marks += _warning_mark(warning)
-    items = body.get("items")
-    if isinstance(items, dict):  # an aggregated list (Compute): one entry per zone or region, each may warn
-        for scope, entry in items.items():
-            warning = entry.get("warning") if isinstance(entry, dict) else None
-            marks += [f"{scope}: {mark}" for mark in _warning_mark(warning)]
-    return marks
-
-
-def _warning_mark(warning: Any) -> list[str]:
-    """A partial-result warning in words; [] for any other warning (NO_RESULTS_ON_PAGE is an empty scope, not a gap)."""
-    code = warning.get("code") if isinstance(warning, dict) else warning
-    if isinstance(code, str) and code.upper() in PARTIAL_WARNINGS:
-        message = warning.get("message") if isinstance(warning, dict) else None
-        return [f"{code}: {message}" if message else code]
-    return []
+    return [f"{s['code']}: {s['message']}" for s in partial_signals(body)]

@@ -107,6 +107,14 @@ class StoreView:
         read = self.listing(asset_type, project)
         return read.describe() if isinstance(read, Unknown) else None
 
+    def kind_unknown(self, store: Store) -> str | None:
+        """Why a store's details (replica or not, its settings) are unknown: the index lists it, and the
+        Admin API listing that would show it was not read in full. None when they are known."""
+        if store.in_admin or store.asset_type not in self._listings:
+            return None
+        read = self.listing(store.asset_type, store.project)
+        return read.describe() if isinstance(read, Unknown) else None
+
     def project_of(self, asset: Asset) -> str | None:
         return self.project_numbers.get(asset.project_number or "")
 

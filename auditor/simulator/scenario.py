@@ -12,12 +12,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from auditor.simulator.scenario_base import Strict, utc
 
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ScenarioError
 from auditor.simulator.scenario_controls import AlertPolicy, KmsKey, LogMetric, NotificationChannel, Operation
 from auditor.simulator.scenario_stores import AssetOnlyStore, Bucket
@@ -266,14 +265,5 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file (yaml.safe_load; never executes tags)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
-    try:
-        data = yamlsafe.load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    _text, data = reading.read_yaml(path, "scenario", error=ScenarioError, dates_as_text=False)
     return parse_scenario(data, str(path))

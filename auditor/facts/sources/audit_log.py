@@ -126,22 +126,27 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
 
 
 def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    """The span of time a complete query covered: its filter's lower bound to its upper bound, but never
-    past the moment it was answered (entries written later were not there to be listed). A query that
-    reaches its own collection run (its upper bound at most SNAPSHOT_SKEW before the run's first
-    answer: a bound taken when the run was planned) covers that run to its end, the locker's as-of
-    time: the run's configuration reads and its log query are taken as one snapshot. A query that
-    ended earlier (the period's end, for a run made weeks later) covers only up to its bound."""
-    params = call.get("params") or {}
-    bounds = dict(_BOUND.findall(str(params.get("filter", ""))))
-    start = timestamp(bounds.get(">=") or bounds.get(">"))
-    end = timestamp(bounds.get("<") or bounds.get("<="))
+    """The span of time a complete query covered: what its call record says it covers (`covered`: from
+    the query's start to the server time of its first page), else, for older lockers, its filter's
+    bounds, but never past the moment it was answered.
+
+    A query that reaches its own collection run (its end at most SNAPSHOT_SKEW before the run's first
+    answer) covers that run to its end, the locker's as-of time: the run's configuration reads and its
+    log query are taken as one snapshot (their order inside the run, seconds apart, is not resolved).
+    A query that ended earlier (the period's end, for a run made weeks later) covers only up to there."""
+    covered = call.get("covered") if isinstance(call.get("covered"), dict) else None
+    if covered:
+        start, end = timestamp(covered.get("from")), timestamp(covered.get("to"))
+    else:
+        bounds = dict(_BOUND.findall(str((call.get("params") or {}).get("filter", ""))))
+        start = timestamp(bounds.get(">=") or bounds.get(">"))
+        end = timestamp(bounds.get("<") or bounds.get("<="))
     if start is None:
         return None
     as_of = timestamp(manifest.get("as_of"))
     run_start = min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t), default=as_of)
     if end is None or (run_start is not None and end >= run_start - SNAPSHOT_SKEW):
-        end = as_of
+        end = max(end, as_of) if end and as_of else (as_of or end)
     return (start, end) if end and end > start else None
 
 
