@@ -328,7 +328,7 @@ def _files(paths: list[Path], display, base: Path | None = None) -> None:
 
 def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | None = None,
          outputs: tuple[str, ...] | None = None, fail_on: tuple[str, ...] = (), sources: Any = None,
-         replace: bool = False) -> int:
+         replace: bool = False, signer: Any = None, since: Path | None = None) -> int:
     from auditor.outputs import DEFAULT_OUTPUTS
     from auditor.runner import run
 
@@ -341,7 +341,7 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
     try:
         with display.progress() as progress:
             outcome = run(config, out_dir, progress, seed=seed, junit=junit, outputs=outputs or DEFAULT_OUTPUTS,
-                          sources=sources, written=wrote, replace=replace)
+                          sources=sources, written=wrote, replace=replace, since=since)
     except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
         console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
                       "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
@@ -349,6 +349,9 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
     display.checks_done(outcome.results)
     if not display.quiet and not display.json:
         _summary(outcome.results)
+    if signer is not None:
+        _sign(out_dir, signer)
+        written.append(out_dir / SIGNATURE_FILE)
     extra = [junit] if junit is not None else []
     _files(written + [out_dir / "evidence/manifest.json", out_dir / "SHA256SUMS"] + extra, display, out_dir)
     for path in (out_dir / "evidence/manifest.json", out_dir / "SHA256SUMS"):
@@ -370,6 +373,47 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
     return code
 
 
+# ---- signing ------------------------------------------------------------------------------------
+
+SIGNATURE_FILE = "pack-signature.json"
+SIGN_KEY_HELP = "sign the pack as the last step: a private key file from `auditor keygen`, or gcpkms://projects/P/.../cryptoKeyVersions/N"
+SIGN_CREDENTIALS_HELP = ("the signing identity for a gcpkms:// key (not the auditing one): application-default, "
+                         "anonymous (the simulator) or a service-account key file")
+KMS_ENDPOINT_HELP = "Cloud KMS root URL for a gcpkms:// key (Private Service Connect, the simulator)"
+SINCE_HELP = "the previous day's evidence locker this one continues (default: the newest locker of the same organisation beside OUT)"
+
+
+def _signer(key: Optional[str], credentials: str, endpoint: Optional[str]):
+    """The signer for `--key`/`--sign-key`, made before any work so a bad key stops the command first."""
+    if key is None:
+        return None
+    from auditor.signing import KMS_PREFIX, kms_name, make_signer
+
+    creds = None
+    if key.startswith(KMS_PREFIX):
+        from auditor.kms_signer import signing_credentials
+
+        kms_name(key)  # a malformed name is named before any credentials are looked for
+        creds = signing_credentials(credentials)
+    return make_signer(key, credentials=creds, kms_endpoint=endpoint)
+
+
+def _sign(pack: Path, signer) -> None:
+    """Sign only a pack that verifies: a signature vouches for what it covers."""
+    from auditor.signing import sign_pack
+    from auditor.verify import verify_pack
+
+    outcome = verify_pack(pack)
+    if not outcome.intact:
+        for line in outcome.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        console.print(f"[bold red]not signed:[/] {pack} does not verify ({len(outcome.lines())} difference(s))")
+        raise typer.Exit(EXIT_DRIFT)
+    document = sign_pack(pack, signer)
+    out.print(f"signed: {pack / SIGNATURE_FILE} by key {document['key']['fingerprint']} ({document['key']['ref']})",
+              highlight=False, markup=False, soft_wrap=True)
+
+
 # ---- commands ----------------------------------------------------------------------------------
 
 @app.command(epilog="Example: auditor run --config auditor.yaml --out packs/2026-Q3 --outputs json,sarif,junit --fail-on fail")
@@ -383,6 +427,10 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
                                            help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
         backup_root: Optional[Path] = _backup_root_option(),
         replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
+        since: Optional[Path] = typer.Option(None, "--since", metavar="DIR", help=SINCE_HELP),
+        sign_key: Optional[str] = typer.Option(None, "--sign-key", metavar="KEY", help=SIGN_KEY_HELP),
+        sign_credentials: str = typer.Option("application-default", "--sign-credentials", metavar="SETTING", help=SIGN_CREDENTIALS_HELP),
+        kms_endpoint: Optional[str] = typer.Option(None, "--kms-endpoint", metavar="URL", help=KMS_ENDPOINT_HELP),
         quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
         log_format: LogFormat = _log_format_option()) -> None:
     """Collect, check and render an evidence pack.
@@ -395,11 +443,12 @@ def run(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", help=
         display = _display(quiet, verbose, log_format)
         chosen, statuses = parse_outputs(outputs), parse_fail_on_statuses(fail_on)
         cfg = _load(config, backup_root)
+        signer = _signer(sign_key, sign_credentials, kms_endpoint or (cfg.gcp.endpoints.cloudkms if cfg.gcp else None))
         sources = None
         if "sarif" in chosen:
             sources = sources_from_files(cfg.source, cfg.inventory, os.environ)
             sources.locator()  # a usage error now, before any call is made
-        raise typer.Exit(_run(cfg, out_dir, display, junit, seed, chosen, statuses, sources, replace))
+        raise typer.Exit(_run(cfg, out_dir, display, junit, seed, chosen, statuses, sources, replace, signer=signer, since=since))
 
 
 @app.command(epilog="Example: auditor collect --config auditor.yaml --out today")
@@ -407,6 +456,7 @@ def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", h
             out_dir: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="the locker is written to DIR/evidence"),
             backup_root: Optional[Path] = _backup_root_option(),
             replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
+            since: Optional[Path] = typer.Option(None, "--since", metavar="DIR", help=SINCE_HELP),
             quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
             log_format: LogFormat = _log_format_option()) -> None:
     """Collect evidence only, into OUT/evidence (check and render later with `auditor check` / `auditor report`).
@@ -420,7 +470,7 @@ def collect(config: Path = typer.Option(..., "--config", "-c", metavar="FILE", h
         display = _display(quiet, verbose, log_format)
         cfg = _load(config, backup_root)
         with OutputFolder(out_dir, replace=replace), display.progress() as progress:
-            collection = do_collect(cfg, out_dir / "evidence", progress)
+            collection = do_collect(cfg, out_dir / "evidence", progress, since=since)
         manifest = collection.evidence_dir / "manifest.json"
         display.file_written(manifest)
         calls = len(collection.manifest["calls"])
@@ -441,6 +491,22 @@ def _lockers_incomplete(lockers: list) -> list[str]:
     """The lockers whose collection had failed or interrupted calls (their controls are inconclusive: exit 3)."""
     return [str(locker.root) for locker in lockers
             if locker.manifest.get("counts", {}).get("failed_calls") or locker.manifest.get("interrupted")]
+
+
+def _check_chain(lockers: list) -> None:
+    """Daily lockers merged for a quarter must each continue the one before (auditor.chain)."""
+    from auditor.chain import check_heads, head_of
+
+    chain = check_heads([head_of(locker) for locker in lockers])
+    for line in chain.lines:
+        out.print(f"chain: {line}", highlight=False, markup=False, soft_wrap=True)
+    if not chain.unbroken:
+        for line in chain.breaks:
+            out.print(f"chain broken: {line}", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"[bold red]chain broken:[/] {len(chain.breaks)} break(s) in the chain of {len(lockers)} lockers; "
+                      "nothing was evaluated")
+        raise typer.Exit(EXIT_DRIFT)
+    out.print(f"chain: {len(lockers)} lockers, unbroken", highlight=False, markup=False)
 
 
 def _collection_incomplete(results: dict) -> bool:
@@ -468,8 +534,9 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
           log_format: LogFormat = _log_format_option()) -> None:
     """Re-perform every check from evidence lockers alone (no config, no network) and write OUT/results.json.
 
-    Exit 0 done; 1 a --fail-on match (or tampered evidence); 2 a locker or input that cannot be read;
-    3 a locker whose collection was incomplete.
+    Exit 0 done; 1 a --fail-on match (or tampered evidence, or several lockers that do not form one
+    unbroken chain: a gap, a fork or a re-made locker is named and nothing is evaluated); 2 a locker or
+    input that cannot be read; 3 a locker whose collection was incomplete.
     """
     import hashlib
 
@@ -483,6 +550,8 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         chosen = parse_outputs(outputs) if outputs is not None else ("json",)
         statuses = parse_fail_on_statuses(fail_on)
         lockers = [Locker(folder) for folder in evidence]
+        if len(lockers) > 1:
+            _check_chain(lockers)
         incomplete = _lockers_incomplete(lockers)
         newest = max(lockers, key=lambda locker: locker.as_of)
         sources = sources_from_locker(newest, config, os.environ) if "sarif" in chosen else None
@@ -526,13 +595,17 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
                                                  help="the auditor.yaml the evidence was collected with (for SARIF locations)"),
            seed: Optional[str] = typer.Option(None, "--seed", metavar="TEXT",
                                               help="the auditor's seed for the random sample (printed in the pack so anyone can redraw it)"),
+           sign_key: Optional[str] = typer.Option(None, "--sign-key", metavar="KEY", help=SIGN_KEY_HELP),
+           sign_credentials: str = typer.Option("application-default", "--sign-credentials", metavar="SETTING", help=SIGN_CREDENTIALS_HELP),
+           kms_endpoint: Optional[str] = typer.Option(None, "--kms-endpoint", metavar="URL", help=KMS_ENDPOINT_HELP),
            quiet: bool = _quiet_option(), verbose: bool = _verbose_option(),
            log_format: LogFormat = _log_format_option()) -> None:
     """Render the report, workbook, OSCAL results and the auditor's sample from a results.json and its evidence locker.
 
     When OUT is the pack itself (it holds that results.json and evidence/), the pack manifest and
-    SHA256SUMS are written again, last, so `auditor verify` covers the new files.
-    Exit 0 done; 2 a file that cannot be read.
+    SHA256SUMS are written again, last, so `auditor verify` covers the new files; a signature over the
+    old manifest is removed, and `--sign-key` signs the new one.
+    Exit 0 done; 1 --sign-key on a pack that does not verify; 2 a file that cannot be read.
     """
     import hashlib
 
@@ -544,6 +617,7 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
 
     with _no_leftovers(out_dir), _errors():
         display = _display(quiet, verbose, log_format)
+        signer = _signer(sign_key, sign_credentials, kms_endpoint)
         chosen = tuple(f for f in (parse_outputs(outputs) if outputs is not None else DEFAULT_OUTPUTS) if f != "json")
         raw, document = reading.read_json(results, "results", error=AuditorError)
         _valid_results(results, document)
@@ -551,6 +625,8 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
         sources = sources_from_locker(locker, config, os.environ) if "sarif" in chosen else None
         digest = hashlib.sha256(raw).hexdigest()
         is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+        if signer is not None and not is_pack:
+            raise AuditorError(f"--sign-key: {out_dir} is not the pack of {results} (only a pack's manifest is signed)")
         with OutputFolder(out_dir, fresh=False, claims=is_pack):
             paths = render(document, locker.manifest, out_dir, chosen, seed=seed, results_sha256=digest, sources=sources,
                            written=display.file_written)
@@ -558,6 +634,9 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
                 write_pack_manifest(out_dir, pack_extra(out_dir, digest))
                 paths.append(out_dir / "SHA256SUMS")
                 display.file_written(out_dir / "SHA256SUMS")
+        if signer is not None:
+            _sign(out_dir, signer)
+            paths.append(out_dir / SIGNATURE_FILE)
         _files(paths, display)
 
 
@@ -574,20 +653,74 @@ def _valid_results(path: Path, document) -> None:
         raise AuditorError(f"{path}: not a valid results document at {where}: {err.message[:300]}") from err
 
 
-@app.command(epilog="Example: auditor verify packs/2026-Q3")
-def verify(pack: Path = typer.Argument(..., metavar="PACK", help="the evidence pack folder (written by `auditor run --out`)")) -> None:
-    """Check a pack: every file's SHA-256, both manifests and the digests that link them. Exit 0 intact, 1 tampered, 2 not a pack."""
+@app.command(epilog="Example: auditor verify packs/2026-Q3 --public-key keys/packs.pub")
+def verify(pack: Path = typer.Argument(..., metavar="PACK", help="the evidence pack folder (written by `auditor run --out`)"),
+           public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+                                                     help="PEM public key (PREFIX.pub from `auditor keygen`, or the PEM Cloud KMS "
+                                                          "getPublicKey returns): the pack must be signed by it"),
+           bucket: Optional[str] = typer.Option(None, "--bucket", metavar="URL",
+                                                help="gs://BUCKET/PREFIX where the daily packs are kept: check each locker's "
+                                                     "timeCreated and the bucket's locked retention policy (read-only)"),
+           config: Optional[Path] = typer.Option(None, "--config", "-c", metavar="FILE",
+                                                 help="auditor.yaml, for --bucket's credentials and endpoint")) -> None:
+    """Check a pack step by step: paths, every file's SHA-256, both manifests, the digests that link them, its signature.
+
+    Exit 0 intact; 1 tampered, or a signature or bucket check that does not hold; 2 not a pack.
+    """
     from auditor.verify import verify_pack
 
     with _errors():
-        outcome = verify_pack(pack)
+        key = None
+        if public_key is not None:
+            from auditor.signing import load_public_key
+
+            key = load_public_key(public_key)
+        outcome = verify_pack(pack, key)
+        if bucket is not None:
+            from auditor.bucket_evidence import check_bucket
+
+            check_bucket(pack, bucket, _load(config) if config is not None else None, outcome)
+        for number, step in enumerate(outcome.steps, 1):
+            out.print(f"{number}. {step.name:<10} {step.status:<12} {step.proves}", highlight=False, markup=False, soft_wrap=True)
+            for note in step.notes:
+                out.print(f"     {note}", highlight=False, markup=False, soft_wrap=True)
         if outcome.intact:
-            out.print(f"intact: {outcome.files_checked} files match pack-manifest.json, SHA256SUMS and the evidence manifest")
+            signed = f"; signed by key {outcome.signer}" if outcome.signer else "; signature not checked (no --public-key)"
+            out.print(f"intact: {outcome.files_checked} files match pack-manifest.json, SHA256SUMS and the evidence manifest{signed}",
+                      highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(EXIT_OK)
         for line in outcome.lines():
             out.print(line, highlight=False, markup=False, soft_wrap=True)
-        console.print(f"[bold red]tampered:[/] {len(outcome.lines())} difference(s) from the pack as written")
+        console.print(f"[bold red]tampered or unverified:[/] {len(outcome.lines())} difference(s) from the pack as written, "
+                      "or checks that did not hold")
         raise typer.Exit(EXIT_DRIFT)
+
+
+@app.command(epilog="Example: auditor keygen --out keys/packs")
+def keygen(out_prefix: Path = typer.Option(..., "--out", "-o", metavar="PREFIX",
+                                           help="the private key goes to PREFIX (mode 0600), the public key to PREFIX.pub")) -> None:
+    """Make an Ed25519 key pair for signing packs (never overwrites). Exit 0 done; 2 a file exists or cannot be written."""
+    from auditor.signing import keygen as make_pair
+
+    with _errors():
+        print_fingerprint = make_pair(out_prefix)
+        out.print(f"private key: {out_prefix} (readable by its owner only)", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"public key:  {out_prefix}.pub", highlight=False, markup=False, soft_wrap=True)
+        out.print(f"fingerprint: {print_fingerprint}", highlight=False, markup=False)
+
+
+@app.command(epilog="Example: auditor sign packs/2026-Q3 --key keys/packs")
+def sign(pack: Path = typer.Argument(..., metavar="PACK", help="the evidence pack folder"),
+         key: str = typer.Option(..., "--key", "-k", metavar="KEY",
+                                 help="a private key file from `auditor keygen`, or gcpkms://projects/P/.../cryptoKeyVersions/N"),
+         sign_credentials: str = typer.Option("application-default", "--sign-credentials", metavar="SETTING", help=SIGN_CREDENTIALS_HELP),
+         kms_endpoint: Optional[str] = typer.Option(None, "--kms-endpoint", metavar="URL", help=KMS_ENDPOINT_HELP)) -> None:
+    """Write PACK/pack-signature.json: a detached signature over the pack manifest (which covers every file).
+
+    Exit 0 signed; 1 the pack does not verify (nothing is signed); 2 a key or pack that cannot be used.
+    """
+    with _errors():
+        _sign(pack, _signer(key, sign_credentials, kms_endpoint))
 
 
 def _gate_table(report, target: Console) -> None:

@@ -58,9 +58,14 @@ class Collection:
         return [c for c in self.manifest["calls"] if c["outcome"] != "ok"]
 
 
-def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False) -> Collection:
+def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False,
+            since: Path | None = None) -> Collection:
     """Run every collector's calls through the scheduler into a new locker (`serial`: one call at a
-    time, the benchmark's baseline; otherwise `collection.parallelism` per API)."""
+    time, the benchmark's baseline; otherwise `collection.parallelism` per API). The locker records
+    the one it continues (`since`, or the newest beside it: auditor.chain)."""
+    from auditor.chain import previous_for
+
+    previous = previous_for(evidence_dir, config.organization, since)
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
     if not google and not (config.github and config.github.organizations):
         raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
@@ -86,7 +91,7 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         load_inventory(config.inventory)
     record = provenance.at_collection(config, principal)
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs,
-                          provenance=record)
+                          provenance=record, previous=previous)
     interrupted = False
     stop = threading.Event()
     try:
@@ -266,9 +271,15 @@ def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: P
 
 def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Last step of a run: hash every file of the pack, into pack-manifest.json and SHA256SUMS."""
+    from auditor.signing import SIGNATURE_FILE
+
+    # A signature over the previous manifest no longer vouches for anything: it goes, and `--sign-key`
+    # (auditor.signing.sign_pack) signs the new manifest after this.
+    (out_dir / SIGNATURE_FILE).unlink(missing_ok=True)
     files = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name not in (PACK_MANIFEST, SUMS, outdir.LOCK_FILE)
-                       and not outdir.is_temporary(p.name)):
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()
+                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)
+                       and p.name != outdir.LOCK_FILE and not outdir.is_temporary(p.name)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     manifest = {"schema": "auditor.pack/v1", "tool": {"name": TOOL_NAME, "version": __version__},
@@ -295,19 +306,19 @@ class RunOutcome:
 
 def run(config: Config, out_dir: Path, progress: Progress | None = None, seed: str | None = None,
         junit: Path | None = None, *, outputs: tuple[str, ...] | None = None, sources: Any = None,
-        written: Any = None, replace: bool = False) -> RunOutcome:
+        written: Any = None, replace: bool = False, since: Path | None = None) -> RunOutcome:
     """The whole pipeline. Every file of the pack (a JUnit file inside it too) is written before the
     pack manifest, which comes last so that `auditor verify` covers everything.
 
     The folder is taken for the run (auditor.outdir): empty or absent, or a pack replaced only when
     `replace`; a second run into it refuses; a failed run leaves no temporary file and no pack manifest."""
     with outdir.OutputFolder(out_dir, replace=replace):
-        return _run(config, out_dir, progress, seed, junit, outputs, sources, written)
+        return _run(config, out_dir, progress, seed, junit, outputs, sources, written, since)
 
 
 def _run(config: Config, out_dir: Path, progress: Progress | None, seed: str | None, junit: Path | None,
-         outputs: tuple[str, ...] | None, sources: Any, written: Any) -> RunOutcome:
-    collection = collect(config, out_dir / "evidence", progress)
+         outputs: tuple[str, ...] | None, sources: Any, written: Any, since: Path | None = None) -> RunOutcome:
+    collection = collect(config, out_dir / "evidence", progress, since=since)
     results = evaluate([collection.evidence_dir])
     write_json(out_dir / "results.json", results)
     if written is not None:

@@ -124,7 +124,8 @@ class LockerWriter:
     """Writes one locker. Thread-safe: calls may run on several workers."""
 
     def __init__(self, root: Path, *, config_snapshot: dict[str, Any], identity: dict[str, str],
-                 inputs: dict[str, Any] | None = None, provenance: dict[str, Any] | None = None) -> None:
+                 inputs: dict[str, Any] | None = None, provenance: dict[str, Any] | None = None,
+                 previous: dict[str, Any] | None = None) -> None:
         self.root = Path(root)
         if (self.root / MANIFEST).exists():
             raise EvidenceError(f"{self.root}: already holds a locker; choose an empty --out folder")
@@ -135,6 +136,7 @@ class LockerWriter:
         self.identity = identity
         self.inputs = inputs  # files the run depended on besides the config (waivers), stored whole
         self.provenance = provenance  # who ran it, from where, simulated or not (auditor.provenance)
+        self.previous = previous  # the locker this one continues (auditor.chain); None: the first of a chain
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
         self._items: list[dict[str, Any]] = []
@@ -275,6 +277,7 @@ class LockerWriter:
             "identity": self.identity,
             "config": self.config_snapshot,
             "interrupted": interrupted,
+            "previous": self.previous,
             "calls": calls,
             "items": sorted(self._items, key=lambda i: (i["call_id"], i["page"])),
             "counts": {
