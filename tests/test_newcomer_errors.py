@@ -78,9 +78,11 @@ def test_a_github_only_config_needs_no_classifications_and_404_hints_at_api_v3(t
         result, out = _run(tmp_path, text)
         assert result.exit_code == 3, result.output
         assert f"is at {sim.url}/api/v3" in result.output
-        text = BASE + yaml.safe_dump({"github": {**github, "base_url": sim.url + "/api/v3"}})
+        # the config's backup root is wrong; --backup-root (the Action's backup-root input) puts it right
+        elsewhere = {**github, "base_url": sim.url + "/api/v3", "backup": {"root": str(tmp_path / "not-here"), "layout": "mirror"}}
+        text = BASE + yaml.safe_dump({"github": elsewhere})
         (tmp_path / "ok").mkdir()
-        result, out = _run(tmp_path / "ok", text)
+        result, out = _run(tmp_path / "ok", text, "--backup-root", str(sim.github_backup_root))
         host = sim.url.removeprefix("http://")
     assert result.exit_code == 0, result.output  # source code audited alone; every call answered
     assert "source-backup-coverage" in result.stdout
