@@ -107,13 +107,15 @@ def _internal_error(err: BaseException) -> None:
 @contextmanager
 def _no_leftovers(folder: Path) -> Iterator[None]:
     """A usage or configuration error leaves nothing behind: the output folder this command created
-    goes again, unless a collection finished in it (its evidence is kept whatever happens)."""
+    goes again, unless a collection started in it (its evidence is kept whatever happens: a run that
+    a full disk stopped leaves a locker `check` and `verify` name incomplete)."""
     existed = folder.exists()
     try:
         yield
     except typer.Exit as stop:
         if stop.exit_code == EXIT_USAGE and not existed and folder.is_dir() \
-                and not (folder / "evidence" / "manifest.json").exists():
+                and not (folder / "evidence" / "manifest.json").exists() \
+                and not (folder / "evidence" / "calls.jsonl").exists():
             shutil.rmtree(folder, ignore_errors=True)
         raise
 
@@ -547,10 +549,10 @@ def report(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", 
         locker = Locker(evidence)
         sources = sources_from_locker(locker, config, os.environ) if "sarif" in chosen else None
         digest = hashlib.sha256(raw).hexdigest()
-        with OutputFolder(out_dir, fresh=False):
+        is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
+        with OutputFolder(out_dir, fresh=False, claims=is_pack):
             paths = render(document, locker.manifest, out_dir, chosen, seed=seed, results_sha256=digest, sources=sources,
                            written=display.file_written)
-            is_pack = (out_dir / "results.json").resolve() == results.resolve() and (out_dir / "evidence").resolve() == evidence.resolve()
             if is_pack:
                 write_pack_manifest(out_dir, pack_extra(out_dir, digest))
                 paths.append(out_dir / "SHA256SUMS")

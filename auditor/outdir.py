@@ -71,11 +71,13 @@ class OutputFolder:
     """`with OutputFolder(path, fresh=True, replace=False):` -- see the module's docstring.
 
     `fresh=False` (check, report) takes the lock only: those commands add files to a folder that may
-    already hold others (report writes into the pack it renders)."""
+    already hold others (report writes into the pack it renders; `claims=True` then withdraws the pack
+    manifest and SHA256SUMS if the rewrite fails half-way, so the pack never claims to be complete)."""
 
-    def __init__(self, path: str | Path, *, fresh: bool = True, replace: bool = False) -> None:
+    def __init__(self, path: str | Path, *, fresh: bool = True, replace: bool = False, claims: bool | None = None) -> None:
         self.path = Path(path)
         self.fresh = fresh
+        self.claims = fresh if claims is None else claims  # a failure withdraws the pack's claim of completeness
         self.replace = replace
         self._fd: int | None = None
 
@@ -138,7 +140,7 @@ class OutputFolder:
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         try:
             remove_temporary_files(self.path)
-            if err is not None and self.fresh:
+            if err is not None and self.claims:
                 # a run that failed never leaves a folder claiming a complete pack
                 for name in (SUMS, PACK_MANIFEST):
                     try:

@@ -65,13 +65,13 @@ def _sha(path: Path) -> str:
 def _read_sums(path: Path) -> dict[str, str] | None:
     try:
         entries = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in reading.read_text(path, "pack manifest", error=EvidenceError).splitlines():
             digest, name = line.split("  ", 1)
             if not re.fullmatch(r"[0-9a-f]{64}", digest):
                 return None
             entries[name] = digest
         return entries
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (EvidenceError, ValueError):
         return None
 
 

@@ -55,17 +55,12 @@ PARTIAL_SCOPES = ("asia-east1",)
 
 # (kind, "api method", scope, finding id) -> why it flips today. Found by this matrix; each stays an
 # xfail until fixed (then delete the entry: the matrix itself is strict for everything not listed).
-# Fixed, and so no longer listed: issue 12 case 1 (a failed, malformed or part-read backupRuns.list for
-# bks-platform made parity pass ledger-pg and orders-pg; fixed by the facts rebuild) and case 2 (an
-# unread declared inventory made stores be classified by their labels; fixed by the stored-inputs rule).
-_REPLICA = ("instances.list unread for bks-prod: the read replica is no longer known to be one, so the asset index "
-            "alone judges it as a store and it passes (not_applicable -> pass; facts: a store whose kind is unknown "
-            "is unknown)")
-_REPLICA_ID = "inventory-classification:cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg-replica:classified"
-KNOWN_FLIPS: dict[tuple[str, str, str, str], str] = {
-    **{(kind, "sqladmin instances.list", "projects/bks-prod", _REPLICA_ID): _REPLICA
-       for kind in ("before-first-page", "not-an-object")},
-}
+# Empty now: the matrix found 12 flips on the facts layer of the time, all since fixed --
+# issue 12 case 1 (a failed, malformed or part-read backupRuns.list for bks-platform made parity pass
+# ledger-pg and orders-pg; the facts rebuild), case 2 (an unread declared inventory made stores be
+# classified by their labels; the stored-inputs rule) and the read replica that instances.list no
+# longer named passing classification from the asset index alone (not_applicable -> pass).
+KNOWN_FLIPS: dict[tuple[str, str, str, str], str] = {}
 
 
 # --- deriving a faulted locker ------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_a_full_disk_ends_the_run_with_exit_2_and_no_pack_claiming_completeness(
                                                                                phase, when):
     out = tmp_path / "pack"
     tried = full_disk(monkeypatch, when)
-    monkeypatch.setattr("auditor.cli._load", lambda _path: config)
+    monkeypatch.setattr("auditor.cli._load", lambda *_args: config)
     code, output = invoke("run", "--config", tmp_path / "unused.yaml", "--out", out)
     assert tried, "no write went through the write interface"
     assert code == 2, output
@@ -206,3 +206,17 @@ def test_atomic_write_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypa
     with pytest.raises(OutputError, match="results.json: cannot write: No space left on device"):
         locker_module.atomic_write(tmp_path / "results.json", b"{}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_into_the_pack_that_fails_half_way_withdraws_the_pack_manifest(sample_pack, tmp_path, monkeypatch, quick_pdf):
+    import shutil
+
+    pack = tmp_path / "pack"
+    shutil.copytree(sample_pack.out, pack)
+    full_disk(monkeypatch, lambda name: name.startswith(".workbook.xlsx."))
+    code, output = invoke("report", "--results", pack / "results.json", "--evidence", pack / "evidence", "--out", pack)
+    assert code == 2 and "No space left on device" in " ".join(output.split())
+    assert temporaries(pack) == [] and not (pack / "pack-manifest.json").exists() and not (pack / "SHA256SUMS").exists()
+    monkeypatch.setattr(locker_module, "write_through", real_write_through)
+    code, output = invoke("verify", pack)
+    assert code == 2 and "incomplete pack" in output
