@@ -102,3 +102,11 @@ def load_config_text(tmp_path, text):
     path = tmp_path / "only-github.yaml"
     path.write_text(text)
     return load_config(path)
+
+
+def test_a_missing_github_token_is_a_usage_error_that_leaves_no_locker(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUDITOR_UNSET_TOKEN", raising=False)
+    result, out = _run(tmp_path, BASE + "github: {organizations: [acme], token_env: AUDITOR_UNSET_TOKEN}\n")
+    assert result.exit_code == 2
+    assert "the environment variable AUDITOR_UNSET_TOKEN is not set" in result.output
+    assert not out.exists()
