@@ -105,6 +105,18 @@ def _internal_error(err: BaseException) -> None:
                   "please report it", markup=True, highlight=False, soft_wrap=True)
 
 
+def _collection_started(evidence: Path) -> bool:
+    """Whether a locker holds anything collected (a call recorded or a page stored): then it is kept,
+    and `check`/`verify` name it incomplete; an empty one only says nothing was collected."""
+    try:
+        if (evidence / "calls.jsonl").stat().st_size > 0:
+            return True
+    except OSError:
+        pass
+    items = evidence / "items"
+    return items.is_dir() and any(items.iterdir())
+
+
 @contextmanager
 def _no_leftovers(folder: Path) -> Iterator[None]:
     """A usage or configuration error leaves nothing behind: the output folder this command created
@@ -116,7 +128,7 @@ def _no_leftovers(folder: Path) -> Iterator[None]:
     except typer.Exit as stop:
         if stop.exit_code == EXIT_USAGE and not existed and folder.is_dir() \
                 and not (folder / "evidence" / "manifest.json").exists() \
-                and not (folder / "evidence" / "calls.jsonl").exists():
+                and not _collection_started(folder / "evidence"):
             shutil.rmtree(folder, ignore_errors=True)
         raise
 

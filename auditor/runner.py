@@ -89,6 +89,9 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
         from auditor.inventory import load_inventory
 
         load_inventory(config.inventory)
+    # the first wave is described before the locker exists: a missing token or key is a usage error
+    # that leaves no half-made locker behind
+    first_wave = plan(ctx)
     record = provenance.at_collection(config, principal)
     locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs,
                           provenance=record, previous=previous)
@@ -96,7 +99,7 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     stop = threading.Event()
     try:
         with flagging_interrupts(stop):
-            Scheduler(locker, progress, config.collection, serial=serial, stop=stop).run(plan(ctx))
+            Scheduler(locker, progress, config.collection, serial=serial, stop=stop).run(first_wave)
     except KeyboardInterrupt:  # Ctrl-C: stop calling, keep what came, and say so in the manifest
         interrupted = True
     except BaseException:  # a failed write (a full disk) or a bug: no manifest, so the locker reads as unfinished

@@ -78,9 +78,11 @@ def test_a_github_only_config_needs_no_classifications_and_404_hints_at_api_v3(t
         result, out = _run(tmp_path, text)
         assert result.exit_code == 3, result.output
         assert f"is at {sim.url}/api/v3" in result.output
-        text = BASE + yaml.safe_dump({"github": {**github, "base_url": sim.url + "/api/v3"}})
+        # the config's backup root is wrong; --backup-root (the Action's backup-root input) puts it right
+        elsewhere = {**github, "base_url": sim.url + "/api/v3", "backup": {"root": str(tmp_path / "not-here"), "layout": "mirror"}}
+        text = BASE + yaml.safe_dump({"github": elsewhere})
         (tmp_path / "ok").mkdir()
-        result, out = _run(tmp_path / "ok", text)
+        result, out = _run(tmp_path / "ok", text, "--backup-root", str(sim.github_backup_root))
         host = sim.url.removeprefix("http://")
     assert result.exit_code == 0, result.output  # source code audited alone; every call answered
     assert "source-backup-coverage" in result.stdout
@@ -92,10 +94,19 @@ def test_a_github_only_config_needs_no_classifications_and_404_hints_at_api_v3(t
     assert resources and all(r.startswith(f"{host}/bangkok-solutions") for r in resources), \
         sorted(r for r in resources if not r.startswith(host))
     coverage = next(c for c in results["controls"] if c["id"] == "source-backup-coverage")
-    assert any(f["status"] == "fail" for f in coverage["findings"])  # the sample's repository without a backup, still found
+    # the sample has one repository without a backup (scenario.yaml); with the config's wrong root every one would fail
+    assert sum(1 for f in coverage["findings"] if f["status"] == "fail") == 1
 
 
 def load_config_text(tmp_path, text):
     path = tmp_path / "only-github.yaml"
     path.write_text(text)
     return load_config(path)
+
+
+def test_a_missing_github_token_is_a_usage_error_that_leaves_no_locker(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUDITOR_UNSET_TOKEN", raising=False)
+    result, out = _run(tmp_path, BASE + "github: {organizations: [acme], token_env: AUDITOR_UNSET_TOKEN}\n")
+    assert result.exit_code == 2
+    assert "the environment variable AUDITOR_UNSET_TOKEN is not set" in result.output
+    assert not out.exists()
