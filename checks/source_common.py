@@ -59,7 +59,8 @@ def out_of_scope(repo: Repository, ctx: CheckContext) -> str | None:
 
 def not_applicable(check: str, repo: Repository, why: str, rule: str) -> Finding:
     return Finding(check, repo.resource, rule, NOT_APPLICABLE, f"{repo.org}/{repo.name} is {why}; it is not in scope.",
-                   observed={"archived": repo.archived, "fork": repo.fork}, evidence=list(repo.evidence))
+                   observed={"archived": repo.archived, "fork": repo.fork}, evidence=list(repo.evidence),
+                   not_applicable_reason=f"out of scope: {why}")
 
 
 def hours(delta) -> float:
