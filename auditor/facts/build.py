@@ -55,7 +55,7 @@ class Reading:
 
     def __init__(self) -> None:
         origins = {name: source.key for source in reversed(SOURCES) for name in source.fills}
-        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name))
+        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name), snapshot=fact.snapshot)
                          for name, fact in FACTS.items()}
         self.gaps: list[CallGap] = []
         self.answered: set[tuple[str, str, str]] = set()
@@ -83,7 +83,7 @@ class Reading:
         complete = call["outcome"] == "ok"
 
         def emit(fact: str, item: Any, at: str | None = None) -> None:
-            self.builders[fact].add(at or scope, item)
+            self.builders[fact].add(at or scope, item, epoch)
 
         for item_id, _item, status in locker.pages(call):
             if status != 200:
@@ -127,7 +127,7 @@ class Reading:
                                       f"a page could not be read: {err}", None, call["id"]), epoch)
             return
         for fact, item, at in emitted:
-            self.builders[fact].add(at, item)
+            self.builders[fact].add(at, item, epoch)
         self.answered_call(source, call, epoch)
 
     def answered_call(self, source: Source, call: dict[str, Any], epoch: int) -> None:
