@@ -28,6 +28,7 @@ from rich.table import Table
 
 from auditor import TOOL_NAME, __version__
 from auditor.errors import AuditorError
+from auditor.samples import SAMPLE_COMPANY
 
 EXIT_OK, EXIT_DRIFT, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow", "not_applicable": "dim"}
@@ -651,7 +652,7 @@ def gate(results: Path = typer.Option(..., "--results", "-r", metavar="FILE", he
 
 
 def sample_dir() -> Path:
-    return Path(str(resources.files("auditor.samples") / "bangkok-solutions"))
+    return Path(str(resources.files("auditor.samples") / SAMPLE_COMPANY))
 
 
 @app.command(epilog="Example: auditor demo --out demo-out")
@@ -700,7 +701,7 @@ def _demo_token(config) -> Iterator[None]:
         os.environ.pop(name, None)
 
 
-@app.command(epilog="Example: auditor simulate --scenario samples/bangkok-solutions/scenario.yaml --port 8765")
+@app.command(epilog=f"Example: auditor simulate --scenario samples/{SAMPLE_COMPANY}/scenario.yaml --port 8765")
 def simulate(scenario: Path = typer.Option(..., "--scenario", "-s", metavar="FILE", help="the scenario to serve (YAML)"),
              port: int = typer.Option(8765, "--port", "-p", metavar="PORT", help="port on 127.0.0.1 (0: any free port)"),
              latency: float = typer.Option(0.0, "--latency", min=0.0, max=10.0, metavar="SECONDS",

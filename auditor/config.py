@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from auditor import reading
 from auditor.errors import ConfigError
 
-GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager")
+GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager", "backupdr")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -127,6 +127,7 @@ class Endpoints(_Strict):
     monitoring: str | None = None
     logging: str | None = None
     cloudresourcemanager: str | None = None  # testIamPermissions, by `auditor validate --online` only
+    backupdr: str | None = None
 
     @field_validator(*GCP_APIS)
     @classmethod
@@ -267,6 +268,8 @@ class ClassificationPolicy(_Strict):
     encryption: Literal["cmek", "google-managed", "any"] = "any"
     point_in_time_recovery: bool = False
     restore_test_interval: timedelta | None = None
+    final_backup_days: int | None = Field(default=None, ge=1)  # some backup must outlive the instance's deletion this long
+    immutable: bool = False  # backups must sit in a locked vault with enforced retention (Backup and DR)
 
     @field_validator("backup_interval", "restore_test_interval", mode="before")
     @classmethod
@@ -312,6 +315,29 @@ class PolicyPromise(_Strict):
         return self
 
 
+class Clause(_Strict):
+    """A check's clause: the company's own words, given as text or as lines of `policy.document`.
+
+    At load time a `line`/`lines` reference is resolved to the document's text (so the locker's
+    config snapshot carries the quote itself); `source` then says where it was quoted from."""
+
+    text: str | None = Field(default=None, min_length=1)
+    line: int | None = Field(default=None, ge=1)
+    lines: tuple[int, int] | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Clause":
+        given = [n for n in ("text", "line", "lines") if getattr(self, n) is not None]
+        if not given:
+            raise ValueError("give the clause as text, or as `line: N` / `lines: [FIRST, LAST]` of policy.document")
+        if self.line is not None and self.lines is not None:
+            raise ValueError("give either line or lines, not both")
+        if self.lines is not None and self.lines[1] < self.lines[0]:
+            raise ValueError(f"lines {list(self.lines)}: the last line is before the first")
+        return self
+
+
 class PolicyConfig(_Strict):
     country: str = "US"
     accept_multi_region: bool = False
@@ -323,7 +349,8 @@ class PolicyConfig(_Strict):
     inventory_review_interval: timedelta = timedelta(days=365)
     backup_window: timedelta = timedelta(hours=4)
     classifications: dict[str, ClassificationPolicy] = Field(default_factory=dict)  # required to audit Google Cloud
-    clauses: dict[str, str] = Field(default_factory=dict)  # check id -> the company's own words
+    clauses: dict[str, str | Clause] = Field(default_factory=dict)  # check id -> the company's own words
+    document: Path | None = None  # the written policy (text), quoted by line in `clauses`
     source_code: SourceCodePolicy = Field(default_factory=SourceCodePolicy)
     promises: list[PolicyPromise] = Field(default_factory=list)  # every sentence of the policy, for the coverage matrix
 
@@ -366,6 +393,7 @@ class Config(_Strict):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     inventory: Path | None = None
     waivers: Path | None = None
+    responses: Path | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     source: Path | None = Field(default=None, exclude=True)
 
@@ -516,7 +544,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(format_validation_error(path, text, err, Config)) from err
     base = path.resolve().parent
     updates: dict[str, Any] = {"source": path.resolve()}
-    for key in ("inventory", "waivers"):
+    for key in ("inventory", "waivers", "responses"):
         value = getattr(config, key)
         if value is not None and not value.is_absolute():
             updates[key] = base / value
@@ -530,7 +558,64 @@ def load_config(path: str | Path) -> Config:
     if app is not None and app.private_key_file is not None and not app.private_key_file.is_absolute():
         github = updates.get("github", config.github)
         updates["github"] = github.model_copy(update={"app": app.model_copy(update={"private_key_file": base / app.private_key_file})})
-    return config.model_copy(update=updates)
+    config = config.model_copy(update=updates)
+    return config.model_copy(update={"policy": resolve_clauses(config.policy, base, path)})
+
+
+def _quotable(line: str) -> str:
+    """A document line as quoted: surrounding blanks and a leading list bullet removed, nothing else."""
+    text = line.strip()
+    for bullet in ("\u2022", "\u25aa", "\u25cf", "-", "*"):
+        if text.startswith(bullet + " "):
+            return text[len(bullet):].strip()
+    return text
+
+
+def resolve_clauses(policy: PolicyConfig, base: Path, config_path: Path) -> PolicyConfig:
+    """Quote `policy.clauses` from `policy.document`: `line`/`lines` become the document's text, and a
+    clause given as text must appear in the document word for word (a paraphrase is refused)."""
+    if policy.document is None:
+        refs = [cid for cid, c in policy.clauses.items() if isinstance(c, Clause) and c.text is None]
+        if refs:
+            raise ConfigError(f"{config_path}: policy.clauses.{refs[0]}: quotes a line, but policy.document is not set")
+        return policy
+    document = policy.document if policy.document.is_absolute() else base / policy.document
+    from auditor import reading
+
+    try:
+        text = reading.read_text(document, "policy document", error=ConfigError)
+    except ConfigError as err:
+        raise ConfigError(f"{config_path}: policy.document: cannot read {document}: {err}") from err
+    lines = text.splitlines()
+    flat = " ".join(" ".join(lines).split())
+    resolved: dict[str, str | Clause] = {}
+    for check_id, clause in policy.clauses.items():
+        where = f"{config_path}: policy.clauses.{check_id}"
+        if isinstance(clause, str) or clause.text is not None:
+            quote = clause if isinstance(clause, str) else clause.text
+            assert quote is not None
+            if " ".join(quote.split()) not in flat:
+                raise ConfigError(f"{where}: the text is not in {document.name} word for word (quote the policy, or give `line: N`)")
+            number = next((i + 1 for i, ln in enumerate(lines) if " ".join(quote.split()) in " ".join(ln.split())), None)
+            resolved[check_id] = Clause(text=quote, line=number, source=document.name)
+            continue
+        first, last = clause.lines if clause.lines else (clause.line, clause.line)
+        assert first is not None and last is not None
+        if last > len(lines):
+            raise ConfigError(f"{where}: line {last} is past the end of {document.name} ({len(lines)} lines)")
+        quote = " ".join(_quotable(ln) for ln in lines[first - 1:last] if ln.strip())
+        if not quote:
+            raise ConfigError(f"{where}: line {first} of {document.name} is blank")
+        resolved[check_id] = Clause(text=quote, line=clause.line, lines=clause.lines, source=document.name)
+    return policy.model_copy(update={"clauses": resolved, "document": document})
+
+
+def clause_of(policy: PolicyConfig, check_id: str) -> Clause | None:
+    """The configured clause of a check, or None: a built-in check carries no company's words."""
+    clause = policy.clauses.get(check_id)
+    if clause is None:
+        return None
+    return Clause(text=clause) if isinstance(clause, str) else clause
 
 
 def config_from_snapshot(data: dict[str, Any]) -> Config:

@@ -18,9 +18,17 @@ since a listing answers at least one page, even an empty one):
       + pages(alert policies in P, 1000)                       monitoring alertPolicies.list
       + pages(notification channels in P, 1000)                monitoring notificationChannels.list
       + pages(buckets listed in P, 1000)                       storage    buckets.list
+      + pages(retained backups of every kind in P, 2000)       sqladmin   Backups.list
+      + pages(vaults, plans, associations, protection summaries, restore verification plans in P, 500 each)
+                                                               backupdr   backupVaults/backupPlans/backupPlanAssociations/
+                                                                          resourceBackupConfigs/restoreVerificationPlans.list
+      + for each vault V listed in P: pages(data sources of V, 500), and for each data source D: pages(backups of D, 500)
+                                                               backupdr   dataSources.list, dataSources.backups.list
       + for each primary instance I listed in P:  pages(operations of I back to the horizon, 500)
                                                                sqladmin   operations.list
-    for each distinct KMS key K named by an instance or a retained run:
+    for each backup project B named by a plan or an association but not audited: its vaults and plans
+    listings, and their data sources and backups, as above
+    for each distinct KMS key K named by an instance, a retained run or backup, or a Backup and DR backup:
         1 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeyVersions.list
 
 A project whose API is disabled or denied answers each of its calls with one error page: still one
@@ -69,6 +77,8 @@ def _declared() -> tuple[dict[Method, int], dict[Method, str], dict[str, list[tu
 #: Largest page each listing serves; the listings made once per project, with the shape field that counts their
 #: items; every term by what it is counted per (project, instance, key, search-scope).
 PAGE_CAPS, PER_PROJECT, TERMS = _declared()
+#: A backup project (named by a plan or an association, not audited): its vaults and plans only.
+BACKUP_PROJECT: frozenset = frozenset({("backupdr", "backupVaults.list"), ("backupdr", "backupPlans.list")})
 LOGGING_READS_PER_MINUTE = 60
 
 
@@ -89,6 +99,14 @@ class ProjectShape:
     notification_channels: int = 0
     buckets: int = 0  # listed by buckets.list
     operations: tuple[int, ...] = ()  # per primary instance: operations back to the horizon (+1 past it, if any)
+    sql_backups: int = 0  # Backups.list: retained backups of every kind
+    bdr_vaults: int = 0
+    bdr_plans: int = 0
+    bdr_associations: int = 0
+    bdr_summaries: int = 0  # resourceBackupConfigs
+    bdr_verification_plans: int = 0
+    bdr_sources: tuple[int, ...] = ()  # per vault listed: its data sources
+    bdr_backups: tuple[int, ...] = ()  # per data source of those vaults: its backups
     unreadable: frozenset[Method] = frozenset()  # calls answered with an error: one request, no follow-ups
     only: frozenset[Method] | None = None  # the per-project listings made (None: all; the monitoring project: 3)
 
@@ -128,6 +146,15 @@ def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
         n = 1 if method in shape.unreadable else pages(getattr(shape, attr), PAGE_CAPS[method])
         by_method[method] += n
         chains.append(n)
+    if ("backupdr", "backupVaults.list") not in shape.unreadable and (shape.only is None or ("backupdr", "backupVaults.list") in shape.only):
+        source_pages = [pages(n, PAGE_CAPS[("backupdr", "dataSources.list")]) for n in shape.bdr_sources]
+        backup_pages = [pages(n, PAGE_CAPS[("backupdr", "dataSources.backups.list")]) for n in shape.bdr_backups]
+        if source_pages:
+            by_method[("backupdr", "dataSources.list")] += sum(source_pages)
+            chains.append(pages(shape.bdr_vaults, PAGE_CAPS[("backupdr", "backupVaults.list")]) + max(source_pages)
+                          + max(backup_pages, default=0))
+        if backup_pages:
+            by_method[("backupdr", "dataSources.backups.list")] += sum(backup_pages)
     if shape.only is not None:
         return max(chains, default=0)
     if ("sqladmin", "instances.list") not in shape.unreadable and shape.operations:
@@ -186,7 +213,7 @@ def requests_by_method(calls: Iterable[Mapping[str, Any]], apis: Iterable[str] |
     return dict(out)
 
 
-GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms")
+GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms", "backupdr")
 
 
 @dataclass

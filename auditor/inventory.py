@@ -45,7 +45,7 @@ class BucketBackup(_Strict):
         return value
 
 
-BackupMethod = Union[Literal["cloudsql-automated", "none", "managed-by-service"], BucketBackup]
+BackupMethod = Union[Literal["cloudsql-automated", "backupdr", "none", "managed-by-service"], BucketBackup]
 
 
 class Flow(_Strict):
@@ -60,6 +60,15 @@ class Store(_Strict):
     backup: list[BackupMethod] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     notes: str | None = None
+    restore_targets: list[str] = Field(default_factory=list)  # scratch instances its restore tests restore into
+
+    @field_validator("restore_targets")
+    @classmethod
+    def _full_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not RESOURCE.match(name):
+                raise ValueError(f"restore target {name!r} is not a full resource name")
+        return value
 
     @field_validator("resource")
     @classmethod
@@ -85,11 +94,34 @@ class Exclusion(_Strict):
     _full_name = field_validator("resource")(Store._full_name.__func__)
 
 
+class Validation(_Strict):
+    """A record of what was checked after one restore test: the day, the store it tests, the backup restored
+    (the id Cloud SQL or Backup and DR gave it), the check performed, the result and who did it. A restore
+    shows data came back; only someone who then looked at the data can say it was right (restore-testing
+    shows each record beside its restore; one whose result is `fail` makes that restore not count)."""
+
+    date: dt.date
+    store: str
+    backup_id: str = Field(min_length=1)
+    check: str = Field(min_length=1)
+    result: Literal["pass", "fail"]
+    by: str = Field(min_length=1)
+    restored_to: str | None = None  # the scratch instance, when not restored in place
+
+    @field_validator("store", "restored_to")
+    @classmethod
+    def _full_name(cls, value: str | None) -> str | None:
+        if value is not None and not RESOURCE.match(value):
+            raise ValueError(f"{value!r} is not a full resource name")
+        return value
+
+
 class DeclaredInventory(_Strict):
     reviewed: dt.date
     owner: str | None = None
     stores: list[Store]
     exclusions: list[Exclusion] = Field(default_factory=list)
+    restore_validations: list[Validation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> "DeclaredInventory":

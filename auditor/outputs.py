@@ -117,16 +117,19 @@ def sources_from_files(config_path: Path | None, inventory_path: Path | None, en
     """For `run`: the config and data map as they are on disk."""
     workspace = env.get("GITHUB_WORKSPACE")
 
-    def read(path: Path | None) -> tuple[str | None, str | None]:
+    def read(path: Path | None, kind: str) -> tuple[str | None, str | None]:
         if path is None:
             return None, None
-        try:
-            return repo_relative(path, workspace), path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        from auditor import reading
+        from auditor.errors import ConfigError
+
+        try:  # both were read and validated before the run; this is the same reading path again
+            return repo_relative(path, workspace), reading.read_text(path, kind, error=ConfigError)
+        except ConfigError:
             return None, None
 
-    config_uri, config_text = read(config_path)
-    inventory_uri, inventory_text = read(inventory_path)
+    config_uri, config_text = read(config_path, "config")
+    inventory_uri, inventory_text = read(inventory_path, "inventory")
     return Sources(config_uri, config_text, inventory_uri, inventory_text)
 
 

@@ -175,7 +175,10 @@ def parse_json(data: bytes | str, source: str, *, error: ErrorType = ConfigError
         value = orjson.loads(data)
     except orjson.JSONDecodeError as err:
         line = getattr(err, "lineno", None)
-        raise error(f"{source}{f':{line}' if line else ''}: not valid JSON: {err.msg if hasattr(err, 'msg') else err}") from err
+        reason = getattr(err, "msg", None) or str(err)
+        if "depth limit" in reason:
+            reason = "nested more than 1,024 levels deep"
+        raise error(f"{source}{f':{line}' if line else ''}: not valid JSON: {reason}") from err
     _check_shape(value, source, error, None)
     return value
 

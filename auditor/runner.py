@@ -20,7 +20,7 @@ from auditor import TOOL_NAME, __version__, unverified
 from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
-from auditor.config import Config, config_from_snapshot
+from auditor.config import Config, clause_of, config_from_snapshot
 from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
@@ -29,13 +29,14 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import outdir, sources, waivers
+from auditor import outdir, provenance, register, reliance, responses, sources, thresholds, waivers
 from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
 WORKBOOK = "workbook.xlsx"
 OSCAL = "oscal-assessment-results.json"
+OSCAL_PLAN = "oscal-assessment-plan.json"
 SAMPLES = "samples.json"
 
 
@@ -68,18 +69,24 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     credentials, identity = load_credentials(config.gcp.credentials if google else "anonymous")
     clients = GoogleClients(config.gcp, credentials)
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
-    identities = {"gcp": identity} if google else {}
+    principal = provenance.gcp_principal(credentials, config.gcp.credentials) if google else None
+    identities = {"gcp": (principal or {}).get("email") or identity} if google else {}
     if config.github is not None:
         from auditor.collectors.github import identity as github_identity
 
         identities["github"] = github_identity(config.github)  # the name of the variable or the App, never a secret
         identities["git"] = f"local user {getpass.getuser()}"
-    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
+    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else {}
+    if config.responses:
+        inputs["responses"] = responses.snapshot(config.responses)
+    inputs = inputs or None
     if config.inventory is not None:  # a bad data map is exit 2 before the locker exists, not a half locker
         from auditor.inventory import load_inventory
 
         load_inventory(config.inventory)
-    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
+    record = provenance.at_collection(config, principal)
+    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs,
+                          provenance=record)
     interrupted = False
     stop = threading.Event()
     try:
@@ -162,10 +169,19 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "as_of": iso(facts.as_of.replace(microsecond=0)),
         "generated_at": iso(utc_now().replace(microsecond=0)),
         "lockers": [sources.locker_entry(locker) for locker in lockers],
+        "provenance": provenance.for_results(lockers),
         "controls": controls,
     }
     if waiver_summary is not None:
         document["waivers"] = waiver_summary
+    info = register.resource_info(facts, ctx)
+    document["resources"] = {r: info[r] for r in sorted({f["resource"] for c in controls for f in c["findings"]}) if r in info}
+    document["exceptions"] = register.build(controls, lockers, info, period.day_of(facts.as_of))
+    stored_responses = newest.manifest.get("inputs", {}).get("responses")
+    if stored_responses:
+        document["exceptions"]["responses"] = responses.attach(responses.from_snapshot(stored_responses), document["exceptions"]["entries"],
+                                                 period.day_of(facts.as_of))
+    document["reliance"] = reliance.statement(lockers)
     if config.policy.promises:
         document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
@@ -192,15 +208,41 @@ def _control(check, findings, config: Config) -> dict[str, Any]:
         "title": check.title,
         "description": check.description,
         "criteria": list(check.criteria),
-        "policy_clause": config.policy.clauses.get(check.id, check.policy_clause),
+        **_clause(check, config),
         "beyond_policy": check.beyond_policy,
         "status": status,
         "effective_status": effective_status(findings, status),
         "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable,
                        **({"declared_empty": True} if declared_empty else {})},
-        "findings": [f.as_dict() for f in findings],
+        "findings": [_traced(f.as_dict()) for f in findings],
         **extra,
     }
+
+
+def _traced(finding: dict[str, Any]) -> dict[str, Any]:
+    keys = thresholds.config_keys(finding)
+    if keys:
+        finding["expected_from"] = keys
+    return finding
+
+
+NO_CLAUSE = "no clause quoted"
+
+
+def _clause(check, config: Config) -> dict[str, Any]:
+    """The company's words for a check, from the configuration only; with none, the control says so."""
+    clause = clause_of(config.policy, check.id)
+    if clause is not None and clause.text:
+        where = None
+        if clause.source:
+            lines = clause.lines or ((clause.line, clause.line) if clause.line else None)
+            where = clause.source + (f", line {lines[0]}" if lines and lines[0] == lines[1] else
+                                     f", lines {lines[0]}-{lines[1]}" if lines else "")
+        return {"policy_clause": clause.text, "policy_quote": {"text": clause.text, "source": where or "policy.clauses in the configuration",
+                                                               "config_key": f"policy.clauses.{check.id}"}}
+    if check.policy_clause:  # a third-party check's own metadata: shown, but not as the policy's words
+        return {"policy_clause": check.policy_clause, "policy_quote": None}
+    return {"policy_clause": NO_CLAUSE, "policy_quote": None}
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:

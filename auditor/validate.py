@@ -100,9 +100,11 @@ def _classifications(report: Report, path: Path, inventory: Any, config: Any) ->
     from auditor.config import _line_of
 
     known = list(config.policy.classifications)
+    from auditor import reading
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        text = reading.read_text(path, "inventory", error=ConfigError)
+    except ConfigError:
         text = ""
     for index, store in enumerate(inventory.stores):
         name = getattr(store, "classification", None)

@@ -14,7 +14,7 @@ waivers.
       - control: backup-frequency
         resource: "//cloudsql.googleapis.com/projects/bks-prod/instances/billing-*"   # glob
         reason: Migration to the new backup tier; backups taken by Backup and DR meanwhile.
-        approver: ciso@bangkoksolutions.example
+        approver: ciso@example.com
         ticket: SEC-142
         expires: 2026-10-31          # the waiver holds through this day
 """

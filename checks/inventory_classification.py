@@ -77,7 +77,7 @@ CHECK = Check(
     id=ID,
     title="Every data store carries a valid classification",
     criteria=("CC6.1", "A1.2"),
-    policy_clause="Data should be classified at time of creation or acquisition according to the Data Classification Policy.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each store found (Cloud Asset Inventory, Cloud SQL and Cloud Storage listings), compares the declared "
                 "classification (data map) and the classification label with the policy's classifications.",
     needs=("stores",),

@@ -112,7 +112,7 @@ CHECK = Check(
     id=ID,
     title="The inventory of critical data is complete and current",
     criteria=("CC6.1", "A1.2"),
-    policy_clause="An up-to-date inventory and data flow map of all critical data are maintained.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Compares the declared data map (inventory: PATH, stored in the evidence) with the data stores Cloud Asset "
                 "Inventory finds (searchAllResources over the organisation, folders or projects) and the Admin APIs list "
                 "(Cloud SQL instances.list, Cloud Storage buckets.list), and the map's review date with the policy's interval.",

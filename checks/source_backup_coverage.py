@@ -99,7 +99,7 @@ CHECK = Check(
     id=ID,
     title="Every GitHub repository has a local backup",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="GitHub source code is mirrored locally every day.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Lists every repository of each configured GitHub organisation (GET /orgs/{org}/repos?type=all, all pages), "
                 "reconciles the count with the organisation's own totals (GET /orgs/{org}) and records the token's scopes, "
                 "then looks for each in-scope repository's folder in the local backup (github.backup.layout). "

@@ -184,7 +184,7 @@ CHECK = Check(
     id=ID,
     title="Local GitHub backups are current",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="GitHub source code is mirrored locally every day.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Compares each backup's branches and tags (git for-each-ref, git merge-base --is-ancestor) with GitHub's "
                 "(GET /repos/{o}/{r}/branches and /tags; /compare for the commits a backup lacks), and its last fetch "
                 "(FETCH_HEAD; for a clone never fetched since, its own refs, packed-refs and reflog) with the policy "

@@ -154,7 +154,7 @@ CHECK = Check(
     id=ID,
     title="Sampled GitHub backups are intact and restorable",
     criteria=("A1.3",),
-    policy_clause="GitHub source code is mirrored locally every day.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For a reproducible sample of backed-up repositories (policy.source_code.integrity_sample, seeded and "
                 "recorded in the evidence), runs git fsck on the backup and a restore drill: a clone into a scratch folder "
                 "whose refs must equal the backup's and whose default-branch tree must equal GitHub's tree for that commit. "

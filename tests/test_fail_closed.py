@@ -57,7 +57,7 @@ def parity(facts, cfg=None):
 
 
 READ = [("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
-        ("storage", "buckets.list", "projects/p")]
+        ("sqladmin", "Backups.list", "projects/p"), ("storage", "buckets.list", "projects/p")]
 
 
 # --- (1) backupRuns.list failing with 500 for one project, through the simulator -------------------------

@@ -155,6 +155,24 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
             "filter": 'protoPayload.methodName="cloudsql.instances.update"'}
     counts["entries"] = walk("logging", _pages(logging_v2.entries(), "list", body=body))
 
+    for project in usable:  # every kind of Cloud SQL backup, and Backup and DR (vaults, their data sources and backups)
+        walk("sqladmin", _pages(sql.Backups(), "ListBackups", parent=f"projects/{project.id}", pageSize=5))
+    bdr = _client(sim, "backupdr", "v1").projects().locations()
+    for project in usable:
+        parent = f"projects/{project.id}/locations/-"
+        for name in ("backupVaults", "backupPlans", "backupPlanAssociations", "resourceBackupConfigs", "restoreVerificationPlans"):
+            walk("backupdr", _pages(getattr(bdr, name)(), "list", parent=parent, pageSize=2))
+        for vault in project.backup_vaults:
+            vault_name = f"projects/{project.id}/locations/{vault.location}/backupVaults/{vault.id}"
+            for request, page in _pages(bdr.backupVaults().dataSources(), "list", parent=vault_name, pageSize=2):
+                _validate(sim, "backupdr", request, page, failures)
+                for source in page.get("dataSources", []):
+                    walk("backupdr", _pages(bdr.backupVaults().dataSources().backups(), "list", parent=source["name"], pageSize=10))
+
+    crm = _client(sim, "cloudresourcemanager", "v1")  # `auditor validate --online`'s permission probe
+    request = crm.projects().testIamPermissions(resource=usable[0].id, body={"permissions": ["cloudsql.instances.list"]})
+    _validate(sim, "cloudresourcemanager", request, request.execute(), failures)
+
     asset = _client(sim, "cloudasset", "v1")
     counts["assets"] = walk("cloudasset", _pages(asset.v1(), "searchAllResources", scope=f"organizations/{scenario.organization.id}",
                                                  assetTypes=["sqladmin.googleapis.com/Instance"], pageSize=5))

@@ -49,7 +49,8 @@ def facts(*instances, runs=(), assets=(), buckets=()):
     return assemble(AS_OF, ["p"], items={"sql_instances": list(instances), "backup_runs": list(runs), "assets": list(assets),
                                          "buckets": list(buckets)},
                     answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
-                              ("sqladmin", "backupRuns.list", "projects/p"), ("cloudasset", "searchAllResources", ORG)],
+                              ("sqladmin", "backupRuns.list", "projects/p"), ("sqladmin", "Backups.list", "projects/p"),
+                              ("cloudasset", "searchAllResources", ORG)],
                     gcp={"organization": "42"}, project_numbers={"7": "p"})
 
 

@@ -26,7 +26,7 @@ from auditor.evidence.capture import CapturingHttp
 
 READ_ONLY_SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
 API_VERSIONS = {"sqladmin": "v1", "storage": "v1", "cloudkms": "v1", "monitoring": "v3", "logging": "v2",
-                "cloudresourcemanager": "v1"}
+                "cloudresourcemanager": "v1", "backupdr": "v1"}
 SERVICE_PATHS = {"storage": "/storage/v1/"}
 
 

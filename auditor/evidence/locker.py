@@ -124,7 +124,7 @@ class LockerWriter:
     """Writes one locker. Thread-safe: calls may run on several workers."""
 
     def __init__(self, root: Path, *, config_snapshot: dict[str, Any], identity: dict[str, str],
-                 inputs: dict[str, Any] | None = None) -> None:
+                 inputs: dict[str, Any] | None = None, provenance: dict[str, Any] | None = None) -> None:
         self.root = Path(root)
         if (self.root / MANIFEST).exists():
             raise EvidenceError(f"{self.root}: already holds a locker; choose an empty --out folder")
@@ -134,6 +134,7 @@ class LockerWriter:
         self.config_snapshot = config_snapshot
         self.identity = identity
         self.inputs = inputs  # files the run depended on besides the config (waivers), stored whole
+        self.provenance = provenance  # who ran it, from where, simulated or not (auditor.provenance)
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
         self._items: list[dict[str, Any]] = []
@@ -289,6 +290,8 @@ class LockerWriter:
         }
         if self.inputs:
             manifest["inputs"] = self.inputs
+        if self.provenance:
+            manifest["provenance"] = self.provenance
         os.sync()  # every item on disk before the manifest that lists them (a power cut leaves no manifest)
         atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         return manifest

@@ -25,7 +25,7 @@ from auditor.facts.history import build_history
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
 from auditor.facts.projects import snapshot_asset_scopes
-from auditor.facts.protection import BackupCopies, build_protection
+from auditor.facts.protection import BackupCopies, build_backupdr, build_protection
 from auditor.facts.stores import SQL_TYPE
 from auditor.facts.sources import FACTS, REGISTRY, SOURCES, Source
 from auditor.facts.sources.github import READ_ERRORS, pages_of
@@ -37,7 +37,9 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
     "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
     "protection": ("sql_instances", "buckets"),
-    "backup_copies": ("backup_runs",),
+    "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
+                      "backupdr_data_sources", "backupdr_backups"),
+    "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
 }
 
 
@@ -55,7 +57,15 @@ class Reading:
 
     def __init__(self) -> None:
         origins = {name: source.key for source in reversed(SOURCES) for name in source.fills}
-        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name), snapshot=fact.snapshot)
+        fillers: dict[str, list[tuple[str, str]]] = {}
+        for source in SOURCES:
+            if not source.legacy and source.method != "*":
+                for name in source.fills:
+                    fillers.setdefault(name, []).append(source.key)
+        # a collection several calls fill (sql_backups: backupRuns.list and Backups.list) is known only when each answered
+        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name),
+                                             requires=tuple(fillers[name]) if len(fillers.get(name, ())) > 1 else (),
+                                             snapshot=fact.snapshot)
                          for name, fact in FACTS.items()}
         self.gaps: list[CallGap] = []
         self.answered: set[tuple[str, str, str]] = set()
@@ -199,6 +209,7 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
                                    inventory, as_of)
     parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
     parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
-    parts["backup_copies"] = BackupCopies(scoped["backup_runs"])
+    parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})
+    parts["backup_copies"] = BackupCopies(scoped["backup_runs"], scoped["sql_backups"], parts["backupdr"])
     return Facts(as_of=as_of, locker_ids=locker_ids, projects=projects, coverage=Coverage(build.gaps, build.answered),
                  parts=parts, call_index=build.call_index)

@@ -87,5 +87,7 @@ class Operation(Strict):
     status: Literal["DONE", "RUNNING", "PENDING"] = "DONE"
     error: str | None = None
     user: str = "dba@bangkoksolutions.example"
+    backup_id: str | None = Field(default=None, pattern=r"^\d+$")  # backupContext: the backup a restore used
+    minutes: int = Field(default=17, ge=1)  # how long the operation ran (endTime - startTime)
 
     _utc_time = field_validator("time")(lambda v: utc(v))

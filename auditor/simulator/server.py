@@ -23,8 +23,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import (git_http, github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
-                               routes_sqlops, routes_storage)
+from auditor.simulator import (git_http, github_mount, routes_backupdr, routes_cloudasset, routes_kms, routes_logging,
+                               routes_monitoring, routes_sqladmin, routes_sqlbackups, routes_sqlops, routes_storage)
 from auditor.simulator import routes_resourcemanager
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
@@ -35,7 +35,8 @@ from auditor.simulator.scenario import Scenario, load_scenario
 from auditor.simulator.tls import Certificates, make_certificates
 
 DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
-                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES]
+                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES,
+                               *routes_sqlbackups.ROUTES, *routes_backupdr.ROUTES]
 MAX_BODY = 1 << 20
 MAX_GIT_BODY = 64 << 20  # a git fetch's negotiation or an LFS batch request
 TLS_HANDSHAKE_TIMEOUT = 10.0

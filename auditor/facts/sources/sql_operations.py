@@ -27,7 +27,8 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             name=name, project=target_project, instance=sql_resource(target_project, target),
             operation_type=kind, status=text(data, "status"),
             started=timestamp(get(data, "startTime")) or timestamp(get(data, "insertTime")),
-            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,)))
+            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,),
+            backup_id=text(data, "backupContext", "backupId") or (text(data, "backupContext", "name") or "").rsplit("/", 1)[-1] or None))
 
 
 def _by_name(values: list[Any]) -> list[Any]:
