@@ -29,7 +29,7 @@ import pytest
 
 from auditor.reports.csv import render_csv, write_csv
 from auditor.reports.junit import render_junit
-from auditor.reports.oscal import AP_FILE, AR_FILE, OSCAL_VERSION, build_assessment_results
+from auditor.reports.oscal import AP_FILE, AR_FILE, OSCAL_VERSION
 from auditor.reports.rows import neutralise
 from auditor.reports.workbook import render_workbook
 from auditor.runner import evaluate
