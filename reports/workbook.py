@@ -25,7 +25,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from auditor.errors import ReportError
-from auditor.reports.rows import (DATE_COLUMNS, DETAIL_COLUMNS, FINDING_COLUMNS, as_date, as_datetime, detail_rows,
+from auditor.reports.rows import (DETAIL_COLUMNS, FINDING_COLUMNS, as_date, as_datetime, detail_rows,
                                   finding_rows, neutralise, text)
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
