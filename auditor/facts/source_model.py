@@ -50,6 +50,16 @@ class Repository:
 
 
 @dataclass(frozen=True)
+class TokenOwner:
+    """The GitHub token's owner (GET /user); login None with the status when no user is behind the token."""
+
+    host: str
+    login: str | None
+    status: int | None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RefListing:
     """A repository's branches (or tags) as GitHub lists them: name -> head commit; one per listing call."""
 

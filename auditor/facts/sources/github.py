@@ -15,7 +15,8 @@ from typing import Any
 
 from auditor.facts.access import timestamp
 from auditor.facts.source_model import (BackupListing, BackupState, CommitTree, Comparison, Drill, FsckResult, GithubOrg,
-                                        IntegritySample, RefListing, Repository, repo_resource)
+                                        IntegritySample, RefListing, Repository, TokenOwner,
+                                        repo_resource)
 from auditor.facts.declare import Emit, Fact, Source, same_scope
 
 
@@ -240,6 +241,16 @@ def _sample(call, pages, emit: Emit) -> None:
     emit("git_integrity_samples", IntegritySample(call["scope"], dict(body), (item_id,)))
 
 
+def _token_owner(call, pages, emit: Emit) -> None:
+    """GET /user: the token's owner, for the pack's provenance; a 401/403 recorded locally means no user behind it."""
+    item_id, _item, body = pages[-1]
+    if not isinstance(body, dict):
+        raise _Malformed("expected a user object")
+    status = body.get("http_status") if "answer" in body else 200
+    login = body.get("login") if status == 200 else None
+    emit("github_token_owner", TokenOwner(call["scope"], login if isinstance(login, str) else None, _int(status), (item_id,)))
+
+
 def _last(key):
     """Merging lockers: the latest observation of each key wins (items arrive oldest locker first)."""
     return lambda values: list({key(v): v for v in values}.values())
@@ -277,6 +288,8 @@ FACTS = (
          doc="git fsck of a sampled backup, per HOST/ORG/REPO"),
     Fact("git_restore_drills", snapshot=True, scope=_REPO, key=lambda d: d.resource, scope_of=same_scope, dedupe=_last(lambda d: d.resource),
          doc="the restore drill of a sampled backup, per HOST/ORG/REPO"),
+    Fact("github_token_owner", snapshot=True, scope="host", key=lambda o: o.host, scope_of=same_scope,
+         dedupe=_last(lambda o: o.host), doc="who the GitHub token belongs to (GET /user), for the provenance"),
     Fact("git_integrity_samples", snapshot=True, scope=_ORG, key=lambda s: s.org_scope, scope_of=_org_scope_of,
          dedupe=_last(lambda s: s.org_scope), doc="the integrity sample recorded at collection, per HOST/ORG"),
 )
@@ -289,6 +302,8 @@ SOURCES = (
     Source("github", "repos.tags.list", _REPO, fills=("github_tags",), permissions=_GITHUB, read_call=_tags),
     Source("github", "repos.compare", _REPO, fills=("github_compares",), permissions=_GITHUB, read_call=_compare),
     Source("github", "repos.git.commits.get", _REPO, fills=("github_trees",), permissions=_GITHUB, read_call=_git_commit),
+    Source("github", "users.get_authenticated", "host", fills=("github_token_owner",), permissions=_GITHUB,
+           read_call=_token_owner, doc="the token's owner (GET /user), read for the pack's provenance"),
     Source("git", "backup.list", _ORG, fills=("git_backup_listings",), permissions=(), read_call=_backup_list,
            doc="local git commands on the backup root"),
     Source("git", "backup.inspect", _REPO, fills=("git_backups",), permissions=(), read_call=_inspect),
