@@ -7,7 +7,7 @@ checks arrive through the `auditor.checks` entry-point group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, Callable
@@ -54,7 +54,6 @@ class Check:
     needs: tuple[str, ...]  # fact names (auditor.facts.sources, derived views): the check sees only these
     evaluate: Callable[[Facts, CheckContext], list[Finding]]
     beyond_policy: bool = False
-    population: Callable[[Facts, CheckContext], tuple[int, int]] | None = field(default=None, compare=False)
 
 
 def discover_checks() -> list[Check]:

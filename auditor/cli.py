@@ -857,18 +857,23 @@ def simulate(scenario: Path = typer.Option(..., "--scenario", "-s", metavar="FIL
     from auditor.simulator import Simulator, load_scenario
 
     with _errors():
-        simulator = Simulator(load_scenario(scenario), port=port, latency=latency, tls=tls).start()
-        out.print(f"serving {scenario} at {simulator.url} (Ctrl-C to stop)")
-        if simulator.ca_file is not None:
-            out.print(f"trust this CA: {simulator.ca_file}", soft_wrap=True)
-            out.print(f"  export REQUESTS_CA_BUNDLE={simulator.ca_file} GIT_SSL_CAINFO={simulator.ca_file} "
-                      f"SSL_CERT_FILE={simulator.ca_file}", soft_wrap=True)
-        if simulator.github is not None:
-            out.print(f"GitHub API at {simulator.url}/api/v3; git at {simulator.url}/ORG/REPO.git (any token)", soft_wrap=True)
+        simulator = Simulator(load_scenario(scenario), port=port, latency=latency, tls=tls)
+        # Ctrl-C is a clean stop from the moment it serves (start() serves in the background before the lines
+        # below are printed, so an interrupt while printing them must stop it too, and remove its git repositories)
         try:
+            simulator.start()
+            out.print(f"serving {scenario} at {simulator.url} (Ctrl-C to stop)")
+            if simulator.ca_file is not None:
+                out.print(f"trust this CA: {simulator.ca_file}", soft_wrap=True)
+                out.print(f"  export REQUESTS_CA_BUNDLE={simulator.ca_file} GIT_SSL_CAINFO={simulator.ca_file} "
+                          f"SSL_CERT_FILE={simulator.ca_file}", soft_wrap=True)
+            if simulator.github is not None:
+                out.print(f"GitHub API at {simulator.url}/api/v3; git at {simulator.url}/ORG/REPO.git (any token)", soft_wrap=True)
             simulator.serve_forever()
         except KeyboardInterrupt:
             pass
+        finally:
+            simulator.stop()
 
 
 @app.command("checks", epilog="Example: auditor checks")

@@ -33,6 +33,8 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
     evidence: list[str] = field(default_factory=list)
     waiver: dict[str, Any] | None = None
+    #: why a not_applicable finding is out of scope; given by the check, else the check's details, else its message
+    not_applicable_reason: str | None = None
 
     @property
     def id(self) -> str:
@@ -40,11 +42,19 @@ class Finding:
         return f"{self.check}:{self.resource.removeprefix('//')}:{self.rule}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id, "rule": self.rule, "resource": self.resource, "status": self.status, "message": self.message,
             "observed": self.observed, "expected": self.expected, "details": self.details,
             "evidence": sorted(set(self.evidence)), "waiver": self.waiver,
         }
+        if self.status == NOT_APPLICABLE:
+            out["not_applicable_reason"] = self.reason_not_applicable()
+        return out
+
+    def reason_not_applicable(self) -> str:
+        """Why this finding is out of scope: never empty, so a not_applicable always says why (schema v2)."""
+        given = self.not_applicable_reason or self.details.get("not_applicable_reason")
+        return str(given) if given else self.message
 
 
 def worst(statuses: list[str]) -> str | None:

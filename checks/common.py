@@ -66,7 +66,7 @@ def replica_finding(check: str, instance: SqlInstance, rule: str) -> Finding:
         check=check, resource=instance.resource, rule=rule, status=NOT_APPLICABLE,
         message=f"{instance.display} is a read replica of {instance.master or 'another instance'}; replicas cannot hold backups.",
         observed={"instance_type": instance.instance_type, "master": instance.master},
-        evidence=list(instance.evidence),
+        evidence=list(instance.evidence), not_applicable_reason="a read replica (replicas cannot hold backups)",
     )
 
 

@@ -8,9 +8,10 @@ Backup folders that match no repository are listed for review (deleted, renamed 
 
 from __future__ import annotations
 
-from auditor.checks.source_common import (gap_reason, not_applicable, org_scope, organizations, out_of_scope, repositories,
-                                          unlisted_orgs)
+from auditor.checks.source_common import (backup_listing, listed as listed_in, not_applicable, org_scope, organizations,
+                                          out_of_scope, repo_org_scope, repositories, unlisted_orgs)
 from auditor.checks_api import Check, CheckContext
+from auditor.facts.known import Known, Unknown
 from auditor.facts.model import Facts
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
@@ -18,10 +19,11 @@ ID = "source-backup-coverage"
 
 
 def _population(facts: Facts, org: str, scope: str) -> Finding | None:
-    info = facts.source.orgs.get(org)
-    listed = facts.source.repositories.get(org)
-    if info is None or listed is None:
+    """None when the organisation or its repositories were not read (unlisted_orgs reports that)."""
+    orgs, listed = facts.github_orgs.at(scope), listed_in(facts, scope)
+    if not isinstance(orgs, Known) or not orgs.items or listed is None:
         return None
+    info = orgs.items[-1]
     observed = {"listed": len(listed), "public_repos": info.public_repos, "total_private_repos": info.total_private_repos,
                 "owned_private_repos": info.owned_private_repos, "organization_total": info.total,
                 "token_scopes": list(info.scopes) if info.scopes is not None else None}
@@ -58,10 +60,10 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         if why:
             findings.append(not_applicable(ID, repo, why, "backup"))
             continue
-        scope = repo.resource.rsplit("/", 1)[0]  # HOST/ORG
-        reason = gap_reason(facts, "git", "backup.list", scope)
-        backups = {b["name"].lower(): b for b in facts.source.backup_listings.get(repo.org, [])}
-        evidence = list(repo.evidence) + facts.source.backup_listing_evidence.get(repo.org, [])
+        listing = backup_listing(facts, repo_org_scope(repo))
+        reason = listing.describe() if isinstance(listing, Unknown) else None
+        backups = listing.by_name() if not isinstance(listing, Unknown) else {}
+        evidence = list(repo.evidence) + (list(listing.evidence) if not isinstance(listing, Unknown) else [])
         observed = {"archived": repo.archived, "fork": repo.fork, "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None}
         expected = {"backup": True, "layout": github.backup.layout if github else None}
         if reason:
@@ -69,7 +71,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
                                     f"{repo.org}/{repo.name}: the local backup folder could not be read ({reason}).",
                                     observed=observed, expected=expected, evidence=evidence))
         elif repo.name.lower() in backups:
-            path = backups[repo.name.lower()]["path"]
+            path = backups[repo.name.lower()]
             findings.append(Finding(ID, repo.resource, "backup", PASS, f"{repo.org}/{repo.name} has a local backup at {path}.",
                                     observed={**observed, "backup_path": path}, expected=expected, evidence=evidence))
         else:
@@ -78,16 +80,18 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
                                     f"folder matches it, so its source code exists only on GitHub.",
                                     observed={**observed, "backup_path": None}, expected=expected, evidence=evidence))
     for org in organizations(ctx):
-        if org not in facts.source.repositories:
-            continue
-        for backup in facts.source.backup_listings.get(org, []):
-            if backup["name"].lower() in listed_names.get(org, set()):
+        scope = org_scope(ctx, org)
+        listing = backup_listing(facts, scope)
+        if listed_in(facts, scope) is None or isinstance(listing, Unknown):
+            continue  # an orphan is a folder that matches no listed repository: both listings must be known
+        for name, path in listing.folders:
+            if name.lower() in listed_names.get(org, set()):
                 continue
-            findings.append(Finding(ID, f"{org_scope(ctx, org)}/{backup['name']}", "orphan", NOT_APPLICABLE,
-                                    f"The backup folder {backup['path']} matches no repository the token can see in {org} "
+            findings.append(Finding(ID, f"{scope}/{name}", "orphan", NOT_APPLICABLE,
+                                    f"The backup folder {path} matches no repository the token can see in {org} "
                                     "(deleted, renamed, transferred or hidden from the token); listed for review, not counted.",
-                                    observed={"backup_path": backup["path"]},
-                                    evidence=facts.source.backup_listing_evidence.get(org, [])))
+                                    observed={"backup_path": path}, evidence=list(listing.evidence),
+                                    not_applicable_reason="a backup folder matching no listed repository (for review)"))
     return findings
 
 
@@ -100,6 +104,6 @@ CHECK = Check(
                 "reconciles the count with the organisation's own totals (GET /orgs/{org}) and records the token's scopes, "
                 "then looks for each in-scope repository's folder in the local backup (github.backup.layout). "
                 "A backup's presence proves only the day it was read.",
-    needs=("source", "coverage"),
+    needs=("github_orgs", "github_repositories", "git_backup_listings"),
     evaluate=evaluate,
 )

@@ -19,22 +19,31 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, hours, not_applicable, out_of_scope, repositories,
-                                          span, unlisted_orgs)
+from auditor.checks.source_common import (PERIOD_NOTE, backup_listing, hours, not_applicable, one, out_of_scope,
+                                          repo_org_scope, repositories, span, unlisted_orgs)
 from auditor.checks_api import Check, CheckContext
+from auditor.facts.known import Known, Unknown
 from auditor.facts.model import Facts
-from auditor.facts.source_model import BackupState, Repository
+from auditor.facts.source_model import BackupState, Comparison, Repository
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 
 ID = "source-backup-freshness"
 
 
-def compare_refs(facts: Facts, repo: Repository, backup: BackupState) -> list[dict[str, Any]]:
-    """Each GitHub branch and tag against the backup: current, behind (with commits when known) or missing."""
+def comparisons(facts: Facts, repo: Repository) -> dict[tuple[str, str], Comparison]:
+    """GitHub's compares for the repository, by (base, head). A compare is asked only where git could not count
+    the lag itself; one not read leaves that ref's count unknown (None), never zero: its state stays behind."""
+    read = facts.github_compares.at(repo.resource)
+    return {(c.base, c.head): c for c in read.items} if isinstance(read, Known) else {}
+
+
+def compare_refs(facts: Facts, repo: Repository, backup: BackupState, branches: dict[str, str],
+                 tags: dict[str, str]) -> list[dict[str, Any]]:
+    """Each GitHub branch and tag (as read in full) against the backup: current, behind (with commits when known) or missing."""
     rows = []
-    compares = facts.source.compares.get(repo.resource, {})
-    github = [(f"branch {n}", backup.ref_prefix() + n, sha) for n, sha in sorted(facts.source.branches.get(repo.resource, {}).items())]
-    github += [(f"tag {n}", f"refs/tags/{n}", sha) for n, sha in sorted(facts.source.tags.get(repo.resource, {}).items())]
+    compares = comparisons(facts, repo)
+    github = [(f"branch {n}", backup.ref_prefix() + n, sha) for n, sha in sorted(branches.items())]
+    github += [(f"tag {n}", f"refs/tags/{n}", sha) for n, sha in sorted(tags.items())]
     for label, ref, sha in github:
         mine = backup.refs.get(ref)
         row: dict[str, Any] = {"ref": label, "github": sha, "backup": mine, "commits_behind": None}
@@ -46,8 +55,8 @@ def compare_refs(facts: Facts, repo: Repository, backup: BackupState) -> list[di
             row["state"] = "behind"
             counted = backup.behind.get((mine, sha))
             compared = compares.get((mine, sha))
-            row["commits_behind"] = counted if counted is not None else (compared or {}).get("ahead_by")
-            if (compared and compared.get("status") == "diverged") or backup.ancestor.get((mine, sha)) is False:
+            row["commits_behind"] = counted if counted is not None else (compared.ahead_by if compared else None)
+            if (compared and compared.status == "diverged") or backup.ancestor.get((mine, sha)) is False:
                 row["state"] = "diverged"  # neither head contains the other (git on the backup, or GitHub's compare)
         rows.append(row)
     return rows
@@ -84,30 +93,33 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
 def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Finding:
     name = f"{repo.org}/{repo.name}"
     expected = {"window_hours": hours(window), "rule": "last fetch inside the window, or nothing on GitHub that the backup lacks"}
-    evidence = list(repo.evidence) + facts.source.ref_evidence.get(repo.resource, [])
+    evidence = list(repo.evidence)
 
     def unverified(reason: str) -> Finding:
         return Finding(ID, repo.resource, "fresh", INCONCLUSIVE, f"{name}: freshness could not be verified: {reason}.",
                        expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
 
-    reason = gap_reason(facts, "git", "backup.inspect", repo.resource)
+    backup, reason = one(facts.git_backups.at(repo.resource))
     if reason:
         return unverified(reason)
-    backup = facts.source.backups.get(repo.resource)
-    if backup is None:  # the backup listing alone decides this; GitHub's branches are not needed (nor fetched)
-        reason = gap_reason(facts, "git", "backup.list", repo.resource.rsplit("/", 1)[0])
-        if reason:  # no listing read: "no backup" is not known, only not seen
-            return unverified(reason)
-        evidence += facts.source.backup_listing_evidence.get(repo.org, [])
+    if backup is None:  # the inspection read and found no backup; the listing must say so too (GitHub's refs not needed)
+        listing = backup_listing(facts, repo_org_scope(repo))
+        if isinstance(listing, Unknown):  # no listing read: "no backup" is not known, only not seen
+            return unverified(listing.describe())
+        evidence += listing.evidence
         return Finding(ID, repo.resource, "fresh", FAIL,
                        f"{name} has no local backup, so no copy of it is kept current (see source-backup-coverage).",
                        observed={"backup": None}, expected=expected, details={"period_note": PERIOD_NOTE}, evidence=evidence)
-    for method in ("repos.branches.list", "repos.tags.list"):
-        reason = gap_reason(facts, "github", method, repo.resource)
-        if reason:
-            return unverified(reason)
-    evidence += backup.evidence + [c["evidence"] for c in facts.source.compares.get(repo.resource, {}).values()]
-    rows = compare_refs(facts, repo, backup)
+    listings = []
+    for read in (facts.github_branches.at(repo.resource), facts.github_tags.at(repo.resource)):
+        listing, reason = one(read)
+        if reason or listing is None:
+            return unverified(reason or f"GitHub's {'branches' if not listings else 'tags'} of {name} were not recorded")
+        listings.append(listing)
+        evidence += listing.evidence
+    assert isinstance(backup, BackupState)
+    evidence += backup.evidence + [c.evidence for c in comparisons(facts, repo).values()]
+    rows = compare_refs(facts, repo, backup, listings[0].refs, listings[1].refs)
     lacking = [r for r in rows if r["state"] != "current"]
     updated = backup.updated_at
     dated_from = "FETCH_HEAD" if backup.fetched_at else backup.own_date_basis
@@ -178,6 +190,7 @@ CHECK = Check(
                 "(FETCH_HEAD; for a clone never fetched since, its own refs, packed-refs and reflog) with the policy "
                 "window; a last fetch after the evidence time is inconclusive. Flags Git LFS content and wikis a mirror does not carry. "
                 "A mirror's state proves only the day of collection; freshness across the period needs daily lockers.",
-    needs=("source", "coverage"),
+    needs=("github_orgs", "github_repositories", "git_backup_listings", "git_backups", "github_branches", "github_tags",
+           "github_compares"),
     evaluate=evaluate,
 )

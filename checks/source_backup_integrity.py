@@ -10,11 +10,12 @@ again from the recorded seed and population and refuses a sample it cannot repro
 
 from __future__ import annotations
 
-from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, not_applicable, org_scope, organizations, out_of_scope,
-                                          repositories, unlisted_orgs)
+from auditor.checks.source_common import (PERIOD_NOTE, backup_listing, listed, not_applicable, one, org_scope, organizations,
+                                          out_of_scope, repo_org_scope, repositories, unlisted_orgs)
 from auditor.checks_api import Check, CheckContext
+from auditor.facts.known import Known, Unknown
 from auditor.facts.model import Facts
-from auditor.facts.source_model import Repository, draw_sample
+from auditor.facts.source_model import BackupState, Drill, FsckResult, Repository, draw_sample
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "source-backup-integrity"
@@ -25,17 +26,23 @@ def _sample_findings(facts: Facts, ctx: CheckContext) -> tuple[list[Finding], di
     policy = ctx.config.policy.source_code
     for org in organizations(ctx):
         scope = org_scope(ctx, org)
-        if org not in facts.source.repositories:
-            continue
-        reason = gap_reason(facts, "git", "integrity.sample", scope)
-        recorded = facts.source.samples.get(org)
-        if reason or recorded is None:
+        repos = listed(facts, scope)
+        if repos is None:
+            continue  # unlisted_orgs reports it
+        sample, reason = one(facts.git_integrity_samples.at(scope))
+        if reason or sample is None:
             findings.append(Finding(ID, scope, "sample", INCONCLUSIVE,
                                     f"The integrity sample for {org} was not recorded: {reason or 'no sample in the evidence'}."))
             continue
-        backups = {b["name"].lower() for b in facts.source.backup_listings.get(org, [])}
-        population = sorted(r.name for r in facts.source.repositories[org]
-                            if not out_of_scope(r, ctx) and r.name.lower() in backups)
+        listing = backup_listing(facts, scope)
+        if isinstance(listing, Unknown):  # the sample's population is the backed-up repositories: unknown without the listing
+            findings.append(Finding(ID, scope, "sample", INCONCLUSIVE,
+                                    f"The integrity sample for {org} cannot be checked: the local backup folders were not "
+                                    f"read ({listing.describe()})."))
+            continue
+        recorded = {**sample.record, "evidence": list(sample.evidence)}
+        backups = set(listing.by_name())
+        population = sorted(r.name for r in repos if not out_of_scope(r, ctx) and r.name.lower() in backups)
         again = draw_sample(population, recorded["seed"], policy.integrity_sample)
         if population != recorded.get("population") or again != recorded.get("sample"):
             findings.append(Finding(ID, scope, "sample", INCONCLUSIVE,
@@ -65,14 +72,20 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         if why:
             findings.append(not_applicable(ID, repo, why, "restore"))
             continue
-        backups = {b["name"].lower() for b in facts.source.backup_listings.get(repo.org, [])}
-        if repo.name.lower() not in backups:
+        listing = backup_listing(facts, repo_org_scope(repo))
+        if isinstance(listing, Unknown):  # "no backup to test" is not known without the listing
+            findings.append(Finding(ID, repo.resource, "restore", INCONCLUSIVE,
+                                    f"{repo.org}/{repo.name}: integrity could not be verified: {listing.describe()}.",
+                                    evidence=list(repo.evidence)))
+        elif repo.name.lower() not in listing.by_name():
             findings.append(Finding(ID, repo.resource, "restore", NOT_APPLICABLE,
                                     f"{repo.org}/{repo.name} has no local backup to test (see source-backup-coverage).",
-                                    evidence=list(repo.evidence)))
+                                    evidence=list(repo.evidence) + list(listing.evidence),
+                                    not_applicable_reason="no local backup to test (source-backup-coverage fails it)"))
         elif repo.org in chosen and repo.name not in chosen[repo.org]:
             findings.append(Finding(ID, repo.resource, "restore", NOT_APPLICABLE,
-                                    f"{repo.org}/{repo.name} was not in this run's integrity sample.", evidence=list(repo.evidence)))
+                                    f"{repo.org}/{repo.name} was not in this run's integrity sample.", evidence=list(repo.evidence),
+                                    not_applicable_reason="not in this run's integrity sample"))
         elif repo.org in chosen:
             findings.append(_drilled(facts, repo))
     return findings
@@ -80,22 +93,27 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
 
 def _drilled(facts: Facts, repo: Repository) -> Finding:
     name = f"{repo.org}/{repo.name}"
-    src = facts.source
-    for api, method in (("git", "backup.inspect"), ("git", "backup.fsck"), ("git", "backup.restore_drill")):
-        reason = gap_reason(facts, api, method, repo.resource)
-        if reason:
-            return Finding(ID, repo.resource, "restore", INCONCLUSIVE, f"{name}: integrity could not be verified: {reason}.",
+    found = []
+    for what, scoped in (("the backup", facts.git_backups), ("git fsck", facts.git_fsck),
+                         ("the restore drill", facts.git_restore_drills)):
+        item, reason = one(scoped.at(repo.resource))
+        if reason or item is None:
+            return Finding(ID, repo.resource, "restore", INCONCLUSIVE,
+                           f"{name}: integrity could not be verified: {reason or what + ' was not recorded'}.",
                            evidence=list(repo.evidence))
-    backup, drill = src.backups.get(repo.resource), src.drills.get(repo.resource)
-    code, output, fsck_evidence = src.fsck.get(repo.resource, (None, "", []))
-    assert backup is not None and drill is not None
-    evidence = list(repo.evidence) + backup.evidence + fsck_evidence + drill.evidence
+        found.append(item)
+    backup, fsck, drill = found
+    assert isinstance(backup, BackupState) and isinstance(fsck, FsckResult) and isinstance(drill, Drill)
+    code, output = fsck.exit_code, fsck.output
+    evidence = list(repo.evidence) + backup.evidence + list(fsck.evidence) + drill.evidence
     default_ref = backup.ref_prefix() + (repo.default_branch or "main")
     default_sha = backup.refs.get(default_ref)
-    tree_entry = src.github_trees.get((repo.resource, default_sha or ""))
-    github_tree = tree_entry[0] if tree_entry else None
-    evidence += tree_entry[1] if tree_entry else []
-    github_heads = src.branches.get(repo.resource, {})
+    trees = facts.github_trees.at(repo.resource)  # unknown or another commit's: no tree, so inconclusive below
+    tree_entry = next((t for t in trees.items if t.sha == default_sha), None) if isinstance(trees, Known) else None
+    github_tree = tree_entry.tree if tree_entry else None
+    evidence += tree_entry.evidence if tree_entry else ()
+    branch_listing, _ = one(facts.github_branches.at(repo.resource))  # for the details only
+    github_heads = branch_listing.refs if branch_listing is not None else {}
     heads = [{"branch": b, "github": sha, "restored": drill.refs.get(backup.ref_prefix() + b),
               "equal": drill.refs.get(backup.ref_prefix() + b) == sha} for b, sha in sorted(github_heads.items())]
     details = {"fsck_exit_code": code, "fsck_output": output[:2000], "clone_error": drill.clone_error or None,
@@ -141,7 +159,8 @@ CHECK = Check(
                 "recorded in the evidence), runs git fsck on the backup and a restore drill: a clone into a scratch folder "
                 "whose refs must equal the backup's and whose default-branch tree must equal GitHub's tree for that commit. "
                 "Goes beyond the written policy, which does not mention restore tests. The drill proves only the day it ran.",
-    needs=("source", "coverage"),
+    needs=("github_orgs", "github_repositories", "git_backup_listings", "git_integrity_samples", "git_backups", "git_fsck",
+           "git_restore_drills", "github_trees", "github_branches"),
     evaluate=evaluate,
     beyond_policy=True,
 )

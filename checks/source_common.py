@@ -1,12 +1,19 @@
-"""Scoping shared by the three source-backup checks: organisations, in-scope repositories, read gaps."""
+"""Scoping shared by the three source-backup checks: organisations, in-scope repositories, unknown reads.
+
+Every GitHub and git fact is per scope (HOST/ORG, HOST/ORG/REPO) and reached only through
+`at(scope)`, which gives Known or Unknown: an organisation whose repositories were not listed in full
+has no repositories here (it gets an inconclusive finding instead), and a backup listing or a backup
+that was not read is Unknown with its reason, never an empty one.
+"""
 
 from __future__ import annotations
 
 from typing import Iterator
 
 from auditor.checks_api import CheckContext
+from auditor.facts.known import CallGap, Known, Unknown
 from auditor.facts.model import Facts
-from auditor.facts.source_model import Repository
+from auditor.facts.source_model import BackupListing, Repository
 from auditor.results import INCONCLUSIVE, NOT_APPLICABLE, Finding
 
 PERIOD_NOTE = ("A backup's state proves only the day it was read (the evidence's as-of time); freshness across "
@@ -22,30 +29,60 @@ def org_scope(ctx: CheckContext, org: str) -> str:
     return f"{ctx.config.github.repository_host() if ctx.config.github else 'github.com'}/{org}"
 
 
-def gap_reason(facts: Facts, api: str, method: str, scope: str) -> str | None:
-    """None when the call was read in full; otherwise why not, in words."""
-    if facts.coverage.was_read(api, method, scope):
-        return None
-    gap = facts.coverage.gap(api, scope, method)
-    return gap.describe() if gap else f"{api} {method} for {scope} was not collected"
+def listing_reason(facts: Facts, scope: str) -> str | None:
+    """None when the organisation and its repositories were read in full; otherwise why not, in words."""
+    for read in (facts.github_orgs.at(scope), facts.github_repositories.at(scope)):
+        if isinstance(read, Unknown):
+            return read.describe()
+    return None
 
 
 def unlisted_orgs(facts: Facts, ctx: CheckContext, check: str, what: str) -> Iterator[Finding]:
     """An inconclusive finding for each organisation whose repositories could not be listed in full."""
     for org in organizations(ctx):
         scope = org_scope(ctx, org)
-        reason = gap_reason(facts, "github", "orgs.get", scope) or gap_reason(facts, "github", "orgs.repos.list", scope)
+        reason = listing_reason(facts, scope)
         if reason:
             yield Finding(check, scope, "listing", INCONCLUSIVE,
                           f"Could not verify {what} for the GitHub organisation {org}: {reason}.",
                           observed={"reason": reason})
 
 
+def listed(facts: Facts, scope: str) -> list[Repository] | None:
+    """The repositories of one organisation (HOST/ORG), or None when they were not listed in full."""
+    read = facts.github_repositories.at(scope)
+    return list(read.items) if isinstance(read, Known) else None
+
+
 def repositories(facts: Facts, ctx: CheckContext) -> list[Repository]:
+    """The repositories of every organisation listed in full (the others have their `unlisted_orgs` finding)."""
     out = []
     for org in organizations(ctx):
-        out += facts.source.repositories.get(org, [])
+        out += listed(facts, org_scope(ctx, org)) or []
     return sorted(out, key=lambda r: r.resource)
+
+
+def repo_org_scope(repo: Repository) -> str:
+    """HOST/ORG of a repository (its resource is HOST/ORG/REPO)."""
+    return repo.resource.rsplit("/", 1)[0]
+
+
+def backup_listing(facts: Facts, scope: str) -> BackupListing | Unknown:
+    """The organisation's local backup folders (HOST/ORG), or the Unknown saying why they were not read."""
+    read = facts.git_backup_listings.at(scope)
+    if isinstance(read, Unknown):
+        return read
+    if not read.items:  # answered but nothing recorded: not an empty folder, a read that said nothing
+        return Unknown(scope, (CallGap("git", "backup.list", scope, "malformed", None,
+                                       f"git backup.list for {scope} recorded no folder list", None, None),))
+    return read.items[-1]
+
+
+def one(read: Known | Unknown) -> tuple[object | None, str | None]:
+    """(the item, None) of a per-repository read with one item; (None, why) when unknown; (None, None) when known empty."""
+    if isinstance(read, Unknown):
+        return None, read.describe()
+    return (read.items[-1] if read.items else None), None
 
 
 def out_of_scope(repo: Repository, ctx: CheckContext) -> str | None:
@@ -59,7 +96,8 @@ def out_of_scope(repo: Repository, ctx: CheckContext) -> str | None:
 
 def not_applicable(check: str, repo: Repository, why: str, rule: str) -> Finding:
     return Finding(check, repo.resource, rule, NOT_APPLICABLE, f"{repo.org}/{repo.name} is {why}; it is not in scope.",
-                   observed={"archived": repo.archived, "fork": repo.fork}, evidence=list(repo.evidence))
+                   observed={"archived": repo.archived, "fork": repo.fork}, evidence=list(repo.evidence),
+                   not_applicable_reason=f"out of scope: {why}")
 
 
 def hours(delta) -> float:

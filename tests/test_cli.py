@@ -124,3 +124,21 @@ def test_simulate_serves_a_scenario_until_interrupted(sample_dir):
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=90) == 0  # stopping removes the git repositories it made
+
+
+def test_simulate_interrupted_while_it_prints_its_banner_stops_cleanly(sample_dir):
+    """It serves before its banner is printed: a Ctrl-C at once (as a loaded machine may deliver the test's
+    interrupt) is a clean stop (exit 0, not an unhandled KeyboardInterrupt's 130), like one while serving."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "auditor", "simulate", "--scenario", str(sample_dir / "scenario.yaml"), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert "serving" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)  # the GitHub line is still to be printed
+        code = proc.wait(timeout=90)
+    assert code == 0, proc.stderr.read()[-2000:]

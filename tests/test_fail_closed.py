@@ -462,3 +462,61 @@ def test_a_store_whose_own_listing_failed_is_not_judged_as_a_store_of_its_own():
     found = {f.resource: f for f in inventory_classification.evaluate(facts.view(inventory_classification.CHECK.needs),
                                                                       ctx_for(facts))}
     assert found[replica.resource].status == "inconclusive" and "replica" in found[replica.resource].message
+
+
+def _collector_call_sites():
+    """(file:line, api, method) of every `Call(...)` in auditor/collectors, read from the source (not from one run)."""
+    import ast
+    from pathlib import Path
+
+    import auditor.collectors as collectors
+
+    import importlib
+
+    sites = []
+    for path in sorted(Path(collectors.__file__).parent.glob("*.py")):
+        module = importlib.import_module(f"auditor.collectors.{path.stem}") if path.stem != "__init__" else collectors
+
+        def spelled(arg):  # a literal, or a module-level string constant (API = "backupdr", an imported method name)
+            if isinstance(arg, ast.Constant):
+                return arg.value
+            value = getattr(module, arg.id, None) if isinstance(arg, ast.Name) else None
+            return value if isinstance(value, str) else None
+
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Call":
+                api, method = (spelled(a) for a in node.args[:2])
+                sites.append((f"{path.name}:{node.lineno}", api, method))
+    return sites
+
+
+def test_every_collector_call_site_names_a_declared_source_and_every_source_is_collected():
+    """Each collector's `Call(api, method, ...)` is one declaration of auditor.facts.sources (a typo, or a call
+    with no source module, would be read by nothing); and each current declaration has its collector call."""
+    from auditor.facts.sources import SOURCES
+
+    declared = {s.key: s for s in SOURCES if s.method != "*"}
+    sites = _collector_call_sites()
+    assert len(sites) >= 20
+    dynamic = [site for site, api, method in sites if api is None or method is None]
+    assert not dynamic, f"spell the api and method as literals or module constants (matched with a declaration): {dynamic}"
+    undeclared = [(site, api, method) for site, api, method in sites if (api, method) not in declared]
+    assert not undeclared, f"declare a Source for each in auditor/facts/sources: {undeclared}"
+    assert not [site for site, api, method in sites if declared[(api, method)].legacy]
+    called = {(api, method) for _site, api, method in sites}
+    never = sorted(key for key, source in declared.items() if not source.legacy and key not in called)
+    assert not never, f"declared but no collector calls it: {never}"
+
+
+def test_the_github_token_owner_is_a_fact_of_its_own(sample_pack):
+    """GET /user (read for the provenance) has its declaration like every other call: its read is Known, the owner's
+    login or the status that said no user is behind the token."""
+    from auditor.evidence.locker import Locker
+    from auditor.facts import build_facts
+
+    locker = Locker(sample_pack.out / "evidence")
+    (call,) = [c for c in locker.manifest["calls"] if c["method"] == "users.get_authenticated"]
+    read = build_facts([locker]).github_token_owner.at(call["scope"])
+    assert read.known and len(read.items) == 1
+    owner = read.items[0]
+    assert (owner.login is not None and owner.status == 200) or (owner.login is None and owner.status in (401, 403))

@@ -99,13 +99,14 @@ def test_every_page_is_followed_and_stored(paged):
     items = {i["id"]: i for i in paged.manifest["items"]}
     first = items[listing["items"][0]]
     assert 'rel="next"' in first["headers"]["Link"] and first["headers"]["Link"].startswith("<http://127.0.0.1:")
-    assert sorted(r.name for r in paged.facts.source.repositories["acme"]) == ["alpha", "beta", "delta", "epsilon", "gamma"]
-    assert paged.facts.source.branches["github.com/acme/alpha"].keys() == {"main", "dev"}
-    assert paged.facts.source.tags["github.com/acme/alpha"].keys() == {"v1"}
+    assert sorted(r.name for r in paged.facts.github_repositories.at("github.com/acme").items) == [
+        "alpha", "beta", "delta", "epsilon", "gamma"]
+    assert paged.facts.github_branches.at("github.com/acme/alpha").items[0].refs.keys() == {"main", "dev"}
+    assert paged.facts.github_tags.at("github.com/acme/alpha").items[0].refs.keys() == {"v1"}
 
 
 def test_token_scopes_and_totals_are_recorded(paged):
-    org = paged.facts.source.orgs["acme"]
+    (org,) = paged.facts.github_orgs.at("github.com/acme").items
     assert org.scopes == ("repo", "read:org") and org.total == 5
     finding = by_resource(source_backup_coverage.evaluate(paged.facts, paged.ctx))["github.com/acme"]
     assert finding.status == "pass" and finding.observed["token_scopes"] == ["repo", "read:org"]
@@ -136,7 +137,7 @@ def test_the_capture_layer_routes_pygithub_through_one_client_only(base_sim):
 
 def test_the_sample_is_reproducible_and_bounded(base_sim, tmp_path, monkeypatch):
     run = collect(base_sim, tmp_path, monkeypatch, sample=1)
-    recorded = run.facts.source.samples["acme"]
+    recorded = run.facts.git_integrity_samples.at("github.com/acme").items[0].record
     assert recorded["population"] == ["alpha", "beta", "gamma"] and len(recorded["sample"]) == 1
     integrity = by_resource(source_backup_integrity.evaluate(run.facts, run.ctx))
     statuses = sorted(integrity[f"github.com/acme/{n}"].status for n in ("alpha", "beta", "gamma"))
@@ -164,7 +165,7 @@ def test_a_short_5xx_burst_is_retried(tmp_path, monkeypatch):
     with Simulator(scenario(faults=[{"kind": "server_error", "at_request": 2, "count": 3}]), port=0) as sim:
         run = collect(sim, tmp_path, monkeypatch)
     assert run.manifest["counts"]["failed_calls"] == 0
-    assert len(run.facts.source.repositories["acme"]) == 5
+    assert len(run.facts.github_repositories.at("github.com/acme").items) == 5
 
 
 def test_a_long_5xx_burst_is_an_explicit_gap(tmp_path, monkeypatch):
@@ -194,9 +195,9 @@ def test_partial_visibility_is_inconclusive_with_both_numbers(tmp_path, monkeypa
 def test_each_backup_layout(layout, bare, tmp_path, monkeypatch):
     with Simulator(scenario(backup_layout=layout, backup_bare=bare), port=0) as sim:
         run = collect(sim, tmp_path, monkeypatch, layout=layout)
-    source = run.facts.source
-    assert sorted(b["name"] for b in source.backup_listings["acme"]) == ["alpha", "beta", "gamma"]
-    alpha = source.backups["github.com/acme/alpha"]
+    (listing,) = run.facts.git_backup_listings.at("github.com/acme").items
+    assert sorted(name for name, _path in listing.folders) == ["alpha", "beta", "gamma"]
+    (alpha,) = run.facts.git_backups.at("github.com/acme/alpha").items
     assert alpha.bare is (bare or layout == "mirror")
     assert alpha.fetched_at == dt.datetime(2026, 9, 30, 1, tzinfo=dt.timezone.utc)
     fresh = by_resource(source_backup_freshness.evaluate(run.facts, run.ctx))
@@ -262,3 +263,81 @@ def test_an_unreadable_backup_folder_leaves_freshness_inconclusive_not_failed(ba
         per_repo = [f for f in check.evaluate(facts, ctx)  # the fork is out of scope: not applicable
                     if f.resource.startswith("github.com/acme/") and f.status != "not_applicable"]
         assert per_repo and {f.status for f in per_repo} == {"inconclusive"}, (check.__name__, per_repo)
+
+
+# --- per-scope Known/Unknown: an unread listing or backup is never an empty one --------------------------
+
+def _faulted(run, tmp_path, method: str, scope: str, kind: str = "before-first-page"):
+    """The run's locker as if `method` for `scope` had failed (its dependent calls dropped); facts rebuilt from it."""
+    from test_fault_differential import Variant, materialise, rewrite
+
+    (call,) = [c for c in run.manifest["calls"] if c["method"] == method and c["scope"] == scope]
+    manifest, bodies, _removed = rewrite(Locker(run.out).manifest, [Variant(kind, call["id"], f"{call['api']} {method}", scope)])
+    folder = materialise(run.out, manifest, bodies, tmp_path / f"faulted-{method}")
+    facts = build_facts([Locker(folder)])
+    return facts, {f.id: f for check in (source_backup_coverage, source_backup_freshness, source_backup_integrity)
+                   for f in check.evaluate(facts, run.ctx)}
+
+
+@pytest.fixture(scope="module")
+def base_run(base_sim, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        return collect(base_sim, tmp_path_factory.mktemp("base"), mp)
+
+
+def _statuses(findings):
+    return {fid: f.status for fid, f in findings.items()}
+
+
+@pytest.mark.parametrize("kind", ["before-first-page", "not-an-object"])
+def test_an_unread_backup_listing_is_unknown_not_empty(base_run, tmp_path, kind):
+    """delta has no backup: with the listing read, coverage and freshness fail it and integrity has nothing to test;
+    with the listing unread, none of that is known, so each is inconclusive (not fail, not not_applicable)."""
+    base = {f.id: f for check in (source_backup_coverage, source_backup_freshness, source_backup_integrity)
+            for f in check.evaluate(base_run.facts, base_run.ctx)}
+    delta = "github.com/acme/delta"
+    assert base[f"source-backup-coverage:{delta}:backup"].status == "fail"
+    assert base[f"source-backup-freshness:{delta}:fresh"].status == "fail"
+    assert base[f"source-backup-integrity:{delta}:restore"].status == "not_applicable"
+    facts, faulted = _faulted(base_run, tmp_path, "backup.list", "github.com/acme", kind)
+    assert not facts.git_backup_listings.at("github.com/acme").known
+    for repo in ("alpha", "beta", "gamma", "delta"):
+        assert faulted[f"source-backup-coverage:github.com/acme/{repo}:backup"].status == "inconclusive"
+        assert faulted[f"source-backup-integrity:github.com/acme/{repo}:restore"].status == "inconclusive"
+    assert faulted[f"source-backup-freshness:{delta}:fresh"].status == "inconclusive"
+    assert faulted["source-backup-integrity:github.com/acme:sample"].status == "inconclusive"
+    assert not any(fid.endswith(":orphan") for fid in faulted)
+    passing = {fid for fid, s in _statuses(faulted).items() if s == "pass"}
+    assert passing <= {fid for fid, s in _statuses(base).items() if s == "pass"}
+
+
+def test_an_unread_repository_listing_lists_no_repository(base_run, tmp_path):
+    facts, faulted = _faulted(base_run, tmp_path, "orgs.repos.list", "github.com/acme")
+    read = facts.github_repositories.at("github.com/acme")
+    assert not read.known and "orgs.repos.list" in read.describe() and not hasattr(read, "items")
+    assert {fid: f.status for fid, f in faulted.items()} == {
+        f"{check}:github.com/acme:listing": "inconclusive"
+        for check in ("source-backup-coverage", "source-backup-freshness", "source-backup-integrity")}
+
+
+def test_an_unread_backup_is_unknown_not_absent(base_run, tmp_path):
+    facts, faulted = _faulted(base_run, tmp_path, "backup.inspect", "github.com/acme/alpha")
+    assert base_run.facts.git_backups.at("github.com/acme/alpha").items  # read in full: alpha's backup
+    assert base_run.facts.git_backups.at("github.com/acme/delta").known  # read in full: delta has none
+    assert not base_run.facts.git_backups.at("github.com/acme/delta").items
+    assert not facts.git_backups.at("github.com/acme/alpha").known
+    finding = faulted["source-backup-freshness:github.com/acme/alpha:fresh"]
+    assert finding.status == "inconclusive" and "backup.inspect" in finding.message
+    assert faulted["source-backup-integrity:github.com/acme/alpha:restore"].status == "inconclusive"
+
+
+def test_unread_github_branches_are_not_an_empty_ref_list(base_run, tmp_path):
+    """With no branch listing, 'every branch on GitHub is in the backup' would be vacuously true: inconclusive."""
+    _facts, faulted = _faulted(base_run, tmp_path, "repos.branches.list", "github.com/acme/alpha")
+    finding = faulted["source-backup-freshness:github.com/acme/alpha:fresh"]
+    assert finding.status == "inconclusive" and "repos.branches.list" in finding.message
+
+
+def test_a_malformed_git_page_keeps_none_of_its_items(base_run, tmp_path):
+    facts, _ = _faulted(base_run, tmp_path, "orgs.get", "github.com/acme", "not-an-object")
+    assert not facts.github_orgs.at("github.com/acme").known

@@ -76,3 +76,28 @@ def test_known_items_keeps_the_unknown_ones_apart():
     builder.failed(_gap())
     items, unknown = known_items(builder.freeze().over(["projects/a", "projects/b"]))
     assert len(items) == 1 and [u.scope for u in unknown] == ["projects/b"]
+
+
+def test_a_snapshot_collection_holds_only_the_newest_read_of_each_scope():
+    """Merged lockers: a repository listed last week and deleted since is not in this week's listing; a collection
+    that keeps history (audit-log entries) keeps both lockers' items."""
+    from auditor.facts.known import ScopedBuilder
+
+    for snapshot, expected in ((True, ("b",)), (False, ("a", "b"))):
+        builder = ScopedBuilder("repos", key=lambda r: r, scope_of=lambda r: "github.com/acme", snapshot=snapshot)
+        builder.add("github.com/acme", "a", epoch=0)
+        builder.answered("github.com/acme", "github", "orgs.repos.list", "c-old", epoch=0)
+        builder.add("github.com/acme", "b", epoch=1)
+        builder.answered("github.com/acme", "github", "orgs.repos.list", "c-new", epoch=1)
+        builder.add("github.com/other", "c", epoch=0)  # read only by the older locker: its read stands
+        builder.answered("github.com/other", "github", "orgs.repos.list", "c-old2", epoch=0)
+        scoped = builder.freeze()
+        assert scoped.at("github.com/acme").items == expected
+        assert scoped.at("github.com/other").items == ("c",)
+    builder = ScopedBuilder("repos", key=lambda r: r, scope_of=lambda r: r, snapshot=True)
+    builder.add("github.com/acme", "a", epoch=0)
+    builder.answered("github.com/acme", "github", "orgs.repos.list", "c-old", epoch=0)
+    from auditor.facts.known import CallGap
+
+    builder.failed(CallGap("github", "orgs.repos.list", "github.com/acme", "http", None, "500", 500, "c-new"), epoch=1)
+    assert not builder.freeze().at("github.com/acme").known  # the newest read failed: unknown, not last week's list

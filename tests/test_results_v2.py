@@ -108,3 +108,31 @@ def test_empty_populations_must_name_check_ids(sample_dir, tmp_path):
     path.write_text(text)
     with pytest.raises(ConfigError, match="not a check id"):
         load_config(path)
+
+
+def test_every_not_applicable_finding_carries_its_reason(results):
+    """Schema v2's finding-level not_applicable_reason: present and non-empty on each not_applicable finding, the
+    check's own reason where it gives one (a replica), absent on the others."""
+    by_status: dict[str, list[dict]] = {}
+    for control in results["controls"]:
+        for finding in control["findings"]:
+            by_status.setdefault(finding["status"], []).append(finding)
+    assert by_status.get("not_applicable"), "the sample has not_applicable findings"
+    for finding in by_status["not_applicable"]:
+        assert isinstance(finding.get("not_applicable_reason"), str) and finding["not_applicable_reason"].strip(), finding["id"]
+    for status in ("pass", "fail", "inconclusive"):
+        assert all("not_applicable_reason" not in f for f in by_status.get(status, ())), status
+    replicas = [f for f in by_status["not_applicable"] if "read replica of" in f["message"]]
+    assert replicas and all(f["not_applicable_reason"].startswith("a read replica") for f in replicas
+                            if not f["id"].startswith("inventory-"))
+
+
+def test_a_finding_without_a_given_reason_falls_back_to_its_message():
+    finding = Finding("c", "//x/y", "r", "not_applicable", "y is excluded from the data map (a test fixture).")
+    assert finding.as_dict()["not_applicable_reason"] == "y is excluded from the data map (a test fixture)."
+    given = Finding("c", "//x/y", "r", "not_applicable", "message", not_applicable_reason="out of scope: a fork")
+    assert given.as_dict()["not_applicable_reason"] == "out of scope: a fork"
+    parity = Finding("c", "//x/y", "r", "not_applicable", "message", details={"not_applicable_reason": "backups disabled"})
+    assert parity.as_dict()["not_applicable_reason"] == "backups disabled"  # the details keep it too (reports read them)
+    assert parity.as_dict()["details"]["not_applicable_reason"] == "backups disabled"
+    assert "not_applicable_reason" not in Finding("c", "//x/y", "r", "pass", "ok").as_dict()

@@ -27,11 +27,9 @@ from auditor.facts.model import Coverage, Facts
 from auditor.facts.projects import snapshot_asset_scopes
 from auditor.facts.protection import BackupCopies, build_backupdr, build_protection
 from auditor.facts.stores import SQL_TYPE
-from auditor.facts.source_model import SourceFacts
 from auditor.facts.sources import FACTS, REGISTRY, SOURCES, Source
 from auditor.facts.sources.github import READ_ERRORS, pages_of
 
-OBJECT_FACTS = {"source": SourceFacts}  # facts held as one object its readers fill (GitHub), not per scope
 #: the derived views, and the facts each is computed from (a failed call feeding those feeds the view)
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
@@ -66,9 +64,9 @@ class Reading:
                     fillers.setdefault(name, []).append(source.key)
         # a collection several calls fill (sql_backups: backupRuns.list and Backups.list) is known only when each answered
         self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name),
-                                             requires=tuple(fillers[name]) if len(fillers.get(name, ())) > 1 else ())
-                         for name, fact in FACTS.items() if name not in OBJECT_FACTS}
-        self.objects = {name: factory() for name, factory in OBJECT_FACTS.items()}
+                                             requires=tuple(fillers[name]) if len(fillers.get(name, ())) > 1 else (),
+                                             snapshot=fact.snapshot)
+                         for name, fact in FACTS.items()}
         self.gaps: list[CallGap] = []
         self.answered: set[tuple[str, str, str]] = set()
         self.call_index: dict[str, dict[str, Any]] = {}
@@ -95,7 +93,7 @@ class Reading:
         complete = call["outcome"] == "ok"
 
         def emit(fact: str, item: Any, at: str | None = None) -> None:
-            self.builders[fact].add(at or scope, item)
+            self.builders[fact].add(at or scope, item, epoch)
 
         for item_id, _item, status in locker.pages(call):
             if status != 200:
@@ -125,12 +123,21 @@ class Reading:
         if call["outcome"] != "ok":
             return
         raw = [(item_id, item, locker.body(item_id)) for item_id, item, status in locker.pages(call) if status in (200, None)]
+        emitted: list[tuple[str, Any, str]] = []
+
+        def emit(fact: str, item: Any, at: str | None = None) -> None:
+            if fact not in source.fills:
+                raise RuntimeError(f"{source.api} {source.method} emitted {fact!r}, which it does not declare it fills")
+            emitted.append((fact, item, at or call["scope"]))
+
         try:
-            source.read_call(call, pages_of(raw), self.objects["source"])
-        except READ_ERRORS as err:
+            source.read_call(call, pages_of(raw), emit)
+        except READ_ERRORS as err:  # none of its items are kept: the scope is unknown, not partly read
             self.fail(source, CallGap(call["api"], call["method"], call["scope"], "malformed", None,
                                       f"a page could not be read: {err}", None, call["id"]), epoch)
             return
+        for fact, item, at in emitted:
+            self.builders[fact].add(at, item, epoch)
         self.answered_call(source, call, epoch)
 
     def answered_call(self, source: Source, call: dict[str, Any], epoch: int) -> None:
@@ -155,8 +162,7 @@ def build_facts(lockers: list[Locker]) -> Facts:
 
 def assemble(as_of: datetime, projects: Iterable[str], *, items: dict[str, Iterable[Any]] | None = None,
              answered: Iterable[tuple[str, str, str]] = (), gaps: Iterable[CallGap] = (),
-             gcp: dict[str, Any] | None = None, project_numbers: dict[str, str] | None = None,
-             source: SourceFacts | None = None) -> Facts:
+             gcp: dict[str, Any] | None = None, project_numbers: dict[str, str] | None = None) -> Facts:
     """Facts assembled by hand (tests, tools): items per fact name, the calls answered in full
     (api, method, scope) and the CallGaps; then the same freeze and derived views as `build_facts`.
 
@@ -179,8 +185,6 @@ def assemble(as_of: datetime, projects: Iterable[str], *, items: dict[str, Itera
         if source is None:
             raise KeyError(f"no source declares {api} {method}")
         build.answered_call(source, {"api": api, "method": method, "scope": scope, "id": f"c-{api}-{method}-{scope}"}, 0)
-    if source is not None:
-        build.objects["source"] = source
     config = gcp if gcp is not None else {"projects": list(projects)}
     return _finish(build, {**config, "projects": list(projects)}, as_of, ["L"])
 
@@ -197,7 +201,7 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
         if ident not in projects:
             projects.append(ident)
     inventory = raw["inventory"][-1] if raw["inventory"] else None
-    parts: dict[str, Any] = {**scoped, **build.objects}
+    parts: dict[str, Any] = dict(scoped)
     parts["history"] = build_history(raw["instance_observations"], raw["config_changes"], raw["backup_windows"],
                                      raw["backup_runs"], raw["instance_listings"], raw["log_coverage"])
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],

@@ -49,6 +49,7 @@ class Fact:
     scope_of: Callable[[str], str] = project_scope
     dedupe: Callable[[list[Any]], list[Any]] | None = None  # merging lockers: the latest observation wins
     item_scope: Callable[[Any], str] | None = None  # an item's call scope when it is not scope_of(key(item))
+    snapshot: bool = False  # merging lockers: a scope holds only its newest read's items, not every locker's
     doc: str = ""
 
 

@@ -182,12 +182,16 @@ class ScopedBuilder(Generic[T]):
     a known one. A scope that `requires` several calls is known only when each of them was answered.
     Merged lockers (`epoch`: the locker's rank, oldest first): the newest locker that called for a
     scope decides its state, as the latest observation of a configuration wins; the items of every
-    locker are kept (history).
+    locker are kept (history), unless the collection is a `snapshot`: then a scope holds only the items
+    of the locker that decides it (a repository deleted since an older locker is not listed).
     """
 
     def __init__(self, name: str, key: Callable[[T], str], scope_of: Callable[[str], str],
-                 requires: tuple[tuple[str, str], ...] = (), origin: tuple[str, str] | None = None) -> None:
+                 requires: tuple[tuple[str, str], ...] = (), origin: tuple[str, str] | None = None,
+                 snapshot: bool = False) -> None:
         self.name = name
+        self.snapshot = snapshot
+        self.item_epochs: dict[str, list[int]] = {}
         self.origin = origin
         self.key = key
         self.scope_of = scope_of
@@ -196,8 +200,9 @@ class ScopedBuilder(Generic[T]):
         self.answered_calls: dict[str, dict[int, dict[tuple[str, str], list[str]]]] = {}
         self.gaps: dict[str, dict[int, list[CallGap]]] = {}
 
-    def add(self, scope: str, item: T) -> None:
+    def add(self, scope: str, item: T, epoch: int = 0) -> None:
         self.items.setdefault(scope, []).append(item)
+        self.item_epochs.setdefault(scope, []).append(epoch)
 
     def answered(self, scope: str, api: str, method: str, call_id: str, epoch: int = 0) -> None:
         self.answered_calls.setdefault(scope, {}).setdefault(epoch, {}).setdefault((api, method), []).append(call_id)
@@ -215,6 +220,10 @@ class ScopedBuilder(Generic[T]):
         items: dict[str, tuple[T, ...]] = {}
         by_resource: dict[str, list[T]] = {}
         for scope, values in self.items.items():
+            if self.snapshot:  # only the deciding locker's read of the scope
+                answered_by, gaps_by = self.answered_calls.get(scope, {}), self.gaps.get(scope, {})
+                deciding = max(set(answered_by) | set(gaps_by), default=None)
+                values = [v for v, e in zip(values, self.item_epochs[scope]) if deciding is None or e == deciding]
             values = dedupe(values) if dedupe else values
             items[scope] = tuple(values)
             for value in values:

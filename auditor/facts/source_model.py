@@ -49,11 +49,84 @@ class Repository:
     evidence: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class TokenOwner:
+    """The GitHub token's owner (GET /user); login None with the status when no user is behind the token."""
+
+    host: str
+    login: str | None
+    status: int | None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefListing:
+    """A repository's branches (or tags) as GitHub lists them: name -> head commit; one per listing call."""
+
+    resource: str
+    refs: dict[str, str]
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """GitHub's compare of the backup's head (base) with GitHub's (head): how far the backup lags."""
+
+    resource: str
+    base: str
+    head: str
+    status: str | None
+    ahead_by: int
+    behind_by: int | None
+    evidence: str
+
+
+@dataclass(frozen=True)
+class CommitTree:
+    """The tree GitHub reports for one commit (repos.git.commits.get)."""
+
+    resource: str
+    sha: str
+    tree: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackupListing:
+    """An organisation's local backup folders (git backup.list): one per listing, possibly with no folder."""
+
+    org_scope: str  # HOST/ORG
+    folders: tuple[tuple[str, str], ...]  # (repository name as the folder spells it, path)
+    evidence: tuple[str, ...] = ()
+
+    def by_name(self) -> dict[str, str]:
+        """lower-case repository name -> backup path"""
+        return {name.lower(): path for name, path in self.folders}
+
+
+@dataclass(frozen=True)
+class FsckResult:
+    resource: str
+    exit_code: int | None
+    output: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntegritySample:
+    """The integrity sample recorded at collection: seed, population and sample, to be drawn again by the check."""
+
+    org_scope: str
+    record: dict[str, Any]
+    evidence: tuple[str, ...] = ()
+
+
 @dataclass
 class BackupState:
     """One backup as git reported it (every value from a recorded command or observation)."""
 
     path: str
+    resource: str = ""
     bare: bool | None = None
     refs: dict[str, str] = field(default_factory=dict)
     fetch_head: bool = False
@@ -81,25 +154,9 @@ class BackupState:
 
 @dataclass
 class Drill:
+    resource: str = ""
     cloned: bool | None = None
     clone_error: str = ""
     refs: dict[str, str] = field(default_factory=dict)
     default_tree: str | None = None
     evidence: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SourceFacts:
-    orgs: dict[str, GithubOrg] = field(default_factory=dict)
-    repositories: dict[str, list[Repository]] = field(default_factory=dict)  # org -> listed repositories
-    backup_listings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # org -> backup folders
-    backup_listing_evidence: dict[str, list[str]] = field(default_factory=dict)
-    branches: dict[str, dict[str, str]] = field(default_factory=dict)  # resource -> name -> sha
-    tags: dict[str, dict[str, str]] = field(default_factory=dict)
-    ref_evidence: dict[str, list[str]] = field(default_factory=dict)
-    compares: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
-    backups: dict[str, BackupState | None] = field(default_factory=dict)  # None: no backup found
-    fsck: dict[str, tuple[int | None, str, list[str]]] = field(default_factory=dict)
-    drills: dict[str, Drill] = field(default_factory=dict)
-    github_trees: dict[tuple[str, str], tuple[str, list[str]]] = field(default_factory=dict)  # (resource, sha) -> tree
-    samples: dict[str, dict[str, Any]] = field(default_factory=dict)  # org -> the recorded integrity sample
