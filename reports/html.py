@@ -118,7 +118,8 @@ _BREAK_AFTER = re.compile(r"([/._:=,-])")
 def _breakable(value: Any) -> Markup:
     """Escaped text with line-break opportunities after separators (/ . _ : = , -), so long resource
     names and parameters wrap at their parts instead of mid-word."""
-    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape("" if value is None else str(value)))))
+    shown = display.visible("" if value is None else str(value))  # shortened and made visible before the tags go in
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(shown))))
 
 
 def _anchor(value: Any) -> str:
