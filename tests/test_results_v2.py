@@ -38,13 +38,11 @@ def test_v2_objects_validate_and_unknown_keys_in_them_do_not(results):
     document = copy.deepcopy(results)
     finding = _first(document, "fail")
     control = next(c for c in document["controls"] if finding in c["findings"])
-    document["provenance"] = {"principal": {"gcp": "auditor@bks-ops.iam.gserviceaccount.com", "github": "octo"},
-                              "operator": {"user": "alice", "ci_run_url": None}, "tool": document["tool"],
-                              "simulated": True, "simulated_reason": "every endpoint is 127.0.0.1"}
-    document["exceptions"] = {"responses": None, "entries": [{
-        "finding": finding["id"], "control": control["id"], "resource": finding["resource"], "status": "fail",
-        "owner": "dba@bks.example", "first_seen": "2026-09-10", "affected_days": ["2026-09-10", "2026-09-11"],
-        "response": {"response": "Re-enabled on Oct 2", "owner": "cto@bks.example", "due": "2026-10-15"}}]}
+    # the tool's own provenance and register (their required fields), with a management response added
+    assert document["provenance"]["simulated"] is True and document["exceptions"]["entries"]
+    entry = document["exceptions"]["entries"][0]
+    entry["response"] = {"response": "Re-enabled on Oct 2", "owner": "cto@bks.example", "due": "2026-10-15",
+                         "approved": "2026-10-03"}
     control["frequency"] = {"declared": "daily", "interval_hours": 24, "source": "policy.classifications.restricted"}
     control["coverage"] = {"days": {"succeeded": 80, "unknown": 12}, "complete": False}
     finding["store_type"] = "cloudsql"
@@ -81,8 +79,8 @@ def test_day_states_are_typed(results):
 def test_an_exception_for_a_finding_the_results_lack_is_an_error(results):
     document = copy.deepcopy(results)
     control = document["controls"][0]
-    document["exceptions"] = {"entries": [{"finding": f"{control['id']}:nowhere:rule", "control": control["id"],
-                                           "resource": "nowhere", "status": "fail"}]}
+    entry = document["exceptions"]["entries"][0]
+    entry.update(finding=f"{control['id']}:nowhere:rule", control=control["id"], resource="nowhere")
     with pytest.raises(jsonschema.ValidationError, match="do not contain"):
         validate_results(document)
 
