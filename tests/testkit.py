@@ -12,7 +12,7 @@ from auditor.evidence.locker import Locker
 from auditor.runner import collect, evaluate
 from auditor.simulator.routing import Route
 
-FAST = dict(retries=2, timeout=1.0, sleep=lambda seconds: None, max_empty_pages=5)
+FAST = dict(retries=2, timeout=2.0, sleep=lambda seconds: None, max_empty_pages=5)
 
 
 @contextmanager
