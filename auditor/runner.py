@@ -29,7 +29,7 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import sources, waivers
+from auditor import day_evidence, sources, waivers
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -136,6 +136,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     # each check sees only the facts it declared (auditor.facts.model.FactsView)
     findings = {check.id: unverified.complete(check, check.evaluate(facts.view(check.needs), ctx), facts, stopped)
                 for check in checks}
+    for check in checks:  # a sampled day must name that day's own evidence (auditor.day_evidence)
+        day_evidence.attach(findings[check.id], facts, period)
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:
@@ -174,6 +176,7 @@ def _control(check, findings, config: Config) -> dict[str, Any]:
         "effective_status": effective_status(findings, status),
         "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable},
         "findings": [f.as_dict() for f in findings],
+        "frequency": {"declared": "annually" if check.frequency == "annual" else check.frequency, "source": None},
     }
 
 

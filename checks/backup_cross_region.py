@@ -116,6 +116,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Backups are kept in a separate region in the same country",
     criteria=("CC9.1", "A1.2"),
     policy_clause="An automated process will back up all data to a separate region in the same country (e.g. US East to US West).",

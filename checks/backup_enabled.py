@@ -83,6 +83,7 @@ _DAY_WORDS = {"kept": "enabled", "broken": "disabled", "unknown": "unknown", "no
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Automated backups are enabled on every Cloud SQL primary, every day of the period",
     criteria=("CC9.1", "A1.2"),
     policy_clause="Bangkok Solutions performs automatic backups of all customer and system data ... An automated process will back up all data.",

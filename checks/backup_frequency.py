@@ -226,6 +226,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Automated backups succeed every day of the period",
     criteria=("CC9.1", "A1.2"),
     policy_clause="By default, data will be backed up daily.",

@@ -131,6 +131,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Backups are retained as the data's classification requires",
     criteria=("CC9.1", "A1.2"),
     policy_clause="Data must be backed up according to its level defined in Data Classification Policy. Data retention "

@@ -63,6 +63,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Every data store carries a valid classification",
     criteria=("CC6.1", "A1.2"),
     policy_clause="Data should be classified at time of creation or acquisition according to the Data Classification Policy.",

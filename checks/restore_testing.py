@@ -105,6 +105,7 @@ def _instance_finding(instance: SqlInstance, read: Known | Unknown, ctx: CheckCo
 
 CHECK = Check(
     id=ID,
+    frequency="quarterly",
     title="Backups are restore-tested as often as the data's classification requires",
     criteria=("A1.3",),
     policy_clause="Not promised by the written Backup Policy; SOC 2 A1.3 expects recovery to be tested.",

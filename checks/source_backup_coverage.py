@@ -95,6 +95,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Every GitHub repository has a local backup",
     criteria=("CC9.1", "A1.2"),
     policy_clause="GitHub source code is mirrored locally every day.",

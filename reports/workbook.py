@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from auditor.errors import ReportError
+from auditor.reports.population import add_population_sheet
 
 _BAD_TITLE = re.compile(r"[\[\]\*\?/\\:]")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -114,6 +115,7 @@ def _render(results: dict[str, Any], manifest: dict[str, Any], samples: dict[str
                                     " ".join(it["evidence"]), it["evidence_scope"]])
     _sheet(wb, "Samples", ["seed", "control", "frequency", "population", "sample_size", "n", "date", "resource", "day_state",
                            "finding_id", "finding_status", "evidence", "evidence_scope"], sample_rows)
+    add_population_sheet(wb, results, samples)  # reports.population: what each sample was drawn from
     wb.properties.title = f"SOC 2 backup evidence — {results['organization']} — {period['start']} to {period['end']}"
     wb.properties.creator = results["tool"]["name"]
     buffer = io.BytesIO()
