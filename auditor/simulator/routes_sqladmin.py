@@ -52,12 +52,13 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
             "kind": "sql#backupConfiguration",
             "enabled": b.enabled_at(scenario.now),
             "startTime": b.start_time,
-            "pointInTimeRecoveryEnabled": b.pitr,
-            "transactionLogRetentionDays": b.log_retention_days,
-            "backupRetentionSettings": {"retainedBackups": b.retained_backups, "retentionUnit": "COUNT"},
+            "pointInTimeRecoveryEnabled": b.setting_at("pitr", scenario.now),
+            "transactionLogRetentionDays": b.setting_at("log_retention_days", scenario.now),
+            "backupRetentionSettings": {"retainedBackups": b.setting_at("retained_backups", scenario.now),
+                                        "retentionUnit": "COUNT"},
         }
-        if b.location:
-            cfg["location"] = b.location
+        if b.setting_at("location", scenario.now):
+            cfg["location"] = b.setting_at("location", scenario.now)
         if b.tier:
             cfg["backupTier"] = b.tier
         settings["backupConfiguration"] = cfg
@@ -137,7 +138,7 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
         runs.append(run)
     kept, successes = [], 0
     for run in runs:
-        if successes >= inst.backup.retained_backups:
+        if successes >= inst.backup.setting_at("retained_backups", scenario.now):
             break
         kept.append(run)
         successes += run["status"] == "SUCCESSFUL"

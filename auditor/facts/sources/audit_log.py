@@ -66,8 +66,16 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
     """The backup settings an update/patch set, or a deletion; None for an update that touched no backup setting."""
     method = text(entry, "protoPayload", "methodName") or ""
     principal = text(entry, "protoPayload", "authenticationInfo", "principalEmail")
+    code = get(entry, "protoPayload", "status", "code")
+    if code not in (None, 0):  # a refused or failed request changed nothing
+        return None
     if method.endswith(".delete"):
         return ConfigChange(instance, stamp, method, {}, principal, f"log:{key}", deleted=True, evidence=(evidence,))
+    if not isinstance(get(entry, "protoPayload", "request", "body"), dict):
+        # the change was logged without its body (whether Cloud SQL logs it is unconfirmed): every backup
+        # setting may have changed, and to what is unknown until the next read
+        return ConfigChange(instance, stamp, method, {name: None for name in BACKUP_SETTINGS.values()}, principal,
+                            f"log:{key}", evidence=(evidence,))
     backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
     if not isinstance(backup, dict):
         return None
