@@ -215,6 +215,8 @@ class Expectation(Strict):
     status: Status
     missed_days: list[dt.date] | None = None
     stopped_days: list[dt.date] | None = None
+    exception_days: list[dt.date] | None = None  # issue 13: the days a control judged day by day found broken
+    unknown_days: list[dt.date] | None = None
 
 
 class Scenario(Strict):
