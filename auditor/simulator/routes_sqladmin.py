@@ -92,10 +92,11 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
     return body
 
 
-def runs_location(inst: SqlInstance) -> str:
-    """Where the instance's backups land: the scenario's override, the configured location, else the nearest multi-region."""
+def runs_location(inst: SqlInstance, at: dt.datetime | None = None) -> str:
+    """Where the instance's backups land: the scenario's override, the location configured at `at`, else the nearest multi-region."""
     b = inst.backup
-    return b.runs_location or b.location or nearest_multi_region(inst.region) or "us"
+    configured = b.setting_at("location", at) if at is not None else b.location
+    return b.runs_location or configured or nearest_multi_region(inst.region) or "us"
 
 
 def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list[dict[str, Any]]:
@@ -116,7 +117,7 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
             "enqueuedTime": ts(enqueued),
             "startTime": ts(a.backup_start),
             "windowStartTime": ts(a.window_start),
-            "location": runs_location(inst),
+            "location": runs_location(inst, a.window_start),
         }
         if a.status == "STATUS_FAILED" and a.timestamp <= scenario.now:
             run["status"] = "FAILED"
