@@ -29,11 +29,17 @@ def _instance(name, body_logged):
                        "changes": [{**CUT, "body_logged": body_logged}]}}
 
 
+MOVED_PG = "//cloudsql.googleapis.com/projects/ret-prod/instances/moved-pg"
+# backups moved into the primary's own region (us-east1) for ten days, the updates logged without bodies
+MOVED = {"name": "moved-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1", "retained_backups": 14,
+                    "changes": [{"from": "2026-08-15T12:00:00Z", "to": "2026-08-25T12:00:00Z", "location": "us-east1"}]}}
+
 SCENARIO = {
     "name": "retention", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
     "organization": {"id": "998", "display_name": "retention.example"},
     "projects": [{"id": "ret-prod", "number": "334",
-                  "sql_instances": [_instance("logged-pg", True), _instance("unlogged-pg", False)]}],
+                  "sql_instances": [_instance("logged-pg", True), _instance("unlogged-pg", False), MOVED]}],
 }
 CONFIG = {
     "organization": "Retention Ltd", "period": {"quarter": "2026-Q3"},
@@ -108,3 +114,22 @@ def test_one_run_with_changes_logged_without_bodies_is_unknown_and_says_why(sing
     assert "without the request body" in finding["message"] and "2026-08-10 09:00 UTC" in finding["message"]
     assert {d: s for d, s in finding["details"]["days"].items() if d >= "2026-09-06"} == {
         d: "kept" for d in _days("2026-09-06", "2026-09-30")}
+
+
+def _placement(results):
+    (control,) = [c for c in results["controls"] if c["id"] == "backup-cross-region"]
+    return {f["resource"]: f for f in control["findings"]}
+
+
+def test_daily_lockers_show_ten_days_in_the_primarys_region(daily):
+    moved = _placement(daily)[MOVED_PG]
+    assert moved["status"] == "fail", moved["message"]
+    assert moved["details"]["exception_days"] == _days("2026-08-15", "2026-08-25")
+    assert moved["details"]["unknown_days"] == []
+    assert _placement(daily)[LOGGED]["status"] == "pass"  # the retention cut leaves its location alone
+
+
+def test_one_run_cannot_tell_the_move_logged_without_bodies(single):
+    moved = _placement(single)[MOVED_PG]
+    assert moved["status"] == "inconclusive"
+    assert moved["details"]["unknown_days"] == _days("2026-07-01", "2026-08-25")
