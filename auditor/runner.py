@@ -29,7 +29,7 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import day_evidence, sources, waivers
+from auditor import day_evidence, period_basis, sources, waivers
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
@@ -153,6 +153,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "lockers": [sources.locker_entry(locker) for locker in lockers],
         "controls": controls,
     }
+    for control in controls:  # how the period was covered, said plainly (auditor.period_basis)
+        control["coverage"] = period_basis.coverage(control, document["lockers"], document["period"], document["as_of"])
     if waiver_summary is not None:
         document["waivers"] = waiver_summary
     if config.policy.promises:

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from auditor.errors import ReportError
-from auditor.reports import charts, view
+from auditor.reports import charts, strip, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
 MAIN_TEMPLATE = "report.html.j2"
@@ -153,6 +153,12 @@ class _EvidenceIndex:
         return None
 
 
+def _period_basis(controls: list[dict]) -> str:
+    from auditor.period_basis import summary
+
+    return summary(controls)
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -180,6 +186,7 @@ def _environment() -> jinja2.Environment:
         MAX_EXCEPTIONS=MAX_EXCEPTIONS,
         criteria_union=_criteria_union,
         coverage_calendar=charts.coverage_calendar,
+        control_strips=strip.control_strips, period_basis=_period_basis,  # issue 13: every control, day by day
         regions_view=charts.regions_view,
         short_name=charts.short_name,
         procedure=view.procedure,

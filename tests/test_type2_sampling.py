@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from markupsafe import escape
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +44,32 @@ def test_a_sampled_day_names_its_own_log_entry_in_the_page_that_holds_it(drawn):
                     assert entry[4:] in ids, (item, entry)
                     checked += 1
     assert checked >= 25
+
+
+def test_every_control_says_how_its_period_was_covered(drawn):
+    results, _, _, out = drawn
+    bases = {c["id"]: c["coverage"]["basis"] for c in results["controls"]}
+    # one quarter-end locker: the day-by-day controls come from history, the others say point in time
+    assert {bases[c] for c in ("backup-enabled", "backup-frequency", "backup-retention", "backup-cross-region")} == {
+        "audit_log_history"}
+    assert bases["backup-monitoring"] == "point_in_time"
+    html = (out / "report.html").read_text()
+    assert "How the period was covered" in html and "at one point in time only" in html
+    strips = html[html.index('id="strips"'):]
+    for control in results["controls"]:
+        assert control["id"] in strips and str(escape(control["coverage"]["statement"])) in html
+    assert strips.count("point in time only: no day-by-day record") == sum(1 for b in bases.values() if b == "point_in_time")
+
+
+def test_the_basis_is_daily_lockers_only_when_every_day_has_its_own():
+    from auditor.period_basis import coverage
+
+    period = {"start": "2026-07-01", "end": "2026-07-03", "timezone": "UTC"}
+    control = {"findings": [{"details": {"days": {"2026-07-01": "kept", "2026-07-02": "unknown", "2026-07-03": "kept"}}}]}
+    every = [{"as_of": f"2026-07-0{d}T06:00:00Z"} for d in (1, 2, 3)]
+    assert coverage(control, every, period, "2026-07-03T06:00:00Z")["basis"] == "daily_lockers"
+    some = coverage(control, every[1:], period, "2026-07-03T06:00:00Z")
+    assert some["basis"] == "audit_log_history" and "2 of 3 days" in some["statement"]
+    assert some["days"] == {"kept": 2, "unknown": 1} and some["complete"] is False
+    point = coverage({"findings": [{"details": {}}]}, every, period, "2026-07-03T06:00:00Z")
+    assert point["basis"] == "point_in_time" and "Point in time" in point["statement"]
