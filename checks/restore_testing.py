@@ -99,8 +99,26 @@ def _instance_finding(instance: SqlInstance, read: Known | Unknown, ctx: CheckCo
                    + ", ".join(f"{o.started:%Y-%m-%d} ({o.operation_type})" for o in good) + ")." + failed_note)
     message += " This control goes beyond the written Backup Policy, which does not promise restore tests."
     return Finding(**base, status=status, message=message, observed=observed, expected=expected,
-                   details={"uncovered_days": [d.isoformat() for d in gaps], "tests_in_period": len(in_period)},
+                   details={"uncovered_days": [d.isoformat() for d in gaps], "tests_in_period": len(in_period),
+                            **_days_since(good, gaps, ctx)},
                    evidence=evidence)
+
+
+def _days_since(good: list[Any], gaps: list[date], ctx: CheckContext) -> dict[str, Any]:
+    """Each day of the period: `broken` when no successful test lies within the interval before it, else
+    `kept` (`not_due` after the evidence date), with the days since the last successful test that day."""
+    tested = sorted(ctx.period.day_of(o.started) for o in good)
+    broken = set(gaps)
+    states, since = {}, {}
+    for day, start in zip(ctx.period.days(), ctx.period.day_starts):
+        iso = ctx.period.day_isos[day]
+        if start > ctx.as_of:
+            states[iso] = "not_due"
+            continue
+        found = bisect_right(tested, day)
+        since[iso] = (day - tested[found - 1]).days if found else None
+        states[iso] = "broken" if day in broken else "kept"
+    return {"days": states, "days_since_test": since}
 
 
 CHECK = Check(
