@@ -67,18 +67,6 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
-    if broken:
-        return finding(FAIL, f"{name} ({classification}): retention was outside the policy (at least "
-                             f"{policy.retention_min_days} days" + (f", at most {policy.retention_max_days}" if policy.retention_max_days else "")
-                             + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
-                             + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
-                             + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
-                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." if unknown else "")
-                             + f" As of the last read it keeps {retained} backups. Also, {protection}.")
-    if unknown:
-        return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
-                                     f"days ({daily.day_ranges(unknown)}): "
-                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}.")
     if instance.backup_enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
@@ -96,8 +84,22 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if instance.pitr_enabled and policy.retention_max_days is not None and (instance.log_retention_days or 0) > policy.retention_max_days:
         problems.append(f"transaction logs are kept {instance.log_retention_days} days, beyond the maximum")
     pitr = (f"; point-in-time recovery on with {instance.log_retention_days} days of logs" if instance.pitr_enabled else "")
+    if broken:
+        return finding(FAIL, f"{name} ({classification}): retention was outside the policy (at least "
+                             f"{policy.retention_min_days} days" + (f", at most {policy.retention_max_days}" if policy.retention_max_days else "")
+                             + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
+                             + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
+                             + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
+                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." if unknown else "")
+                             + (f" As of the last read: {'; '.join(problems)}." if problems else
+                                f" As of the last read it keeps {retained} backups, within the policy.")
+                             + f" Also, {protection}.")
     if problems:
         return finding(FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
+    if unknown:
+        return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
+                                     f"days ({daily.day_ranges(unknown)}): "
+                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
                          f"{pitr}. Note: {protection}.")
