@@ -135,19 +135,47 @@ def test_every_builtin_check_declares_a_frequency_and_an_undeclared_one_is_refus
 
 
 def test_the_population_sheet_lets_an_auditor_redraw_the_sample_without_the_tool(results):
-    """Only the sheet's rows, the seed and the documented method: the same items come out."""
+    """Only the sheets' rows, the seed and the documented method: the same items come out."""
+    from datetime import date, timedelta
+
     from auditor.reports.workbook import render_workbook
 
     sample = draw(results, "redraw-me")
     book = openpyxl.load_workbook(io.BytesIO(render_workbook(results, {"calls": [], "items": []}, sample)), read_only=True)
-    rows = list(book["Population"].iter_rows(values_only=True))
-    header = rows[0]
-    rows = [tuple(r) + (None,) * (len(header) - len(r)) for r in rows[1:]]  # read-only mode drops trailing empty cells
+    rows, header = [], None
+    for name in [n for n in book.sheetnames if n.startswith("Population ")]:
+        found = list(book[name].iter_rows(values_only=True))
+        header = found[0]
+        rows += [tuple(r) + (None,) * (len(header) - len(r)) for r in found[1:]]  # read-only mode drops trailing empty cells
     col = {name: i for i, name in enumerate(header)}
+    listed = {r[0]: r for r in list(book["Population"].iter_rows(values_only=True))[1:]}
+    assert set(listed) == {c["control"] for c in sample["controls"]}
     for drawn in sample["controls"]:
-        mine = [r for r in rows if r[col["control"]] == drawn["control"]]
-        assert [r[col["index"]] for r in mine] == list(range(drawn["population"]))
-        picks = random.Random(f"{sample['seed']}|{drawn['control']}").sample(range(len(mine)), drawn["size"])
-        redrawn = sorted((mine[i][col["date"]], mine[i][col["resource"]], mine[i][col["finding_id"]]) for i in picks)
-        assert redrawn == sorted((i["date"], i["resource"], i["finding"]) for i in drawn["items"])
-        assert sum(1 for r in mine if r[col["sampled"]] is not None) == drawn["size"]
+        mine = sorted((r for r in rows if r[col["control"]] == drawn["control"]), key=lambda r: r[col["index_from"]])
+        assert mine[0][col["index_from"]] == 0 and mine[-1][col["index_to"]] == drawn["population"] - 1
+        assert all(a[col["index_to"]] + 1 == b[col["index_from"]] for a, b in zip(mine, mine[1:]))  # no gap, no overlap
+
+        def unit(i):  # position i -> (date, resource, finding), by the sheet alone
+            row = next(r for r in mine if r[col["index_from"]] <= i <= r[col["index_to"]])
+            day = date.fromisoformat(row[col["date_from"]]) + timedelta(days=i - row[col["index_from"]])
+            return day.isoformat(), row[col["resource"]], row[col["finding_id"]]
+
+        picks = random.Random(f"{sample['seed']}|{drawn['control']}").sample(range(drawn["population"]), drawn["size"])
+        assert sorted(unit(i) for i in picks) == sorted((i["date"], i["resource"], i["finding"]) for i in drawn["items"])
+        numbers = [n for r in mine if r[col["sampled"]] for n in str(r[col["sampled"]]).split()]
+        assert len(numbers) == drawn["size"]
+
+
+def test_a_population_longer_than_a_sheet_continues_on_the_next(results):
+    from openpyxl import Workbook
+
+    from auditor.reports.population import add_population_sheet
+
+    sample = draw(results, "s")
+    wb = Workbook(write_only=True)
+    add_population_sheet(wb, results, sample, max_rows=2)
+    out = io.BytesIO()
+    wb.save(out)
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()), read_only=True)
+    sizes = [sum(1 for _ in book[n].iter_rows()) - 1 for n in book.sheetnames if n.startswith("Population ")]
+    assert max(sizes) == 2 and len(sizes) > len(sample["controls"])
