@@ -133,3 +133,19 @@ def test_one_run_cannot_tell_the_move_logged_without_bodies(single):
     moved = _placement(single)[MOVED_PG]
     assert moved["status"] == "inconclusive"
     assert moved["details"]["unknown_days"] == _days("2026-07-01", "2026-08-25")
+
+
+def test_a_run_60_days_after_the_period_with_the_log_covered_only_past_the_period_end(setup):
+    """Read on Nov 29; the log coverage the facts claim ends Oct 2 (the query's system-event bound: see
+    auditor.facts.sources.audit_log.query_span), so the Nov 29 read cannot be carried back into the
+    period. By hand: logged-pg's logged values still say what each day was (the Sep 5 value is carried to
+    Oct 2); unlogged-pg's Sep 5 update of unknown content is never joined to a read: every day unknown."""
+    root, scenario, config = setup
+    with Simulator(scenario, port=0, now=dt.datetime(2026, 11, 29, 6, 0, tzinfo=UTC)) as sim:
+        late = evaluate([collect(config.with_endpoints(sim.url), root / "late" / "evidence").evidence_dir])
+    found = _retention(late)
+    assert found[LOGGED]["status"] == "fail"
+    assert found[LOGGED]["details"]["exception_days"] == _days("2026-08-10", "2026-09-05")
+    assert found[LOGGED]["details"]["unknown_days"] == _days("2026-07-01", "2026-08-09")
+    assert found[UNLOGGED]["status"] == "inconclusive"
+    assert found[UNLOGGED]["details"]["unknown_days"] == _days("2026-07-01", "2026-09-30")
