@@ -143,6 +143,12 @@ def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime
     end = timestamp(bounds.get("<") or bounds.get("<="))
     if start is None:
         return None
+    covered = call.get("covered") if isinstance(call.get("covered"), dict) else {}
+    if timestamp(covered.get("to")):
+        # the collector's own record of what the answer covers: Admin Activity entries run to the read, past
+        # the system-event bound the filter also carries (auditor.collectors.logging.cloudsql_audit_filter)
+        end = timestamp(covered.get("to"))
+        start = max(start, timestamp(covered.get("from")) or start)
     as_of = timestamp(manifest.get("as_of"))
     run_start = min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t), default=as_of)
     if end is None or (run_start is not None and end >= run_start):
