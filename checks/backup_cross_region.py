@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.checks import days as daily
+from auditor.unverified import incomplete_data
 from auditor.checks.common import evaluate_scope, unverified
 from auditor.checks.placement import judge
 from auditor.checks_api import Check, CheckContext
@@ -91,6 +92,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
     if unknown:
+        # what could not be verified, without page ids (they differ between runs of the same facts)
+        day_details["unverified"] = [incomplete_data(
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period)}")]
         return finding(INCONCLUSIVE, f"{head} the backup location could not be established on {len(unknown)} days "
                                      f"({daily.day_ranges(unknown)}): "
                                      f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." + unset_note)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.checks import days as daily
+from auditor.unverified import incomplete_data
 from auditor.checks.common import evaluate_scope
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.discovery import Store
@@ -97,6 +98,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if problems:
         return finding(FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
     if unknown:
+        # what could not be verified, without page ids (they differ between runs of the same facts)
+        details["unverified"] = [incomplete_data(
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period)}")]
         return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
                                      f"days ({daily.day_ranges(unknown)}): "
                                      f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}.")
