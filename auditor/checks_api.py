@@ -25,13 +25,19 @@ class CheckContext:
     period: Period
     as_of: datetime
     inventory: Any = None
+    # the configured data map could not be read from the evidence (why): classifications are then unknown
+    inventory_problem: str | None = None
 
     def classification_of(self, labels: dict[str, str], declared: str | None = None,
                           resource: str | None = None) -> tuple[str | None, ClassificationPolicy | None]:
         """The data's classification (declared, then label, then the policy default) and its policy.
 
-        With `resource`, the declared inventory's classification of that store is the declared one."""
+        With `resource`, the declared inventory's classification of that store is the declared one.
+        When the configured data map could not be read, a store's declared classification is unknown,
+        and a label must not stand in for it: (None, None), so the rule ends inconclusive."""
         policy = self.config.policy
+        if declared is None and resource and self.inventory is None and self.inventory_problem:
+            return None, None
         if declared is None and resource and self.inventory is not None:
             declared = self.inventory.classification(resource)
         name = declared or labels.get(policy.classification_label) or policy.default_classification
@@ -45,7 +51,7 @@ class Check:
     criteria: tuple[str, ...]
     policy_clause: str
     description: str
-    needs: tuple[str, ...]
+    needs: tuple[str, ...]  # fact names (auditor.facts.sources, derived views): the check sees only these
     evaluate: Callable[[Facts, CheckContext], list[Finding]]
     beyond_policy: bool = False
     #: how often the control operates (FREQUENCIES): it sets the auditor's sample size (auditor.sampling)
@@ -81,4 +87,18 @@ def discover_checks() -> list[Check]:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ConfigError(f"check ids defined twice: {', '.join(duplicates)}")
+    names = fact_names()
+    for check in found:
+        unknown = sorted(set(check.needs) - names)
+        if unknown:
+            raise ConfigError(f"check {check.id!r} needs facts that do not exist: {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(names))})")
     return found
+
+
+def fact_names() -> frozenset[str]:
+    """Every name a check may put in `needs`: the declared fact collections, the derived views, `coverage`."""
+    from auditor.facts.build import DERIVED_FROM
+    from auditor.facts.sources import FACTS
+
+    return frozenset(FACTS) | frozenset(DERIVED_FROM) | {"coverage"}

@@ -17,19 +17,37 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ConfigError
 
-GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")
+GCP_APIS = ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging", "cloudresourcemanager", "backupdr")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
+#: Longest duration accepted anywhere (a policy's interval, a review cycle): beyond it date arithmetic
+#: overflows (`99999999999999d`) and no policy means it.
+MAX_DURATION = timedelta(days=3660)
+#: Dates a period may use: anything else is a typo (0001-01-01) and breaks day-by-day evaluation.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2199, 12, 31)
+MAX_PERIOD_DAYS = 3660
+
+
 def parse_duration(value: Any) -> timedelta:
-    """Durations are written like '24h', '30d' or '2w'; a bare number means hours."""
+    """Durations are written like '24h', '30d' or '2w'; a bare number means hours. Between 0 and
+    MAX_DURATION: infinite, NaN and overflowing values are errors naming the value."""
+    duration = _parse_duration(value)
+    if not timedelta(0) <= duration <= MAX_DURATION:
+        raise ValueError(f"{value!r} is outside 0 to {MAX_DURATION.days} days")
+    return duration
+
+
+def _parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not -1e7 < value < 1e7:  # also NaN and .inf: no overflow below
+            raise ValueError(f"{value!r} is outside 0 to {MAX_DURATION.days} days")
         return timedelta(hours=value)
     if isinstance(value, str) and value.startswith("P"):  # ISO 8601, as stored in a locker's config snapshot
         try:
@@ -40,6 +58,8 @@ def parse_duration(value: Any) -> timedelta:
     if not match:
         raise ValueError(f"{value!r} is not a duration (write e.g. 24h, 30d, 2w)")
     amount, unit = float(match.group(1)), match.group(2)
+    if amount > 1e7:
+        raise ValueError(f"{value!r} is outside 0 to {MAX_DURATION.days} days")
     return timedelta(hours=amount) if unit == "h" else timedelta(days=amount * (7 if unit == "w" else 1))
 
 
@@ -77,6 +97,11 @@ class PeriodConfig(_Strict):
             raise ValueError("give quarter (e.g. 2026-Q3) or both start and end")
         if self.start and self.end and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
+        first, last = self.bounds()
+        if first < EARLIEST_DAY or last > LATEST_DAY:
+            raise ValueError(f"the period {first} to {last} is outside {EARLIEST_DAY} to {LATEST_DAY}")
+        if (last - first).days >= MAX_PERIOD_DAYS:
+            raise ValueError(f"the period {first} to {last} is longer than {MAX_PERIOD_DAYS} days")
         return self
 
     def bounds(self) -> tuple[date, date]:
@@ -101,6 +126,8 @@ class Endpoints(_Strict):
     cloudkms: str | None = None
     monitoring: str | None = None
     logging: str | None = None
+    cloudresourcemanager: str | None = None  # testIamPermissions, by `auditor validate --online` only
+    backupdr: str | None = None
 
     @field_validator(*GCP_APIS)
     @classmethod
@@ -139,12 +166,56 @@ class GithubBackupConfig(_Strict):
     layout: Literal["mirror", "python-github-backup", "ghorg"] = "mirror"
 
 
+class GithubAppConfig(_Strict):
+    """A GitHub App installation instead of a personal token (higher rate limits, no person's token in CI).
+
+    The private key is read from a file (relative to the config) or from an environment variable,
+    never from the config itself; PyGithub exchanges it for an installation token.
+    """
+
+    app_id: str = Field(min_length=1)  # the App ID (or client ID) shown on the App's settings page
+    installation_id: int = Field(gt=0)
+    private_key_file: Path | None = None
+    private_key_env: str | None = None
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> "GithubAppConfig":
+        if (self.private_key_file is None) == (self.private_key_env is None):
+            raise ValueError("give exactly one of private_key_file (a PEM file) or private_key_env (a variable holding it)")
+        return self
+
+
 class GithubConfig(_Strict):
     organizations: list[str] = Field(default_factory=list)
     base_url: str = "https://api.github.com"
     token_env: str = "GITHUB_TOKEN"
     backup: GithubBackupConfig = Field(default_factory=GithubBackupConfig)
-    seconds_between_requests: float = Field(default=0.25, ge=0)  # GitHub asks for serial, paced requests
+    seconds_between_requests: float = Field(default=0.25, ge=0, le=60)  # GitHub asks for serial, paced requests
+    app: GithubAppConfig | None = None  # authenticate as a GitHub App installation instead of token_env
+    host: str | None = None  # the host repositories are named by (default: github.com, or base_url's host for GHE)
+
+    def repository_host(self) -> str:
+        """`github.com/ORG/REPO` on GitHub.com; `HOST/ORG/REPO` on GitHub Enterprise Server (the API's host)."""
+        if self.host:
+            return self.host
+        parts = urlsplit(self.base_url)
+        return "github.com" if parts.hostname == "api.github.com" else parts.netloc
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not a URL with a scheme and host (write https://api.github.com, or "
+                             "https://HOST/api/v3 for GitHub Enterprise Server)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} has a query or fragment; give the REST API's root URL only")
+        return value.rstrip("/")
 
 
 #: Concurrent requests per API. GitHub asks integrators to send requests serially per token, so its
@@ -191,12 +262,14 @@ class ClassificationPolicy(_Strict):
     """What the Data Classification Policy demands of one class of data."""
 
     backup_interval: timedelta = timedelta(hours=24)
-    retention_min_days: int = Field(default=7, ge=0)
-    retention_max_days: int | None = Field(default=None, ge=1)
+    retention_min_days: int = Field(default=7, ge=0, le=36600)
+    retention_max_days: int | None = Field(default=None, ge=1, le=36600)
     cross_region: bool = True
     encryption: Literal["cmek", "google-managed", "any"] = "any"
     point_in_time_recovery: bool = False
     restore_test_interval: timedelta | None = None
+    final_backup_days: int | None = Field(default=None, ge=1)  # some backup must outlive the instance's deletion this long
+    immutable: bool = False  # backups must sit in a locked vault with enforced retention (Backup and DR)
 
     @field_validator("backup_interval", "restore_test_interval", mode="before")
     @classmethod
@@ -214,7 +287,7 @@ class SourceCodePolicy(_Strict):
     backup_interval: timedelta = timedelta(hours=24)
     include_archived: bool = True
     include_forks: bool = False
-    integrity_sample: int = Field(default=5, ge=0)  # repositories fsck'ed and restore-drilled per run
+    integrity_sample: int = Field(default=5, ge=0, le=100_000)  # repositories fsck'ed and restore-drilled per run
     integrity_seed: str | None = None  # default "<org>:<day of collection>": reproducible, recorded
 
     @field_validator("backup_interval", mode="before")
@@ -242,15 +315,42 @@ class PolicyPromise(_Strict):
         return self
 
 
+class Clause(_Strict):
+    """A check's clause: the company's own words, given as text or as lines of `policy.document`.
+
+    At load time a `line`/`lines` reference is resolved to the document's text (so the locker's
+    config snapshot carries the quote itself); `source` then says where it was quoted from."""
+
+    text: str | None = Field(default=None, min_length=1)
+    line: int | None = Field(default=None, ge=1)
+    lines: tuple[int, int] | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Clause":
+        given = [n for n in ("text", "line", "lines") if getattr(self, n) is not None]
+        if not given:
+            raise ValueError("give the clause as text, or as `line: N` / `lines: [FIRST, LAST]` of policy.document")
+        if self.line is not None and self.lines is not None:
+            raise ValueError("give either line or lines, not both")
+        if self.lines is not None and self.lines[1] < self.lines[0]:
+            raise ValueError(f"lines {list(self.lines)}: the last line is before the first")
+        return self
+
+
 class PolicyConfig(_Strict):
     country: str = "US"
     accept_multi_region: bool = False
     classification_label: str = "data-classification"
+    # controls whose population the company declares empty (no GitHub, say): with nothing in scope they
+    # end not_applicable, with this key as the reason, instead of inconclusive
+    empty_populations: list[str] = Field(default_factory=list)
     default_classification: str | None = None
     inventory_review_interval: timedelta = timedelta(days=365)
     backup_window: timedelta = timedelta(hours=4)
-    classifications: dict[str, ClassificationPolicy]
-    clauses: dict[str, str] = Field(default_factory=dict)  # check id -> the company's own words
+    classifications: dict[str, ClassificationPolicy] = Field(default_factory=dict)  # required to audit Google Cloud
+    clauses: dict[str, str | Clause] = Field(default_factory=dict)  # check id -> the company's own words
+    document: Path | None = None  # the written policy (text), quoted by line in `clauses`
     source_code: SourceCodePolicy = Field(default_factory=SourceCodePolicy)
     promises: list[PolicyPromise] = Field(default_factory=list)  # every sentence of the policy, for the coverage matrix
 
@@ -259,10 +359,16 @@ class PolicyConfig(_Strict):
     def _durations(cls, value: Any) -> timedelta:
         return parse_duration(value)
 
+    @field_validator("empty_populations")
+    @classmethod
+    def _check_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", v)]
+        if bad:
+            raise ValueError(f"not a check id: {', '.join(map(repr, bad))}")
+        return value
+
     @model_validator(mode="after")
     def _default_is_known(self) -> "PolicyConfig":
-        if not self.classifications:
-            raise ValueError("at least one classification is required")
         if self.default_classification and self.default_classification not in self.classifications:
             raise ValueError(f"default_classification {self.default_classification!r} is not a classification")
         return self
@@ -271,11 +377,11 @@ class PolicyConfig(_Strict):
 class SamplingConfig(_Strict):
     """Auditor sample sizes by how often a control operates (the usual SOC 2 fieldwork table)."""
 
-    daily: int = Field(default=25, ge=0)
-    weekly: int = Field(default=5, ge=0)
-    monthly: int = Field(default=2, ge=0)
-    quarterly: int = Field(default=1, ge=0)
-    annual: int = Field(default=1, ge=0)
+    daily: int = Field(default=25, ge=0, le=100_000)
+    weekly: int = Field(default=5, ge=0, le=100_000)
+    monthly: int = Field(default=2, ge=0, le=100_000)
+    quarterly: int = Field(default=1, ge=0, le=100_000)
+    annual: int = Field(default=1, ge=0, le=100_000)
 
 
 class Config(_Strict):
@@ -284,16 +390,29 @@ class Config(_Strict):
     gcp: GcpConfig = Field(default_factory=GcpConfig)
     github: GithubConfig | None = None
     collection: CollectionConfig = Field(default_factory=CollectionConfig)
-    policy: PolicyConfig
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     inventory: Path | None = None
     waivers: Path | None = None
+    responses: Path | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _classified_when_auditing_google(self) -> "Config":
+        # A source-code-only audit (github.organizations, no gcp scope) judges no data store, so it
+        # needs no data classifications; auditing Google Cloud does.
+        google = bool(self.gcp.projects or self.gcp.organization or self.gcp.folders)
+        if google and not self.policy.classifications:
+            raise ValueError("policy.classifications: at least one classification is required to audit Google Cloud "
+                             "(a config with only github.organizations needs none)")
+        return self
 
     def with_endpoints(self, root_url: str) -> "Config":
         """The same config with every GCP API pointed at one root URL (the simulator, a PSC endpoint)."""
         endpoints = Endpoints(**{api: root_url for api in GCP_APIS})
-        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3"}) if self.github else None
+        # the simulator plays github.com, so its repositories keep github.com names
+        github = self.github.model_copy(update={"base_url": f"{root_url}/api/v3", "host": self.github.host or "github.com"}) \
+            if self.github else None
         return self.model_copy(update={"gcp": self.gcp.model_copy(update={"endpoints": endpoints}), "github": github})
 
     def for_simulator(self, sim: Any) -> "Config":
@@ -339,7 +458,56 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
+def _short_repr(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model allows where `loc` points (for "did you mean"): walks fields, list items and dict values."""
+    import types
+    import typing
+
+    def members(annotation: Any) -> list[Any]:
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            return [a for a in typing.get_args(annotation) if a is not type(None)]
+        return [annotation]
+
+    current: list[Any] = [model]
+    for key in loc:
+        following: list[Any] = []
+        for annotation in (m for c in current for m in members(c)):
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                if isinstance(key, str) and key in annotation.model_fields:
+                    following.append(annotation.model_fields[key].annotation)
+            elif typing.get_origin(annotation) is list and isinstance(key, int):
+                following.append(typing.get_args(annotation)[0])
+            elif typing.get_origin(annotation) is dict:
+                following.append(typing.get_args(annotation)[1])
+        current = following
+    return sorted({name for c in current for m in members(c) if isinstance(m, type) and issubclass(m, BaseModel)
+                   for name, field in m.model_fields.items() if not field.exclude})
+
+
+def _model_named(title: str) -> Any:
+    """The auditor's model a ValidationError came from (its title is the class name), for "did you mean"."""
+    pending, seen = list(BaseModel.__subclasses__()), set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if cls.__name__ == title and cls.__module__.startswith("auditor"):
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
+
+
+def format_validation_error(path: Path, text: str, err: ValidationError, model: Any = None) -> str:
+    import difflib
+
+    if model is None:
+        model = _model_named(err.title)
     lines = []
     for item in err.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -349,26 +517,20 @@ def format_validation_error(path: Path, text: str, err: ValidationError) -> str:
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             msg = "unknown key"
+            if model is not None and loc:
+                close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1, cutoff=0.6)
+                if close:
+                    msg += f" (did you mean {close[0]!r}?)"
         value = item.get("input")
-        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
+        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {_short_repr(value)})"
         lines.append(f"{where}: {key}: {msg}{shown}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
-def load_yaml(path: Path) -> tuple[str, Any]:
-    """Read a YAML file safely; errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start} cannot be decoded)") from err
-    try:
-        return text, yamlsafe.load(text, dates_as_text=True)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from err
+def load_yaml(path: Path, what: str = "config") -> tuple[str, Any]:
+    """Read a YAML file through the one reading path (size, encoding, depth, safe YAML); errors name
+    the file and line."""
+    return reading.read_yaml(path, what, error=ConfigError)
 
 
 def load_config(path: str | Path) -> Config:
@@ -379,10 +541,10 @@ def load_config(path: str | Path) -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(path, text, err)) from err
+        raise ConfigError(format_validation_error(path, text, err, Config)) from err
     base = path.resolve().parent
     updates: dict[str, Any] = {"source": path.resolve()}
-    for key in ("inventory", "waivers"):
+    for key in ("inventory", "waivers", "responses"):
         value = getattr(config, key)
         if value is not None and not value.is_absolute():
             updates[key] = base / value
@@ -392,11 +554,75 @@ def load_config(path: str | Path) -> Config:
     if config.github and config.github.backup.root and not config.github.backup.root.is_absolute():
         backup = config.github.backup.model_copy(update={"root": base / config.github.backup.root})
         updates["github"] = config.github.model_copy(update={"backup": backup})
-    return config.model_copy(update=updates)
+    app = config.github.app if config.github else None
+    if app is not None and app.private_key_file is not None and not app.private_key_file.is_absolute():
+        github = updates.get("github", config.github)
+        updates["github"] = github.model_copy(update={"app": app.model_copy(update={"private_key_file": base / app.private_key_file})})
+    config = config.model_copy(update=updates)
+    return config.model_copy(update={"policy": resolve_clauses(config.policy, base, path)})
+
+
+def _quotable(line: str) -> str:
+    """A document line as quoted: surrounding blanks and a leading list bullet removed, nothing else."""
+    text = line.strip()
+    for bullet in ("\u2022", "\u25aa", "\u25cf", "-", "*"):
+        if text.startswith(bullet + " "):
+            return text[len(bullet):].strip()
+    return text
+
+
+def resolve_clauses(policy: PolicyConfig, base: Path, config_path: Path) -> PolicyConfig:
+    """Quote `policy.clauses` from `policy.document`: `line`/`lines` become the document's text, and a
+    clause given as text must appear in the document word for word (a paraphrase is refused)."""
+    if policy.document is None:
+        refs = [cid for cid, c in policy.clauses.items() if isinstance(c, Clause) and c.text is None]
+        if refs:
+            raise ConfigError(f"{config_path}: policy.clauses.{refs[0]}: quotes a line, but policy.document is not set")
+        return policy
+    document = policy.document if policy.document.is_absolute() else base / policy.document
+    from auditor import reading
+
+    try:
+        text = reading.read_text(document, "policy document", error=ConfigError)
+    except ConfigError as err:
+        raise ConfigError(f"{config_path}: policy.document: cannot read {document}: {err}") from err
+    lines = text.splitlines()
+    flat = " ".join(" ".join(lines).split())
+    resolved: dict[str, str | Clause] = {}
+    for check_id, clause in policy.clauses.items():
+        where = f"{config_path}: policy.clauses.{check_id}"
+        if isinstance(clause, str) or clause.text is not None:
+            quote = clause if isinstance(clause, str) else clause.text
+            assert quote is not None
+            if " ".join(quote.split()) not in flat:
+                raise ConfigError(f"{where}: the text is not in {document.name} word for word (quote the policy, or give `line: N`)")
+            number = next((i + 1 for i, ln in enumerate(lines) if " ".join(quote.split()) in " ".join(ln.split())), None)
+            resolved[check_id] = Clause(text=quote, line=number, source=document.name)
+            continue
+        first, last = clause.lines if clause.lines else (clause.line, clause.line)
+        assert first is not None and last is not None
+        if last > len(lines):
+            raise ConfigError(f"{where}: line {last} is past the end of {document.name} ({len(lines)} lines)")
+        quote = " ".join(_quotable(ln) for ln in lines[first - 1:last] if ln.strip())
+        if not quote:
+            raise ConfigError(f"{where}: line {first} of {document.name} is blank")
+        resolved[check_id] = Clause(text=quote, line=clause.line, lines=clause.lines, source=document.name)
+    return policy.model_copy(update={"clauses": resolved, "document": document})
+
+
+def clause_of(policy: PolicyConfig, check_id: str) -> Clause | None:
+    """The configured clause of a check, or None: a built-in check carries no company's words."""
+    clause = policy.clauses.get(check_id)
+    if clause is None:
+        return None
+    return Clause(text=clause) if isinstance(clause, str) else clause
 
 
 def config_from_snapshot(data: dict[str, Any]) -> Config:
     """Rebuild the Config stored in a locker (re-performance needs nothing but the locker)."""
+    github = data.get("github") if isinstance(data, dict) else None
+    if isinstance(github, dict) and "host" not in github:  # lockers from before github.host named every repository github.com/
+        data = {**data, "github": {**github, "host": "github.com"}}
     try:
         return Config.model_validate(data)
     except ValidationError as err:

@@ -1,6 +1,8 @@
 """The design minimum of Google API requests, and the latency bound, as formulas of the organisation's shape.
 
-Pure functions, no I/O. The benchmark prints them beside what a run did; tests/test_scale.py asserts
+Pure functions, no I/O. Each source's term (its page cap, what it is counted per, the shape field that
+counts its items) is declared with the source (auditor.facts.sources); the formula below is their sum,
+and the chains between them. The benchmark prints them beside what a run did; tests/test_scale.py asserts
 that a run over a small organisation makes exactly the minimum, per (API, method).
 
 Design minimum (no retries; every page as full as the API allows; pages(n, cap) = max(1, ceil(n / cap)),
@@ -16,9 +18,17 @@ since a listing answers at least one page, even an empty one):
       + pages(alert policies in P, 1000)                       monitoring alertPolicies.list
       + pages(notification channels in P, 1000)                monitoring notificationChannels.list
       + pages(buckets listed in P, 1000)                       storage    buckets.list
+      + pages(retained backups of every kind in P, 2000)       sqladmin   Backups.list
+      + pages(vaults, plans, associations, protection summaries, restore verification plans in P, 500 each)
+                                                               backupdr   backupVaults/backupPlans/backupPlanAssociations/
+                                                                          resourceBackupConfigs/restoreVerificationPlans.list
+      + for each vault V listed in P: pages(data sources of V, 500), and for each data source D: pages(backups of D, 500)
+                                                               backupdr   dataSources.list, dataSources.backups.list
       + for each primary instance I listed in P:  pages(operations of I back to the horizon, 500)
                                                                sqladmin   operations.list
-    for each distinct KMS key K named by an instance or a retained run:
+    for each backup project B named by a plan or an association but not audited: its vaults and plans
+    listings, and their data sources and backups, as above
+    for each distinct KMS key K named by an instance, a retained run or backup, or a Backup and DR backup:
         1 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeyVersions.list
 
 A project whose API is disabled or denied answers each of its calls with one error page: still one
@@ -48,22 +58,27 @@ from typing import Any, Iterable, Mapping
 
 Method = tuple[str, str]  # (api, method)
 
-def _declared() -> tuple[dict[Method, int], dict[Method, str]]:
-    """The page caps and the per-project listings, from each source's declared cost term (auditor.facts.sources)."""
+def _declared() -> tuple[dict[Method, int], dict[Method, str], dict[str, list[tuple[Method, int, str | None]]]]:
+    """The formula's terms, from each source's declared cost (auditor.facts.sources): the page caps, the
+    per-project listings with the shape field that counts their items, and the terms per instance and per key."""
     from auditor.facts.sources import cost_terms
 
     caps: dict[Method, int] = {}
     per_project: dict[Method, str] = {}
+    per: dict[str, list[tuple[Method, int, str | None]]] = defaultdict(list)
     for source, cost in cost_terms():
-        if cost.page_cap > 1:
-            caps[source.key] = cost.page_cap
+        caps[source.key] = cost.page_cap
         if cost.per == "project" and cost.shape:
             per_project[source.key] = cost.shape
-    return caps, per_project
+        per[cost.per].append((source.key, cost.page_cap, cost.shape))
+    return caps, per_project, dict(per)
 
 
-#: Largest page each listing serves; the listings made once per project, with the shape field that counts their items.
-PAGE_CAPS, PER_PROJECT = _declared()
+#: Largest page each listing serves; the listings made once per project, with the shape field that counts their
+#: items; every term by what it is counted per (project, instance, key, search-scope).
+PAGE_CAPS, PER_PROJECT, TERMS = _declared()
+#: A backup project (named by a plan or an association, not audited): its vaults and plans only.
+BACKUP_PROJECT: frozenset = frozenset({("backupdr", "backupVaults.list"), ("backupdr", "backupPlans.list")})
 LOGGING_READS_PER_MINUTE = 60
 
 
@@ -84,6 +99,14 @@ class ProjectShape:
     notification_channels: int = 0
     buckets: int = 0  # listed by buckets.list
     operations: tuple[int, ...] = ()  # per primary instance: operations back to the horizon (+1 past it, if any)
+    sql_backups: int = 0  # Backups.list: retained backups of every kind
+    bdr_vaults: int = 0
+    bdr_plans: int = 0
+    bdr_associations: int = 0
+    bdr_summaries: int = 0  # resourceBackupConfigs
+    bdr_verification_plans: int = 0
+    bdr_sources: tuple[int, ...] = ()  # per vault listed: its data sources
+    bdr_backups: tuple[int, ...] = ()  # per data source of those vaults: its backups
     unreadable: frozenset[Method] = frozenset()  # calls answered with an error: one request, no follow-ups
     only: frozenset[Method] | None = None  # the per-project listings made (None: all; the monitoring project: 3)
 
@@ -123,12 +146,22 @@ def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
         n = 1 if method in shape.unreadable else pages(getattr(shape, attr), PAGE_CAPS[method])
         by_method[method] += n
         chains.append(n)
+    if ("backupdr", "backupVaults.list") not in shape.unreadable and (shape.only is None or ("backupdr", "backupVaults.list") in shape.only):
+        source_pages = [pages(n, PAGE_CAPS[("backupdr", "dataSources.list")]) for n in shape.bdr_sources]
+        backup_pages = [pages(n, PAGE_CAPS[("backupdr", "dataSources.backups.list")]) for n in shape.bdr_backups]
+        if source_pages:
+            by_method[("backupdr", "dataSources.list")] += sum(source_pages)
+            chains.append(pages(shape.bdr_vaults, PAGE_CAPS[("backupdr", "backupVaults.list")]) + max(source_pages)
+                          + max(backup_pages, default=0))
+        if backup_pages:
+            by_method[("backupdr", "dataSources.backups.list")] += sum(backup_pages)
     if shape.only is not None:
         return max(chains, default=0)
     if ("sqladmin", "instances.list") not in shape.unreadable and shape.operations:
-        op_pages = [pages(n, PAGE_CAPS[("sqladmin", "operations.list")]) for n in shape.operations]
-        by_method[("sqladmin", "operations.list")] += sum(op_pages)
-        chains.append(pages(shape.instances, PAGE_CAPS[("sqladmin", "instances.list")]) + max(op_pages))
+        for method, cap, _field in TERMS.get("instance", ()):  # per primary the listing found (operations.list)
+            op_pages = [pages(n, cap) for n in shape.operations]
+            by_method[method] += sum(op_pages)
+            chains.append(pages(shape.instances, PAGE_CAPS[("sqladmin", "instances.list")]) + max(op_pages))
     return max(chains)
 
 
@@ -144,11 +177,13 @@ def design_minimum(shape: OrgShape) -> Minimum:
         listing_pages[project.project] = max(pages(project.instances, PAGE_CAPS[("sqladmin", "instances.list")]),
                                              pages(project.backup_runs, PAGE_CAPS[("sqladmin", "backupRuns.list")]))
     for index, versions in enumerate(shape.key_versions):
-        version_pages = pages(versions, PAGE_CAPS[("cloudkms", "cryptoKeyVersions.list")])
-        by_method[("cloudkms", "cryptoKeys.get")] += 1
-        by_method[("cloudkms", "cryptoKeyVersions.list")] += version_pages
+        key_pages = 0
+        for method, cap, field_name in TERMS.get("key", ()):  # cryptoKeys.get (one page), cryptoKeyVersions.list
+            n = pages(versions if field_name else 1, cap)
+            by_method[method] += n
+            key_pages = max(key_pages, n)
         named_in = shape.key_project[index] if index < len(shape.key_project) else ""
-        project_chain = max(project_chain, listing_pages.get(named_in, 1) + version_pages)  # the listing, then the key
+        project_chain = max(project_chain, listing_pages.get(named_in, 1) + key_pages)  # the listing, then the key
     entries = [pages(p.audit_entries, PAGE_CAPS[("logging", "entries.list")]) for p in shape.projects]
     quota = (math.ceil(max(entries, default=0) / LOGGING_READS_PER_MINUTE) - 1) * 60.0 if entries else 0.0
     return Minimum(dict(by_method), max(asset_pages, default=0) + project_chain, max(0.0, quota))
@@ -178,7 +213,7 @@ def requests_by_method(calls: Iterable[Mapping[str, Any]], apis: Iterable[str] |
     return dict(out)
 
 
-GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms")
+GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms", "backupdr")
 
 
 @dataclass

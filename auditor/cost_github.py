@@ -16,6 +16,10 @@ listing returns, whatever their scope):
                                                    repositories with a backup (GitHub's tree of each
                                                    sampled backup's default-branch commit)
 
+Once per run, whatever the number of organisations (PER_RUN):
+
+    users.get_authenticated  1                  the token's owner (GET /user), for the pack's provenance
+
 In scope: not archived unless `include_archived`, not a fork unless `include_forks`. A repository
 without a backup costs nothing beyond the listing: the backup listing alone proves it has none.
 
@@ -69,6 +73,10 @@ class RepoShape:
 def pages(items: int, page: int = PAGE) -> int:
     """Requests to list `items` things: an empty listing still takes one."""
     return max(1, math.ceil(items / page))
+
+
+#: Requests made once per run, not per organisation.
+PER_RUN: Counter[tuple[str, str]] = Counter({("github", "users.get_authenticated"): 1})
 
 
 def github_minimum(repos: Iterable[RepoShape], *, sample: int, include_archived: bool = True,

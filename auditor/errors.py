@@ -19,6 +19,18 @@ class EvidenceError(AuditorError):
     """An evidence locker is missing, unreadable or inconsistent."""
 
 
+class TamperedError(EvidenceError):
+    """Evidence differs from what its manifest vouches for (a digest mismatch, a listed item gone):
+    tampering, exit 1 in `check` as in `verify`."""
+
+    exit_code = 1
+
+
+class OutputError(AuditorError):
+    """The output folder cannot be written (no space left, read-only, permission denied) or is taken
+    by another run: the run stops (exit 2), leaves no temporary file and no pack claiming to be complete."""
+
+
 class CollectionError(AuditorError):
     """Collection could not start at all (as opposed to individual calls failing, which are evidence)."""
 

@@ -31,9 +31,10 @@ from typing import Any
 
 import jsonschema
 
+from auditor import reading
 from auditor.drift import drift
 from auditor.errors import AuditorError
-from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
+from auditor.results import (FAIL, INCONCLUSIVE, NOT_APPLICABLE, SCHEMA_FILES, SCHEMA_ID, SCHEMA_V1, UpgradeError,
                              upgrade, validate_results)
 
 KINDS = ("new-failure", "new-inconclusive", "resolved", "new-resource", "resource-gone", "weakened",
@@ -114,18 +115,18 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
 
 def load_results(path: Path, what: str) -> dict[str, Any]:
     """Read and validate a results.json (v2, or v1 mapped to v2); errors name the file and the reason (exit 2)."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise GateError(f"{path}: cannot read the {what} results: {err.strerror or err}") from err
-    except ValueError as err:
-        raise GateError(f"{path}: the {what} results are not valid JSON: {err}") from err
+    return read_results(path, what)[0]
+
+
+def read_results(path: Path, what: str) -> tuple[dict[str, Any], str]:
+    """`load_results`, and the schema the file declared (a v1 file comes back mapped to v2)."""
+    _raw, document = reading.read_json(path, "results", error=GateError)
     if not isinstance(document, dict):
         raise GateError(f"{path}: the {what} results are not a JSON object")
     schema_id = document.get("schema")
     if schema_id not in SCHEMA_FILES:
         known = ", ".join(sorted(SCHEMA_FILES))
-        raise GateError(f"{path}: the {what} results declare schema {schema_id!r}; this tool reads {known}")
+        raise GateError(f"{path}: the {what} results declare schema {str(schema_id)[:80]!r}; this tool reads {known}")
     try:
         validate_results(document, schema_id)
     except jsonschema.ValidationError as err:
@@ -141,7 +142,7 @@ def load_results(path: Path, what: str) -> dict[str, Any]:
             where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
             raise GateError(f"{path}: the {what} results ({SCHEMA_V1}) mapped to {SCHEMA_ID} break it at {where}: "
                             f"{err.message}") from err
-    return document
+    return document, schema_id
 
 
 def _findings(document: dict[str, Any] | None) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -173,11 +174,14 @@ def _short(value: Any) -> str:
     return "absent" if value is None else json.dumps(value) if not isinstance(value, str) else value
 
 
-def compare(new: dict[str, Any], baseline: dict[str, Any] | None, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> GateReport:
-    """Every difference between `baseline` and `new`; without a baseline, everything in `new` is new."""
+def compare(new: dict[str, Any], baseline: dict[str, Any] | None, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON,
+            read_as: dict[str, str] | None = None) -> GateReport:
+    """Every difference between `baseline` and `new`; without a baseline, everything in `new` is new.
+    `read_as` names the schema each side was written in ({"baseline": "auditor.results/v1"}) when it was mapped."""
     old_findings, new_findings = _findings(baseline), _findings(new)
     changes: list[Change] = []
-    notes: list[str] = []
+    notes: list[str] = [f"the {side} results are {schema}, read as {SCHEMA_ID} (finding ids unchanged)"
+                        for side, schema in sorted((read_as or {}).items()) if schema != SCHEMA_ID]
     if baseline is not None:
         if baseline.get("organization") != new.get("organization"):
             notes.append(f"the baseline is for {baseline.get('organization')!r}, the new results for {new.get('organization')!r}")
@@ -220,11 +224,11 @@ def compare(new: dict[str, Any], baseline: dict[str, Any] | None, fail_on: tuple
     if baseline is not None:
         for cid in sorted(set(old_controls) - set(new_controls)):
             was = old_controls[cid]
-            changes.append(Change("control-gone", cid, "", None, was["status"], None,
+            changes.append(Change("control-gone", cid, f"control:{cid}", None, was["status"], None,
                                   f"{cid}: the baseline reported this control ({was['status']}, {len(was['findings'])} findings); "
                                   "the new results do not, so none of its findings is judged now."))
         for cid in sorted(set(new_controls) - set(old_controls)):
-            changes.append(Change("new-control", cid, "", None, None, new_controls[cid]["status"],
+            changes.append(Change("new-control", cid, f"control:{cid}", None, None, new_controls[cid]["status"],
                                   f"{cid}: a control the baseline did not report (now {new_controls[cid]['status']})."))
     if not new_controls:
         notes.append("the new results report no controls")

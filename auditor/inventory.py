@@ -22,7 +22,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.config import format_validation_error, load_yaml
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ConfigError
 
 RESOURCE = re.compile(r"^//[a-z0-9.-]+\.googleapis\.com/\S+$")
@@ -45,7 +45,7 @@ class BucketBackup(_Strict):
         return value
 
 
-BackupMethod = Union[Literal["cloudsql-automated", "none", "managed-by-service"], BucketBackup]
+BackupMethod = Union[Literal["cloudsql-automated", "backupdr", "none", "managed-by-service"], BucketBackup]
 
 
 class Flow(_Strict):
@@ -60,6 +60,15 @@ class Store(_Strict):
     backup: list[BackupMethod] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
     notes: str | None = None
+    restore_targets: list[str] = Field(default_factory=list)  # scratch instances its restore tests restore into
+
+    @field_validator("restore_targets")
+    @classmethod
+    def _full_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not RESOURCE.match(name):
+                raise ValueError(f"restore target {name!r} is not a full resource name")
+        return value
 
     @field_validator("resource")
     @classmethod
@@ -85,11 +94,34 @@ class Exclusion(_Strict):
     _full_name = field_validator("resource")(Store._full_name.__func__)
 
 
+class Validation(_Strict):
+    """A record of what was checked after one restore test: the day, the store it tests, the backup restored
+    (the id Cloud SQL or Backup and DR gave it), the check performed, the result and who did it. A restore
+    shows data came back; only someone who then looked at the data can say it was right (restore-testing
+    shows each record beside its restore; one whose result is `fail` makes that restore not count)."""
+
+    date: dt.date
+    store: str
+    backup_id: str = Field(min_length=1)
+    check: str = Field(min_length=1)
+    result: Literal["pass", "fail"]
+    by: str = Field(min_length=1)
+    restored_to: str | None = None  # the scratch instance, when not restored in place
+
+    @field_validator("store", "restored_to")
+    @classmethod
+    def _full_name(cls, value: str | None) -> str | None:
+        if value is not None and not RESOURCE.match(value):
+            raise ValueError(f"{value!r} is not a full resource name")
+        return value
+
+
 class DeclaredInventory(_Strict):
     reviewed: dt.date
     owner: str | None = None
     stores: list[Store]
     exclusions: list[Exclusion] = Field(default_factory=list)
+    restore_validations: list[Validation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> "DeclaredInventory":
@@ -117,14 +149,7 @@ class DeclaredInventory(_Strict):
 
 def parse_inventory(text: str, source: Path) -> DeclaredInventory:
     """Validate inventory YAML text; errors name the file, line and key like config errors do."""
-    import yaml
-
-    try:
-        data = yamlsafe.load(text, dates_as_text=True)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else str(source)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from err
+    data = reading.parse_yaml(text, str(source), error=ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping (reviewed, stores, exclusions) at the top level")
     try:
@@ -135,6 +160,6 @@ def parse_inventory(text: str, source: Path) -> DeclaredInventory:
 
 def load_inventory(path: Path) -> tuple[str, DeclaredInventory]:
     """(text, inventory) of an inventory file; the text is what goes into the evidence locker."""
-    text, _data = load_yaml(path)
+    text, _data = load_yaml(path, "inventory")
     return text, parse_inventory(text, path)
 

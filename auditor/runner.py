@@ -20,7 +20,7 @@ from auditor import TOOL_NAME, __version__, unverified
 from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
-from auditor.config import Config, config_from_snapshot
+from auditor.config import Config, clause_of, config_from_snapshot
 from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
@@ -29,12 +29,14 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import day_evidence, period_basis, sources, waivers
+from auditor import day_evidence, outdir, period_basis, provenance, register, reliance, responses, sources, thresholds, waivers
+from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
 WORKBOOK = "workbook.xlsx"
 OSCAL = "oscal-assessment-results.json"
+OSCAL_PLAN = "oscal-assessment-plan.json"
 SAMPLES = "samples.json"
 
 
@@ -56,9 +58,14 @@ class Collection:
         return [c for c in self.manifest["calls"] if c["outcome"] != "ok"]
 
 
-def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False) -> Collection:
+def collect(config: Config, evidence_dir: Path, progress: Progress | None = None, *, serial: bool = False,
+            since: Path | None = None) -> Collection:
     """Run every collector's calls through the scheduler into a new locker (`serial`: one call at a
-    time, the benchmark's baseline; otherwise `collection.parallelism` per API)."""
+    time, the benchmark's baseline; otherwise `collection.parallelism` per API). The locker records
+    the one it continues (`since`, or the newest beside it: auditor.chain)."""
+    from auditor.chain import previous_for
+
+    previous = previous_for(evidence_dir, config.organization, since)
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
     if not google and not (config.github and config.github.organizations):
         raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
@@ -67,19 +74,37 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     credentials, identity = load_credentials(config.gcp.credentials if google else "anonymous")
     clients = GoogleClients(config.gcp, credentials)
     ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
-    identities = {"gcp": identity} if google else {}
+    principal = provenance.gcp_principal(credentials, config.gcp.credentials) if google else None
+    identities = {"gcp": (principal or {}).get("email") or identity} if google else {}
     if config.github is not None:
-        identities["github"] = f"token from ${config.github.token_env}"  # the name of the variable, never its value
+        from auditor.collectors.github import identity as github_identity
+
+        identities["github"] = github_identity(config.github)  # the name of the variable or the App, never a secret
         identities["git"] = f"local user {getpass.getuser()}"
-    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else None
-    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs)
+    inputs = {"waivers": waivers.snapshot(config.waivers)} if config.waivers else {}
+    if config.responses:
+        inputs["responses"] = responses.snapshot(config.responses)
+    inputs = inputs or None
+    if config.inventory is not None:  # a bad data map is exit 2 before the locker exists, not a half locker
+        from auditor.inventory import load_inventory
+
+        load_inventory(config.inventory)
+    # the first wave is described before the locker exists: a missing token or key is a usage error
+    # that leaves no half-made locker behind
+    first_wave = plan(ctx)
+    record = provenance.at_collection(config, principal)
+    locker = LockerWriter(evidence_dir, config_snapshot=config.snapshot(), identity=identities, inputs=inputs,
+                          provenance=record, previous=previous)
     interrupted = False
     stop = threading.Event()
     try:
         with flagging_interrupts(stop):
-            Scheduler(locker, progress, config.collection, serial=serial, stop=stop).run(plan(ctx))
+            Scheduler(locker, progress, config.collection, serial=serial, stop=stop).run(first_wave)
     except KeyboardInterrupt:  # Ctrl-C: stop calling, keep what came, and say so in the manifest
         interrupted = True
+    except BaseException:  # a failed write (a full disk) or a bug: no manifest, so the locker reads as unfinished
+        locker.abandon()
+        raise
     with ignoring_interrupts():
         return Collection(evidence_dir, locker.close(interrupted=interrupted))
 
@@ -126,11 +151,14 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     if not evidence_dirs:
         raise EvidenceError("no evidence locker given")
     lockers = sorted((Locker(d) for d in evidence_dirs), key=lambda locker: locker.as_of)
+    for locker in lockers:  # the tool's own stored inputs must parse: exit 2 naming the item, never a fallback
+        stored_inputs.check(locker)
     newest = lockers[-1]  # merged daily lockers: the newest configuration and waivers apply
     config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
-    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory)
+    ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory,
+                       inventory_problem=inventory_problem(config, facts))
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
     # each check sees only the facts it declared (auditor.facts.model.FactsView)
@@ -151,35 +179,83 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "as_of": iso(facts.as_of.replace(microsecond=0)),
         "generated_at": iso(utc_now().replace(microsecond=0)),
         "lockers": [sources.locker_entry(locker) for locker in lockers],
+        "provenance": provenance.for_results(lockers),
         "controls": controls,
     }
     for control in controls:  # how the period was covered, said plainly (auditor.period_basis)
         control["coverage"] = period_basis.coverage(control, document["lockers"], document["period"], document["as_of"])
     if waiver_summary is not None:
         document["waivers"] = waiver_summary
+    info = register.resource_info(facts, ctx)
+    document["resources"] = {r: info[r] for r in sorted({f["resource"] for c in controls for f in c["findings"]}) if r in info}
+    document["exceptions"] = register.build(controls, lockers, info, period.day_of(facts.as_of))
+    stored_responses = newest.manifest.get("inputs", {}).get("responses")
+    if stored_responses:
+        document["exceptions"]["responses"] = responses.attach(responses.from_snapshot(stored_responses), document["exceptions"]["entries"],
+                                                 period.day_of(facts.as_of))
+    document["reliance"] = reliance.statement(lockers)
     if config.policy.promises:
         document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
     return document
 
 
+def inventory_problem(config: Config, facts: Any) -> str | None:
+    """Why a configured data map is not in the facts (None when it is, or when none is configured)."""
+    if config.inventory is None or facts.stores.inventory is not None:
+        return None
+    return facts.stores.inventory_problem or "the declared inventory was not read from the evidence"
+
+
 def _control(check, findings, config: Config) -> dict[str, Any]:
     findings = sorted(findings, key=lambda f: f.id)
-    status = control_status(findings)
+    declared_empty = check.id in config.policy.empty_populations
+    status = control_status(findings, population_declared_empty=declared_empty)
     not_applicable = sum(1 for f in findings if f.status == NOT_APPLICABLE)
+    extra: dict[str, Any] = {}
+    if declared_empty and status == NOT_APPLICABLE and len(findings) == not_applicable:
+        extra["not_applicable_reason"] = "the configuration declares this population empty (policy.empty_populations)"
     return {
         "id": check.id,
         "title": check.title,
         "description": check.description,
         "criteria": list(check.criteria),
-        "policy_clause": config.policy.clauses.get(check.id, check.policy_clause),
+        **_clause(check, config),
         "beyond_policy": check.beyond_policy,
         "status": status,
         "effective_status": effective_status(findings, status),
-        "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable},
-        "findings": [f.as_dict() for f in findings],
+        "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable,
+                       **({"declared_empty": True} if declared_empty else {})},
+        "findings": [_traced(f.as_dict()) for f in findings],
         "frequency": {"declared": "annually" if check.frequency == "annual" else check.frequency, "source": None},
+        **extra,
     }
+
+
+def _traced(finding: dict[str, Any]) -> dict[str, Any]:
+    keys = thresholds.config_keys(finding)
+    if keys:
+        finding["expected_from"] = keys
+    return finding
+
+
+NO_CLAUSE = "no clause quoted"
+
+
+def _clause(check, config: Config) -> dict[str, Any]:
+    """The company's words for a check, from the configuration only; with none, the control says so."""
+    clause = clause_of(config.policy, check.id)
+    if clause is not None and clause.text:
+        where = None
+        if clause.source:
+            lines = clause.lines or ((clause.line, clause.line) if clause.line else None)
+            where = clause.source + (f", line {lines[0]}" if lines and lines[0] == lines[1] else
+                                     f", lines {lines[0]}-{lines[1]}" if lines else "")
+        return {"policy_clause": clause.text, "policy_quote": {"text": clause.text, "source": where or "policy.clauses in the configuration",
+                                                               "config_key": f"policy.clauses.{check.id}"}}
+    if check.policy_clause:  # a third-party check's own metadata: shown, but not as the policy's words
+        return {"policy_clause": check.policy_clause, "policy_quote": None}
+    return {"policy_clause": NO_CLAUSE, "policy_quote": None}
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
@@ -187,33 +263,31 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 
 def render_reports(results: dict[str, Any], manifest: dict[str, Any], out_dir: Path, *, seed: str | None = None,
-                   results_sha256: str | None = None) -> list[Path]:
-    """Everything a person or a tool reads, from results and the evidence manifest alone.
+                   results_sha256: str | None = None, outputs: tuple[str, ...] | None = None,
+                   sources: Any = None, written: Any = None) -> list[Path]:
+    """Everything a person or a tool reads, from results and the evidence manifest alone (the formats
+    of `outputs`, default those of auditor.outputs.DEFAULT_OUTPUTS; see auditor.outputs).
 
     The auditor's sample is drawn here (seeded by ``seed``; sizes from the locker's configuration) and
     written to samples.json; the report's cover carries ``results_sha256`` (results.json as written).
     """
-    from auditor.reports.html import render_html
-    from auditor.reports.oscal import render_oscal
-    from auditor.reports.pdf import render_pdf
-    from auditor.reports.workbook import render_workbook
-    from auditor.sampling import draw
+    from auditor import outputs as formats
 
-    sizes = (manifest.get("config") or {}).get("sampling")
-    samples = draw(results, seed, sizes)
-    write_json(out_dir / SAMPLES, samples)
-    html = render_html(results, manifest, samples=samples, integrity={"results_sha256": results_sha256})
-    atomic_write(out_dir / "report.html", html.encode())
-    atomic_write(out_dir / "report.pdf", render_pdf(html))
-    atomic_write(out_dir / WORKBOOK, render_workbook(results, manifest, samples))
-    atomic_write(out_dir / OSCAL, render_oscal(results, manifest))
-    return [out_dir / name for name in ("report.pdf", "report.html", WORKBOOK, OSCAL, SAMPLES)]
+    return formats.render(results, manifest, out_dir, outputs or formats.DEFAULT_OUTPUTS, seed=seed,
+                          results_sha256=results_sha256, sources=sources, written=written)
 
 
 def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Last step of a run: hash every file of the pack, into pack-manifest.json and SHA256SUMS."""
+    from auditor.signing import SIGNATURE_FILE
+
+    # A signature over the previous manifest no longer vouches for anything: it goes, and `--sign-key`
+    # (auditor.signing.sign_pack) signs the new manifest after this.
+    (out_dir / SIGNATURE_FILE).unlink(missing_ok=True)
     files = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name not in (PACK_MANIFEST, SUMS)):
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()
+                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)
+                       and p.name != outdir.LOCK_FILE and not outdir.is_temporary(p.name)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     manifest = {"schema": "auditor.pack/v1", "tool": {"name": TOOL_NAME, "version": __version__},
@@ -239,15 +313,27 @@ class RunOutcome:
 
 
 def run(config: Config, out_dir: Path, progress: Progress | None = None, seed: str | None = None,
-        junit: Path | None = None) -> RunOutcome:
+        junit: Path | None = None, *, outputs: tuple[str, ...] | None = None, sources: Any = None,
+        written: Any = None, replace: bool = False, since: Path | None = None) -> RunOutcome:
     """The whole pipeline. Every file of the pack (a JUnit file inside it too) is written before the
-    pack manifest, which comes last so that `auditor verify` covers everything."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    collection = collect(config, out_dir / "evidence", progress)
+    pack manifest, which comes last so that `auditor verify` covers everything.
+
+    The folder is taken for the run (auditor.outdir): empty or absent, or a pack replaced only when
+    `replace`; a second run into it refuses; a failed run leaves no temporary file and no pack manifest."""
+    with outdir.OutputFolder(out_dir, replace=replace):
+        return _run(config, out_dir, progress, seed, junit, outputs, sources, written, since)
+
+
+def _run(config: Config, out_dir: Path, progress: Progress | None, seed: str | None, junit: Path | None,
+         outputs: tuple[str, ...] | None, sources: Any, written: Any, since: Path | None = None) -> RunOutcome:
+    collection = collect(config, out_dir / "evidence", progress, since=since)
     results = evaluate([collection.evidence_dir])
     write_json(out_dir / "results.json", results)
+    if written is not None:
+        written(out_dir / "results.json")
     results_sha256 = hashlib.sha256((out_dir / "results.json").read_bytes()).hexdigest()
-    render_reports(results, collection.manifest, out_dir, seed=seed, results_sha256=results_sha256)
+    render_reports(results, collection.manifest, out_dir, seed=seed, results_sha256=results_sha256,
+                   outputs=outputs, sources=sources, written=written)
     if junit is not None:
         from auditor.ci import write_junit
 

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 from auditor import retry
 from auditor.config import CollectionConfig
+from auditor.errors import OutputError
 from auditor.evidence.capture import recording
 from auditor.evidence.failure import describe_failure
 from auditor.evidence.locker import CallRecord, LockerWriter
@@ -86,17 +87,24 @@ class Scheduler:
         pending: dict[Future, Call] = {}
         done: queue.SimpleQueue[Future] = queue.SimpleQueue()  # futures of ended calls, in the order they ended
         seen: set[tuple[str, str, str]] = set()
+        # call key -> ids of the calls whose answers asked for it (one list per call, shared with its
+        # record, so a second asker is recorded even after the call ran: see CallRecord.after)
+        askers: dict[tuple[str, str, str], list[str]] = {}
 
-        def submit(call: Call) -> None:
+        def submit(call: Call, parent: str | None = None) -> None:
+            if parent is not None and call.key in askers and parent not in askers[call.key]:
+                askers[call.key].append(parent)
             if call.key in seen:  # a request is never sent twice unless it failed
                 return
             seen.add(call.key)
+            if parent is not None:
+                askers[call.key] = [parent]
             lane = self.lane(call.api)
             if lane not in pools:
                 workers = 1 if self.serial else self.settings.workers(call.api)
                 pools[lane] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"auditor-{lane}")
             self.progress.started(call)
-            future = pools[lane].submit(contextvars.copy_context().run, self._execute, call)
+            future = pools[lane].submit(contextvars.copy_context().run, self._execute, call, askers.get(call.key))
             pending[future] = call
             future.add_done_callback(done.put)
 
@@ -120,12 +128,14 @@ class Scheduler:
                     continue
                 call = pending.pop(future)
                 record, result = future.result()
+                if getattr(self.locker, "write_error", None) is not None:  # a write failed inside a library
+                    raise self.locker.write_error
                 self.records.append(record)
                 # a partial answer is still followed: what it did return is real, and the call itself
                 # stays a gap for the scopes it named
                 if record.outcome in ("ok", "partial") and call.follow is not None:
                     for follow_up in call.follow(result):
-                        submit(follow_up)
+                        submit(follow_up, record.id)
                 self.progress.finished(call, record, len(pending))
             finished = True
         finally:
@@ -135,14 +145,16 @@ class Scheduler:
                 pool.shutdown(wait=finished, cancel_futures=True)
         return self.records
 
-    def _execute(self, call: Call) -> tuple[CallRecord, Any]:
+    def _execute(self, call: Call, after: list[str] | None = None) -> tuple[CallRecord, Any]:
         """Runs in a worker thread: the call's pages, retries and failure go to its own record."""
-        recorder = self.locker.begin_call(call.api, call.method, call.params, call.scope)
+        recorder = self.locker.begin_call(call.api, call.method, call.params, call.scope, after)
         result: Any = None
         error: dict[str, Any] | None = None
         with recording(recorder), retry.active(self.policy):
             try:
                 result = call.perform()
+            except OutputError:  # the locker cannot be written (a full disk): the run ends, no evidence of it
+                raise
             except Exception as err:  # every failure becomes evidence, never a silent gap
                 error = describe_failure(err)
         return recorder.finish(error), result

@@ -14,7 +14,7 @@ waivers.
       - control: backup-frequency
         resource: "//cloudsql.googleapis.com/projects/bks-prod/instances/billing-*"   # glob
         reason: Migration to the new backup tier; backups taken by Backup and DR meanwhile.
-        approver: ciso@bangkoksolutions.example
+        approver: ciso@example.com
         ticket: SEC-142
         approved: 2026-08-01         # the waiver covers exception days from this day on
         expires: 2026-10-31          # the waiver holds through this day
@@ -35,11 +35,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from auditor.config import format_validation_error
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ConfigError
 from auditor.results import FAIL, INCONCLUSIVE, Finding
 
@@ -100,11 +99,7 @@ class Waivers:
 
 def parse_waivers(text: str, source: str) -> Waivers:
     """Validate waiver YAML text; errors name the file, line and key (exit 2)."""
-    try:
-        data = yamlsafe.load(text, dates_as_text=True)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise ConfigError(f"{source}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(err, 'problem', err)}") from err
+    data = reading.parse_yaml(text, source, error=ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping with a 'waivers:' list at the top level")
     try:
@@ -115,10 +110,7 @@ def parse_waivers(text: str, source: str) -> Waivers:
 
 
 def load_waivers(path: Path) -> tuple[str, Waivers]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read the waivers file: {err.strerror or err}") from err
+    text = reading.read_text(path, "waivers", error=ConfigError)
     return text, parse_waivers(text, str(path))
 
 

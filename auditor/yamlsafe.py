@@ -20,6 +20,12 @@ class StrictSafeLoader(_SafeLoader):  # type: ignore[misc, valid-type]
         seen: dict[Any, yaml.Mark] = {}
         for key_node, _value in node.value:
             key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:  # `? [a, b]` is valid YAML, but no mapping the auditor reads has such keys
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found a {type(key).__name__} as a key (keys must be plain values)", key_node.start_mark) from None
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark,

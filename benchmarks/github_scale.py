@@ -37,7 +37,7 @@ from typing import Any
 
 from auditor import runner
 from auditor.config import Config
-from auditor.cost_github import RepoShape, git_commands, github_minimum, pacing_within_limits, serial_bound
+from auditor.cost_github import PER_RUN, RepoShape, git_commands, github_minimum, pacing_within_limits, serial_bound
 from auditor.simulator import Simulator
 from auditor.simulator.scenario import parse_scenario
 
@@ -157,7 +157,7 @@ def measure_github(latency: float, real: int, synthetic: int, workdir: Path, *, 
 def _figures(run: SimpleNamespace, *, latency: float, pacing: float, sample: int, real: int, synthetic: int,
              seed: int) -> dict[str, Any]:
     world, served, collection, timer = run.world, run.served, run.collection, run.timer
-    minimum = github_minimum(world["shapes"], sample=sample)
+    minimum = github_minimum(world["shapes"], sample=sample) + PER_RUN
     made: Counter[str] = Counter()
     for call in collection.manifest["calls"]:
         if call["api"] == "github":

@@ -4,7 +4,7 @@
 
 (`make bench` runs it with the defaults.) The simulator runs in its own process (so its CPU does not
 share the collector's interpreter lock) and serves a synthetic organisation
-(auditor/simulator/synthetic.py) with per-request latency and Cloud Logging's read quota; it
+(benchmarks/synthetic.py) with per-request latency and Cloud Logging's read quota; it
 prepares its data before any clock starts. Printed, each with its ratio and target:
 
 - Google HTTP requests made against the design minimum (auditor/cost.py, from the organisation's shape);
@@ -50,7 +50,7 @@ def _serve(shape_args: dict[str, Any], latency: float, conn: Any) -> None:
     from auditor.simulator import Simulator
     from auditor.simulator.memo import prime
     from auditor.simulator.shape import org_shape
-    from auditor.simulator.synthetic import Shape, synthetic_scenario
+    from synthetic import Shape, synthetic_scenario
 
     started = time.perf_counter()
     scenario = synthetic_scenario(Shape(**shape_args))
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     from auditor.config import load_config
     from auditor.cost import GOOGLE_APIS, Tally, design_minimum, latency_bound, requests_by_method
     from auditor.runner import collect, evaluate
-    from auditor.simulator.synthetic import Shape, project_id, write_synthetic
+    from synthetic import Shape, project_id, write_synthetic
 
     shape = Shape(projects=args.projects, instances=args.instances, buckets=args.buckets)
     out = args.out or Path(tempfile.mkdtemp(prefix="auditor-bench-"))

@@ -1,8 +1,9 @@
 """backup-cross-region: backups live in a separate region in the same country as the data.
 
 Cloud SQL: both the configured `backupConfiguration.location` (unset means Cloud SQL's nearest
-multi-region, which the finding says) and where the retained runs actually landed (`location` of
-each backup run) are judged; a configuration that says one thing while the runs say another is a
+multi-region, which the finding says) and where every retained backup actually landed (automated
+and on-demand runs, the Backups resource's ON_DEMAND and FINAL backups; for an ENHANCED-tier
+instance, the Backup and DR vault and its backups) are judged; a configuration that says one thing while the runs say another is a
 finding in itself. Declared backup buckets are compared with their source store's location.
 """
 
@@ -34,10 +35,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     name = instance.display
     classification, required = _required(ctx, instance.labels, instance.resource)
     accept = ctx.config.policy.accept_multi_region
-    configured = instance.backup_location
+    (setting,) = facts.protection.of(instance.resource).protections  # the protection model: configured target
+    configured = setting.target_location
     effective = configured or nearest_multi_region(instance.region)
-    protected = facts.protection.of(instance.resource)
-    backups = protected.backups
+    backups = facts.backup_copies.of(instance.resource)
     runs = list(backups.items) if isinstance(backups, Known) else []
     landed = sorted({r.location for r in runs if r.location and r.state == "succeeded"})
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
@@ -57,11 +58,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backup is kept in a separate region.")
     if instance.backup_tier == "ENHANCED":
-        return finding(INCONCLUSIVE, f"{name}: backups are managed by Backup and DR (backupTier ENHANCED); their location is "
-                                     "not visible to the Cloud SQL Admin API and is not yet collected.")
+        return _backupdr_rule(instance, facts.backupdr.of(instance.resource), backups, finding, observed, evidence, accept)
     source = lookup(instance.region)
     unset_note = "" if configured else (f" No backup location is configured, so Cloud SQL uses the nearest multi-region "
                                         f"({(effective or 'unknown').upper()}).")
@@ -70,10 +70,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     (notes if config_verdict.ok else problems).append(f"configured: {config_verdict.reason}")
     for location in landed:
         verdict = judge(source, instance.region, lookup(location), location, accept)
-        (notes if verdict.ok else problems).append(f"retained runs: {verdict.reason}")
+        (notes if verdict.ok else problems).append(f"retained backups: {verdict.reason}")
     contradicting = [loc for loc in landed if loc != effective]
     if contradicting:
-        problems.append(f"the configuration says {effective or 'nothing'} but retained backup runs landed in "
+        problems.append(f"the configuration says {effective or 'nothing'} but retained backups landed in "
                         f"{', '.join(contradicting)}")
     head = f"{name} (primary in {instance.region}):"
     states = _day_states(instance, source, accept, runs, facts, ctx) if configured else {}
@@ -99,13 +99,14 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                                      f"({daily.day_ranges(unknown)}): "
                                      f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." + unset_note)
     if not isinstance(backups, Known):
-        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backup "
-                                     f"runs could not be listed ({backups.describe()}), so where backups actually landed "
+        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backups "
+                                     f"could not be listed ({backups.describe()}), so where backups actually landed "
                                      "is unknown." + unset_note)
     if not landed:
-        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but no retained backup run "
+        return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but no retained backup "
                                      "shows where backups actually landed." + unset_note)
-    return finding(PASS, f"{head} {config_verdict.reason}; all {len(runs)} retained runs landed in "
+    kinds = ", ".join(sorted({r.kind for r in runs}))
+    return finding(PASS, f"{head} {config_verdict.reason}; all {len(runs)} retained backups ({kinds}) landed in "
                          f"{', '.join(landed)}." + unset_note)
 
 
@@ -121,6 +122,29 @@ def _day_states(instance: SqlInstance, source: Any, accept: bool, runs: list[Any
         if run.state == "succeeded" and run.location and day in configured:
             landed[day] = "broken" if fails(run.location) or landed.get(day) == "broken" else "kept"
     return daily.combine([configured, landed])
+
+
+def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list, accept: bool) -> Finding:
+    """ENHANCED: the backups live in the Backup and DR vault; its location (from its name) and each backup's are judged."""
+    copies = list(backups.items) if isinstance(backups, Known) else []
+    evidence += [e for e in detail.evidence if e not in evidence]
+    landed = sorted({c.location for c in copies if c.location and c.state == "succeeded"} | {v.location for v in detail.vaults})
+    observed.update({"backupdr_vaults": [v.name for v in detail.vaults], "run_locations": landed, "retained_backups": len(copies)})
+    if not detail.associations and not detail.missing:
+        return finding(FAIL, f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no "
+                             "backup plan association names it, so no backup is kept anywhere.")
+    source = lookup(instance.region)
+    problems, notes = [], []
+    for location in landed:
+        verdict = judge(source, instance.region, lookup(location), location, accept)
+        (notes if verdict.ok else problems).append(f"Backup and DR vault and backups: {verdict.reason}")
+    head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
+    if problems:
+        return finding(FAIL, f"{head} " + "; ".join(problems) + ".")
+    if not isinstance(backups, Known) or not landed:
+        why = backups.describe() if not isinstance(backups, Known) else "no vault or backup was read"
+        return finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: {why}.")
+    return finding(PASS, f"{head} " + "; ".join(notes) + f" ({len(copies)} backups in {', '.join(v.name for v in detail.vaults)}).")
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
@@ -157,11 +181,11 @@ CHECK = Check(
     frequency="daily",
     title="Backups are kept in a separate region in the same country",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="An automated process will back up all data to a separate region in the same country (e.g. US East to US West).",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary, judges the configured backupConfiguration.location (instances.list) and the location "
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "buckets", "protection", "stores", "history"),
+    needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores", "history"),
     evaluate=evaluate,
 )

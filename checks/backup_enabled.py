@@ -86,11 +86,11 @@ CHECK = Check(
     frequency="daily",
     title="Automated backups are enabled on every Cloud SQL primary, every day of the period",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="Bangkok Solutions performs automatic backups of all customer and system data ... An automated process will back up all data.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each day of the period, whether each Cloud SQL instance's backupConfiguration.enabled was on: from the "
                 "configuration reads of the Cloud SQL Admin API (instances.list, one per evidence locker), the Admin Activity "
                 "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "history", "stores"),
+    needs=("sql_instances", "history", "sql_stores"),
     evaluate=evaluate,
 )

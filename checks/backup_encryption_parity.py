@@ -7,8 +7,9 @@ CMEK key), so a backup cannot be "weaker" than its instance; the real risks are:
     DESTROYED: those backups cannot be restored (destroyed key material is gone for good);
   - the key is kept in another country than the data it protects;
   - a retained backup of a CMEK instance reports no key at all.
-Instances whose backups Backup and DR manages (backupTier ENHANCED) are invisible to backupRuns,
-so their backups cannot be judged here: inconclusive, with that reason.
+Every retained backup counts (on-demand and final ones too). Instances whose backups Backup and DR
+manages (backupTier ENHANCED) are judged from their Backup and DR backups, which carry the key
+versions of the vault's key.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "encryption"))
         else:
-            protected = facts.protection.of(instance.resource)
-            findings.append(_instance_finding(instance, protected.backups, facts, ctx))
+            findings.append(_instance_finding(instance, facts.backup_copies.of(instance.resource), facts, ctx,
+                                              facts.backupdr.of(instance.resource)))
     findings += _bucket_findings(facts, ctx)
     return findings
 
@@ -86,7 +87,8 @@ def _key_reads(facts: Any, key: str) -> str | None:
     return None
 
 
-def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknown, facts: Any, ctx: CheckContext) -> Finding:
+def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknown, facts: Any, ctx: CheckContext,
+                      backupdr: Any = None) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     wanted = policy.encryption if policy else "any"
     problems: list[str] = []
@@ -99,10 +101,11 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
     details: dict = {}
     counted = f"its {len(runs)} retained backups" if isinstance(backups, Known) else "its retained backups (not read)"
 
-    if instance.backup_tier == "ENHANCED":
-        unknowns.append("its backups are managed by Backup and DR (backupTier ENHANCED), which Cloud SQL's backupRuns "
-                        "do not show, so the encryption of those backups cannot be verified here")
-    elif isinstance(backups, Unknown):
+    enhanced = instance.backup_tier == "ENHANCED"
+    if enhanced and backupdr is not None and not backupdr.associations and not backupdr.missing:
+        problems.append("its backups are managed by Backup and DR (backupTier ENHANCED), but no backup plan association "
+                        "names it, so there is no backup whose encryption could match the live data's")
+    if isinstance(backups, Unknown):
         unknowns.append(f"its retained backups could not be listed ({backups.describe()}), so their encryption cannot "
                         "be compared with the live data's")
         details["unverified"] = _unverified(backups)
@@ -115,8 +118,22 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
                             f"(CMEK), but the instance and {counted} use Google-managed keys")
     else:
         _judge_key(instance, runs, facts, problems, unknowns, observed, evidence)
+    if enhanced:  # Backup and DR encrypts with the vault's key, which must be customer-managed and in the data's country
+        observed["vault_keys"] = sorted({key_of_version(r.key_version) for r in runs if r.key_version})
+        unkeyed = [r for r in runs if not r.key_version]
+        if wanted == "cmek" and unkeyed:
+            problems.append(f"{len(unkeyed)} of its {len(runs)} Backup and DR backups report no customer-managed key version "
+                            "(Google-managed encryption), although the data requires CMEK")
+        data_countries = country_of(instance.region)
+        for vault_key in observed["vault_keys"]:
+            key_countries = country_of(key_location(vault_key) or "?")
+            if key_countries is None or data_countries is None:
+                unknowns.append(f"the country of key {vault_key} or of region {instance.region!r} is unknown")
+            elif not key_countries <= data_countries:
+                problems.append(f"its Backup and DR backups' key {vault_key} is kept in {describe(key_location(vault_key) or '?', key_countries)}, "
+                                "another country than the data")
 
-    nothing_to_compare = isinstance(backups, Known) and not runs and instance.backup_tier != "ENHANCED"
+    nothing_to_compare = isinstance(backups, Known) and not runs
     if problems:
         status, text = FAIL, "; ".join(problems)
     elif nothing_to_compare and instance.backup_enabled is False:
@@ -133,6 +150,11 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
                 "the live data uses Google-managed encryption")
         text = (f"{live}, but the backup listing was read and holds no successful retained backup, so there is nothing "
                 "to compare it with")
+    elif enhanced:
+        status = PASS
+        text = (f"its {len(runs)} Backup and DR backups are encrypted with {', '.join(observed['vault_keys']) or 'Google-managed keys'} "
+                f"(key versions all ENABLED, in the data's country); the live data uses "
+                f"{'CMEK key ' + instance.kms_key if instance.kms_key else 'Google-managed keys'}")
     elif instance.kms_key:
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups are encrypted with CMEK key {instance.kms_key} "
@@ -218,12 +240,12 @@ CHECK = Check(
     frequency="daily",
     title="Backups are encrypted like the live data, with keys that still work",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="The backups are encrypted in the same way as live production data.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary, compares the live data's encryption (instances.list diskEncryptionConfiguration "
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
-                "Backup and DR manages (backupTier ENHANCED) are inconclusive: their backups are not listed by Cloud SQL.",
-    needs=("sql_instances", "protection", "buckets", "kms_keys", "kms_key_versions", "stores"),
+                "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups.",
+    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores"),
     evaluate=evaluate,
 )

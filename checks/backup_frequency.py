@@ -22,6 +22,7 @@ from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import ActivationChange, BackupAttempt, SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+from auditor.unverified import incomplete_data
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
@@ -52,15 +53,15 @@ def _inside(moment: datetime, intervals: list[tuple[datetime, datetime]]) -> boo
 
 
 def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list[tuple[datetime, datetime]],
-               ctx: CheckContext, evidence_readable: bool) -> dict[date, str]:
-    window = ctx.config.policy.backup_window
+               ctx: CheckContext, evidence_readable: bool, window: timedelta | None = None) -> dict[date, str]:
+    window = window or ctx.config.policy.backup_window
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
     succeeded_days = set(ctx.period.days_of([a.window_start for a in attempts if a.outcome == "succeeded"]))
     created_day = ctx.period.day_of(instance.create_time) if instance.create_time else None
     states: dict[date, str] = {}
     for day, window_opens in zip(ctx.period.days(), ctx.period.openings(start_clock)):
-        if created_day and day < created_day:
-            states[day] = "not_applicable"
+        if created_day and (day < created_day or (day == created_day and window_opens < instance.create_time)):
+            states[day] = "not_applicable"  # before it existed, or created after that day's window opened
         elif day in succeeded_days:
             states[day] = "succeeded"
         elif _inside(window_opens, stops):
@@ -120,19 +121,48 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(replica_finding(ID, instance, "daily"))
             continue
         if instance.backup_tier == "ENHANCED":  # Backup and DR's backups are not in backupRuns or this audit log
-            findings.append(Finding(ID, instance.resource, "daily", INCONCLUSIVE,
-                                    f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED); "
-                                    "Cloud SQL's backup runs and audit log do not show them, so daily backups cannot be "
-                                    "verified here.", observed={"backup_tier": instance.backup_tier},
-                                    evidence=list(instance.evidence)))
+            findings.append(_backupdr_instance(instance, facts, ctx))
             continue
         findings.append(_evaluate_instance(instance, facts, ctx))
     return findings
 
 
-def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+def _backupdr_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """An ENHANCED-tier instance, judged from its Backup and DR backups: one a day inside the plan's window.
+    Backup and DR keeps backups only for the rule's retention: an older day without one is unknown (its
+    backup, if made, has expired), not missed. A rule whose last backup failed is reported beside the days."""
+    from dataclasses import replace
+
+    detail = facts.backupdr.of(instance.resource)
+    if detail is None or detail.unprotected:
+        return Finding(ID, instance.resource, "daily", FAIL,
+                       f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no backup plan "
+                       "association names it, so nothing backs it up.",
+                       observed={"backup_tier": instance.backup_tier, "associations": 0}, evidence=list(instance.evidence))
+    copies = facts.backup_copies.of(instance.resource)
+    attempts = [BackupAttempt(instance.resource, c.time, "succeeded", "backupdr", c.state, c.time, f"bdr:{c.time.isoformat()}", c.evidence)
+                for c in (copies.items if isinstance(copies, Known) else ()) if c.state == "succeeded"]
+    hour = detail.window_start_hour()
+    judged = replace(instance, backup_start_time=time(hour, 0, tzinfo=timezone.utc) if hour is not None else instance.backup_start_time)
+    retention = detail.retention_days()
+    horizon = ctx.as_of - timedelta(days=retention) if retention else None
+    window = timedelta(hours=detail.window_hours()) if detail.window_hours() else None
+    finding = _evaluate_instance(judged, facts, ctx, backupdr=(attempts, copies if isinstance(copies, Unknown) else None, horizon, window))
+    failing = detail.failing()
+    if failing:
+        finding.message += " Backup and DR reports " + "; ".join(failing) + "."
+    finding.observed["backup_tier"] = instance.backup_tier
+    finding.details["backupdr"] = {"plans": [p.name for p in detail.plans], "vaults": [v.name for v in detail.vaults],
+                                   "backups": len(attempts), "retention_days": retention, "failing_rules": failing}
+    finding.evidence += [e for e in detail.evidence if e not in finding.evidence]
+    return finding
+
+
+def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, backupdr: tuple | None = None) -> Finding:
     """The audit log's windows are the record of every attempt; retained runs add the successes they
-    prove. A day without a success is `missed` only when the log was read in full (else `unknown`)."""
+    prove. A day without a success is `missed` only when the log was read in full (else `unknown`).
+    `backupdr`: (attempts, Unknown or None, horizon, window) of an ENHANCED instance instead: its Backup and
+    DR backups are the record, and a day older than the horizon has no evidence left."""
     windows, runs = facts.backup_windows.of(instance.resource), facts.backup_runs.of(instance.resource)
     activation = facts.activation_changes.of(instance.resource)
     attempts: list[BackupAttempt] = sorted([*(windows.items if isinstance(windows, Known) else ()),
@@ -141,6 +171,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
     changes: list[ActivationChange] = list(activation.items) if isinstance(activation, Known) else []
     log_gap: Unknown | None = windows if isinstance(windows, Unknown) else (
         activation if isinstance(activation, Unknown) else None)
+    horizon = window = None
+    if backupdr is not None:
+        attempts, log_gap, horizon, window = sorted(backupdr[0], key=lambda a: a.window_start), backupdr[1], backupdr[2], backupdr[3]
     log_readable = log_gap is None
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.backup_interval if policy else timedelta(hours=24)
@@ -148,7 +181,11 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
     life = facts.history.lifetime(instance.resource)
     period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
     stops = stopped_intervals(changes, instance.activation_policy, period_end)
-    states = day_states(instance, attempts, stops, ctx, log_readable)
+    states = day_states(instance, attempts, stops, ctx, log_readable, window)
+    if horizon is not None:
+        for (day, state), opens in zip(list(states.items()), ctx.period.openings(instance.backup_start_time or MIDNIGHT_UTC)):
+            if state == "missed" and opens < horizon:
+                states[day] = "unknown"  # its backup, if it was made, has expired from Backup and DR
     if life.gone_by:  # deleted mid-period: in the population for the days it existed, not after
         start_clock = instance.backup_start_time or MIDNIGHT_UTC
         for (day, state), opens in zip(list(states.items()), ctx.period.openings(start_clock)):
@@ -188,12 +225,19 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
         message = f"{instance.display}: " + "; ".join(problems) + "."
     elif unknown:
         status = INCONCLUSIVE
-        reason = log_gap.describe() if log_gap else "the audit log for the period was not read"
+        reason = log_gap.describe() if log_gap else (
+            f"Backup and DR keeps backups {(ctx.as_of - horizon).days} days, so older days' backups have expired, and its "
+            "job log is not collected" if horizon else "the audit log for the period was not read")
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:
-        status = NOT_APPLICABLE if counts["not_applicable"] == len(states) else INCONCLUSIVE
+        created_late = bool(instance.create_time and counts["not_applicable"]
+                            and counts["not_applicable"] + counts["not_due"] == len(states))
+        status = NOT_APPLICABLE if counts["not_applicable"] == len(states) or created_late else INCONCLUSIVE
         message = f"{instance.display}: no day of the period was due for a backup by {ctx.as_of:%Y-%m-%d %H:%M} UTC."
+        if created_late:
+            message += (f" It was created on {instance.create_time:%Y-%m-%d %H:%M} UTC, after that day's backup window had "
+                        "opened, and its first window has not closed yet.")
     else:
         status = PASS
         message = f"{instance.display}: a successful automated backup on each of {counts['succeeded']} due days; longest interval {gap_hours} hours."
@@ -219,6 +263,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
             "sources": sorted({a.source for a in attempts}),
             "day_evidence": _day_evidence(attempts, ctx),
             **({"unverified": unverified(log_gap)} if status == INCONCLUSIVE and unknown and log_gap else {}),
+            **({"unverified": [incomplete_data(f"{instance.display}: Backup and DR backups made before {horizon:%Y-%m-%d %H:%M} "
+                                               "UTC have expired; no other collected source shows those days")]}
+               if status == INCONCLUSIVE and unknown and not log_gap and horizon else {}),
         },
         evidence=evidence,
     )
@@ -229,10 +276,12 @@ CHECK = Check(
     frequency="daily",
     title="Automated backups succeed every day of the period",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="By default, data will be backed up daily.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary and each day of the audit period, inspects the automated-backup outcomes in the "
                 "Cloud Logging system-event audit log (cloudsql.instances.automatedBackup, windowStatus) together with the "
-                "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log.",
-    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "stores"),
+                "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log. "
+                "Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and DR backups "
+                "(dataSources.backups.list consistencyTime) against the plan's daily window.",
+    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "sql_stores", "backup_copies", "backupdr"),
     evaluate=evaluate,
 )

@@ -228,7 +228,7 @@ CHECK = Check(
     frequency="daily",
     title="A failed automated backup alerts someone",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="Backups are monitored and alerted by Google Cloud SQL.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Cloud SQL does not alert on failed backups by itself; an alert policy must exist. For each project holding "
                 "Cloud SQL primaries, reads the Cloud Monitoring alert policies (alertPolicies.list) and notification "
                 "channels (notificationChannels.list) of the project and of the central monitoring project, and the "

@@ -16,7 +16,9 @@ from typing import Any
 
 from auditor.checks import days as daily
 from auditor.unverified import incomplete_data
-from auditor.checks.common import evaluate_scope
+from auditor.checks.common import evaluate_scope, instances
+from auditor.facts.known import Known
+from auditor.facts.sqlengine import backups_after_deletion, engine_settings
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.discovery import Store
 from auditor.facts.model import SqlInstance
@@ -40,15 +42,122 @@ def _delete_protection(settings: dict) -> tuple[bool | None, str]:
     return False, "deleting the instance would delete its automated backups (neither retainBackupsOnDelete nor a final backup is configured)"
 
 
+def engine_of(instance: SqlInstance):
+    """The per-engine reading of the instance's settings (MySQL's PITR is its binary log)."""
+    return engine_settings({"databaseVersion": instance.database_version, "settings": instance.raw_settings})
+
+
+def _final_rule(instance: SqlInstance, policy) -> str | None:
+    """The classification's `final_backup_days`: some backup must outlive the instance's deletion that long
+    (finalBackupConfig.retentionDays; retainBackupsOnDelete keeps backups with no stated end, which counts)."""
+    wanted = policy.final_backup_days if policy else None
+    if not wanted:
+        return None
+    after = backups_after_deletion(engine_of(instance))
+    if after is None:
+        return (f"the classification requires a backup to outlive the instance's deletion by {wanted} days (final_backup_days), "
+                "but neither a final backup nor retainBackupsOnDelete is configured")
+    if after and after < wanted:
+        return f"its final backup would be kept {after} days after deletion, below the {wanted}-day rule (final_backup_days)"
+    return None
+
+
+def _backupdr_rule(instance: SqlInstance, facts: Any, ctx: CheckContext, classification, policy, finding) -> Finding:
+    """ENHANCED: retention is the Backup and DR rule's backupRetentionDays; the vault's enforced minimum and lock
+    (immutability) are recorded, and required where the classification says `immutable: true`."""
+    detail = facts.backupdr.of(instance.resource)
+    days = detail.retention_days()
+    locked = detail.immutable_at(ctx.as_of)
+    result = finding(INCONCLUSIVE, "")
+    result.observed.update({"retention_days": days, "immutable": locked, "backupdr_vaults": [v.name for v in detail.vaults],
+                            "vault_enforced_days": max((v.minimum_enforced_retention.days for v in detail.vaults
+                                                        if v.minimum_enforced_retention), default=None)})
+    result.evidence += [e for e in detail.evidence if e not in result.evidence]
+    head = f"{instance.display} ({classification}, Backup and DR)"
+    if detail.unprotected:
+        result.status, result.message = FAIL, (f"{instance.display}: its backups are managed by Backup and DR (backupTier "
+                                               "ENHANCED), but no backup plan association names it, so nothing is retained.")
+        return result
+    problems = []
+    if days is not None and days < policy.retention_min_days:
+        problems.append(f"its backup plan keeps backups {days} days, below the {policy.retention_min_days}-day minimum")
+    if days is not None and policy.retention_max_days is not None and days > policy.retention_max_days:
+        problems.append(f"its backup plan keeps backups {days} days, beyond the {policy.retention_max_days}-day maximum")
+    if policy.immutable and not locked:
+        problems.append("the classification requires immutable backups, but its vault is not locked with an enforced retention")
+    if policy.point_in_time_recovery and engine_of(instance).pitr_enabled is not True:
+        problems.append("point-in-time recovery is off, but the classification requires it")
+    rule = _final_rule(instance, policy)
+    if rule:
+        problems.append(rule)
+    if problems:
+        result.status, result.message = FAIL, f"{head}: " + "; ".join(problems) + "."
+    elif detail.missing or days is None:
+        from auditor.checks.common import unverified
+        from auditor.facts.known import Unknown
+
+        why = Unknown(instance.resource, detail.missing).describe() if detail.missing else "the backup plan states no retention"
+        result.message = f"{head}: retention could not be verified: {why}."
+        if detail.missing:
+            result.details["unverified"] = unverified(Unknown(instance.resource, detail.missing))
+    else:
+        vaults = ", ".join(f"{v.name} ({'locked, ' if v.immutable_at(ctx.as_of) else ''}enforced minimum "
+                           f"{v.minimum_enforced_retention.days if v.minimum_enforced_retention else 0} days)" for v in detail.vaults)
+        result.status, result.message = PASS, (f"{head}: its backup plan keeps backups {days} days (policy "
+                                               f"{policy.retention_min_days}-{policy.retention_max_days or ''} days) in {vaults}"
+                                               + ("; immutable" if locked else "") + ".")
+    return result
+
+
+def deleted_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
+    """Instances deleted before the read: their FINAL backup (Backups.list) is the evidence they left, and what
+    `final_backup_days` is judged on. Named by the backup's own snapshot of the instance."""
+    listed = {i.resource for i in instances(facts)}
+    out = []
+    for project in facts.projects:
+        read = facts.sql_backups.at(f"projects/{project}")
+        if not isinstance(read, Known):
+            continue
+        for backup in read.items:
+            if backup.kind != "FINAL" or backup.instance in listed or not backup.instance_deleted_at:
+                continue
+            classification, policy = ctx.classification_of(backup.source_labels, resource=backup.instance)
+            kept = (backup.expires_at - backup.instance_deleted_at).days if backup.expires_at else None
+            wanted = policy.final_backup_days if policy else None
+            observed = {"deleted": backup.instance_deleted_at.isoformat(), "final_backup": backup.key,
+                        "final_backup_expires": backup.expires_at.isoformat() if backup.expires_at else None,
+                        "kept_days_after_deletion": kept, "location": backup.location}
+            head = (f"{backup.instance.rsplit('/', 1)[-1]} ({classification or 'unclassified'}), deleted on "
+                    f"{backup.instance_deleted_at:%Y-%m-%d %H:%M} UTC")
+            if not backup.usable:
+                status, text = FAIL, f"its final backup is {backup.state}, so nothing usable outlived the deletion"
+            elif wanted and (kept is None or kept < wanted):
+                status, text = FAIL, f"its final backup is kept {kept if kept is not None else 'an unknown number of'} days, below the {wanted}-day rule (final_backup_days)"
+            else:
+                status = PASS
+                text = (f"its final backup (taken {backup.taken_at:%Y-%m-%d %H:%M} UTC, in {backup.location}) is kept until "
+                        f"{backup.expires_at:%Y-%m-%d}" + (f", {kept} days after deletion" if kept is not None else "")
+                        + (f" (policy: at least {wanted})" if wanted else ""))
+            out.append(Finding(ID, backup.instance, "final-backup", status, f"{head}: {text}.", observed=observed,
+                               expected={"final_backup_days": wanted, "classification": classification},
+                               evidence=list(backup.evidence)))
+    return out
+
+
 def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
+    """Judged on the protection model: Cloud SQL's own setting keeps a count of automated backups."""
     name = instance.display
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval_days = (policy.backup_interval.total_seconds() / 86400) if policy else 1.0
-    retained = instance.retained_backups
+    (setting,) = facts.protection.of(instance.resource).protections
+    retained = setting.retention_count
     days = retained * interval_days if retained is not None else None
     protected, protection = _delete_protection(instance.raw_settings)
-    observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": instance.pitr_enabled,
-                "log_retention_days": instance.log_retention_days, "retained_on_delete": protected}
+    engine = engine_of(instance)
+    pitr, log_days = engine.pitr_enabled, engine.log_retention_days  # MySQL: the binary log
+    observed = {"retained_backups": retained, "retention_days": days, "pitr_enabled": pitr,
+                "log_retention_days": log_days, "retained_on_delete": protected, "engine": engine.engine,
+                "edition": engine.edition}
     expected = {"classification": classification, "retention_min_days": policy.retention_min_days if policy else None,
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
@@ -68,11 +177,11 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
-    if instance.backup_enabled is False:
+    if setting.enabled is False:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
     if instance.backup_tier == "ENHANCED":
-        return finding(INCONCLUSIVE, f"{name}: retention is managed by Backup and DR (backupTier ENHANCED) and is not yet collected.")
+        return _backupdr_rule(instance, facts, ctx, classification, policy, finding)
     if days is None:
         return finding(INCONCLUSIVE, f"{name}: the number of retained backups could not be read.")
     problems = []
@@ -80,11 +189,21 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
         problems.append(f"it keeps {retained} backups ({_days(days)} days), below the {policy.retention_min_days}-day minimum")
     if policy.retention_max_days is not None and days > policy.retention_max_days:
         problems.append(f"it keeps {retained} backups ({_days(days)} days), beyond the {policy.retention_max_days}-day maximum")
-    if policy.point_in_time_recovery and instance.pitr_enabled is not True:
-        problems.append("point-in-time recovery is off, but the classification requires it")
-    if instance.pitr_enabled and policy.retention_max_days is not None and (instance.log_retention_days or 0) > policy.retention_max_days:
-        problems.append(f"transaction logs are kept {instance.log_retention_days} days, beyond the maximum")
-    pitr = (f"; point-in-time recovery on with {instance.log_retention_days} days of logs" if instance.pitr_enabled else "")
+    field = engine.pitr_field
+    if policy.point_in_time_recovery and pitr is None:
+        problems.append(f"whether point-in-time recovery is on could not be read ({field} is missing), and the classification requires it")
+    elif policy.point_in_time_recovery and pitr is not True:
+        problems.append(f"point-in-time recovery is off ({field} is false), but the classification requires it")
+    if pitr and policy.retention_max_days is not None and (log_days or 0) > policy.retention_max_days:
+        problems.append(f"transaction logs are kept {log_days} days, beyond the maximum")
+    if policy.immutable:
+        problems.append("the classification requires immutable backups (a locked vault with enforced retention), which Cloud "
+                        "SQL's own backups are not")
+    rule = _final_rule(instance, policy)
+    if rule:
+        problems.append(rule)
+    via = " (binary logging)" if engine.engine == "mysql" else ""
+    pitr = (f"; point-in-time recovery on{via} with {log_days} days of logs" if pitr else "")
     if broken:
         return finding(FAIL, f"{name} ({classification}): retention was outside the policy (at least "
                              f"{policy.retention_min_days} days" + (f", at most {policy.retention_max_days}" if policy.retention_max_days else "")
@@ -96,7 +215,8 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                                 f" As of the last read it keeps {retained} backups, within the policy.")
                              + f" Also, {protection}.")
     if problems:
-        return finding(FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
+        unreadable = policy.point_in_time_recovery and engine.pitr_enabled is None and len(problems) == 1
+        return finding(INCONCLUSIVE if unreadable else FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         details["unverified"] = [incomplete_data(
@@ -178,7 +298,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
 
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
-    return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule)
+    return evaluate_scope(facts, ctx, ID, "backup retention", "retention", instance_rule, bucket_rule) + deleted_findings(facts, ctx)
 
 
 CHECK = Check(
@@ -186,11 +306,12 @@ CHECK = Check(
     frequency="daily",
     title="Backups are retained as the data's classification requires",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="Data must be backed up according to its level defined in Data Classification Policy. Data retention "
-                  "period must be defined and comply with any and all applicable regulatory and contractual requirements.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each Cloud SQL primary, compares retained automated backups (backupRetentionSettings, instances.list) and "
-                "point-in-time recovery with the classification's minimum and maximum; for each declared backup bucket "
+                "point-in-time recovery (per engine: MySQL's binary log) with the classification's minimum and maximum, and "
+                "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
+                "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "buckets", "stores", "history"),
+    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history"),
     evaluate=evaluate,
 )

@@ -70,9 +70,9 @@ def replica_finding(check: str, instance: SqlInstance, rule: str) -> Finding:
     )
 
 
-def population_findings(facts: Any, check: str) -> Iterator[Finding]:
+def population_findings(facts: Any, check: str, stores: Any = None) -> Iterator[Finding]:
     """An inconclusive finding per project where the asset index and an Admin API disagree on the population."""
-    stores = facts.stores
+    stores = facts.stores if stores is None else stores
     for m in stores.mismatches:
         parts = []
         if m.not_listed:
@@ -143,7 +143,7 @@ def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: s
         bucket = buckets.get(target)
         for source in sources:
             if bucket is None:
-                findings.append(not_read(check, target, f"backup bucket of {source}", facts, BUCKET_TYPE, None))
+                findings.append(not_read(check, target, f"backup bucket of {source}", facts.stores, BUCKET_TYPE, None))
                 continue
             findings.append(bucket_rule(bucket, source, stores.get(source), listed.get(source), facts, ctx))
 
@@ -158,7 +158,7 @@ def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: s
         store = stores.get(resource)
         if asset_type == SQL_TYPE:
             if store is not None:  # not in a listing read in full (a declared store nobody lists: completeness)
-                findings.append(not_read(check, resource, "Cloud SQL instance", facts, SQL_TYPE,
+                findings.append(not_read(check, resource, "Cloud SQL instance", facts.stores, SQL_TYPE,
                                          store.project or project_in_name(resource)))
             continue
         if store is None and asset_type == BUCKET_TYPE:
@@ -171,20 +171,21 @@ def sql_gaps(facts: Any, ctx: CheckContext, check: str, what: str) -> list[Findi
     """What a Cloud SQL control cannot conclude on: projects whose listing failed, projects whose asset
     index and Admin API populations disagree, and instances no listing read in full shows."""
     findings = list(unread_projects(facts, check, facts.sql_instances, what))
-    findings += [f for f in population_findings(facts, check) if f.rule == "population-sqladmin"]
+    stores = facts.sql_stores
+    findings += list(population_findings(facts, check, stores))
     listed = {i.resource for i in instances(facts)}
-    for resource, store in sorted(facts.stores.found.items()):
+    for resource, store in sorted(stores.found.items()):
         if store.asset_type != SQL_TYPE or resource in listed:
             continue
         if ctx.inventory is not None and ctx.inventory.exclusion(resource):
             continue
-        findings.append(not_read(check, resource, "Cloud SQL instance", facts, SQL_TYPE,
+        findings.append(not_read(check, resource, "Cloud SQL instance", stores, SQL_TYPE,
                                  store.project or project_in_name(resource)))
     return findings
 
 
-def not_read(check: str, resource: str, kind: str, facts: Any, asset_type: str, project: str | None) -> Finding:
-    gap = facts.stores.listing_gap(asset_type, project) if project else None
+def not_read(check: str, resource: str, kind: str, stores: Any, asset_type: str, project: str | None) -> Finding:
+    gap = stores.listing_gap(asset_type, project) if project else None
     if gap:
         why = f"its details could not be read: {gap}"
     elif asset_type == SQL_TYPE:

@@ -11,7 +11,7 @@ from typing import Any
 
 from auditor.checks.inventory_common import missing_map
 from auditor.checks_api import Check, CheckContext
-from auditor.results import FAIL, NOT_APPLICABLE, PASS, Finding
+from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "inventory-classification"
 
@@ -32,8 +32,15 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         expected = {"one_of": sorted(known), "label_matches_declaration": True}
         exclusion = inventory.exclusion(resource) if inventory is not None else None
         problems = []
+        # a store the index lists, whose own listing was not read, and that the map does not declare: replica or not?
+        unknown_kind = None if declared_store else facts.stores.kind_unknown(store)
         if exclusion:
             status, message = NOT_APPLICABLE, f"{store.short} is excluded from the data map ({exclusion.reason})."
+        elif unknown_kind:
+            status = INCONCLUSIVE
+            message = (f"{store.short} ({store.kind}, project {store.project}): the asset inventory lists it, but its own "
+                       f"listing could not be read ({unknown_kind}), so whether it is a store of its own or a read "
+                       "replica covered by its primary is unknown.")
         elif store.replica_of:
             status, message = NOT_APPLICABLE, f"{store.short} is a read replica of {store.replica_of}; it carries its primary's data."
         else:
@@ -52,6 +59,11 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             if problems:
                 status = FAIL
                 message = f"{store.short} ({store.kind}, project {store.project}): " + "; ".join(problems) + "."
+            elif inventory is None and ctx.inventory_problem:
+                status = INCONCLUSIVE  # a label alone cannot show that the declaration agrees
+                message = (f"{store.short} ({store.kind}, project {store.project}): the data map could not be read "
+                           f"({ctx.inventory_problem}), so its declared classification is unknown"
+                           + (f"; its label says {label!r}." if label else "."))
             elif declared or label:
                 status = PASS
                 source = "declared and labelled" if declared and label else ("declared" if declared else "labelled")
@@ -66,7 +78,7 @@ CHECK = Check(
     frequency="daily",
     title="Every data store carries a valid classification",
     criteria=("CC6.1", "A1.2"),
-    policy_clause="Data should be classified at time of creation or acquisition according to the Data Classification Policy.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each store found (Cloud Asset Inventory, Cloud SQL and Cloud Storage listings), compares the declared "
                 "classification (data map) and the classification label with the policy's classifications.",
     needs=("stores",),

@@ -60,8 +60,13 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                     "create_time": store.create_time.isoformat() if store.create_time else None,
                     "in_asset_inventory": store.in_assets, "listed_by_admin_api": store.in_admin}
         exclusion, declared = inventory.exclusion(resource), inventory.store(resource)
+        unknown_kind = None if declared else facts.stores.kind_unknown(store)
         if exclusion:
             status, message = PASS, f"{store.short} ({where}) is excluded from the data map: {exclusion.reason}"
+        elif unknown_kind:  # not declared: unless it is a read replica its primary's entry covers, that is a failure
+            status = INCONCLUSIVE
+            message = (f"{store.short} ({where}) is not in the data map, and its own listing could not be read "
+                       f"({unknown_kind}), so whether it is a read replica its primary's entry covers is unknown.")
         elif declared:
             status, message = PASS, f"{store.short} ({where}) is declared, owner {declared.owner}, classification {declared.classification}."
         elif store.replica_of:
@@ -108,7 +113,7 @@ CHECK = Check(
     frequency="daily",
     title="The inventory of critical data is complete and current",
     criteria=("CC6.1", "A1.2"),
-    policy_clause="An up-to-date inventory and data flow map of all critical data are maintained.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Compares the declared data map (inventory: PATH, stored in the evidence) with the data stores Cloud Asset "
                 "Inventory finds (searchAllResources over the organisation, folders or projects) and the Admin APIs list "
                 "(Cloud SQL instances.list, Cloud Storage buckets.list), and the map's review date with the policy's interval.",

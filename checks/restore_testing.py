@@ -2,22 +2,26 @@
 
 Beyond the written policy: the Backup Policy does not promise restore tests, but SOC 2 A1.3
 (recovery plan testing) asks for them, and a backup never restored is a backup nobody knows works.
-Evidence: Cloud SQL Admin operations of type RESTORE_VOLUME (a backup restored into the instance),
-CLONE or CREATE_CLONE (the instance cloned, e.g. to a point in time), finished (DONE) without error.
+A restore test is a restore FROM A BACKUP, tied to the backup it used and the store it tests:
+- Cloud SQL RESTORE_VOLUME operations ("restores an instance backup") finished (DONE) without error,
+  into the store itself or into a scratch instance the data map names as its `restore_targets`; the
+  operation's backupContext names the backup, its start and end give the time to restore;
+- Backup and DR restore verifications (a backup's verificationSummary SUCCEEDED) for ENHANCED tiers.
+A CLONE copies the live data, not a backup (operations.list does not say whether it was at a point
+in time), so it is listed and not counted. A validation record (the data map's `restore_validations:`) for the same
+store, day and backup is shown beside the restore; one whose result is `fail` makes it not count.
 Rule: on every day of the period up to the evidence date, the most recent successful restore test
-is at most the classification's `restore_test_interval` old. Restores into a scratch instance are
-recorded against the scratch instance; declare them in the inventory to count them (not yet read).
+is at most the classification's `restore_test_interval` old.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-
-from datetime import date, timedelta
-
-from auditor.period import day_ranges
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from auditor.period import day_ranges
 from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
@@ -25,7 +29,23 @@ from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "restore-testing"
-RESTORE_TYPES = ("RESTORE_VOLUME", "CLONE", "CREATE_CLONE")
+RESTORE_TYPES = ("RESTORE_VOLUME",)  # "restores an instance backup"
+CLONE_TYPES = ("CLONE", "CREATE_CLONE")  # a copy of the live data (operations.list does not say whether at a point in time)
+
+
+@dataclass(frozen=True)
+class RestoreTest:
+    """A restore from a backup, tied to the backup it used (where the evidence names it) and the store it tests."""
+
+    kind: str  # RESTORE_VOLUME | BACKUPDR_VERIFICATION
+    when: datetime
+    into: str | None  # the instance restored into (the store itself, or a scratch instance the data map names)
+    backup: str | None  # the backup's id or name
+    backup_taken: datetime | None
+    minutes: int | None  # time to restore, from the operation's start and end
+    record: Any  # the validation record (the data map's restore_validations), if one names it
+    error: str | None
+    evidence: tuple[str, ...] = ()
 
 
 
@@ -44,15 +64,79 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
+    targets = _restore_targets(ctx)
     for instance in instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
-            findings.append(_instance_finding(instance, facts.sql_operations.of(instance.resource), ctx))
+            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, [])))
     return findings
 
 
-def _instance_finding(instance: SqlInstance, read: Known | Unknown, ctx: CheckContext) -> Finding:
+def _restore_targets(ctx: CheckContext) -> dict[str, list[str]]:
+    """{store: [scratch instances its restore tests restore into]}, from the data map."""
+    if ctx.inventory is None:
+        return {}
+    return {s.resource: list(s.restore_targets) for s in ctx.inventory.stores if getattr(s, "restore_targets", None)}
+
+
+def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str], list[Unknown]]:
+    """(good tests, failed tests, operations that are not restore tests, reads that are missing) of one store."""
+    ops, unread = [], []
+    for resource in [instance.resource, *targets]:
+        read = facts.sql_operations.of(resource)
+        if isinstance(read, Known):
+            ops += [(o, resource) for o in read.items]
+        else:
+            unread.append(read)
+    detail = facts.backupdr.of(instance.resource)
+    if detail is not None and detail.missing:
+        unread.append(Unknown(instance.resource, detail.missing))
+    records = [v for v in (ctx.inventory.restore_validations if ctx.inventory is not None else []) if v.store == instance.resource]
+    good, failed, ignored = [], [], []
+    for op, into in ops:
+        if not op.started or op.started > ctx.as_of:
+            continue
+        if op.operation_type in CLONE_TYPES:
+            ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")
+            continue
+        if op.operation_type not in RESTORE_TYPES:
+            continue
+        backup_id = getattr(op, "backup_id", None)
+        record = next((v for v in records if v.date == ctx.period.day_of(op.started) and (backup_id is None or v.backup_id == backup_id)), None)
+        minutes = round((op.ended - op.started).total_seconds() / 60) if op.ended else None
+        test = RestoreTest(kind=op.operation_type, when=op.started, into=into, backup=backup_id, backup_taken=None,
+                           minutes=minutes, record=record, error=op.error, evidence=tuple(op.evidence))
+        ok = op.status == "DONE" and not op.error and (record is None or record.result == "pass")
+        (good if ok else failed).append(test)
+    for backup in (detail.backups if detail is not None else ()):
+        if backup.verified and backup.verified_at and backup.verified_at <= ctx.as_of:
+            test = RestoreTest(kind="BACKUPDR_VERIFICATION", when=backup.verified_at, into=None, backup=backup.key.removeprefix("backupdr:"),
+                               backup_taken=backup.taken_at, minutes=None, record=None,
+                               error=None if backup.verified == "SUCCEEDED" else f"verification {backup.verified}",
+                               evidence=backup.evidence)
+            (good if backup.verified == "SUCCEEDED" else failed).append(test)
+    return sorted(good, key=lambda t: t.when), failed, ignored, unread
+
+
+def _describe(test: RestoreTest) -> str:
+    what = {"RESTORE_VOLUME": "restore", "BACKUPDR_VERIFICATION": "Backup and DR restore verification"}.get(test.kind, test.kind)
+    parts = [f"{test.when:%Y-%m-%d} {what}"]
+    if test.backup:
+        parts.append(f"of backup {test.backup.rsplit('/', 1)[-1]}" + (f" (taken {test.backup_taken:%Y-%m-%d %H:%M})" if test.backup_taken else ""))
+    if test.into:
+        parts.append(f"into {test.into.rsplit('/', 1)[-1]}")
+    if test.minutes is not None:
+        parts.append(f"in {test.minutes} min")
+    text = " ".join(parts)
+    if test.record:
+        text += f"; validated by {test.record.by}: {test.record.check} ({test.record.result})"
+    elif test.kind == "RESTORE_VOLUME":
+        text += "; no validation record"
+    return text
+
+
+def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
@@ -66,48 +150,62 @@ def _instance_finding(instance: SqlInstance, read: Known | Unknown, ctx: CheckCo
                        message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval.",
                        expected={"classification": classification}, evidence=list(instance.evidence))
     interval_days = max(1, round(interval.total_seconds() / 86400))
-    ops = read.items if isinstance(read, Known) else ()
-    restores = [o for o in ops if o.operation_type in RESTORE_TYPES and o.started and o.started <= ctx.as_of]
-    good = sorted((o for o in restores if o.status == "DONE" and not o.error), key=lambda o: o.started)
-    failed = [o for o in restores if o.error]
+    good, failed, ignored, unread = _tests(instance, facts, ctx, targets)
     days = [d for d, start in zip(ctx.period.days(), ctx.period.day_starts) if start <= ctx.as_of]
-    gaps = uncovered_days([ctx.period.day_of(o.started) for o in good], days, interval_days)
-    observed = {"restore_tests": [{"type": o.operation_type, "started": o.started.isoformat(), "user": o.user} for o in good],
-                "failed_restores": [{"type": o.operation_type, "started": o.started.isoformat(), "error": o.error} for o in failed]}
+    gaps = uncovered_days([ctx.period.day_of(t.when) for t in good], days, interval_days)
+    observed = {"restore_tests": [{"type": t.kind, "started": t.when.isoformat(), "backup": t.backup, "into": t.into,
+                                   "minutes_to_restore": t.minutes, "validated_by": t.record.by if t.record else None,
+                                   "validation": t.record.check if t.record else None} for t in good],
+                "failed_restores": [{"type": t.kind, "started": t.when.isoformat(), "error": t.error,
+                                     "validation_result": t.record.result if t.record else None} for t in failed],
+                "not_restore_tests": ignored}
     expected = {"classification": classification, "restore_test_interval_days": interval_days}
-    evidence = list(instance.evidence) + [e for o in restores for e in o.evidence]
-    in_period = [o for o in good if ctx.period.starts_at <= o.started < ctx.period.ends_at]
-    failed_note = (f" {len(failed)} restore or clone operations failed ("
-                   + ", ".join(f"{o.operation_type} on {o.started:%Y-%m-%d}: {o.error}" for o in failed) + ") and do not count.") if failed else ""
-
-    if isinstance(read, Unknown):
-        return Finding(**base, status=INCONCLUSIVE,
-                       message=f"{instance.display}: restore tests could not be verified: {read.describe()}.",
+    evidence = list(instance.evidence) + [e for t in good + failed for e in t.evidence]
+    in_period = [t for t in good if ctx.period.starts_at <= t.when < ctx.period.ends_at]
+    notes = ""
+    if failed:
+        notes += (f" {len(failed)} restores failed or were found wrong (" + "; ".join(
+            f"{t.kind} on {t.when:%Y-%m-%d}: {t.error or 'validation ' + t.record.result}" for t in failed) + ") and do not count.")
+    if ignored:
+        notes += (f" {len(ignored)} clone operations ({', '.join(ignored)}) copy the live data, not a backup, so they are "
+                  "not restore tests.")
+    missing = [e for read in unread for e in unverified(read)]
+    why = "; ".join(read.describe() for read in unread)
+    if unread and not good:
+        return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: restore tests could not be verified: "
+                       + why + "." + notes,
+                       observed=observed, expected=expected, details={"call": unread[0].first.call_id, "unverified": missing},
+                       evidence=evidence)
+    if gaps and unread:
+        return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: {len(gaps)} days lack a restore test in the "
+                       f"preceding {interval_days} days, but not every source was read: " + why + "." + notes,
                        observed=observed, expected=expected,
-                       details={"call": read.first.call_id, "unverified": unverified(read)}, evidence=evidence)
+                       details={"call": unread[0].first.call_id, "unverified": missing, "uncovered_days": [d.isoformat() for d in gaps]},
+                       evidence=evidence)
     if gaps:
-        last = good[-1].started.strftime("%Y-%m-%d") if good else None
+        last = good[-1].when.strftime("%Y-%m-%d") if good else None
         message = (f"{instance.display}: its {classification} data must be restore-tested at least every {interval_days} days, "
-                   f"but {len(gaps)} days of the period had no successful restore or clone in the preceding {interval_days} days "
+                   f"but {len(gaps)} days of the period had no successful restore from a backup in the preceding {interval_days} days "
                    f"({day_ranges(gaps)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
-                   + failed_note)
+                   + notes)
         status = FAIL
     else:
         status = PASS
+        shown = good if len(good) <= 6 else good[:2] + good[-3:]
         message = (f"{instance.display}: restore tested at least every {interval_days} days throughout the period "
-                   f"({len(in_period)} in the period; tests on "
-                   + ", ".join(f"{o.started:%Y-%m-%d} ({o.operation_type})" for o in good) + ")." + failed_note)
+                   f"({len(in_period)} in the period; " + "; ".join(_describe(t) for t in shown)
+                   + (f"; and {len(good) - len(shown)} more" if len(good) > len(shown) else "") + ")." + notes)
     message += " This control goes beyond the written Backup Policy, which does not promise restore tests."
     return Finding(**base, status=status, message=message, observed=observed, expected=expected,
                    details={"uncovered_days": [d.isoformat() for d in gaps], "tests_in_period": len(in_period),
-                            **_days_since(good, gaps, ctx)},
+                            "tests": [_describe(t) for t in good], **_days_since(good, gaps, ctx)},
                    evidence=evidence)
 
 
 def _days_since(good: list[Any], gaps: list[date], ctx: CheckContext) -> dict[str, Any]:
     """Each day of the period: `broken` when no successful test lies within the interval before it, else
     `kept` (`not_due` after the evidence date), with the days since the last successful test that day."""
-    tested = sorted(ctx.period.day_of(o.started) for o in good)
+    tested = sorted(ctx.period.day_of(t.when) for t in good)
     broken = set(gaps)
     states, since = {}, {}
     for day, start in zip(ctx.period.days(), ctx.period.day_starts):
@@ -126,11 +224,14 @@ CHECK = Check(
     frequency="quarterly",
     title="Backups are restore-tested as often as the data's classification requires",
     criteria=("A1.3",),
-    policy_clause="Not promised by the written Backup Policy; SOC 2 A1.3 expects recovery to be tested.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Beyond the written policy. For each Cloud SQL primary, lists its Cloud SQL Admin operations "
-                "(operations.list) and takes each RESTORE_VOLUME, CLONE or CREATE_CLONE that finished without error as a "
-                "restore test; every day of the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "stores"),
+                "(operations.list, also of the scratch instances the data map names as restore targets) and takes each "
+                "RESTORE_VOLUME that finished without error as a restore test (clones of live data do not count), with the "
+                "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
+                "Backup and DR's restore verifications (dataSources.backups.list verificationSummary) count too. Every day of "
+                "the period must have one within the classification's restore_test_interval.",
+    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr"),
     evaluate=evaluate,
     beyond_policy=True,
 )

@@ -8,22 +8,20 @@ Backup folders that match no repository are listed for review (deleted, renamed 
 
 from __future__ import annotations
 
-from auditor.checks.source_common import (gap_reason, not_applicable, organizations, out_of_scope, repositories,
+from auditor.checks.source_common import (gap_reason, not_applicable, org_scope, organizations, out_of_scope, repositories,
                                           unlisted_orgs)
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import Facts
-from auditor.facts.source_model import repo_resource
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "source-backup-coverage"
 
 
-def _population(facts: Facts, org: str) -> Finding | None:
+def _population(facts: Facts, org: str, scope: str) -> Finding | None:
     info = facts.source.orgs.get(org)
     listed = facts.source.repositories.get(org)
     if info is None or listed is None:
         return None
-    scope = f"github.com/{org}"
     observed = {"listed": len(listed), "public_repos": info.public_repos, "total_private_repos": info.total_private_repos,
                 "owned_private_repos": info.owned_private_repos, "organization_total": info.total,
                 "token_scopes": list(info.scopes) if info.scopes is not None else None}
@@ -50,7 +48,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
     findings = list(unlisted_orgs(facts, ctx, ID, "that every repository is backed up"))
     github = ctx.config.github
     for org in organizations(ctx):
-        population = _population(facts, org)
+        population = _population(facts, org, org_scope(ctx, org))
         if population:
             findings.append(population)
     listed_names: dict[str, set[str]] = {}
@@ -60,7 +58,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         if why:
             findings.append(not_applicable(ID, repo, why, "backup"))
             continue
-        scope = f"github.com/{repo.org}"
+        scope = repo.resource.rsplit("/", 1)[0]  # HOST/ORG
         reason = gap_reason(facts, "git", "backup.list", scope)
         backups = {b["name"].lower(): b for b in facts.source.backup_listings.get(repo.org, [])}
         evidence = list(repo.evidence) + facts.source.backup_listing_evidence.get(repo.org, [])
@@ -85,7 +83,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
         for backup in facts.source.backup_listings.get(org, []):
             if backup["name"].lower() in listed_names.get(org, set()):
                 continue
-            findings.append(Finding(ID, repo_resource(org, backup["name"]), "orphan", NOT_APPLICABLE,
+            findings.append(Finding(ID, f"{org_scope(ctx, org)}/{backup['name']}", "orphan", NOT_APPLICABLE,
                                     f"The backup folder {backup['path']} matches no repository the token can see in {org} "
                                     "(deleted, renamed, transferred or hidden from the token); listed for review, not counted.",
                                     observed={"backup_path": backup["path"]},
@@ -98,7 +96,7 @@ CHECK = Check(
     frequency="daily",
     title="Every GitHub repository has a local backup",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="GitHub source code is mirrored locally every day.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Lists every repository of each configured GitHub organisation (GET /orgs/{org}/repos?type=all, all pages), "
                 "reconciles the count with the organisation's own totals (GET /orgs/{org}) and records the token's scopes, "
                 "then looks for each in-scope repository's folder in the local backup (github.backup.layout). "

@@ -95,7 +95,7 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
         return unverified(reason)
     backup = facts.source.backups.get(repo.resource)
     if backup is None:  # the backup listing alone decides this; GitHub's branches are not needed (nor fetched)
-        reason = gap_reason(facts, "git", "backup.list", f"github.com/{repo.org}")
+        reason = gap_reason(facts, "git", "backup.list", repo.resource.rsplit("/", 1)[0])
         if reason:  # no listing read: "no backup" is not known, only not seen
             return unverified(reason)
         evidence += facts.source.backup_listing_evidence.get(repo.org, [])
@@ -173,7 +173,7 @@ CHECK = Check(
     frequency="daily",
     title="Local GitHub backups are current",
     criteria=("CC9.1", "A1.2"),
-    policy_clause="GitHub source code is mirrored locally every day.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Compares each backup's branches and tags (git for-each-ref, git merge-base --is-ancestor) with GitHub's "
                 "(GET /repos/{o}/{r}/branches and /tags; /compare for the commits a backup lacks), and its last fetch "
                 "(FETCH_HEAD; for a clone never fetched since, its own refs, packed-refs and reflog) with the policy "

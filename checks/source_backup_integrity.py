@@ -10,7 +10,7 @@ again from the recorded seed and population and refuses a sample it cannot repro
 
 from __future__ import annotations
 
-from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, not_applicable, organizations, out_of_scope,
+from auditor.checks.source_common import (PERIOD_NOTE, gap_reason, not_applicable, org_scope, organizations, out_of_scope,
                                           repositories, unlisted_orgs)
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import Facts
@@ -24,7 +24,7 @@ def _sample_findings(facts: Facts, ctx: CheckContext) -> tuple[list[Finding], di
     findings, chosen = [], {}
     policy = ctx.config.policy.source_code
     for org in organizations(ctx):
-        scope = f"github.com/{org}"
+        scope = org_scope(ctx, org)
         if org not in facts.source.repositories:
             continue
         reason = gap_reason(facts, "git", "integrity.sample", scope)
@@ -137,7 +137,7 @@ CHECK = Check(
     frequency="daily",
     title="Sampled GitHub backups are intact and restorable",
     criteria=("A1.3",),
-    policy_clause="GitHub source code is mirrored locally every day.",
+    policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For a reproducible sample of backed-up repositories (policy.source_code.integrity_sample, seeded and "
                 "recorded in the evidence), runs git fsck on the backup and a restore drill: a clone into a scratch folder "
                 "whose refs must equal the backup's and whose default-branch tree must equal GitHub's tree for that commit. "

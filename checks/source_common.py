@@ -17,6 +17,11 @@ def organizations(ctx: CheckContext) -> list[str]:
     return list(ctx.config.github.organizations) if ctx.config.github else []
 
 
+def org_scope(ctx: CheckContext, org: str) -> str:
+    """HOST/ORG, the scope of an organisation's calls (github.com, or the GitHub Enterprise Server's host)."""
+    return f"{ctx.config.github.repository_host() if ctx.config.github else 'github.com'}/{org}"
+
+
 def gap_reason(facts: Facts, api: str, method: str, scope: str) -> str | None:
     """None when the call was read in full; otherwise why not, in words."""
     if facts.coverage.was_read(api, method, scope):
@@ -28,7 +33,7 @@ def gap_reason(facts: Facts, api: str, method: str, scope: str) -> str | None:
 def unlisted_orgs(facts: Facts, ctx: CheckContext, check: str, what: str) -> Iterator[Finding]:
     """An inconclusive finding for each organisation whose repositories could not be listed in full."""
     for org in organizations(ctx):
-        scope = f"github.com/{org}"
+        scope = org_scope(ctx, org)
         reason = gap_reason(facts, "github", "orgs.get", scope) or gap_reason(facts, "github", "orgs.repos.list", scope)
         if reason:
             yield Finding(check, scope, "listing", INCONCLUSIVE,

@@ -195,25 +195,33 @@ def regions_view(controls: list[dict[str, Any]], max_rows: int = 40) -> Markup:
     table = _regions()
     locations = sorted({loc for r in rows for loc in [r["primary"], *r["backups"]]},
                        key=lambda loc: (table.get(loc, ("~", ""))[0] or "~", loc))
-    col_w, label_w, row_h, top = 80, 200, 24, 56
-    width = label_w + len(locations) * col_w + 90
-    height = top + len(rows) * row_h + 30
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart regions" viewBox="0 0 {width} {height}" '
-           f'width="{min(182, width * 0.3):.0f}mm" role="img" aria-label="Where primaries and backups live">']
-    for i, loc in enumerate(locations):
-        x = label_w + i * col_w
+    label_w, row_h, top, status_w = 200, 24, 56, 96
+    # each column as wide as its longest label (country, location, city), so no label runs into the next
+    headers = []
+    for loc in locations:
         country, where = table.get(loc, ("", "unknown location"))
-        out.append(f'<text x="{x + col_w / 2}" y="14" font-size="11" font-weight="bold" text-anchor="middle" fill="#102a43" {FONT}>'
-                   f'{_e(country or ("several countries" if loc in table else "unknown country"))}</text>')
-        out.append(f'<text x="{x + col_w / 2}" y="29" font-size="10.5" text-anchor="middle" fill="#334e68" {FONT}>{_e(loc)}</text>')
-        out.append(f'<text x="{x + col_w / 2}" y="42" font-size="8.5" text-anchor="middle" fill="#829ab1" {FONT}>{_e(where if len(where) <= 22 else where[:20] + ELLIPSIS)}</text>')
-        out.append(f'<line x1="{x}" y1="46" x2="{x}" y2="{top + len(rows) * row_h}" stroke="#e4e7eb" stroke-width="0.5"/>')
+        country = country or ("several countries" if loc in table else "unknown country")
+        where = where if len(where) <= 24 else where[:22] + ELLIPSIS
+        headers.append((country, loc, where))
+    widths = [max(72.0, 7.4 * len(country) + 12, 6.6 * len(loc) + 14, 5.4 * len(where) + 12) for country, loc, where in headers]
+    lefts = [label_w + sum(widths[:i]) for i in range(len(widths))]
+    centre = {loc: lefts[i] + widths[i] / 2 for i, loc in enumerate(locations)}
+    width = label_w + sum(widths) + status_w
+    height = top + len(rows) * row_h + 30
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart regions" viewBox="0 0 {width:.0f} {height}" '
+           f'width="{min(182, width * 0.3):.0f}mm" role="img" aria-label="Where primaries and backups live">']
+    for i, (country, loc, where) in enumerate(headers):
+        x, cx = lefts[i], centre[loc]
+        out.append(f'<text x="{cx:.1f}" y="14" font-size="11" font-weight="bold" text-anchor="middle" fill="#102a43" {FONT}>{_e(country)}</text>')
+        out.append(f'<text x="{cx:.1f}" y="29" font-size="10.5" text-anchor="middle" fill="#334e68" {FONT}>{_e(loc)}</text>')
+        out.append(f'<text x="{cx:.1f}" y="42" font-size="8.5" text-anchor="middle" fill="#829ab1" {FONT}>{_e(where)}</text>')
+        out.append(f'<line x1="{x:.1f}" y1="46" x2="{x:.1f}" y2="{top + len(rows) * row_h}" stroke="#e4e7eb" stroke-width="0.5"/>')
     for j, row in enumerate(rows):
         y = top + j * row_h
         color = STATUS_COLORS.get(row["status"], "#1f2933")
         out.append(f'<text x="0" y="{y + 14}" font-size="11" fill="{color}" {FONT}>{_e(short_name(row["resource"])[:30])}</text>')
         for i, loc in enumerate(locations):
-            cx = label_w + i * col_w + col_w / 2
+            cx = centre[loc]
             marks = []
             if loc == row["primary"]:
                 marks.append(("P", "#243b53"))
@@ -223,7 +231,7 @@ def regions_view(controls: list[dict[str, Any]], max_rows: int = 40) -> Markup:
                 dx = (k - (len(marks) - 1) / 2) * 20
                 out.append(f'<circle cx="{cx + dx}" cy="{y + 10}" r="8.5" fill="{fill}"/>')
                 out.append(f'<text x="{cx + dx}" y="{y + 13.8}" font-size="10.5" font-weight="bold" text-anchor="middle" fill="#fff" {FONT}>{letter}</text>')
-        out.append(f'<text x="{width - 84}" y="{y + 14}" font-size="10" fill="{color}" {FONT}>{_e(row["status"].replace("_", " "))}</text>')
+        out.append(f'<text x="{width - status_w + 10:.1f}" y="{y + 14}" font-size="10" fill="{color}" {FONT}>{_e(row["status"].replace("_", " "))}</text>')
     ly = top + len(rows) * row_h + 20
     out.append(f'<text x="0" y="{ly}" font-size="10" fill="#486581" {FONT}>P primary · B backup</text>')
     out.append("</svg>")

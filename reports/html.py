@@ -14,16 +14,23 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from auditor.errors import ReportError
-from auditor.reports import charts, strip, view
+from auditor.reports import charts, display, strip, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
 MAIN_TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
+SCRIPT = "report.js"
 
-#: The appendix lists at most this many calls; the rest are in the locker and the workbook.
-MAX_APPENDIX_CALLS = 120
+#: The printed appendix lists at most this many calls (the HTML lists every call; the rest of the PDF's
+#: rows are `pdf-omit`, which print media does not lay out, so the PDF stays quick at any size).
+MAX_APPENDIX_CALLS = 400
+#: The printed exceptions register lists at most this many entries; the HTML and the workbook list all.
+MAX_REGISTER_ROWS = 150
+#: Per printed call, at most this many pages with their digests (a quarter's audit log can be hundreds).
+MAX_PRINTED_PAGES = 12
 #: Per control, at most this many passing / not-applicable resources and day strips are shown.
 MAX_LISTED_RESOURCES = 25
 MAX_DAY_STRIPS = 60
@@ -78,7 +85,8 @@ def _when(value: str | None) -> str:
     """ISO 8601 timestamp in a compact readable form ('2026-09-30 02:00:05Z')."""
     if not value:
         return "—"
-    return str(value).replace("T", " ")
+    text = re.sub(r"(\d{4}-\d{2}-\d{2})T(\d)", r"\1 \2", str(value))
+    return re.sub(r"(\d{2}:\d{2}:\d{2})\.\d+", r"\1", text)  # to the second
 
 
 def _compact(value: Any) -> str:
@@ -102,6 +110,19 @@ def _compact_scalar(value: Any) -> str:
     if value is None:
         return "null"
     return str(value)
+
+
+_BREAK_AFTER = re.compile(r"([/._:=,-])")
+
+
+def _breakable(value: Any) -> Markup:
+    """Escaped text with line-break opportunities after separators (/ . _ : = , -), so long resource
+    names and parameters wrap at their parts instead of mid-word."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape("" if value is None else str(value)))))
+
+
+def _anchor(value: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(value)).strip("-")
 
 
 def _status_label(status: str) -> str:
@@ -168,18 +189,31 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=display.finalize,  # every {{ }}: invisible characters shown, long unbroken runs shortened
     )
     env.filters.update(
+        visible=display.visible,
         short_hash=_short_hash,
         when=_when,
         compact=_compact,
         status_label=_status_label,
         exception_count=view.exception_count,
+        breakable=_breakable,
+        anchor=_anchor,
     )
     env.globals.update(
         DAY_STATES=DAY_STATES,
         EXCEPTION_STATUSES=EXCEPTION_STATUSES,
         MAX_APPENDIX_CALLS=MAX_APPENDIX_CALLS,
+        MAX_REGISTER_ROWS=MAX_REGISTER_ROWS,
+        MAX_PRINTED_PAGES=MAX_PRINTED_PAGES,
+        register_rows=view.register_rows,
+        scope_groups=view.scope_groups,
+        register_counts=view.register_counts,
+        control_scope_limits=view.control_scope_limits,
+        exceptions_in_order=view.exceptions_in_order,
+        calendar_reconciliation=view.calendar_reconciliation,
+        plain=view.plain,
         MAX_LISTED_RESOURCES=MAX_LISTED_RESOURCES,
         MAX_DAY_STRIPS=MAX_DAY_STRIPS,
         MAX_EVIDENCE_IDS=MAX_EVIDENCE_IDS,
@@ -206,6 +240,14 @@ def stylesheet() -> str:
     return text
 
 
+def script() -> str:
+    """The packaged table script (sorting, filtering), inlined: the report fetches nothing."""
+    text = _load_template(SCRIPT)
+    if text is None:  # pragma: no cover - packaging error
+        raise ReportError(f"packaged script {SCRIPT!r} not found in {TEMPLATE_PACKAGE}")
+    return text.replace("</", "<\\/")
+
+
 def render_html(results: dict, manifest: dict, samples: dict | None = None, integrity: dict | None = None) -> str:
     """Render the human-readable evidence report as one self-contained HTML document.
 
@@ -227,7 +269,9 @@ def render_html(results: dict, manifest: dict, samples: dict | None = None, inte
             samples=samples,
             integrity=integrity or {},
             coverage=results.get("policy_coverage"),
+            register_by_finding={e["finding"]: e for e in (results.get("exceptions") or {}).get("entries", [])},
             css=stylesheet(),
+            script=script(),
         )
     except jinja2.UndefinedError as exc:
         raise ReportError(f"results or manifest is missing data the report needs: {exc}") from exc

@@ -1,4 +1,4 @@
-"""JUnit XML for CI systems: one test case per control and resource.
+"""JUnit XML for CI systems: one test case per finding, named by its resource and rule (unique in its suite).
 
 Pure: ``render_junit(results, gate=None) -> str``. A failing finding is a <failure>, an inconclusive
 one an <error> (the control could not be verified, which is not the same as failing it), a not
@@ -24,6 +24,25 @@ def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
     return ET.SubElement(suite, "testcase", {"classname": classname, "name": name, "time": "0"})
 
 
+def _case_name(finding: dict[str, Any]) -> str:
+    """`resource [rule]`: a control can judge one resource by several rules (population, each setting),
+    and a case name that is the resource alone would collide (readers then merge or drop cases)."""
+    rule = finding.get("rule")
+    if not rule:  # a v1 document: the rule is the id's last part after the resource
+        rule = finding["id"].rsplit(":", 1)[-1]
+    return f"{finding['resource']} [{rule}]"
+
+
+def _unique(cases: list[ET.Element]) -> list[ET.Element]:
+    seen: dict[str, int] = {}
+    for case in cases:
+        name = case.get("name", "")
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:  # two findings with the same resource and rule cannot happen in valid results; never merge them
+            case.set("name", f"{name} #{seen[name]}")
+    return cases
+
+
 def _suite(root: ET.Element, name: str, cases: list[ET.Element], timestamp: str | None) -> None:
     attrs = {"name": name, "tests": str(len(cases)),
              "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
@@ -36,7 +55,7 @@ def _suite(root: ET.Element, name: str, cases: list[ET.Element], timestamp: str 
 
 
 def _finding_case(control: dict[str, Any], finding: dict[str, Any]) -> ET.Element:
-    case = ET.Element("testcase", {"classname": control["id"], "name": finding["resource"], "time": "0"})
+    case = ET.Element("testcase", {"classname": control["id"], "name": _case_name(finding), "time": "0"})
     status, message = finding["status"], finding["message"]
     waiver = finding.get("waiver")
     if status in ("fail", "inconclusive") and not _waiver_active(finding):
@@ -56,7 +75,7 @@ def _finding_case(control: dict[str, Any], finding: dict[str, Any]) -> ET.Elemen
 def render_junit(results: dict[str, Any], gate: GateReport | None = None) -> str:
     root = ET.Element("testsuites", {"name": f"{results['organization']} backup controls"})
     for control in results["controls"]:
-        cases = [_finding_case(control, f) for f in control["findings"]]
+        cases = _unique([_finding_case(control, f) for f in control["findings"]])
         if not cases:  # a control with nothing in scope is still a test that did not pass
             case = ET.Element("testcase", {"classname": control["id"], "name": "(no resources)", "time": "0"})
             ET.SubElement(case, "error", {"message": f"{control['id']}: nothing in scope", "type": control["status"]})
@@ -76,5 +95,8 @@ def render_junit(results: dict[str, Any], gate: GateReport | None = None) -> str
         if not cases:
             cases = [ET.Element("testcase", {"classname": "gate", "name": "no drift from the baseline", "time": "0"})]
         _suite(root, "gate", cases, results.get("as_of"))
+    for key in ("tests", "failures", "errors", "skipped"):  # totals on the root too: some readers count only these
+        root.set(key, str(sum(int(suite.get(key, "0")) for suite in root.findall("testsuite"))))
+    root.set("time", "0")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -88,6 +88,8 @@ def render_pdf(html: str) -> bytes:
     every URL that is not ``data:`` or a packaged asset.
     """
     try:
-        return HTML(string=html, url_fetcher=SafeFetcher()).write_pdf()
+        # custom_metadata: the report's <meta name="auditor-..."> digests go into the PDF's document
+        # information, where `auditor verify` reads them (auditor.verify, the PDF link).
+        return HTML(string=html, url_fetcher=SafeFetcher()).write_pdf(custom_metadata=True)
     except Exception as exc:  # WeasyPrint raises assorted errors; the CLI needs one type
         raise ReportError(f"PDF rendering failed: {exc}") from exc

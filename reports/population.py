@@ -41,7 +41,7 @@ def _header(wb: Workbook, title: str, columns: list[str]) -> Any:
 def add_population_sheet(wb: Workbook, results: dict[str, Any], samples: dict[str, Any] | None,
                          max_rows: int = MAX_ROWS) -> None:
     """Append the Population index sheet and one sheet per sampled control (write-only workbook)."""
-    from auditor.reports.workbook import _cell_value  # the workbook's own cell cleaning (lazy: it calls this module)
+    from auditor.reports.workbook import _value as _cell_value  # the workbook's own cell cleaning (lazy: it calls this module)
 
     index = _header(wb, TITLE, ["control", "frequency", "population", "sample_size", "sheets"])
     if not samples:

@@ -16,6 +16,7 @@ SYSTEMS = {
     "sqladmin": "Cloud SQL Admin API", "logging": "Cloud Logging API", "storage": "Cloud Storage JSON API",
     "cloudasset": "Cloud Asset Inventory API", "cloudkms": "Cloud KMS API", "monitoring": "Cloud Monitoring API",
     "github": "GitHub REST API", "git": "the local backup repositories (git)", "local": "the local backup folder",
+    "inventory": "the declared data map",
 }
 
 
@@ -50,13 +51,20 @@ def procedure(control: dict[str, Any], methods: list[dict[str, Any]], results: d
     else:
         source = "No API response is referenced by this control's findings; nothing could be inspected"
     identity = manifest.get("identity") or {}
-    who = _join([f"{v}" for _, v in sorted(identity.items()) if v]) or "the configured identity"
+    principal = (results.get("provenance") or {}).get("principal") or {}
+    systems = sorted({"github" if m["api"] == "github" else "git" if m["api"] in ("git", "local") else
+                      None if m["api"] == "inventory" else "gcp" for m in methods} - {None})
+    names = {"gcp": "Google Cloud", "github": "GitHub", "git": "the backup host"}
+    who = _join([f"{principal.get(s) or identity.get(s) or 'an unrecorded identity'} ({names[s]})" for s in systems]) \
+        or "the configured identity"
     in_scope = [f for f in control["findings"] if f["status"] != "not_applicable"]
-    observed, expected = _keys(in_scope, "observed"), _keys(in_scope, "expected")
+    expected = [plain(k) for k in _keys(in_scope, "expected")]
+    expected = list(dict.fromkeys(e for e in expected if e))
     compare = ""
-    if observed:
-        compare = (f" For each in-scope resource, compared the observed {_join(observed[:6])}"
-                   + (f" with the expected {_join(expected[:6])} set by the policy" if expected else "") + ".")
+    if in_scope:
+        compare = (" For each in-scope resource, compared what the evidence shows with what the configuration requires"
+                   + (f" ({_join(expected[:6])})" if expected else "")
+                   + "; each exception below names the value found, the value required and the configuration key that set it.")
     days = any(isinstance((f.get("details") or {}).get("days"), dict) for f in control["findings"])
     span = (f"each day of the audit period {period['start']} to {period['end']} ({period['timezone']})" if days
             else f"the configuration as of {results['as_of']}")
@@ -64,6 +72,83 @@ def procedure(control: dict[str, Any], methods: list[dict[str, Any]], results: d
             f"Population: {pop['total']} resource{'s' if pop['total'] != 1 else ''} found, {pop['in_scope']} in scope, "
             f"{pop['not_applicable']} not applicable. Tested {span}.{compare} "
             f"Any resource whose evidence could not be read completely is reported inconclusive, not passed.")
+
+
+#: What an `expected` key means, in the words of an audit test procedure (unknown keys: their words, unjoined).
+PLAIN = {
+    "retention_min_days": "the minimum retention", "retention_max_days": "the maximum retention",
+    "point_in_time_recovery": "point-in-time recovery", "encryption": "the required encryption",
+    "classification": "the data's classification", "interval_hours": "the backup interval",
+    "tolerance_hours": "the backup window allowed", "restore_test_interval_days": "the restore-test interval",
+    "separate_region": "a backup in a separate region", "same_country": "the country backups must stay in",
+    "key_country": "the country of the encryption key", "usable_key_states": "usable key states",
+    "counts_equal": "the same population from the asset inventory and the Admin API", "readable": "a readable configuration",
+    "enabled": "automated backups enabled", "one_of": "a known classification", "label_matches_declaration":
+    "a label that matches the data map", "declared_or_excluded": "an entry in the data map", "exists": "a store that still exists",
+    "max_age_days": "the data map's review interval", "window_hours": "the backup freshness window", "backup": "a local backup",
+    "layout": "the backup layout", "fsck_ok": "a backup git can verify", "restored": "a backup that restores",
+    "at_least_as_strong_as_source": "encryption at least as strong as the source", "locked": "a locked retention policy",
+    "alert": "an alert on failed backups", "rule": "",
+}
+
+
+def plain(key: str) -> str:
+    return PLAIN.get(key, key.replace("_", " "))
+
+
+def calendar_reconciliation(control: dict[str, Any]) -> str:
+    """How the calendar's rows add up to the control's population, so the two can be reconciled."""
+    in_scope = [f for f in control["findings"] if f["status"] != "not_applicable"]
+    drawn = [f for f in in_scope if isinstance((f.get("details") or {}).get("days"), dict) and f["details"]["days"]]
+    rest = [f for f in in_scope if f not in drawn]
+    if not rest:
+        return f"All {len(in_scope)} in-scope findings of this control are drawn, one row each."
+    by_status: dict[str, int] = {}
+    for f in rest:
+        by_status[f["status"]] = by_status.get(f["status"], 0) + 1
+    parts = _join([f"{n} {status.replace('_', ' ')}" for status, n in sorted(by_status.items())])
+    return (f"{len(drawn)} of the {len(in_scope)} in-scope findings keep a day-by-day record and are drawn; the other "
+            f"{len(rest)} ({parts}) have none to draw: they concern a project, the population or a store whose evidence "
+            "could not be read, and are listed in the control's section and the register.")
+
+
+def register_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The register's entries that are not scope limitations (those are shown once per group), failures first."""
+    register = results.get("exceptions") or {}
+    return [e for e in register.get("entries", []) if not e.get("scope_limitation")]
+
+
+def scope_groups(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((results.get("exceptions") or {}).get("scope_limitations", []))
+
+
+def register_counts(results: dict[str, Any]) -> dict[str, int]:
+    return dict((results.get("exceptions") or {}).get("counts") or {})
+
+
+def control_scope_limits(results: dict[str, Any], control_id: str) -> list[dict[str, Any]]:
+    """The scope limitations that made findings of this control inconclusive, with how many of its findings."""
+    out = []
+    for group in scope_groups(results):
+        ids = [e["finding"] for e in (results.get("exceptions") or {}).get("entries", [])
+               if e["control"] == control_id and group["id"] in (e.get("scope_limitations") or [])]
+        if ids:
+            out.append({**group, "control_findings": ids})
+    return out
+
+
+def exceptions_in_order(control: dict[str, Any], results: dict[str, Any]) -> list[dict[str, Any]]:
+    """A control's exceptions, failures first, leaving out those a scope limitation explains (listed once, by group)."""
+    limited = {e["finding"] for e in (results.get("exceptions") or {}).get("entries", []) if e.get("scope_limitation")}
+    found = [f for f in control["findings"] if f["status"] in ("fail", "inconclusive") and f["id"] not in limited]
+    return sorted(found, key=lambda f: (0 if f["status"] == "fail" else 1, f["resource"], f["id"]))
+
+
+def register_entry(results: dict[str, Any], finding_id: str) -> dict[str, Any]:
+    for entry in (results.get("exceptions") or {}).get("entries", []):
+        if entry["finding"] == finding_id:
+            return entry
+    return {}
 
 
 def criteria_of(control: dict[str, Any]) -> list[dict[str, Any]]:

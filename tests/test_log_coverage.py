@@ -19,7 +19,7 @@ from auditor.logfilter import compile_filter
 from auditor.runner import evaluate
 from auditor.simulator import Simulator
 from auditor.simulator.scenario import parse_scenario
-from auditor.simulator.testkit import fast_policy, run_against
+from testkit import fast_policy, run_against
 
 UTC = dt.timezone.utc
 PERIOD_START, PERIOD_END = dt.datetime(2026, 7, 1, tzinfo=UTC), dt.datetime(2026, 10, 1, tzinfo=UTC)
@@ -57,7 +57,7 @@ def late_run(sample_dir, tmp_path_factory):
     data["projects"] = [p for p in data["projects"] if p["id"] == PROJECT]
     instance = next(i for i in data["projects"][0]["sql_instances"] if i["name"] == "customers-pg")
     instance.setdefault("stopped", []).append({"from": "2026-11-10T09:00:00Z"})
-    from auditor.simulator.testkit import spine_config
+    from testkit import spine_config
 
     config = spine_config(sample_dir)
     config = config.model_copy(update={"gcp": config.gcp.model_copy(update={"projects": [PROJECT]})})

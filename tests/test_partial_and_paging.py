@@ -22,7 +22,7 @@ from auditor.evidence.locker import LockerWriter
 from auditor.evidence.partial import page_signals, partial_signals
 from auditor.simulator import Simulator
 from auditor.simulator.faults import Fault
-from auditor.simulator.testkit import fast_policy, freeze_clock, run_against, spine_scenario
+from testkit import fast_policy, freeze_clock, run_against, spine_scenario
 
 PROJECT = "bks-prod"
 

@@ -82,7 +82,7 @@ def audit(sim, root: Path, layout: str, out: Path, sample_dir: Path, monkeypatch
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sim.ca_file))
     config = load_config(sample_dir / "auditor.yaml")
     github = config.github.model_copy(update={"base_url": sim.url + "/api/v3", "token_env": "AUDITOR_TEST_GH_TOKEN",
-                                              "seconds_between_requests": 0,
+                                              "seconds_between_requests": 0, "host": "github.com",  # it plays github.com
                                               "backup": GithubBackupConfig(root=root, layout=layout)})
     config = config.model_copy(update={"github": github})
     ctx = SimpleNamespace(config=config, github_tuning=collector.GithubTuning(seconds_between_requests=0))

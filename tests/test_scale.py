@@ -14,12 +14,12 @@ from auditor.evidence.locker import Locker
 from auditor.facts import build_facts
 from auditor.facts.known import Unknown, known_items
 from auditor.runner import collect, evaluate
-from auditor.simulator import Simulator, load_scenario
+from auditor.simulator import Simulator
 from auditor.simulator.quota import Quota
 from auditor.simulator.scenario import parse_scenario
 from auditor.simulator.shape import org_shape
-from auditor.simulator.synthetic import Shape, config_data, inventory_data, scenario_data, synthetic_scenario
-from auditor.simulator.testkit import fast_policy, freeze_clock, spine_config, spine_scenario
+from synthetic import Shape, config_data, inventory_data, scenario_data, synthetic_scenario
+from testkit import fast_policy, freeze_clock, spine_config, spine_scenario
 
 SMALL = Shape(projects=3, instances=30, buckets=60)
 

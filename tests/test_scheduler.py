@@ -21,7 +21,7 @@ from auditor.runner import collect, evaluate
 from auditor.scheduler import Call, Scheduler
 from auditor.simulator import Simulator
 from auditor.simulator.faults import Fault
-from auditor.simulator.testkit import freeze_clock, spine_config, spine_scenario
+from testkit import freeze_clock, spine_config, spine_scenario
 
 
 class FakeClock:

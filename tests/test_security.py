@@ -24,7 +24,7 @@ from auditor.config import load_config
 from auditor.errors import ConfigError
 from auditor.simulator import Simulator, load_scenario
 from auditor.simulator.faults import Fault
-from auditor.simulator.testkit import find_secrets, freeze_clock
+from testkit import find_secrets, freeze_clock
 
 ACCESS_TOKEN = "ya29.FAKE-ACCESS-TOKEN-b1f3e0c9d8"
 GITHUB_TOKEN = "ghp_FAKEGITHUBTOKEN0123456789abcdefABCD"

@@ -74,9 +74,9 @@ def _error(exc: HttpError) -> dict:
 
 def test_instances_list_pages_and_shapes(sql):
     items, pages = _all_pages(sql.instances(), sql.instances().list(project="bks-prod", maxResults=1), "items")
-    assert pages == 3
+    assert pages == 4
     by_name = {i["name"]: i for i in items}
-    assert list(by_name) == ["customers-pg", "customers-pg-replica", "billing-pg"]
+    assert list(by_name) == ["customers-pg", "customers-pg-replica", "billing-pg", "invoices-pg"]
     prod = by_name["customers-pg"]
     assert prod["kind"] == "sql#instance" and prod["instanceType"] == "CLOUD_SQL_INSTANCE"
     assert prod["databaseVersion"] == "POSTGRES_16" and prod["region"] == "us-east1"
@@ -165,6 +165,7 @@ def test_fields_mask_applied(sql):
         {"name": "customers-pg", "settings": {"backupConfiguration": {"enabled": True}}},
         {"name": "customers-pg-replica", "settings": {"backupConfiguration": {"enabled": True}}},
         {"name": "billing-pg", "settings": {"backupConfiguration": {"enabled": True}}},
+        {"name": "invoices-pg", "settings": {"backupConfiguration": {"enabled": True}}},
     ]}
 
 

@@ -74,9 +74,29 @@ def test_every_answer_the_collectors_got_conforms(sample_google_collection):
 
 # -- a user's script ---------------------------------------------------------------------------------
 
+def _with_signing_key_and_packs(scenario):
+    """The sample scenario plus what only `auditor sign` and `verify --bucket` read: a KMS signing key
+    and a bucket holding one object, in the first project the script walks (added last, so the first
+    keys and buckets it reads stay the sample's)."""
+    from auditor.simulator.scenario_controls import KmsKey
+    from auditor.simulator.scenario_stores import Bucket
+
+    projects = list(scenario.projects)
+    index = next(i for i, p in enumerate(projects) if not p.apis_disabled and not p.permission_denied)
+    project = projects[index]
+    key = KmsKey.model_validate({"key_ring": "packs", "name": "signer", "location": "asia-southeast1", "versions": ["ENABLED"],
+                                 "purpose": "ASYMMETRIC_SIGN", "algorithm": "EC_SIGN_ED25519"})
+    bucket = Bucket.model_validate({"name": "script-evidence-packs", "location": "ASIA-SOUTHEAST1", "retention_days": 400,
+                                    "retention_locked": True, "objects": [
+                                        {"name": "packs/2026-09-30/evidence/manifest.json",
+                                         "time_created": "2026-09-30T02:10:00Z", "content": "{}"}]})
+    projects[index] = project.model_copy(update={"kms_keys": [*project.kms_keys, key], "buckets": [*project.buckets, bucket]})
+    return scenario.model_copy(update={"projects": projects})
+
+
 @pytest.fixture(scope="module")
 def sim(sample_dir):
-    with Simulator(load_scenario(sample_dir / "scenario.yaml"), port=0) as simulator:
+    with Simulator(_with_signing_key_and_packs(load_scenario(sample_dir / "scenario.yaml")), port=0) as simulator:
         yield simulator
 
 
@@ -143,6 +163,26 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
             _validate(sim, "cloudkms", request, request.execute(), failures)
             walk("cloudkms", _pages(keys.cryptoKeyVersions(), "list", parent=name, pageSize=1))
 
+    import base64
+
+    import google_crc32c
+
+    signer = next(k for p in usable for k in p.kms_keys if k.purpose == "ASYMMETRIC_SIGN")
+    owner = next(p for p in usable if signer in p.kms_keys)
+    version = (f"projects/{owner.id}/locations/{signer.location}/keyRings/{signer.key_ring}/cryptoKeys/{signer.name}"
+               "/cryptoKeyVersions/1")
+    versions = keys.cryptoKeyVersions()
+    request = versions.getPublicKey(name=version)
+    _validate(sim, "cloudkms", request, request.execute(), failures)
+    request = versions.asymmetricSign(name=version, body={"data": base64.b64encode(b"statement").decode(),
+                                                          "dataCrc32c": str(google_crc32c.value(b"statement"))})
+    _validate(sim, "cloudkms", request, request.execute(), failures)
+    packs = next(b for p in usable for b in p.buckets if b.objects)
+    counts["objects"] = walk("storage", _pages(storage.objects(), "list", bucket=packs.name, prefix="packs/", maxResults=1))
+    request = storage.objects().get(bucket=packs.name, object=packs.objects[0].name)
+    _validate(sim, "storage", request, request.execute(), failures)
+    assert storage.objects().get_media(bucket=packs.name, object=packs.objects[0].name).execute() == b"{}"
+
     monitoring = _client(sim, "monitoring", "v3")
     logging_v2 = _client(sim, "logging", "v2")
     for project in usable:
@@ -155,9 +195,31 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
             "filter": 'protoPayload.methodName="cloudsql.instances.update"'}
     counts["entries"] = walk("logging", _pages(logging_v2.entries(), "list", body=body))
 
+    for project in usable:  # every kind of Cloud SQL backup, and Backup and DR (vaults, their data sources and backups)
+        walk("sqladmin", _pages(sql.Backups(), "ListBackups", parent=f"projects/{project.id}", pageSize=5))
+    bdr = _client(sim, "backupdr", "v1").projects().locations()
+    for project in usable:
+        parent = f"projects/{project.id}/locations/-"
+        for name in ("backupVaults", "backupPlans", "backupPlanAssociations", "resourceBackupConfigs", "restoreVerificationPlans"):
+            walk("backupdr", _pages(getattr(bdr, name)(), "list", parent=parent, pageSize=2))
+        for vault in project.backup_vaults:
+            vault_name = f"projects/{project.id}/locations/{vault.location}/backupVaults/{vault.id}"
+            for request, page in _pages(bdr.backupVaults().dataSources(), "list", parent=vault_name, pageSize=2):
+                _validate(sim, "backupdr", request, page, failures)
+                for source in page.get("dataSources", []):
+                    walk("backupdr", _pages(bdr.backupVaults().dataSources().backups(), "list", parent=source["name"], pageSize=10))
+
+    crm = _client(sim, "cloudresourcemanager", "v1")  # `auditor validate --online`'s permission probe
+    request = crm.projects().testIamPermissions(resource=usable[0].id, body={"permissions": ["cloudsql.instances.list"]})
+    _validate(sim, "cloudresourcemanager", request, request.execute(), failures)
+
     asset = _client(sim, "cloudasset", "v1")
     counts["assets"] = walk("cloudasset", _pages(asset.v1(), "searchAllResources", scope=f"organizations/{scenario.organization.id}",
                                                  assetTypes=["sqladmin.googleapis.com/Instance"], pageSize=5))
+
+    resourcemanager = _client(sim, "cloudresourcemanager", "v1")  # `auditor validate --online`'s testIamPermissions
+    request = resourcemanager.projects().testIamPermissions(resource=prod, body={"permissions": ["cloudsql.instances.list"]})
+    _validate(sim, "cloudresourcemanager", request, request.execute(), failures)
 
     assert not failures, "\n".join(failures[:20])
     assert counts["instances"] > len(usable) and counts["assets"] > 1  # the small pages made list_next follow pages

@@ -10,7 +10,6 @@ import yaml
 
 from auditor.errors import ScenarioError
 from auditor.simulator import Simulator, load_scenario
-from auditor.simulator.faults import Fault
 from auditor.simulator.scenario import parse_scenario
 
 INSTANCES = "/v1/projects/bks-prod/instances"

@@ -1,6 +1,6 @@
 """Rule edges of the inventory and backup-location/retention checks, on hand-made facts."""
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,8 @@ def facts(*instances, runs=(), assets=(), buckets=()):
     return assemble(AS_OF, ["p"], items={"sql_instances": list(instances), "backup_runs": list(runs), "assets": list(assets),
                                          "buckets": list(buckets), "log_coverage": covered},
                     answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
-                              ("sqladmin", "backupRuns.list", "projects/p"), ("cloudasset", "searchAllResources", ORG)],
+                              ("sqladmin", "backupRuns.list", "projects/p"), ("sqladmin", "Backups.list", "projects/p"),
+                              ("cloudasset", "searchAllResources", ORG)],
                     gcp={"organization": "42"}, project_numbers={"7": "p"})
 
 

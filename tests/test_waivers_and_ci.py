@@ -128,6 +128,12 @@ def test_waiver_file_errors_name_file_line_and_key(text, where):
         parse_waivers(text, "w.yaml")
 
 
+def _case(results, control_id, resource):
+    """The JUnit case name of a control's one finding on `resource`: `resource [rule]`."""
+    (finding,) = [f for c in results["controls"] if c["id"] == control_id for f in c["findings"] if f["resource"] == resource]
+    return f"{resource} [{finding['rule']}]"
+
+
 def test_junit_parses_with_a_standard_reader(waived, tmp_path):
     results = waived[2]
     path = tmp_path / "junit.xml"
@@ -137,13 +143,13 @@ def test_junit_parses_with_a_standard_reader(waived, tmp_path):
     assert set(suites) == {c["id"] for c in results["controls"]} | {"gate"}
     cases = {(case.classname, case.name): case for case in suites["backup-frequency"]}
     (frequency,) = [c for c in results["controls"] if c["id"] == "backup-frequency"]
-    assert len(cases) == len({f["resource"] for f in frequency["findings"]})  # one test case per control and resource
-    assert cases[("backup-frequency", BILLING)].is_passed  # waived until 2026-12-31
-    assert isinstance(cases[("backup-frequency", REPORTS)].result[0], Failure)
-    replica = cases[("backup-frequency", "//cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg-replica")]
-    assert isinstance(replica.result[0], Skipped)
+    assert len(cases) == len(frequency["findings"])  # one uniquely named test case per finding
+    assert cases[("backup-frequency", _case(results, "backup-frequency", BILLING))].is_passed  # waived until 2026-12-31
+    assert isinstance(cases[("backup-frequency", _case(results, "backup-frequency", REPORTS))].result[0], Failure)
+    replica = "//cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg-replica"
+    assert isinstance(cases[("backup-frequency", _case(results, "backup-frequency", replica))].result[0], Skipped)
     enabled = {case.name: case for case in suites["backup-enabled"]}
-    assert isinstance(enabled[REPORTS].result[0], Failure)  # its waiver expired
+    assert isinstance(enabled[_case(results, "backup-enabled", REPORTS)].result[0], Failure)  # its waiver expired
     gate_cases = list(suites["gate"])
     assert [c.classname for c in gate_cases if not c.is_passed] == ["gate.expired-waiver"]
 
@@ -153,7 +159,8 @@ def test_inconclusive_is_a_junit_error(waived):
     control, finding = _finding(results, "backup-frequency", BILLING)
     finding.update(status="inconclusive", waiver=None)
     xml = JUnitXml.fromstring(render_junit(results))
-    (case,) = [c for s in xml for c in s if c.name == BILLING and c.classname == "backup-frequency"]
+    name = _case(results, "backup-frequency", BILLING)
+    (case,) = [c for s in xml for c in s if c.name == name and c.classname == "backup-frequency"]
     assert isinstance(case.result[0], Error)
 
 

@@ -109,11 +109,12 @@ def route_through_capture(client: Github) -> Github:
     return client
 
 
-def make_client(config: GithubConfig, token: str, tuning: GithubTuning) -> Github:
+def make_client(config: GithubConfig, token: "str | Auth.Auth", tuning: GithubTuning) -> Github:
     retry = _Retry(total=tuning.retries, backoff_factor=0.5,
                    secondary_rate_wait=tuning.secondary_rate_wait, max_rate_limit_wait=tuning.max_rate_limit_wait,
                    sleeper=tuning.sleep)
-    client = Github(base_url=config.base_url, auth=Auth.Token(token), per_page=tuning.per_page, timeout=tuning.timeout,
+    auth = token if isinstance(token, Auth.Auth) else Auth.Token(token)
+    client = Github(base_url=config.base_url, auth=auth, per_page=tuning.per_page, timeout=tuning.timeout,
                     retry=retry, seconds_between_requests=tuning.seconds_between_requests or None)
     return route_through_capture(client)
 
@@ -126,6 +127,36 @@ def read_token(config: GithubConfig) -> str:
     return token
 
 
+def read_auth(config: GithubConfig) -> "str | Auth.Auth":
+    """The token of `token_env`, or a GitHub App installation's authentication (PyGithub mints its token:
+    the exchange goes through PyGithub's own requester, never through the capture layer, so no
+    installation token reaches the evidence)."""
+    app = config.app
+    if app is None:
+        return read_token(config)
+    if app.private_key_file is not None:
+        try:
+            key = app.private_key_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"github.app.private_key_file: cannot read {app.private_key_file}: "
+                              f"{getattr(err, 'strerror', None) or err}") from None
+    else:
+        key = os.environ.get(app.private_key_env or "", "")
+        if not key.strip():
+            raise ConfigError(f"github.app.private_key_env: the environment variable {app.private_key_env} is not set; "
+                              "put the App's private key (PEM) there")
+    if "PRIVATE KEY" not in key:
+        raise ConfigError("github.app: the private key is not a PEM private key (download it from the App's settings page)")
+    return Auth.AppAuth(app.app_id, key).get_installation_auth(app.installation_id)
+
+
+def identity(config: GithubConfig) -> str:
+    """Who the evidence says collected from GitHub: the variable's name or the App installation, never a secret."""
+    if config.app is not None:
+        return f"GitHub App {config.app.app_id} installation {config.app.installation_id}"
+    return f"token from ${config.token_env}"
+
+
 def in_scope(archived: bool, fork: bool, policy: SourceCodePolicy) -> bool:
     return (policy.include_archived or not archived) and (policy.include_forks or not fork)
 
@@ -135,7 +166,7 @@ def scope_calls(ctx: Any) -> Iterator[Call]:
     if config.github is None or not config.github.organizations:
         return
     tuning = getattr(ctx, "github_tuning", None) or GithubTuning(seconds_between_requests=config.github.seconds_between_requests)
-    client = make_client(config.github, read_token(config.github), tuning)
+    client = make_client(config.github, read_auth(config.github), tuning)
     for org in config.github.organizations:
         yield from OrgPlan(client, config, org).calls()
 
@@ -147,7 +178,7 @@ class OrgPlan:
         assert config.github is not None
         self.client, self.org = client, org
         self.github, self.policy = config.github, config.policy.source_code
-        self.scope = f"github.com/{org}"
+        self.scope = f"{config.github.repository_host()}/{org}"  # GitHub Enterprise repositories carry their host
         self.backups: dict[str, gitbackup.Backup] = {}
         self.listed = False  # the backup listing succeeded, so a repository absent from it has no backup
 
@@ -206,7 +237,7 @@ class RepoPlan:
     def __init__(self, plan: OrgPlan, repo: Any, sampled: bool) -> None:
         self.plan, self.repo, self.sampled = plan, repo, sampled
         self.name = repo.name
-        self.scope = f"github.com/{plan.org}/{repo.name}"
+        self.scope = f"{plan.scope}/{repo.name}"
         self.params = {"org": plan.org, "repo": repo.name}
         self.listings: dict[str, dict[str, str]] = {}  # "branches" / "tags" -> name -> commit sha
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import google.auth
 import google_auth_httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
@@ -26,7 +25,8 @@ from auditor.errors import ConfigError
 from auditor.evidence.capture import CapturingHttp
 
 READ_ONLY_SCOPES = ["https://www.googleapis.com/auth/cloud-platform.read-only"]
-API_VERSIONS = {"sqladmin": "v1", "storage": "v1", "cloudkms": "v1", "monitoring": "v3", "logging": "v2"}
+API_VERSIONS = {"sqladmin": "v1", "storage": "v1", "cloudkms": "v1", "monitoring": "v3", "logging": "v2",
+                "cloudresourcemanager": "v1", "backupdr": "v1"}
 SERVICE_PATHS = {"storage": "/storage/v1/"}
 
 
@@ -67,20 +67,33 @@ class FastJsonModel(JsonModel):
 
 
 def load_credentials(setting: str) -> tuple[Credentials, str]:
-    """(credentials, identity) for `gcp.credentials`: application-default, anonymous or a key file."""
+    """(credentials, identity) for `gcp.credentials`: application-default, anonymous or a key file.
+
+    Each failure says what is wrong and what to do: a newcomer's first run usually ends here.
+    """
     if setting == "anonymous":
         return AnonymousCredentials(), "anonymous"
     if setting == "application-default":
-        try:
-            creds, _project = google.auth.default(scopes=READ_ONLY_SCOPES)
-        except google.auth.exceptions.DefaultCredentialsError as err:
-            raise ConfigError(f"gcp.credentials: application default credentials not found: {err}") from err
-        identity = getattr(creds, "service_account_email", None) or "application-default credentials"
-        return creds, identity
+        from auditor.collectors.adc import application_default
+
+        return application_default(READ_ONLY_SCOPES)  # each source tried once; the error lists them
     try:
         creds = service_account.Credentials.from_service_account_file(setting, scopes=READ_ONLY_SCOPES)
-    except (OSError, ValueError, KeyError) as err:
-        raise ConfigError(f"gcp.credentials: cannot load service-account key {setting!r}: {type(err).__name__}") from None
+    except FileNotFoundError:
+        raise ConfigError(f"gcp.credentials: the service-account key file {setting} does not exist (paths are relative "
+                          "to the config's folder); give the right path, or `application-default`") from None
+    except IsADirectoryError:
+        raise ConfigError(f"gcp.credentials: {setting} is a folder; give the key file (JSON) inside it") from None
+    except PermissionError:
+        raise ConfigError(f"gcp.credentials: {setting} cannot be read by this user (permission denied); "
+                          "check the file's owner and mode") from None
+    except OSError as err:
+        raise ConfigError(f"gcp.credentials: cannot read the key file {setting}: {err.strerror or err}") from None
+    except (ValueError, KeyError) as err:
+        what = f"missing field {err}" if isinstance(err, KeyError) else str(err).splitlines()[0][:200]
+        raise ConfigError(f"gcp.credentials: {setting} is not a service-account key (JSON with type "
+                          f"service_account, client_email and private_key): {what}. Create one with "
+                          "`gcloud iam service-accounts keys create`, or use application-default") from None
     return creds, creds.service_account_email
 
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from auditor import TOOL_NAME, __version__
-from auditor.errors import EvidenceError
+from auditor import reading
+from auditor.errors import EvidenceError, OutputError, TamperedError
+from auditor.evidence import shape
 from auditor.evidence.partial import page_signals
 
 MANIFEST = "manifest.json"
@@ -49,16 +51,38 @@ def call_id(api: str, method: str, params: dict[str, Any]) -> str:
     return "c-" + short_hash(api, method, params)
 
 
+TMP_SUFFIX = ".tmp"
+
+
+def write_through(handle: Any, data: bytes | str) -> None:
+    """The one place the locker's and the pack's bytes reach the disk (every atomic write and every
+    calls.jsonl line), so a full disk can be injected here in tests without root or a mount."""
+    handle.write(data)
+    handle.flush()
+
+
 def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write via a temporary file and a rename, so a reader never sees half a file; `sync` also forces
-    the bytes to disk first (items skip it: the locker syncs them all at once before its manifest)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        if sync:
-            os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    the bytes to disk first (items skip it: the locker syncs them all at once before its manifest).
+
+    On any failure (a full disk, Ctrl-C) the temporary file is removed; an OSError becomes an
+    OutputError naming the file and the reason (exit 2)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TMP_SUFFIX}")
+    try:
+        with open(tmp, "wb") as handle:
+            write_through(handle, data)
+            if sync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        if isinstance(err, OSError):
+            raise OutputError(f"{path}: cannot write: {err.strerror or err}") from err
+        raise
 
 
 @dataclass
@@ -82,12 +106,17 @@ class CallRecord:
     # what the call's answer covers in time, when that is narrower than its parameters say
     # (an audit-log query read before its period ended): {"from": iso, "to": iso}
     covered: dict[str, Any] | None = None
+    # the calls whose answers asked for this one (a project's calls after discovery, a key after the
+    # instance listing that named it); absent for calls of the plan itself
+    after: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        for name in ("partial", "covered"):  # absent unless set, so complete calls keep their old shape
-            if out[name] is None:
+        for name in ("partial", "covered", "after"):  # absent unless set, so complete calls keep their old shape
+            if not out[name]:
                 del out[name]
+        if "after" in out:
+            out["after"] = sorted(out["after"])  # a copy: the scheduler may still add a parent
         return out
 
 
@@ -95,7 +124,8 @@ class LockerWriter:
     """Writes one locker. Thread-safe: calls may run on several workers."""
 
     def __init__(self, root: Path, *, config_snapshot: dict[str, Any], identity: dict[str, str],
-                 inputs: dict[str, Any] | None = None) -> None:
+                 inputs: dict[str, Any] | None = None, provenance: dict[str, Any] | None = None,
+                 previous: dict[str, Any] | None = None) -> None:
         self.root = Path(root)
         if (self.root / MANIFEST).exists():
             raise EvidenceError(f"{self.root}: already holds a locker; choose an empty --out folder")
@@ -105,18 +135,29 @@ class LockerWriter:
         self.config_snapshot = config_snapshot
         self.identity = identity
         self.inputs = inputs  # files the run depended on besides the config (waivers), stored whole
+        self.provenance = provenance  # who ran it, from where, simulated or not (auditor.provenance)
+        self.previous = previous  # the locker this one continues (auditor.chain); None: the first of a chain
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
         self._items: list[dict[str, Any]] = []
         self._open: dict[int, CallRecord] = {}  # calls begun and not yet ended (closed as interrupted)
         self._latest_server_date: datetime | None = None
         self._closed = False  # after close(), a call still in flight (Ctrl-C) adds nothing
-        self._calls_log = open(self.root / "calls.jsonl", "a", encoding="utf-8")
+        self.write_error: OutputError | None = None  # the first failed write (a full disk) ends the run
+        try:  # never appended to: a stale calls.jsonl (a killed run) means the folder is not fresh
+            self._calls_log = open(self.root / "calls.jsonl", "x", encoding="utf-8")
+        except FileExistsError as err:
+            raise EvidenceError(f"{self.root}: holds calls.jsonl from an earlier run that did not finish; "
+                                "choose an empty --out folder (or pass --replace)") from err
+        except OSError as err:
+            raise OutputError(f"{self.root / 'calls.jsonl'}: cannot write: {err.strerror or err}") from err
 
-    def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str) -> "CallRecorder":
+    def begin_call(self, api: str, method: str, params: dict[str, Any], scope: str,
+                   after: list[str] | None = None) -> "CallRecorder":
         record = CallRecord(
             id=call_id(api, method, params), api=api, method=method, params=params, scope=scope,
             identity=self.identity.get(api if api in ("github", "git") else "gcp", "unknown"), started_at=iso(utc_now()),
+            after=after,
         )
         with self._lock:
             self._open[id(record)] = record
@@ -124,7 +165,7 @@ class LockerWriter:
 
     def _store_page(self, record: CallRecord, url: str, status: int | None, body: bytes, date_header: str | None,
                     headers: dict[str, str] | None = None) -> str:
-        if self._closed:
+        if self._closed or self.write_error is not None:
             return ""
         digest = hashlib.sha256(body).hexdigest()
         page = len(record.items)
@@ -132,7 +173,11 @@ class LockerWriter:
         rel = f"items/{item_id}.json"
         # No fsync per page (thousands of them cost seconds): a killed process keeps what it wrote (the
         # kernel has it), and close() syncs every item to disk before the manifest that vouches for them.
-        atomic_write(self.root / rel, body, sync=False)
+        try:
+            atomic_write(self.root / rel, body, sync=False)
+        except OutputError as err:
+            self._failed(err)
+            raise
         received = utc_now()
         server_date = _parse_http_date(date_header)
         with self._lock:
@@ -166,8 +211,29 @@ class LockerWriter:
                 return
             self._open.pop(id(record), None)
             self._calls.append(record)
-            self._calls_log.write(json.dumps(record.as_dict(), sort_keys=True) + "\n")
-            self._calls_log.flush()
+            if self.write_error is None:
+                self._log(record)
+
+    def _log(self, record: CallRecord) -> None:
+        try:
+            write_through(self._calls_log, json.dumps(record.as_dict(), sort_keys=True) + "\n")
+        except OSError as err:
+            self._failed(OutputError(f"{self.root / 'calls.jsonl'}: cannot write: {err.strerror or err}"))
+            raise self.write_error from err
+
+    def _failed(self, err: OutputError) -> None:
+        """The first failed write: nothing more is written, and the run ends with this error."""
+        if self.write_error is None:
+            self.write_error = err
+
+    def abandon(self) -> None:
+        """Stop after a failed write: no manifest is written, so readers reject the locker as unfinished."""
+        with self._lock:
+            self._closed = True
+            try:
+                self._calls_log.close()
+            except OSError:
+                pass
 
     @property
     def as_of(self) -> datetime:
@@ -189,10 +255,16 @@ class LockerWriter:
                                 "message": "the run was interrupted before this call finished",
                                 "exception": "KeyboardInterrupt"}
                 self._calls.append(record)
-                self._calls_log.write(json.dumps(record.as_dict(), sort_keys=True) + "\n")
+                if self.write_error is None:
+                    self._log(record)
             self._open.clear()
             self._closed = True
-            self._calls_log.close()
+            try:
+                self._calls_log.close()
+            except OSError as err:
+                self._failed(OutputError(f"{self.root / 'calls.jsonl'}: cannot write: {err.strerror or err}"))
+            if self.write_error is not None:
+                raise self.write_error
         calls = sorted((c.as_dict() for c in self._calls), key=lambda c: (c["api"], c["method"], c["scope"], c["id"]))
         ended = utc_now()
         manifest = {
@@ -205,6 +277,7 @@ class LockerWriter:
             "identity": self.identity,
             "config": self.config_snapshot,
             "interrupted": interrupted,
+            "previous": self.previous,
             "calls": calls,
             "items": sorted(self._items, key=lambda i: (i["call_id"], i["page"])),
             "counts": {
@@ -220,6 +293,8 @@ class LockerWriter:
         }
         if self.inputs:
             manifest["inputs"] = self.inputs
+        if self.provenance:
+            manifest["provenance"] = self.provenance
         os.sync()  # every item on disk before the manifest that lists them (a power cut leaves no manifest)
         atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         return manifest
@@ -287,27 +362,34 @@ class CallRecorder:
 
 
 class Locker:
-    """A finished locker, read back for facts, checks, reports and verification."""
+    """A finished locker, read back for facts, checks, reports and verification.
+
+    Read through the one reading path (size, encoding, depth limits) and checked for shape
+    (auditor.evidence.shape) before anything trusts it; items are read only from inside the locker.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         path = self.root / MANIFEST
-        try:
-            raw = path.read_bytes()
-        except OSError as err:
-            raise EvidenceError(f"{path}: no evidence manifest here ({err.strerror or err})") from err
-        try:
-            self.manifest: dict[str, Any] = json.loads(raw)
-        except ValueError as err:
-            raise EvidenceError(f"{path}: manifest is not valid JSON: {err}") from err
-        if self.manifest.get("schema") != SCHEMA:
-            raise EvidenceError(f"{path}: not an evidence manifest (schema {self.manifest.get('schema')!r})")
+        if not path.exists() and not path.is_symlink():
+            if (self.root / "calls.jsonl").exists() or (self.root / "items").is_dir():
+                raise EvidenceError(f"{self.root}: an incomplete locker, no evidence manifest: the run that wrote it "
+                                    f"did not finish (calls.jsonl and items/ but no {MANIFEST}); collect again")
+            raise EvidenceError(f"{path}: no evidence manifest here (No such file or directory)")
+        raw, manifest = reading.read_json(path, "manifest", error=EvidenceError)
+        if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+            schema = manifest.get("schema") if isinstance(manifest, dict) else None
+            raise EvidenceError(f"{path}: not an evidence manifest (schema {str(schema)[:80]!r}, expected {SCHEMA!r})")
+        shape.check_manifest(manifest, str(path))
+        self.manifest: dict[str, Any] = manifest
         self.manifest_sha256 = hashlib.sha256(raw).hexdigest()
         self.items = {item["id"]: item for item in self.manifest["items"]}
 
     @property
     def as_of(self) -> datetime:
-        return datetime.fromisoformat(self.manifest["as_of"])
+        moment = shape.timestamp(self.manifest["as_of"])
+        assert moment is not None  # checked when the manifest was read
+        return moment
 
     def calls(self, api: str | None = None, method: str | None = None) -> Iterator[dict[str, Any]]:
         for call in self.manifest["calls"]:
@@ -317,13 +399,14 @@ class Locker:
     def body(self, item_id: str) -> bytes:
         """The stored page, checked against its recorded SHA-256 before anything trusts it."""
         item = self.items[item_id]
-        path = self.root / item["path"]
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise EvidenceError(f"{path}: evidence item missing ({err.strerror or err})") from err
+        path = shape.confined(self.root, item["path"], item_id)
+        if not path.exists():
+            raise TamperedError(f"{self.root / item['path']}: evidence item {item_id} is listed in the manifest "
+                                "but missing: the locker was altered after it was written")
+        data = reading.read_bytes(path, "item", error=EvidenceError)
         if hashlib.sha256(data).hexdigest() != item["sha256"]:
-            raise EvidenceError(f"{path}: content does not match its recorded SHA-256")
+            raise TamperedError(f"{self.root / item['path']}: evidence item {item_id} does not match its recorded "
+                                "SHA-256: the locker was altered after it was written")
         return data
 
     def pages(self, call: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], int]]:

@@ -35,6 +35,12 @@ def boolean(data: Any, *path: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def enabled(data: Any) -> bool:
+    """Monitoring's `enabled` is a BoolValue that defaults to true when absent."""
+    value = boolean(data, "enabled")
+    return True if value is None else value
+
+
 def integer(data: Any, *path: str) -> int | None:
     value = get(data, *path)
     if isinstance(value, bool):
@@ -96,25 +102,10 @@ def items(body: Any, field: str) -> list[dict[str, Any]] | None:
     return [item for item in value if isinstance(item, dict)]
 
 
-PARTIAL_WARNINGS = ("REGION_UNREACHABLE", "UNREACHABLE", "PARTIAL_RESULT", "PARTIAL_SUCCESS")
-
-
 def partial_marks(body: Any) -> list[str]:
-    """What a 200 answer says it left out: `unreachable[]` locations, or warnings such as REGION_UNREACHABLE.
+    """What a 200 answer says it left out (auditor.evidence.partial: `unreachable[]`, Cloud SQL's
+    REGION_UNREACHABLE, Compute's scope warnings), in words. The capture layer already marks such a
+    call `partial`; reading the page again keeps lockers written before it did fail closed too."""
+    from auditor.evidence.partial import partial_signals
 
-    A page that says it is partial is not a complete read, whatever its status."""
-    if not isinstance(body, dict):
-        return []
-    marks: list[str] = []
-    unreachable = body.get("unreachable")
-    if isinstance(unreachable, list):
-        marks += [f"unreachable: {u}" for u in unreachable if u]
-    warnings = body.get("warnings")
-    if isinstance(warnings, dict):
-        warnings = [warnings]
-    for warning in warnings if isinstance(warnings, list) else []:
-        code = warning.get("code") if isinstance(warning, dict) else warning
-        if isinstance(code, str) and code.upper() in PARTIAL_WARNINGS:
-            message = warning.get("message") if isinstance(warning, dict) else None
-            marks.append(f"{code}: {message}" if message else code)
-    return marks
+    return [f"{s['code']}: {s['message']}" for s in partial_signals(body)]

@@ -24,7 +24,9 @@ from auditor.facts.discovery import build_stores
 from auditor.facts.history import build_history
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
-from auditor.facts.protection import build_protection
+from auditor.facts.projects import snapshot_asset_scopes
+from auditor.facts.protection import BackupCopies, build_backupdr, build_protection
+from auditor.facts.stores import SQL_TYPE
 from auditor.facts.source_model import SourceFacts
 from auditor.facts.sources import FACTS, REGISTRY, SOURCES, Source
 from auditor.facts.sources.github import READ_ERRORS, pages_of
@@ -35,7 +37,11 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
                 "log_coverage"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
-    "protection": ("sql_instances", "backup_runs", "buckets"),
+    "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
+    "protection": ("sql_instances", "buckets"),
+    "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
+                      "backupdr_data_sources", "backupdr_backups"),
+    "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
 }
 
 
@@ -48,21 +54,19 @@ def underlying(needs: tuple[str, ...] | list[str] | set[str]) -> set[str]:
     return out
 
 
-def asset_scopes_of(gcp: dict[str, Any]) -> tuple[str, ...]:
-    """The Cloud Asset search scopes of a stored GCP config: the organisation, else each folder, else each project."""
-    if gcp.get("organization"):
-        return (f"organizations/{gcp['organization']}",)
-    if gcp.get("folders"):
-        return tuple(f"folders/{str(f).removeprefix('folders/')}" for f in gcp["folders"])
-    return tuple(f"projects/{p}" for p in gcp.get("projects") or ())
-
-
 class Reading:
     """One build in progress: the collections being filled and the outcome of every call read so far."""
 
     def __init__(self) -> None:
         origins = {name: source.key for source in reversed(SOURCES) for name in source.fills}
-        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name))
+        fillers: dict[str, list[tuple[str, str]]] = {}
+        for source in SOURCES:
+            if not source.legacy and source.method != "*":
+                for name in source.fills:
+                    fillers.setdefault(name, []).append(source.key)
+        # a collection several calls fill (sql_backups: backupRuns.list and Backups.list) is known only when each answered
+        self.builders = {name: ScopedBuilder(name, fact.key, fact.scope_of, origin=origins.get(name),
+                                             requires=tuple(fillers[name]) if len(fillers.get(name, ())) > 1 else ())
                          for name, fact in FACTS.items() if name not in OBJECT_FACTS}
         self.objects = {name: factory() for name, factory in OBJECT_FACTS.items()}
         self.gaps: list[CallGap] = []
@@ -113,7 +117,7 @@ class Reading:
                                           f"page {item_id} says it is partial ({'; '.join(marks)})", status, call["id"]), epoch)
             source.read(call, body, item_id, emit)
         if complete:
-            self._answered(source, call, epoch)
+            self.answered_call(source, call, epoch)
             if source.on_complete is not None:
                 source.on_complete(call, locker.manifest, emit)
 
@@ -127,9 +131,9 @@ class Reading:
             self.fail(source, CallGap(call["api"], call["method"], call["scope"], "malformed", None,
                                       f"a page could not be read: {err}", None, call["id"]), epoch)
             return
-        self._answered(source, call, epoch)
+        self.answered_call(source, call, epoch)
 
-    def _answered(self, source: Source, call: dict[str, Any], epoch: int) -> None:
+    def answered_call(self, source: Source, call: dict[str, Any], epoch: int) -> None:
         self.answered.add((call["api"], call["method"], call["scope"]))
         for name in source.fills:
             if name in self.builders:
@@ -174,7 +178,7 @@ def assemble(as_of: datetime, projects: Iterable[str], *, items: dict[str, Itera
         source = REGISTRY.source(api, method)
         if source is None:
             raise KeyError(f"no source declares {api} {method}")
-        build._answered(source, {"api": api, "method": method, "scope": scope, "id": f"c-{api}-{method}-{scope}"}, 0)
+        build.answered_call(source, {"api": api, "method": method, "scope": scope, "id": f"c-{api}-{method}-{scope}"}, 0)
     if source is not None:
         build.objects["source"] = source
     config = gcp if gcp is not None else {"projects": list(projects)}
@@ -197,8 +201,11 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["history"] = build_history(raw["instance_observations"], raw["config_changes"], raw["backup_windows"],
                                      raw["backup_runs"], raw["instance_listings"], raw["log_coverage"])
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
-                                   scoped["buckets"], raw["buckets"], numbers, asset_scopes_of(gcp), tuple(projects),
+                                   scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)
-    parts["protection"] = build_protection(raw["sql_instances"], scoped["backup_runs"], raw["buckets"])
+    parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
+    parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
+    parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})
+    parts["backup_copies"] = BackupCopies(scoped["backup_runs"], scoped["sql_backups"], parts["backupdr"])
     return Facts(as_of=as_of, locker_ids=locker_ids, projects=projects, coverage=Coverage(build.gaps, build.answered),
                  parts=parts, call_index=build.call_index)

@@ -106,3 +106,4 @@ class SqlOperation:
     error: str | None
     user: str | None
     evidence: tuple[str, ...] = ()
+    backup_id: str | None = None  # backupContext.backupId: the backup a restore used

@@ -99,7 +99,7 @@ class StoreView:
 
     def listing(self, asset_type: str, project: str | None) -> Known | Unknown | None:
         """The Admin API listing that shows this store type's details in a project (None: no such listing)."""
-        if asset_type not in LISTINGS or not project:
+        if asset_type not in self._listings or not project:
             return None
         return self._listings[asset_type].at(f"projects/{project}")
 
@@ -107,8 +107,23 @@ class StoreView:
         read = self.listing(asset_type, project)
         return read.describe() if isinstance(read, Unknown) else None
 
+    def kind_unknown(self, store: Store) -> str | None:
+        """Why a store's details (replica or not, its settings) are unknown: the index lists it, and the
+        Admin API listing that would show it was not read in full. None when they are known."""
+        if store.in_admin or store.asset_type not in self._listings:
+            return None
+        read = self.listing(store.asset_type, store.project)
+        return read.describe() if isinstance(read, Unknown) else None
+
     def project_of(self, asset: Asset) -> str | None:
         return self.project_numbers.get(asset.project_number or "")
+
+    def only(self, asset_type: str) -> "StoreView":
+        """The same view narrowed to one store type (what a Cloud SQL control may read)."""
+        return StoreView({r: s for r, s in self.found.items() if s.asset_type == asset_type}, self.project_numbers,
+                         self.asset_scopes, self._assets, {asset_type: self._listings[asset_type]},
+                         self.inventory_document, self.inventory, self.inventory_problem,
+                         tuple(m for m in self.mismatches if m.asset_type == asset_type))
 
 
 def build_stores(assets: Scoped[Asset], asset_list: list[Asset], instances: Scoped[SqlInstance],

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Iterable
 
 from auditor.facts.model import BackupAttempt, ConfigChange, LogSpan, SqlInstance
-from auditor.facts.sources import project_scope
+from auditor.facts.declare import project_scope
 from auditor.facts.timeline import Event, Timeline
 
 #: settings with a timeline: name -> the value an automated backup window that ran implies (None: none)
@@ -62,6 +62,10 @@ class History:
                 raise KeyError(f"no timeline is built for setting {setting!r} (auditor.facts.history.SETTINGS)")
             return Timeline(resource, setting, (), ())
         return found
+
+    def spans(self, resource: str, setting: str) -> list[Any]:
+        """Where the setting's value is known, each span with its evidence (auditor.facts.timeline.Span)."""
+        return self.timeline(resource, setting).spans()
 
     def observations(self, resource: str) -> tuple[SqlInstance, ...]:
         """Every configuration read of the instance, oldest first (evidence in its own right)."""

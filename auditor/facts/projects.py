@@ -51,3 +51,12 @@ def asset_scopes(gcp: Any) -> list[str]:
     if gcp.folders:
         return [f"folders/{f.removeprefix('folders/')}" for f in gcp.folders]
     return [f"projects/{p}" for p in gcp.projects]
+
+
+def snapshot_asset_scopes(gcp: dict[str, Any]) -> tuple[str, ...]:
+    """asset_scopes() of the GCP config as a locker stores it (a plain mapping)."""
+    if gcp.get("organization"):
+        return (f"organizations/{gcp['organization']}",)
+    if gcp.get("folders"):
+        return tuple(f"folders/{str(f).removeprefix('folders/')}" for f in gcp["folders"])
+    return tuple(f"projects/{p}" for p in gcp.get("projects") or ())

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 
-def repo_resource(org: str, name: str) -> str:
-    return f"github.com/{org}/{name}"
+def repo_resource(org: str, name: str, host: str = "github.com") -> str:
+    """HOST/ORG/REPO: github.com for GitHub.com, the server's host for GitHub Enterprise Server."""
+    return f"{host}/{org}/{name}"
 
 
 def draw_sample(population: list[str], seed: str, size: int) -> list[str]:

@@ -20,6 +20,7 @@ SERVICE_HOSTS = {
     "cloudasset": "cloudasset.googleapis.com",
     "cloudkms": "cloudkms.googleapis.com",
     "monitoring": "monitoring.googleapis.com",
+    "backupdr": "backupdr.googleapis.com",
 }
 
 

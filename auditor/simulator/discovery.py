@@ -87,7 +87,9 @@ def find_method(api: str, http_method: str, path: str) -> Method:
     if not relative.startswith(service):
         raise LookupError(f"{path} is outside {api} {version}'s service path {service!r}")
     relative = relative[len(service):]
-    candidates = [m for m in methods(api, version) if m.http_method == http_method and m.pattern.match(relative)]
+    encoded = path.lstrip("/")[len(service):]  # a Cloud Storage object name keeps its slashes encoded (%2F) in one segment
+    candidates = [m for m in methods(api, version) if m.http_method == http_method
+                  and (m.pattern.match(relative) or m.pattern.match(encoded))]
     if not candidates:
         raise LookupError(f"{http_method} {path} is no method of {api} {version}")
     return min(candidates, key=lambda m: (m.path.count("{+"), m.path.count("{"), -len(m.path)))  # the most literal match

@@ -249,7 +249,10 @@ class GithubApi:
                 "created_at": "2020-01-06T08:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
 
     def user(self, params: dict[str, str], query: dict[str, str], path: str):
-        """The token's own account: the first call of python-github-backup and most backup tools."""
+        """The token's own account: the first call of python-github-backup and most backup tools. An
+        installation or Actions token has none: GitHub answers 403 "Resource not accessible by integration"."""
+        if not self.spec.token_has_user:
+            raise GithubError(403, "Resource not accessible by integration")
         return self._user_json(), {}
 
     def user_orgs(self, params: dict[str, str], query: dict[str, str], path: str):

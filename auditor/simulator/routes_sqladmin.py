@@ -52,11 +52,16 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
             "kind": "sql#backupConfiguration",
             "enabled": b.enabled_at(scenario.now),
             "startTime": b.start_time,
-            "pointInTimeRecoveryEnabled": b.setting_at("pitr", scenario.now),
             "transactionLogRetentionDays": b.setting_at("log_retention_days", scenario.now),
             "backupRetentionSettings": {"retainedBackups": b.setting_at("retained_backups", scenario.now),
                                         "retentionUnit": "COUNT"},
         }
+        if inst.database_version.startswith("MYSQL"):
+            cfg["binaryLogEnabled"] = b.binary_log  # MySQL's PITR switch; pointInTimeRecoveryEnabled is not MySQL's
+        else:
+            cfg["pointInTimeRecoveryEnabled"] = b.setting_at("pitr", scenario.now)
+        if b.log_storage:
+            cfg["transactionalLogStorageState"] = b.log_storage
         if b.setting_at("location", scenario.now):
             cfg["location"] = b.setting_at("location", scenario.now)
         if b.tier:
@@ -65,6 +70,12 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
     else:
         settings["backupConfiguration"] = {"kind": "sql#backupConfiguration", "enabled": False,
                                            "startTime": "00:00"}
+    if inst.edition:
+        settings["edition"] = inst.edition
+    if inst.retain_backups_on_delete is not None:
+        settings["retainBackupsOnDelete"] = inst.retain_backups_on_delete
+    if inst.final_backup_days:
+        settings["finalBackupConfig"] = {"enabled": True, "retentionDays": inst.final_backup_days}
     body: dict[str, Any] = {
         "kind": "sql#instance",
         "name": inst.name,
@@ -143,7 +154,25 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
             break
         kept.append(run)
         successes += run["status"] == "SUCCESSFUL"
+    # ON_DEMAND runs are kept until deleted (not counted against the automated retention)
+    kept += [on_demand_run(project, inst, b) for b in inst.on_demand if b.time <= scenario.now]
+    kept.sort(key=lambda r: r["enqueuedTime"], reverse=True)
     return kept
+
+
+def on_demand_run(project: Project, inst: SqlInstance, b) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "kind": "sql#backupRun", "id": str(int(b.time.timestamp()) * 1000 + 1), "instance": inst.name, "type": "ON_DEMAND",
+        "backupKind": "SNAPSHOT", "status": b.status, "enqueuedTime": ts(b.time), "startTime": ts(b.time + dt.timedelta(seconds=20)),
+        "location": b.location or runs_location(inst)}
+    if b.status != "RUNNING":
+        run["endTime"] = ts(b.time + dt.timedelta(minutes=9))
+    if inst.kms_key:
+        run["diskEncryptionConfiguration"] = {"kind": "sql#diskEncryptionConfiguration", "kmsKeyName": inst.kms_key}
+        run["diskEncryptionStatus"] = {"kind": "sql#diskEncryptionStatus",
+                                       "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/{inst.backup_key_version(b.time.date())}"}
+    run["selfLink"] = f"{SELF}/projects/{project.id}/instances/{inst.name}/backupRuns/{run['id']}"
+    return run
 
 
 def project_backup_runs(scenario: Scenario, project: Project) -> list[dict[str, Any]]:

@@ -31,7 +31,10 @@ def operation_json(project: str, instance: str, op: Operation) -> dict[str, Any]
         "selfLink": f"{SELF}/projects/{project}/operations/{name}",
     }
     if op.status == "DONE":
-        body["endTime"] = ts(op.time + dt.timedelta(minutes=17))
+        body["endTime"] = ts(op.time + dt.timedelta(minutes=op.minutes))
+    if op.backup_id:
+        body["backupContext"] = {"kind": "sql#backupContext", "backupId": op.backup_id,
+                                 "name": f"projects/{project}/backups/{op.backup_id}"}
     if op.error:
         body["error"] = {"kind": "sql#operationErrors",
                          "errors": [{"kind": "sql#operationError", "code": "INTERNAL_ERROR", "message": op.error}]}

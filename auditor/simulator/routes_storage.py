@@ -1,14 +1,21 @@
-"""Cloud Storage JSON API v1: buckets.list, buckets.get and buckets.testIamPermissions.
+"""Cloud Storage JSON API v1: buckets.list, buckets.get, buckets.testIamPermissions, objects.list and objects.get.
 
 Paths are under /storage/v1/ (the JSON API's service path). Locations are UPPERCASE as Storage
 writes them; retention and soft-delete durations are seconds in strings (int64 in JSON). Buckets
 with `admin_listed: false` are invisible to the auditing identity. buckets.list: maxResults
-capped at 1000 (default 1000).
+capped at 1000 (default 1000). Objects (a bucket's `objects:`, the packs an evidence bucket keeps):
+objects.list by prefix (maxResults capped at 1000), objects.get as metadata or, with alt=media, the
+bytes; under a retention policy each object carries retentionExpirationTime (timeCreated + period).
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 from typing import Any
+
+import google_crc32c
 
 from auditor.simulator.apierror import ApiError, invalid_argument, not_found
 from auditor.simulator.memo import memo
@@ -53,7 +60,8 @@ def bucket_json(project: Project, bucket: Bucket) -> dict[str, Any]:
     if bucket.kms_key:
         body["encryption"] = {"defaultKmsKeyName": bucket.kms_key}
     if bucket.retention_days:
-        body["retentionPolicy"] = {"retentionPeriod": str(bucket.retention_days * DAY), "effectiveTime": created,
+        effective = ts(bucket.retention_effective_time) if bucket.retention_effective_time else created
+        body["retentionPolicy"] = {"retentionPeriod": str(bucket.retention_days * DAY), "effectiveTime": effective,
                                    "isLocked": bucket.retention_locked}
     if bucket.versioning:
         body["versioning"] = {"enabled": True}
@@ -123,7 +131,60 @@ def bucket_permissions(req: Request) -> dict[str, Any]:
     return out
 
 
+def object_json(bucket: Bucket, obj, number: int) -> dict[str, Any]:
+    data = obj.content.encode()
+    generation = str(int(obj.time_created.timestamp() * 1000000))
+    created = ts(obj.time_created)
+    body: dict[str, Any] = {
+        "kind": "storage#object", "id": f"{bucket.name}/{obj.name}/{generation}",
+        "selfLink": f"{SELF}/{bucket.name}/o/{obj.name}", "name": obj.name, "bucket": bucket.name,
+        "generation": generation, "metageneration": "1", "contentType": "application/json",
+        "storageClass": "STANDARD", "size": str(len(data)),
+        "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
+        "crc32c": base64.b64encode(google_crc32c.value(data).to_bytes(4, "big")).decode(),
+        "etag": base64.b64encode(f"{generation}{number}".encode()).decode(),
+        "timeCreated": created, "updated": created, "timeStorageClassUpdated": created,
+    }
+    if bucket.retention_days:
+        body["retentionExpirationTime"] = ts(obj.time_created + dt.timedelta(days=bucket.retention_days))
+    return body
+
+
+def _objects_bucket(req: Request) -> Bucket:
+    project, bucket = _find(req.scenario, req.params["bucket"])
+    return bucket
+
+
+def list_objects(req: Request) -> dict[str, Any]:
+    bucket = _objects_bucket(req)
+    if req.query.get("versions", "false") != "false" or req.query.get("delimiter"):
+        raise invalid_argument("The simulator lists live objects only, without a delimiter.")
+    prefix = req.query.get("prefix", "")
+    items = [object_json(bucket, o, n) for n, o in enumerate(sorted(bucket.objects, key=lambda o: o.name))
+             if o.name.startswith(prefix)]
+    size = page_size(req.query.get("maxResults"), name="maxResults", default=CAP, cap=CAP)
+    page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("objects", bucket.name, prefix))
+    out: dict[str, Any] = {"kind": "storage#objects"}
+    if page:
+        out["items"] = page
+    if nxt:
+        out["nextPageToken"] = nxt
+    return out
+
+
+def get_object(req: Request) -> Any:
+    bucket = _objects_bucket(req)
+    for number, obj in enumerate(sorted(bucket.objects, key=lambda o: o.name)):
+        if obj.name == req.params["object"]:
+            return obj.content.encode() if req.media else object_json(bucket, obj, number)
+    raise not_found(f"No such object: {bucket.name}/{req.params['object']}")
+
+
 ROUTES = [
+    Route("GET", "/storage/v1/b/{bucket}/o", API, list_objects,
+          frozenset({"prefix", "maxResults", "pageToken", "projection", "userProject", "versions", "delimiter"})),
+    Route("GET", "/storage/v1/b/{bucket}/o/{object}", API, get_object, frozenset({"projection", "userProject", "generation"}),
+          media=True),
     Route("GET", "/storage/v1/b", API, list_buckets,
           frozenset({"project", "maxResults", "pageToken", "prefix", "projection", "userProject"})),
     Route("GET", "/storage/v1/b/{bucket}", API, get_bucket, frozenset({"projection", "userProject"})),

@@ -34,6 +34,7 @@ class Request:
     now: dt.datetime  # scenario clock at the time of the request
     base_url: str
     multi: dict[str, list[str]] = field(default_factory=dict)  # every value of a route's repeatable params
+    media: bool = False  # alt=media (only on routes that serve object bytes)
 
     def values(self, name: str) -> list[str]:
         return list(self.multi.get(name, []))
@@ -61,6 +62,7 @@ class Route:
     handler: Handler
     query: frozenset[str] = field(default_factory=frozenset)  # accepted API-specific query params
     repeated: frozenset[str] = field(default_factory=frozenset)  # of those, the ones that may repeat (repeated fields)
+    media: bool = False  # also answers alt=media, with the bytes the handler returns
     regex: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

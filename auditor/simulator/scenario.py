@@ -12,19 +12,19 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from auditor.simulator.scenario_base import Strict, utc
 
-from auditor import yamlsafe
+from auditor import reading
 from auditor.errors import ScenarioError
 from auditor.simulator.scenario_controls import AlertPolicy, KmsKey, LogMetric, NotificationChannel, Operation
 from auditor.simulator.scenario_stores import AssetOnlyStore, Bucket
 from auditor.simulator.scenario_github import Github
+from auditor.simulator.scenario_backupdr import BackupdrProtection, BackupPlan, BackupVault, OnDemandBackup, RestoreVerificationPlan
 from auditor.simulator.faults import Fault
 
-ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github"]
+ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github", "backupdr"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
 Status = Literal["pass", "fail", "warn", "inconclusive", "not_applicable"]
 
@@ -76,6 +76,8 @@ class Backup(Strict):
     pitr: bool = False
     log_retention_days: int = Field(default=7, ge=1, le=35)
     tier: Literal["STANDARD", "ENHANCED"] | None = None
+    binary_log: bool = False  # MySQL's point-in-time recovery switch (binaryLogEnabled)
+    log_storage: Literal["DISK", "SWITCHING_TO_CLOUD_STORAGE", "SWITCHED_TO_CLOUD_STORAGE", "CLOUD_STORAGE"] | None = None
     disabled_since: dt.date | None = None
     runs_location: str | None = None  # where retained runs landed; default: `location`, else the nearest multi-region
     disabled: list[Interval] = []  # spells with backups switched off and back on: [from, to)
@@ -126,6 +128,11 @@ class SqlInstance(Strict):
     backup_key_versions: dict[str, int] = {}  # DATE or DATE..DATE -> version used by that day's backup
     operations: list[Operation] = []
     backup: Backup | None = None
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] | None = None
+    on_demand: list[OnDemandBackup] = []  # ON_DEMAND backups (backupRuns and the Backups resource)
+    final_backup_days: int | None = Field(default=None, ge=1, le=365)  # finalBackupConfig: a FINAL backup on deletion
+    retain_backups_on_delete: bool | None = None
+    backupdr: BackupdrProtection | None = None  # with backup.tier ENHANCED: the Backup and DR plan protecting it
     days: dict[str, DayOutcome] = {}
     stopped: list[Interval] = []
     asset_index: bool = True  # False: Cloud Asset Inventory has not indexed it (yet)
@@ -155,6 +162,8 @@ class SqlInstance(Strict):
             raise ValueError("'master' is only for READ_REPLICA_INSTANCE")
         if self.days and self.backup is None:
             raise ValueError("'days' needs a 'backup' block")
+        if self.backupdr is not None and (self.backup is None or self.backup.tier != "ENHANCED"):
+            raise ValueError("'backupdr' protects ENHANCED-tier instances only: set backup.tier: ENHANCED")
         return self
 
     def day_outcome(self, day: dt.date) -> DayOutcome:
@@ -190,6 +199,10 @@ class Project(Strict):
     log_metrics: list[LogMetric] = []
     buckets: list[Bucket] = []
     other_stores: list[AssetOnlyStore] = []
+    backup_vaults: list[BackupVault] = []
+    backup_plans: list[BackupPlan] = []
+    restore_verification_plans: list[RestoreVerificationPlan] = []
+    unreachable_regions: list[str] = []  # Backups.list warns REGION_UNREACHABLE, Backup and DR lists them as unreachable
 
     @model_validator(mode="after")
     def _instances_consistent(self) -> "Project":
@@ -205,6 +218,10 @@ class Project(Strict):
             missing = sorted(set(policy.channels) - channels)
             if missing:
                 raise ValueError(f"alert policy {policy.id!r}: unknown notification channels {missing}")
+        vaults = {v.id for v in self.backup_vaults}
+        for plan in self.backup_plans:
+            if plan.vault not in vaults:
+                raise ValueError(f"backup plan {plan.id!r}: vault {plan.vault!r} is not in this project")
         return self
 
     def instance(self, name: str) -> SqlInstance | None:
@@ -288,14 +305,5 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file (yaml.safe_load; never executes tags)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
-    try:
-        data = yamlsafe.load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    _text, data = reading.read_yaml(path, "scenario", error=ScenarioError, dates_as_text=False)
     return parse_scenario(data, str(path))

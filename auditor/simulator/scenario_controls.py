@@ -30,6 +30,10 @@ class KmsKey(Strict):
     versions: list[KeyState] = Field(min_length=1)  # version N is versions[N-1]
     primary: int | None = None  # default: the newest ENABLED version
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    # An ASYMMETRIC_SIGN key signs evidence packs (asymmetricSign, getPublicKey); its key material is
+    # generated when the simulator first uses it (routes_kms), a new key for every scenario loaded.
+    purpose: Literal["ENCRYPT_DECRYPT", "ASYMMETRIC_SIGN"] = "ENCRYPT_DECRYPT"
+    algorithm: Literal["GOOGLE_SYMMETRIC_ENCRYPTION", "EC_SIGN_ED25519", "EC_SIGN_P256_SHA256"] = "GOOGLE_SYMMETRIC_ENCRYPTION"
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
 
@@ -37,6 +41,8 @@ class KmsKey(Strict):
     def _primary_exists(self) -> "KmsKey":
         if self.primary is not None and not 1 <= self.primary <= len(self.versions):
             raise ValueError(f"primary {self.primary} is not a version of this key (1..{len(self.versions)})")
+        if (self.purpose == "ASYMMETRIC_SIGN") != (self.algorithm != "GOOGLE_SYMMETRIC_ENCRYPTION"):
+            raise ValueError(f"algorithm {self.algorithm} does not fit purpose {self.purpose}")
         return self
 
     def full_name(self, project: str) -> str:
@@ -87,5 +93,7 @@ class Operation(Strict):
     status: Literal["DONE", "RUNNING", "PENDING"] = "DONE"
     error: str | None = None
     user: str = "dba@bangkoksolutions.example"
+    backup_id: str | None = Field(default=None, pattern=r"^\d+$")  # backupContext: the backup a restore used
+    minutes: int = Field(default=17, ge=1)  # how long the operation ran (endTime - startTime)
 
     _utc_time = field_validator("time")(lambda v: utc(v))

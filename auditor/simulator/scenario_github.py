@@ -115,6 +115,8 @@ class Fault(_Strict):
 class Github(_Strict):
     token_scopes: list[str] | None = ["repo", "read:org"]  # None: a fine-grained token (no X-OAuth-Scopes)
     user: str = Field(default="backup-bot", pattern=r"^[A-Za-z0-9-]{1,39}$")  # the token's own account (GET /user)
+    # False: an installation or GitHub Actions token, which has no user: GitHub answers GET /user with 403
+    token_has_user: bool = True
     backup_layout: Layout = "mirror"
     backup_bare: bool = True  # python-github-backup --bare / ghorg --backup; false: normal clones
     organizations: list[Organization]

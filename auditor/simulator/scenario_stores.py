@@ -19,6 +19,16 @@ ASSET_ONLY_TYPES = ("compute.googleapis.com/Disk", "bigquery.googleapis.com/Data
 
 
 
+class BucketObject(Strict):
+    """An object in a bucket (the packs an evidence bucket keeps): its name, when it was written, its bytes."""
+
+    name: str = Field(min_length=1, max_length=1024)
+    time_created: dt.datetime
+    content: str = ""  # UTF-8 text (a locker manifest is JSON)
+
+    _utc_created = field_validator("time_created")(lambda v: utc(v))
+
+
 class Bucket(Strict):
     """A Cloud Storage bucket as the JSON API describes it (location in UPPERCASE, like Storage writes it)."""
 
@@ -37,8 +47,11 @@ class Bucket(Strict):
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
     asset_index: bool = True
     admin_listed: bool = True
+    retention_effective_time: dt.datetime | None = None  # default: the bucket's create_time
+    objects: list[BucketObject] = []
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
+    _utc_effective = field_validator("retention_effective_time")(lambda v: None if v is None else utc(v))
 
     @model_validator(mode="after")
     def _lock_needs_policy(self) -> "Bucket":

@@ -23,8 +23,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.simulator import (git_http, github_mount, routes_cloudasset, routes_kms, routes_logging, routes_monitoring, routes_sqladmin,
-                               routes_sqlops, routes_storage)
+from auditor.simulator import (git_http, github_mount, routes_backupdr, routes_cloudasset, routes_kms, routes_logging,
+                               routes_monitoring, routes_sqladmin, routes_sqlbackups, routes_sqlops, routes_storage)
+from auditor.simulator import routes_resourcemanager
 from auditor.simulator.apierror import ApiError, invalid_argument
 from auditor.simulator.faults import Answer, FaultInjector
 from auditor.simulator.fieldmask import apply_mask, parse_fields
@@ -34,10 +35,12 @@ from auditor.simulator.scenario import Scenario, load_scenario
 from auditor.simulator.tls import Certificates, make_certificates
 
 DEFAULT_ROUTES: list[Route] = [*routes_sqladmin.ROUTES, *routes_logging.ROUTES,
-                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES]
+                               *routes_kms.ROUTES, *routes_monitoring.ROUTES, *routes_sqlops.ROUTES, *routes_cloudasset.ROUTES, *routes_storage.ROUTES,
+                               *routes_sqlbackups.ROUTES, *routes_backupdr.ROUTES]
 MAX_BODY = 1 << 20
 MAX_GIT_BODY = 64 << 20  # a git fetch's negotiation or an LFS batch request
 TLS_HANDSHAKE_TIMEOUT = 10.0
+DEFAULT_ROUTES.extend(routes_resourcemanager.ROUTES)  # projects.testIamPermissions, for `auditor validate --online`
 
 
 class _Server(ThreadingHTTPServer):
@@ -255,7 +258,10 @@ class _Handler(BaseHTTPRequestHandler):
             return Answer(status, payload, headers)
         now = self.sim.now()
         try:
-            return Answer(200, self._dispatch(method, path, body_bytes, now))
+            payload = self._dispatch(method, path, body_bytes, now)
+            if isinstance(payload, bytes):  # alt=media: an object's bytes, as stored
+                return Answer(200, None, {}, raw=payload)
+            return Answer(200, payload)
         except ApiError as exc:
             return Answer(exc.code, exc.body(), exc.headers)
         except Exception as exc:  # a simulator bug must still look like a server error, not hang
@@ -322,7 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise invalid_argument(f"Query parameter {name!r} given more than once.")
         query = dict(pairs)
         self._compact = query.get("prettyPrint", "true").lower() == "false"
-        if query.get("alt", "json") != "json":
+        media = route.media and query.get("alt") == "media"
+        if query.get("alt", "json") != "json" and not media:
             raise invalid_argument(f"Unsupported alt={query['alt']!r}; only json is served.")
         mask = parse_fields(query["fields"]) if query.get("fields") else None
         body = None
@@ -333,6 +340,6 @@ class _Handler(BaseHTTPRequestHandler):
                 raise invalid_argument("Invalid JSON payload received.") from None
         req = Request(scenario=self.sim.scenario, method=method, path=parts.path, params=params,
                       query={k: v for k, v in query.items() if k not in STANDARD_PARAMS}, body=body, now=now,
-                      base_url=self.sim.url, multi={n: [v for k, v in pairs if k == n] for n in route.repeated})
+                      base_url=self.sim.url, multi={n: [v for k, v in pairs if k == n] for n in route.repeated}, media=media)
         self.sim.quota.admit(route, req)
         return apply_mask(route.handler(req), mask)

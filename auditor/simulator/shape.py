@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from auditor.config import Config
-from auditor.cost import OrgShape, ProjectShape
+from auditor.cost import BACKUP_PROJECT, OrgShape, ProjectShape
 from auditor.facts.projects import asset_scopes
 from auditor.logfilter import compile_filter
 from auditor.period import Period
 from auditor.simulator.routes_cloudasset import project_assets
 from auditor.simulator.routes_logging import project_entries
 from auditor.simulator.routes_sqladmin import project_backup_runs, project_instances
+from auditor.simulator.routes_sqlbackups import project_backups
 from auditor.simulator.scenario import Project, Scenario
 
 REPLICAS = ("READ_REPLICA_INSTANCE", "READ_POOL_INSTANCE")
@@ -47,6 +48,43 @@ def _operations_needed(project: Project, name: str, now: datetime, horizon: date
     return len(times)
 
 
+BACKUPDR_LISTS = ("backupVaults.list", "backupPlans.list", "backupPlanAssociations.list", "resourceBackupConfigs.list",
+                  "restoreVerificationPlans.list")
+
+
+def _backupdr_shape(scenario: Scenario, project: Project, keys: dict[str, str]) -> dict:
+    """What the Backup and DR listings of one project return (and the keys its backups name)."""
+    from auditor.simulator import routes_backupdr as bdr
+
+    held = bdr.protected(scenario)
+    sources, backups = [], []
+    for vault in project.backup_vaults:
+        mine = [p for p in held if p[2] is project and p[4] is vault]
+        sources.append(len(mine))
+        for workload, inst, plan_project, plan, _vault in mine:
+            items = bdr._backups(scenario, workload, inst, plan_project, plan, vault)
+            backups.append(len(items))
+            for item in items:
+                for version in item.get("kmsKeyVersions") or []:
+                    keys.setdefault(version.split("/cryptoKeyVersions/")[0], project.id)
+    associations = [p for p in held if p[0] is project and p[1].exists_at(scenario.now)]
+    summaries = [i for i in project.sql_instances if i.exists_at(scenario.now) and i.type == "CLOUD_SQL_INSTANCE"]
+    return dict(bdr_vaults=len(project.backup_vaults), bdr_plans=len(project.backup_plans), bdr_associations=len(associations),
+                bdr_summaries=len(summaries), bdr_verification_plans=len(project.restore_verification_plans),
+                bdr_sources=tuple(sources), bdr_backups=tuple(backups))
+
+
+def _backup_projects(scenario: Scenario, audited: list[str]) -> list[str]:
+    """Projects a plan or an association of an audited project names, not audited themselves."""
+    from auditor.simulator import routes_backupdr as bdr
+
+    out = []
+    for workload, _inst, plan_project, _plan, _vault in bdr.protected(scenario):
+        if workload.id in audited and plan_project.id not in audited:
+            out.append(plan_project.id)
+    return list(dict.fromkeys(out))
+
+
 def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] | None = None) -> OrgShape:
     from auditor.collectors import assets, logging as logging_collector
 
@@ -71,7 +109,8 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
         unreadable = set()
         for method, api in (("instances.list", "sqladmin"), ("backupRuns.list", "sqladmin"), ("entries.list", "logging"),
                             ("metrics.list", "logging"), ("alertPolicies.list", "monitoring"),
-                            ("notificationChannels.list", "monitoring"), ("buckets.list", "storage")):
+                            ("notificationChannels.list", "monitoring"), ("buckets.list", "storage"),
+                            ("Backups.list", "sqladmin"), *((m, "backupdr") for m in BACKUPDR_LISTS)):
             if not _usable(project, api):
                 unreadable.add((api, method))
         if project is None:
@@ -91,14 +130,24 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
                          (item.get("diskEncryptionStatus") or {}).get("kmsKeyVersionName")):
                 if name:
                     keys.setdefault(name.split("/cryptoKeyVersions/")[0], ident)
+        for item in (project_backups(scenario, project) if _usable(project, "sqladmin") else []):
+            if item.get("kmsKey"):
+                keys.setdefault(item["kmsKey"].split("/cryptoKeyVersions/")[0], ident)
+        bdr = _backupdr_shape(scenario, project, keys) if _usable(project, "backupdr") else {}
         shapes.append(ProjectShape(
             ident, instances=len(listed), backup_runs=len(runs),
+            sql_backups=len(project_backups(scenario, project)) if _usable(project, "sqladmin") else 0, **bdr,
             audit_entries=sum(1 for e in project_entries(scenario, project) if wanted(e)) if _usable(project, "logging") else 0,
             log_metrics=len(project.log_metrics), alert_policies=len(project.alert_policies),
             notification_channels=len(project.notification_channels),
             buckets=sum(1 for b in project.buckets if b.admin_listed) if _usable(project, "storage") else 0,
             operations=tuple(_operations_needed(project, name, scenario.now, horizon) for name in primaries),
             unreadable=frozenset(unreadable)))
+    for ident in _backup_projects(scenario, audited):
+        project = scenario.project(ident)
+        unreadable = {("backupdr", m) for m in ("backupVaults.list", "backupPlans.list")} if not _usable(project, "backupdr") else set()
+        bdr = _backupdr_shape(scenario, project, keys) if _usable(project, "backupdr") else {}
+        shapes.append(ProjectShape(ident, **bdr, unreadable=frozenset(unreadable), only=BACKUP_PROJECT))
     key_versions = []
     for key in keys:
         parts = key.split("/")

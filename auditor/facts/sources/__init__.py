@@ -4,92 +4,29 @@ the IAM permissions its call needs and its term in the design-minimum formula.
 In the spirit of Cloud Custodian's `resource_type`: everything the rest of the tool needs to know
 about a kind of evidence is said once, in one module of this package, and every table that used to
 be kept by hand beside it (the readers, which facts a failed call makes unknown, the cost formula's
-page caps, the roles a run needs) is a lookup over `SOURCES`. Adding a source is a new module here,
-listed in `_MODULES`, plus its simulator route and a scenario.
+page caps, the roles a run needs) is a lookup over `SOURCES`. Adding a source is a new module here
+(found by being in this package), plus its collector call, its simulator route and a scenario.
 
-A module defines `SOURCES` (one or more `Source`) and `FACTS` (the `Fact` collections it introduces).
+A module defines `SOURCES` (one or more `Source`) and `FACTS` (the `Fact` collections it introduces),
+with the types of auditor.facts.declare.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
-Emit = Callable[..., None]  # emit(fact_name, item, scope=None)
-PageReader = Callable[[dict[str, Any], Any, str, Emit], None]  # (call, body, page id, emit)
+from auditor.facts.declare import (Cost, Emit, Fact, PageReader, Source, instance_scope, key_scope, project_scope,
+                                   same_scope)
 
+__all__ = ["Cost", "Emit", "Fact", "PageReader", "Source", "instance_scope", "key_scope", "project_scope", "same_scope",
+           "REGISTRY", "SOURCES", "FACTS", "FEEDS", "feeds", "permissions", "cost_terms"]
 
-def project_scope(resource: str) -> str:
-    """projects/P of anything named under a project (a full resource name, a key, projects/P itself)."""
-    parts = resource.removeprefix("//").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part == "projects":
-            return f"projects/{parts[i + 1]}"
-    return resource
-
-
-def instance_scope(resource: str) -> str:
-    """projects/P/instances/I of a Cloud SQL instance's full resource name (the operations.list scope)."""
-    return resource.removeprefix("//cloudsql.googleapis.com/")
-
-
-def key_scope(name: str) -> str:
-    """The Cloud KMS key of a key or key-version name (calls about a key are scoped to the key)."""
-    return name.split("/cryptoKeyVersions/")[0]
-
-
-def same_scope(name: str) -> str:
-    return name
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A fact collection checks may name in `needs`: what its items are about, and how a resource maps
-    to the scope of the call that lists it."""
-
-    name: str
-    scope: str  # project | instance | key | repository | organization | search-scope | inventory
-    key: Callable[[Any], str]  # the resource an item is about
-    scope_of: Callable[[str], str] = project_scope
-    dedupe: Callable[[list[Any]], list[Any]] | None = None  # merging lockers: the latest observation wins
-    item_scope: Callable[[Any], str] | None = None  # an item's call scope when it is not scope_of(key(item))
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class Cost:
-    """The source's term in the design minimum: pages(items, page_cap) per `per` (project, key, instance,
-    search-scope), with the items counted by the shape field `shape` (see auditor.cost)."""
-
-    page_cap: int
-    per: str
-    shape: str | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    api: str
-    method: str
-    scope: str  # the kind of scope a call covers
-    fills: tuple[str, ...]
-    permissions: tuple[str, ...]
-    field: str | None = None  # the page's list field; "" for a one-object answer; None: a whole-call reader
-    read: PageReader | None = None
-    read_call: Callable[..., None] | None = None  # (call, pages, emit) for sources whose pages only make sense together
-    on_complete: Callable[[dict[str, Any], dict[str, Any], Emit], None] | None = None  # (call, locker manifest, emit)
-    cost: Cost | None = None
-    legacy: bool = False  # no longer collected; older lockers hold it
-    doc: str = ""
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.api, self.method)
-
-
-_MODULES = ("sql_instances", "backup_runs", "audit_log", "sql_operations", "kms_keys", "kms_key_versions",
-            "alert_policies", "notification_channels", "log_metrics", "assets", "buckets", "bucket_access",
-            "inventory", "github")
+def _module_names() -> list[str]:
+    """Every module of this package, by name: a new source is picked up by being here, nothing else."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
 
 
 @dataclass
@@ -109,7 +46,7 @@ class Registry:
 
 def _load() -> Registry:
     registry = Registry()
-    for name in _MODULES:
+    for name in _module_names():
         module = importlib.import_module(f"{__name__}.{name}")
         for fact in getattr(module, "FACTS", ()):
             if fact.name in registry.facts:

@@ -9,18 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from auditor.facts.access import boolean, get, items, text
+from auditor.facts.access import enabled, get, items, text
 from auditor.facts.controls import AlertCondition, AlertPolicy
-from auditor.facts.sources import Cost, Fact, Source
-from auditor.facts.sources.sql_operations import project_of
+from auditor.facts.declare import Cost, Fact, Source, call_project
 
 _USER_METRIC = re.compile(r'metric\.type\s*=\s*"?logging\.googleapis\.com/user/([^"\s)]+)"?')
-
-
-def enabled(data: Any) -> bool:
-    """Monitoring's `enabled` is a BoolValue that defaults to true when absent."""
-    value = boolean(data, "enabled")
-    return True if value is None else value
 
 
 def alert_condition(data: dict[str, Any]) -> AlertCondition:
@@ -36,7 +29,7 @@ def alert_condition(data: dict[str, Any]) -> AlertCondition:
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
-    project = project_of(call)
+    project = call_project(call)
     for data in items(body, "alertPolicies") or []:
         name = text(data, "name")
         if not name:

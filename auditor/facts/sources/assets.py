@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor.facts.access import get, items, string_map, text, timestamp
 from auditor.facts.projects import PROJECT_TYPE, project_ids
-from auditor.facts.sources import Cost, Fact, Source, same_scope
+from auditor.facts.declare import Cost, Fact, Source, same_scope
 from auditor.facts.stores import Asset
 from auditor.locations import normalise
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
-from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, new_attempt, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
+from auditor.facts.declare import Cost, Fact, Source
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",
@@ -29,6 +29,7 @@ BACKUP_SETTINGS = {
     ("startTime",): "backup_start_time",
     ("location",): "backup_location",
     ("pointInTimeRecoveryEnabled",): "pitr_enabled",
+    ("binaryLogEnabled",): "pitr_enabled",  # MySQL's point-in-time recovery switch
     ("transactionLogRetentionDays",): "log_retention_days",
     ("backupRetentionSettings", "retainedBackups"): "retained_backups",
     ("backupTier",): "backup_tier",
@@ -36,6 +37,7 @@ BACKUP_SETTINGS = {
 ADMIN_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch", "cloudsql.instances.delete")
 _BACKUP_METHOD = "cloudsql.instances.automatedBackup"
 _EMPTY: dict[str, Any] = {}
+SNAPSHOT_SKEW = timedelta(minutes=15)
 _BOUND = re.compile(r'timestamp\s*(>=|>|<=|<)\s*"([^"]+)"')
 
 
@@ -110,7 +112,7 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
         meta = meta if isinstance(meta, dict) else _EMPTY
         status = meta.get("windowStatus")
         status = status if isinstance(status, str) and status else "UNKNOWN"
-        return new_attempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
+        return BackupAttempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
                            "audit-log", status, timestamp(meta.get("backupEndTime")) or timestamp(meta.get("backupStartTime")),
                            f"log:{key}", (evidence,))
     policy = text(proto, "request", "body", "settings", "activationPolicy")
@@ -133,14 +135,21 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
 
 
 def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    """The span of time a complete query covered: its filter's lower bound to its upper bound, but never
-    past the moment it was answered (entries written later were not there to be listed). A query that
-    reached into its own collection run covers that run to its end (the locker's as-of time): the
-    run's configuration reads and its log query are taken as one snapshot."""
-    params = call.get("params") or {}
-    bounds = dict(_BOUND.findall(str(params.get("filter", ""))))
-    start = timestamp(bounds.get(">=") or bounds.get(">"))
-    end = timestamp(bounds.get("<") or bounds.get("<="))
+    """The span of time a complete query covered: what its call record says it covers (`covered`: from
+    the query's start to the server time of its first page), else, for older lockers, its filter's
+    bounds, but never past the moment it was answered.
+
+    A query that reaches its own collection run (its end at most SNAPSHOT_SKEW before the run's first
+    answer) covers that run to its end, the locker's as-of time: the run's configuration reads and its
+    log query are taken as one snapshot (their order inside the run, seconds apart, is not resolved).
+    A query that ended earlier (the period's end, for a run made weeks later) covers only up to there."""
+    covered = call.get("covered") if isinstance(call.get("covered"), dict) else None
+    if covered:
+        start, end = timestamp(covered.get("from")), timestamp(covered.get("to"))
+    else:
+        bounds = dict(_BOUND.findall(str((call.get("params") or {}).get("filter", ""))))
+        start = timestamp(bounds.get(">=") or bounds.get(">"))
+        end = timestamp(bounds.get("<") or bounds.get("<="))
     if start is None:
         return None
     covered = call.get("covered") if isinstance(call.get("covered"), dict) else {}
@@ -151,8 +160,8 @@ def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime
         start = max(start, timestamp(covered.get("from")) or start)
     as_of = timestamp(manifest.get("as_of"))
     run_start = min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t), default=as_of)
-    if end is None or (run_start is not None and end >= run_start):
-        end = as_of
+    if end is None or (run_start is not None and end >= run_start - SNAPSHOT_SKEW):
+        end = max(end, as_of) if end and as_of else (as_of or end)
     return (start, end) if end and end > start else None
 
 

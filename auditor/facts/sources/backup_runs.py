@@ -1,6 +1,7 @@
 """Cloud SQL Admin backupRuns.list (instance="-"), one paged listing per project: the retained backups.
 
-Only automated runs count: an on-demand run proves nothing about the automated process. Each run
+Only automated runs count here: an on-demand run proves nothing about the automated process (it goes
+to `sql_backups`, where placement, encryption and retention see it). Each run
 carries where it landed and the key (version) that encrypts it.
 """
 
@@ -10,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from auditor.facts.access import items, text, text_of, timestamp
-from auditor.facts.model import BackupAttempt, new_attempt, sql_resource
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.model import BackupAttempt, sql_resource
+from auditor.facts.declare import Cost, Fact, Source
 
 RUN_STATUS = {
     "SUCCESSFUL": "succeeded",
@@ -35,7 +36,7 @@ def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttem
     if not instance or not window or not run_id:
         return None
     status = text_of(value("status")) or "UNKNOWN"
-    return new_attempt(
+    return BackupAttempt(
         instance=sql_resource(project, instance),
         window_start=window,
         outcome=RUN_STATUS.get(status, "other"),
@@ -51,11 +52,16 @@ def backup_run(data: dict[str, Any], project: str, evidence: str) -> BackupAttem
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
+    from auditor.facts.sqlbackups import on_demand_run
+
     project = call["params"]["project"]
     for data in items(body, "items") or []:
         run = backup_run(data, project, item_id)
         if run:
             emit("backup_runs", run)
+        on_demand = on_demand_run(data, project, item_id)  # a retained backup too (auditor.facts.sources.sql_backups)
+        if on_demand:
+            emit("sql_backups", on_demand)
 
 
 def _by_key(values: list[BackupAttempt]) -> list[BackupAttempt]:
@@ -67,6 +73,6 @@ FACTS = (
          doc="the retained automated backup runs of a project's instances"),
 )
 SOURCES = (
-    Source("sqladmin", "backupRuns.list", "project", fills=("backup_runs",), permissions=("cloudsql.backupRuns.list",),
+    Source("sqladmin", "backupRuns.list", "project", fills=("backup_runs", "sql_backups"), permissions=("cloudsql.backupRuns.list",),
            field="items", read=read, cost=Cost(page_cap=100, per="project", shape="backup_runs")),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.facts.sources import Fact, Source, same_scope
+from auditor.facts.declare import Fact, Source, same_scope
 from auditor.facts.stores import BucketAccess, bucket_resource
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.facts.access import get, integer, items, string_map, text, timestamp
-from auditor.facts.sources import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source
 from auditor.facts.stores import Bucket, LifecycleDelete, bucket_resource
 from auditor.locations import normalise
 

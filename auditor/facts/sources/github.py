@@ -14,7 +14,7 @@ from typing import Any
 
 from auditor.facts.access import timestamp
 from auditor.facts.source_model import BackupState, Drill, GithubOrg, Repository, SourceFacts, repo_resource
-from auditor.facts.sources import Fact, Source, same_scope
+from auditor.facts.declare import Fact, Source, same_scope
 
 
 def _int(value: Any) -> int | None:
@@ -61,6 +61,11 @@ def _org(call, pages, source) -> None:
                                    _int(body.get("owned_private_repos")), scopes, (item_id,))
 
 
+def _host(call) -> str:
+    """The GitHub host a call was made to: the first part of its scope (HOST/ORG or HOST/ORG/REPO)."""
+    return str(call.get("scope") or "github.com").split("/", 1)[0]
+
+
 def _repos(call, pages, source) -> None:
     org = call["params"]["org"]
     repos = []
@@ -71,7 +76,7 @@ def _repos(call, pages, source) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("name"), str):
                 raise _Malformed("a repository without a name")
             repos.append(Repository(
-                resource=repo_resource(org, data["name"]), org=org, name=data["name"],
+                resource=repo_resource(org, data["name"], _host(call)), org=org, name=data["name"],
                 archived=data.get("archived") is True, fork=data.get("fork") is True,
                 private=data.get("private") if isinstance(data.get("private"), bool) else None,
                 pushed_at=timestamp(data.get("pushed_at")), default_branch=data.get("default_branch") or None,
@@ -80,7 +85,7 @@ def _repos(call, pages, source) -> None:
 
 
 def _named_shas(call, pages, source, target: dict) -> None:
-    resource = repo_resource(call["params"]["org"], call["params"]["repo"])
+    resource = repo_resource(call["params"]["org"], call["params"]["repo"], _host(call))
     target[resource] = {x["name"]: x["commit"]["sha"] for x in _list_body(pages)}
     source.ref_evidence.setdefault(resource, []).extend(i for i, _, _ in pages)
 
@@ -97,7 +102,7 @@ def _compare(call, pages, source) -> None:
     item_id, _item, body = pages[-1]
     if not isinstance(body, dict) or _int(body.get("ahead_by")) is None:
         raise _Malformed("expected a comparison")
-    resource = repo_resource(call["params"]["org"], call["params"]["repo"])
+    resource = repo_resource(call["params"]["org"], call["params"]["repo"], _host(call))
     source.compares.setdefault(resource, {})[(call["params"]["base"], call["params"]["head"])] = {
         "status": body.get("status"), "ahead_by": body["ahead_by"], "behind_by": _int(body.get("behind_by")), "evidence": item_id}
 
@@ -107,7 +112,7 @@ def _git_commit(call, pages, source) -> None:
     tree = body.get("tree", {}).get("sha") if isinstance(body, dict) else None
     if not isinstance(tree, str):
         raise _Malformed("expected a git commit with a tree")
-    resource = repo_resource(call["params"]["org"], call["params"]["repo"])
+    resource = repo_resource(call["params"]["org"], call["params"]["repo"], _host(call))
     source.github_trees[(resource, call["params"]["sha"])] = (tree, [item_id])
 
 
@@ -134,7 +139,7 @@ def _backup_list(call, pages, source) -> None:
 
 
 def _inspect(call, pages, source) -> None:
-    resource = repo_resource(call["params"]["org"], call["params"]["repo"])
+    resource = repo_resource(call["params"]["org"], call["params"]["repo"], _host(call))
     state: BackupState | None = None
     for item_id, _item, body in pages:
         if not isinstance(body, dict):
@@ -189,7 +194,7 @@ def _own_date(body: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 def _fsck(call, pages, source) -> None:
-    resource = repo_resource(call["params"]["org"], call["params"]["repo"])
+    resource = repo_resource(call["params"]["org"], call["params"]["repo"], _host(call))
     item_id, _item, body = pages[-1]
     if not isinstance(body, dict):
         raise _Malformed("expected a recorded command")
@@ -198,7 +203,7 @@ def _fsck(call, pages, source) -> None:
 
 
 def _drill(call, pages, source) -> None:
-    resource = repo_resource(call["params"]["org"], call["params"]["repo"])
+    resource = repo_resource(call["params"]["org"], call["params"]["repo"], _host(call))
     drill = Drill()
     for item_id, _item, body in pages:
         if not isinstance(body, dict):

@@ -7,7 +7,7 @@ from typing import Any
 
 from auditor.errors import ConfigError
 from auditor.facts.access import items, text
-from auditor.facts.sources import Fact, Source, same_scope
+from auditor.facts.declare import Fact, Source, same_scope
 from auditor.facts.stores import InventoryDocument, InventoryRead
 
 

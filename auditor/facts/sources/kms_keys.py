@@ -6,7 +6,7 @@ from typing import Any
 
 from auditor.facts.access import text
 from auditor.facts.controls import KmsKey, key_location
-from auditor.facts.sources import Cost, Fact, Source, key_scope
+from auditor.facts.declare import Cost, Fact, Source, key_scope
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:

@@ -6,12 +6,11 @@ from typing import Any
 
 from auditor.facts.access import boolean, items, text
 from auditor.facts.controls import LogMetric
-from auditor.facts.sources import Cost, Fact, Source
-from auditor.facts.sources.sql_operations import project_of
+from auditor.facts.declare import Cost, Fact, Source, call_project
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
-    project = project_of(call)
+    project = call_project(call)
     for data in items(body, "metrics") or []:
         name = text(data, "name")
         if name:

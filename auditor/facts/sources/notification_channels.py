@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.facts.access import items, text
+from auditor.facts.access import enabled, items, text
 from auditor.facts.controls import NotificationChannel
-from auditor.facts.sources import Cost, Fact, Source
-from auditor.facts.sources.alert_policies import enabled
-from auditor.facts.sources.sql_operations import project_of
+from auditor.facts.declare import Cost, Fact, Source, call_project
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
-    project = project_of(call)
+    project = call_project(call)
     for data in items(body, "notificationChannels") or []:
         name = text(data, "name")
         if name:

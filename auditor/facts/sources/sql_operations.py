@@ -7,17 +7,11 @@ from typing import Any
 from auditor.facts.access import get, items, text, timestamp
 from auditor.facts.controls import SqlOperation
 from auditor.facts.model import sql_resource
-from auditor.facts.sources import Cost, Fact, Source, instance_scope
-
-
-def project_of(call: dict[str, Any]) -> str:
-    params = call["params"]
-    name = params.get("name") or params.get("parent") or params.get("project") or ""
-    return str(name).removeprefix("projects/").split("/")[0]
+from auditor.facts.declare import Cost, Fact, Source, call_project, instance_scope
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
-    project = project_of(call)
+    project = call_project(call)
     for data in items(body, "items") or []:
         name, kind = text(data, "name"), text(data, "operationType")
         target = text(data, "targetId") or call["params"].get("instance")
@@ -33,7 +27,8 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             name=name, project=target_project, instance=sql_resource(target_project, target),
             operation_type=kind, status=text(data, "status"),
             started=timestamp(get(data, "startTime")) or timestamp(get(data, "insertTime")),
-            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,)))
+            ended=timestamp(get(data, "endTime")), error=message, user=text(data, "user"), evidence=(item_id,),
+            backup_id=text(data, "backupContext", "backupId") or (text(data, "backupContext", "name") or "").rsplit("/", 1)[-1] or None))
 
 
 def _by_name(values: list[Any]) -> list[Any]:

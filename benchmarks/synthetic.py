@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from auditor.config import GCP_APIS
 from auditor.simulator.scenario import Scenario, parse_scenario
 
 REGIONS = ("us-east1", "us-central1", "us-west1", "us-east4", "us-west2")
@@ -77,7 +78,7 @@ def _other_region(region: str, rng: random.Random) -> str:
 
 
 def _instances(shape: Shape, p: int, rng: random.Random) -> list[dict[str, Any]]:
-    pid, out = project_id(p), []
+    out: list[dict[str, Any]] = []
     for i in range(shape.spread(shape.instances, p)):
         name, region = f"db-{i:03d}", REGIONS[(p + i) % len(REGIONS)]
         cls = CLASSES[(p + i) % len(CLASSES)]
@@ -220,7 +221,7 @@ def config_data(shape: Shape, url: str, inventory: str = "inventory.yaml") -> di
     data["organization"] = "Synthetic Organisation"
     data["period"] = {"quarter": shape.quarter, "timezone": "UTC"}
     data["gcp"] = {"organization": ORG_ID, "projects": [], "monitoring_project": OPS_PROJECT, "credentials": "anonymous",
-                   "endpoints": {api: url for api in ("sqladmin", "storage", "cloudasset", "cloudkms", "monitoring", "logging")}}
+                   "endpoints": {api: url for api in GCP_APIS}}
     data["inventory"] = inventory
     data["policy"]["promises"] = [p for p in data["policy"].get("promises", []) if not p.get("section") == "Source Code"]
     data["policy"].pop("source_code", None)

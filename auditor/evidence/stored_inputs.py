@@ -1,0 +1,70 @@
+"""The tool's own inputs kept in a locker must parse, or re-performance stops (exit 2) naming the item.
+
+A locker carries the configuration it ran with, the declared data map (as the page of an
+`inventory read` call), the waivers and any other stored input (management responses). They were
+valid when the run read them; if one no longer parses, the locker was damaged or altered, and
+falling back (classifying stores by their labels, say) would quietly change verdicts. So each is
+parsed before any check runs. API pages are different: a malformed page from Google is evidence of
+what Google said, and makes only its dependent findings inconclusive (the facts layer does that).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor import reading
+from auditor.errors import AuditorError, EvidenceError, TamperedError
+
+
+def check(locker) -> None:
+    """Raise EvidenceError naming the first stored input of `locker` that does not parse."""
+    from auditor.config import config_from_snapshot
+    from auditor.inventory import parse_inventory
+    from auditor.waivers import from_snapshot
+
+    where = f"{locker.root / 'manifest.json'}"
+    try:
+        config_from_snapshot(locker.manifest["config"])
+    except AuditorError as err:
+        raise EvidenceError(f"{where}: the stored configuration (config) does not parse: {err}") from err
+    for name, stored in (locker.manifest.get("inputs") or {}).items():
+        source = f"{where}#inputs.{name} ({str(stored.get('source'))[:200]})"
+        try:
+            if name == "waivers":
+                from_snapshot(stored)
+            else:
+                reading.parse_yaml(stored["text"], source, error=EvidenceError)
+        except AuditorError as err:
+            raise EvidenceError(f"{where}: the stored {name} (inputs.{name}) does not parse: {err}") from err
+    reads = [call for call in locker.manifest["calls"] if call["api"] == "inventory"]
+    for call in reads:
+        if call["outcome"] != "ok":  # the data map was validated before collection: its read cannot just fail
+            error = call.get("error") or {}
+            raise EvidenceError(f"{where}: the stored data map was not read (call {call['id']}: "
+                                f"{str(error.get('message') or error.get('kind') or call['outcome'])[:300]}); "
+                                "collect again")
+        for item_id in call["items"]:
+            _check_inventory_item(locker, item_id, parse_inventory)
+    declared = locker.manifest["config"].get("inventory")
+    if declared and not reads and not locker.manifest.get("interrupted"):
+        raise EvidenceError(f"{where}: the configuration names a data map ({str(declared)[:200]}) but the locker "
+                            "holds no copy of it; collect again")
+
+
+def _check_inventory_item(locker, item_id: str, parse_inventory) -> None:
+    label = f"{locker.root}: evidence item {item_id} (the stored data map)"
+    try:
+        body = reading.parse_json(locker.body(item_id), label, error=EvidenceError)
+    except TamperedError:
+        raise
+    documents = body.get("documents") if isinstance(body, dict) else None
+    if not isinstance(documents, list) or not documents:
+        raise EvidenceError(f"{label}: does not parse: expected an object with a list of `documents`")
+    for document in documents:
+        if not isinstance(document, dict) or not isinstance(document.get("text"), str):
+            raise EvidenceError(f"{label}: does not parse: a document without its text")
+        path = document.get("path") if isinstance(document.get("path"), str) else "inventory"
+        try:
+            parse_inventory(document["text"], Path(path))
+        except AuditorError as err:
+            raise EvidenceError(f"{label}: does not parse: {err}") from err
