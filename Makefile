@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= demo-out
 
-.PHONY: demo test bench faults fuzz lint install-check clean
+.PHONY: demo test bench faults type2 fuzz lint install-check clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(VENV)/.installed
 # collection under every fault outcome, and a longer property search (the suite runs a slice).
 faults: $(VENV)/.installed
 	FAULT_MATRIX=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_fault_differential.py -p no:logging -s
+
+# Issue 13's day-by-day retention over 92 daily lockers (about 70 s; the suite skips those two tests).
+type2: $(VENV)/.installed
+	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_retention.py
 
 # The linter (ruff, from the test extra), with the rules in pyproject.toml.
 lint: $(VENV)/.installed

@@ -54,6 +54,20 @@ class Check:
     needs: tuple[str, ...]  # fact names (auditor.facts.sources, derived views): the check sees only these
     evaluate: Callable[[Facts, CheckContext], list[Finding]]
     beyond_policy: bool = False
+    #: how often the control operates (FREQUENCIES): it sets the auditor's sample size (auditor.sampling)
+    frequency: str | None = None
+
+
+#: how often a control can operate, as the sampling table names them (config `sampling:`)
+FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual")
+
+
+def declared_frequency(check: Check) -> str:
+    """The check's declared frequency; a check that declares none (or an unknown one) cannot be sampled
+    by a size anybody chose, so it is refused at discovery rather than guessed."""
+    if check.frequency not in FREQUENCIES:
+        raise ConfigError(f"check {check.id!r} declares frequency {check.frequency!r}; expected one of {', '.join(FREQUENCIES)}")
+    return check.frequency
 
 
 def discover_checks() -> list[Check]:
@@ -66,6 +80,8 @@ def discover_checks() -> list[Check]:
         if not isinstance(check, Check):
             raise ConfigError(f"entry point {entry.name!r} in group auditor.checks is not an auditor Check")
         found.append(check)
+    for check in found:
+        declared_frequency(check)
     ids = [c.id for c in found]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

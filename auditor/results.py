@@ -71,7 +71,8 @@ def control_status(findings: list[Finding], *, population_declared_empty: bool =
 
 def effective_status(findings: list[Finding], status: str) -> str:
     """Waived findings count as passing (waivers are applied, with expiry, before this is called)."""
-    effective = [PASS if f.waiver and not f.waiver.get("expired") and f.status in (FAIL, INCONCLUSIVE) else f.status
+    effective = [PASS if f.waiver and not f.waiver.get("expired") and not f.waiver.get("uncovered_days")
+                 and f.status in (FAIL, INCONCLUSIVE) else f.status
                  for f in findings]
     in_scope = [s for s in effective if s != NOT_APPLICABLE]
     return (worst(in_scope) or status) if in_scope else status

@@ -29,7 +29,7 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import outdir, provenance, register, reliance, responses, sources, thresholds, waivers
+from auditor import day_evidence, outdir, period_basis, provenance, register, reliance, responses, sources, thresholds, waivers
 from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
@@ -164,6 +164,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     # each check sees only the facts it declared (auditor.facts.model.FactsView)
     findings = {check.id: unverified.complete(check, check.evaluate(facts.view(check.needs), ctx), facts, stopped)
                 for check in checks}
+    for check in checks:  # a sampled day must name that day's own evidence (auditor.day_evidence)
+        day_evidence.attach(findings[check.id], facts, period)
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:
@@ -180,6 +182,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "provenance": provenance.for_results(lockers),
         "controls": controls,
     }
+    for control in controls:  # how the period was covered, said plainly (auditor.period_basis)
+        control["coverage"] = period_basis.coverage(control, document["lockers"], document["period"], document["as_of"])
     if waiver_summary is not None:
         document["waivers"] = waiver_summary
     info = register.resource_info(facts, ctx)
@@ -223,6 +227,7 @@ def _control(check, findings, config: Config) -> dict[str, Any]:
         "population": {"total": len(findings), "in_scope": len(findings) - not_applicable, "not_applicable": not_applicable,
                        **({"declared_empty": True} if declared_empty else {})},
         "findings": [_traced(f.as_dict()) for f in findings],
+        "frequency": {"declared": "annually" if check.frequency == "annual" else check.frequency, "source": None},
         **extra,
     }
 

@@ -1,19 +1,24 @@
-"""Auditor sampling: a reproducible random sample of resource-days for each control that operates on a schedule.
+"""Auditor sampling: a reproducible random sample of resource-days for every control.
 
 SOC 2 fieldwork tests a recurring control on a sample whose size follows how often the control
-operates (daily 25, weekly 5, monthly 2, quarterly 1 by default; configurable under `sampling:`).
-The auditor supplies the seed, so the sample cannot be steered by the company; the draw is a pure
-function of (results, seed, sizes), so anyone can redraw it:
+operates. Each check declares that frequency in its metadata (auditor.checks_api.Check.frequency,
+carried into results.json as `control.frequency.declared`); the sizes come from the configuration's
+`sampling:` table (daily 25, weekly 5, monthly 2, quarterly 1, annual 1 by default). Nothing is
+guessed from a finding's keys: a control whose results declare no frequency is listed as not sampled,
+with that reason. The auditor supplies the seed, so the sample cannot be steered by the company; the
+draw is a pure function of (results, seed, sizes), so anyone can redraw it:
 
-  population  every (resource, day) of the control whose day state is due: succeeded, missed or
-              unknown (not_due, stopped and not_applicable days are outside the population),
-              ordered by resource then date;
+  population  for a finding judged day by day (`details.days`): every (resource, day) whose day state
+              is in the period and due (not_due, stopped and not_applicable days are outside it);
+              for a finding judged at one moment only (no day states): one unit, (resource, the
+              evidence date), marked point in time; not-applicable findings are outside it.
+              Ordered by resource, then date, then finding id.
   draw        Python's ``random.Random(f"{seed}|{control id}").sample(range(len(population)), k)``
               with k = min(size for the control's frequency, population size).
 
-A control is scheduled when its findings carry ``details.days``; its frequency is the control's own
-``frequency`` key when present, otherwise derived from the shortest ``expected.interval_hours`` of
-its findings (24 h or less is daily). Controls without day records are not sampled.
+Each unit names the evidence of its own day: the day's audit-log entries (`log:<insertId>`) and the
+locker items (pages) that hold them, and the locker collected that day; only where the day has none
+of its own does it fall back to the finding's evidence (`evidence_scope` says which).
 """
 
 from __future__ import annotations
@@ -21,14 +26,19 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-SCHEMA = "auditor.samples/v1"
-DUE_STATES = ("succeeded", "missed", "unknown")
+SCHEMA = "auditor.samples/v2"
+OUTSIDE_STATES = ("not_due", "stopped", "not_applicable")
 DEFAULT_SIZES = {"daily": 25, "weekly": 5, "monthly": 2, "quarterly": 1, "annual": 1}
-METHOD = ("population: every (resource, day) whose day state is succeeded, missed or unknown, ordered by resource "
-          "then date; draw: Python random.Random(f'{seed}|{control id}').sample(range(len(population)), k), "
-          "k = min(sample size for the control's frequency, population size); items listed by date.")
+_DECLARED = {"annually": "annual"}  # results.v2's word for the sampling table's `annual`
+METHOD = ("population: every (resource, day) of a finding with day states whose state is not not_due, stopped or "
+          "not_applicable, and one (resource, evidence date) unit for each in-scope finding judged at a single moment, "
+          "ordered by resource, date, finding id; draw: Python random.Random(f'{seed}|{control id}')"
+          ".sample(range(len(population)), k), k = min(sample size for the control's declared frequency, population "
+          "size); items listed by date.")
 
 
 @dataclass(frozen=True)
@@ -39,42 +49,86 @@ class Unit:
     finding: str
     finding_status: str
     evidence: tuple[str, ...]
-    evidence_scope: str  # "day" when the ids are that day's own evidence, "resource" otherwise
+    evidence_scope: str  # "day": that day's own evidence; "locker": the locker of that day; "resource"; "point_in_time"
+    entries: tuple[str, ...] = ()
+    lockers: tuple[str, ...] = ()
 
 
 def frequency_of(control: dict[str, Any]) -> str | None:
-    """daily/weekly/monthly/quarterly/annual for a scheduled control; None when it keeps no day records."""
-    if control.get("frequency"):
-        return str(control["frequency"])
-    with_days = [f for f in control["findings"] if isinstance(f.get("details", {}).get("days"), dict)]
-    if not with_days:
+    """The control's declared frequency as the sampling table names it; None when the results declare none."""
+    declared = control.get("frequency")
+    if isinstance(declared, dict):
+        declared = declared.get("declared")
+    if not isinstance(declared, str) or not declared:
         return None
-    hours = [f["expected"].get("interval_hours") for f in with_days]
-    hours = [h for h in hours if isinstance(h, (int, float))]
-    shortest = min(hours) if hours else 24
-    for limit, name in ((24, "daily"), (24 * 7, "weekly"), (24 * 31, "monthly"), (24 * 92, "quarterly")):
-        if shortest <= limit:
-            return name
-    return "annual"
+    declared = _DECLARED.get(declared, declared)
+    return declared if declared in DEFAULT_SIZES else None
 
 
-def population(control: dict[str, Any]) -> list[Unit]:
+def lockers_by_day(results: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """{ISO day: locker ids collected that day} in the period's time zone."""
+    tz = ZoneInfo((results.get("period") or {}).get("timezone") or "UTC")
+    out: dict[str, list[str]] = {}
+    for locker in results.get("lockers") or []:
+        try:
+            moment = datetime.fromisoformat(str(locker["as_of"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            continue
+        out.setdefault(moment.astimezone(tz).date().isoformat(), []).append(str(locker.get("id")))
+    return {day: tuple(sorted(ids)) for day, ids in out.items()}
+
+
+def _as_of_day(results: dict[str, Any]) -> str:
+    tz = ZoneInfo((results.get("period") or {}).get("timezone") or "UTC")
+    text = str(results.get("as_of") or "")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(tz).date().isoformat()
+    except ValueError:
+        return text[:10]
+
+
+def _in_period(results: dict[str, Any]):
+    period = results.get("period") or {}
+    try:
+        first, last = date.fromisoformat(period["start"]).isoformat(), date.fromisoformat(period["end"]).isoformat()
+    except (KeyError, ValueError, TypeError):
+        return lambda day: True
+    return lambda day: first <= day <= last
+
+
+def population(control: dict[str, Any], results: dict[str, Any] | None = None) -> list[Unit]:
+    """Every unit the control's sample is drawn from, in the documented order."""
+    results = results or {}
+    lockers = lockers_by_day(results)
+    in_period = _in_period(results)
+    as_of_day = _as_of_day(results)
     units = []
     for finding in control["findings"]:
         details = finding.get("details") or {}
         days = details.get("days")
-        if not isinstance(days, dict):
-            continue
-        day_evidence = details.get("day_evidence") if isinstance(details.get("day_evidence"), dict) else None
-        for day, state in days.items():
-            if state not in DUE_STATES:
+        if not isinstance(days, dict) or not days:
+            if finding["status"] == "not_applicable":
                 continue
-            own = tuple(day_evidence.get(day, ())) if day_evidence is not None else None
-            own = own or None  # a missed day has no evidence of its own: point at the data store's evidence for the period
-            units.append(Unit(finding["resource"], day, state, finding["id"], finding["status"],
-                              own if own is not None else tuple(finding["evidence"]),
-                              "day" if own is not None else "resource"))
-    return sorted(units, key=lambda u: (u.resource, u.day))
+            units.append(Unit(finding["resource"], as_of_day, finding["status"], finding["id"], finding["status"],
+                              tuple(finding["evidence"]), "point_in_time", (), lockers.get(as_of_day, ())))
+            continue
+        day_evidence = details.get("day_evidence") if isinstance(details.get("day_evidence"), dict) else {}
+        day_entries = details.get("day_entries") if isinstance(details.get("day_entries"), dict) else {}
+        for day, state in days.items():
+            if state in OUTSIDE_STATES or not in_period(day):
+                continue
+            own = tuple(day_evidence.get(day) or ())
+            entries = tuple(day_entries.get(day) or ())
+            that_day = lockers.get(day, ())
+            if own or entries:
+                scope, evidence = "day", own
+            elif that_day:
+                scope, evidence = "locker", ()
+            else:  # e.g. a missed day: nothing of its own, so the data store's evidence for the period
+                scope, evidence = "resource", tuple(finding["evidence"])
+            units.append(Unit(finding["resource"], day, state, finding["id"], finding["status"], evidence, scope,
+                              entries, that_day))
+    return sorted(units, key=lambda u: (u.resource, u.day, u.finding))
 
 
 def default_seed(results: dict[str, Any]) -> str:
@@ -83,26 +137,35 @@ def default_seed(results: dict[str, Any]) -> str:
     return f"evidence-{digest[:16]}"
 
 
+def _item(n: int, u: Unit) -> dict[str, Any]:
+    return {"n": n, "resource": u.resource, "date": u.day, "state": u.state, "finding": u.finding,
+            "finding_status": u.finding_status, "evidence": list(u.evidence), "evidence_scope": u.evidence_scope,
+            "entries": list(u.entries), "lockers": list(u.lockers)}
+
+
 def draw(results: dict[str, Any], seed: str | None = None, sizes: dict[str, int] | None = None) -> dict[str, Any]:
     """The samples document (samples.json): the same inputs always give the same sample."""
-    chosen_sizes = {**DEFAULT_SIZES, **(sizes or {})}
+    chosen_sizes = {**DEFAULT_SIZES, **{k: int(v) for k, v in (sizes or {}).items() if k in DEFAULT_SIZES}}
     seed_source = "auditor" if seed is not None else "derived from the evidence manifest digest (no --seed given)"
     seed = str(seed) if seed is not None else default_seed(results)
-    controls = []
+    controls, not_sampled = [], []
     for control in results["controls"]:
         frequency = frequency_of(control)
         if frequency is None:
+            not_sampled.append({"control": control["id"], "reason": "the results declare no frequency for this control"})
             continue
-        units = population(control)
-        size = min(chosen_sizes.get(frequency, DEFAULT_SIZES["daily"]), len(units))
+        units = population(control, results)
+        if not units:
+            not_sampled.append({"control": control["id"], "reason": "the population is empty"})
+            continue
+        size = min(chosen_sizes[frequency], len(units))
         picks = random.Random(f"{seed}|{control['id']}").sample(range(len(units)), size)
-        chosen = sorted((units[i] for i in picks), key=lambda u: (u.day, u.resource))
+        chosen = sorted((units[i] for i in picks), key=lambda u: (u.day, u.resource, u.finding))
         controls.append({
             "control": control["id"], "title": control["title"], "frequency": frequency,
             "population": len(units), "resources": len({u.resource for u in units}), "size": size,
-            "items": [{"n": n, "resource": u.resource, "date": u.day, "state": u.state, "finding": u.finding,
-                       "finding_status": u.finding_status, "evidence": list(u.evidence), "evidence_scope": u.evidence_scope}
-                      for n, u in enumerate(chosen, start=1)],
+            "point_in_time": all(u.evidence_scope == "point_in_time" for u in units),
+            "items": [_item(n, u) for n, u in enumerate(chosen, start=1)],
         })
     return {"schema": SCHEMA, "seed": seed, "seed_source": seed_source, "sizes": chosen_sizes,
-            "method": METHOD, "results_as_of": results["as_of"], "controls": controls}
+            "method": METHOD, "results_as_of": results["as_of"], "controls": controls, "not_sampled": not_sampled}

@@ -16,7 +16,14 @@ waivers.
         reason: Migration to the new backup tier; backups taken by Backup and DR meanwhile.
         approver: ciso@example.com
         ticket: SEC-142
+        approved: 2026-08-01         # the waiver covers exception days from this day on
         expires: 2026-10-31          # the waiver holds through this day
+
+A waiver is the policy in force from its approval: it excuses only the exception days (the failing
+or unknown days of a finding judged day by day) from `approved` through `expires`. A finding with
+exception days outside that span keeps them as `uncovered_days` on its waiver and does not count as
+passing, so a waiver written at quarter end does not excuse July. A finding judged at one moment is
+covered when that moment (the evidence date) falls inside the span.
 """
 
 from __future__ import annotations
@@ -28,12 +35,15 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from auditor.config import format_validation_error
 from auditor import reading
 from auditor.errors import ConfigError
 from auditor.results import FAIL, INCONCLUSIVE, Finding
+
+#: day states (results v2 `day_state`) that are exceptions a waiver would have to cover
+EXCEPTION_STATES = frozenset({"missed", "disabled", "broken", "fail", "unknown", "inconclusive"})
 
 
 class Waiver(BaseModel):
@@ -44,14 +54,34 @@ class Waiver(BaseModel):
     reason: str = Field(min_length=1)
     approver: str = Field(min_length=1)
     ticket: str = Field(min_length=1)
+    approved: date
     expires: date
+
+    @model_validator(mode="after")
+    def _approved_first(self) -> "Waiver":
+        if self.approved > self.expires:
+            raise ValueError(f"approved ({self.approved}) is after expires ({self.expires})")
+        return self
 
     def matches(self, control: str, finding: Finding) -> bool:
         return control == self.control and fnmatchcase(finding.resource, self.resource)
 
-    def attachment(self, as_of_day: date) -> dict[str, Any]:
-        return {"reason": self.reason, "approver": self.approver, "ticket": self.ticket,
-                "expires": self.expires.isoformat(), "expired": as_of_day > self.expires}
+    def attachment(self, as_of_day: date, finding: Finding | None = None) -> dict[str, Any]:
+        out = {"reason": self.reason, "approver": self.approver, "ticket": self.ticket,
+               "approved": self.approved.isoformat(), "expires": self.expires.isoformat(), "expired": as_of_day > self.expires}
+        if finding is not None:
+            out["uncovered_days"] = self.uncovered(finding, as_of_day)
+        return out
+
+    def uncovered(self, finding: Finding, as_of_day: date) -> list[str]:
+        """The finding's exception days this waiver was not in force on (before approval or after expiry)."""
+        first, last = self.approved.isoformat(), self.expires.isoformat()
+        days = finding.details.get("days") if isinstance(finding.details, dict) else None
+        if isinstance(days, dict) and days:
+            exceptions = sorted(d for d, s in days.items() if s in EXCEPTION_STATES)
+        else:
+            exceptions = [as_of_day.isoformat()]  # judged at one moment: the evidence date
+        return [d for d in exceptions if not first <= d <= last]
 
 
 class WaiverFile(BaseModel):
@@ -107,7 +137,7 @@ def apply(waivers: Waivers, findings_by_control: dict[str, list[Finding]], as_of
                 continue
             active = [i for i in candidates if not waivers.entries[i].attachment(as_of_day)["expired"]]
             chosen = (active or candidates)[0]
-            finding.waiver = waivers.entries[chosen].attachment(as_of_day)
+            finding.waiver = waivers.entries[chosen].attachment(as_of_day, finding)
             waived[chosen].append(finding.id)
     entries = []
     for i, waiver in enumerate(waivers.entries):

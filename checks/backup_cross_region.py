@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.checks import days as daily
+from auditor.unverified import incomplete_data
 from auditor.checks.common import evaluate_scope, unverified
 from auditor.checks.placement import judge
 from auditor.checks_api import Check, CheckContext
@@ -45,12 +47,14 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     expected = {"separate_region": True, "same_country": lookup(instance.region).single_country if lookup(instance.region) else None}
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
+    day_details: dict[str, Any] = {}  # filled once the day states are judged (below)
+
     def finding(status: str, message: str) -> Finding:
         # where the primary and its backups live, for the pack's regions view
         placed = {"primary_location": instance.region, "backup_locations": sorted(set(landed) | ({effective} if effective else set()))}
         more = {"unverified": unverified(backups)} if status == INCONCLUSIVE and not isinstance(backups, Known) else {}
         return Finding(ID, instance.resource, "location", status, message, observed=observed, expected=expected,
-                       details={"classification": classification, **placed, **more}, evidence=evidence)
+                       details={"classification": classification, **placed, **more, **day_details}, evidence=evidence)
 
     if not required:
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
@@ -72,8 +76,28 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
         problems.append(f"the configuration says {effective or 'nothing'} but retained backups landed in "
                         f"{', '.join(contradicting)}")
     head = f"{name} (primary in {instance.region}):"
+    states = _day_states(instance, source, accept, runs, facts, ctx) if configured else {}
+    broken, unknown = daily.exception_days(states)
+    if states:
+        isos = ctx.period.day_isos
+        day_details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                           unknown_days=[isos[d] for d in unknown])
+    if broken:
+        return finding(FAIL, f"{head} backups were configured for, or landed in, a location that fails the policy on "
+                             f"{len(broken)} days: {daily.day_ranges(broken)}"
+                             + (f" ({'; '.join(problems)})" if problems else f"; as of the last read {config_verdict.reason}")
+                             + "." + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
+                                      f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." if unknown else "")
+                             + unset_note)
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
+    if unknown:
+        # what could not be verified, without page ids (they differ between runs of the same facts)
+        day_details["unverified"] = [incomplete_data(
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period)}")]
+        return finding(INCONCLUSIVE, f"{head} the backup location could not be established on {len(unknown)} days "
+                                     f"({daily.day_ranges(unknown)}): "
+                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." + unset_note)
     if not isinstance(backups, Known):
         return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backups "
                                      f"could not be listed ({backups.describe()}), so where backups actually landed "
@@ -84,6 +108,20 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     kinds = ", ".join(sorted({r.kind for r in runs}))
     return finding(PASS, f"{head} {config_verdict.reason}; all {len(runs)} retained backups ({kinds}) landed in "
                          f"{', '.join(landed)}." + unset_note)
+
+
+def _day_states(instance: SqlInstance, source: Any, accept: bool, runs: list[Any], facts: Any, ctx: CheckContext) -> dict:
+    """Each day: was the configured backup location acceptable throughout (its timeline: auditor.facts.history),
+    and did each retained backup of that day land in an acceptable place?"""
+    def fails(location: Any) -> bool:
+        return not judge(source, instance.region, lookup(location), location, accept).ok
+
+    configured = facts.history.day_states(instance.resource, "backup_location", ctx.period, ctx.as_of, weak=fails)
+    landed: dict = {}
+    for run, day in zip(runs, ctx.period.days_of([r.time for r in runs])):
+        if run.state == "succeeded" and run.location and day in configured:
+            landed[day] = "broken" if fails(run.location) or landed.get(day) == "broken" else "kept"
+    return daily.combine([configured, landed])
 
 
 def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list, accept: bool) -> Finding:
@@ -140,6 +178,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Backups are kept in a separate region in the same country",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in
@@ -147,6 +186,6 @@ CHECK = Check(
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores"),
+    needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores", "history"),
     evaluate=evaluate,
 )

@@ -83,6 +83,7 @@ _DAY_WORDS = {"kept": "enabled", "broken": "disabled", "unknown": "unknown", "no
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Automated backups are enabled on every Cloud SQL primary, every day of the period",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

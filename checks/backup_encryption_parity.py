@@ -237,6 +237,7 @@ def _judge_key(instance: SqlInstance, runs: list[BackupCopy], facts: Any, proble
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Backups are encrypted like the live data, with keys that still work",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

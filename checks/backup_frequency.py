@@ -273,6 +273,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Automated backups succeed every day of the period",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

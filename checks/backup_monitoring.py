@@ -225,6 +225,7 @@ def _project_finding(project: str, primaries: list[SqlInstance], central: str | 
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="A failed automated backup alerts someone",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.checks import days as daily
+from auditor.unverified import incomplete_data
 from auditor.checks.common import evaluate_scope, instances
 from auditor.facts.known import Known
 from auditor.facts.sqlengine import backups_after_deletion, engine_settings
@@ -160,9 +162,17 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
 
+    states = _day_states(instance, policy, interval_days, facts, ctx) if policy and instance.backup_tier != "ENHANCED" else {}
+    broken, unknown = daily.exception_days(states)
+    details: dict[str, Any] = {"on_delete": protection}
+    if states:
+        isos = ctx.period.day_isos
+        details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                       unknown_days=[isos[d] for d in unknown])
+
     def finding(status: str, message: str) -> Finding:
         return Finding(ID, instance.resource, "retention", status, message, observed=observed, expected=expected,
-                       details={"on_delete": protection}, evidence=list(instance.evidence))
+                       details=details, evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
 
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
@@ -194,12 +204,54 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
         problems.append(rule)
     via = " (binary logging)" if engine.engine == "mysql" else ""
     pitr = (f"; point-in-time recovery on{via} with {log_days} days of logs" if pitr else "")
+    if broken:
+        return finding(FAIL, f"{name} ({classification}): retention was outside the policy (at least "
+                             f"{policy.retention_min_days} days" + (f", at most {policy.retention_max_days}" if policy.retention_max_days else "")
+                             + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
+                             + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
+                             + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
+                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." if unknown else "")
+                             + (f" As of the last read: {'; '.join(problems)}." if problems else
+                                f" As of the last read it keeps {retained} backups, within the policy.")
+                             + f" Also, {protection}.")
     if problems:
         unreadable = policy.point_in_time_recovery and engine.pitr_enabled is None and len(problems) == 1
         return finding(INCONCLUSIVE if unreadable else FAIL, f"{name} ({classification}): " + "; ".join(problems) + f". Also, {protection}.")
+    if unknown:
+        # what could not be verified, without page ids (they differ between runs of the same facts)
+        details["unverified"] = [incomplete_data(
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period)}")]
+        return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
+                                     f"days ({daily.day_ranges(unknown)}): "
+                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
                          f"{pitr}. Note: {protection}.")
+
+
+def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts: Any, ctx: CheckContext) -> dict:
+    """Each day of the period: were backups on and the retained count, PITR and log retention within the
+    policy throughout? (each setting's timeline: auditor.facts.history; a day no evidence covers is unknown)"""
+    history = facts.history
+    low, high = policy.retention_min_days, policy.retention_max_days
+
+    def count_outside(count: Any) -> bool:
+        kept = count * interval_days
+        return kept < low or (high is not None and kept > high)
+
+    rules: list[tuple[str, Any]] = [("backup_enabled", False), ("retained_backups", count_outside)]
+    if policy.point_in_time_recovery:
+        rules.append(("pitr_enabled", False))
+    if high is not None:
+        rules.append(("log_retention_days", lambda kept: kept > high))
+    return daily.combine(history.day_states(instance.resource, setting, ctx.period, ctx.as_of, weak=weak)
+                        for setting, weak in rules)
+
+
+def _history_evidence(instance: SqlInstance, facts: Any, ctx: CheckContext) -> list[str]:
+    history = facts.history
+    changes = [c for c in history.changes(instance.resource) if ctx.period.starts_at <= c.time < ctx.period.ends_at]
+    return [e for o in history.observations(instance.resource) for e in o.evidence] + [e for c in changes for e in c.evidence]
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
@@ -251,6 +303,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Backups are retained as the data's classification requires",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in
@@ -259,6 +312,6 @@ CHECK = Check(
                 "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
                 "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups"),
+    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history"),
     evaluate=evaluate,
 )

@@ -75,6 +75,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Every data store carries a valid classification",
     criteria=("CC6.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

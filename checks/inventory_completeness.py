@@ -110,6 +110,7 @@ def _scope_words(ctx: CheckContext) -> str:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="The inventory of critical data is complete and current",
     criteria=("CC6.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -198,12 +198,30 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
     message += " This control goes beyond the written Backup Policy, which does not promise restore tests."
     return Finding(**base, status=status, message=message, observed=observed, expected=expected,
                    details={"uncovered_days": [d.isoformat() for d in gaps], "tests_in_period": len(in_period),
-                            "tests": [_describe(t) for t in good]},
+                            "tests": [_describe(t) for t in good], **_days_since(good, gaps, ctx)},
                    evidence=evidence)
+
+
+def _days_since(good: list[Any], gaps: list[date], ctx: CheckContext) -> dict[str, Any]:
+    """Each day of the period: `broken` when no successful test lies within the interval before it, else
+    `kept` (`not_due` after the evidence date), with the days since the last successful test that day."""
+    tested = sorted(ctx.period.day_of(t.when) for t in good)
+    broken = set(gaps)
+    states, since = {}, {}
+    for day, start in zip(ctx.period.days(), ctx.period.day_starts):
+        iso = ctx.period.day_isos[day]
+        if start > ctx.as_of:
+            states[iso] = "not_due"
+            continue
+        found = bisect_right(tested, day)
+        since[iso] = (day - tested[found - 1]).days if found else None
+        states[iso] = "broken" if day in broken else "kept"
+    return {"days": states, "days_since_test": since}
 
 
 CHECK = Check(
     id=ID,
+    frequency="quarterly",
     title="Backups are restore-tested as often as the data's classification requires",
     criteria=("A1.3",),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -182,6 +182,7 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Local GitHub backups are current",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -152,6 +152,7 @@ def _drilled(facts: Facts, repo: Repository) -> Finding:
 
 CHECK = Check(
     id=ID,
+    frequency="daily",
     title="Sampled GitHub backups are intact and restorable",
     criteria=("A1.3",),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from auditor.errors import ReportError
-from auditor.reports import charts, display, view
+from auditor.reports import charts, display, strip, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
 MAIN_TEMPLATE = "report.html.j2"
@@ -175,6 +175,12 @@ class _EvidenceIndex:
         return None
 
 
+def _period_basis(controls: list[dict]) -> str:
+    from auditor.period_basis import summary
+
+    return summary(controls)
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -215,6 +221,7 @@ def _environment() -> jinja2.Environment:
         MAX_EXCEPTIONS=MAX_EXCEPTIONS,
         criteria_union=_criteria_union,
         coverage_calendar=charts.coverage_calendar,
+        control_strips=strip.control_strips, period_basis=_period_basis,  # issue 13: every control, day by day
         regions_view=charts.regions_view,
         short_name=charts.short_name,
         procedure=view.procedure,

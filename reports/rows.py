@@ -111,7 +111,8 @@ def finding_rows(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
         entry = register.get(f["id"]) or {}
         waiver = f.get("waiver") or {}
         response = entry.get("response") or {}
-        effective = entry.get("effective_status") or ("pass" if waiver and not waiver.get("expired") else f["status"])
+        effective = entry.get("effective_status") or ("pass" if waiver and not waiver.get("expired")
+                                                         and not waiver.get("uncovered_days") else f["status"])
         row = {
             "control": control["id"], "finding_id": f["id"], "rule": f.get("rule"), "resource": f["resource"],
             "store_type": where.get("store_type") or entry.get("store_type"), "project": where.get("project") or entry.get("project"),
@@ -122,7 +123,10 @@ def finding_rows(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "scope_limitation": entry.get("scope_limitation"), "message": f["message"],
             "expected": text(f.get("expected")), "expected_from": text(f.get("expected_from")), "observed": text(f.get("observed")),
             "waiver": (f"{waiver.get('reason')} (approved by {waiver.get('approver')}, {waiver.get('ticket')})"
-                       + ("; expired" if waiver.get("expired") else "")) if waiver else None,
+                       + (f"; approved {waiver['approved']}" if waiver.get("approved") else "")
+                       + ("; expired" if waiver.get("expired") else "")
+                       + (f"; does not cover {len(waiver['uncovered_days'])} exception days" if waiver.get("uncovered_days") else ""))
+            if waiver else None,
             "waiver_expires": as_date(waiver.get("expires")),
             "response": response.get("response"), "response_owner": response.get("owner"), "response_due": as_date(response.get("due")),
             "evidence": " ".join(f.get("evidence") or []) or None,

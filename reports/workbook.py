@@ -25,6 +25,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from auditor.errors import ReportError
+from auditor.reports.population import add_population_sheet
 from auditor.reports.rows import (DETAIL_COLUMNS, FINDING_COLUMNS, as_date, as_datetime, detail_rows,
                                   finding_rows, neutralise, text)
 
@@ -174,6 +175,7 @@ def _render(results: dict[str, Any], manifest: dict[str, Any], samples: dict[str
     _sheet(wb, "Samples", [("seed", 20), ("control", 24), ("frequency", 10), ("population", 10), ("sample_size", 10), ("n", 5),
                            ("date", 12), ("resource", 52), ("day_state", 12), ("finding_id", 40), ("finding_status", 13),
                            ("evidence", 40), ("evidence_scope", 30)], sample_rows)
+    add_population_sheet(wb, results, samples)  # reports.population: what each sample was drawn from
     period = results["period"]
     simulated = " — SIMULATED" if (results.get("provenance") or {}).get("simulated") else ""
     wb.properties.title = f"SOC 2 backup evidence — {results['organization']} — {period['start']} to {period['end']}{simulated}"

@@ -59,7 +59,7 @@ def test_results_match_the_scenarios_expectations(demo_pack, expectations):
             assert resource in findings, f"{check_id}: no finding for {resource}"
             finding = findings[resource]
             assert finding["status"] == expected["status"], f"{check_id} {resource}: {finding['message']}"
-            for key in ("missed_days", "stopped_days", "unknown_days"):
+            for key in ("missed_days", "stopped_days", "unknown_days", "exception_days"):
                 if key in expected:
                     assert finding["details"][key] == [str(d) for d in expected[key]], f"{check_id} {resource} {key}"
             compared += 1

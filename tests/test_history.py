@@ -91,8 +91,8 @@ def _findings(results, check):
 
 
 def _comparable(finding):
-    """Everything but evidence ids, which name different lockers' pages for the same facts."""
-    details = {k: v for k, v in finding["details"].items() if k != "day_evidence"}
+    """Everything but evidence ids and entry keys, which name different lockers' pages and runs for the same facts."""
+    details = {k: v for k, v in finding["details"].items() if k not in ("day_evidence", "day_entries")}
     return {**{k: v for k, v in finding.items() if k != "evidence"}, "details": details}
 
 

@@ -78,9 +78,12 @@ def _classify(instance, entries, now):
     succeeded = {e["protoPayload"]["metadata"]["windowStartTime"][:10] for e in entries
                  if e["protoPayload"]["methodName"] == "cloudsql.instances.automatedBackup"
                  and e["protoPayload"]["metadata"]["windowStatus"] == "STATUS_SUCCEEDED"}
-    changes = sorted((_parse(e["timestamp"]), e["protoPayload"]["request"]["body"]["settings"]["activationPolicy"])
+    def settings(e):  # an update may be logged without its body (the sample's retention cut)
+        return e["protoPayload"]["request"].get("body", {}).get("settings", {})
+
+    changes = sorted((_parse(e["timestamp"]), settings(e)["activationPolicy"])
                      for e in entries if e["protoPayload"]["methodName"] == "cloudsql.instances.update"
-                     and "activationPolicy" in e["protoPayload"]["request"]["body"]["settings"])
+                     and "activationPolicy" in settings(e))
 
     def stopped(t):
         state = "ALWAYS"

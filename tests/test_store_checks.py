@@ -10,7 +10,7 @@ from auditor.checks_api import CheckContext
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.facts.build import assemble
-from auditor.facts.model import BackupAttempt, SqlInstance, sql_resource
+from auditor.facts.model import BackupAttempt, LogSpan, SqlInstance, sql_resource
 from auditor.facts.stores import Asset, Bucket, LifecycleDelete
 from auditor.inventory import parse_inventory
 from auditor.period import Period
@@ -34,7 +34,8 @@ def instance(name="db", region="us-east1", location="us-west1", retained=30, **k
                 state="RUNNABLE", instance_type="CLOUD_SQL_INSTANCE", activation_policy="ALWAYS",
                 labels={"data-classification": "restricted"}, create_time=datetime(2025, 1, 1, tzinfo=timezone.utc),
                 backup_enabled=True, backup_start_time=None, backup_location=location, pitr_enabled=True,
-                log_retention_days=7, retained_backups=retained, backup_tier=None, kms_key=None, master=None, evidence=("e-1",))
+                log_retention_days=7, retained_backups=retained, backup_tier=None, kms_key=None, master=None, evidence=("e-1",),
+                observed_at=AS_OF)  # a dated read: with the audit-log coverage below it holds for the whole period
     base.update(kw)
     return SqlInstance(**base)
 
@@ -46,8 +47,9 @@ def run(resource, location):
 
 
 def facts(*instances, runs=(), assets=(), buckets=()):
+    covered = [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=timezone.utc), AS_OF, "c-log")]  # a complete log query
     return assemble(AS_OF, ["p"], items={"sql_instances": list(instances), "backup_runs": list(runs), "assets": list(assets),
-                                         "buckets": list(buckets)},
+                                         "buckets": list(buckets), "log_coverage": covered},
                     answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
                               ("sqladmin", "backupRuns.list", "projects/p"), ("sqladmin", "Backups.list", "projects/p"),
                               ("cloudasset", "searchAllResources", ORG)],

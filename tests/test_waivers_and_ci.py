@@ -30,18 +30,21 @@ WAIVERS = """waivers:
     reason: Backup window moved during the Q3 migration; compensating on-demand backups taken.
     approver: ciso@bangkoksolutions.example
     ticket: SEC-142
+    approved: 2026-08-01
     expires: 2026-12-31
   - control: backup-enabled
     resource: "//cloudsql.googleapis.com/projects/bks-analytics/instances/reports-pg"
     reason: Analytics copy being decommissioned.
     approver: ciso@bangkoksolutions.example
     ticket: SEC-150
+    approved: 2026-09-01
     expires: 2026-09-15
   - control: backup-frequency
     resource: "//cloudsql.googleapis.com/projects/bks-prod/instances/old-*"
     reason: Retired database.
     approver: cto@bangkoksolutions.example
     ticket: SEC-99
+    approved: 2026-01-10
     expires: 2027-01-31
 """
 
@@ -71,8 +74,8 @@ def test_a_waived_finding_keeps_its_status_and_carries_the_waiver(waived):
     control, billing = _finding(results, "backup-frequency", BILLING)
     assert billing["status"] == "fail"
     assert billing["waiver"] == {"reason": "Backup window moved during the Q3 migration; compensating on-demand backups taken.",
-                                 "approver": "ciso@bangkoksolutions.example", "ticket": "SEC-142", "expires": "2026-12-31",
-                                 "expired": False}
+                                 "approver": "ciso@bangkoksolutions.example", "ticket": "SEC-142", "approved": "2026-08-01",
+                                 "expires": "2026-12-31", "expired": False, "uncovered_days": []}
     # reports-pg still fails unwaived, so the control stays fail after waivers too
     assert control["status"] == "fail" and control["effective_status"] == "fail"
 

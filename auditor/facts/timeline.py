@@ -63,10 +63,22 @@ class Timeline:
         self.resource = resource
         self.setting = setting
         # a change sorts before an observation at the same instant: the read shows what the change set
-        self.events: tuple[Event, ...] = tuple(sorted(events, key=lambda e: (e.time, e.source != "change")))
+        ordered = sorted(events, key=lambda e: (e.time, e.source != "change"))
         # instants as POSIX timestamps: the same order, a far cheaper comparison (thousands of instances x ~90 days)
-        self.times: tuple[float, ...] = tuple(e.time.timestamp() for e in self.events)
+        self.times: tuple[float, ...] = tuple(e.time.timestamp() for e in ordered)
         self.covered: tuple[tuple[float, float], ...] = merge((a.timestamp(), b.timestamp()) for a, b in covered)
+        self.events: tuple[Event, ...] = tuple(self._settled(ordered))
+
+    def _settled(self, ordered: list[Event]) -> Iterable[Event]:
+        """A change whose entry carries no new value (its body was not logged) is unknown from its moment
+        on, except where the next event is a read (or a backup window) that a complete log query joins
+        to it: nothing changed in between, so the value after the change is what that read shows."""
+        for i, event in enumerate(ordered):
+            if event.source == "change" and event.value is None and i + 1 < len(ordered):
+                after = ordered[i + 1]
+                if after.source != "change" and after.value is not None and self.covers(self.times[i], self.times[i + 1]):
+                    event = Event(event.time, after.value, "change", event.evidence + after.evidence)
+            yield event
 
     def covers(self, start: float, end: float) -> bool:
         """Whether one complete audit-log span holds all of [start, end]."""
@@ -101,14 +113,17 @@ class Timeline:
     def day_states(self, day_stamps: tuple[float, ...], days: Iterable[date], as_of: float, weak: Any,
                    created: float | None = None, gone_by: float | None = None,
                    alive_until: float | None = None) -> dict[date, str]:
-        """Per day: 'kept', 'broken' (the setting was `weak` at some moment), 'unknown', 'not_due', 'not_applicable'."""
+        """Per day: 'kept', 'broken' (the setting was `weak` at some moment), 'unknown', 'not_due', 'not_applicable'.
+
+        `weak` is the failing value, or a predicate on a known value (a retention below a minimum)."""
         events, times = self.events, self.times
+        is_weak = (lambda v: v is not None and v is not _NOTHING and bool(weak(v))) if callable(weak) else (lambda v: v == weak)
         # Running counts of `weak` and unknown (None) values: whether a day's stretch holds one is then
         # two look-ups, not a pass over the stretch.
         weak_upto, none_upto = [0], [0]
         weak_count = none_count = 0
         for event in events:
-            weak_count += event.value == weak
+            weak_count += is_weak(event.value)
             none_count += event.value is None
             weak_upto.append(weak_count)
             none_upto.append(none_count)
@@ -140,7 +155,7 @@ class Timeline:
                 lead, carried = None, self.covers(start, end)
             if not carried:
                 lead = None if lo == hi else _NOTHING  # nothing seen that day is unknown; else only what was seen
-            if weak_upto[hi] - weak_upto[lo] > 0 or (lead is not _NOTHING and lead == weak):
+            if weak_upto[hi] - weak_upto[lo] > 0 or (lead is not _NOTHING and is_weak(lead)):
                 states[day] = "broken"
             elif exists_unknown or none_upto[hi] - none_upto[lo] > 0 or lead is None:
                 states[day] = "unknown"

@@ -91,6 +91,31 @@ def _update_entry(project: Project, inst: SqlInstance, when: dt.datetime, settin
     }
 
 
+_SPELL_FIELDS = {"retained_backups": ("backupRetentionSettings", "retainedBackups"), "pitr": ("pointInTimeRecoveryEnabled",),
+                 "log_retention_days": ("transactionLogRetentionDays",), "location": ("location",)}
+
+
+def _spell_entries(project: Project, inst: SqlInstance, spell: Any) -> list[dict[str, Any]]:
+    """The updates that set a spell's settings and restored the base ones: with the request body, or
+    without it (the field is unconfirmed for Cloud SQL), as the spell says."""
+    out = []
+    for when, source in ((spell.start, spell), (spell.end, inst.backup)):
+        if when is None:
+            continue
+        config: dict[str, Any] = {}
+        for name, path in _SPELL_FIELDS.items():
+            if getattr(spell, name) is None:
+                continue
+            value = getattr(source, name)
+            if len(path) == 2:
+                config.setdefault(path[0], {"retentionUnit": "COUNT"})[path[1]] = value
+            else:
+                config[path[0]] = value
+        entry = _update_entry(project, inst, when, {"backupConfiguration": config} if spell.body_logged else {})
+        out.append(entry)
+    return out
+
+
 def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
     """Every entry of a project up to the scenario clock, in no particular order; cached (memo.py)."""
     return memo(scenario).get(("entries", project.id), lambda: _project_entries(scenario, project))
@@ -113,6 +138,8 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
             if spell.end is not None:
                 out.append(_update_entry(project, inst, spell.end, {"backupConfiguration": {"enabled": True}},
                                          "cloudsql.instances.patch"))
+        for spell in inst.backup.changes if inst.backup else []:
+            out += _spell_entries(project, inst, spell)
         if inst.delete_time is not None:
             out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
     horizon = ts(scenario.now)

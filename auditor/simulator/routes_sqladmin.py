@@ -52,17 +52,18 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
             "kind": "sql#backupConfiguration",
             "enabled": b.enabled_at(scenario.now),
             "startTime": b.start_time,
-            "transactionLogRetentionDays": b.log_retention_days,
-            "backupRetentionSettings": {"retainedBackups": b.retained_backups, "retentionUnit": "COUNT"},
+            "transactionLogRetentionDays": b.setting_at("log_retention_days", scenario.now),
+            "backupRetentionSettings": {"retainedBackups": b.setting_at("retained_backups", scenario.now),
+                                        "retentionUnit": "COUNT"},
         }
         if inst.database_version.startswith("MYSQL"):
             cfg["binaryLogEnabled"] = b.binary_log  # MySQL's PITR switch; pointInTimeRecoveryEnabled is not MySQL's
         else:
-            cfg["pointInTimeRecoveryEnabled"] = b.pitr
+            cfg["pointInTimeRecoveryEnabled"] = b.setting_at("pitr", scenario.now)
         if b.log_storage:
             cfg["transactionalLogStorageState"] = b.log_storage
-        if b.location:
-            cfg["location"] = b.location
+        if b.setting_at("location", scenario.now):
+            cfg["location"] = b.setting_at("location", scenario.now)
         if b.tier:
             cfg["backupTier"] = b.tier
         settings["backupConfiguration"] = cfg
@@ -102,10 +103,11 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
     return body
 
 
-def runs_location(inst: SqlInstance) -> str:
-    """Where the instance's backups land: the scenario's override, the configured location, else the nearest multi-region."""
+def runs_location(inst: SqlInstance, at: dt.datetime | None = None) -> str:
+    """Where the instance's backups land: the scenario's override, the location configured at `at`, else the nearest multi-region."""
     b = inst.backup
-    return b.runs_location or b.location or nearest_multi_region(inst.region) or "us"
+    configured = b.setting_at("location", at) if at is not None else b.location
+    return b.runs_location or configured or nearest_multi_region(inst.region) or "us"
 
 
 def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list[dict[str, Any]]:
@@ -126,7 +128,7 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
             "enqueuedTime": ts(enqueued),
             "startTime": ts(a.backup_start),
             "windowStartTime": ts(a.window_start),
-            "location": runs_location(inst),
+            "location": runs_location(inst, a.window_start),
         }
         if a.status == "STATUS_FAILED" and a.timestamp <= scenario.now:
             run["status"] = "FAILED"
@@ -148,7 +150,7 @@ def backup_runs(scenario: Scenario, project: Project, inst: SqlInstance) -> list
         runs.append(run)
     kept, successes = [], 0
     for run in runs:
-        if successes >= inst.backup.retained_backups:
+        if successes >= inst.backup.setting_at("retained_backups", scenario.now):
             break
         kept.append(run)
         successes += run["status"] == "SUCCESSFUL"

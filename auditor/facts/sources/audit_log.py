@@ -29,6 +29,7 @@ BACKUP_SETTINGS = {
     ("startTime",): "backup_start_time",
     ("location",): "backup_location",
     ("pointInTimeRecoveryEnabled",): "pitr_enabled",
+    ("binaryLogEnabled",): "pitr_enabled",  # MySQL's point-in-time recovery switch
     ("transactionLogRetentionDays",): "log_retention_days",
     ("backupRetentionSettings", "retainedBackups"): "retained_backups",
     ("backupTier",): "backup_tier",
@@ -67,8 +68,16 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
     """The backup settings an update/patch set, or a deletion; None for an update that touched no backup setting."""
     method = text(entry, "protoPayload", "methodName") or ""
     principal = text(entry, "protoPayload", "authenticationInfo", "principalEmail")
+    code = get(entry, "protoPayload", "status", "code")
+    if code not in (None, 0):  # a refused or failed request changed nothing
+        return None
     if method.endswith(".delete"):
         return ConfigChange(instance, stamp, method, {}, principal, f"log:{key}", deleted=True, evidence=(evidence,))
+    if not isinstance(get(entry, "protoPayload", "request", "body"), dict):
+        # the change was logged without its body (whether Cloud SQL logs it is unconfirmed): every backup
+        # setting may have changed, and to what is unknown until the next read
+        return ConfigChange(instance, stamp, method, {name: None for name in BACKUP_SETTINGS.values()}, principal,
+                            f"log:{key}", evidence=(evidence,))
     backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
     if not isinstance(backup, dict):
         return None
@@ -143,6 +152,12 @@ def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime
         end = timestamp(bounds.get("<") or bounds.get("<="))
     if start is None:
         return None
+    covered = call.get("covered") if isinstance(call.get("covered"), dict) else {}
+    if timestamp(covered.get("to")):
+        # the collector's own record of what the answer covers: Admin Activity entries run to the read, past
+        # the system-event bound the filter also carries (auditor.collectors.logging.cloudsql_audit_filter)
+        end = timestamp(covered.get("to"))
+        start = max(start, timestamp(covered.get("from")) or start)
     as_of = timestamp(manifest.get("as_of"))
     run_start = min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t), default=as_of)
     if end is None or (run_start is not None and end >= run_start - SNAPSHOT_SKEW):

@@ -14,6 +14,7 @@ from typing import Any
 from auditor.facts.access import boolean, clock, get, integer, items, string_map, text, timestamp
 from auditor.facts.model import SqlInstance, sql_resource
 from auditor.facts.declare import Cost, Fact, Source
+from auditor.facts.sqlengine import engine_of
 
 
 def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
@@ -42,7 +43,9 @@ def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
         backup_enabled=enabled,
         backup_start_time=clock(get(backup, "startTime")),
         backup_location=(text(backup, "location") or "").lower() or None,
-        pitr_enabled=boolean(backup, "pointInTimeRecoveryEnabled"),
+        # the engine's own switch (MySQL: binaryLogEnabled), so the day-by-day timeline reads what the checks judge
+        pitr_enabled=boolean(backup, "binaryLogEnabled" if engine_of(text(data, "databaseVersion")) == "mysql"
+                             else "pointInTimeRecoveryEnabled"),
         log_retention_days=integer(backup, "transactionLogRetentionDays"),
         retained_backups=integer(backup, "backupRetentionSettings", "retainedBackups"),
         backup_tier=text(backup, "backupTier"),

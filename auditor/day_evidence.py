@@ -1,0 +1,74 @@
+"""Each day's own evidence for a finding judged day by day, so a sampled resource-day names what shows it.
+
+A check says what state a resource was in on each day (`details.days`); an auditor who samples one of
+those days must be able to open the evidence of *that* day, not the quarter-long log page every day
+shares. Per resource and day this gathers, from the facts:
+
+  entries  the audit-log entries of the day (`log:<insertId>`) and the backup runs (`run:<id>`):
+           automated-backup windows, backup runs, configuration changes and deletions;
+  items    the locker items (pages) that hold those entries, and the configuration reads made that day.
+
+The locker of the day (a daily locker's own reads) is found by the sampler from the results' lockers.
+`attach` fills `details.day_evidence` (items) where the check gave none and `details.day_entries`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from auditor.facts.known import Known
+from auditor.period import Period
+from auditor.results import Finding
+
+
+def _scoped_items(facts: Any, name: str, resource: str) -> tuple[Any, ...]:
+    try:
+        read = getattr(facts, name).of(resource)
+    except (AttributeError, KeyError):
+        return ()
+    return read.items if isinstance(read, Known) else ()
+
+
+def _moments(facts: Any, resource: str) -> Iterable[tuple[Any, str | None, tuple[str, ...]]]:
+    """(instant, entry key or None, locker item ids) for every dated piece of evidence about `resource`."""
+    for attempt in (*_scoped_items(facts, "backup_windows", resource), *_scoped_items(facts, "backup_runs", resource)):
+        yield attempt.window_start, attempt.key, tuple(attempt.evidence)
+    history = getattr(facts, "history", None)
+    if history is None:
+        return
+    for change in history.changes(resource):
+        yield change.time, change.key, tuple(change.evidence)
+    for seen in history.observations(resource):
+        if seen.observed_at:
+            yield seen.observed_at, None, tuple(seen.evidence)
+
+
+def by_day(facts: Any, resource: str, period: Period) -> dict[str, tuple[list[str], list[str]]]:
+    """{ISO day: (locker item ids, entry keys)} for the period's days that hold evidence about `resource`."""
+    moments = list(_moments(facts, resource))
+    days = period.days_of([m[0] for m in moments])
+    first, last = period.start, period.end
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for (_, key, items), day in zip(moments, days):
+        if not first <= day <= last:
+            continue
+        held = out.setdefault(day.isoformat(), (set(), set()))
+        held[0].update(items)
+        if key:
+            held[1].add(key)
+    return {day: (sorted(items), sorted(keys)) for day, (items, keys) in sorted(out.items())}
+
+
+def attach(findings: list[Finding], facts: Any, period: Period) -> None:
+    """Add each day's own evidence to every finding that carries day states (in place)."""
+    cache: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
+    for finding in findings:
+        days = finding.details.get("days") if isinstance(finding.details, dict) else None
+        if not isinstance(days, dict) or not days:
+            continue
+        found = cache.get(finding.resource)
+        if found is None:
+            found = cache[finding.resource] = by_day(facts, finding.resource, period)
+        if not isinstance(finding.details.get("day_evidence"), dict):
+            finding.details["day_evidence"] = {day: items for day, (items, _) in found.items() if day in days and items}
+        finding.details["day_entries"] = {day: keys for day, (_, keys) in found.items() if day in days and keys}
