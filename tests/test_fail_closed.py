@@ -348,7 +348,8 @@ def test_a_plugin_check_needing_a_fact_that_does_not_exist_is_refused(monkeypatc
     import auditor.checks_api as api
     from auditor.errors import ConfigError
 
-    plugin = Check("plugin", "t", ("CC9.1",), "c", "d", needs=("backup_attempts",), evaluate=lambda f, c: [])
+    plugin = Check("plugin", "t", ("CC9.1",), "c", "d", needs=("backup_attempts",), evaluate=lambda f, c: [],
+                   frequency="daily")
 
     class Entry:
         name = "plugin"
