@@ -10,12 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import yaml
+from testkit import days_between, scenario_setup
 
-from auditor.config import load_config
 from auditor.runner import collect, evaluate
 from auditor.simulator import Simulator
-from auditor.simulator.scenario import parse_scenario
 
 UTC = dt.timezone.utc
 TOGGLED = "//cloudsql.googleapis.com/projects/hist-prod/instances/toggled-pg"
@@ -48,16 +46,9 @@ CONFIG = {
 }
 
 
-def _days(first: str, last: str) -> list[str]:
-    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("history")
-    (root / "auditor.yaml").write_text(yaml.safe_dump(CONFIG))
-    return root, parse_scenario(SCENARIO), load_config(root / "auditor.yaml").model_copy(update={"github": None})
+    return scenario_setup(tmp_path_factory.mktemp("history"), CONFIG, SCENARIO)
 
 
 def _collect(scenario, config, now, out):
@@ -104,7 +95,7 @@ def test_daily_lockers_give_the_same_backup_frequency_as_one_run_over_the_quarte
     # by hand: steady-pg missed Jul 15 (failed) and Sep 1-2 (no window); toggled-pg's 03:00 windows of
     # Aug 11..14 fell inside the disabled spell (Aug 10's ran before it began at 14:00).
     assert one[STEADY]["details"]["missed_days"] == ["2026-07-15", "2026-09-01", "2026-09-02"]
-    assert one[TOGGLED]["details"]["missed_days"] == _days("2026-08-11", "2026-08-14")
+    assert one[TOGGLED]["details"]["missed_days"] == days_between("2026-08-11", "2026-08-14")
 
 
 def test_a_mid_quarter_switch_off_is_an_exception_on_exactly_the_days_it_touched(daily, single):
@@ -112,7 +103,7 @@ def test_a_mid_quarter_switch_off_is_an_exception_on_exactly_the_days_it_touched
     for results in (daily[1], single):
         toggled = _findings(results, "backup-enabled")[TOGGLED]
         assert toggled["status"] == "fail"
-        assert toggled["details"]["disabled_days"] == _days("2026-08-10", "2026-08-14")
+        assert toggled["details"]["disabled_days"] == days_between("2026-08-10", "2026-08-14")
         assert toggled["details"]["unknown_days"] == []
         assert "2026-08-10..2026-08-14" in toggled["message"]
         assert [c["settings"] for c in toggled["details"]["changes"]] == [{"backup_enabled": False}, {"backup_enabled": True}]
@@ -129,19 +120,19 @@ def test_an_instance_deleted_mid_quarter_stays_for_the_days_it_existed(daily):
     gone_enabled = _findings(daily[1], "backup-enabled")[GONE]
     days = gone_enabled["details"]["days"]
     assert gone_enabled["status"] == "pass"
-    assert all(days[d] == "enabled" for d in _days("2026-07-01", "2026-08-20"))
-    assert all(days[d] == "not_applicable" for d in _days("2026-08-21", "2026-09-30"))
+    assert all(days[d] == "enabled" for d in days_between("2026-07-01", "2026-08-20"))
+    assert all(days[d] == "not_applicable" for d in days_between("2026-08-21", "2026-09-30"))
     gone_frequency = _findings(daily[1], "backup-frequency")[GONE]
     assert gone_frequency["status"] == "pass", gone_frequency["message"]
     freq_days = gone_frequency["details"]["days"]
     assert freq_days["2026-08-20"] == "succeeded"  # its 03:00 window ran before the 12:00 deletion
-    assert all(freq_days[d] == "not_applicable" for d in _days("2026-08-21", "2026-09-30"))
+    assert all(freq_days[d] == "not_applicable" for d in days_between("2026-08-21", "2026-09-30"))
 
 
 def test_results_say_which_lockers_and_logs_they_drew_on(daily):
     dirs, results = daily
     assert len(results["lockers"]) == 92
-    assert [l["as_of"][:10] for l in results["lockers"]] == _days("2026-07-01", "2026-09-30")
+    assert [l["as_of"][:10] for l in results["lockers"]] == days_between("2026-07-01", "2026-09-30")
     first = results["lockers"][0]["logs"][0]
     assert first["scope"] == "projects/hist-prod" and first["outcome"] == "ok"
     assert first["from"] == "2026-06-30T00:00:00Z" and first["to"] == "2026-10-02T00:00:00Z"

@@ -11,12 +11,10 @@ import datetime as dt
 import os
 
 import pytest
-import yaml
+from testkit import days_between, scenario_setup
 
-from auditor.config import load_config
 from auditor.runner import collect, evaluate
 from auditor.simulator import Simulator
-from auditor.simulator.scenario import parse_scenario
 
 UTC = dt.timezone.utc
 LOGGED = "//cloudsql.googleapis.com/projects/ret-prod/instances/logged-pg"
@@ -49,16 +47,9 @@ CONFIG = {
 }
 
 
-def _days(first: str, last: str) -> list[str]:
-    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp("retention")
-    (root / "auditor.yaml").write_text(yaml.safe_dump(CONFIG))
-    return root, parse_scenario(SCENARIO), load_config(root / "auditor.yaml").model_copy(update={"github": None})
+    return scenario_setup(tmp_path_factory.mktemp("retention"), CONFIG, SCENARIO)
 
 
 @pytest.fixture(scope="module")
@@ -95,28 +86,28 @@ def test_daily_lockers_show_the_cut_on_exactly_its_days_logged_or_not(daily):
         assert finding["status"] == "fail", finding["message"]
         # Aug 10 (from 09:00) .. Sep 5 (until 09:00): each day the cut touched. The unlogged updates are
         # joined to the next day's 06:00 read by the complete log query in between.
-        assert finding["details"]["exception_days"] == _days("2026-08-10", "2026-09-05"), resource
+        assert finding["details"]["exception_days"] == days_between("2026-08-10", "2026-09-05"), resource
         assert finding["details"]["unknown_days"] == []
         assert "2026-08-10..2026-09-05" in finding["message"]
-        assert set(finding["details"]["days"]) == set(_days("2026-07-01", "2026-09-30"))
+        assert set(finding["details"]["days"]) == set(days_between("2026-07-01", "2026-09-30"))
 
 
-def test_one_run_with_the_new_values_logged_shows_the_same_exception_days(single):
+def test_one_run_with_the_new_values_logged_shows_the_same_exceptiondays_between(single):
     finding = _retention(single)[LOGGED]
     assert finding["status"] == "fail"
-    assert finding["details"]["exception_days"] == _days("2026-08-10", "2026-09-05")
+    assert finding["details"]["exception_days"] == days_between("2026-08-10", "2026-09-05")
     # before the first logged change nothing was read: a change says what it set, not what was there before
-    assert finding["details"]["unknown_days"] == _days("2026-07-01", "2026-08-09")
+    assert finding["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-09")
 
 
 def test_one_run_with_changes_logged_without_bodies_is_unknown_and_says_why(single):
     finding = _retention(single)[UNLOGGED]
     assert finding["status"] == "inconclusive"  # never more favourable than the daily lockers' fail
     assert finding["details"]["exception_days"] == []
-    assert finding["details"]["unknown_days"] == _days("2026-07-01", "2026-09-05")
+    assert finding["details"]["unknown_days"] == days_between("2026-07-01", "2026-09-05")
     assert "without the request body" in finding["message"] and "2026-08-10 09:00 UTC" in finding["message"]
     assert {d: s for d, s in finding["details"]["days"].items() if d >= "2026-09-06"} == {
-        d: "kept" for d in _days("2026-09-06", "2026-09-30")}
+        d: "kept" for d in days_between("2026-09-06", "2026-09-30")}
 
 
 def _placement(results):
@@ -127,7 +118,7 @@ def _placement(results):
 def test_daily_lockers_show_ten_days_in_the_primarys_region(daily):
     moved = _placement(daily)[MOVED_PG]
     assert moved["status"] == "fail", moved["message"]
-    assert moved["details"]["exception_days"] == _days("2026-08-15", "2026-08-25")
+    assert moved["details"]["exception_days"] == days_between("2026-08-15", "2026-08-25")
     assert moved["details"]["unknown_days"] == []
     assert _placement(daily)[LOGGED]["status"] == "pass"  # the retention cut leaves its location alone
 
@@ -135,7 +126,7 @@ def test_daily_lockers_show_ten_days_in_the_primarys_region(daily):
 def test_one_run_cannot_tell_the_move_logged_without_bodies(single):
     moved = _placement(single)[MOVED_PG]
     assert moved["status"] == "inconclusive"
-    assert moved["details"]["unknown_days"] == _days("2026-07-01", "2026-08-25")
+    assert moved["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-25")
 
 
 def test_a_run_60_days_after_the_period_carries_the_state_back_over_the_log_read_to_the_read_time(setup):
@@ -147,8 +138,8 @@ def test_a_run_60_days_after_the_period_carries_the_state_back_over_the_log_read
         late = evaluate([collect(config.with_endpoints(sim.url), root / "late" / "evidence").evidence_dir])
     found = _retention(late)
     assert found[LOGGED]["status"] == "fail"
-    assert found[LOGGED]["details"]["exception_days"] == _days("2026-08-10", "2026-09-05")
-    assert found[LOGGED]["details"]["unknown_days"] == _days("2026-07-01", "2026-08-09")
+    assert found[LOGGED]["details"]["exception_days"] == days_between("2026-08-10", "2026-09-05")
+    assert found[LOGGED]["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-09")
     assert found[UNLOGGED]["status"] == "inconclusive"
-    assert found[UNLOGGED]["details"]["unknown_days"] == _days("2026-07-01", "2026-09-05")
-    assert set(found[UNLOGGED]["details"]["days"]) == set(_days("2026-07-01", "2026-09-30"))
+    assert found[UNLOGGED]["details"]["unknown_days"] == days_between("2026-07-01", "2026-09-05")
+    assert set(found[UNLOGGED]["details"]["days"]) == set(days_between("2026-07-01", "2026-09-30"))

@@ -94,3 +94,21 @@ def find_secrets(secrets: list[str], files_under: list[Path] = (), texts: list[s
     for index, text in enumerate(texts):
         hits += [f"text #{index}: {s[:12]}..." for s in secrets if s and s in text]
     return hits
+
+
+def days_between(first: str, last: str) -> list[str]:
+    """Every ISO date from `first` to `last`, inclusive: the day lists tests write their expectations in."""
+    import datetime as dt
+
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+def scenario_setup(root: Path, config: dict, scenario: dict):
+    """(folder, parsed scenario, config) for a small hand-written scenario audited without GitHub."""
+    import yaml
+
+    from auditor.simulator.scenario import parse_scenario
+
+    (root / "auditor.yaml").write_text(yaml.safe_dump(config))
+    return root, parse_scenario(scenario), load_config(root / "auditor.yaml").model_copy(update={"github": None})
