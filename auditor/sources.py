@@ -19,7 +19,9 @@ def log_queries(locker: Locker) -> list[dict[str, Any]]:
     out = []
     for call in locker.calls("logging", "entries.list"):
         bounds = dict(_BOUND.findall(str(call["params"].get("filter", ""))))
-        entry = {"scope": call["scope"], "from": bounds.get(">="), "to": bounds.get("<"),
+        covered = call.get("covered") if isinstance(call.get("covered"), dict) else {}
+        # a query with no upper bound (a key's history, read up to the read) ran to what it covered
+        entry = {"scope": call["scope"], "from": bounds.get(">="), "to": bounds.get("<") or covered.get("to"),
                  "outcome": call["outcome"], "pages": len(call["items"])}
         if call.get("covered"):  # configuration changes are read up to the read, not only to `to`
             entry["covered_to"] = call["covered"]["to"]

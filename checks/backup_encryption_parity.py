@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from auditor.checks import days as daily
 from auditor.checks.common import backup_targets, instances, known_buckets, replica_finding, sql_gaps
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
@@ -134,8 +135,25 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
                                 "another country than the data")
 
     nothing_to_compare = isinstance(backups, Known) and not runs
+    broken: list = []
+    unknown_days: list = []
+    day_text = ""
+    if instance.kms_key and isinstance(backups, Known):
+        states, why = facts.kms_history.instance_days(instance.resource, instance.kms_key, runs, ctx.period, ctx.as_of)
+        broken, unknown_days = daily.exception_days(states)
+        isos = ctx.period.day_isos
+        details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                       unknown_days=[isos[d] for d in unknown_days])
+        cited = {use.version for uses in why.values() for use in uses}
+        evidence.extend(sorted({item for name in cited for event in facts.kms_history.timeline(name).events
+                                for item in event.evidence} - set(evidence)))
+        day_text = _day_words(facts.kms_history, why, broken, unknown_days)
     if problems:
         status, text = FAIL, "; ".join(problems)
+        if broken or unknown_days:
+            text += ". Day by day: " + day_text
+    elif broken:
+        status, text = FAIL, day_text
     elif nothing_to_compare and instance.backup_enabled is False:
         status = NOT_APPLICABLE
         text = ("automated backups are disabled and no retained backup exists, so there is no backup whose encryption "
@@ -144,6 +162,10 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         details["see"] = "backup-enabled"
     elif unknowns:
         status, text = INCONCLUSIVE, "could not be verified: " + "; ".join(unknowns)
+        if unknown_days:
+            text += ". Day by day: " + day_text
+    elif unknown_days:
+        status, text = INCONCLUSIVE, day_text
     elif nothing_to_compare:
         status = INCONCLUSIVE
         live = (f"the live data uses CMEK key {instance.kms_key}" if instance.kms_key else
@@ -164,6 +186,8 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups use Google-managed encryption, which the "
                 f"{classification or 'default'} classification allows")
+    if status == PASS and details.get("days"):
+        text += "; every key version that protected it was usable on each day of the period checked"
     return Finding(
         check=ID, resource=instance.resource, rule="encryption", status=status,
         message=f"{instance.display}: {text}.", observed=observed,
@@ -171,6 +195,51 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
                   "key_country": sorted(country_of(instance.region) or [])},
         details={"problems": problems, "could_not_verify": unknowns, **details}, evidence=evidence,
     )
+
+
+def _day_words(history: Any, why: dict, broken: list, unknown: list) -> str:
+    """The exception days and the unknown ones, in words: which key versions, in what state, protecting what."""
+    parts = []
+    if broken:
+        versions: dict[str, list] = defaultdict(list)
+        for day in broken:
+            for use in why.get(day, ()):
+                if use.state == "broken" and use.protects:
+                    versions[use.version].append((day, use))
+        said = []
+        for name, seen in sorted(versions.items()):
+            last = seen[-1][0]
+            states = {e.value for e in history.timeline(name).events
+                      if e.value in UNUSABLE_KEY_STATES and e.time.date() <= last} or {"unusable"}
+            said.append(f"key version {name.rsplit('/', 1)[-1]} of {key_of_version(name)} was {' then '.join(_ordered(states))} "
+                        f"while it protected {_protected(seen)}")
+        parts.append(f"a key version protecting its data was unusable on {len(broken)} days: {daily.day_ranges(broken)} "
+                     f"({'; '.join(said)})")
+    if unknown:
+        reasons = set()
+        for day in unknown:
+            for use in why.get(day, ()):
+                if use.state == "unknown":
+                    reasons.add(f"the state of key version {use.version.rsplit('/', 1)[-1]} of {key_of_version(use.version)} "
+                                "is not established by any read or complete Admin Activity log query of its key")
+                elif not use.usage_known:
+                    reasons.add(f"key version {use.version.rsplit('/', 1)[-1]} of {key_of_version(use.version)} was unusable "
+                                "and no read of that day lists the backups retained then, so whether one was encrypted by "
+                                "it is unknown")
+        parts.append(f"{len(unknown)} days are unknown ({daily.day_ranges(unknown)}): " + "; ".join(sorted(reasons)))
+    return ". ".join(parts)
+
+
+def _ordered(states: list[str]) -> list[str]:
+    order = {"DISABLED": 0, "DESTROY_SCHEDULED": 1, "DESTROYED": 2}
+    return sorted(states, key=lambda s: order.get(s, 3))
+
+
+def _protected(seen: list) -> str:
+    live = any("the live data" in u.protects for _, u in seen)
+    backups = max(sum(1 for p in u.protects if p != "the live data") for _, u in seen)
+    what = (["the live data"] if live else []) + ([f"up to {backups} retained backups"] if backups else [])
+    return " and ".join(what)
 
 
 def _unverified(read: Unknown) -> list[dict]:
@@ -246,6 +315,7 @@ CHECK = Check(
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups.",
-    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores"),
+    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
+           "kms_history"),
     evaluate=evaluate,
 )

@@ -22,6 +22,7 @@ from auditor.evidence.locker import Locker
 from auditor.facts.access import items as page_items, partial_marks
 from auditor.facts.discovery import build_stores
 from auditor.facts.history import build_history
+from auditor.facts.kms_history import build_kms_history
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
 from auditor.facts.projects import snapshot_asset_scopes
@@ -40,6 +41,7 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
                       "backupdr_data_sources", "backupdr_backups"),
     "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
+    "kms_history": ("kms_keys", "kms_key_versions", "kms_version_observations", "kms_version_changes", "log_coverage"),
 }
 
 
@@ -189,6 +191,15 @@ def assemble(as_of: datetime, projects: Iterable[str], *, items: dict[str, Itera
     return _finish(build, {**config, "projects": list(projects)}, as_of, ["L"])
 
 
+def _copies(copies: BackupCopies, instances: list[Any]) -> list[Any]:
+    """Every retained backup copy read, of every instance (the key-version history's proof of use)."""
+    out: list[Any] = []
+    for resource in sorted({i.resource for i in instances}):
+        read = copies.of(resource)
+        out.extend(getattr(read, "items", ()))
+    return out
+
+
 def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: list[str]) -> Facts:
     """Freeze the collections, compute the derived views from them, and freeze the whole."""
     scoped, raw = {}, {}
@@ -211,5 +222,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
     parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})
     parts["backup_copies"] = BackupCopies(scoped["backup_runs"], scoped["sql_backups"], parts["backupdr"])
+    parts["kms_history"] = build_kms_history(raw["kms_keys"], raw["kms_version_observations"], raw["kms_version_changes"],
+                                             raw["log_coverage"], _copies(parts["backup_copies"], raw["sql_instances"]),
+                                             raw["instance_observations"], build.call_index)
     return Facts(as_of=as_of, locker_ids=locker_ids, projects=projects, coverage=Coverage(build.gaps, build.answered),
                  parts=parts, call_index=build.call_index)

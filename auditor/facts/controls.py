@@ -7,7 +7,7 @@ read from the locker by `auditor.facts.read_controls`; checks see only these.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 KEY_VERSION_STATES = ("ENABLED", "DISABLED", "DESTROYED", "DESTROY_SCHEDULED")
 UNUSABLE_KEY_STATES = ("DISABLED", "DESTROYED", "DESTROY_SCHEDULED")
@@ -37,6 +37,9 @@ class KmsKey:
     purpose: str | None
     primary_version: str | None
     evidence: tuple[str, ...] = ()
+    # destroyScheduledDuration (immutable once the key exists): how long a version stays DESTROY_SCHEDULED,
+    # so a version's destroyTime also says when its destruction was scheduled
+    destroy_scheduled: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,29 @@ class KmsKeyVersion:
     name: str
     key: str
     state: str | None
-    destroy_time: datetime | None
+    destroy_time: datetime | None  # destroyTime: when the key material is (or was) scheduled to be destroyed
+    evidence: tuple[str, ...] = ()
+    create_time: datetime | None = None
+    destroy_event_time: datetime | None = None  # destroyEventTime: when it was destroyed (state DESTROYED)
+    observed_at: datetime | None = None  # when this read was answered (the call's server time)
+
+
+@dataclass(frozen=True)
+class KmsVersionChange:
+    """A successful Cloud KMS Admin Activity entry about a key's versions (auditor.facts.kms_log).
+
+    `version` is None for an entry that names only the key (CreateCryptoKeyVersion without its response,
+    UpdateCryptoKeyPrimaryVersion). `state` is the state the request left the version in, or None when
+    the entry does not say (an update logged without its body): unknown until the next read."""
+
+    key_name: str
+    version: str | None
+    time: datetime
+    method: str
+    state: str | None
+    principal: str | None
+    key: str  # log:<insertId>
+    primary: str | None = None  # UpdateCryptoKeyPrimaryVersion: the new primary version's name, when logged
     evidence: tuple[str, ...] = ()
 
 

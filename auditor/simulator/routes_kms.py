@@ -43,7 +43,28 @@ def _key(req: Request) -> tuple[str, KmsKey]:
     raise not_found(f"CryptoKey {name} not found.")
 
 
+def _history_version(project: str, key: KmsKey, number: int, now: dt.datetime) -> dict[str, Any]:
+    """A version of a key with a history: its state at `now`, with the fields the reference documents for
+    it (destroyTime only while DESTROY_SCHEDULED, destroyEventTime once DESTROYED)."""
+    versions, _primary = key.states_at(now)
+    v = versions[number - 1]
+    body: dict[str, Any] = {"name": f"{key.full_name(project)}/cryptoKeyVersions/{number}", "state": v.state,
+                            "createTime": ts(v.created), "generateTime": ts(v.created), "protectionLevel": "SOFTWARE",
+                            "algorithm": key.algorithm}
+    if v.state == "DESTROY_SCHEDULED" and v.destroy_time is not None:
+        body["destroyTime"] = ts(v.destroy_time)
+    elif v.state == "DESTROYED" and v.destroyed is not None:
+        body["destroyEventTime"] = ts(v.destroyed)
+    return body
+
+
+def version_count(key: KmsKey, now: dt.datetime) -> int:
+    return len(key.states_at(now)[0]) if key.history else len(key.versions)
+
+
 def version_json(project: str, key: KmsKey, number: int, now: dt.datetime) -> dict[str, Any]:
+    if key.history:
+        return _history_version(project, key, number, now)
     state = key.versions[number - 1]
     created = key.create_time + dt.timedelta(days=90 * (number - 1))
     body: dict[str, Any] = {
@@ -70,9 +91,11 @@ def get_key(req: Request) -> dict[str, Any]:
         "purpose": key.purpose,
         "createTime": ts(key.create_time),
         "versionTemplate": {"protectionLevel": "SOFTWARE", "algorithm": key.algorithm},
-        "destroyScheduledDuration": f"{int(DESTROY_SCHEDULE.total_seconds())}s",
+        "destroyScheduledDuration": f"{key.destroy_scheduled_days * 86400}s",
     }
     primary = key.primary_version() if key.purpose == "ENCRYPT_DECRYPT" else None  # only symmetric keys have a primary
+    if key.history and primary is not None:
+        primary = key.states_at(req.scenario.now)[1]
     if primary is not None:
         body["primary"] = version_json(project, key, primary, req.scenario.now)
     return body
@@ -84,7 +107,8 @@ def list_versions(req: Request) -> dict[str, Any]:
         raise invalid_argument("The simulator does not support filter or orderBy on cryptoKeyVersions.list.")
     if req.query.get("view") not in (None, "", "CRYPTO_KEY_VERSION_VIEW_UNSPECIFIED", "FULL"):
         raise invalid_argument(f"Invalid value for view: {req.query['view']!r}")
-    versions = [version_json(project, key, n, req.scenario.now) for n in range(1, len(key.versions) + 1)]
+    count = version_count(key, req.scenario.now)
+    versions = [version_json(project, key, n, req.scenario.now) for n in range(1, count + 1)]
     size = page_size(req.query.get("pageSize"), name="pageSize", default=PAGE_CAP, cap=PAGE_CAP)
     page, nxt = paginate(versions, req.query.get("pageToken"), size, query_key("cryptoKeyVersions", key.full_name(project)))
     out: dict[str, Any] = {"totalSize": len(versions)}

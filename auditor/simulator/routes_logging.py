@@ -1,8 +1,9 @@
 """Cloud Logging v2 entries.list, with the filter applied server-side.
 
-Entries come from the backup timeline (system-event ``cloudsql.instances.automatedBackup``)
-and the scenario's stop/start and backup-disable events (admin-activity
-``cloudsql.instances.update``). Entries later than the scenario clock are never served.
+Entries come from the backup timeline (system-event ``cloudsql.instances.automatedBackup``),
+the scenario's stop/start and backup-disable events (admin-activity
+``cloudsql.instances.update``) and the Cloud KMS keys' histories (admin-activity
+``DestroyCryptoKeyVersion`` ...). Entries later than the scenario clock are never served.
 Page cap: pageSize <= 1000 (default 50), as documented for the real API.
 """
 
@@ -116,6 +117,53 @@ def _spell_entries(project: Project, inst: SqlInstance, spell: Any) -> list[dict
     return out
 
 
+_KMS_METHODS = {"create": "CreateCryptoKeyVersion", "disable": "UpdateCryptoKeyVersion", "enable": "UpdateCryptoKeyVersion",
+                "destroy": "DestroyCryptoKeyVersion", "restore": "RestoreCryptoKeyVersion",
+                "primary": "UpdateCryptoKeyPrimaryVersion"}
+_KMS_REQUEST = "type.googleapis.com/google.cloud.kms.v1.{}Request"
+
+
+def _kms_entry(project: Project, key: Any, event: Any) -> dict[str, Any]:
+    """A Cloud KMS Admin Activity entry for one call of a key's history. No response is logged, and a
+    request body only where the method's body is not in doubt (destroy, restore: the name is the whole
+    request) or the event says it was logged (an update's new state and a primary change are unconfirmed);
+    CreateCryptoKeyVersion's new version is named only by its response, so its entry names the key."""
+    method = _KMS_METHODS[event.action]
+    key_name = key.full_name(project.id)
+    named = key_name if event.version is None else f"{key_name}/cryptoKeyVersions/{event.version}"
+    labels = {"project_id": project.id, "location": key.location, "key_ring_id": key.key_ring, "crypto_key_id": key.name}
+    if event.version is not None and event.action != "primary":
+        labels["crypto_key_version_id"] = str(event.version)
+        resource_type = "cloudkms_cryptokeyversion"
+    else:
+        resource_type, named = "cloudkms_cryptokey", key_name
+    proto: dict[str, Any] = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "status": {"code": 9, "message": "The request cannot be fulfilled: the version is not in a state that allows it."}
+        if event.failed else {},
+        "authenticationInfo": {"principalEmail": f"security@{project.id}.example"},
+        "serviceName": "cloudkms.googleapis.com",
+        "methodName": method,
+        "resourceName": named,
+    }
+    if event.action in ("destroy", "restore"):
+        proto["request"] = {"@type": _KMS_REQUEST.format(method), "name": named}
+    elif event.body_logged and event.action in ("disable", "enable"):
+        proto["request"] = {"@type": _KMS_REQUEST.format(method), "updateMask": "state",
+                            "cryptoKeyVersion": {"name": named, "state": "DISABLED" if event.action == "disable" else "ENABLED"}}
+    elif event.body_logged and event.action == "primary":
+        proto["request"] = {"@type": _KMS_REQUEST.format(method), "name": key_name, "cryptoKeyVersionId": str(event.version)}
+    return {
+        "insertId": _insert_id(project.id, key_name, event.action, event.version, event.time.isoformat()),
+        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
+        "protoPayload": proto,
+        "resource": {"type": resource_type, "labels": labels},
+        "timestamp": ts(event.time),
+        "receiveTimestamp": ts(event.time + dt.timedelta(seconds=1)),
+        "severity": "ERROR" if event.failed else "NOTICE",
+    }
+
+
 def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
     """Every entry of a project up to the scenario clock, in no particular order; cached (memo.py)."""
     return memo(scenario).get(("entries", project.id), lambda: _project_entries(scenario, project))
@@ -142,6 +190,8 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
             out += _spell_entries(project, inst, spell)
         if inst.delete_time is not None:
             out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
+    for key in project.kms_keys:  # issue 13 (kms): each key's Admin Activity history
+        out += [_kms_entry(project, key, event) for event in key.history]
     horizon = ts(scenario.now)
     return [e for e in out if e["timestamp"] <= horizon]
 

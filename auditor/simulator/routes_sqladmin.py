@@ -99,7 +99,8 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
     if inst.kms_key:
         body["diskEncryptionConfiguration"] = {"kind": "sql#diskEncryptionConfiguration", "kmsKeyName": inst.kms_key}
         body["diskEncryptionStatus"] = {"kind": "sql#diskEncryptionStatus",
-                                        "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/{inst.kms_key_version}"}
+                                        "kmsKeyVersionName": f"{inst.kms_key}/cryptoKeyVersions/"
+                                                             f"{inst.live_key_version(scenario.now.date())}"}
     return body
 
 

@@ -126,6 +126,7 @@ class SqlInstance(Strict):
     kms_key: str | None = None
     kms_key_version: int = Field(default=1, ge=1)  # the version encrypting the live data
     backup_key_versions: dict[str, int] = {}  # DATE or DATE..DATE -> version used by that day's backup
+    live_key_versions: dict[str, int] = {}  # DATE or DATE..DATE -> version encrypting the live data that day (issue 13)
     operations: list[Operation] = []
     backup: Backup | None = None
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] | None = None
@@ -144,7 +145,7 @@ class SqlInstance(Strict):
     def exists_at(self, t: dt.datetime) -> bool:
         return self.create_time <= t and (self.delete_time is None or t < self.delete_time)
 
-    @field_validator("days", "backup_key_versions")
+    @field_validator("days", "backup_key_versions", "live_key_versions")
     @classmethod
     def _day_keys(cls, v: dict[str, str]) -> dict[str, str]:
         for key in v:
@@ -174,13 +175,21 @@ class SqlInstance(Strict):
                 return outcome
         return "success"
 
+    def live_key_version(self, day: dt.date) -> int:
+        """The key version encrypting the live data on `day` (kms_key_version unless live_key_versions says otherwise)."""
+        for key, version in self.live_key_versions.items():
+            first, last = _parse_day_range(key)
+            if first <= day <= last:
+                return version
+        return self.kms_key_version
+
     def backup_key_version(self, day: dt.date) -> int:
         """The key version a backup taken on `day` is encrypted with (the live version unless overridden)."""
         for key, version in self.backup_key_versions.items():
             first, last = _parse_day_range(key)
             if first <= day <= last:
                 return version
-        return self.kms_key_version
+        return self.live_key_version(day)
 
     def stopped_at(self, t: dt.datetime) -> bool:
         return any(i.contains(t) for i in self.stopped)

@@ -8,6 +8,7 @@ history. Strict like the rest of the scenario: a typo is an error, never a healt
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -19,6 +20,39 @@ OperationType = Literal["RESTORE_VOLUME", "CLONE", "CREATE_CLONE", "BACKUP_VOLUM
                         "EXPORT", "IMPORT", "REENCRYPT"]
 
 
+KeyAction = Literal["create", "disable", "enable", "destroy", "restore", "primary"]
+
+
+class KeyEvent(Strict):
+    """One Admin Activity call on a key (issue 13): served as its audit-log entry and applied to the
+    versions' states from its time on. `create` adds the next version (ENABLED); `destroy` schedules
+    destruction (`destroy_scheduled_days` later the version is DESTROYED); `restore` leaves it DISABLED;
+    `disable`/`enable` are UpdateCryptoKeyVersion; `primary` is UpdateCryptoKeyPrimaryVersion.
+    `body_logged`: whether the entry carries the request body (unconfirmed for UpdateCryptoKeyVersion and
+    UpdateCryptoKeyPrimaryVersion). `failed`: the call was refused (a non-zero status), nothing changed."""
+
+    time: dt.datetime
+    action: KeyAction
+    version: int | None = Field(default=None, ge=1)  # every action but create names its version
+    body_logged: bool = False
+    failed: bool = False
+
+    _utc_time = field_validator("time")(lambda v: utc(v))
+
+    @model_validator(mode="after")
+    def _names_version(self) -> "KeyEvent":
+        if (self.action == "create") != (self.version is None):
+            raise ValueError("give `version` for every action except create (which adds the next version)")
+        return self
+
+
+@dataclass
+class VersionState:
+    number: int
+    state: str
+    created: dt.datetime
+    destroy_time: dt.datetime | None = None
+    destroyed: dt.datetime | None = None
 
 
 class KmsKey(Strict):
@@ -34,6 +68,9 @@ class KmsKey(Strict):
     # generated when the simulator first uses it (routes_kms), a new key for every scenario loaded.
     purpose: Literal["ENCRYPT_DECRYPT", "ASYMMETRIC_SIGN"] = "ENCRYPT_DECRYPT"
     algorithm: Literal["GOOGLE_SYMMETRIC_ENCRYPTION", "EC_SIGN_ED25519", "EC_SIGN_P256_SHA256"] = "GOOGLE_SYMMETRIC_ENCRYPTION"
+    # issue 13 (kms): the key's Admin Activity history; `versions` are then the states at create_time
+    history: list[KeyEvent] = []
+    destroy_scheduled_days: int = Field(default=30, ge=1, le=120)  # destroyScheduledDuration (immutable)
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
 
@@ -43,7 +80,46 @@ class KmsKey(Strict):
             raise ValueError(f"primary {self.primary} is not a version of this key (1..{len(self.versions)})")
         if (self.purpose == "ASYMMETRIC_SIGN") != (self.algorithm != "GOOGLE_SYMMETRIC_ENCRYPTION"):
             raise ValueError(f"algorithm {self.algorithm} does not fit purpose {self.purpose}")
+        most = len(self.versions) + sum(1 for e in self.history if e.action == "create")
+        for event in self.history:
+            if event.version is not None and event.version > most:
+                raise ValueError(f"history: version {event.version} is never a version of this key (1..{most})")
         return self
+
+    def states_at(self, at: dt.datetime) -> tuple[list[VersionState], int | None]:
+        """Each version's state at `at` after the history's calls up to then, and the primary version."""
+        versions = [VersionState(n + 1, state, self.create_time + dt.timedelta(days=90 * n))
+                    for n, state in enumerate(self.versions)]
+        primary = self.primary_version()
+        schedule = dt.timedelta(days=self.destroy_scheduled_days)
+
+        def settle(moment: dt.datetime) -> None:
+            for v in versions:
+                if v.state == "DESTROY_SCHEDULED" and v.destroy_time is not None and v.destroy_time <= moment:
+                    v.state, v.destroyed = "DESTROYED", v.destroy_time
+
+        for event in sorted(self.history, key=lambda e: e.time):
+            if event.time > at:
+                break
+            settle(event.time)
+            if event.failed:
+                continue
+            if event.action == "create":
+                versions.append(VersionState(len(versions) + 1, "ENABLED", event.time))
+                continue
+            if event.version is None or event.version > len(versions):
+                continue
+            v = versions[event.version - 1]
+            if event.action == "primary":
+                primary = event.version
+            elif event.action in ("disable", "enable") and v.state in ("ENABLED", "DISABLED"):
+                v.state = "DISABLED" if event.action == "disable" else "ENABLED"
+            elif event.action == "destroy" and v.state in ("ENABLED", "DISABLED"):
+                v.state, v.destroy_time = "DESTROY_SCHEDULED", event.time + schedule
+            elif event.action == "restore" and v.state == "DESTROY_SCHEDULED":
+                v.state, v.destroy_time = "DISABLED", None
+        settle(at)
+        return versions, primary
 
     def full_name(self, project: str) -> str:
         return f"projects/{project}/locations/{self.location}/keyRings/{self.key_ring}/cryptoKeys/{self.name}"

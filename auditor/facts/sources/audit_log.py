@@ -15,7 +15,8 @@ from typing import Any
 
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
-from auditor.facts.declare import Cost, Fact, Source
+from auditor.facts.declare import Cost, Fact, Source, key_scope
+from auditor.facts.kms_log import is_kms_entry, kms_change
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",
@@ -122,6 +123,11 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
     for entry in items(body, "entries") or []:
         proto = entry.get("protoPayload")
+        if is_kms_entry(proto):  # a key's own query (auditor.collectors.kms): its versions' history
+            change = kms_change(entry, item_id)
+            if change:
+                emit("kms_version_changes", change)
+            continue
         if isinstance(proto, dict) and proto.get("methodName") in ADMIN_METHODS:
             instance, key, stamp = entry_instance(entry, proto), text(entry, "insertId"), timestamp(entry.get("timestamp"))
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
@@ -192,10 +198,12 @@ FACTS = (
          doc="stops (NEVER) and starts (ALWAYS), from the Admin Activity audit log"),
     Fact("log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
          doc="the spans of time complete audit-log queries covered"),
+    Fact("kms_version_changes", "key", key=lambda c: c.key_name, scope_of=key_scope, dedupe=_changes,
+         doc="Cloud KMS key-version changes (destroy, restore, update, create, primary), from the Admin Activity audit log"),
 )
 SOURCES = (
     Source("logging", "entries.list", "project",
-           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage"),
+           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage", "kms_version_changes"),
            permissions=("logging.logEntries.list",), field="entries", read=read, on_complete=on_complete,
            cost=Cost(page_cap=1000, per="project", shape="audit_entries")),
 )

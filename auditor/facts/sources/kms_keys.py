@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.facts.access import text
+from auditor.facts.read_backupdr import duration
 from auditor.facts.controls import KmsKey, key_location
 from auditor.facts.declare import Cost, Fact, Source, key_scope
 
@@ -13,7 +14,8 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
     name = text(body, "name")
     if name:
         emit("kms_keys", KmsKey(name=name, location=key_location(name), purpose=text(body, "purpose"),
-                                primary_version=text(body, "primary", "name"), evidence=(item_id,)))
+                                primary_version=text(body, "primary", "name"), evidence=(item_id,),
+                                destroy_scheduled=duration(body.get("destroyScheduledDuration"))))
 
 
 def _by_name(values: list[Any]) -> list[Any]:
