@@ -60,7 +60,8 @@ def by_day(facts: Any, resource: str, period: Period) -> dict[str, tuple[list[st
 
 
 def attach(findings: list[Finding], facts: Any, period: Period) -> None:
-    """Add each day's own evidence to every finding that carries day states (in place)."""
+    """Add each day's own evidence to every finding that carries day states (in place); what a check gave
+    itself (the key-version reads and entries of encryption parity) is kept beside it."""
     cache: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
     for finding in findings:
         days = finding.details.get("days") if isinstance(finding.details, dict) else None
@@ -69,6 +70,18 @@ def attach(findings: list[Finding], facts: Any, period: Period) -> None:
         found = cache.get(finding.resource)
         if found is None:
             found = cache[finding.resource] = by_day(facts, finding.resource, period)
-        if not isinstance(finding.details.get("day_evidence"), dict):
+        own_items, own_keys = (finding.details.get(name) for name in ("day_evidence", "day_entries"))
+        if not isinstance(own_items, dict):
             finding.details["day_evidence"] = {day: items for day, (items, _) in found.items() if day in days and items}
-        finding.details["day_entries"] = {day: keys for day, (_, keys) in found.items() if day in days and keys}
+        elif finding.details.get("day_evidence_joins"):
+            finding.details["day_evidence"] = _joined(own_items, {d: i for d, (i, _) in found.items() if d in days})
+        generic = {day: keys for day, (_, keys) in found.items() if day in days and keys}
+        finding.details["day_entries"] = _joined(own_keys, generic) if isinstance(own_keys, dict) else generic
+        finding.details.pop("day_evidence_joins", None)
+
+
+def _joined(own: dict[str, Any], more: dict[str, list[str]]) -> dict[str, list[str]]:
+    out = {day: set(values or ()) for day, values in own.items()}
+    for day, values in more.items():
+        out.setdefault(day, set()).update(values)
+    return {day: sorted(values) for day, values in sorted(out.items()) if values}

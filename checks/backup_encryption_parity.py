@@ -148,6 +148,8 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         evidence.extend(sorted({item for name in cited for event in facts.kms_history.timeline(name).events
                                 for item in event.evidence} - set(evidence)))
         day_text = _day_words(facts.kms_history, why, broken, unknown_days)
+        keys = {instance.kms_key} | {key_of_version(r.key_version) for r in runs if r.key_version}
+        details.update(_key_day_evidence(facts.kms_history, sorted(keys), ctx), day_evidence_joins=True)
     if problems:
         status, text = FAIL, "; ".join(problems)
         if broken or unknown_days:
@@ -228,6 +230,21 @@ def _day_words(history: Any, why: dict, broken: list, unknown: list) -> str:
                                 "it is unknown")
         parts.append(f"{len(unknown)} days are unknown ({daily.day_ranges(unknown)}): " + "; ".join(sorted(reasons)))
     return ". ".join(parts)
+
+
+def _key_day_evidence(history: Any, keys: list[str], ctx: CheckContext) -> dict[str, dict[str, list[str]]]:
+    """Each day's own key evidence, so a sampled day names it: the version reads of that day (their pages)
+    and the keys' Admin Activity entries of that day (log:<insertId>, with their pages)."""
+    moments = list(history.moments(keys))
+    items: dict[str, set[str]] = defaultdict(set)
+    entries: dict[str, set[str]] = defaultdict(set)
+    for (_, key, pages), day in zip(moments, ctx.period.days_of([m[0] for m in moments])):
+        if ctx.period.start <= day <= ctx.period.end:
+            items[day.isoformat()].update(pages)
+            if key:
+                entries[day.isoformat()].add(key)
+    return {"day_evidence": {d: sorted(v) for d, v in sorted(items.items())},
+            "day_entries": {d: sorted(v) for d, v in sorted(entries.items())}}
 
 
 def _ordered(states: list[str]) -> list[str]:

@@ -149,8 +149,8 @@ def test_sha256sums_cover_the_pack(demo_pack):
 def test_each_kms_key_is_read_once_however_many_backups_use_it(demo_pack):
     stats = demo_pack[2]
     key = "GET /v1/projects/{project}/locations/{location}/keyRings/{keyRing}/cryptoKeys/{cryptoKey}"
-    # billing, ledger, orders, events, archive, invoices, payments, and the two Backup and DR vaults' keys
-    assert stats[("cloudkms", key)] == 9
-    assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 9
-    # one operations listing per primary the identity can see: 6 in bks-prod/-analytics, 5 in bks-platform, 6 in bks-data
-    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 17
+    # billing, ledger, orders, events, archive, invoices, payments, treasury, and the two Backup and DR vaults' keys
+    assert stats[("cloudkms", key)] == 10
+    assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 10
+    # one operations listing per primary the identity can see: 6 in bks-prod/-analytics, 6 in bks-platform, 6 in bks-data
+    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 18
