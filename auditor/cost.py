@@ -80,6 +80,8 @@ PAGE_CAPS, PER_PROJECT, TERMS = _declared()
 #: A backup project (named by a plan or an association, not audited): its vaults and plans only.
 BACKUP_PROJECT: frozenset = frozenset({("backupdr", "backupVaults.list"), ("backupdr", "backupPlans.list")})
 LOGGING_READS_PER_MINUTE = 60
+#: each key's own Admin Activity query (auditor.collectors.kms.key_history_call), besides the per-project one
+KEY_HISTORY: Method = ("logging", "entries.list")
 
 
 def pages(items: int, cap: int) -> int:
@@ -117,6 +119,7 @@ class OrgShape:
     asset_results: tuple[int, ...] = ()  # per search scope: results returned
     key_versions: tuple[int, ...] = ()  # per distinct KMS key named by instances or runs: its versions
     key_project: tuple[str, ...] = ()  # per key (same order): the project whose listings named it first
+    key_entries: tuple[int, ...] = ()  # per key (same order): entries its own history query matches (default none)
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,9 @@ def design_minimum(shape: OrgShape) -> Minimum:
             n = pages(versions if field_name else 1, cap)
             by_method[method] += n
             key_pages = max(key_pages, n)
+        history = pages(shape.key_entries[index] if index < len(shape.key_entries) else 0, PAGE_CAPS[KEY_HISTORY])
+        by_method[KEY_HISTORY] += history
+        key_pages = max(key_pages, history)
         named_in = shape.key_project[index] if index < len(shape.key_project) else ""
         project_chain = max(project_chain, listing_pages.get(named_in, 1) + key_pages)  # the listing, then the key
     entries = [pages(p.audit_entries, PAGE_CAPS[("logging", "entries.list")]) for p in shape.projects]
