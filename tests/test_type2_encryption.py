@@ -160,3 +160,43 @@ def test_exception_days_name_their_own_evidence_for_sampling(single):
     # Sep 20's destroy entry is that day's own evidence (auditor.day_evidence), not a quarter-long page
     assert any(key.startswith("log:") for key in finding["details"]["day_entries"].get("2026-09-20", []))
     assert finding["details"]["day_evidence"].get("2026-09-20")
+
+
+SAMPLE_TREASURY = "//cloudsql.googleapis.com/projects/bks-platform/instances/treasury-pg"
+
+
+@pytest.fixture(scope="module")
+def sample_daily(sample_dir, tmp_path_factory):
+    """The sample scenario's own case (treasury-pg in bks-platform, alone), one locker a day at the sample's
+    02:00 clock, Jul 1 .. Sep 30 (`make type2`)."""
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take about a minute; run with `make type2` (TYPE2_DAILY=full)")
+    from auditor.config import load_config
+    from auditor.simulator import load_scenario
+
+    scenario = load_scenario(sample_dir / "scenario.yaml")
+    (platform,) = [p for p in scenario.projects if p.id == "bks-platform"]
+    platform = platform.model_copy(update={"sql_instances": [i for i in platform.sql_instances if i.name == "treasury-pg"],
+                                           "kms_keys": [k for k in platform.kms_keys if k.name == "treasury"]})
+    scenario = scenario.model_copy(update={"projects": [platform], "github": None})
+    config = load_config(sample_dir / "auditor.yaml")
+    config = config.model_copy(update={"github": None, "gcp": config.gcp.model_copy(
+        update={"projects": ["bks-platform"], "monitoring_project": None})})
+    root = tmp_path_factory.mktemp("sample-treasury")
+    dirs, day = [], dt.date(2026, 7, 1)
+    with Simulator(scenario, port=0, now=dt.datetime(2026, 7, 1, 2, 0, tzinfo=UTC)) as sim:
+        while day <= dt.date(2026, 9, 30):
+            sim.set_clock(dt.datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC))
+            dirs.append(collect(config.with_endpoints(sim.url), root / f"daily-{day}" / "evidence").evidence_dir)
+            day += dt.timedelta(days=1)
+    return evaluate(dirs)
+
+
+def test_the_sample_case_from_daily_lockers_has_the_scenarios_hand_written_days(sample_daily, sample_dir):
+    import yaml
+
+    expected = yaml.safe_load((sample_dir / "scenario.yaml").read_text())["expect"]["backup-encryption-parity"][SAMPLE_TREASURY]
+    finding = _encryption(sample_daily)[SAMPLE_TREASURY]
+    assert finding["status"] == expected["status"] == "fail", finding["message"]
+    assert finding["details"]["exception_days"] == [str(d) for d in expected["exception_days"]] == DESTROYED_DAYS
+    assert finding["details"]["unknown_days"] == []
