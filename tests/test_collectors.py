@@ -78,10 +78,19 @@ def test_disabled_logging_api_makes_days_unknown_not_passing(sample_dir, tmp_pat
     path = scenario_variant(sample_dir, tmp_path, lambda d: project(d, "bks-prod").update(apis_disabled=["logging"]))
     collection, _ = collect_from(sample_dir, path, tmp_path)
     assert not collection.complete
-    (failed,) = [c for c in collection.failed_calls if c["method"] == "entries.list"]
+    # the project's query, and the own history query of each KMS key kept there (billing, invoices, the vault's)
+    failed = {c["scope"]: c for c in collection.failed_calls if c["method"] == "entries.list"}
+    assert sorted(failed) == ["projects/bks-prod", "projects/bks-prod/locations/us-central1/keyRings/sql/cryptoKeys/billing",
+                              "projects/bks-prod/locations/us-east1/keyRings/sql/cryptoKeys/invoices",
+                              "projects/bks-prod/locations/us-west1/keyRings/vault/cryptoKeys/backups"]
+    failed = failed["projects/bks-prod"]
     assert (failed["api"], failed["scope"], failed["error"]["kind"], failed["error"]["reason"]) == (
         "logging", "projects/bks-prod", "service_disabled", "SERVICE_DISABLED")
     results = evaluate([collection.evidence_dir])
+    (parity,) = [c for c in results["controls"] if c["id"] == "backup-encryption-parity"]
+    billing = {f["resource"]: f for f in parity["findings"]}["//cloudsql.googleapis.com/projects/bks-prod/instances/billing-pg"]
+    # its key's history could not be read: only the read's own moment (and its retained backups' days) are known
+    assert billing["status"] == "inconclusive" and billing["details"]["unknown_days"], billing["message"]
     (frequency,) = [c for c in results["controls"] if c["id"] == "backup-frequency"]
     by_resource = {f["resource"]: f for f in frequency["findings"]}
     customers = by_resource["//cloudsql.googleapis.com/projects/bks-prod/instances/customers-pg"]
