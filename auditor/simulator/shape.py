@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from auditor.config import Config
+from auditor.collectors.kms import key_history_filter
 from auditor.cost import BACKUP_PROJECT, OrgShape, ProjectShape
 from auditor.facts.projects import asset_scopes
 from auditor.logfilter import compile_filter
@@ -148,12 +149,17 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
         unreadable = {("backupdr", m) for m in ("backupVaults.list", "backupPlans.list")} if not _usable(project, "backupdr") else set()
         bdr = _backupdr_shape(scenario, project, keys) if _usable(project, "backupdr") else {}
         shapes.append(ProjectShape(ident, **bdr, unreadable=frozenset(unreadable), only=BACKUP_PROJECT))
-    key_versions = []
+    key_versions, key_entries = [], []
     for key in keys:
         parts = key.split("/")
         owner = scenario.project(parts[1]) if len(parts) > 1 else None
         match = [k for k in (owner.kms_keys if _usable(owner, "cloudkms") else [])
                  if k.full_name(owner.id) == key]
-        key_versions.append(len(match[0].versions) if match else 0)
-    return OrgShape(tuple(shapes), tuple(asset_results), tuple(key_versions), tuple(keys.values()))
+        key_versions.append((len(match[0].states_at(scenario.now)[0]) if match[0].history else len(match[0].versions))
+                            if match else 0)
+        # the key's own history query (auditor.collectors.kms): its entries, where the key's project serves Logging
+        history = compile_filter(key_history_filter(key, start))
+        key_entries.append(sum(1 for e in project_entries(scenario, owner) if history(e))
+                           if owner is not None and _usable(owner, "logging") else 0)
+    return OrgShape(tuple(shapes), tuple(asset_results), tuple(key_versions), tuple(keys.values()), tuple(key_entries))
 
