@@ -222,8 +222,7 @@ def _day_words(history: Any, why: dict, broken: list, unknown: list) -> str:
         for day in unknown:
             for use in why.get(day, ()):
                 if use.state == "unknown":
-                    reasons.add(f"the state of key version {use.version.rsplit('/', 1)[-1]} of {key_of_version(use.version)} "
-                                "is not established by any read or complete Admin Activity log query of its key")
+                    reasons.add(_why_state_unknown(history, use.version))
                 elif not use.usage_known:
                     reasons.add(f"key version {use.version.rsplit('/', 1)[-1]} of {key_of_version(use.version)} was unusable "
                                 "and no read of that day lists the backups retained then, so whether one was encrypted by "
@@ -245,6 +244,19 @@ def _key_day_evidence(history: Any, keys: list[str], ctx: CheckContext) -> dict[
                 entries[day.isoformat()].add(key)
     return {"day_evidence": {d: sorted(v) for d, v in sorted(items.items())},
             "day_entries": {d: sorted(v) for d, v in sorted(entries.items())}}
+
+
+def _why_state_unknown(history: Any, version: str) -> str:
+    """Why a version's state is unknown: its changes logged without their body, else nothing covering the days."""
+    named = f"key version {version.rsplit('/', 1)[-1]} of {key_of_version(version)}"
+    unlogged = [c for c in history.changes(key_of_version(version)) if c.version == version and c.state is None]
+    if unlogged:
+        when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
+        return (f"the Admin Activity entries of {named} of {when} were logged without the request body, so the state "
+                "they set is unknown until the next read of the version, and before the first of them no read says "
+                "what the state was")
+    return (f"the state of {named} is not established by any read of it, by its own timestamps or by a complete "
+            "Admin Activity log query of its key")
 
 
 def _ordered(states: list[str]) -> list[str]:

@@ -144,6 +144,7 @@ def test_one_run_cannot_tell_what_the_unlogged_updates_set(single):
     # the Aug 12 update, its value is what the Sep 30 read shows (the log query joins them); the refused
     # destroy of Sep 1 changed nothing
     assert finding["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-12")
+    assert "without the request body" in finding["message"] and "2026-08-10 12:00 UTC" in finding["message"]
     assert {d: s for d, s in finding["details"]["days"].items() if d > "2026-08-12"} == {
         d: "kept" for d in days_between("2026-08-13", "2026-09-30")}
 
