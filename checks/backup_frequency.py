@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from auditor.period import day_ranges
+from auditor.checks.days import log_gaps_words
 from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
@@ -53,7 +54,10 @@ def _inside(moment: datetime, intervals: list[tuple[datetime, datetime]]) -> boo
 
 
 def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list[tuple[datetime, datetime]],
-               ctx: CheckContext, evidence_readable: bool, window: timedelta | None = None) -> dict[date, str]:
+               ctx: CheckContext, evidence_readable: bool, window: timedelta | None = None,
+               covered: Any = None) -> dict[date, str]:
+    """`covered(start, end)`: whether a complete audit-log query covers a window; a window outside every
+    covered span (before a `--since` chain's start, in a break of the chain) is unknown, never missed."""
     window = window or ctx.config.policy.backup_window
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
     succeeded_days = set(ctx.period.days_of([a.window_start for a in attempts if a.outcome == "succeeded"]))
@@ -68,7 +72,7 @@ def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list
             states[day] = "stopped"
         elif window_opens + window > ctx.as_of:
             states[day] = "not_due"
-        elif not evidence_readable:
+        elif not evidence_readable or (covered is not None and not covered(window_opens, window_opens + window)):
             states[day] = "unknown"
         else:
             states[day] = "missed"
@@ -181,7 +185,10 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     life = facts.history.lifetime(instance.resource)
     period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
     stops = stopped_intervals(changes, instance.activation_policy, period_end)
-    states = day_states(instance, attempts, stops, ctx, log_readable, window)
+    # the audit log is the record of every attempt only over the time its complete queries cover (with Backup
+    # and DR, its own backups are the record: the horizon below says how far back)
+    covered = None if backupdr is not None else (lambda a, b: facts.history.covers(instance.resource, a, b))
+    states = day_states(instance, attempts, stops, ctx, log_readable, window, covered)
     if horizon is not None:
         for (day, state), opens in zip(list(states.items()), ctx.period.openings(instance.backup_start_time or MIDNIGHT_UTC)):
             if state == "missed" and opens < horizon:
@@ -227,7 +234,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         status = INCONCLUSIVE
         reason = log_gap.describe() if log_gap else (
             f"Backup and DR keeps backups {(ctx.as_of - horizon).days} days, so older days' backups have expired, and its "
-            "job log is not collected" if horizon else "the audit log for the period was not read")
+            "job log is not collected" if horizon else (
+                log_gaps_words(facts.history, instance.resource, ctx.period.starts_at, min(ctx.period.ends_at, ctx.as_of))
+                or "the audit log for the period was not read"))
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:

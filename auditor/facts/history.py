@@ -8,7 +8,7 @@ of time complete audit-log queries covered (auditor.facts.timeline says how they
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
 from auditor.facts.model import BackupAttempt, ConfigChange, LogSpan, SqlInstance
@@ -66,6 +66,17 @@ class History:
     def spans(self, resource: str, setting: str) -> list[Any]:
         """Where the setting's value is known, each span with its evidence (auditor.facts.timeline.Span)."""
         return self.timeline(resource, setting).spans()
+
+    def covers(self, resource: str, start: datetime, end: datetime) -> bool:
+        """Whether one complete audit-log query (or queries chained across lockers) covers [start, end] for
+        the resource's project: only then is the absence of a logged event evidence of its absence."""
+        return self.timeline(resource, "backup_enabled").covers(start.timestamp(), end.timestamp())
+
+    def log_gaps(self, resource: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The stretches of [start, end] no complete audit-log query of the resource's project covers."""
+        utc = timezone.utc
+        return [(datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc))
+                for lo, hi in self.timeline(resource, "backup_enabled").uncovered(start.timestamp(), end.timestamp())]
 
     def observations(self, resource: str) -> tuple[SqlInstance, ...]:
         """Every configuration read of the instance, oldest first (evidence in its own right)."""
