@@ -102,9 +102,9 @@ def _check_pack_sum(where: Path, locker: Locker) -> None:
             return
 
 
-def chain_ends(locker: Locker) -> dict[str, datetime]:
-    """Per scope, where the log chain ends after `locker`: its complete query's covered end, else where
-    its own query of that scope started (carried from its `previous.log_from`)."""
+def chain_starts(locker: Locker) -> dict[str, datetime]:
+    """Per scope, where the next query starts after `locker`: its complete query's covered end less
+    OVERLAP, else (the query failed or was partial) where its own query of that scope started."""
     previous = locker.manifest.get("previous")
     carried = previous.get("log_from") if isinstance(previous, dict) and isinstance(previous.get("log_from"), dict) else {}
     ends: dict[str, datetime] = {}
@@ -120,9 +120,10 @@ def chain_ends(locker: Locker) -> dict[str, datetime]:
             start = timestamp(bound.group(1)) if bound else timestamp(carried.get(scope))
             if start is not None:
                 failed[scope] = min(start, failed.get(scope, start))
+    starts = {scope: end - OVERLAP for scope, end in ends.items()}
     for scope, start in failed.items():
-        ends.setdefault(scope, start)  # the failed query's span is read again by the next locker
-    return ends
+        starts.setdefault(scope, start)  # the failed query's span is read again by the next locker
+    return starts
 
 
 def continue_from(folder: Path, organization: str | None) -> LogChain:
@@ -132,8 +133,7 @@ def continue_from(folder: Path, organization: str | None) -> LogChain:
     theirs = config.get("organization")
     if organization is not None and theirs is not None and theirs != organization:
         raise EvidenceError(f"--since {folder}: a locker of organisation {theirs!r}, not {organization!r}")
-    ends = chain_ends(locker)
-    starts = {scope: end - OVERLAP for scope, end in ends.items()}
+    starts = chain_starts(locker)
     link = {"locker_id": str(locker.manifest.get("locker_id")), "manifest_sha256": locker.manifest_sha256,
             "as_of": str(locker.manifest.get("as_of")), "found": "--since",
             "log_from": {scope: iso(start) for scope, start in sorted(starts.items())}}
