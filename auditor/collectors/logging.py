@@ -21,8 +21,9 @@ from auditor.scheduler import Call
 PAGE_SIZE = 1000
 # The fields of an entry the facts read (the standard `fields` partial-response parameter): the
 # entries as Logging stores them, less what no check uses (types, service name, receive time,
-# severity), about a third fewer bytes to send, store and parse.
-ENTRY_FIELDS = ("entries(insertId,timestamp,logName,resource,protoPayload/methodName,"
+# severity), about a third fewer bytes to send, store and parse. `operation` pairs a long-running
+# operation's first and last entries (only the last one's result applies).
+ENTRY_FIELDS = ("entries(insertId,timestamp,logName,resource,operation,protoPayload/methodName,"
                 "protoPayload/resourceName,protoPayload/status,protoPayload/metadata,protoPayload/request,"
                 "protoPayload/authenticationInfo/principalEmail),nextPageToken")
 BACKUP_METHOD = "cloudsql.instances.automatedBackup"
