@@ -66,6 +66,10 @@ class History:
             return Timeline(resource, setting, (), ())
         return found
 
+    def timelines(self) -> Iterable[Timeline]:
+        """Every timeline built (each resource and setting): the day-state benchmark's workload."""
+        return self._timelines.values()
+
     def spans(self, resource: str, setting: str) -> list[Any]:
         """Where the setting's value is known, each span with its evidence (auditor.facts.timeline.Span)."""
         return self.timeline(resource, setting).spans()
