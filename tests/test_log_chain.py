@@ -160,6 +160,17 @@ def test_a_refused_query_is_a_break_named_until_the_next_locker_reads_it_again(w
     assert frequency["details"]["days"]["2026-09-06"] == "succeeded"
 
 
+def test_a_locker_missing_from_the_merge_is_a_named_break(world):
+    """Day 4 left out (`check` refuses such a chain before evaluating; the library merge shows what it costs):
+    day 5's query starts at Sep 4 05:00, day 3's ended at its read, Sep 3 06:00."""
+    _root, _sim, _config, days = world
+    results = evaluate([days[1], days[2], days[3], days[5]])
+    retention = _finding(results, "backup-retention")
+    assert retention["status"] == "inconclusive"
+    assert retention["details"]["unknown_days"] == ["2026-09-04"]  # Sep 3 and Sep 5 have their own reads
+    assert "2026-09-03 06:00 .. 2026-09-04 05:00 UTC" in retention["message"]
+
+
 def _copy(folder, to):
     shutil.copytree(folder, to)
     return to
@@ -207,3 +218,51 @@ def test_a_locker_of_another_organisation_or_no_locker_is_refused(world, tmp_pat
         continue_from(other, config.organization)
     with pytest.raises(EvidenceError, match="nothing-here"):
         continue_from(tmp_path / "nothing-here", config.organization)
+
+
+# -- A quarter of daily lockers, each --since the day before (`make type2`: TYPE2_DAILY=full) -------------
+
+@pytest.fixture(scope="module")
+def quarter_chain(tmp_path_factory):
+    """test_type2_retention's scenario, one locker a day at 06:00 Jul 1 .. Sep 30, each continuing the day before
+    (about 70 s on 2 cores), merged; and the log entries each locker holds."""
+    import os
+
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 chained daily lockers take about 70 s; run with `make type2` (TYPE2_DAILY=full)")
+    from test_type2_retention import CONFIG as RETENTION_CONFIG, SCENARIO as RETENTION_SCENARIO
+    from testkit import scenario_setup
+
+    root, scenario, config = scenario_setup(tmp_path_factory.mktemp("quarter-chain"), RETENTION_CONFIG, RETENTION_SCENARIO)
+    dirs, day = [], dt.date(2026, 7, 1)
+    with Simulator(scenario, port=0) as sim:
+        freeze_clock(sim)
+        while day <= dt.date(2026, 9, 30):
+            sim.set_clock(dt.datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC))
+            dirs.append(collect(config.with_endpoints(sim.url), root / f"daily-{day}" / "evidence",
+                                since=dirs[-1] if dirs else None).evidence_dir)
+            day += dt.timedelta(days=1)
+    return dirs, evaluate(dirs)
+
+
+def test_a_quarter_of_chained_lockers_shows_the_cut_on_exactly_its_days(quarter_chain):
+    dirs, results = quarter_chain
+    logged, unlogged = (f"//cloudsql.googleapis.com/projects/ret-prod/instances/{n}" for n in ("logged-pg", "unlogged-pg"))
+    for resource in (logged, unlogged):
+        finding = _finding(results, "backup-retention", resource)
+        # as tests/test_type2_retention.py's unchained daily lockers: Aug 10 (09:00) .. Sep 5 (09:00), nothing unknown
+        assert finding["details"]["exception_days"] == days_between("2026-08-10", "2026-09-05"), resource
+        assert finding["details"]["unknown_days"] == [], resource
+    moved = _finding(results, "backup-cross-region", "//cloudsql.googleapis.com/projects/ret-prod/instances/moved-pg")
+    assert moved["details"]["exception_days"] == days_between("2026-08-15", "2026-08-25")
+    assert moved["details"]["unknown_days"] == []
+
+
+def test_a_quarter_of_chained_lockers_each_reads_one_day_of_log(quarter_chain):
+    dirs, _results = quarter_chain
+    for folder in dirs[1:]:
+        covered = _log_call(folder)["covered"]
+        start, end = (dt.datetime.fromisoformat(covered[k].replace("Z", "+00:00")) for k in ("from", "to"))
+        assert end - start == dt.timedelta(hours=25), folder  # a day and the hour's overlap, whatever the date
+        # three instances, one automated-backup window a day each, and at most the day's updates
+        assert len(_entries(folder)) <= 3 + 2, folder
