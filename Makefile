@@ -28,9 +28,9 @@ test: $(VENV)/.installed
 faults: $(VENV)/.installed
 	FAULT_MATRIX=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_fault_differential.py -p no:logging -s
 
-# Issue 13's day-by-day retention and encryption over 92 daily lockers (about 70 s each; the suite skips them).
+# Issue 13's day-by-day controls over 92 daily lockers (about 70 s each; the suite skips them).
 type2: $(VENV)/.installed
-	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_retention.py tests/test_type2_encryption.py
+	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_*.py tests/test_log_chain.py
 
 # The linter (ruff, from the test extra), with the rules in pyproject.toml.
 lint: $(VENV)/.installed

@@ -392,7 +392,9 @@ SIGN_KEY_HELP = "sign the pack as the last step: a private key file from `audito
 SIGN_CREDENTIALS_HELP = ("the signing identity for a gcpkms:// key (not the auditing one): application-default, "
                          "anonymous (the simulator) or a service-account key file")
 KMS_ENDPOINT_HELP = "Cloud KMS root URL for a gcpkms:// key (Private Service Connect, the simulator)"
-SINCE_HELP = "the previous day's evidence locker this one continues (default: the newest locker of the same organisation beside OUT)"
+SINCE_HELP = ("the previous evidence locker (or pack) this one continues; it must verify, and the audit-log queries "
+              "start where its coverage ended, so a daily collection does not grow with the period (judge the quarter "
+              "with `check` over the chain). Default: no shortening; the newest locker beside OUT is recorded as previous")
 
 
 def _signer(key: Optional[str], credentials: str, endpoint: Optional[str]):

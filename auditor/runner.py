@@ -62,10 +62,14 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
             since: Path | None = None) -> Collection:
     """Run every collector's calls through the scheduler into a new locker (`serial`: one call at a
     time, the benchmark's baseline; otherwise `collection.parallelism` per API). The locker records
-    the one it continues (`since`, or the newest beside it: auditor.chain)."""
+    the one it continues (`since`, or the newest beside it: auditor.chain); with `since` its audit-log
+    queries start where that locker's coverage ended (auditor.log_chain)."""
     from auditor.chain import previous_for
+    from auditor.log_chain import continue_from
 
-    previous = previous_for(evidence_dir, config.organization, since)
+    # --since: the previous locker verifies first, and the audit-log queries start where it left off
+    log_chain = continue_from(since, config.organization) if since is not None else None
+    previous = log_chain.link if log_chain is not None else previous_for(evidence_dir, config.organization, None)
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
     if not google and not (config.github and config.github.organizations):
         raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
@@ -73,7 +77,7 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     # a source-code-only audit never calls Google, so it needs (and looks for) no Google credentials
     credentials, identity = load_credentials(config.gcp.credentials if google else "anonymous")
     clients = GoogleClients(config.gcp, credentials)
-    ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients)
+    ctx = CollectContext(config=config, period=Period.from_config(config.period), google=clients, log_chain=log_chain)
     principal = provenance.gcp_principal(credentials, config.gcp.credentials) if google else None
     identities = {"gcp": (principal or {}).get("email") or identity} if google else {}
     if config.github is not None:

@@ -12,6 +12,8 @@ prepares its data before any clock starts. Printed, each with its ratio and targ
   collectors in this process (on a share of the projects, extrapolated by requests, as printed);
 - CPU seconds per request on each side (what bounds the wall time on a small machine);
 - check time over the whole organisation (facts, every check, results validated);
+- the per-day hot path (every timeline's day states) in its current form and in a pandas form, with their
+  ratio (benchmarks/day_states.py; issue 13 adopts pandas only if it is both simpler and faster);
 - report time (HTML, PDF with its page count and size, workbook), peak memory, the machine;
 - GitHub at scale (benchmarks/github_scale.py).
 """
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate([collection.evidence_dir])
     check_seconds = time.perf_counter() - started
     findings = sum(len(c["findings"]) for c in results["controls"])
+    day_figures = day_states_section(collection.evidence_dir, config)
     reports = render(results, manifest, out / "pack", pdf=not args.no_pdf)
     memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -213,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nChecks and reports")
     row("checks (facts, every check, results)", f"{check_seconds:.2f} s ({findings} findings)", f"< {TARGETS['checks']} s",
         check_seconds < TARGETS["checks"])
+    report_day_states(day_figures)
     row("report HTML", f"{reports['html_seconds']:.2f} s ({reports['html_bytes'] / 1e6:.1f} MB)")
     if "pdf_seconds" in reports:
         row("report PDF", f"{reports['pdf_seconds']:.2f} s ({reports['pdf_pages']} pages, {reports['pdf_bytes'] / 1e6:.1f} MB)",
@@ -227,6 +231,23 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"\npack kept in {out / 'pack'}")
     return 0
+
+
+def day_states_section(evidence_dir: Path, config: Any) -> dict[str, Any]:
+    """The per-day hot path, current form against a pandas form (benchmarks/day_states.py), untimed above."""
+    from day_states import measure
+
+    from auditor.evidence.locker import Locker
+    from auditor.facts import build_facts
+    from auditor.period import Period
+
+    return measure(build_facts([Locker(evidence_dir)]), Period.from_config(config.period))
+
+
+def report_day_states(figures: dict[str, Any]) -> None:
+    from day_states import report
+
+    report(figures, row)
 
 
 def render(results: dict[str, Any], manifest: dict[str, Any], out: Path, *, pdf: bool) -> dict[str, Any]:

@@ -87,17 +87,17 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                              f"{len(broken)} days: {daily.day_ranges(broken)}"
                              + (f" ({'; '.join(problems)})" if problems else f"; as of the last read {config_verdict.reason}")
                              + "." + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
-                                      f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." if unknown else "")
+                                      f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}." if unknown else "")
                              + unset_note)
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         day_details["unverified"] = [incomplete_data(
-            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period)}")]
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}")]
         return finding(INCONCLUSIVE, f"{head} the backup location could not be established on {len(unknown)} days "
                                      f"({daily.day_ranges(unknown)}): "
-                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." + unset_note)
+                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}." + unset_note)
     if not isinstance(backups, Known):
         return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backups "
                                      f"could not be listed ({backups.describe()}), so where backups actually landed "

@@ -9,6 +9,7 @@ from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 from auditor.checks.common import instances, replica_finding, sql_gaps
+from auditor.checks.days import log_gaps_words
 
 ID = "backup-enabled"
 
@@ -51,6 +52,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
         message = (f"{instance.display}: automated backups are enabled {as_of_text}, but {len(unknown)} days "
                    f"({day_ranges(unknown)}) have no configuration evidence (no read that day and no complete "
                    "Admin Activity log query covering the time between that day and a read, to carry the setting across).")
+        gaps = log_gaps_words(history, instance.resource, ctx.period.starts_at, ctx.as_of)
+        if gaps:
+            message += f" Why: {gaps}."
     elif not enabled:
         status = FAIL
         message = f"{instance.display}: automated backups are disabled {as_of_text}; no automated process backs this data up."

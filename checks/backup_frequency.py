@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from auditor.period import day_ranges
+from auditor.checks.days import log_gaps_words
 from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
@@ -48,12 +49,53 @@ def stopped_intervals(changes: list[ActivationChange], current_policy: str | Non
     return intervals
 
 
+def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+    """(stopped, unsure): when the instance was stopped, and when whether it was is unknown, from its
+    activation-policy timeline (auditor.facts.history.ACTIVATION: reads, stops and starts, backup attempts).
+
+    A value holds from its event to the next one only over covered time (a complete audit-log query);
+    a start (ALWAYS) also says the instance was stopped since the covered span's beginning, and the
+    first read holds back to it. An update logged without its body is unknown from its moment to the
+    next event, unless the log joins it to a read or a backup attempt (auditor.facts.timeline); days
+    outside covered time are unknown by the coverage rule of `day_states`."""
+    stopped: list[tuple[float, float]] = []
+    unsure: list[tuple[float, float]] = []
+    events, times, end_ts = timeline.events, timeline.times, until.timestamp()
+
+    def spell(value: Any, start: float, end: float) -> None:
+        if end > start:
+            if value == "NEVER":
+                stopped.append((start, end))
+            elif value is None:
+                unsure.append((start, end))
+
+    for i, event in enumerate(events):
+        t = times[i]
+        nxt = times[i + 1] if i + 1 < len(events) else max(end_ts, t)
+        span = next(((lo, hi) for lo, hi in timeline.covered if lo <= t <= hi), None)
+        if span is None:
+            continue
+        spell(event.value, t, min(nxt, span[1]))
+        if i == 0:
+            before = "NEVER" if (event.source == "change" and event.value == "ALWAYS") else (
+                event.value if event.source != "change" else None)
+            spell(before, span[0], t)
+    utc = timezone.utc
+    as_dates = (lambda spans: [(datetime.fromtimestamp(a, utc), datetime.fromtimestamp(b, utc)) for a, b in spans])
+    return as_dates(stopped), as_dates(unsure)
+
+
 def _inside(moment: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
     return any(start <= moment < end for start, end in intervals)
 
 
 def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list[tuple[datetime, datetime]],
-               ctx: CheckContext, evidence_readable: bool, window: timedelta | None = None) -> dict[date, str]:
+               ctx: CheckContext, evidence_readable: bool, window: timedelta | None = None,
+               covered: Any = None, unsure: list[tuple[datetime, datetime]] = ()) -> dict[date, str]:
+    """`covered(start, end)`: whether a complete audit-log query covers a window; a window outside every
+    covered span (before a `--since` chain's start, in a break of the chain) is unknown, never missed nor
+    stopped. `unsure`: when whether the instance was stopped is unknown (an update logged without its
+    body): a window then without a success is unknown too."""
     window = window or ctx.config.policy.backup_window
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
     succeeded_days = set(ctx.period.days_of([a.window_start for a in attempts if a.outcome == "succeeded"]))
@@ -64,11 +106,13 @@ def day_states(instance: SqlInstance, attempts: list[BackupAttempt], stops: list
             states[day] = "not_applicable"  # before it existed, or created after that day's window opened
         elif day in succeeded_days:
             states[day] = "succeeded"
-        elif _inside(window_opens, stops):
+        elif _inside(window_opens, stops):  # stops are found only over covered time (activation_spells)
             states[day] = "stopped"
         elif window_opens + window > ctx.as_of:
             states[day] = "not_due"
-        elif not evidence_readable:
+        elif covered is not None and not covered(window_opens, window_opens + window):
+            states[day] = "unknown"
+        elif not evidence_readable or _inside(window_opens, list(unsure)):
             states[day] = "unknown"
         else:
             states[day] = "missed"
@@ -180,8 +224,14 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     tolerance = ctx.config.policy.backup_window
     life = facts.history.lifetime(instance.resource)
     period_end = min(ctx.period.ends_at, ctx.as_of, *([life.gone_by] if life.gone_by else []))
-    stops = stopped_intervals(changes, instance.activation_policy, period_end)
-    states = day_states(instance, attempts, stops, ctx, log_readable, window)
+    if backupdr is None:
+        stops, unsure = activation_spells(facts.history.timeline(instance.resource, "activation_policy"), period_end)
+    else:  # Backup and DR's own backups are the record; stops from the policies the log states
+        stops, unsure = stopped_intervals([c for c in changes if c.policy], instance.activation_policy, period_end), []
+    # the audit log is the record of every attempt only over the time its complete queries cover (with Backup
+    # and DR, its own backups are the record: the horizon below says how far back)
+    covered = None if backupdr is not None else (lambda a, b: facts.history.covers(instance.resource, a, b))
+    states = day_states(instance, attempts, stops, ctx, log_readable, window, covered, unsure)
     if horizon is not None:
         for (day, state), opens in zip(list(states.items()), ctx.period.openings(instance.backup_start_time or MIDNIGHT_UTC)):
             if state == "missed" and opens < horizon:
@@ -227,7 +277,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         status = INCONCLUSIVE
         reason = log_gap.describe() if log_gap else (
             f"Backup and DR keeps backups {(ctx.as_of - horizon).days} days, so older days' backups have expired, and its "
-            "job log is not collected" if horizon else "the audit log for the period was not read")
+            "job log is not collected" if horizon else (
+                log_gaps_words(facts.history, instance.resource, ctx.period.starts_at, min(ctx.period.ends_at, ctx.as_of))
+                or "the audit log for the period was not read"))
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:

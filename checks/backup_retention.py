@@ -210,7 +210,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                              + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
                              + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
                              + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
-                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}." if unknown else "")
+                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}." if unknown else "")
                              + (f" As of the last read: {'; '.join(problems)}." if problems else
                                 f" As of the last read it keeps {retained} backups, within the policy.")
                              + f" Also, {protection}.")
@@ -220,10 +220,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         details["unverified"] = [incomplete_data(
-            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period)}")]
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}")]
         return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
                                      f"days ({daily.day_ranges(unknown)}): "
-                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period)}.")
+                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
                          f"{pitr}. Note: {protection}.")

@@ -9,9 +9,10 @@ come from the resource's lifetime and are the same for each setting.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable
 
+from auditor.facts.declare import project_scope
 from auditor.period import day_ranges
 
 _RANK = {"broken": 3, "unknown": 2, "kept": 1}
@@ -38,13 +39,31 @@ def unlogged_changes(history: Any, resource: str, period: Any) -> list[Any]:
             and all(v is None for v in c.settings.values()) and period.starts_at <= c.time < period.ends_at]
 
 
-def why_unknown(history: Any, resource: str, period: Any) -> str:
-    """Why days are unknown, in words: a change logged without its body, or no evidence covering them."""
+def log_gaps_words(history: Any, resource: str, start: datetime, end: datetime) -> str | None:
+    """The breaks in the audit-log chain of the resource's project between `start` and `end`, in words
+    (None when the complete queries given cover all of it)."""
+    if end <= start:
+        return None
+    gaps = history.log_gaps(resource, start, end)
+    if not gaps:
+        return None
+    stretches = ", ".join(f"{lo:%Y-%m-%d %H:%M} .. {hi:%Y-%m-%d %H:%M} UTC" for lo, hi in gaps)
+    return (f"no complete audit-log query of {project_scope(resource)} covers {stretches} (a break in the log chain: "
+            "a locker missing from those given, a query that failed, a chain started with --since later, or a log read "
+            "that stopped before the configuration read), so nothing carries a setting across it")
+
+
+def why_unknown(history: Any, resource: str, period: Any, as_of: datetime | None = None) -> str:
+    """Why days are unknown, in words: a change logged without its body, a break in the log chain between
+    the period's start and the evidence date (`as_of`), or no evidence covering them."""
     unlogged = unlogged_changes(history, resource, period)
+    gaps = log_gaps_words(history, resource, period.starts_at, as_of) if as_of is not None else None
     if unlogged:
         when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
         return (f"the Admin Activity entries of {when} were logged without the request body, so the settings they "
-                "set are unknown until the next configuration read")
+                "set are unknown until the next configuration read" + (f"; and {gaps}" if gaps else ""))
+    if gaps:
+        return gaps
     return ("no configuration read covers them and no complete Admin Activity log query joins them to a read")
 
 
@@ -52,4 +71,4 @@ def iso_days(states: dict[date, str], isos: dict[date, str]) -> dict[str, str]:
     return {isos[d]: s for d, s in states.items()}
 
 
-__all__ = ["combine", "exception_days", "unlogged_changes", "why_unknown", "iso_days", "day_ranges"]
+__all__ = ["combine", "exception_days", "unlogged_changes", "why_unknown", "log_gaps_words", "iso_days", "day_ranges"]

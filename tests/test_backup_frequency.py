@@ -8,7 +8,7 @@ from auditor.checks import backup_frequency
 from auditor.checks_api import CheckContext
 from auditor.config import Config
 from auditor.facts.build import assemble
-from auditor.facts.model import ActivationChange, BackupAttempt, CallGap, Facts, SqlInstance, sql_resource
+from auditor.facts.model import ActivationChange, BackupAttempt, CallGap, Facts, LogSpan, SqlInstance, sql_resource
 from auditor.period import Period
 
 UTC = timezone.utc
@@ -39,7 +39,7 @@ def attempt(day: date, outcome="succeeded", hour=3, source="audit-log", key=None
 
 
 def facts_for(inst, attempts, changes=(), as_of=datetime(2026, 7, 11, 12, 0, tzinfo=UTC), log_read=True,
-              listed=True, extra=()) -> Facts:
+              listed=True, extra=(), covered_from=datetime(2026, 6, 30, tzinfo=UTC)) -> Facts:
     answered = [("sqladmin", "backupRuns.list", "projects/p")]
     gaps = []
     if listed:
@@ -52,8 +52,10 @@ def facts_for(inst, attempts, changes=(), as_of=datetime(2026, 7, 11, 12, 0, tzi
         gaps.append(CallGap("logging", "entries.list", "projects/p", "service_disabled", "SERVICE_DISABLED", "off", 403, "c-1"))
     windows = [a for a in attempts if a.source == "audit-log"]
     runs = [a for a in attempts if a.source == "backup-run"]
+    # the answered query's span: from the period's start (less a day) to the read, unless a test says otherwise
+    coverage = [LogSpan("projects/p", covered_from, as_of, "c-log")] if log_read else []
     return assemble(as_of, ["p"], items={"sql_instances": [inst, *extra] if listed else [], "backup_windows": windows,
-                                         "backup_runs": runs, "activation_changes": list(changes)},
+                                         "backup_runs": runs, "activation_changes": list(changes), "log_coverage": coverage},
                     answered=answered, gaps=gaps)
 
 

@@ -28,11 +28,12 @@ SCENARIO = {
          "labels": {"data-classification": "internal"},
          "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1"},
          "days": {"2026-07-15": "failed", "2026-09-01..2026-09-02": "none"}},
-        # Backups switched off at 14:00 on Aug 10 and back on at 09:00 on Aug 14 (Admin Activity patch entries).
+        # Backups switched off at 14:00 on Aug 10 and back on at 09:00 on Aug 14 (Admin Activity patch entries,
+        # here with their request body: without it one run cannot tell the spell, tests/test_type2_retention.py).
         {"name": "toggled-pg", "region": "us-east1", "database_version": "POSTGRES_16",
          "labels": {"data-classification": "internal"},
          "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1",
-                    "disabled": [{"from": "2026-08-10T14:00:00Z", "to": "2026-08-14T09:00:00Z"}]}},
+                    "disabled": [{"from": "2026-08-10T14:00:00Z", "to": "2026-08-14T09:00:00Z", "body_logged": True}]}},
         # Deleted at 12:00 on Aug 20.
         {"name": "gone-pg", "region": "us-east1", "database_version": "POSTGRES_16",
          "labels": {"data-classification": "internal"}, "delete_time": "2026-08-20T12:00:00Z",

@@ -78,19 +78,36 @@ def _classify(instance, entries, now):
     succeeded = {e["protoPayload"]["metadata"]["windowStartTime"][:10] for e in entries
                  if e["protoPayload"]["methodName"] == "cloudsql.instances.automatedBackup"
                  and e["protoPayload"]["metadata"]["windowStatus"] == "STATUS_SUCCEEDED"}
-    def settings(e):  # an update may be logged without its body (the sample's retention cut)
-        return e["protoPayload"]["request"].get("body", {}).get("settings", {})
+    # What says whether the instance was running: each update (its activationPolicy; None when it was logged
+    # without its body, or when the body set something else), each backup attempt (it ran then), and the
+    # read itself at `now`. An update without its body is unknown until the next event, unless that event is
+    # an attempt or the read (nothing else was logged in between: it set what they show).
+    def policy(e):
+        request = e["protoPayload"].get("request", {})
+        if "body" not in request:
+            return "?"
+        return request["body"].get("settings", {}).get("activationPolicy")
 
-    changes = sorted((_parse(e["timestamp"]), settings(e)["activationPolicy"])
-                     for e in entries if e["protoPayload"]["methodName"] == "cloudsql.instances.update"
-                     and "activationPolicy" in settings(e))
+    events = [(_parse(e["timestamp"]), policy(e), "update") for e in entries
+              if e["protoPayload"]["methodName"] in ("cloudsql.instances.update", "cloudsql.instances.patch")]
+    events = [(t, p, k) for t, p, k in events if p is not None]  # a body that did not touch it
+    events += [(_parse(e["protoPayload"]["metadata"]["windowStartTime"]), "ALWAYS", "attempt") for e in entries
+               if e["protoPayload"]["methodName"] == "cloudsql.instances.automatedBackup"]
+    events.append((now, instance["settings"]["activationPolicy"], "read"))
+    events.sort(key=lambda ev: (ev[0], ev[2] != "update"))
+    settled = []
+    for i, (when, value, kind) in enumerate(events):
+        if value == "?":
+            after = events[i + 1] if i + 1 < len(events) else None
+            value = after[1] if after is not None and after[2] != "update" else None
+        settled.append((when, value))
 
-    def stopped(t):
-        state = "ALWAYS"
-        for when, policy in changes:
+    def state(t):
+        current = "ALWAYS"
+        for when, value in settled:
             if when <= t:
-                state = policy
-        return state == "NEVER"
+                current = value
+        return current
 
     created = _parse(instance["createTime"])
     out = {}
@@ -101,10 +118,12 @@ def _classify(instance, entries, now):
             out[day] = "not_applicable"  # the window opened before the instance existed (its creation day too)
         elif day.isoformat() in succeeded:
             out[day] = "succeeded"
-        elif stopped(start):
+        elif state(start) == "NEVER":
             out[day] = "stopped"
         elif start + WINDOW > now:
             out[day] = "not_due"
+        elif state(start) is None:
+            out[day] = "unknown"
         else:
             out[day] = "missed"
         day += dt.timedelta(days=1)
@@ -134,15 +153,17 @@ def test_served_history_matches_expected_backup_frequency():
                 days = _classify(inst, entries, scenario.now)
                 missed = [d for d, s in days.items() if s == "missed"]
                 stopped_days = [d for d, s in days.items() if s == "stopped"]
+                unknown_days = [d for d, s in days.items() if s == "unknown"]
                 assert days[dt.date(2026, 9, 30)] == "not_due", name
-                status = "fail" if missed else "pass"
+                status = "fail" if missed else "inconclusive" if unknown_days else "pass"
                 if set(days.values()) <= {"not_applicable", "not_due"} and "not_applicable" in days.values():
                     status = "not_applicable"  # created after its last window opened: nothing was due yet
                 if isinstance(want, str):
-                    assert (status, missed, stopped_days) == (want, [], []), name
+                    assert (status, missed, stopped_days, unknown_days) == (want, [], [], []), name
                 else:
                     assert status == want.status, name
                     assert missed == (want.missed_days or []), name
                     assert stopped_days == (want.stopped_days or []), name
+                    assert unknown_days == (want.unknown_days or []), name
                 checked += 1
         assert checked == 5

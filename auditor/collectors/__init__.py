@@ -25,6 +25,7 @@ class CollectContext:
     config: Config
     period: Period
     google: GoogleClients
+    log_chain: Any = None  # auditor.log_chain.LogChain with --since: where each audit-log query starts
 
 
 def project_calls(ctx: CollectContext, project: str) -> Iterator[Call]:

@@ -21,8 +21,9 @@ from auditor.scheduler import Call
 PAGE_SIZE = 1000
 # The fields of an entry the facts read (the standard `fields` partial-response parameter): the
 # entries as Logging stores them, less what no check uses (types, service name, receive time,
-# severity), about a third fewer bytes to send, store and parse.
-ENTRY_FIELDS = ("entries(insertId,timestamp,logName,resource,protoPayload/methodName,"
+# severity), about a third fewer bytes to send, store and parse. `operation` pairs a long-running
+# operation's first and last entries (only the last one's result applies).
+ENTRY_FIELDS = ("entries(insertId,timestamp,logName,resource,operation,protoPayload/methodName,"
                 "protoPayload/resourceName,protoPayload/status,protoPayload/metadata,protoPayload/request,"
                 "protoPayload/authenticationInfo/principalEmail),nextPageToken")
 BACKUP_METHOD = "cloudsql.instances.automatedBackup"
@@ -53,11 +54,14 @@ def covered_span(start: datetime, read_at: datetime) -> dict[str, str]:
 
 def project_calls(ctx, project: str) -> Iterator[Call]:
     """One query per project: backup windows of the period (widened by a day each side for windows that
-    cross midnight), configuration changes from the period's start to the read. The call record's
+    cross midnight), configuration changes from the period's start to the read; with `--since`, both from
+    where the previous locker's coverage of the project ended (auditor.log_chain). The call record's
     `covered` says which span the answer covers (from the first page's server time, so a change logged
     while later pages were fetched is not claimed)."""
     clients = ctx.google
     query_start, query_end = ctx.period.starts_at - timedelta(days=1), ctx.period.ends_at + timedelta(days=1)
+    if getattr(ctx, "log_chain", None) is not None:  # --since: from where the previous locker's coverage ended
+        query_start = ctx.log_chain.start_for(f"projects/{project}", query_start)
     body = {
         "resourceNames": [f"projects/{project}"],
         "filter": cloudsql_audit_filter(project, query_start, query_end),

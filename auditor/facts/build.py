@@ -34,7 +34,7 @@ from auditor.facts.sources.github import READ_ERRORS, pages_of
 #: the derived views, and the facts each is computed from (a failed call feeding those feeds the view)
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
-                "log_coverage"),
+                "log_coverage", "activation_changes"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
     "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
     "protection": ("sql_instances", "buckets"),
@@ -214,7 +214,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     inventory = raw["inventory"][-1] if raw["inventory"] else None
     parts: dict[str, Any] = dict(scoped)
     parts["history"] = build_history(raw["instance_observations"], raw["config_changes"], raw["backup_windows"],
-                                     raw["backup_runs"], raw["instance_listings"], raw["log_coverage"])
+                                     raw["backup_runs"], raw["instance_listings"], raw["log_coverage"],
+                                     raw["activation_changes"])
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)

@@ -8,10 +8,10 @@ of time complete audit-log queries covered (auditor.facts.timeline says how they
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
-from auditor.facts.model import BackupAttempt, ConfigChange, LogSpan, SqlInstance
+from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, SqlInstance
 from auditor.facts.declare import project_scope
 from auditor.facts.timeline import Event, Timeline
 
@@ -23,6 +23,9 @@ SETTINGS: dict[str, Any] = {
     "pitr_enabled": None,
     "log_retention_days": None,
 }
+#: the activation policy's timeline (ALWAYS running, NEVER stopped): reads, stops and starts (an update logged
+#: without its body is an unknown value), and every backup attempt (the instance was running then)
+ACTIVATION = "activation_policy"
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,29 @@ class History:
     def timeline(self, resource: str, setting: str) -> Timeline:
         found = self._timelines.get((resource, setting))
         if found is None:
-            if setting not in SETTINGS:
+            if setting not in SETTINGS and setting != ACTIVATION:
                 raise KeyError(f"no timeline is built for setting {setting!r} (auditor.facts.history.SETTINGS)")
             return Timeline(resource, setting, (), ())
         return found
 
+    def timelines(self) -> Iterable[Timeline]:
+        """Every timeline built (each resource and setting): the day-state benchmark's workload."""
+        return self._timelines.values()
+
     def spans(self, resource: str, setting: str) -> list[Any]:
         """Where the setting's value is known, each span with its evidence (auditor.facts.timeline.Span)."""
         return self.timeline(resource, setting).spans()
+
+    def covers(self, resource: str, start: datetime, end: datetime) -> bool:
+        """Whether one complete audit-log query (or queries chained across lockers) covers [start, end] for
+        the resource's project: only then is the absence of a logged event evidence of its absence."""
+        return self.timeline(resource, "backup_enabled").covers(start.timestamp(), end.timestamp())
+
+    def log_gaps(self, resource: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The stretches of [start, end] no complete audit-log query of the resource's project covers."""
+        utc = timezone.utc
+        return [(datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc))
+                for lo, hi in self.timeline(resource, "backup_enabled").uncovered(start.timestamp(), end.timestamp())]
 
     def observations(self, resource: str) -> tuple[SqlInstance, ...]:
         """Every configuration read of the instance, oldest first (evidence in its own right)."""
@@ -92,10 +110,12 @@ def _group(values: Iterable[Any], key) -> dict[str, list[Any]]:
 
 
 def build_history(observations: list[SqlInstance], changes: list[ConfigChange], windows: list[BackupAttempt],
-                  runs: list[BackupAttempt], listings: list[tuple[str, datetime]], coverage: list[LogSpan]) -> History:
+                  runs: list[BackupAttempt], listings: list[tuple[str, datetime]], coverage: list[LogSpan],
+                  activations: Iterable[ActivationChange] = ()) -> History:
     obs_by = _group(observations, lambda o: o.resource)
     changes_by = _group(changes, lambda c: c.instance)
     attempts_by = _group([*windows, *runs], lambda a: a.instance)
+    activations_by = _group(activations, lambda a: a.instance)
     listed_by: dict[str, list[datetime]] = {}
     for scope, moment in listings:
         listed_by.setdefault(scope, []).append(moment)
@@ -124,5 +144,10 @@ def build_history(observations: list[SqlInstance], changes: list[ConfigChange], 
             if implied is not None:
                 events += [Event(a.window_start, implied, "backup-window", a.evidence) for a in attempts_by.get(resource, ())]
             timelines[(resource, setting)] = Timeline(resource, setting, events, covered)
+        events = [Event(o.observed_at, o.activation_policy, "observation", o.evidence)
+                  for o in seen if o.observed_at and o.activation_policy]
+        events += [Event(a.time, a.policy, "change", a.evidence) for a in activations_by.get(resource, ())]
+        events += [Event(a.window_start, "ALWAYS", "backup-window", a.evidence) for a in attempts_by.get(resource, ())]
+        timelines[(resource, ACTIVATION)] = Timeline(resource, ACTIVATION, events, covered)
     return History(lifetimes, timelines, {r: tuple(v) for r, v in obs_by.items()},
                    {r: tuple(v) for r, v in changes_by.items()})

@@ -74,13 +74,19 @@ class BackupAttempt:
 
 @dataclass(frozen=True)
 class ActivationChange:
-    """An instance stopped (NEVER) or started (ALWAYS), from the admin-activity audit log."""
+    """An instance stopped (NEVER) or started (ALWAYS), from the admin-activity audit log; `policy` None: an
+    update logged without its request body (whether Cloud SQL logs it is unconfirmed), which may have
+    stopped or started it. `operation`/`phase`/`failed`/`logged_body`: see auditor.facts.operations."""
 
     instance: str
     time: datetime
-    policy: str
+    policy: str | None
     key: str
     evidence: tuple[str, ...] = ()
+    operation: str | None = None
+    phase: str = "only"
+    failed: bool = False
+    logged_body: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,9 @@ class ConfigChange:
 
     `settings` holds the backup settings the request set, flattened to the SqlInstance field names
     (backup_enabled, retained_backups, backup_location, pitr_enabled, log_retention_days, ...);
-    a deletion has `deleted=True`.
+    a deletion has `deleted=True`. An entry of a long-running operation carries its `operation` key and
+    `phase` (first, last); `failed` marks a last entry whose status was not 0 (auditor.facts.operations
+    pairs them: only the last entry's result and time apply).
     """
 
     instance: str
@@ -100,6 +108,10 @@ class ConfigChange:
     key: str
     deleted: bool = False
     evidence: tuple[str, ...] = ()
+    operation: str | None = None
+    phase: str = "only"
+    failed: bool = False
+    logged_body: bool = True
 
 
 @dataclass(frozen=True)

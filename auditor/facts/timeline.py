@@ -87,6 +87,24 @@ class Timeline:
                 return True
         return False
 
+    def uncovered(self, start: float, end: float) -> list[tuple[float, float]]:
+        """The stretches of [start, end] no complete audit-log span covers (a break in the log chain)."""
+        out: list[tuple[float, float]] = []
+        at = start
+        for lo, hi in self.covered:
+            if hi <= at:
+                continue
+            if lo >= end:
+                break
+            if lo > at:
+                out.append((at, lo))
+            at = max(at, hi)
+            if at >= end:
+                break
+        if at < end:
+            out.append((at, end))
+        return out
+
     def spans(self) -> list[Span]:
         """Where the value is known, and from what: each event's value carried forward (and the first
         observation backward) over covered time; outside covered time, only the event's own moment."""

@@ -39,10 +39,13 @@ class Organization(Strict):
 
 
 class Interval(Strict):
-    """A half-open interval [from, to) during which an instance was stopped."""
+    """A half-open interval [from, to) during which an instance was stopped (or backups were off).
+    `body_logged`: whether the Admin Activity updates that began and ended it carry the request body;
+    unconfirmed for Cloud SQL (API notes), so by default they do not."""
 
     start: dt.datetime = Field(alias="from")
     end: dt.datetime | None = Field(default=None, alias="to")
+    body_logged: bool = False
 
     _utc_times = field_validator("start", "end")(lambda v: None if v is None else utc(v))
 
@@ -79,6 +82,7 @@ class Backup(Strict):
     binary_log: bool = False  # MySQL's point-in-time recovery switch (binaryLogEnabled)
     log_storage: Literal["DISK", "SWITCHING_TO_CLOUD_STORAGE", "SWITCHED_TO_CLOUD_STORAGE", "CLOUD_STORAGE"] | None = None
     disabled_since: dt.date | None = None
+    disabled_since_body_logged: bool = False  # whether the update that switched backups off carries its body
     runs_location: str | None = None  # where retained runs landed; default: `location`, else the nearest multi-region
     disabled: list[Interval] = []  # spells with backups switched off and back on: [from, to)
     changes: list[SettingSpell] = []  # spells with other settings (a retention cut), set and restored by updates

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from auditor.facts import operations
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
 from auditor.facts.declare import Cost, Fact, Source, key_scope
@@ -37,6 +39,7 @@ BACKUP_SETTINGS = {
 }
 ADMIN_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch", "cloudsql.instances.delete")
 _BACKUP_METHOD = "cloudsql.instances.automatedBackup"
+_ACTIVATION_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch")  # a stop or start is an update
 _EMPTY: dict[str, Any] = {}
 SNAPSHOT_SKEW = timedelta(minutes=15)
 _BOUND = re.compile(r'timestamp\s*(>=|>|<=|<)\s*"([^"]+)"')
@@ -66,32 +69,37 @@ def entry_instance(entry: dict[str, Any], proto: Any = None) -> str | None:
 
 
 def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: str, evidence: str) -> ConfigChange | None:
-    """The backup settings an update/patch set, or a deletion; None for an update that touched no backup setting."""
+    """The backup settings an update/patch set, or a deletion; None for an update that touched no backup setting.
+    An entry of a long-running operation is kept with its phase, to be paired (auditor.facts.operations)."""
     method = text(entry, "protoPayload", "methodName") or ""
     principal = text(entry, "protoPayload", "authenticationInfo", "principalEmail")
-    code = get(entry, "protoPayload", "status", "code")
-    if code not in (None, 0):  # a refused or failed request changed nothing
+    op, kind = operations.phase(entry)
+    if kind == operations.MIDDLE:
         return None
+    where = dict(principal=principal, key=f"log:{key}", evidence=(evidence,), operation=op, phase=kind)
+    if not operations.succeeded(entry):  # a refused or failed request changed nothing
+        return ConfigChange(instance, stamp, method, {}, failed=True, **where) if kind == operations.LAST else None
     if method.endswith(".delete"):
-        return ConfigChange(instance, stamp, method, {}, principal, f"log:{key}", deleted=True, evidence=(evidence,))
+        return ConfigChange(instance, stamp, method, {}, deleted=True, **where)
     if not isinstance(get(entry, "protoPayload", "request", "body"), dict):
         # the change was logged without its body (whether Cloud SQL logs it is unconfirmed): every backup
         # setting may have changed, and to what is unknown until the next read
-        return ConfigChange(instance, stamp, method, {name: None for name in BACKUP_SETTINGS.values()}, principal,
-                            f"log:{key}", evidence=(evidence,))
+        return ConfigChange(instance, stamp, method, unknown_settings(), logged_body=False, **where)
     backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
-    if not isinstance(backup, dict):
-        return None
     settings: dict[str, Any] = {}
     for path, name in BACKUP_SETTINGS.items():
-        value = get(backup, *path)
+        value = get(backup, *path) if isinstance(backup, dict) else None
         if value is not None:
             settings[name] = value.lower() if name == "backup_location" and isinstance(value, str) else value
     if "retained_backups" in settings:
         settings["retained_backups"] = integer(backup, "backupRetentionSettings", "retainedBackups")
-    if not settings:
+    if not settings and kind == operations.ONLY:
         return None
-    return ConfigChange(instance, stamp, method, settings, principal, f"log:{key}", evidence=(evidence,))
+    return ConfigChange(instance, stamp, method, settings, **where)
+
+
+def unknown_settings() -> dict[str, Any]:
+    return {name: None for name in BACKUP_SETTINGS.values()}
 
 
 def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | ActivationChange | None:
@@ -102,7 +110,7 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
     proto = entry.get("protoPayload")
     proto = proto if isinstance(proto, dict) else _EMPTY
     method = proto.get("methodName")
-    if method != _BACKUP_METHOD and method != "cloudsql.instances.update":
+    if method != _BACKUP_METHOD and method not in _ACTIVATION_METHODS:
         return None
     key, stamp = entry.get("insertId"), timestamp(entry.get("timestamp"))
     instance = entry_instance(entry, proto)
@@ -116,8 +124,21 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
         return BackupAttempt(instance, window_stamp(meta.get("windowStartTime")) or stamp, WINDOW_STATUS.get(status, "other"),
                            "audit-log", status, timestamp(meta.get("backupEndTime")) or timestamp(meta.get("backupStartTime")),
                            f"log:{key}", (evidence,))
-    policy = text(proto, "request", "body", "settings", "activationPolicy")
-    return ActivationChange(instance=instance, time=stamp, policy=policy, key=f"log:{key}", evidence=(evidence,)) if policy else None
+    op, kind = operations.phase(entry)
+    if kind == operations.MIDDLE:
+        return None
+    where = dict(instance=instance, time=stamp, key=f"log:{key}", evidence=(evidence,), operation=op, phase=kind)
+    if not operations.succeeded(entry):
+        return ActivationChange(policy=None, failed=True, **where) if kind == operations.LAST else None
+    request = proto.get("request")
+    body = request.get("body") if isinstance(request, dict) else None
+    if not isinstance(body, dict):
+        # logged without its body (unconfirmed for Cloud SQL): it may have stopped or started the instance
+        return ActivationChange(policy=None, logged_body=False, **where)
+    policy = text(body, "settings", "activationPolicy")
+    if policy or kind != operations.ONLY:
+        return ActivationChange(policy=policy, **where)
+    return None
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
@@ -181,8 +202,32 @@ def _by_key(values: list[Any]) -> list[Any]:
     return list({a.key: a for a in values}.values())
 
 
+def _filled_change(last: ConfigChange, first: ConfigChange) -> ConfigChange:
+    """The last entry, with the first's values when only the first carried the request body."""
+    if not last.logged_body and first.logged_body:
+        last = replace(last, settings=dict(first.settings), logged_body=True)
+    return operations.with_evidence(last, first)
+
+
 def _changes(values: list[ConfigChange]) -> list[ConfigChange]:
-    return sorted({c.key: c for c in values}.values(), key=lambda c: (c.time, c.key))
+    settled = operations.settle({c.key: c for c in values}.values(),
+                                unknown=lambda c: replace(c, settings=unknown_settings(), logged_body=False),
+                                fill=_filled_change)
+    # an operation whose body touched no backup setting is no change of them
+    return sorted((c for c in settled if c.settings or c.deleted), key=lambda c: (c.time, c.key))
+
+
+def _filled_activation(last: ActivationChange, first: ActivationChange) -> ActivationChange:
+    if not last.logged_body and first.logged_body:
+        last = replace(last, policy=first.policy, logged_body=True)
+    return operations.with_evidence(last, first)
+
+
+def _activations(values: list[ActivationChange]) -> list[ActivationChange]:
+    settled = operations.settle({a.key: a for a in values}.values(),
+                                unknown=lambda a: replace(a, policy=None, logged_body=False), fill=_filled_activation)
+    # a body that did not touch the activation policy is no stop or start
+    return sorted((a for a in settled if a.policy is not None or not a.logged_body), key=lambda a: (a.time, a.key))
 
 
 def _spans(values: list[LogSpan]) -> list[LogSpan]:
@@ -194,7 +239,7 @@ FACTS = (
          doc="automated backup windows and their outcome, from the system-event audit log"),
     Fact("config_changes", "project", key=lambda c: c.instance, dedupe=_changes,
          doc="backup-setting changes and deletions, from the Admin Activity audit log"),
-    Fact("activation_changes", "project", key=lambda a: a.instance, dedupe=_by_key,
+    Fact("activation_changes", "project", key=lambda a: a.instance, dedupe=_activations,
          doc="stops (NEVER) and starts (ALWAYS), from the Admin Activity audit log"),
     Fact("log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
          doc="the spans of time complete audit-log queries covered"),
