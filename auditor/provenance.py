@@ -9,6 +9,8 @@ An auditor relies on evidence only when it names an accountable principal. So th
   which is recorded as a scope limitation together with what the token could list;
 - the operator: the OS user and host, and in CI the run's URL from the ``GITHUB_*`` variables;
 - the tool and its version;
+- the Google Cloud permissions the identity holds on each project, as testIamPermissions answered
+  during collection (auditor.iam): held, missing, or "not tested" with the reason;
 - whether the run was SIMULATED: every endpoint on a loopback address, or anonymous credentials,
   means the data did not come from a real organisation, and every page of the pack says so;
 - the clock: ``as_of`` is the servers' clock (their ``Date`` headers). Against the simulator that is
@@ -180,9 +182,14 @@ def github_identity(locker: Any) -> dict[str, Any] | None:
     return found
 
 
-def for_results(lockers: list[Any]) -> dict[str, Any]:
-    """results.json's `provenance`: the newest locker's, with the clock and the GitHub identity read from the evidence."""
+def for_results(lockers: list[Any], permission_tests: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results.json's `provenance`: the newest locker's, with the clock, the GitHub identity and the
+    permissions testIamPermissions reported (auditor.iam) read from the evidence."""
+    from auditor import iam
+
     newest = lockers[-1]
+    if permission_tests is None:
+        permission_tests = iam.summary(lockers)
     manifest = newest.manifest
     stored = manifest.get("provenance") or {}
     simulated = bool(stored.get("simulated")) or manifest.get("identity", {}).get("gcp") == "anonymous"
@@ -212,7 +219,9 @@ def for_results(lockers: list[Any]) -> dict[str, Any]:
         principal["git"] = identity["git"]
     op = stored.get("operator") or {}
     ci = op.get("ci")
-    permissions = {"gcp": [SCOPE_READ_ONLY] if gcp and gcp.get("kind") != "anonymous" else []}
+    permissions: dict[str, list[str]] = {}
+    if gcp is not None:
+        permissions["gcp"] = ([SCOPE_READ_ONLY] if gcp.get("kind") != "anonymous" else []) + [permission_tests["line"]]
     if github is not None:
         permissions["github"] = list(github.get("scopes") or [])
     return {
@@ -226,10 +235,11 @@ def for_results(lockers: list[Any]) -> dict[str, Any]:
         "tool": stored.get("tool") or manifest.get("tool"),
         "permissions": permissions,
         "permissions_note": {
-            "gcp": "the OAuth scope requested; IAM permissions were not tested (testIamPermissions is not called by this "
-                   "build): every denied call is a scope limitation in the exceptions register",
+            "gcp": f"{permission_tests['read_only']}. {permission_tests['note']}; every denied call is a scope limitation "
+                   "in the exceptions register",
             "github": "X-OAuth-Scopes (sent for classic tokens only; empty for fine-grained, installation and Actions tokens)",
         },
+        "permission_tests": {"gcp": permission_tests} if gcp is not None else {},
         "clock": clock,
         "lockers": [locker.manifest.get("locker_id") for locker in lockers],
     }
