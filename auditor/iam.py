@@ -116,27 +116,44 @@ def _verdict(needed: tuple[str, ...], test: dict[str, Any] | None) -> tuple[str,
                     "(a deny policy, VPC Service Controls, an organisation policy)")
 
 
-def annotate(findings: dict[str, list[Any]], permission_summary: dict[str, Any]) -> None:
+def _denied(finding: Any, denied: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(api, method, scope, unverified entry) of each denied Google call behind an inconclusive finding.
+
+    A finding on a resource the check could not read carries the gap's text instead of its call
+    (kind `incomplete_data`); checks quote `CallGap.describe()` there, so the text finds the call."""
+    out = []
+    for entry in finding.details.get("unverified") or []:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("kind") == "permission_denied" and entry.get("api") and entry.get("method"):
+            out.append((entry["api"], entry["method"], str(entry.get("scope") or ""), entry))
+        elif entry.get("kind") == "incomplete_data":
+            for text, gap in denied.items():
+                if text in str(entry.get("message") or ""):
+                    entry["denied_call"] = gap.call_id
+                    out.append((gap.api, gap.method, gap.scope, entry))
+    return out
+
+
+def annotate(findings: dict[str, list[Any]], permission_summary: dict[str, Any], gaps: Any = ()) -> None:
     """Each inconclusive finding a denied Google call caused names the permission it needs and what the test said."""
     tests = {p["scope"]: p for p in permission_summary["projects"]}
+    denied = {gap.describe(): gap for gap in gaps if gap.kind == "permission_denied"}
     for found in findings.values():
         for finding in found:
             if finding.status != "inconclusive":
                 continue
-            said = []
-            for entry in finding.details.get("unverified") or []:
-                if not isinstance(entry, dict) or entry.get("kind") != "permission_denied" or not entry.get("api"):
-                    continue
-                if entry["api"] in ("github", "git", "inventory"):
+            said: list[str] = []
+            for api, method, scope, entry in _denied(finding, denied):
+                if api in ("github", "git", "inventory"):
                     continue  # GitHub's scopes are not IAM: its refusals cite GitHub's own stored answer
                 try:
-                    needed = permissions_for(entry["api"], entry["method"])
+                    needed = permissions_for(api, method)
                 except KeyError:
                     continue
-                scope = str(entry.get("scope") or "")
                 project = "/".join(scope.split("/")[:2]) if scope.startswith("projects/") else scope
-                state, words = _verdict(needed, tests.get(project))
                 test = tests.get(project)
+                state, words = _verdict(needed, test)
                 entry["permissions"] = {"needed": list(needed), "state": state,
                                         "test_call": test["call"] if test else None,
                                         "test_evidence": list(test["evidence"]) if test else []}

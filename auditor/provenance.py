@@ -179,7 +179,33 @@ def github_identity(locker: Any) -> dict[str, Any] | None:
                 count += len(body) if isinstance(body, list) else 0
             listed[call["params"].get("org")] = count
     found["could_list"] = {org: f"{n} repositories" for org, n in sorted(listed.items())}
+    refused = _refusals(locker, calls, items)
+    for org, refusal in refused.items():
+        if org not in listed:
+            found["could_list"][org] = f"nothing: {refusal['said']}"
+    if refused:
+        found["refused"] = refused
     return found
+
+
+def _refusals(locker: Any, calls: list[dict[str, Any]], items: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per organisation, GitHub's first refusal of an organisation-level call, with the answer GitHub sent
+    (its status, message and allow-listed headers, stored as evidence by the capture layer)."""
+    out: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        org = (call.get("params") or {}).get("org")
+        if call["outcome"] == "ok" or not org or org in out or call["method"] not in ("orgs.get", "orgs.repos.list"):
+            continue
+        error = call.get("error") or {}
+        pages = [i for i in call["items"] if (items.get(i) or {}).get("http_status") not in (200, None)]
+        body = _item_json(locker, pages[-1]) if pages else None
+        message = body.get("message") if isinstance(body, dict) else None
+        status = error.get("http_status") or ((items.get(pages[-1]) or {}).get("http_status") if pages else None)
+        out[org] = {"method": call["method"], "call": call["id"], "http_status": status,
+                    "message": message or error.get("message"), "headers": (items.get(pages[-1]) or {}).get("headers") if pages else None,
+                    "evidence": pages, "said": f"GitHub answered {call['method']} with HTTP {status or '?'}: "
+                                               f"{message or error.get('message') or error.get('kind')}"}
+    return out
 
 
 def for_results(lockers: list[Any], permission_tests: dict[str, Any] | None = None) -> dict[str, Any]:

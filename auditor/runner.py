@@ -167,7 +167,7 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     for check in checks:  # a sampled day must name that day's own evidence (auditor.day_evidence)
         day_evidence.attach(findings[check.id], facts, period)
     permission_tests = iam.summary(lockers)  # what the identity held (testIamPermissions), for the provenance
-    iam.annotate(findings, permission_tests)  # a denied call's findings name the permission it needs
+    iam.annotate(findings, permission_tests, facts.coverage.gaps)  # a denied call's findings name the permission it needs
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:
