@@ -214,7 +214,7 @@ def requests_by_method(calls: Iterable[Mapping[str, Any]], apis: Iterable[str] |
     return dict(out)
 
 
-GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms", "backupdr")
+GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms", "backupdr", "cloudresourcemanager")
 
 
 @dataclass
