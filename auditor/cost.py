@@ -30,7 +30,8 @@ since a listing answers at least one page, even an empty one):
     for each backup project B named by a plan or an association but not audited: its vaults and plans
     listings, and their data sources and backups, as above
     for each distinct KMS key K named by an instance, a retained run or backup, or a Backup and DR backup:
-        1 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeyVersions.list
+        2 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeys.testIamPermissions,
+                                                                          cryptoKeyVersions.list
 
 A project whose API is disabled or denied answers each of its calls with one error page: still one
 request, and no follow-ups. The operations horizon is the period's start less the longest

@@ -22,9 +22,10 @@ from typing import Any
 from auditor.permissions import WRITE_PROBES, permissions_for
 
 API, METHOD = "cloudresourcemanager", "projects.testIamPermissions"
+KEY_API, KEY_METHOD = "cloudkms", "cryptoKeys.testIamPermissions"
 NOTE = ("Cloud Resource Manager testIamPermissions on each project, asked during collection for every read permission "
         "the collectors need and a few write permissions; it answers for the project's policy and what it inherits, "
-        "not for grants on single resources")
+        "not for grants on single resources, so each Cloud KMS key the evidence names is also asked itself")
 
 
 def _held(locker: Any, call: dict[str, Any]) -> tuple[list[str] | None, str | None]:
@@ -53,10 +54,19 @@ def _not_tested(call: dict[str, Any]) -> str:
 
 def project_tests(locker: Any) -> list[dict[str, Any]]:
     """One entry per project the locker asked about, sorted by project."""
+    return _tests(locker, API, METHOD, lambda scope: {"project": scope.removeprefix("projects/")})
+
+
+def key_tests(locker: Any) -> list[dict[str, Any]]:
+    """One entry per Cloud KMS key the locker asked about (the key's own testIamPermissions), sorted by key."""
+    return _tests(locker, KEY_API, KEY_METHOD, lambda scope: {"key": scope})
+
+
+def _tests(locker: Any, api: str, method: str, names: Any) -> list[dict[str, Any]]:
     out = []
-    for call in locker.calls(API, METHOD):
+    for call in locker.calls(api, method):
         asked = [str(p) for p in call["params"].get("permissions") or []]
-        entry: dict[str, Any] = {"project": call["scope"].removeprefix("projects/"), "scope": call["scope"],
+        entry: dict[str, Any] = {**names(call["scope"]), "scope": call["scope"],
                                  "call": call["id"], "evidence": list(call["items"]), "asked": len(asked)}
         held, why = (None, _not_tested(call)) if call["outcome"] != "ok" else _held(locker, call)
         if held is None:
@@ -89,15 +99,33 @@ def summary(lockers: list[Any]) -> dict[str, Any]:
             if missing else (", missing: none" if tested else "")
         if untested:
             line += ". Not tested: " + "; ".join(f"{project}: {why}" for project, why in sorted(untested.items()))
+    keys = key_tests(lockers[-1])
+    keys_tested = [k for k in keys if k["tested"]]
+    key_missing = {k["key"]: k["missing"] for k in keys_tested if k["missing"]}
+    key_untested = {k["key"]: k["not_tested"] for k in keys if not k["tested"]}
+    writes.update({k["key"]: k["write_held"] for k in keys_tested if k["write_held"]})
+    key_line = None
+    if keys:
+        key_line = (f"Cloud KMS keys: held {sum(len(k['held']) for k in keys_tested)} of "
+                    f"{sum(k['read_asked'] for k in keys_tested)} tested ({len(keys_tested)} of {len(keys)} keys)")
+        if keys_tested:
+            key_line += ", missing: " + ("; ".join(f"{key}: {', '.join(names)}" for key, names in sorted(key_missing.items()))
+                                         if key_missing else "none")
+        if key_untested:
+            key_line += ". Not tested: " + "; ".join(f"{key}: {why}" for key, why in sorted(key_untested.items()))
     if writes:
         read_only = "NOT read-only: it holds " + "; ".join(f"{project}: {', '.join(names)}" for project, names in sorted(writes.items()))
     elif tested:
         read_only = f"read-only as far as tested: none of the {len(WRITE_PROBES)} write permissions probed is held"
+        if keys_tested:
+            read_only += " on a project, nor cloudkms.cryptoKeyVersions.destroy on a key"
     else:
         read_only = "not tested"
-    return {"line": line, "read_only": read_only, "read_only_ok": None if not tested else not writes,
+    return {"line": line, "key_line": key_line, "read_only": read_only,
+            "read_only_ok": None if not (tested or keys_tested) else not writes,
             "held": held, "tested": asked, "projects_tested": len(tested), "projects": projects,
-            "missing": missing, "not_tested": untested, "write_held": writes, "note": NOTE}
+            "missing": missing, "not_tested": untested, "write_held": writes, "keys": keys,
+            "key_missing": key_missing, "key_not_tested": key_untested, "note": NOTE}
 
 
 def _verdict(needed: tuple[str, ...], test: dict[str, Any] | None) -> tuple[str, str]:
@@ -137,7 +165,7 @@ def _denied(finding: Any, denied: dict[str, Any]) -> list[tuple[str, str, str, d
 
 def annotate(findings: dict[str, list[Any]], permission_summary: dict[str, Any], gaps: Any = ()) -> None:
     """Each inconclusive finding a denied Google call caused names the permission it needs and what the test said."""
-    tests = {p["scope"]: p for p in permission_summary["projects"]}
+    tests = {p["scope"]: p for p in [*permission_summary["projects"], *permission_summary.get("keys", [])]}
     denied = {gap.describe(): gap for gap in gaps if gap.kind == "permission_denied"}
     for found in findings.values():
         for finding in found:
@@ -152,7 +180,8 @@ def annotate(findings: dict[str, list[Any]], permission_summary: dict[str, Any],
                 except KeyError:
                     continue
                 project = "/".join(scope.split("/")[:2]) if scope.startswith("projects/") else scope
-                test = tests.get(project)
+                own = tests.get(scope)  # a key's own test, else its project's
+                test = own if own is not None and own["tested"] else (tests.get(project) or own)
                 state, words = _verdict(needed, test)
                 entry["permissions"] = {"needed": list(needed), "state": state,
                                         "test_call": test["call"] if test else None,

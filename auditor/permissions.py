@@ -25,7 +25,7 @@ PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     if not source.legacy and source.api not in NOT_IAM and source.method != "*"}
 #: calls that need no permission of their own (testIamPermissions: "There are no permissions required for
 #: making this API call", Resource Manager reference)
-PERMISSIONS_FREE = {("cloudresourcemanager", "projects.testIamPermissions")}
+PERMISSIONS_FREE = {("cloudresourcemanager", "projects.testIamPermissions"), ("cloudkms", "cryptoKeys.testIamPermissions")}
 #: a few write permissions tested beside the read ones, each a way to change or destroy what is audited
 #: (or who may): any of them held means the identity is not read-only, which the pack warns about
 WRITE_PROBES = ("cloudkms.cryptoKeyVersions.destroy", "cloudsql.instances.update", "resourcemanager.projects.setIamPolicy",
@@ -46,6 +46,14 @@ def permissions_for(api: str, method: str) -> tuple[str, ...]:
 
 def all_permissions() -> list[str]:
     return sorted({p for needed in PERMISSIONS.values() for p in needed})
+
+
+def key_probe() -> list[str]:
+    """What `collect` asks a Cloud KMS key's own testIamPermissions: the role's KMS reads (a key often lives in a
+    central project outside the audit's scope, or is granted on the key ring or key alone, where the project's
+    answer says nothing), and destroying a key version (a write probe)."""
+    reads = sorted(p for p in all_permissions() if p.startswith("cloudkms."))
+    return reads + [p for p in sorted(WRITE_PROBES) if p.startswith("cloudkms.") and p not in reads]
 
 
 def probe() -> list[str]:

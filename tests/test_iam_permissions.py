@@ -231,3 +231,45 @@ def test_a_refused_organisation_is_a_scope_limitation_citing_the_stored_answer(t
     assert group["evidence"] == call["items"] and group["http_statuses"] == [403]
     assert any("SAML" in m for m in group["messages"])
     assert not [g for g in groups if g["scope"].endswith("/acme")]
+
+
+# ------------------------------------------------------------------------ each Cloud KMS key asked itself
+
+BILLING = "projects/bks-prod/locations/us-central1/keyRings/sql/cryptoKeys/billing"  # bks-prod's instances use it
+
+
+def _prod(**knobs):
+    scenario = spine_scenario(SAMPLE)
+    projects = [p.model_copy(update=knobs) if p.id == "bks-prod" else p for p in scenario.projects]
+    return scenario.model_copy(update={"projects": projects})
+
+
+def test_each_kms_key_is_asked_itself_and_a_destroy_grant_is_warned(tmp_path):
+    from auditor.permissions import key_probe
+
+    locker, results, _code = _run(tmp_path, _prod(write_permissions=["cloudkms.cryptoKeyVersions.destroy"]))
+    summary = results["provenance"]["permission_tests"]["gcp"]
+    keys = {k["key"]: k for k in summary["keys"]}
+    kms_reads = [p for p in all_permissions() if p.startswith("cloudkms.")]
+    assert key_probe() == kms_reads + ["cloudkms.cryptoKeyVersions.destroy"]
+    assert keys[BILLING]["tested"] and keys[BILLING]["held"] == kms_reads and keys[BILLING]["missing"] == []
+    assert keys[BILLING]["write_held"] == ["cloudkms.cryptoKeyVersions.destroy"]
+    (call,) = [c for c in locker.calls("cloudkms", "cryptoKeys.testIamPermissions") if c["scope"] == BILLING]
+    assert call["params"]["permissions"] == key_probe() and keys[BILLING]["evidence"] == call["items"]
+    assert summary["read_only_ok"] is False
+    assert f"{BILLING}: cloudkms.cryptoKeyVersions.destroy" in summary["read_only"]
+    assert summary["key_line"].startswith("Cloud KMS keys: held ") and "missing: none" in summary["key_line"]
+
+
+def test_a_key_the_identity_cannot_read_is_named_with_its_own_test(tmp_path):
+    _locker, results, _code = _run(tmp_path, _prod(permission_denied=["cloudkms"]))
+    summary = results["provenance"]["permission_tests"]["gcp"]
+    keys = {k["key"]: k for k in summary["keys"]}
+    kms_reads = [p for p in all_permissions() if p.startswith("cloudkms.")]
+    # the key's own test answered (it needs no permission) and withholds every KMS read
+    assert keys[BILLING]["tested"] and keys[BILLING]["missing"] == kms_reads
+    assert summary["key_missing"][BILLING] == kms_reads and f"{BILLING}: {', '.join(kms_reads)}" in summary["key_line"]
+    messages = [f["message"] for c in results["controls"] for f in c["findings"]
+                if f["status"] == "inconclusive" and f"cryptoKeys.get for {BILLING}" in f["message"]]
+    assert messages and all(f"the identity lacks cloudkms.cryptoKeys.get on {BILLING} (testIamPermissions)" in m
+                            for m in messages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from auditor.collectors.iam import key_test_call
 from auditor.collectors.paging import drain, fetch_one
 from auditor.scheduler import Call
 
@@ -34,3 +35,4 @@ def key_calls(ctx, key: str) -> Iterator[Call]:
 
     yield Call("cloudkms", "cryptoKeys.get", {"name": key}, key, get_key)
     yield Call("cloudkms", "cryptoKeyVersions.list", {"parent": key}, key, list_versions)
+    yield key_test_call(clients, key)  # what the identity may do on the key itself (auditor.iam)

@@ -1,4 +1,5 @@
-"""Cloud Resource Manager projects.testIamPermissions: which of the permissions the run needs the identity holds.
+"""testIamPermissions, on projects (Cloud Resource Manager) and Cloud KMS keys: which of the permissions the run needs
+the identity holds.
 
 Asked once per project in scope during `collect` (auditor/collectors/iam.py), with every read
 permission the declared sources need plus a few write probes (auditor.permissions.probe). The answer
@@ -47,11 +48,27 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
     emit("permission_tests", PermissionTest(call["scope"], asked, tuple(p for p in asked if p in held), (item_id,)))
 
 
-FACTS = (Fact("permission_tests", "project", key=lambda t: t.scope, scope_of=same_scope, snapshot=True,
-              dedupe=lambda values: list({t.scope: t for t in values}.values()),
-              doc="the permissions the identity holds on a project (testIamPermissions), for the pack's provenance"),)
+def read_key(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
+    held = held_of(body)
+    if held is None:
+        return
+    asked = tuple(str(p) for p in call["params"].get("permissions") or ())
+    emit("key_permission_tests", PermissionTest(call["scope"], asked, tuple(p for p in asked if p in held), (item_id,)))
+
+
+def _latest(values: list[Any]) -> list[Any]:
+    return list({t.scope: t for t in values}.values())
+
+
+FACTS = (Fact("permission_tests", "project", key=lambda t: t.scope, scope_of=same_scope, snapshot=True, dedupe=_latest,
+              doc="the permissions the identity holds on a project (testIamPermissions), for the pack's provenance"),
+         Fact("key_permission_tests", "key", key=lambda t: t.scope, scope_of=same_scope, snapshot=True, dedupe=_latest,
+              doc="the permissions the identity holds on a Cloud KMS key (its own testIamPermissions)"))
 SOURCES = (
     Source("cloudresourcemanager", "projects.testIamPermissions", "project", fills=("permission_tests",), permissions=(),
            field="", read=read, cost=Cost(page_cap=1, per="project"),
            doc="needs no permission of its own; answers the subset of the asked permissions the caller holds"),
+    Source("cloudkms", "cryptoKeys.testIamPermissions", "key", fills=("key_permission_tests",), permissions=(),
+           field="", read=read_key, cost=Cost(page_cap=1, per="key"),
+           doc="the IAM mixin on a key: needs no permission; a key that does not exist answers the empty set"),
 )
