@@ -126,7 +126,7 @@ class Endpoints(_Strict):
     cloudkms: str | None = None
     monitoring: str | None = None
     logging: str | None = None
-    cloudresourcemanager: str | None = None  # testIamPermissions, by `auditor validate --online` only
+    cloudresourcemanager: str | None = None  # projects.testIamPermissions, by `collect` and `auditor validate --online`
     backupdr: str | None = None
 
     @field_validator(*GCP_APIS)

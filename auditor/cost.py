@@ -18,6 +18,7 @@ since a listing answers at least one page, even an empty one):
       + pages(alert policies in P, 1000)                       monitoring alertPolicies.list
       + pages(notification channels in P, 1000)                monitoring notificationChannels.list
       + pages(buckets listed in P, 1000)                       storage    buckets.list
+      + 1                                                      cloudresourcemanager projects.testIamPermissions
       + pages(retained backups of every kind in P, 2000)       sqladmin   Backups.list
       + pages(vaults, plans, associations, protection summaries, restore verification plans in P, 500 each)
                                                                backupdr   backupVaults/backupPlans/backupPlanAssociations/
@@ -29,7 +30,8 @@ since a listing answers at least one page, even an empty one):
     for each backup project B named by a plan or an association but not audited: its vaults and plans
     listings, and their data sources and backups, as above
     for each distinct KMS key K named by an instance, a retained run or backup, or a Backup and DR backup:
-        1 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeyVersions.list
+        2 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeys.testIamPermissions,
+                                                                          cryptoKeyVersions.list
 
 A project whose API is disabled or denied answers each of its calls with one error page: still one
 request, and no follow-ups. The operations horizon is the period's start less the longest
@@ -64,11 +66,11 @@ def _declared() -> tuple[dict[Method, int], dict[Method, str], dict[str, list[tu
     from auditor.facts.sources import cost_terms
 
     caps: dict[Method, int] = {}
-    per_project: dict[Method, str] = {}
+    per_project: dict[Method, str | None] = {}
     per: dict[str, list[tuple[Method, int, str | None]]] = defaultdict(list)
     for source, cost in cost_terms():
         caps[source.key] = cost.page_cap
-        if cost.per == "project" and cost.shape:
+        if cost.per == "project":  # a term without a shape field is one request per project (testIamPermissions)
             per_project[source.key] = cost.shape
         per[cost.per].append((source.key, cost.page_cap, cost.shape))
     return caps, per_project, dict(per)
@@ -146,7 +148,7 @@ def _project(shape: ProjectShape, by_method: dict[Method, int]) -> int:
     for method, attr in PER_PROJECT.items():
         if shape.only is not None and method not in shape.only:
             continue
-        n = 1 if method in shape.unreadable else pages(getattr(shape, attr), PAGE_CAPS[method])
+        n = 1 if method in shape.unreadable or attr is None else pages(getattr(shape, attr), PAGE_CAPS[method])
         by_method[method] += n
         chains.append(n)
     if ("backupdr", "backupVaults.list") not in shape.unreadable and (shape.only is None or ("backupdr", "backupVaults.list") in shape.only):
@@ -219,7 +221,7 @@ def requests_by_method(calls: Iterable[Mapping[str, Any]], apis: Iterable[str] |
     return dict(out)
 
 
-GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms", "backupdr")
+GOOGLE_APIS = ("cloudasset", "sqladmin", "logging", "monitoring", "storage", "cloudkms", "backupdr", "cloudresourcemanager")
 
 
 @dataclass

@@ -23,8 +23,13 @@ NOT_IAM = {"inventory": "reads the declared data map from disk", "git": "inspect
 PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     source.key: tuple(source.permissions) for source in SOURCES
     if not source.legacy and source.api not in NOT_IAM and source.method != "*"}
-#: calls of `auditor validate --online` only (testIamPermissions needs no permission of its own)
-PERMISSIONS_FREE = {("cloudresourcemanager", "projects.testIamPermissions")}
+#: calls that need no permission of their own (testIamPermissions: "There are no permissions required for
+#: making this API call", Resource Manager reference)
+PERMISSIONS_FREE = {("cloudresourcemanager", "projects.testIamPermissions"), ("cloudkms", "cryptoKeys.testIamPermissions")}
+#: a few write permissions tested beside the read ones, each a way to change or destroy what is audited
+#: (or who may): any of them held means the identity is not read-only, which the pack warns about
+WRITE_PROBES = ("cloudkms.cryptoKeyVersions.destroy", "cloudsql.instances.update", "resourcemanager.projects.setIamPolicy",
+                "storage.buckets.update")
 #: the service to enable for each Google API a collector calls
 SERVICES = {"cloudasset": "cloudasset.googleapis.com", "sqladmin": "sqladmin.googleapis.com", "storage": "storage.googleapis.com",
             "cloudkms": "cloudkms.googleapis.com", "monitoring": "monitoring.googleapis.com", "logging": "logging.googleapis.com"}
@@ -41,6 +46,20 @@ def permissions_for(api: str, method: str) -> tuple[str, ...]:
 
 def all_permissions() -> list[str]:
     return sorted({p for needed in PERMISSIONS.values() for p in needed})
+
+
+def key_probe() -> list[str]:
+    """What `collect` asks a Cloud KMS key's own testIamPermissions: the role's KMS reads (a key often lives in a
+    central project outside the audit's scope, or is granted on the key ring or key alone, where the project's
+    answer says nothing), and destroying a key version (a write probe)."""
+    reads = sorted(p for p in all_permissions() if p.startswith("cloudkms."))
+    return reads + [p for p in sorted(WRITE_PROBES) if p.startswith("cloudkms.") and p not in reads]
+
+
+def probe() -> list[str]:
+    """What `collect` asks testIamPermissions about on each project: every read permission of the role,
+    then the write probes (no wildcards: the API refuses them)."""
+    return all_permissions() + sorted(p for p in WRITE_PROBES if p not in all_permissions())
 
 
 def role() -> dict[str, Any]:

@@ -9,6 +9,8 @@ An auditor relies on evidence only when it names an accountable principal. So th
   which is recorded as a scope limitation together with what the token could list;
 - the operator: the OS user and host, and in CI the run's URL from the ``GITHUB_*`` variables;
 - the tool and its version;
+- the Google Cloud permissions the identity holds on each project, as testIamPermissions answered
+  during collection (auditor.iam): held, missing, or "not tested" with the reason;
 - whether the run was SIMULATED: every endpoint on a loopback address, or anonymous credentials,
   means the data did not come from a real organisation, and every page of the pack says so;
 - the clock: ``as_of`` is the servers' clock (their ``Date`` headers). Against the simulator that is
@@ -177,12 +179,43 @@ def github_identity(locker: Any) -> dict[str, Any] | None:
                 count += len(body) if isinstance(body, list) else 0
             listed[call["params"].get("org")] = count
     found["could_list"] = {org: f"{n} repositories" for org, n in sorted(listed.items())}
+    refused = _refusals(locker, calls, items)
+    for org, refusal in refused.items():
+        if org not in listed:
+            found["could_list"][org] = f"nothing: {refusal['said']}"
+    if refused:
+        found["refused"] = refused
     return found
 
 
-def for_results(lockers: list[Any]) -> dict[str, Any]:
-    """results.json's `provenance`: the newest locker's, with the clock and the GitHub identity read from the evidence."""
+def _refusals(locker: Any, calls: list[dict[str, Any]], items: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per organisation, GitHub's first refusal of an organisation-level call, with the answer GitHub sent
+    (its status, message and allow-listed headers, stored as evidence by the capture layer)."""
+    out: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        org = (call.get("params") or {}).get("org")
+        if call["outcome"] == "ok" or not org or org in out or call["method"] not in ("orgs.get", "orgs.repos.list"):
+            continue
+        error = call.get("error") or {}
+        pages = [i for i in call["items"] if (items.get(i) or {}).get("http_status") not in (200, None)]
+        body = _item_json(locker, pages[-1]) if pages else None
+        message = body.get("message") if isinstance(body, dict) else None
+        status = error.get("http_status") or ((items.get(pages[-1]) or {}).get("http_status") if pages else None)
+        out[org] = {"method": call["method"], "call": call["id"], "http_status": status,
+                    "message": message or error.get("message"), "headers": (items.get(pages[-1]) or {}).get("headers") if pages else None,
+                    "evidence": pages, "said": f"GitHub answered {call['method']} with HTTP {status or '?'}: "
+                                               f"{message or error.get('message') or error.get('kind')}"}
+    return out
+
+
+def for_results(lockers: list[Any], permission_tests: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results.json's `provenance`: the newest locker's, with the clock, the GitHub identity and the
+    permissions testIamPermissions reported (auditor.iam) read from the evidence."""
+    from auditor import iam
+
     newest = lockers[-1]
+    if permission_tests is None:
+        permission_tests = iam.summary(lockers)
     manifest = newest.manifest
     stored = manifest.get("provenance") or {}
     simulated = bool(stored.get("simulated")) or manifest.get("identity", {}).get("gcp") == "anonymous"
@@ -212,7 +245,9 @@ def for_results(lockers: list[Any]) -> dict[str, Any]:
         principal["git"] = identity["git"]
     op = stored.get("operator") or {}
     ci = op.get("ci")
-    permissions = {"gcp": [SCOPE_READ_ONLY] if gcp and gcp.get("kind") != "anonymous" else []}
+    permissions: dict[str, list[str]] = {}
+    if gcp is not None:
+        permissions["gcp"] = ([SCOPE_READ_ONLY] if gcp.get("kind") != "anonymous" else []) + [permission_tests["line"]]
     if github is not None:
         permissions["github"] = list(github.get("scopes") or [])
     return {
@@ -226,10 +261,11 @@ def for_results(lockers: list[Any]) -> dict[str, Any]:
         "tool": stored.get("tool") or manifest.get("tool"),
         "permissions": permissions,
         "permissions_note": {
-            "gcp": "the OAuth scope requested; IAM permissions were not tested (testIamPermissions is not called by this "
-                   "build): every denied call is a scope limitation in the exceptions register",
+            "gcp": f"{permission_tests['read_only']}. {permission_tests['note']}; every denied call is a scope limitation "
+                   "in the exceptions register",
             "github": "X-OAuth-Scopes (sent for classic tokens only; empty for fine-grained, installation and Actions tokens)",
         },
+        "permission_tests": {"gcp": permission_tests} if gcp is not None else {},
         "clock": clock,
         "lockers": [locker.manifest.get("locker_id") for locker in lockers],
     }

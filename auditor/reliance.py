@@ -17,7 +17,8 @@ GOOGLE_APIS = {"sqladmin": "Cloud SQL Admin API", "storage": "Cloud Storage JSON
                "cloudkms": "Cloud KMS API", "monitoring": "Cloud Monitoring API", "logging": "Cloud Logging API",
                "backupdr": "Backup and DR API", "compute": "Compute Engine API", "spanner": "Spanner API",
                "firestore": "Firestore API", "alloydb": "AlloyDB API", "file": "Filestore API",
-               "gkebackup": "Backup for GKE API", "bigquery": "BigQuery API"}
+               "gkebackup": "Backup for GKE API", "bigquery": "BigQuery API",
+               "cloudresourcemanager": "Cloud Resource Manager API (the identity's permissions)"}
 
 PROVIDERS = {
     "google-cloud": {

@@ -29,7 +29,7 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import day_evidence, outdir, period_basis, provenance, register, reliance, responses, sources, thresholds, waivers
+from auditor import day_evidence, iam, outdir, period_basis, provenance, register, reliance, responses, sources, thresholds, waivers
 from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
@@ -170,6 +170,8 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
                 for check in checks}
     for check in checks:  # a sampled day must name that day's own evidence (auditor.day_evidence)
         day_evidence.attach(findings[check.id], facts, period)
+    permission_tests = iam.summary(lockers)  # what the identity held (testIamPermissions), for the provenance
+    iam.annotate(findings, permission_tests, facts.coverage.gaps)  # a denied call's findings name the permission it needs
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")
     waiver_summary = None
     if stored_waivers:
@@ -183,7 +185,7 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         "as_of": iso(facts.as_of.replace(microsecond=0)),
         "generated_at": iso(utc_now().replace(microsecond=0)),
         "lockers": [sources.locker_entry(locker) for locker in lockers],
-        "provenance": provenance.for_results(lockers),
+        "provenance": provenance.for_results(lockers, permission_tests),
         "controls": controls,
     }
     for control in controls:  # how the period was covered, said plainly (auditor.period_basis)

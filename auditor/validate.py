@@ -150,14 +150,17 @@ def validate_online(config: Any, report: Report) -> None:
     def leaf(call: Any) -> Any:
         return replace(call, follow=None)
 
+    def wanted(call: Any) -> bool:  # the permission tests run below, where their answers are read
+        return call.api not in ("git", "inventory", "cloudresourcemanager")
+
     def first_wave(call: Any) -> Any:
         # discovery's follow-ups are the per-project calls of the projects it finds: keep them, one level deep
         if call.api == "cloudasset" and call.follow is not None:
             found = call.follow
-            return replace(call, follow=lambda result: [leaf(c) for c in found(result) if c.api not in ("git", "inventory")])
+            return replace(call, follow=lambda result: [leaf(c) for c in found(result) if wanted(c)])
         return leaf(call)
 
-    calls = [first_wave(call) for call in plan(ctx) if call.api not in ("git", "inventory")]
+    calls = [first_wave(call) for call in plan(ctx) if wanted(call)]
     with tempfile.TemporaryDirectory(prefix="auditor-validate-") as folder:
         locker = LockerWriter(Path(folder) / "evidence", config_snapshot=config.snapshot(), identity={"gcp": identity})
         scheduler = Scheduler(locker, None, config.collection)
@@ -191,18 +194,16 @@ def validate_online(config: Any, report: Report) -> None:
 
 def _test_permissions(clients: Any, project: str, granted: dict[str, list[str]]) -> Any:
     """Cloud Resource Manager's testIamPermissions for a project: which of the role's permissions the identity holds there."""
-    from auditor.permissions import all_permissions
-    from auditor.scheduler import Call
+    from dataclasses import replace
 
-    wanted = all_permissions()
+    from auditor.collectors.iam import test_call
+
+    call = test_call(clients, project)  # the very call `collect` makes
 
     def perform() -> None:
-        answer = clients.service("cloudresourcemanager").projects().testIamPermissions(
-            resource=project, body={"permissions": wanted}).execute()
-        granted[project] = list(answer.get("permissions", []))
+        granted[project] = call.perform()
 
-    return Call("cloudresourcemanager", "projects.testIamPermissions", {"resource": project, "permissions": wanted},
-                f"projects/{project}", perform)
+    return replace(call, perform=perform)
 
 
 def _permission_gaps(report: Report, granted: dict[str, list[str]], identity: str) -> None:

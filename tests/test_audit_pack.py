@@ -83,6 +83,37 @@ def test_every_pdf_page_and_the_html_say_simulated(pack, results):
     assert "backup-bot" in cover and "scenario clock" in cover
 
 
+def test_the_cover_says_which_permissions_the_identity_held(pack, results):
+    """testIamPermissions during the run: every sample project tested; bks-legacy (the scenario denies the
+    auditing identity Cloud SQL and Storage there) lacks exactly the role's cloudsql.* and storage.* permissions."""
+    import pypdfium2
+
+    from auditor.permissions import all_permissions
+
+    role = all_permissions()
+    legacy = [p for p in role if p.startswith(("cloudsql.", "storage."))]
+    projects = ["bks-analytics", "bks-backup", "bks-data", "bks-legacy", "bks-ops", "bks-platform", "bks-prod", "bks-sandbox"]
+    tested = results["provenance"]["permission_tests"]["gcp"]
+    assert [p["project"] for p in tested["projects"]] == projects and all(p["tested"] for p in tested["projects"])
+    assert tested["missing"] == {"bks-legacy": legacy} and tested["write_held"] == {}
+    line = (f"permissions held: {8 * len(role) - len(legacy)} of {8 * len(role)} tested (8 of 8 projects), "
+            f"missing: bks-legacy: {', '.join(legacy)}")
+    assert tested["line"] == line
+    html = (pack / "report.html").read_text()
+    cell = html.split('id="permissions-held"', 1)[1].split("</td>", 1)[0]
+    assert line in cell and "read-only as far as tested" in cell
+    assert 'id="permission-tests"' in html  # the appendix's table, one row per project with its call
+    document = pypdfium2.PdfDocument(str(pack / "report.pdf"))
+    cover = squash(document[0].get_textpage().get_text_range())
+    assert squash(f"permissions held: {8 * len(role) - len(legacy)} of {8 * len(role)} tested") in cover
+    assert squash("bks-legacy: cloudsql.backupRuns.list") in cover and squash("read-only as far as tested") in cover
+
+
+def squash(text: str) -> str:
+    """PDF text without line breaks, hyphenation points or spaces (layout decides where lines wrap)."""
+    return "".join(text.replace("\u00ad", "").replace("\ufffe", "").replace("\u00a0", " ").split())
+
+
 # ---------------------------------------------------------------------------------- quotes, thresholds
 
 def test_clauses_are_the_configurations_and_restore_testing_quotes_none(results):

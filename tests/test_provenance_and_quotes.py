@@ -190,8 +190,12 @@ def test_an_installation_token_is_a_recorded_limitation_not_a_failed_collection(
     assert "HTTP 403" in found["limitation"] and found["could_list"] == {"acme": "2 repositories"}
     (call,) = [c for c in locker.manifest["calls"] if c["method"] == provenance.GITHUB_USER_METHOD]
     assert call["outcome"] == "ok"  # provenance, not control evidence: the run is not "incomplete" for it
-    (item,) = [i for i in locker.manifest["items"] if i["call_id"] == call["id"]]
-    stored = json.loads((locker.root / item["path"]).read_text())  # GitHub's answer is stored as evidence
+    answer, item = [i for i in locker.manifest["items"] if i["call_id"] == call["id"]]
+    # GitHub's 403 as it was sent (PyGithub's retry raises on it below the adapter; the capture layer keeps it) ...
+    sent = json.loads((locker.root / answer["path"]).read_text())
+    assert answer["http_status"] == 403 and sent["message"] == "Resource not accessible by integration"
+    # ... and the refusal as the collector recorded it, which the provenance reads
+    stored = json.loads((locker.root / item["path"]).read_text())
     assert stored["http_status"] == 403 and stored["answer"]["message"] == "Resource not accessible by integration"
     assert locker.manifest["counts"]["failed_calls"] == 0
 

@@ -32,7 +32,8 @@ KEY_MATERIAL = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC-FAKE-KEY-MAT
 HOSTILE = ('<script>alert(1)</script><link rel="attachment" href="file:///etc/passwd">'
            '<img src="file:///etc/hostname"><div style="background:url(http://198.51.100.7/x.png)">x</div>')
 # Read-only POSTs: listing/search methods that Google exposes as POST.
-READ_ONLY_POSTS = {"logging.entries.list"}
+READ_ONLY_POSTS = {"logging.entries.list", "cloudresourcemanager.projects.testIamPermissions",
+                   "cloudkms.projects.locations.keyRings.cryptoKeys.testIamPermissions"}
 READ_ONLY_POST_PATHS = ("/v2/entries:list", ":searchAllResources", ":searchAllIamPolicies", ":testIamPermissions")
 
 

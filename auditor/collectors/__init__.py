@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from auditor.collectors import assets, backupdr, cloudsql, inventory, logging, monitoring, storage
-from auditor.collectors import github, identity
+from auditor.collectors import github, iam, identity
 from auditor.collectors.google import GoogleClients
 from auditor.config import Config
 from auditor.period import Period
 from auditor.scheduler import Call
 
-COLLECTORS: list[Any] = [assets, cloudsql, backupdr, inventory, logging, monitoring, storage, identity, github]  # kms, sqlops: follow-ups of cloudsql
+COLLECTORS: list[Any] = [assets, cloudsql, backupdr, inventory, logging, monitoring, storage, iam, identity, github]  # kms, sqlops: follow-ups of cloudsql
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from auditor.collectors import gitbackup
 from auditor.config import Config, GithubConfig, SourceCodePolicy
 from auditor.errors import ConfigError
 from auditor.evidence import local
-from auditor.evidence.capture import CapturingAdapter, capture_session
+from auditor.evidence.capture import CapturingAdapter, capture_session, record_refused
 from auditor.facts.source_model import draw_sample
 from auditor.scheduler import Call
 
@@ -63,6 +63,26 @@ class _Retry(GithubRetry):
         kwargs["sleeper"] = self.sleeper
         return super().new(**kwargs)
 
+    def get_content(self, resp: Any, url: str) -> bytes:  # type: ignore[override]
+        """GithubRetry reads a 403's body here to tell a rate limit from a refusal: the bytes `increment` stored."""
+        return _read_once(resp)
+
+    def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
+                  _pool: Any = None, _stacktrace: Any = None) -> "_Retry":
+        """Every error response urllib3 shows the retry (a 403, a 5xx) is stored as a page of the running call
+        before GithubRetry decides: it raises for a refusal and for spent retries, so the adapter never sees them."""
+        if response is None or getattr(response, "status", 200) < 400:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        full = _full_url(_pool, url)
+        body = _read_once(response)
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except BaseException:
+            record_refused(full, response.status, body, response.headers, retried=False)
+            raise
+        record_refused(full, response.status, body, response.headers, retried=True)
+        return retry
+
     def sleep(self, response: Any = None) -> None:
         if self.respect_retry_after_header and response is not None:
             retry_after = self.get_retry_after(response)
@@ -72,6 +92,28 @@ class _Retry(GithubRetry):
         backoff = self.get_backoff_time()
         if backoff > 0:
             self.sleeper(backoff)
+
+
+def _read_once(response: Any) -> bytes:
+    """An urllib3 response's body, decoded, read once and kept on the response (its stream can be read only once)."""
+    body = getattr(response, "auditor_body", None)
+    if body is None:
+        try:
+            body = response.read(decode_content=True) or b""
+        except Exception:  # a connection that broke mid-body: store what is known (nothing), let the library decide
+            body = b""
+        response.auditor_body = body
+    return body
+
+
+def _full_url(pool: Any, url: Any) -> str:
+    """urllib3 hands the retry a path; the evidence records the URL (redacted by the capture layer)."""
+    path = str(url or "")
+    if "://" in path or pool is None:
+        return path
+    default = {"http": 80, "https": 443}.get(getattr(pool, "scheme", ""), None)
+    port = f":{pool.port}" if getattr(pool, "port", None) and pool.port != default else ""
+    return f"{pool.scheme}://{pool.host}{port}{path}"
 
 
 def _capturing(base: type) -> type:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterator
 
+from auditor.collectors.iam import key_test_call
 from auditor.collectors.paging import drain, drain_body, fetch_one
 from auditor.evidence.capture import current_recorder
 from auditor.evidence.locker import iso, utc_now
@@ -38,6 +39,7 @@ def key_calls(ctx, key: str) -> Iterator[Call]:
 
     yield Call("cloudkms", "cryptoKeys.get", {"name": key}, key, get_key)
     yield Call("cloudkms", "cryptoKeyVersions.list", {"parent": key}, key, list_versions)
+    yield key_test_call(clients, key)  # what the identity may do on the key itself (auditor.iam)
     yield key_history_call(ctx, key)
 
 

@@ -33,7 +33,8 @@ _SECRET_PARAMS = {"access_token", "key", "token", "client_secret", "sig", "signa
 # allow-list, so a header carrying a secret can never slip in; request headers are never stored.
 KEPT_HEADERS = ("X-OAuth-Scopes", "X-Accepted-OAuth-Scopes", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                 "X-RateLimit-Reset", "X-RateLimit-Used", "X-RateLimit-Resource", "Retry-After", "Link",
-                "X-GitHub-Request-Id", "X-GitHub-Enterprise-Version")
+                "X-GitHub-Request-Id", "X-GitHub-Enterprise-Version", "X-GitHub-SSO",
+                "X-Accepted-GitHub-Permissions")
 
 
 @contextmanager
@@ -135,8 +136,8 @@ class CapturingAdapter(HTTPAdapter):
                 _pause(wait)
                 attempt += 1
                 continue
-            kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-            _record(request.url or "", response.status_code, response.content, response.headers.get("Date"), kept or None)
+            _record(request.url or "", response.status_code, response.content, response.headers.get("Date"),
+                    kept_headers(response.headers))
             if response.status_code == 200 and response.links.get("next"):
                 _guard_link(request.url or "", response)
             wait = (retry.policy().after_response(attempt, response.status_code, response.headers, response.content)
@@ -145,6 +146,26 @@ class CapturingAdapter(HTTPAdapter):
                 return response
             _pause(wait)
             attempt += 1
+
+
+def kept_headers(headers: Any) -> dict[str, str] | None:
+    """The allow-listed response headers (case-insensitive mappings: requests', urllib3's), or None."""
+    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    return kept or None
+
+
+def record_refused(url: str, status: int, body: bytes, headers: Any, *, retried: bool) -> None:
+    """A response the client library handles below the adapter, where `CapturingAdapter.send` never sees it:
+    PyGithub's retry (inside urllib3) raises on a 403 that is not a rate limit and on a 5xx once its retries
+    are spent, so without this the body GitHub sent (its message, documentation_url, the SSO or scope
+    headers) would reach the evidence only as an exception's summary. `retried`: the request is sent again."""
+    recorder = _current.get()
+    if recorder is None:
+        return
+    _record(url, status, body, headers.get("Date") if headers is not None else None,
+            kept_headers(headers) if headers is not None else None)
+    if retried:
+        recorder.retried()
 
 
 def _guard_link(url: str, response: requests.Response) -> None:

@@ -160,9 +160,23 @@ class GithubApi:
         org = next((o for o in self.spec.organizations if o.login.lower() == login.lower()), None)
         if org is None:
             raise _not_found()
+        self._refuse(org)
         return org
 
+    def _refuse(self, org: Organization) -> None:
+        """The token may not read this organisation: GitHub's own 403 messages and headers for each case."""
+        if org.refused == "saml_sso":
+            raise GithubError(403, "Resource protected by organization SAML enforcement. You must grant your Personal "
+                                   "Access token access to this organization.",
+                              {"X-GitHub-SSO": f"required; url={self.root}/orgs/{org.login}/sso?authorization_request=SIM"})
+        if org.refused == "fine_grained_token":
+            raise GithubError(403, "Resource not accessible by personal access token",
+                              {"X-Accepted-GitHub-Permissions": "metadata=read"})
+
     def _repo(self, owner: str, name: str) -> RepoState:
+        org = next((o for o in self.spec.organizations if o.login.lower() == owner.lower()), None)
+        if org is not None:
+            self._refuse(org)
         state = self.world.repo(owner, name)
         if state is None:
             raise _not_found()

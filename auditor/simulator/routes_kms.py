@@ -1,4 +1,5 @@
-"""Cloud KMS v1: cryptoKeys.get, cryptoKeyVersions.list, and for signing keys getPublicKey and asymmetricSign.
+"""Cloud KMS v1: cryptoKeys.get, cryptoKeyVersions.list, cryptoKeys.testIamPermissions, and for signing keys
+getPublicKey and asymmetricSign.
 
 Key versions carry the scenario's states; DESTROY_SCHEDULED versions get a destroyTime after the
 clock (the default 30-day schedule), DESTROYED ones a destroyTime before it. Page cap 1000.
@@ -212,8 +213,31 @@ def asymmetric_sign(req: Request) -> dict[str, Any]:
             "protectionLevel": "SOFTWARE"}
 
 
+def test_key_permissions(req: Request) -> dict[str, Any]:
+    """cryptoKeys.testIamPermissions (the IAM mixin): the asked permissions the caller holds on the key. It needs
+    no permission of its own, and a key that does not exist answers the empty set, not NOT_FOUND, as the
+    reference says; the project's `permission_denied: [cloudkms]` withholds cloudkms.*, and a write permission is
+    held only when the project's `write_permissions` lists it (as the Resource Manager route does)."""
+    from auditor.simulator import apierror
+    from auditor.simulator.routes_resourcemanager import granted_of
+
+    p = req.params
+    project = req.scenario.project(p["project"])
+    if project is not None and API in project.apis_disabled:
+        raise apierror.service_disabled(API, project.id, project.number)
+    body = req.body if isinstance(req.body, dict) else {}
+    asked = body.get("permissions")
+    if not isinstance(asked, list) or not all(isinstance(x, str) for x in asked):
+        raise invalid_argument("permissions: a list of permission names is required.")
+    exists = project is not None and any((k.location, k.key_ring, k.name) == (p["location"], p["keyRing"], p["cryptoKey"])
+                                         for k in project.kms_keys)
+    granted = granted_of(project, asked) if exists else []
+    return {"permissions": granted} if granted else {}
+
+
 _KEY = "/v1/projects/{project}/locations/{location}/keyRings/{keyRing}/cryptoKeys/{cryptoKey}"
 ROUTES = [
+    Route("POST", _KEY + ":testIamPermissions", API, test_key_permissions),
     Route("GET", _KEY, API, get_key),
     Route("GET", _KEY + "/cryptoKeyVersions", API, list_versions,
           frozenset({"pageSize", "pageToken", "filter", "orderBy", "view"})),

@@ -24,7 +24,8 @@ from auditor.simulator.scenario_github import Github
 from auditor.simulator.scenario_backupdr import BackupdrProtection, BackupPlan, BackupVault, OnDemandBackup, RestoreVerificationPlan
 from auditor.simulator.faults import Fault
 
-ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github", "backupdr"]
+ApiName = Literal["sqladmin", "logging", "storage", "cloudasset", "cloudkms", "monitoring", "github", "backupdr",
+                  "cloudresourcemanager"]
 DayOutcome = Literal["success", "none", "failed", "skipped", "attempt_failed_then_success"]
 Status = Literal["pass", "fail", "warn", "inconclusive", "not_applicable"]
 
@@ -205,6 +206,8 @@ class Project(Strict):
     folder: str | None = Field(default=None, pattern=r"^\d+$")
     apis_disabled: list[ApiName] = []
     permission_denied: list[ApiName] = []
+    # write permissions the auditing identity holds here (testIamPermissions); by default it is read-only
+    write_permissions: list[str] = []
     sql_instances: list[SqlInstance] = []
     kms_keys: list[KmsKey] = []
     alert_policies: list[AlertPolicy] = []

@@ -93,6 +93,10 @@ class Organization(_Strict):
     hidden_repositories: int = Field(default=0, ge=0)  # counted in the totals, invisible to the token
     repositories: list[Repository] = []
     orphan_backups: list[str] = []  # backup folders whose repository no longer exists
+    # the token may not read this organisation: GitHub answers its endpoints with 403, for an organisation that
+    # enforces SAML SSO the token was not authorised for ("saml_sso", with X-GitHub-SSO) or for a fine-grained
+    # token without the permission ("fine_grained_token", with X-Accepted-GitHub-Permissions)
+    refused: Literal["saml_sso", "fine_grained_token"] | None = None
     generate: Generate | None = None  # add a generated organisation's repositories (synthetic_github.py)
 
     @model_validator(mode="after")
