@@ -286,7 +286,7 @@ def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> d
     (out_dir / SIGNATURE_FILE).unlink(missing_ok=True)
     files = []
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file()
-                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)
+                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS, outdir.UNFINISHED)
                        and p.name != outdir.LOCK_FILE and not outdir.is_temporary(p.name)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
