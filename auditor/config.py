@@ -268,7 +268,7 @@ class ClassificationPolicy(_Strict):
     encryption: Literal["cmek", "google-managed", "any"] = "any"
     point_in_time_recovery: bool = False
     restore_test_interval: timedelta | None = None
-    final_backup_days: int | None = Field(default=None, ge=1)  # some backup must outlive the instance's deletion this long
+    final_backup_days: int | None = Field(default=None, ge=1, le=36600)  # some backup must outlive the instance's deletion this long
     immutable: bool = False  # backups must sit in a locked vault with enforced retention (Backup and DR)
 
     @field_validator("backup_interval", "restore_test_interval", mode="before")
