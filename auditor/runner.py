@@ -20,7 +20,7 @@ from auditor import TOOL_NAME, __version__, unverified
 from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
-from auditor.config import Config, clause_of, config_from_snapshot
+from auditor.config import Config, clause_of, config_from_snapshot, located as config_located
 from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
@@ -63,12 +63,22 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     """Run every collector's calls through the scheduler into a new locker (`serial`: one call at a
     time, the benchmark's baseline; otherwise `collection.parallelism` per API). The locker records
     the one it continues (`since`, or the newest beside it: auditor.chain)."""
+    try:
+        return _collect(config, evidence_dir, progress, serial=serial, since=since)
+    except ConfigError as err:  # "gcp.credentials: ..." from a collector: the config file and line in front
+        located = config_located(config, err)
+        if located is err:
+            raise
+        raise located from err
+
+
+def _collect(config: Config, evidence_dir: Path, progress: Progress | None, *, serial: bool, since: Path | None) -> Collection:
     from auditor.chain import previous_for
 
     previous = previous_for(evidence_dir, config.organization, since)
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
     if not google and not (config.github and config.github.organizations):
-        raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
+        raise ConfigError("gcp: give an organization, folders or projects to audit "
                           "(or github.organizations for a source-code-only audit)")
     # a source-code-only audit never calls Google, so it needs (and looks for) no Google credentials
     credentials, identity = load_credentials(config.gcp.credentials if google else "anonymous")
