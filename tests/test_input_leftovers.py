@@ -281,3 +281,93 @@ def test_a_page_value_its_reader_cannot_take_makes_the_scope_inconclusive(locker
              for e in f["details"].get("unverified") or [] if e.get("call") == call["id"]]
     assert cited and all(f["status"] == "inconclusive" for f, _e in cited)
     assert any("could not be read: OverflowError: date value out of range" in str(e) for _f, e in cited)
+
+
+# --------------------------------------------------------- every YAML value error names its line
+
+MINIMAL = "organization: x\nperiod: {quarter: 2026-Q3}\ngcp: {projects: [p], credentials: anonymous}\n"
+
+
+def _load_error(tmp_path: Path, text: str, name: str = "auditor.yaml") -> str:
+    from auditor.config import load_config
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
+def test_a_validator_over_several_keys_names_the_key_s_line_not_the_top_level(tmp_path):
+    message = _load_error(tmp_path, MINIMAL + "policy:\n  country: US\n  classifications: {}\n")
+    assert f"{tmp_path / 'auditor.yaml'}:6: policy.classifications: at least one classification is required" in message
+    assert "(top level)" not in message
+
+
+def test_a_value_in_a_flow_mapping_names_its_column(tmp_path):
+    message = _load_error(tmp_path, MINIMAL + "policy:\n  classifications:\n    c: {backup_interval: 24h, retention_min_days: many}\n")
+    assert f"{tmp_path / 'auditor.yaml'}:6: policy.classifications.c.retention_min_days:" in message
+    assert "(column 31)" in message  # where `retention_min_days` starts on line 6
+
+
+def test_a_parallelism_error_names_the_api_key_s_line(tmp_path):
+    message = _load_error(tmp_path, MINIMAL + "policy:\n  classifications: {c: {}}\ncollection:\n  parallelism:\n"
+                                              "    sqladmin: 4\n    logging: 99\n")
+    assert f"{tmp_path / 'auditor.yaml'}:9: collection.parallelism.logging: parallelism must be between 1 and 64" in message
+
+
+def test_a_clause_that_quotes_a_line_without_a_document_names_its_line(tmp_path):
+    message = _load_error(tmp_path, MINIMAL + "policy:\n  classifications: {c: {}}\n  clauses:\n"
+                                              "    backup-enabled: {line: 3}\n")
+    assert f"{tmp_path / 'auditor.yaml'}:7: policy.clauses.backup-enabled: quotes a line" in message
+
+
+def test_a_policy_document_that_cannot_be_read_names_the_config_line(tmp_path):
+    message = _load_error(tmp_path, MINIMAL + "policy:\n  classifications: {c: {}}\n  document: nowhere.txt\n"
+                                              "  clauses:\n    backup-enabled: {line: 3}\n")
+    assert f"{tmp_path / 'auditor.yaml'}:6: policy.document: cannot read" in message
+
+
+def test_a_store_declared_twice_names_the_second_declaration_s_line(tmp_path):
+    from auditor.inventory import parse_inventory
+
+    text = ("reviewed: 2026-01-01\nstores:\n  - {resource: //storage.googleapis.com/a, classification: c, owner: o}\n"
+            "  - {resource: //storage.googleapis.com/b, classification: c, owner: o}\n"
+            "  - {resource: //storage.googleapis.com/a, classification: c, owner: o}\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_inventory(text, tmp_path / "inventory.yaml")
+    message = str(caught.value)
+    assert f"{tmp_path / 'inventory.yaml'}:5: stores.2.resource: //storage.googleapis.com/a is declared more than once" in message
+    assert "(column 6)" in message
+    assert "first at stores.0.resource" in message
+
+
+def test_a_collector_error_about_a_config_key_names_the_file_and_line(tmp_path, sample_dir):
+    config = _sample_config(tmp_path, sample_dir,
+                            lambda t: t.replace("credentials: anonymous", "credentials: keys/missing.json"))
+    line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "keys/missing.json" in text)
+    code, output = invoke("run", "--config", config, "--out", tmp_path / "out")
+    assert code == 2, output
+    assert f"{config}:{line}: gcp.credentials: the service-account key file" in output
+
+
+def test_no_scope_to_audit_names_the_config_file(tmp_path):
+    path = tmp_path / "auditor.yaml"
+    path.write_text("organization: x\nperiod: {quarter: 2026-Q3}\npolicy:\n  classifications: {c: {}}\n"
+                    "gcp: {credentials: anonymous}\n")
+    code, output = invoke("run", "--config", path, "--out", tmp_path / "out")
+    assert code == 2, output
+    assert f"{path}:5: gcp: give an organization, folders or projects to audit" in output
+
+
+def test_a_scenario_error_names_its_line_and_an_impossible_date_too(tmp_path, sample_dir):
+    from auditor.errors import ScenarioError
+    from auditor.simulator import load_scenario
+
+    text = (sample_dir / "scenario.yaml").read_text()
+    first = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("now:"))
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text.replace(text.splitlines()[first - 1], "now: 2026-02-30T00:00:00Z", 1))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert f"{path}:{first}:" in str(caught.value)
