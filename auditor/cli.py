@@ -355,8 +355,9 @@ def _run(config, out_dir: Path, display, junit: Path | None = None, seed: str | 
             outcome = run(config, out_dir, progress, seed=seed, junit=junit, outputs=outputs or DEFAULT_OUTPUTS,
                           sources=sources, written=wrote, replace=replace, since=since)
     except KeyboardInterrupt:  # a second Ctrl-C while the pack was being written
-        console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted; "
-                      "results and reports may be missing (re-render with `auditor check` / `auditor report`).")
+        console.print("[yellow]interrupted[/] while writing the pack: the evidence locker is marked interrupted and "
+                      "the folder INCOMPLETE; results and reports may be missing (run again with --replace, or finish "
+                      "the pack with `auditor report` when results.json was written).")
         return EXIT_INCOMPLETE
     display.checks_done(outcome.results)
     if not display.quiet and not display.json:
@@ -550,12 +551,13 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
 
     Exit 0 done; 1 a --fail-on match (or tampered evidence, or several lockers that do not form one
     unbroken chain: a gap, a fork or a re-made locker is named and nothing is evaluated); 2 a locker or
-    input that cannot be read; 3 a locker whose collection was incomplete.
+    input that cannot be read, or the locker of a run that did not finish its pack (INCOMPLETE beside
+    it: a full disk stopped it); 3 a locker whose collection was incomplete.
     """
     import hashlib
 
     from auditor.evidence.locker import Locker
-    from auditor.outdir import OutputFolder
+    from auditor.outdir import OutputFolder, refuse_unfinished_locker
     from auditor.outputs import parse_outputs, render, sources_from_locker
     from auditor.runner import evaluate, write_json
 
@@ -564,6 +566,8 @@ def check(evidence: list[Path] = typer.Option(..., "--evidence", "-e", metavar="
         chosen = parse_outputs(outputs) if outputs is not None else ("json",)
         statuses = parse_fail_on_statuses(fail_on)
         lockers = [Locker(folder) for folder in evidence]
+        for folder in evidence:  # a locker whose run stopped before its pack was complete is refused
+            refuse_unfinished_locker(folder)
         if len(lockers) > 1:
             _check_chain(lockers)
         incomplete = _lockers_incomplete(lockers)

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from auditor import reading
@@ -268,7 +267,7 @@ class ClassificationPolicy(_Strict):
     encryption: Literal["cmek", "google-managed", "any"] = "any"
     point_in_time_recovery: bool = False
     restore_test_interval: timedelta | None = None
-    final_backup_days: int | None = Field(default=None, ge=1)  # some backup must outlive the instance's deletion this long
+    final_backup_days: int | None = Field(default=None, ge=1, le=36600)  # some backup must outlive the instance's deletion this long
     immutable: bool = False  # backups must sit in a locked vault with enforced retention (Backup and DR)
 
     @field_validator("backup_interval", "restore_test_interval", mode="before")
@@ -437,25 +436,41 @@ class Config(_Strict):
 
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """Line number (1-based) of a key path in YAML text, so errors point at the spot."""
+    mark = reading.yaml_marks(text).at(loc) if text else None
+    return mark[0] if mark else None
+
+
+_KEY_FIRST = re.compile(r"^([A-Za-z_][\w-]*(?:\.[\w-]+)*): ")
+
+
+def _located(loc: tuple[Any, ...], msg: str, marks: reading.Marks) -> tuple[tuple[Any, ...], str]:
+    """A validator that checks several keys at once reports where it sits (often the top level) and
+    names the key in its message ("policy.classifications: at least one ..."): the key's own place."""
+    match = _KEY_FIRST.match(msg)
+    if match:
+        deeper = tuple(loc) + tuple(match.group(1).split("."))
+        if marks.known(deeper):
+            return deeper, msg[match.end():]
+    return loc, msg
+
+
+def located(config: Any, err: ConfigError) -> ConfigError:
+    """`err` ("gcp.credentials: ...", raised where only a config section is at hand) with the config
+    file and line in front, when it names a key of the config file; otherwise `err` itself."""
+    message = str(err)
+    match = _KEY_FIRST.match(message)
+    source = getattr(config, "source", None)
+    if not match or source is None or type(err) is not ConfigError:
+        return err
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == str(key):
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+        text = reading.read_text(source, "config", error=ConfigError)
+    except ConfigError:
+        return err
+    marks = reading.yaml_marks(text)
+    loc = tuple(match.group(1).split("."))
+    if not marks.known(loc[:1]):  # a key the file does not set (a default): the file alone
+        return ConfigError(f"{source}: {message}")
+    return ConfigError(f"{marks.where(source, loc)}: {message}{marks.column(loc)}")
 
 
 def _short_repr(value: Any, limit: int = 200) -> str:
@@ -504,17 +519,19 @@ def _model_named(title: str) -> Any:
 
 
 def format_validation_error(path: Path, text: str, err: ValidationError, model: Any = None) -> str:
+    """One line per error: `FILE:LINE: KEY: what is wrong (got VALUE)`, and ` (column N)` where the
+    key does not start its line; lines and columns from the YAML text's node marks."""
     import difflib
 
     if model is None:
         model = _model_named(err.title)
+    marks = reading.yaml_marks(text) if text else reading.NO_MARKS
     lines = []
     for item in err.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        key = ".".join(str(p) for p in loc) or "(top level)"
-        line = _line_of(text, loc)
-        where = f"{path}:{line}" if line else str(path)
-        msg = item["msg"].removeprefix("Value error, ")
+        loc, msg = _located(loc, item["msg"].removeprefix("Value error, "), marks)
+        key = reading.key_path(loc)
+        where = marks.where(path, loc)
         if item["type"] == "extra_forbidden":
             msg = "unknown key"
             if model is not None and loc:
@@ -523,7 +540,7 @@ def format_validation_error(path: Path, text: str, err: ValidationError, model: 
                     msg += f" (did you mean {close[0]!r}?)"
         value = item.get("input")
         shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {_short_repr(value)})"
-        lines.append(f"{where}: {key}: {msg}{shown}")
+        lines.append(f"{where}: {key}: {msg}{shown}{marks.column(loc)}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
@@ -559,7 +576,7 @@ def load_config(path: str | Path) -> Config:
         github = updates.get("github", config.github)
         updates["github"] = github.model_copy(update={"app": app.model_copy(update={"private_key_file": base / app.private_key_file})})
     config = config.model_copy(update=updates)
-    return config.model_copy(update={"policy": resolve_clauses(config.policy, base, path)})
+    return config.model_copy(update={"policy": resolve_clauses(config.policy, base, path, text)})
 
 
 def _quotable(line: str) -> str:
@@ -571,26 +588,30 @@ def _quotable(line: str) -> str:
     return text
 
 
-def resolve_clauses(policy: PolicyConfig, base: Path, config_path: Path) -> PolicyConfig:
+def resolve_clauses(policy: PolicyConfig, base: Path, config_path: Path, text: str = "") -> PolicyConfig:
     """Quote `policy.clauses` from `policy.document`: `line`/`lines` become the document's text, and a
-    clause given as text must appear in the document word for word (a paraphrase is refused)."""
+    clause given as text must appear in the document word for word (a paraphrase is refused). Errors
+    name the config's line (from `text`, the config as read)."""
+
+    def at(*loc: str) -> str:
+        return reading.yaml_marks(text).where(config_path, loc) if text else str(config_path)
+
     if policy.document is None:
         refs = [cid for cid, c in policy.clauses.items() if isinstance(c, Clause) and c.text is None]
         if refs:
-            raise ConfigError(f"{config_path}: policy.clauses.{refs[0]}: quotes a line, but policy.document is not set")
+            raise ConfigError(f"{at('policy', 'clauses', refs[0])}: policy.clauses.{refs[0]}: quotes a line, "
+                              "but policy.document is not set")
         return policy
     document = policy.document if policy.document.is_absolute() else base / policy.document
-    from auditor import reading
-
     try:
         text = reading.read_text(document, "policy document", error=ConfigError)
     except ConfigError as err:
-        raise ConfigError(f"{config_path}: policy.document: cannot read {document}: {err}") from err
+        raise ConfigError(f"{at('policy', 'document')}: policy.document: cannot read {document}: {err}") from err
     lines = text.splitlines()
     flat = " ".join(" ".join(lines).split())
     resolved: dict[str, str | Clause] = {}
     for check_id, clause in policy.clauses.items():
-        where = f"{config_path}: policy.clauses.{check_id}"
+        where = f"{at('policy', 'clauses', check_id)}: policy.clauses.{check_id}"
         if isinstance(clause, str) or clause.text is not None:
             quote = clause if isinstance(clause, str) else clause.text
             assert quote is not None

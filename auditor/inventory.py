@@ -125,10 +125,15 @@ class DeclaredInventory(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> "DeclaredInventory":
-        names = [s.resource for s in self.stores] + [e.resource for e in self.exclusions]
-        dupes = sorted(n for n, times in Counter(names).items() if times > 1)
+        keys = [(s.resource, f"stores.{n}.resource") for n, s in enumerate(self.stores)] + \
+               [(e.resource, f"exclusions.{n}.resource") for n, e in enumerate(self.exclusions)]
+        dupes = sorted(n for n, times in Counter(name for name, _key in keys).items() if times > 1)
         if dupes:
-            raise ValueError(f"declared more than once (as a store or an exclusion): {', '.join(dupes)}")
+            # named by the key of its second declaration, so the error carries that line
+            where = [key for name, key in keys if name == dupes[0]]
+            raise ValueError(f"{where[1]}: {dupes[0]} is declared more than once (as a store or an exclusion; first at "
+                             f"{where[0]}){f'; so are {len(dupes) - 1} more' if len(dupes) > 1 else ''}: "
+                             f"{', '.join(dupes)}")
         return self
 
     @functools.cached_property

@@ -12,7 +12,13 @@ not list are left behind, calls.jsonl gets both runs' lines). So a run:
   else found there;
 - on every exit path removes its temporary files, and on a failure (a full disk) removes the
   pack manifest and SHA256SUMS if it had written them, so a folder never claims a complete pack
-  that is not one.
+  that is not one;
+- writes `INCOMPLETE` into the folder before anything else and removes it only after its last file
+  (SHA256SUMS) is written. A run a full disk, a bug or a SIGKILL stopped leaves it behind, so
+  `auditor check` refuses that folder's locker and `auditor verify` names the pack incomplete even
+  when the locker itself was finished before the disk filled (the locker is complete, the pack is not,
+  and a re-performance of it would read as the pack's). A folder `auditor collect` finished has no
+  marker: checking a complete locker-only folder is the documented way to re-perform later.
 """
 
 from __future__ import annotations
@@ -25,14 +31,18 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
-from auditor.errors import OutputError
+from auditor.errors import EvidenceError, OutputError
 
 LOCK_FILE = ".auditor.lock"
 PACK_MANIFEST = "pack-manifest.json"
 SUMS = "SHA256SUMS"
+#: Written first and removed last by a run: while it exists the folder is not a finished pack or locker.
+UNFINISHED = "INCOMPLETE"
+#: Files that make a finished pack (for the message naming what an unfinished one lacks).
+PACK_CLAIMS = ("evidence/manifest.json", "results.json", PACK_MANIFEST, SUMS)
 #: What a pack folder holds besides the files its manifest lists (for a run that did not finish).
 PACK_NAMES = ("evidence", "results.json", "report.html", "report.pdf", "workbook.xlsx", "oscal-assessment-results.json",
-              "samples.json", "results.csv", "results.sarif", "junit.xml", PACK_MANIFEST, SUMS)
+              "samples.json", "results.csv", "results.sarif", "junit.xml", PACK_MANIFEST, SUMS, UNFINISHED)
 _TMP = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp$")
 
 
@@ -100,6 +110,8 @@ class OutputFolder:
             if self.fresh:
                 self._make_fresh()
             self._write_lock_file()
+            if self.claims:
+                self._write_marker()
         except BaseException:
             self._release()
             raise
@@ -110,6 +122,23 @@ class OutputFolder:
             (self.path / LOCK_FILE).write_text(f"{os.getpid()}\n", encoding="utf-8")
         except OSError as err:
             raise OutputError(f"{self.path / LOCK_FILE}: cannot write: {err.strerror or err}") from err
+
+    def _write_marker(self) -> None:
+        from datetime import datetime, timezone
+
+        started = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        text = (f"A run (pid {os.getpid()}, started {started}) is writing this folder, or stopped before it finished.\n"
+                "Until a run finishes it, `auditor verify` calls the pack incomplete and `auditor check` refuses its\n"
+                "locker. Run again with --replace (or, when results.json is here, finish the pack with\n"
+                "`auditor report --results DIR/results.json --evidence DIR/evidence --out DIR`).\n")
+        from auditor.evidence import locker  # its write_through: the one place bytes reach the disk
+
+        try:
+            with open(self.path / UNFINISHED, "wb") as handle:
+                locker.write_through(handle, text.encode())
+                os.fsync(handle.fileno())
+        except OSError as err:
+            raise OutputError(f"{self.path / UNFINISHED}: cannot write: {err.strerror or err}") from err
 
     def _make_fresh(self) -> None:
         entries = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE)
@@ -126,7 +155,10 @@ class OutputFolder:
             raise OutputError(f"{self.path}: --replace removes only a pack's own files, and this folder also holds "
                               f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}; nothing was removed")
         # the claim of completeness goes first, so an interrupted replacement never looks like a pack
-        order = [n for n in (SUMS, PACK_MANIFEST) if n in entries] + [n for n in entries if n not in (SUMS, PACK_MANIFEST)]
+        # and an unfinished run's marker last, so an interrupted replacement still reads as unfinished
+        first, last = (SUMS, PACK_MANIFEST), (UNFINISHED,)
+        order = ([n for n in first if n in entries] + [n for n in entries if n not in first + last]
+                 + [n for n in last if n in entries])
         for name in order:
             target = self.path / name
             try:
@@ -147,6 +179,12 @@ class OutputFolder:
                         (self.path / name).unlink(missing_ok=True)
                     except OSError:
                         pass
+            elif err is None and self.claims:
+                # the last step of a finished run: the folder no longer says it is unfinished
+                try:
+                    (self.path / UNFINISHED).unlink(missing_ok=True)
+                except OSError as unlink_err:
+                    raise OutputError(f"{self.path / UNFINISHED}: cannot remove: {unlink_err.strerror or unlink_err}") from unlink_err
         finally:
             self._release()
 
@@ -173,3 +211,25 @@ def remove_temporary_files(folder: Path) -> None:
                     os.unlink(os.path.join(dirpath, name))
                 except OSError:
                     pass
+
+
+def unfinished(folder: Path) -> str | None:
+    """Why `folder` (a pack or collect folder) is not finished, naming what it lacks; None when a run
+    finished it (no INCOMPLETE marker)."""
+    marker = Path(folder) / UNFINISHED
+    if not marker.exists() and not marker.is_symlink():
+        return None
+    missing = [name for name in PACK_CLAIMS if not (Path(folder) / name).is_file()]
+    lacks = f"it lacks {', '.join(missing)}" if missing else "its last step (removing the marker) never came"
+    return (f"{folder}: the run that wrote this folder did not finish ({UNFINISHED} is still there; {lacks}); "
+            "run again with --replace")
+
+
+def refuse_unfinished_locker(evidence: Path) -> None:
+    """EvidenceError (exit 2) when the locker at `evidence` belongs to a folder whose run did not finish
+    (`auditor check` re-performs only finished lockers: a pack stopped by a full disk is not re-performed
+    as if it were complete)."""
+    folder = Path(evidence).resolve().parent
+    why = unfinished(folder)
+    if why is not None:
+        raise EvidenceError(f"{evidence}: the locker of an incomplete pack, not re-performed: {why}")

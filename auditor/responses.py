@@ -26,10 +26,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from auditor import reading, yamlsafe
+from auditor import reading
 from auditor.config import format_validation_error
 from auditor.errors import ConfigError
 
@@ -72,11 +71,7 @@ class Responses:
 
 def parse_responses(text: str, source: str) -> Responses:
     """Validate responses YAML text; errors name the file, line and key (exit 2)."""
-    try:
-        data = yamlsafe.load(text, dates_as_text=True)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise ConfigError(f"{source}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(err, 'problem', err)}") from err
+    data = reading.parse_yaml(text, source, error=ConfigError)  # the one reading path: depth, numbers, lines
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping with a 'responses:' list at the top level")
     try:

@@ -20,7 +20,7 @@ from auditor import TOOL_NAME, __version__, unverified
 from auditor.checks_api import CheckContext, discover_checks
 from auditor.collectors import CollectContext, plan
 from auditor.collectors.google import GoogleClients, load_credentials
-from auditor.config import Config, clause_of, config_from_snapshot
+from auditor.config import Config, clause_of, config_from_snapshot, located as config_located
 from auditor.coverage import coverage_matrix
 from auditor.errors import ConfigError, EvidenceError
 from auditor.evidence.locker import Locker, LockerWriter, atomic_write, iso, utc_now
@@ -64,6 +64,16 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     time, the benchmark's baseline; otherwise `collection.parallelism` per API). The locker records
     the one it continues (`since`, or the newest beside it: auditor.chain); with `since` its audit-log
     queries start where that locker's coverage ended (auditor.log_chain)."""
+    try:
+        return _collect(config, evidence_dir, progress, serial=serial, since=since)
+    except ConfigError as err:  # "gcp.credentials: ..." from a collector: the config file and line in front
+        located = config_located(config, err)
+        if located is err:
+            raise
+        raise located from err
+
+
+def _collect(config: Config, evidence_dir: Path, progress: Progress | None, *, serial: bool, since: Path | None) -> Collection:
     from auditor.chain import previous_for
     from auditor.log_chain import continue_from
 
@@ -72,7 +82,7 @@ def collect(config: Config, evidence_dir: Path, progress: Progress | None = None
     previous = log_chain.link if log_chain is not None else previous_for(evidence_dir, config.organization, None)
     google = bool(config.gcp.projects or config.gcp.organization or config.gcp.folders)
     if not google and not (config.github and config.github.organizations):
-        raise ConfigError(f"{config.source or 'config'}: gcp: give an organization, folders or projects to audit "
+        raise ConfigError("gcp: give an organization, folders or projects to audit "
                           "(or github.organizations for a source-code-only audit)")
     # a source-code-only audit never calls Google, so it needs (and looks for) no Google credentials
     credentials, identity = load_credentials(config.gcp.credentials if google else "anonymous")
@@ -292,7 +302,7 @@ def write_pack_manifest(out_dir: Path, extra: dict[str, Any] | None = None) -> d
     (out_dir / SIGNATURE_FILE).unlink(missing_ok=True)
     files = []
     for path in sorted(p for p in out_dir.rglob("*") if p.is_file()
-                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS)
+                       and p.relative_to(out_dir).as_posix() not in (PACK_MANIFEST, SUMS, outdir.UNFINISHED)
                        and p.name != outdir.LOCK_FILE and not outdir.is_temporary(p.name)):
         data = path.read_bytes()
         files.append({"path": path.relative_to(out_dir).as_posix(), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})

@@ -30,6 +30,7 @@ from typing import Any
 from auditor import reading
 from auditor.errors import AuditorError, EvidenceError
 from auditor.evidence import shape
+from auditor.outdir import unfinished
 from auditor.signing import SIGNATURE_FILE, fingerprint, verify_signature
 
 PACK_MANIFEST = "pack-manifest.json"
@@ -198,6 +199,9 @@ def verify_pack(pack: Path, public_key: Any = None) -> Verification:
     pack = Path(pack)
     if not pack.is_dir():
         raise NotAPackError(f"{pack}: not a folder")
+    why = unfinished(pack)
+    if why is not None:
+        raise NotAPackError(f"an incomplete pack: {why}")
     if not (pack / PACK_MANIFEST).is_file() and not (pack / SUMS).is_file() and (
             (pack / "evidence").is_dir() or (pack / "results.json").exists()):
         raise NotAPackError(f"{pack}: an incomplete pack: no {PACK_MANIFEST} or {SUMS}, so the run that wrote it "

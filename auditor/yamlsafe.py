@@ -34,6 +34,18 @@ class StrictSafeLoader(_SafeLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode, values: Any = None) -> Any:
+        """An impossible date (2026-02-30) is a YAML error at its own line, not a bare ValueError."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as err:
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid date ({err})",
+                                                    node.start_mark) from None
+
+
+StrictSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictSafeLoader.construct_yaml_timestamp)
+
+
 class StrictTextDatesLoader(StrictSafeLoader):
     """Leaves dates as text, so pydantic validates them and a bad date's error keeps its file and line."""
 

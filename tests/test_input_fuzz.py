@@ -7,8 +7,11 @@ by construction with one of:
 
 - a value nested deeper than the depth limit, or a mapping with an unhashable key, at any node;
 - a wrong type, a huge or infinite number or an impossible date at a node the schema types;
+- an integer beyond 64 bits at any node (JSON: orjson would read it as an inexact float);
 - invalid UTF-8 bytes anywhere; a truncation (YAML: cut and left with an unclosed `[`);
 - a document that is not a mapping at all.
+
+A YAML error also names its line (every kind but "not a mapping", which is about the whole file).
 
 The CLI runs in process (typer's CliRunner), so one example costs milliseconds. The suite runs a
 deterministic slice (derandomized, FUZZ_EXAMPLES examples per reader, 40 by default);
@@ -44,7 +47,7 @@ runner = CliRunner()
 # hostile values, as YAML / JSON text, by the kind of node they are put at; each is invalid there
 YAML_BY_KIND = {
     "str": ["[1, 2]", "{a: 1}", "5", "null"],
-    "int": ["1" + "0" * 400, ".inf", "-.inf", ".nan", "-1", "[1]", "{a: 1}", "'many'"],
+    "int": ["1" + "0" * 400, ".inf", "-.inf", ".nan", "-1", "[1]", "{a: 1}", "'many'", "18446744073709551616"],
     "duration": ["1" + "0" * 400, ".inf", ".nan", "99999999999999d", "-5h", "[1]", "{a: 1}", "soon"],
     "date": ["2026-02-30", "0000-01-01", "9999-99-99", "yesterday", "[1]", "{a: 1}", "1" + "0" * 400],
     "list": ["nope", "5", "{a: 1}"],
@@ -91,31 +94,36 @@ def put(data: Any, path: tuple, value: Any) -> Any:
     return data
 
 
+BEYOND_64_BITS = ["9223372036854775808", "18446744073709551616", "-9223372036854775809", "1" + "0" * 25]
+
+
 def deep(depth: int, flow_json: bool = False) -> str:
     return "[" * depth + "]" * depth
 
 
 @st.composite
-def yaml_documents(draw, base: Any, typed: dict[tuple, str]) -> bytes:
-    kind = draw(st.sampled_from(["deep", "unhashable", "typed", "encoding", "truncated", "not a mapping"]))
-    if kind in ("deep", "unhashable", "typed"):
+def yaml_cases(draw, base: Any, typed: dict[tuple, str]) -> tuple[bytes, bool]:
+    """(document, whether its error must name a line)."""
+    kind = draw(st.sampled_from(["deep", "unhashable", "typed", "number", "encoding", "truncated", "not a mapping"]))
+    if kind in ("deep", "unhashable", "typed", "number"):
         if kind == "typed":
             path, what = draw(st.sampled_from(sorted(typed.items(), key=str)))
             snippet = draw(st.sampled_from(YAML_BY_KIND[what]))
         else:
             path = draw(st.sampled_from(paths_of(base)))
-            snippet = deep(draw(st.integers(101, 5000))) if kind == "deep" else "{? [a, b] : c}"
+            snippet = deep(draw(st.integers(101, 5000))) if kind == "deep" else "{? [a, b] : c}" if kind == "unhashable" \
+                else draw(st.sampled_from(BEYOND_64_BITS))
         text = yaml.safe_dump(put(base, path, TOKEN), sort_keys=False, allow_unicode=True, width=10_000)
-        return text.replace(TOKEN, snippet, 1).encode()
+        return text.replace(TOKEN, snippet, 1).encode(), True
     text = yaml.safe_dump(base, sort_keys=False, allow_unicode=True, width=10_000)
     if kind == "not a mapping":
-        return draw(st.sampled_from([b"- a\n- b\n", b"just text\n", b"42\n", b"", b"~\n"]))
+        return draw(st.sampled_from([b"- a\n- b\n", b"just text\n", b"42\n", b"", b"~\n"])), False
     if kind == "truncated":
         cut = draw(st.integers(1, len(text) - 1))
-        return (text[:cut] + "\n[unclosed").encode()
+        return (text[:cut] + "\n[unclosed").encode(), True
     data = text.encode()
     at = draw(st.integers(0, len(data)))
-    return data[:at] + draw(st.sampled_from(BAD_BYTES)) + data[at:]
+    return data[:at] + draw(st.sampled_from(BAD_BYTES)) + data[at:], True
 
 
 @st.composite
@@ -128,7 +136,7 @@ def json_documents(draw, base: Any, typed: dict[tuple, str]) -> bytes:
         else:
             path = draw(st.sampled_from(paths_of(base)))
             snippet = deep(draw(st.integers(101, 200_000))) if kind == "deep" else draw(
-                st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "1" + "0" * 400]))
+                st.sampled_from(["1e400", "-1e400", "NaN", "Infinity", "1" + "0" * 400] + BEYOND_64_BITS))
         return json.dumps(put(base, path, TOKEN)).replace(f'"{TOKEN}"', snippet, 1).encode()
     text = json.dumps(base)
     if kind == "not an object":
@@ -140,13 +148,18 @@ def json_documents(draw, base: Any, typed: dict[tuple, str]) -> bytes:
     return data[:at] + draw(st.sampled_from(BAD_BYTES)) + data[at:]
 
 
-def assert_clear_error(args: list[str], path: Path) -> None:
+def assert_clear_error(args: list[str], path: Path, *, line: bool = False) -> None:
+    """Exit 2, no traceback, the file named (`line`: with a line number, FILE:N)."""
+    import re
+
     result = runner.invoke(app, [str(a) for a in args])
     output = " ".join(result.output.split())
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
     assert result.exit_code == 2, result.output[-2000:]
     assert str(path) in output, output[-2000:]
+    if line and "at the top level" not in output:  # a whole document that is no mapping has no line to name
+        assert re.search(re.escape(str(path)) + r":\d+", output), output[-2000:]
 
 
 # ---------------------------------------------------------------------------------------- bases
@@ -171,12 +184,13 @@ def _config_types(config: dict) -> dict[tuple, str]:
 
 def test_fuzz_config(sample_config):
     @FUZZ
-    @given(yaml_documents(sample_config, _config_types(sample_config)))
-    def run(document: bytes) -> None:
+    @given(yaml_cases(sample_config, _config_types(sample_config)))
+    def run(case: tuple[bytes, bool]) -> None:
+        document, line = case
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "auditor.yaml"
             path.write_bytes(document)
-            assert_clear_error(["run", "--config", path, "--out", Path(folder) / "out"], path)
+            assert_clear_error(["run", "--config", path, "--out", Path(folder) / "out"], path, line=line)
 
     run()
 
@@ -195,11 +209,12 @@ def test_fuzz_data_map(sample_dir, sample_config):
              ("stores", 0, "classification"): "str", ("stores", 0, "owner"): "str", ("exclusions",): "list"}
 
     @FUZZ
-    @given(yaml_documents(base, typed))
-    def run(document: bytes) -> None:
+    @given(yaml_cases(base, typed))
+    def run(case: tuple[bytes, bool]) -> None:
+        document, line = case
         with tempfile.TemporaryDirectory() as folder:
             config, path = _with_input(sample_config, Path(folder), "inventory", document, "inventory.yaml")
-            assert_clear_error(["run", "--config", config, "--out", Path(folder) / "out"], path)
+            assert_clear_error(["run", "--config", config, "--out", Path(folder) / "out"], path, line=line)
 
     run()
 
@@ -213,11 +228,30 @@ def test_fuzz_waivers(sample_config):
              ("waivers", 0, "ticket"): "str", ("waivers", 0): "mapping"}
 
     @FUZZ
-    @given(yaml_documents(WAIVERS, typed))
-    def run(document: bytes) -> None:
+    @given(yaml_cases(WAIVERS, typed))
+    def run(case: tuple[bytes, bool]) -> None:
+        document, line = case
         with tempfile.TemporaryDirectory() as folder:
             config, path = _with_input(sample_config, Path(folder), "waivers", document, "waivers.yaml")
-            assert_clear_error(["run", "--config", config, "--out", Path(folder) / "out"], path)
+            assert_clear_error(["run", "--config", config, "--out", Path(folder) / "out"], path, line=line)
+
+    run()
+
+
+RESPONSES = {"responses": [{"finding": "backup-enabled:*", "response": "re-enabled with an alert", "owner": "dba@example.com",
+                            "due": "2026-10-31", "approved": "2026-10-01"}]}
+RESPONSE_TYPES = {("responses",): "list", ("responses", 0, "due"): "date", ("responses", 0, "approved"): "date",
+                  ("responses", 0, "owner"): "str", ("responses", 0, "finding"): "str", ("responses", 0): "mapping"}
+
+
+def test_fuzz_responses(sample_config):
+    @FUZZ
+    @given(yaml_cases(RESPONSES, RESPONSE_TYPES))
+    def run(case: tuple[bytes, bool]) -> None:
+        document, line = case
+        with tempfile.TemporaryDirectory() as folder:
+            config, path = _with_input(sample_config, Path(folder), "responses", document, "responses.yaml")
+            assert_clear_error(["run", "--config", config, "--out", Path(folder) / "out"], path, line=line)
 
     run()
 
@@ -269,8 +303,9 @@ def test_fuzz_stored_waivers_into_check(sample_google_collection):
     typed = {("waivers",): "list", ("waivers", 0, "expires"): "date", ("waivers", 0, "control"): "str"}
 
     @FUZZ
-    @given(yaml_documents(WAIVERS, typed))
-    def run(document: bytes) -> None:
+    @given(yaml_cases(WAIVERS, typed))
+    def run(case: tuple[bytes, bool]) -> None:
+        document, line = case
         try:
             text = document.decode("utf-8")
         except UnicodeDecodeError:
@@ -281,6 +316,34 @@ def test_fuzz_stored_waivers_into_check(sample_google_collection):
             stored = {**manifest, "inputs": {"waivers": {"source": "waivers.yaml", "sha256": "0" * 64, "text": text}}}
             (evidence / "manifest.json").write_text(json.dumps(stored))
             assert_clear_error(["check", "--evidence", evidence, "--out", Path(folder) / "re"], evidence)
+            if line:
+                assert_clear_error(["check", "--evidence", evidence, "--out", Path(folder) / "re"],
+                                   "evidence/manifest.json#inputs.waivers (waivers.yaml)", line=True)
+
+    run()
+
+
+def test_fuzz_stored_responses_into_check(sample_google_collection):
+    """A locker's stored management responses are validated against their schema, not only parsed:
+    exit 2 naming the manifest's inputs.responses and (a value error) its line."""
+    manifest = json.loads((sample_google_collection.collection.evidence_dir / "manifest.json").read_text())
+
+    @FUZZ
+    @given(yaml_cases(RESPONSES, RESPONSE_TYPES))
+    def run(case: tuple[bytes, bool]) -> None:
+        document, line = case
+        try:
+            text = document.decode("utf-8")
+        except UnicodeDecodeError:
+            return  # the stored text is JSON, so always valid Unicode: encodings are the file readers' case
+        with tempfile.TemporaryDirectory() as folder:
+            evidence = Path(folder) / "evidence"
+            evidence.mkdir()
+            stored = {**manifest, "config": {**manifest["config"], "responses": "responses.yaml"},
+                      "inputs": {"responses": {"source": "responses.yaml", "sha256": "0" * 64, "text": text}}}
+            (evidence / "manifest.json").write_text(json.dumps(stored))
+            where = "evidence/manifest.json#inputs.responses (responses.yaml)"
+            assert_clear_error(["check", "--evidence", evidence, "--out", Path(folder) / "re"], where, line=line)
 
     run()
 
@@ -290,13 +353,18 @@ def test_fuzz_scenario(sample_dir):
     typed = {("now",): "date", ("organization",): "mapping"} if "now" in base else {}
 
     @FUZZ
-    @given(yaml_documents(base, {k: v for k, v in typed.items() if k[0] in base} or {("name",): "str"}))
-    def run(document: bytes) -> None:
+    @given(yaml_cases(base, {k: v for k, v in typed.items() if k[0] in base} or {("name",): "str"}))
+    def run(case: tuple[bytes, bool]) -> None:
+        import re
+
+        document, line = case
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "scenario.yaml"
             path.write_bytes(document)
             with pytest.raises(ScenarioError) as caught:
                 load_scenario(path)
             assert str(path) in str(caught.value)
+            if line and "at the top level" not in str(caught.value):
+                assert re.search(re.escape(str(path)) + r":\d+", str(caught.value)), str(caught.value)
 
     run()

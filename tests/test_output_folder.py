@@ -145,7 +145,7 @@ def test_a_folder_holding_a_pack_is_refused_unless_replaced(sample_pack, tmp_pat
     assert verify_pack(out).lines() == ["added: notes.txt"]
     (out / "notes.txt").unlink()
     with OutputFolder(out, replace=True):
-        assert [p.name for p in out.iterdir()] == [LOCK_FILE]
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_FILE, "INCOMPLETE"]
 
 
 def test_a_killed_run_s_calls_jsonl_is_never_appended_to(tmp_path):
@@ -212,12 +212,58 @@ def test_a_full_disk_ends_the_run_with_exit_2_and_no_pack_claiming_completeness(
     monkeypatch.setattr(locker_module, "write_through", real_write_through)
     code, output = invoke("verify", out)
     assert code == 2 and "incomplete pack" in output, output
+    code, output = invoke("check", "--evidence", out / "evidence", "--out", tmp_path / "re")
+    output = " ".join(output.split())
     if phase in ("evidence item", "calls.jsonl", "evidence manifest"):
-        code, output = invoke("check", "--evidence", out / "evidence", "--out", tmp_path / "re")
         assert code == 2 and "incomplete locker" in output, output
-    else:  # the locker was finished before the disk filled: it re-performs (the pack does not verify)
-        code, output = invoke("check", "--evidence", out / "evidence", "--out", tmp_path / "re")
-        assert code in (0, 3), output
+    else:  # the locker was finished before the disk filled, the pack was not: check refuses it all the same
+        assert code == 2 and "the locker of an incomplete pack, not re-performed" in output, output
+        assert "INCOMPLETE is still there" in output and "it lacks pack-manifest.json, SHA256SUMS" in output, output
+        assert not (tmp_path / "re" / "results.json").exists()
+    assert (out / "INCOMPLETE").is_file()  # the marker a finished run removes last
+
+
+def test_a_finished_run_leaves_no_marker_and_its_pack_lists_none(config, tmp_path, quick_pdf):
+    out = tmp_path / "pack"
+    seen: dict = {}
+    real = auditor.runner.write_pack_manifest
+
+    def spy(out_dir, extra=None):  # the marker is there while the pack is written, and not listed in it
+        seen["marker"] = (out_dir / "INCOMPLETE").is_file()
+        return real(out_dir, extra)
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(auditor.runner, "write_pack_manifest", spy):
+        auditor.runner.run(config, out)
+    assert seen == {"marker": True}
+    assert not (out / "INCOMPLETE").exists()
+    manifest = json.loads((out / "pack-manifest.json").read_text())
+    assert "INCOMPLETE" not in {f["path"] for f in manifest["files"]}
+    assert verify_pack(out).intact
+    code, output = invoke("check", "--evidence", out / "evidence", "--out", tmp_path / "re")
+    assert code in (0, 3), output
+
+
+def test_a_complete_locker_only_folder_still_re_performs(config, tmp_path):
+    """`auditor collect` then `auditor check` is the documented way to check later: no marker is left."""
+    out = tmp_path / "today"
+    with OutputFolder(out):
+        assert (out / "INCOMPLETE").is_file()
+        auditor.runner.collect(config, out / "evidence")
+    assert sorted(p.name for p in out.iterdir()) == ["evidence"]
+    code, output = invoke("check", "--evidence", out / "evidence", "--out", tmp_path / "re")
+    assert code in (0, 3), output
+    assert (tmp_path / "re" / "results.json").is_file()
+
+
+def test_a_full_disk_before_anything_is_written_leaves_nothing(config, tmp_path, monkeypatch):
+    out = tmp_path / "pack"
+    full_disk(monkeypatch, lambda name: name == "INCOMPLETE")
+    monkeypatch.setattr("auditor.cli._load", lambda *_args: config)
+    code, output = invoke("run", "--config", tmp_path / "unused.yaml", "--out", out)
+    assert code == 2 and "INCOMPLETE: cannot write: No space left on device" in " ".join(output.split()), output
+    assert not out.exists()
 
 
 def test_atomic_write_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
@@ -239,3 +285,9 @@ def test_a_report_into_the_pack_that_fails_half_way_withdraws_the_pack_manifest(
     monkeypatch.setattr(locker_module, "write_through", real_write_through)
     code, output = invoke("verify", pack)
     assert code == 2 and "incomplete pack" in output
+    code, output = invoke("check", "--evidence", pack / "evidence", "--out", tmp_path / "re")
+    assert code == 2 and "the locker of an incomplete pack" in " ".join(output.split()), output
+    # the pack is finished by rendering it again once the disk has room
+    code, output = invoke("report", "--results", pack / "results.json", "--evidence", pack / "evidence", "--out", pack)
+    assert code == 0, output
+    assert not (pack / "INCOMPLETE").exists() and verify_pack(pack).intact

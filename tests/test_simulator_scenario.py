@@ -5,6 +5,7 @@ import os
 os.environ["NO_GCE_CHECK"] = "True"
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,11 @@ def test_validation_errors_name_file_and_key_path(tmp_path, mutate, key_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     msg = str(info.value)
-    assert f"{path}: {key_path}:" in msg, msg
+    found = re.search(rf"{re.escape(str(path))}:(\d+): {re.escape(key_path)}:", msg)
+    assert found, msg
+    last = re.sub(r"\[\d+\]$", "", key_path).rsplit(".", 1)[-1].split("[")[0]
+    if not re.search(r"\[\d+\]$", key_path):  # a key, not a list item: its own line names it
+        assert last in path.read_text().splitlines()[int(found.group(1)) - 1], (last, found.group(1))
 
 
 def test_yaml_and_io_errors_are_scenario_errors(tmp_path):

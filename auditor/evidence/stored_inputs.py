@@ -2,7 +2,9 @@
 
 A locker carries the configuration it ran with, the declared data map (as the page of an
 `inventory read` call), the waivers and any other stored input (management responses). They were
-valid when the run read them; if one no longer parses, the locker was damaged or altered, and
+valid when the run read them, so each is validated again against its own schema (a response
+without its owner, a waiver without its expiry date: exit 2 naming the input, the line and the key),
+and a waivers or responses file the stored configuration names must be stored too; if one no longer parses, the locker was damaged or altered, and
 falling back (classifying stores by their labels, say) would quietly change verdicts. So each is
 parsed before any check runs. API pages are different: a malformed page from Google is evidence of
 what Google said, and makes only its dependent findings inconclusive (the facts layer does that).
@@ -16,26 +18,49 @@ from auditor import reading
 from auditor.errors import AuditorError, EvidenceError, TamperedError
 
 
+def _waivers(stored: dict) -> None:
+    from auditor.waivers import from_snapshot
+
+    from_snapshot(stored)
+
+
+def _responses(stored: dict) -> None:
+    from auditor.responses import from_snapshot
+
+    from_snapshot(stored)
+
+
+#: The stored inputs with a schema of their own: each is validated in full (every entry's keys and
+#: values, as `run` validated the file), not only parsed, so a damaged one stops re-performance here
+#: instead of being dropped or read half way.
+VALIDATORS = {"waivers": _waivers, "responses": _responses}
+
+
 def check(locker) -> None:
-    """Raise EvidenceError naming the first stored input of `locker` that does not parse."""
+    """Raise EvidenceError naming the first stored input of `locker` that does not parse or validate."""
     from auditor.config import config_from_snapshot
     from auditor.inventory import parse_inventory
-    from auditor.waivers import from_snapshot
 
     where = f"{locker.root / 'manifest.json'}"
     try:
         config_from_snapshot(locker.manifest["config"])
     except AuditorError as err:
         raise EvidenceError(f"{where}: the stored configuration (config) does not parse: {err}") from err
-    for name, stored in (locker.manifest.get("inputs") or {}).items():
+    inputs = locker.manifest.get("inputs") or {}
+    for name, stored in inputs.items():
         source = f"{where}#inputs.{name} ({str(stored.get('source'))[:200]})"
         try:
-            if name == "waivers":
-                from_snapshot(stored)
+            if name in VALIDATORS:  # validated against its own schema, as when the run read the file
+                VALIDATORS[name](stored)
             else:
                 reading.parse_yaml(stored["text"], source, error=EvidenceError)
         except AuditorError as err:
             raise EvidenceError(f"{where}: the stored {name} (inputs.{name}) does not parse: {err}") from err
+    for name in VALIDATORS:  # a file the configuration names is stored with the locker, or nothing is applied
+        declared = locker.manifest["config"].get(name)
+        if declared and name not in inputs:
+            raise EvidenceError(f"{where}: the configuration names a {name} file ({str(declared)[:200]}) but the "
+                                f"locker holds no copy of it (no inputs.{name}); collect again")
     reads = [call for call in locker.manifest["calls"] if call["api"] == "inventory"]
     for call in reads:
         if call["outcome"] != "ok":  # the data map was validated before collection: its read cannot just fail

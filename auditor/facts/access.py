@@ -41,14 +41,23 @@ def enabled(data: Any) -> bool:
     return True if value is None else value
 
 
+#: Google's integers are int64 (sent as strings); a value outside that range is no valid answer.
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
 def integer(data: Any, *path: str) -> int | None:
+    """An int64 field (a JSON number or, as Google sends int64, a string of digits); None when absent,
+    malformed or beyond 64 bits (a 5,000-digit string never reaches int(), which would refuse it)."""
     value = get(data, *path)
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        digits = value.strip()
+        if not digits.lstrip("-").isdigit() or len(digits) > 20:
+            return None
+        value = int(digits)
+    if isinstance(value, int) and _INT64[0] <= value <= _INT64[1]:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
     return None
 
 

@@ -45,6 +45,12 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
 }
 
 
+#: What a page reader raises on values its page should never hold: the page is malformed (its
+#: scope unknown, its findings inconclusive), never a traceback. Items it emitted before are kept
+#: but cannot make the scope known, since the call is then not complete.
+PAGE_ERRORS = (OverflowError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
 def underlying(needs: tuple[str, ...] | list[str] | set[str]) -> set[str]:
     """The collected facts behind a check's needs (derived views expanded)."""
     out: set[str] = set()
@@ -115,7 +121,13 @@ class Reading:
                 complete = False
                 self.fail(source, CallGap(api, method, scope, "partial", None,
                                           f"page {item_id} says it is partial ({'; '.join(marks)})", status, call["id"]), epoch)
-            source.read(call, body, item_id, emit)
+            try:
+                source.read(call, body, item_id, emit)
+            except PAGE_ERRORS as err:  # a value no reader can take (a date past 9999, a count past any date)
+                complete = False
+                self.fail(source, CallGap(api, method, scope, "malformed", None,
+                                          f"page {item_id} could not be read: {type(err).__name__}: {str(err)[:200]}",
+                                          status, call["id"]), epoch)
         if complete:
             self.answered_call(source, call, epoch)
             if source.on_complete is not None:

@@ -50,7 +50,12 @@ def duration(value: Any) -> timedelta | None:
     if not isinstance(value, str):
         return None
     match = _DURATION.match(value.strip())
-    return timedelta(seconds=float(match.group(1))) if match else None
+    if not match:
+        return None
+    try:
+        return timedelta(seconds=float(match.group(1)))
+    except OverflowError:  # "99999999999999999999s": longer than any date can express, so malformed
+        return None
 
 
 def project_and_location(name: str | None) -> tuple[str, str] | None:

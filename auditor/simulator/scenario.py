@@ -295,6 +295,12 @@ def _parse_day_range(key: str) -> tuple[dt.date, dt.date]:
     return first, last
 
 
+def _in_document(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The parts of a pydantic `loc` that are keys of the document (not a union member's tag)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and (p.startswith(("function-", "literal["))
+                                                                or p in ("str", "Expectation"))))
+
+
 def _key_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -307,19 +313,22 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
-    """Validate already-parsed YAML data; errors name `source` and the key path."""
+def parse_scenario(data: Any, source: str = "<scenario>", text: str | None = None) -> Scenario:
+    """Validate already-parsed YAML data; errors name `source`, the key path and (from `text`, the
+    YAML as read) the line."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: the scenario must be a mapping at the top level")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_key_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        marks = reading.yaml_marks(text) if text else reading.NO_MARKS
+        lines = [f"{marks.where(source, _in_document(e['loc']))}: {_key_path(e['loc'])}: "
+                 f"{e['msg'].removeprefix('Value error, ')}{marks.column(_in_document(e['loc']))}" for e in exc.errors()]
         raise ScenarioError("invalid scenario\n" + "\n".join(lines)) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file (yaml.safe_load; never executes tags)."""
     path = Path(path)
-    _text, data = reading.read_yaml(path, "scenario", error=ScenarioError, dates_as_text=False)
-    return parse_scenario(data, str(path))
+    text, data = reading.read_yaml(path, "scenario", error=ScenarioError, dates_as_text=False)
+    return parse_scenario(data, str(path), text)
