@@ -217,6 +217,11 @@ def _changes(values: list[ConfigChange]) -> list[ConfigChange]:
     return sorted((c for c in settled if c.settings or c.deleted), key=lambda c: (c.time, c.key))
 
 
+def _kms_changes(values: list[Any]) -> list[Any]:
+    """Cloud KMS version calls are not long-running: one entry each, deduplicated by insertId."""
+    return sorted({c.key: c for c in values}.values(), key=lambda c: (c.time, c.key))
+
+
 def _filled_activation(last: ActivationChange, first: ActivationChange) -> ActivationChange:
     if not last.logged_body and first.logged_body:
         last = replace(last, policy=first.policy, logged_body=True)
@@ -243,7 +248,7 @@ FACTS = (
          doc="stops (NEVER) and starts (ALWAYS), from the Admin Activity audit log"),
     Fact("log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
          doc="the spans of time complete audit-log queries covered"),
-    Fact("kms_version_changes", "key", key=lambda c: c.key_name, scope_of=key_scope, dedupe=_changes,
+    Fact("kms_version_changes", "key", key=lambda c: c.key_name, scope_of=key_scope, dedupe=_kms_changes,
          doc="Cloud KMS key-version changes (destroy, restore, update, create, primary), from the Admin Activity audit log"),
 )
 SOURCES = (
