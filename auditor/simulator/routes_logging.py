@@ -116,6 +116,34 @@ def _spell_entries(project: Project, inst: SqlInstance, spell: Any) -> list[dict
     return out
 
 
+def policy_update_entry(project: Project, policy: Any, when: dt.datetime, enabled: bool, body_logged: bool) -> dict[str, Any]:
+    """A Monitoring UpdateAlertPolicy Admin Activity entry; with the request (an update mask on `enabled`) only
+    when `body_logged` (whether Monitoring logs it is unconfirmed: API notes)."""
+    name = f"projects/{project.id}/alertPolicies/{policy.id}"
+    method = "google.monitoring.v3.AlertPolicyService.UpdateAlertPolicy"
+    proto: dict[str, Any] = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "status": {},
+        "authenticationInfo": {"principalEmail": f"sre@{project.id}.example"},
+        "serviceName": "monitoring.googleapis.com",
+        "methodName": method,
+        "resourceName": name,
+    }
+    if body_logged:
+        proto["request"] = {"@type": "type.googleapis.com/google.monitoring.v3.UpdateAlertPolicyRequest",
+                            "alertPolicy": {"name": name, "enabled": enabled}, "updateMask": "enabled"}
+    return {
+        "insertId": _insert_id(project.id, policy.id, "update", when.isoformat()),
+        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
+        "protoPayload": proto,
+        "resource": {"type": "audited_resource",
+                     "labels": {"service": "monitoring.googleapis.com", "method": method, "project_id": project.id}},
+        "timestamp": ts(when),
+        "receiveTimestamp": ts(when + dt.timedelta(seconds=1)),
+        "severity": "NOTICE",
+    }
+
+
 def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
     """Every entry of a project up to the scenario clock, in no particular order; cached (memo.py)."""
     return memo(scenario).get(("entries", project.id), lambda: _project_entries(scenario, project))
@@ -142,6 +170,8 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
             out += _spell_entries(project, inst, spell)
         if inst.delete_time is not None:
             out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
+    for policy in project.alert_policies:
+        out += [policy_update_entry(project, policy, when, on, logged) for when, on, logged in policy.changes()]
     horizon = ts(scenario.now)
     return [e for e in out if e["timestamp"] <= horizon]
 
