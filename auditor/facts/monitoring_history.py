@@ -178,13 +178,14 @@ class MonitoringHistory:
         return track.value_at(t)
 
     def population_known(self, project: str, kind: str, t: float) -> bool:
-        """Whether every resource of `kind` the project held at t is among those known: a complete log query
-        covers t (a creation would have been logged) or a complete listing was answered at t; and no change
-        whose resource the entry does not name happened since the last listing."""
+        """Whether every resource of `kind` the project held at t is among those known: a complete listing was
+        answered at t, or one complete audit-log query covers both t and a complete listing (a creation or
+        deletion between them would have been logged); and no change whose resource the entry does not name
+        happened since the last listing. A project whose listing never succeeded is never known in full."""
         listed = self._listings.get((project, kind), [])
         at_listing = any(abs(t - m) < 1e-6 for m in listed)
-        covered = any(lo <= t <= hi for lo, hi in self._covered.get(project, ()))
-        if not (at_listing or covered):
+        joined = any(lo <= t <= hi and any(lo <= m <= hi for m in listed) for lo, hi in self._covered.get(project, ()))
+        if not (at_listing or joined):
             return False
         before = [m for m in listed if m <= t]
         since = before[-1] if before else float("-inf")
