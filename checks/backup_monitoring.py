@@ -186,11 +186,8 @@ def _by_day(finding: Finding, project: str, primaries: list[SqlInstance], centra
     """Judge the project day by day from the alerting history and fold the days into the finding (in place)."""
     history = facts.monitoring_history
     sources = [project] + ([central] if central and central != project else [])
-    lifetimes = {}
-    for instance in primaries:
-        life = facts.history.lifetime(instance.resource)
-        lifetimes[instance.resource] = (life.created.timestamp() if life.created else None,
-                                        life.gone_by.timestamp() if life.gone_by else None)
+    # a primary needs an alert from its creation (its own createTime) on; these are the primaries as last listed
+    lifetimes = {i.resource: (i.create_time.timestamp() if i.create_time else None, None) for i in primaries}
     judge = monitoring_days.Judge(history, sources, primaries, lifetimes, _fires)
     states = monitoring_days.day_states(judge, ctx.period, ctx.as_of)
     broken, unknown = daily.exception_days(states)
@@ -283,6 +280,6 @@ CHECK = Check(
                 "channels (notificationChannels.list) of the project and of the central monitoring project, and the "
                 "log-based metrics (Logging projects.metrics.list) that threshold conditions count; evaluates each "
                 "condition's filter against a failed and a successful automated-backup audit entry.",
-    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "monitoring_history", "history"),
+    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "monitoring_history"),
     evaluate=evaluate,
 )

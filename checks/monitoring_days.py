@@ -49,6 +49,7 @@ class Judge:
                  lifetimes: dict[str, tuple[float | None, float | None]], fires: Callable[[str, Any], tuple[bool, bool]]):
         self.history, self.sources, self.instances, self.lifetimes, self.fires = history, sources, instances, lifetimes, fires
         self.policies = [k for p in sources for k in history.keys("alert_policy", p)]
+        self._fired: dict[tuple[str, str], tuple[bool, bool] | LogFilterError] = {}  # (filter, instance): asked ~200 times a day
 
     def involved(self) -> tuple[list[Key], list[str]]:
         projects = sorted(set(self.sources) | {i.project for i in self.instances})
@@ -72,10 +73,16 @@ class Judge:
                 return UNSURE
         elif cond.kind != "log_match":
             return NO
-        try:
-            on_failure, on_success = self.fires(text, instance)
-        except LogFilterError:
+        found = self._fired.get((text, instance.resource))
+        if found is None:
+            try:
+                found = self.fires(text, instance)
+            except LogFilterError as err:
+                found = err
+            self._fired[(text, instance.resource)] = found
+        if isinstance(found, LogFilterError):
             return UNSURE
+        on_failure, on_success = found
         return YES if on_failure and not on_success else NO
 
     def _channel(self, name: str, t: float) -> str:
