@@ -244,3 +244,81 @@ def test_a_policy_known_to_be_off_is_no_exception_where_an_unread_policy_might_h
     assert set(states.values()) == {"unknown"}
     covered = [LogSpan("projects/acme-prod", datetime(2026, 7, 31, tzinfo=UTC), AS_OF, "c-1")]
     assert set(_states(MonitoringHistory(reads, [], _listings(AS_OF - timedelta(hours=1)), covered)).values()) == {"broken"}
+
+
+COVERED = [LogSpan("projects/acme-prod", datetime(2026, 7, 31, tzinfo=UTC), AS_OF, "c-1")]
+
+
+def _threshold_policy(at: datetime) -> AlertPolicy:
+    cond = (AlertCondition("failures", "threshold", 'metric.type="logging.googleapis.com/user/backup-failures"',
+                           "backup-failures"),)
+    return AlertPolicy(name=P, project="acme-prod", display_name="Backup failed", enabled=True, conditions=cond,
+                       channels=(CHANNEL,), evidence=("read",), observed_at=at, created=MUTATED, mutated=MUTATED)
+
+
+def _metric(at: datetime, text: str, updated: datetime = MUTATED):
+    from auditor.facts.controls import LogMetric
+
+    return LogMetric(name="backup-failures", project="acme-prod", filter=text, disabled=False, evidence=("m",),
+                     observed_at=at, created=MUTATED, mutated=updated)
+
+
+def test_a_metric_filter_changed_with_its_body_logged_breaks_the_days_it_counted_nothing_useful():
+    """UpdateLogMetric on Aug 4 12:00 sets a filter matching successes only (body logged); Aug 8 12:00 puts it back."""
+    wrong = METRIC_FILTER.replace("STATUS_FAILED", "STATUS_SUCCEEDED")
+    bad, good = datetime(2026, 8, 4, 12, tzinfo=UTC), datetime(2026, 8, 8, 12, tzinfo=UTC)
+
+    def update(when, text):
+        entry = _entry("google.logging.v2.MetricsServiceV2.UpdateLogMetric",
+                       {"metricName": "projects/acme-prod/metrics/backup-failures",
+                        "metric": {"name": "backup-failures", "filter": text}},
+                       resource="projects/acme-prod/metrics/backup-failures", service="logging.googleapis.com",
+                       when=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return change({**entry, "insertId": f"m{when:%d}"}, "log-page")
+
+    def fires(text, instance):
+        return "STATUS_FAILED" in text, "STATUS_SUCCEEDED" in text
+
+    reads = [_threshold_policy(AS_OF), _channel(AS_OF), _metric(AS_OF, METRIC_FILTER, good)]
+    listings = _listings(AS_OF) + [("projects/acme-prod", "log_metric", AS_OF)]
+    history = MonitoringHistory(reads, [update(bad, wrong), update(good, METRIC_FILTER)], listings, COVERED)
+    judge = monitoring_days.Judge(history, ["acme-prod"], [INSTANCE], {}, fires)
+    states = monitoring_days.day_states(judge, PERIOD, AS_OF)
+    assert [d.day for d, s in states.items() if s == "broken"] == [4, 5, 6, 7, 8]
+    # before Aug 4 the metric's filter is unknown: the first logged change says what it set, not what was there
+    assert [d.day for d, s in states.items() if s == "unknown"] == [1, 2, 3]
+    assert [d.day for d, s in states.items() if s == "kept"] == [9, 10]
+
+
+def test_a_deleted_policy_covers_nothing_from_its_deletion_on():
+    gone_at = datetime(2026, 8, 5, 15, tzinfo=UTC)
+    reads, listings = [], []
+    for n in range(1, 12):
+        at = datetime(2026, 8, n, 6, tzinfo=UTC)
+        reads.append(_channel(at))
+        if at < gone_at:
+            reads.append(_policy(at, True))
+        listings += _listings(at)
+    delete = change({**_entry("google.monitoring.v3.AlertPolicyService.DeleteAlertPolicy", {"name": P},
+                              when="2026-08-05T15:00:00Z"), "insertId": "del"}, "log-page")
+    states = _states(MonitoringHistory(reads, [delete], listings, COVERED))
+    assert [d.day for d, s in states.items() if s == "broken"] == [5, 6, 7, 8, 9, 10]
+    assert [d.day for d, s in states.items() if s == "kept"] == [1, 2, 3, 4]
+
+
+def test_a_change_that_names_no_resource_leaves_the_projects_policies_unsure_until_the_next_listing():
+    """A CreateAlertPolicy entry whose resourceName is the parent project and which carries no body: some policy came
+    to exist, which one is unknown. The known policy is disabled, but the new one may have covered: unknown, not
+    broken, until a complete listing shows the population again."""
+    reads, listings = [], []
+    for n in (1, 8):
+        at = datetime(2026, 8, n, 6, tzinfo=UTC)
+        reads += [_policy(at, False), _channel(at)]
+        listings += _listings(at)
+    created = change({**_entry("google.monitoring.v3.AlertPolicyService.CreateAlertPolicy", resource="projects/acme-prod",
+                               when="2026-08-03T12:00:00Z"), "insertId": "new"}, "log-page")
+    assert created.name is None
+    states = _states(MonitoringHistory(reads, [created], listings, COVERED))
+    # Aug 3 before 12:00 and Aug 8 from the 06:00 listing on, the known population covers nothing: broken days
+    assert [d.day for d, s in states.items() if s == "unknown"] == [4, 5, 6, 7]
+    assert [d.day for d, s in states.items() if s == "broken"] == [1, 2, 3, 8, 9, 10]
