@@ -193,7 +193,7 @@ def _by_day(finding: Finding, project: str, primaries: list[SqlInstance], centra
     broken, unknown = daily.exception_days(states)
     isos = ctx.period.day_isos
     keys, projects = judge.involved()
-    items, entries = monitoring_days.day_evidence(history, keys, projects, ctx.period)
+    items, entries = monitoring_days.day_evidence(history, keys, projects, ctx.period, states)
     finding.details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
                            unknown_days=[isos[d] for d in unknown], day_evidence=items, day_entries=entries)
     names = {key: f"alert policy {o[-1].display_name!r}" if key[0] == "alert_policy" else

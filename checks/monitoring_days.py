@@ -156,9 +156,10 @@ def why_unknown(history: MonitoringHistory, projects: Iterable[str], period: Any
             "is unknown until the next read" + (" (" + "; ".join(notes) + ")" if notes else ""))
 
 
-def day_evidence(history: MonitoringHistory, keys: Iterable[Key], projects: Iterable[str],
-                 period: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """({ISO day: locker items of that day's reads and changes}, {ISO day: that day's log entries}) for sampling."""
+def day_evidence(history: MonitoringHistory, keys: Iterable[Key], projects: Iterable[str], period: Any,
+                 states: dict[date, str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """({ISO day: locker items of that day's reads and changes, else those carried into it}, {ISO day: that day's
+    log entries}) for sampling."""
     items: dict[str, set[str]] = {}
     entries: dict[str, set[str]] = {}
     moments: list[tuple[datetime, str | None, tuple[str, ...]]] = []
@@ -173,4 +174,12 @@ def day_evidence(history: MonitoringHistory, keys: Iterable[Key], projects: Iter
         items.setdefault(day.isoformat(), set()).update(evidence)
         if key:
             entries.setdefault(day.isoformat(), set()).add(key)
+    # a day with nothing of its own rests on the reads and changes whose values were carried into it
+    stamps, keys = period.day_stamps, list(keys)
+    for number, day in enumerate(period.days()):
+        if day.isoformat() in items or states.get(day) in (None, "not_due"):
+            continue
+        carried = set().union(*(history.evidence_over(k, stamps[number], stamps[number + 1]) for k in keys)) if keys else set()
+        if carried:
+            items[day.isoformat()] = carried
     return ({d: sorted(v) for d, v in sorted(items.items())}, {d: sorted(v) for d, v in sorted(entries.items())})

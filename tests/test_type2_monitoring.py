@@ -130,6 +130,9 @@ def test_one_run_with_changes_logged_without_bodies_is_unknown_and_says_why(sing
     # the day's own evidence for sampling: the two changes' entries on their days, the read on Sep 30
     assert set(finding["details"]["day_entries"]) == {"2026-08-03", "2026-08-17"}
     assert finding["details"]["day_evidence"]["2026-09-30"]
+    # a day with nothing of its own names the reads carried into it: Sep 10 rests on the Sep 30 listings
+    assert set(finding["details"]["day_evidence"]["2026-09-10"]) <= set(finding["details"]["day_evidence"]["2026-09-30"])
+    assert finding["details"]["day_evidence"]["2026-09-10"]
 
 
 def test_an_unverified_channel_alerts_nobody_and_an_absent_status_is_not_held_against_it(single):

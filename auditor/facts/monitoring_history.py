@@ -209,6 +209,17 @@ class MonitoringHistory:
                     out.update(times)
         return sorted(out)
 
+    def evidence_over(self, key: Key, start: float, end: float) -> set[str]:
+        """The evidence of every span of the resource's settings that reaches into [start, end): the reads and
+        changes a day's state rests on when nothing of its own happened that day."""
+        out: set[str] = set()
+        for setting in SETTINGS[key[0]]:
+            track = self._tracks.get((key, setting))
+            for lo, hi, _value, basis, evidence in (track.spans if track else ()):
+                if lo < end and (hi > start or (basis == "observed" and start <= lo)):
+                    out.update(evidence)
+        return out
+
     def changes(self, project: str) -> tuple[MonitoringChange, ...]:
         """The project's alerting changes that were read, oldest first."""
         return tuple(sorted(self._by_project.get(project, []), key=lambda c: (c.time, c.key)))
