@@ -7,7 +7,9 @@ channel and one threshold policy on that metric. The policy is switched off at 1
   mon-unlogged  the entries carry no request body (whether Monitoring logs it is unconfirmed: API notes);
   mon-logged    the entries carry UpdateAlertPolicyRequest {alertPolicy.enabled, updateMask "enabled"};
   mon-unverified  never switched off, but its only channel is UNVERIFIED ("requires verification to function");
-  mon-absent    never switched off; its channel reports no verificationStatus (the API's "not applicable").
+  mon-absent    never switched off; its channel reports no verificationStatus (the API's "not applicable");
+  mon-metric    the policy stays on, but the log-based metric it counts is disabled from 10:00 Aug 20 to 10:00
+                Aug 27 by two UpdateLogMetric calls without a request body (unconfirmed for Logging too).
 
 The metric and channel were created a year before the history starts and never changed; their own records
 (createTime/updateTime, creationRecord/mutationRecords) say so. Expected days are written by hand from that.
@@ -30,7 +32,7 @@ FAILED = ('resource.type="cloudsql_database" AND protoPayload.methodName="clouds
           'AND protoPayload.metadata.windowStatus="STATUS_FAILED"')
 
 
-def _project(ident: str, number: str, disabled=(), verification="VERIFIED") -> dict:
+def _project(ident: str, number: str, disabled=(), verification="VERIFIED", metric_off=()) -> dict:
     channel = {"id": "dba", "display_name": "DBA", "type": "email"}
     if verification != "VERIFIED":
         channel["verification"] = verification
@@ -39,18 +41,20 @@ def _project(ident: str, number: str, disabled=(), verification="VERIFIED") -> d
                                "labels": {"data-classification": "internal"}, "create_time": "2025-01-01T00:00:00Z",
                                "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1",
                                           "retained_backups": 7}}],
-            "log_metrics": [{"name": "backup-failures", "filter": FAILED}],
+            "log_metrics": [{"name": "backup-failures", "filter": FAILED, "disabled_spells": list(metric_off)}],
             "notification_channels": [channel],
             "alert_policies": [{"id": "backup-failed", "display_name": "Backup failed", "metric_threshold": "backup-failures",
                                 "channels": ["dba"], "disabled": list(disabled)}]}
 
 
-PROJECTS = ("mon-unlogged", "mon-logged", "mon-unverified", "mon-absent")
+PROJECTS = ("mon-unlogged", "mon-logged", "mon-unverified", "mon-absent", "mon-metric")
+METRIC_OFF = {"from": "2026-08-20T10:00:00Z", "to": "2026-08-27T10:00:00Z"}
 SCENARIO = {
     "name": "monitoring", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
     "organization": {"id": "997", "display_name": "monitoring.example"},
     "projects": [_project("mon-unlogged", "401", [OFF]), _project("mon-logged", "402", [{**OFF, "body_logged": True}]),
-                 _project("mon-unverified", "403", verification="UNVERIFIED"), _project("mon-absent", "404", verification=None)],
+                 _project("mon-unverified", "403", verification="UNVERIFIED"), _project("mon-absent", "404", verification=None),
+                 _project("mon-metric", "405", metric_off=[METRIC_OFF])],
 }
 CONFIG = {
     "organization": "Monitoring Ltd", "period": {"quarter": "2026-Q3"},
@@ -105,6 +109,10 @@ def test_daily_lockers_show_the_two_weeks_off_as_exceptions_logged_or_not(daily)
         assert set(finding["details"]["days"]) == set(QUARTER)
     assert found["mon-absent"]["status"] == "pass"
     assert found["mon-unverified"]["details"]["exception_days"] == QUARTER
+    metric = found["mon-metric"]
+    assert metric["status"] == "fail", metric["message"]
+    assert metric["details"]["exception_days"] == days_between("2026-08-20", "2026-08-27")
+    assert metric["details"]["unknown_days"] == []
 
 
 def test_one_run_with_bodies_logged_shows_the_same_exception_days(single):
@@ -144,3 +152,14 @@ def test_an_unverified_channel_alerts_nobody_and_an_absent_status_is_not_held_ag
     absent = found["mon-absent"]
     assert absent["status"] == "pass", absent["message"]
     assert set(absent["details"]["days"].values()) == {"kept"}
+
+
+def test_one_run_after_a_metric_disabled_without_bodies_is_unknown_up_to_its_update_time(single):
+    """The policy and channel are known all quarter (their own records: last changed a year before); the metric's
+    filter and `disabled` are unknown until its last UpdateLogMetric (Aug 27 10:00), which its updateTime and the
+    Sep 30 read confirm; before the first change nothing says what they were."""
+    finding = _monitoring(single)["mon-metric"]
+    assert finding["status"] == "inconclusive", finding["message"]
+    assert finding["details"]["exception_days"] == []
+    assert finding["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-27")
+    assert "UpdateLogMetric of log-based metric 'backup-failures'" in finding["message"]

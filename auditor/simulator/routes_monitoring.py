@@ -91,13 +91,15 @@ def list_metrics(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], "logging")
     items = []
     for m in project.log_metrics:
+        changed = [when for when, _, _ in m.changes() if when <= req.scenario.now]
         item: dict[str, Any] = {"name": m.name, "filter": m.filter, "version": "V2",
-                                "createTime": ts(created_at(req.scenario)), "updateTime": ts(created_at(req.scenario)),
+                                "createTime": ts(created_at(req.scenario)),
+                                "updateTime": ts(changed[-1] if changed else created_at(req.scenario)),
                                 "metricDescriptor": {"name": f"projects/{project.id}/metricDescriptors/"
                                                              f"logging.googleapis.com/user/{m.name}",
                                                      "type": f"logging.googleapis.com/user/{m.name}",
                                                      "metricKind": "DELTA", "valueType": "INT64", "unit": "1"}}
-        if m.disabled:
+        if m.disabled_at(req.scenario.now):
             item["disabled"] = True
         items.append(item)
     return _paged(req, items, "metrics", "metrics", project.id, default=100)
