@@ -18,6 +18,7 @@ known may change, and one moment inside each stretch between them, so nothing be
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
@@ -117,18 +118,28 @@ class Judge:
 
 
 def day_states(judge: Judge, period: Any, as_of: datetime) -> dict[date, str]:
+    """Each day's state. What is known changes only at the history's breakpoints (and at a primary's creation), so
+    the states are worked out once per piece of the period (each breakpoint, and one moment inside each stretch
+    between two), and each day takes the pieces it touches: a quarter costs its breakpoints, not 92 x the moments."""
     keys, projects = judge.involved()
-    marks = judge.history.breakpoints(keys, projects)
     stamps, limit = period.day_stamps, as_of.timestamp()
+    first, last = stamps[0], min(stamps[-1], limit)
     out: dict[date, str] = {}
+    if last <= first:
+        return {day: "not_due" for day in period.days()}
+    extra = [c for c, _ in judge.lifetimes.values() if c is not None]
+    extra += [c.time.timestamp() for c in judge.history.unattributed if c.project in judge.sources]
+    marks = sorted({m for m in [*judge.history.breakpoints(keys, projects), *extra] if first < m < last})
+    points = [first, *marks, last]
+    at_point = [judge.at(p) for p in points[:-1]]
+    within = [judge.at((a + b) / 2) for a, b in zip(points, points[1:])]
     for number, day in enumerate(period.days()):
         start, end = stamps[number], min(stamps[number + 1], limit)
         if start >= limit:
             out[day] = "not_due"
             continue
-        inside = [start] + [m for m in marks if start < m < end] + [end]
-        moments = inside[:-1] + [(a + b) / 2 for a, b in zip(inside, inside[1:]) if b > a]
-        seen = {judge.at(t) for t in moments}
+        seen = set(within[max(bisect_right(points, start) - 1, 0):max(bisect_left(points, end), 1)])
+        seen.update(at_point[bisect_left(points, start):bisect_left(points, end)])
         out[day] = "broken" if NO in seen else "unknown" if UNSURE in seen else "kept"
     return out
 
