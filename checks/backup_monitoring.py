@@ -201,16 +201,17 @@ def _by_day(finding: Finding, project: str, primaries: list[SqlInstance], centra
              for key in keys if (o := history.observations(key))}
     why = monitoring_days.why_unknown(history, projects, ctx.period, names) if unknown else ""
     later = f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): {why}." if unknown else ""
+    as_read = finding.message.removeprefix(f"Project {project}: ")
     if broken:
         finding.status = FAIL
         finding.message = (f"Project {project}: on {len(broken)} days a failed automated backup of its Cloud SQL primaries "
                            f"would, for at least part of the day, have alerted nobody: {daily.day_ranges(broken)}.{later} "
-                           f"As of the last read: {finding.message}")
+                           f"As of the last read: {as_read}")
     elif unknown and finding.status != FAIL:
         finding.status = INCONCLUSIVE
         finding.message = (f"Project {project}: whether a failed automated backup would have alerted someone could not be "
                            f"established on {len(unknown)} days ({daily.day_ranges(unknown)}): {why}. "
-                           f"As of the last read: {finding.message}")
+                           f"As of the last read: {as_read}")
     elif unknown:
         finding.message += later
 

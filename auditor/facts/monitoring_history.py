@@ -127,8 +127,10 @@ class MonitoringHistory:
             self._by_project.setdefault(change.project, []).append(change)
         self._created: dict[Key, float] = {}
         self._tracks: dict[tuple[Key, str], Track] = {}
-        for key in set(seen) | set(self._changes):
+        self._keys: dict[tuple[str, str], list[Key]] = {}
+        for key in sorted(set(seen) | set(self._changes)):
             self._build(key, spans_by.get(key[1], []))
+            self._keys.setdefault((key[0], key[1]), []).append(key)
 
     def _build(self, key: Key, covered: list[tuple[datetime, datetime]]) -> None:
         kind, project, _ = key
@@ -164,7 +166,8 @@ class MonitoringHistory:
 
     # -- what checks ask ------------------------------------------------------------------------------
     def keys(self, kind: str, project: str) -> list[Key]:
-        return sorted(k for k in {k for k, _ in self._tracks} if k[0] == kind and k[1] == project)
+        """Every resource of `kind` in the project that was read or changed, sorted."""
+        return list(self._keys.get((kind, project), ()))
 
     def value_at(self, key: Key, setting: str, t: float) -> Any:
         created = self._created.get(key)
