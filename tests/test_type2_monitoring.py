@@ -163,3 +163,18 @@ def test_one_run_after_a_metric_disabled_without_bodies_is_unknown_up_to_its_upd
     assert finding["details"]["exception_days"] == []
     assert finding["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-27")
     assert "UpdateLogMetric of log-based metric 'backup-failures'" in finding["message"]
+
+
+def test_a_run_60_days_after_the_period_carries_the_reads_back_over_the_log_read_to_the_read_time(setup):
+    """Read on Nov 29, the Admin Activity query answered to that moment: nothing changed after Aug 27, so by hand
+    the days are those of the quarter-end run; nothing after the period is judged."""
+    root, scenario, config = setup
+    with Simulator(scenario, port=0, now=dt.datetime(2026, 11, 29, 6, 0, tzinfo=UTC)) as sim:
+        late = _monitoring(evaluate([collect(config.with_endpoints(sim.url), root / "late" / "evidence").evidence_dir]))
+    assert late["mon-logged"]["status"] == "fail"
+    assert late["mon-logged"]["details"]["exception_days"] == days_between("2026-08-03", "2026-08-17")
+    assert late["mon-logged"]["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-02")
+    assert late["mon-unlogged"]["status"] == "inconclusive"
+    assert late["mon-unlogged"]["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-17")
+    assert set(late["mon-unlogged"]["details"]["days"]) == set(QUARTER)
+    assert late["mon-absent"]["status"] == "pass"
