@@ -9,7 +9,8 @@ shares. Per resource and day this gathers, from the facts:
   items    the locker items (pages) that hold those entries, and the configuration reads made that day.
 
 The locker of the day (a daily locker's own reads) is found by the sampler from the results' lockers.
-`attach` fills `details.day_evidence` (items) where the check gave none and `details.day_entries`.
+`attach` fills `details.day_evidence` (items) and `details.day_entries` where the check gave none (backup-monitoring
+names its own: a project's alerting reads and changes, auditor.checks.monitoring_days).
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ A condition "fires" when its log filter (a log-match condition), or the filter o
 metric its threshold counts (logging.googleapis.com/user/NAME), matches a synthetic
 `cloudsql.instances.automatedBackup` audit entry with windowStatus STATUS_FAILED, evaluated with
 the same Logging query-language evaluator the simulator serves logs with (auditor.logfilter).
+
+Judged day by day (auditor.checks.monitoring_days) from the settings' history: each day is kept only when
+that held at every moment of it; a day on which it did not is an exception, and a day the evidence cannot
+settle (a change logged without its body, time no log query covers) is unknown and said why.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.checks import days as daily
+from auditor.checks import monitoring_days
 from auditor.checks.common import unread_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import AlertCondition, AlertPolicy
@@ -119,15 +125,18 @@ def _channels(policy: AlertPolicy, facts: Any) -> tuple[list[str], str | None, b
         channel = next((c for c in listed.items if c.name == name), None)
         if channel is None:
             disabled.append(name)
-        elif channel.enabled:
+        elif channel.can_notify:
             enabled.append(f"{channel.display_name} ({channel.type})")
+        elif channel.enabled:
+            disabled.append(f"{channel.display_name} ({channel.type}, verificationStatus UNVERIFIED)")
         else:
             disabled.append(f"{channel.display_name} ({channel.type})")
     if enabled:
         return enabled, None, False
     if unread:
         return [], f"its notification channels could not be read ({', '.join(unread)})", True
-    return [], f"its notification channels are disabled or missing ({', '.join(disabled)}), so nobody is told", False
+    return [], (f"its notification channels are disabled, unverified or missing ({', '.join(disabled)}), "
+                "so nobody is told"), False
 
 
 def _policy(policy: AlertPolicy, instance: SqlInstance, facts: Any) -> Verdict:
@@ -165,8 +174,46 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(unread_finding(ID, project, listed, "backup alerting"))
             continue
         primaries = sorted((i for i in listed.items if not i.is_replica and i.backup_enabled), key=lambda i: i.resource)
-        findings.append(_project_finding(project, primaries, central, facts))
+        finding = _project_finding(project, primaries, central, facts)
+        if primaries:
+            _by_day(finding, project, primaries, central, facts, ctx)
+        findings.append(finding)
     return findings
+
+
+def _by_day(finding: Finding, project: str, primaries: list[SqlInstance], central: str | None, facts: Any,
+            ctx: CheckContext) -> None:
+    """Judge the project day by day from the alerting history and fold the days into the finding (in place)."""
+    history = facts.monitoring_history
+    sources = [project] + ([central] if central and central != project else [])
+    # a primary needs an alert from its creation (its own createTime) on; these are the primaries as last listed
+    lifetimes = {i.resource: (i.create_time.timestamp() if i.create_time else None, None) for i in primaries}
+    judge = monitoring_days.Judge(history, sources, primaries, lifetimes, _fires)
+    states = monitoring_days.day_states(judge, ctx.period, ctx.as_of)
+    broken, unknown = daily.exception_days(states)
+    isos = ctx.period.day_isos
+    keys, projects = judge.involved()
+    items, entries = monitoring_days.day_evidence(history, keys, projects, ctx.period, states)
+    finding.details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                           unknown_days=[isos[d] for d in unknown], day_evidence=items, day_entries=entries)
+    names = {key: f"alert policy {o[-1].display_name!r}" if key[0] == "alert_policy" else
+             f"log-based metric {key[2]!r}" if key[0] == "log_metric" else f"notification channel {o[-1].display_name!r}"
+             for key in keys if (o := history.observations(key))}
+    why = monitoring_days.why_unknown(history, projects, ctx.period, names) if unknown else ""
+    later = f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): {why}." if unknown else ""
+    as_read = finding.message.removeprefix(f"Project {project}: ")
+    if broken:
+        finding.status = FAIL
+        finding.message = (f"Project {project}: on {len(broken)} days a failed automated backup of its Cloud SQL primaries "
+                           f"would, for at least part of the day, have alerted nobody: {daily.day_ranges(broken)}.{later} "
+                           f"As of the last read: {as_read}")
+    elif unknown and finding.status != FAIL:
+        finding.status = INCONCLUSIVE
+        finding.message = (f"Project {project}: whether a failed automated backup would have alerted someone could not be "
+                           f"established on {len(unknown)} days ({daily.day_ranges(unknown)}): {why}. "
+                           f"As of the last read: {as_read}")
+    elif unknown:
+        finding.message += later
 
 
 def _project_finding(project: str, primaries: list[SqlInstance], central: str | None, facts: Any) -> Finding:
@@ -234,6 +281,6 @@ CHECK = Check(
                 "channels (notificationChannels.list) of the project and of the central monitoring project, and the "
                 "log-based metrics (Logging projects.metrics.list) that threshold conditions count; evaluates each "
                 "condition's filter against a failed and a successful automated-backup audit entry.",
-    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics"),
+    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "monitoring_history"),
     evaluate=evaluate,
 )

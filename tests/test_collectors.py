@@ -68,7 +68,10 @@ def test_audit_log_query_is_filtered_server_side(sample_google_collection):
     entries = [e for item in call["items"] for e in json.loads(locker.body(item)).get("entries", [])]
     assert entries
     methods = {e["protoPayload"]["methodName"] for e in entries}
-    assert methods <= {"cloudsql.instances.automatedBackup", "cloudsql.instances.update"}
+    # the Cloud SQL trail, and the alerting changes (the sample switches bks-prod's alert policy off for two weeks)
+    assert methods <= {"cloudsql.instances.automatedBackup", "cloudsql.instances.update",
+                       "google.monitoring.v3.AlertPolicyService.UpdateAlertPolicy"}
+    assert "google.monitoring.v3.AlertPolicyService.UpdateAlertPolicy" in methods
     # the scenario's history starts 2026-06-20; the query asks from 2026-06-30 only
     assert min(e["timestamp"] for e in entries) >= "2026-06-30T00:00:00"
     assert all(e["resource"]["labels"]["project_id"] == "bks-prod" for e in entries)

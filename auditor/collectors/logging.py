@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from auditor.collectors.paging import drain_body
 from auditor.evidence.capture import current_recorder
 from auditor.evidence.locker import iso, utc_now
+from auditor.facts.sources.monitoring_log import METHODS as MONITORING_METHODS
 from auditor.scheduler import Call
 
 PAGE_SIZE = 1000
@@ -31,19 +32,23 @@ UPDATE_METHOD = "cloudsql.instances.update"
 # Admin Activity entries that change an instance's configuration (or end it): the configuration history.
 ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.delete")
 ADMIN_GROUP = " OR ".join(f'"{method}"' for method in ADMIN_METHODS)
+# Admin Activity entries that change alerting (auditor.facts.sources.monitoring_log): the monitoring control's history.
+ALERTING_GROUP = " OR ".join(f'"{method}"' for method in sorted(MONITORING_METHODS))
 RETENTION = timedelta(days=400)  # Admin Activity and System Event audit logs are kept 400 days
 
 
 def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
     """Backup outcomes (system event) from `start` to `end`; configuration changes (admin activity) from
     `start` with no upper bound, so the answer runs up to the moment it is read: a change made after the
-    period, before the configuration was read, is seen (issue 12, case 3)."""
+    period, before the configuration was read, is seen (issue 12, case 3). Alerting changes (alert policies,
+    notification channels, log-based metrics) are read the same way, in the same query."""
     system_event = f"projects/{project}/logs/cloudaudit.googleapis.com%2Fsystem_event"
     activity = f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"
     return (
-        f'resource.type="cloudsql_database" AND timestamp>="{iso(start)}" AND '
+        f'timestamp>="{iso(start)}" AND ((resource.type="cloudsql_database" AND '
         f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}" AND timestamp<"{iso(end)}") OR '
-        f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))'
+        f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))) OR '
+        f'(logName="{activity}" AND protoPayload.methodName=({ALERTING_GROUP})))'
     )
 
 

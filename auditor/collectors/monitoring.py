@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from auditor.collectors import logging as audit_logging
 from auditor.collectors.paging import drain
 from auditor.scheduler import Call
 
@@ -43,7 +44,9 @@ def project_calls(ctx, project: str) -> Iterator[Call]:
 
 
 def scope_calls(ctx) -> Iterator[Call]:
-    """The central monitoring project, when it is not one of the audited projects."""
+    """The central monitoring project, when it is not one of the audited projects: its listings, and its audit
+    log (its alert policies' changes are logged there, not in the projects they watch)."""
     project = ctx.config.gcp.monitoring_project
     if project and project not in ctx.config.gcp.projects:
         yield from project_calls(ctx, project)
+        yield from audit_logging.project_calls(ctx, project)

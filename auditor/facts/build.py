@@ -23,6 +23,7 @@ from auditor.facts.access import items as page_items, partial_marks
 from auditor.facts.discovery import build_stores
 from auditor.facts.history import build_history
 from auditor.facts.kms_history import build_kms_history
+from auditor.facts.monitoring_history import build_monitoring_history
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
 from auditor.facts.projects import snapshot_asset_scopes
@@ -40,6 +41,7 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "protection": ("sql_instances", "buckets"),
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
                       "backupdr_data_sources", "backupdr_backups"),
+    "monitoring_history": ("monitoring_observations", "monitoring_changes", "monitoring_listings", "log_coverage"),
     "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
     "kms_history": ("kms_keys", "kms_key_versions", "kms_version_observations", "kms_version_changes", "log_coverage"),
 }
@@ -228,6 +230,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["history"] = build_history(raw["instance_observations"], raw["config_changes"], raw["backup_windows"],
                                      raw["backup_runs"], raw["instance_listings"], raw["log_coverage"],
                                      raw["activation_changes"])
+    parts["monitoring_history"] = build_monitoring_history(raw["monitoring_observations"], raw["monitoring_changes"],
+                                                           raw["monitoring_listings"], raw["log_coverage"])
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)

@@ -94,6 +94,9 @@ class AlertPolicy:
     conditions: tuple[AlertCondition, ...]
     channels: tuple[str, ...]
     evidence: tuple[str, ...] = ()
+    observed_at: datetime | None = None  # when the listing that read it was answered
+    created: datetime | None = None  # creationRecord.mutateTime
+    mutated: datetime | None = None  # mutationRecord.mutateTime: the most recent change (the API's own record)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,16 @@ class NotificationChannel:
     display_name: str
     enabled: bool
     evidence: tuple[str, ...] = ()
+    verification: str | None = None  # verificationStatus as read (VERIFIED, UNVERIFIED, ...; None: absent)
+    observed_at: datetime | None = None
+    created: datetime | None = None  # creationRecord.mutateTime
+    mutated: datetime | None = None  # the newest of mutationRecords[].mutateTime
+
+    @property
+    def can_notify(self) -> bool:
+        """Enabled, and not waiting for verification (UNVERIFIED "requires verification to function"; an absent or
+        VERIFICATION_STATUS_UNSPECIFIED status is what the API reports for channels that need none)."""
+        return self.enabled and self.verification != "UNVERIFIED"
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,26 @@ class LogMetric:
     project: str
     filter: str
     disabled: bool
+    evidence: tuple[str, ...] = ()
+    observed_at: datetime | None = None
+    created: datetime | None = None  # createTime
+    mutated: datetime | None = None  # updateTime ("may not be present for older metrics")
+
+
+@dataclass(frozen=True)
+class MonitoringChange:
+    """An Admin Activity entry that created, changed or deleted an alert policy, a notification channel or a
+    log-based metric. `settings` maps each setting the change set to its new value, None where the entry does
+    not say (its request body was not logged, or an update mask names a field the body leaves out)."""
+
+    kind: str  # alert_policy | notification_channel | log_metric
+    name: str | None  # the resource's name (a policy's or channel's full name; a metric's short name); None: unknown
+    project: str
+    time: datetime
+    method: str
+    settings: dict
+    deleted: bool
+    key: str  # log:<insertId>
     evidence: tuple[str, ...] = ()
 
 

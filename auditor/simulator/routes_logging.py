@@ -162,8 +162,64 @@ def _kms_entry(project: Project, key: Any, event: Any) -> dict[str, Any]:
         "receiveTimestamp": ts(event.time + dt.timedelta(seconds=1)),
         "severity": "ERROR" if event.failed else "NOTICE",
     }
+
+
 def _body(settings: dict[str, Any], logged: bool) -> dict[str, Any]:
     return settings if logged else {}
+
+
+def policy_update_entry(project: Project, policy: Any, when: dt.datetime, enabled: bool, body_logged: bool) -> dict[str, Any]:
+    """A Monitoring UpdateAlertPolicy Admin Activity entry; with the request (an update mask on `enabled`) only
+    when `body_logged` (whether Monitoring logs it is unconfirmed: API notes)."""
+    name = f"projects/{project.id}/alertPolicies/{policy.id}"
+    method = "google.monitoring.v3.AlertPolicyService.UpdateAlertPolicy"
+    proto: dict[str, Any] = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "status": {},
+        "authenticationInfo": {"principalEmail": f"sre@{project.id}.example"},
+        "serviceName": "monitoring.googleapis.com",
+        "methodName": method,
+        "resourceName": name,
+    }
+    if body_logged:
+        proto["request"] = {"@type": "type.googleapis.com/google.monitoring.v3.UpdateAlertPolicyRequest",
+                            "alertPolicy": {"name": name, "enabled": enabled}, "updateMask": "enabled"}
+    return {
+        "insertId": _insert_id(project.id, policy.id, "update", when.isoformat()),
+        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
+        "protoPayload": proto,
+        "resource": {"type": "audited_resource",
+                     "labels": {"service": "monitoring.googleapis.com", "method": method, "project_id": project.id}},
+        "timestamp": ts(when),
+        "receiveTimestamp": ts(when + dt.timedelta(seconds=1)),
+        "severity": "NOTICE",
+    }
+
+
+def metric_update_entry(project: Project, metric: Any, when: dt.datetime, disabled: bool, body_logged: bool) -> dict[str, Any]:
+    """A Logging UpdateLogMetric Admin Activity entry; with the request (the whole metric) only when `body_logged`."""
+    name = f"projects/{project.id}/metrics/{metric.name}"
+    method = "google.logging.v2.MetricsServiceV2.UpdateLogMetric"
+    proto: dict[str, Any] = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "status": {},
+        "authenticationInfo": {"principalEmail": f"sre@{project.id}.example"},
+        "serviceName": "logging.googleapis.com",
+        "methodName": method,
+        "resourceName": name,
+    }
+    if body_logged:
+        proto["request"] = {"@type": "type.googleapis.com/google.logging.v2.UpdateLogMetricRequest", "metricName": name,
+                            "metric": {"name": metric.name, "filter": metric.filter, "disabled": disabled}}
+    return {
+        "insertId": _insert_id(project.id, metric.name, "update", when.isoformat()),
+        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
+        "protoPayload": proto,
+        "resource": {"type": "metric", "labels": {"name": metric.name, "project_id": project.id}},
+        "timestamp": ts(when),
+        "receiveTimestamp": ts(when + dt.timedelta(seconds=1)),
+        "severity": "NOTICE",
+    }
 
 
 def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
@@ -197,6 +253,10 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
             out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
     for key in project.kms_keys:  # issue 13 (kms): each key's Admin Activity history
         out += [_kms_entry(project, key, event) for event in key.history]
+    for policy in project.alert_policies:
+        out += [policy_update_entry(project, policy, when, on, logged) for when, on, logged in policy.changes()]
+    for metric in project.log_metrics:
+        out += [metric_update_entry(project, metric, when, off, logged) for when, off, logged in metric.changes()]
     horizon = ts(scenario.now)
     return [e for e in out if e["timestamp"] <= horizon]
 

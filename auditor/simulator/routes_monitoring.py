@@ -7,6 +7,7 @@ policy, as the scenario states. Server-side `filter`/`orderBy` are not simulated
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from auditor.simulator.apierror import invalid_argument
@@ -32,13 +33,24 @@ def _paged(req: Request, items: list[dict[str, Any]], field: str, kind: str, sco
     return out
 
 
-def policy_json(project: str, policy: AlertPolicy, created: str) -> dict[str, Any]:
+def created_at(scenario: Any) -> dt.datetime:
+    """When the scenario's alerting resources were created: a year before its history starts (fixed, so that
+    daily lockers read the same records)."""
+    start = scenario.history_start
+    return dt.datetime(start.year, start.month, start.day, tzinfo=dt.timezone.utc) - dt.timedelta(days=365)
+
+
+def policy_json(project: str, policy: AlertPolicy, created: str, now: dt.datetime | None = None) -> dict[str, Any]:
     name = f"projects/{project}/alertPolicies/{policy.id}"
     condition: dict[str, Any] = {"name": f"{name}/conditions/1", "displayName": policy.display_name}
+    changed = [when for when, _, _ in policy.changes() if now is None or when <= now]
     body: dict[str, Any] = {"name": name, "displayName": policy.display_name, "combiner": "OR",
-                            "enabled": policy.enabled, "conditions": [condition],
+                            "enabled": policy.enabled_at(now) if now else policy.enabled, "conditions": [condition],
                             "notificationChannels": [f"projects/{project}/notificationChannels/{c}" for c in policy.channels],
-                            "creationRecord": {"mutateTime": created, "mutatedBy": f"sre@{project}.example"}}
+                            "creationRecord": {"mutateTime": created, "mutatedBy": f"sre@{project}.example"},
+                            # the most recent change, as the API records it (the Admin Activity entries may lack bodies)
+                            "mutationRecord": {"mutateTime": ts(changed[-1]) if changed else created,
+                                               "mutatedBy": f"sre@{project}.example"}}
     if policy.log_filter is not None:
         condition["conditionMatchedLog"] = {"filter": policy.log_filter}
         body["alertStrategy"] = {"notificationRateLimit": {"period": "300s"}, "autoClose": "604800s"}
@@ -55,17 +67,23 @@ def policy_json(project: str, policy: AlertPolicy, created: str) -> dict[str, An
 
 def list_policies(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], "monitoring")
-    created = ts(req.scenario.now.replace(year=req.scenario.now.year - 1))
-    items = [policy_json(project.id, p, created) for p in project.alert_policies]
+    created = ts(created_at(req.scenario))
+    items = [policy_json(project.id, p, created, req.scenario.now) for p in project.alert_policies]
     return _paged(req, items, "alertPolicies", "alertPolicies", project.id)
 
 
 def list_channels(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], "monitoring")
-    items = [{"name": f"projects/{project.id}/notificationChannels/{c.id}", "type": c.type,
-              "displayName": c.display_name, "enabled": c.enabled,
-              "labels": {"email_address": f"{c.id}@bangkoksolutions.example"} if c.type == "email" else {},
-              "verificationStatus": "VERIFIED"} for c in project.notification_channels]
+    created = {"mutateTime": ts(created_at(req.scenario)), "mutatedBy": f"sre@{project.id}.example"}
+    items = []
+    for c in project.notification_channels:
+        item = {"name": f"projects/{project.id}/notificationChannels/{c.id}", "type": c.type,
+                "displayName": c.display_name, "enabled": c.enabled,
+                "labels": {"email_address": f"{c.id}@bangkoksolutions.example"} if c.type == "email" else {},
+                "creationRecord": created, "mutationRecords": [created]}
+        if c.verification is not None:
+            item["verificationStatus"] = c.verification
+        items.append(item)
     return _paged(req, items, "notificationChannels", "notificationChannels", project.id)
 
 
@@ -73,12 +91,15 @@ def list_metrics(req: Request) -> dict[str, Any]:
     project = req.project(req.params["project"], "logging")
     items = []
     for m in project.log_metrics:
+        changed = [when for when, _, _ in m.changes() if when <= req.scenario.now]
         item: dict[str, Any] = {"name": m.name, "filter": m.filter, "version": "V2",
+                                "createTime": ts(created_at(req.scenario)),
+                                "updateTime": ts(changed[-1] if changed else created_at(req.scenario)),
                                 "metricDescriptor": {"name": f"projects/{project.id}/metricDescriptors/"
                                                              f"logging.googleapis.com/user/{m.name}",
                                                      "type": f"logging.googleapis.com/user/{m.name}",
                                                      "metricKind": "DELTA", "valueType": "INT64", "unit": "1"}}
-        if m.disabled:
+        if m.disabled_at(req.scenario.now):
             item["disabled"] = True
         items.append(item)
     return _paged(req, items, "metrics", "metrics", project.id, default=100)

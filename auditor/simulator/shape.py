@@ -22,7 +22,7 @@ from auditor.simulator.scenario import Project, Scenario
 
 REPLICAS = ("READ_REPLICA_INSTANCE", "READ_POOL_INSTANCE")
 MONITORING = frozenset({("logging", "metrics.list"), ("monitoring", "alertPolicies.list"),
-                        ("monitoring", "notificationChannels.list")})
+                        ("monitoring", "notificationChannels.list"), ("logging", "entries.list")})
 
 
 def _usable(project: Project | None, api: str) -> bool:
@@ -117,9 +117,12 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
         if project is None:
             shapes.append(ProjectShape(ident, unreadable=frozenset(unreadable)))
             continue
-        if ident in monitoring_only:  # not audited: only the monitoring collector's three listings
+        if ident in monitoring_only:  # not audited: the monitoring collector's three listings and its audit log
+            wanted = compile_filter(logging_collector.cloudsql_audit_filter(ident, start, end))
             shapes.append(ProjectShape(ident, log_metrics=len(project.log_metrics), alert_policies=len(project.alert_policies),
                                        notification_channels=len(project.notification_channels),
+                                       audit_entries=sum(1 for e in project_entries(scenario, project) if wanted(e))
+                                       if _usable(project, "logging") else 0,
                                        unreadable=frozenset(unreadable), only=MONITORING))
             continue
         listed = project_instances(scenario, project) if _usable(project, "sqladmin") else []

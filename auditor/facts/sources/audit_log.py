@@ -19,6 +19,7 @@ from auditor.facts.access import get, integer, items, text, timestamp, window_st
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
 from auditor.facts.declare import Cost, Fact, Source, key_scope
 from auditor.facts.kms_log import is_kms_entry, kms_change
+from auditor.facts.sources import monitoring_log
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",
@@ -154,6 +155,8 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
                 emit("config_changes", change)
+        elif isinstance(proto, dict) and monitoring_log.read_entry(entry, item_id, emit):
+            continue
         fact = log_entry(entry, item_id)
         if isinstance(fact, BackupAttempt):
             emit("backup_windows", fact)
@@ -253,7 +256,8 @@ FACTS = (
 )
 SOURCES = (
     Source("logging", "entries.list", "project",
-           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage", "kms_version_changes"),
+           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage", "kms_version_changes",
+                  "monitoring_changes"),
            permissions=("logging.logEntries.list",), field="entries", read=read, on_complete=on_complete,
            cost=Cost(page_cap=1000, per="project", shape="audit_entries")),
 )
