@@ -101,8 +101,12 @@ def test_disabled_logging_api_makes_days_unknown_not_passing(sample_dir, tmp_pat
     assert "logging entries.list for projects/bks-prod: the API is disabled (SERVICE_DISABLED)" in customers["message"]
     assert customers["details"]["coverage"]["succeeded"] > 0  # the retained runs still count
     assert frequency["status"] != "pass"
-    # the other project is unaffected
-    assert by_resource["//cloudsql.googleapis.com/projects/bks-analytics/instances/staging-pg"]["status"] == "pass"
+    # the other project is unaffected: its instance is judged as the scenario's hand-written expectation says
+    staging = "//cloudsql.googleapis.com/projects/bks-analytics/instances/staging-pg"
+    expected = yaml.safe_load((sample_dir / "scenario.yaml").read_text())["expect"]["backup-frequency"][staging]
+    expected = {"status": expected} if isinstance(expected, str) else expected
+    assert by_resource[staging]["status"] == expected["status"]
+    assert by_resource[staging]["details"].get("unknown_days", []) == [str(d) for d in expected.get("unknown_days", [])]
 
 
 def test_denied_admin_api_is_inconclusive_for_the_project(sample_dir, tmp_path):
