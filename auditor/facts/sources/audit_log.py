@@ -75,13 +75,16 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
         return ConfigChange(instance, stamp, method, {}, principal, f"log:{key}", deleted=True, evidence=(evidence,))
     if not isinstance(get(entry, "protoPayload", "request", "body"), dict):
         # the change was logged without its body (whether Cloud SQL logs it is unconfirmed): every backup
-        # setting may have changed, and to what is unknown until the next read
-        return ConfigChange(instance, stamp, method, {name: None for name in BACKUP_SETTINGS.values()}, principal,
-                            f"log:{key}", evidence=(evidence,))
+        # setting, and the labels, may have changed, and to what is unknown until the next read
+        return ConfigChange(instance, stamp, method, {**{name: None for name in BACKUP_SETTINGS.values()}, "labels": None},
+                            principal, f"log:{key}", evidence=(evidence,))
+    settings: dict[str, Any] = {}
+    labels = get(entry, "protoPayload", "request", "body", "settings", "userLabels")
+    if isinstance(labels, dict):  # the labels the request set (a map field is replaced whole)
+        settings["labels"] = tuple(sorted((str(k), str(v)) for k, v in labels.items() if isinstance(v, str)))
     backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
     if not isinstance(backup, dict):
-        return None
-    settings: dict[str, Any] = {}
+        return ConfigChange(instance, stamp, method, settings, principal, f"log:{key}", evidence=(evidence,)) if settings else None
     for path, name in BACKUP_SETTINGS.items():
         value = get(backup, *path)
         if value is not None:
