@@ -123,7 +123,6 @@ def search_all_resources(req: Request) -> dict[str, Any]:
 
 
 HISTORY_DAYS = 35
-_PRIOR = {"PRESENT": 1, "INVALID": 2, "DOES_NOT_EXIST": 3, "DELETED": 4}
 
 
 def _parse_time(value: str, name: str) -> dt.datetime:
@@ -218,7 +217,7 @@ def batch_get_assets_history(req: Request) -> dict[str, Any]:
                                                    "updateTime": ts(seg_start), **({"resource": resource} if resource else {}),
                                                    "ancestors": [f"projects/{project.number}",
                                                                  f"organizations/{req.scenario.organization.id}"]},
-                                         "priorAssetState": _PRIOR["DOES_NOT_EXIST"] if number == 0 else _PRIOR["PRESENT"]}
+                                         "priorAssetState": "DOES_NOT_EXIST" if number == 0 else "PRESENT"}
                 if deleted:
                     entry["deleted"] = True
                 if prior is not None:
