@@ -103,4 +103,6 @@ def map_reasons(maps: dict[date, Any], days: list[date]) -> str:
         reason = maps[day].reason if day in maps and maps[day].inventory is None else None
         if reason:
             grouped.setdefault(reason, []).append(day)
+    if len(grouped) == 1:
+        return next(iter(grouped))
     return "; ".join(f"{day_ranges(ds)}: {why}" for why, ds in grouped.items())

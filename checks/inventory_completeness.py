@@ -152,8 +152,8 @@ def _declared_days(facts: Any, ctx: CheckContext, resource: str, store: Any, whe
         return FAIL, message, details
     if unknown:
         details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why_unknown}")]
-        return INCONCLUSIVE, (f"{store.short} ({where}): whether the data map in force declared it could not be established "
-                              f"on {len(unknown)} days ({daily.day_ranges(unknown)}): {why_unknown}."), details
+        return INCONCLUSIVE, (f"{store.short} ({store.kind}, {store.project or 'unknown project'}): whether the data map "
+                              f"declared it is unknown on {len(unknown)} days ({daily.day_ranges(unknown)}): {why_unknown}."), details
     kept = [d for d, s in states.items() if s == "kept"]
     return PASS, f"; in the data map in force on each of its {len(kept)} days ({daily.day_ranges(kept)}).", details
 

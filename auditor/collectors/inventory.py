@@ -45,7 +45,7 @@ def git_history(path: Path) -> dict[str, Any]:
     try:
         top = _git(["rev-parse", "--show-toplevel"], folder).strip()
     except (RuntimeError, OSError, subprocess.TimeoutExpired):
-        return {"problem": f"the data map ({path.name}) is not in a git repository, so it has no recorded history"}
+        return {"problem": f"{path.name} is not in a git repository"}
     relative = path.resolve().relative_to(Path(top).resolve()).as_posix()
     try:
         log = _git(["log", f"--max-count={MAX_VERSIONS + 1}", "--format=%H %cI", "--", relative], Path(top))
@@ -80,7 +80,7 @@ def scope_calls(ctx) -> Iterator[Call]:
         data = text.encode("utf-8")
         body: dict[str, Any] = {"documents": [{"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "text": text}]}
         body["git"] = git_history(path) if with_history else {
-            "problem": "the configuration says not to read the data map's history (inventory_history: none)"}
+            "problem": "inventory_history: none"}
         record_local(path.resolve().as_uri(), json.dumps(body, indent=1).encode())
 
     yield Call("inventory", "read", {"path": str(path)}, "inventory", read)

@@ -71,7 +71,7 @@ class MapHistory:
                 out[day] = DayMap(None, f"the data map's git history begins on {self._git[0].time:%Y-%m-%d}, after that day")
             else:
                 why = self.history_problem or "its history was not read"
-                out[day] = DayMap(None, f"no locker of that day stored the data map, and its past versions are unknown ({why})")
+                out[day] = DayMap(None, f"no locker of that day stored it and its past versions are unknown ({why})")
         return out
 
 
