@@ -71,4 +71,5 @@ def attach(findings: list[Finding], facts: Any, period: Period) -> None:
             found = cache[finding.resource] = by_day(facts, finding.resource, period)
         if not isinstance(finding.details.get("day_evidence"), dict):
             finding.details["day_evidence"] = {day: items for day, (items, _) in found.items() if day in days and items}
-        finding.details["day_entries"] = {day: keys for day, (_, keys) in found.items() if day in days and keys}
+        if not isinstance(finding.details.get("day_entries"), dict):  # a check that names its own entries keeps them
+            finding.details["day_entries"] = {day: keys for day, (_, keys) in found.items() if day in days and keys}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.checks import days as daily
-from auditor.checks.inventory_common import day_items, day_maps, map_reasons, missing_map
+from auditor.checks.inventory_common import day_entries, day_items, day_maps, map_reasons, missing_map
 from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -131,7 +131,8 @@ def _judged_by_day(facts: Any, ctx: CheckContext, resource: str, store: Any, map
     isos = ctx.period.day_isos
     details: dict[str, Any] = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
                                "unknown_days": [isos[d] for d in unknown],
-                               "day_evidence": day_items(facts, ctx, resource, maps, states)}
+                               "day_evidence": day_items(facts, ctx, resource, maps, states),
+                               "day_entries": day_entries(facts, ctx, resource, states)}
     head = f"{store.short} ({store.kind}, project {store.project})"
     why = _why_unknown(facts, ctx, resource, maps, unknown)
     now = message.split(": ", 1)[1] if status == FAIL and ": " in message else None

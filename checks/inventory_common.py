@@ -94,6 +94,17 @@ def day_items(facts: Any, ctx: CheckContext, resource: str, maps: dict[date, Any
     return {day: sorted(items) for day, items in sorted(out.items()) if items}
 
 
+def day_entries(facts: Any, ctx: CheckContext, resource: str, states: dict[date, str]) -> dict[str, list[str]]:
+    """Each judged day's audit-log entries about the store's labels (`log:<insertId>`), for the sampler."""
+    isos = ctx.period.day_isos
+    changes = facts.inventory_days.label_changes(resource)
+    out: dict[str, set[str]] = {}
+    for change, day in zip(changes, ctx.period.days_of([c.time for c in changes])):
+        if states.get(day) not in (None, "not_due", "not_applicable"):
+            out.setdefault(isos[day], set()).add(change.key)
+    return {day: sorted(keys) for day, keys in sorted(out.items())}
+
+
 def map_reasons(maps: dict[date, Any], days: list[date]) -> str:
     """Why the map in force is unknown on these days, each reason once with its days."""
     from auditor.checks.days import day_ranges

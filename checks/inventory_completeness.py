@@ -140,6 +140,7 @@ def _declared_days(facts: Any, ctx: CheckContext, resource: str, store: Any, whe
     details = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
                "unknown_days": [isos[d] for d in unknown],
                "day_evidence": day_items(facts, ctx, resource, maps, states),
+               "day_entries": {},  # presence in the map: the stored map of each day is the evidence, no log entry
                "maps_in_force": {isos[d]: (m.version.commit or m.version.basis) for d, m in maps.items()
                                  if m.version is not None and states.get(d) not in ("not_due", "not_applicable", None)}}
     why_unknown = _unknown_words(maps, unknown, exists)

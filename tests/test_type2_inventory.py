@@ -192,6 +192,10 @@ def test_one_run_shows_a_logged_label_change_on_the_same_days(single_git):
     assert relabel["status"] == "fail"
     # before the first logged update nothing shows the label (a change says what it set, not what was there)
     assert _days(relabel) == (days_between("2026-08-12", "2026-08-19"), days_between("2026-07-01", "2026-08-11"))
+    # a sampled day names that day's own evidence: the update's log entry (not the day's backup window)
+    entries = relabel["details"]["day_entries"]
+    assert set(entries) == {"2026-08-12", "2026-08-19"} and all(k.startswith("log:") for k in entries["2026-08-12"])
+    assert relabel["details"]["day_evidence"]["2026-08-12"]
 
 
 @needs_git

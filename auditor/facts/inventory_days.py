@@ -79,8 +79,10 @@ class InventoryDays:
     """Frozen once built; the two inventory checks read it."""
 
     def __init__(self, maps: MapHistory, timelines: dict[str, Timeline], unlogged: dict[str, tuple[ConfigChange, ...]],
-                 created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History) -> None:
+                 created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History,
+                 label_changes: dict[str, tuple[ConfigChange, ...]] | None = None) -> None:
         self.maps = maps
+        self._changes = label_changes or {}
         self._timelines = timelines
         self._unlogged = unlogged
         self._created = created
@@ -89,6 +91,10 @@ class InventoryDays:
 
     def labels(self, resource: str) -> Timeline:
         return self._timelines.get(resource) or Timeline(resource, LABELS, (), ())
+
+    def label_changes(self, resource: str) -> tuple[ConfigChange, ...]:
+        """The Admin Activity updates that set (or may have set: no body) the store's labels, oldest first."""
+        return self._changes.get(resource, ())
 
     def unlogged_label_changes(self, resource: str) -> tuple[ConfigChange, ...]:
         """The Admin Activity updates of the store logged without their body: the labels they set are unknown."""
@@ -124,9 +130,11 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             sql_read.add(obs.resource)
             events.setdefault(obs.resource, []).append(Event(obs.observed_at, _frozen(obs.labels), "observation", obs.evidence))
     unlogged: dict[str, list[ConfigChange]] = {}
+    labelled: dict[str, list[ConfigChange]] = {}
     for change in changes:
         if change.deleted or LABELS not in change.settings:
             continue
+        labelled.setdefault(change.instance, []).append(change)
         events.setdefault(change.instance, []).append(Event(change.time, change.settings[LABELS], "change", change.evidence))
         if change.settings[LABELS] is None:
             unlogged.setdefault(change.instance, []).append(change)
@@ -156,4 +164,4 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             cover += covered_by.get(project_scope(resource), [])  # the Cloud SQL audit-log query's spans
         timelines[resource] = Timeline(resource, LABELS, found, cover)
     return InventoryDays(maps, timelines, {r: tuple(v) for r, v in unlogged.items()}, created,
-                         {r: tuple(v) for r, v in by_window.items()}, history)
+                         {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()})
