@@ -391,6 +391,9 @@ class Config(_Strict):
     collection: CollectionConfig = Field(default_factory=CollectionConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     inventory: Path | None = None
+    # where the data map's past versions come from: `auto` reads its git history when the file lives in a
+    # git repository (each commit is the version in force from its time); `none` reads only the file
+    inventory_history: Literal["auto", "none"] = "auto"
     waivers: Path | None = None
     responses: Path | None = None
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)

@@ -29,6 +29,8 @@ since a listing answers at least one page, even an empty one):
                                                                sqladmin   operations.list
     for each backup project B named by a plan or an association but not audited: its vaults and plans
     listings, and their data sources and backups, as above
+    for each project P whose data stores the asset search found, when the period reaches into the last 35 days:
+        ceil(data stores of P / 100)                           cloudasset batchGetAssetsHistory (none for none)
     for each distinct KMS key K named by an instance, a retained run or backup, or a Backup and DR backup:
         2 + pages(versions of K, 1000)                         cloudkms   cryptoKeys.get, cryptoKeys.testIamPermissions,
                                                                           cryptoKeyVersions.list
@@ -111,6 +113,7 @@ class ProjectShape:
     bdr_verification_plans: int = 0
     bdr_sources: tuple[int, ...] = ()  # per vault listed: its data sources
     bdr_backups: tuple[int, ...] = ()  # per data source of those vaults: its backups
+    asset_history_names: int = 0  # data stores the asset search found in P, when the period reaches into the last 35 days
     unreadable: frozenset[Method] = frozenset()  # calls answered with an error: one request, no follow-ups
     only: frozenset[Method] | None = None  # the per-project listings made (None: all; the monitoring project: 3)
 
@@ -192,6 +195,11 @@ def design_minimum(shape: OrgShape) -> Minimum:
         key_pages = max(key_pages, history)
         named_in = shape.key_project[index] if index < len(shape.key_project) else ""
         project_chain = max(project_chain, listing_pages.get(named_in, 1) + key_pages)  # the listing, then the key
+    for method, cap, field_name in TERMS.get("asset-history", ()):  # batchGetAssetsHistory: 100 names a call, none for none
+        for project in shape.projects:
+            names = getattr(project, field_name or "", 0)
+            if names:
+                by_method[method] += math.ceil(names / cap)
     entries = [pages(p.audit_entries, PAGE_CAPS[("logging", "entries.list")]) for p in shape.projects]
     quota = (math.ceil(max(entries, default=0) / LOGGING_READS_PER_MINUTE) - 1) * 60.0 if entries else 0.0
     return Minimum(dict(by_method), max(asset_pages, default=0) + project_chain, max(0.0, quota))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +25,95 @@ def missing_map(facts: Any, ctx: CheckContext, check: str) -> Finding | None:
         else "the declared inventory was not collected into the evidence")
     return Finding(check, map_resource(facts, ctx), "declared", INCONCLUSIVE,
                    f"The data map cannot be checked: {problem}.", observed={"problem": problem})
+
+
+# --- day by day (issue 13): the data map in force, each store's existence and labels on each day -----------
+
+def day_maps(facts: Any, ctx: CheckContext) -> dict[date, Any]:
+    """The data map in force on each day of the period (auditor.facts.inventory_days): a day with a locker has its
+    own; others the map's git history at the day's end; else unknown with the reason. The evidence date's day
+    has the map the newest locker ran with (ctx.inventory) even when no version of it was stored."""
+    from auditor.facts.inventory_days import DayMap
+    from auditor.facts.stores import MapVersion
+
+    found = facts.inventory_days.maps.by_day(ctx.period)
+    today = ctx.period.day_of(ctx.as_of)
+    if today in found and found[today].version is None and ctx.inventory is not None:
+        doc = facts.stores.inventory_document
+        found[today] = DayMap(MapVersion(ctx.as_of, "locker", ctx.inventory, None, doc.sha256 if doc else "", None,
+                                         tuple(doc.evidence) if doc else ()))
+    return found
+
+
+def existence(ctx: CheckContext, life: Any, seen: set[date]) -> dict[date, str]:
+    """Per day: 'yes', 'no' (before its creation, after its deletion), 'unknown' (no creation time and not seen
+    that day), 'not_due' (after the evidence date)."""
+    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp()
+    created = life.created.timestamp() if life.created else None
+    gone = life.gone_by.timestamp() if life.gone_by else None
+    alive = life.alive_until.timestamp() if life.alive_until else None
+    out: dict[date, str] = {}
+    for number, day in enumerate(ctx.period.days()):
+        start, end = stamps[number], min(stamps[number + 1], as_of)
+        if start >= as_of:
+            out[day] = "not_due"
+        elif (created is not None and end <= created) or (gone is not None and start >= gone):
+            out[day] = "no"
+        elif alive is not None and gone is not None and end > alive and gone != alive:
+            out[day] = "unknown"  # between its last sighting and the listing that no longer showed it
+        elif created is None and day not in seen:
+            out[day] = "unknown"
+        else:
+            out[day] = "yes"
+    return out
+
+
+def seen_days(facts: Any, ctx: CheckContext, resource: str) -> set[date]:
+    """The days some read showed the store (its label timeline's events)."""
+    events = facts.inventory_days.labels(resource).events
+    return set(ctx.period.days_of([e.time for e in events if e.source != "change"]))
+
+
+def map_evidence(day_map: Any) -> list[str]:
+    return list(day_map.version.evidence) if day_map.version is not None else []
+
+
+def day_items(facts: Any, ctx: CheckContext, resource: str, maps: dict[date, Any], states: dict[date, str]) -> dict[str, list[str]]:
+    """Each judged day's own evidence: the stored data map in force that day and the reads or log entries of the
+    store's labels that day (the sampler points a sampled day at these)."""
+    isos = ctx.period.day_isos
+    out: dict[str, set[str]] = {}
+    events = facts.inventory_days.labels(resource).events
+    for event, day in zip(events, ctx.period.days_of([e.time for e in events])):
+        if day in states:
+            out.setdefault(isos[day], set()).update(event.evidence)
+    for day, state in states.items():
+        if state in ("not_due", "not_applicable") or day not in maps:
+            continue
+        out.setdefault(isos[day], set()).update(map_evidence(maps[day]))
+    return {day: sorted(items) for day, items in sorted(out.items()) if items}
+
+
+def day_entries(facts: Any, ctx: CheckContext, resource: str, states: dict[date, str]) -> dict[str, list[str]]:
+    """Each judged day's audit-log entries about the store's labels (`log:<insertId>`), for the sampler."""
+    isos = ctx.period.day_isos
+    changes = facts.inventory_days.label_changes(resource)
+    out: dict[str, set[str]] = {}
+    for change, day in zip(changes, ctx.period.days_of([c.time for c in changes])):
+        if states.get(day) not in (None, "not_due", "not_applicable"):
+            out.setdefault(isos[day], set()).add(change.key)
+    return {day: sorted(keys) for day, keys in sorted(out.items())}
+
+
+def map_reasons(maps: dict[date, Any], days: list[date]) -> str:
+    """Why the map in force is unknown on these days, each reason once with its days."""
+    from auditor.checks.days import day_ranges
+
+    grouped: dict[str, list[date]] = {}
+    for day in days:
+        reason = maps[day].reason if day in maps and maps[day].inventory is None else None
+        if reason:
+            grouped.setdefault(reason, []).append(day)
+    if len(grouped) == 1:
+        return next(iter(grouped))
+    return "; ".join(f"{day_ranges(ds)}: {why}" for why, ds in grouped.items())

@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.checks.common import population_findings
-from auditor.checks.inventory_common import map_resource, missing_map
+from auditor.checks import days as daily
+from auditor.checks.inventory_common import (day_items, day_maps, existence, map_evidence, map_reasons, map_resource,
+                                             missing_map, seen_days)
+from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.discovery import project_in_name
 from auditor.facts.known import Unknown
@@ -35,14 +38,30 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     doc_evidence = list(doc.evidence) if doc else []
 
     interval = ctx.config.policy.inventory_review_interval
+    maps = day_maps(facts, ctx)
     age = (ctx.as_of.date() - inventory.reviewed).days
-    stale = age > interval.days
+    states = _review_days(ctx, maps, interval.days)
+    broken, unknown = daily.exception_days(states)
+    isos = ctx.period.day_isos
+    review = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
+              "unknown_days": [isos[d] for d in unknown], "sha256": doc.sha256 if doc else None,
+              "day_evidence": {isos[d]: map_evidence(m) for d, m in maps.items() if states.get(d) in ("kept", "broken")
+                               and map_evidence(m)}}
+    head = (f"The data map was last reviewed on {inventory.reviewed} ({age} days before the evidence date); the policy asks "
+            f"for a review at least every {interval.days} days")
+    if broken:
+        status, message = FAIL, (f"{head}: the map in force was out of date on {len(broken)} days ({daily.day_ranges(broken)})"
+                                 + (f"; {len(unknown)} further days are unknown ({map_reasons(maps, unknown)})" if unknown else "")
+                                 + ".")
+    elif unknown:
+        status, message = INCONCLUSIVE, (f"{head}; the map in force, and so its review date, is unknown on {len(unknown)} days "
+                                         f"({map_reasons(maps, unknown)}).")
+    else:
+        status, message = PASS, f"{head}; the map in force was within it on every day."
     findings.append(Finding(
-        ID, map_resource(facts, ctx), "reviewed", FAIL if stale else PASS,
-        f"The data map was last reviewed on {inventory.reviewed} ({age} days before the evidence date); the policy asks for "
-        f"a review at least every {interval.days} days" + (", so it is out of date." if stale else "."),
+        ID, map_resource(facts, ctx), "reviewed", status, message,
         observed={"reviewed": inventory.reviewed.isoformat(), "age_days": age}, expected={"max_age_days": interval.days},
-        details={"sha256": doc.sha256 if doc else None}, evidence=doc_evidence))
+        details=review, evidence=doc_evidence))
 
     discovery = facts.stores.discovery()
     read = not isinstance(discovery, Unknown)
@@ -61,22 +80,23 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                     "in_asset_inventory": store.in_assets, "listed_by_admin_api": store.in_admin}
         exclusion, declared = inventory.exclusion(resource), inventory.store(resource)
         unknown_kind = None if declared else facts.stores.kind_unknown(store)
-        if exclusion:
-            status, message = PASS, f"{store.short} ({where}) is excluded from the data map: {exclusion.reason}"
-        elif unknown_kind:  # not declared: unless it is a read replica its primary's entry covers, that is a failure
+        details: dict[str, Any] = {}
+        if store.replica_of and not declared and not exclusion:
+            status, message = NOT_APPLICABLE, f"{store.short} is a read replica of {store.replica_of}; its primary's entry covers it."
+        elif unknown_kind and not exclusion:  # not declared: unless it is a read replica its primary's entry covers, that is a failure
             status = INCONCLUSIVE
             message = (f"{store.short} ({where}) is not in the data map, and its own listing could not be read "
                        f"({unknown_kind}), so whether it is a read replica its primary's entry covers is unknown.")
-        elif declared:
-            status, message = PASS, f"{store.short} ({where}) is declared, owner {declared.owner}, classification {declared.classification}."
-        elif store.replica_of:
-            status, message = NOT_APPLICABLE, f"{store.short} is a read replica of {store.replica_of}; its primary's entry covers it."
         else:
-            status = FAIL
-            message = (f"{store.short} ({where}) is not in the data map: nobody has registered it, its classification "
-                       "or how it is backed up.")
+            status, message, details = _declared_days(facts, ctx, resource, store, where, maps)
+            if exclusion and status == PASS:
+                message = f"{store.short} ({where}) is excluded from the data map: {exclusion.reason}" + message
+            elif declared and status == PASS:
+                message = (f"{store.short} ({where}) is declared, owner {declared.owner}, classification "
+                           f"{declared.classification}" + message)
         findings.append(Finding(ID, resource, "declared", status, message, observed=observed,
-                                expected={"declared_or_excluded": True}, evidence=store.evidence + doc_evidence))
+                                expected={"declared_or_excluded": True}, details=details,
+                                evidence=store.evidence + doc_evidence))
 
     known_projects = set(facts.projects)
     for declared in inventory.stores:
@@ -95,6 +115,72 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         findings.append(Finding(ID, declared.resource, "exists", status, message,
                                 observed={"found": False, "project": project}, expected={"exists": True}, evidence=doc_evidence))
     return findings
+
+
+def _declared_days(facts: Any, ctx: CheckContext, resource: str, store: Any, where: str,
+                   maps: dict) -> tuple[str, str, dict[str, Any]]:
+    """Each day: did the data map in force that day declare (or exclude) the store, while it existed?"""
+    life = facts.inventory_days.lifetime(resource, store.create_time)
+    exists = existence(ctx, life, seen_days(facts, ctx, resource))
+    states: dict = {}
+    for day, there in exists.items():
+        listed = maps[day].inventory if day in maps else None
+        if there == "not_due":
+            states[day] = "not_due"
+        elif there == "no":
+            states[day] = "not_applicable"
+        elif listed is None:
+            states[day] = "unknown"
+        elif listed.store(resource) or listed.exclusion(resource):
+            states[day] = "kept"
+        else:
+            states[day] = "unknown" if there == "unknown" else "broken"
+    broken, unknown = daily.exception_days(states)
+    isos = ctx.period.day_isos
+    details = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
+               "unknown_days": [isos[d] for d in unknown],
+               "day_evidence": day_items(facts, ctx, resource, maps, states),
+               "day_entries": {},  # presence in the map: the stored map of each day is the evidence, no log entry
+               "maps_in_force": {isos[d]: (m.version.commit or m.version.basis) for d, m in maps.items()
+                                 if m.version is not None and states.get(d) not in ("not_due", "not_applicable", None)}}
+    why_unknown = _unknown_words(maps, unknown, exists)
+    if broken:
+        created = f" It exists since {_when(life.created)}." if life.created else ""
+        message = (f"{store.short} ({where}) was not in the data map in force on {len(broken)} days: "
+                   f"{daily.day_ranges(broken)}; nobody had registered it, its classification or how it is backed up."
+                   + created + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): {why_unknown}."
+                                if unknown else ""))
+        return FAIL, message, details
+    if unknown:
+        details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why_unknown}")]
+        return INCONCLUSIVE, (f"{store.short} ({store.kind}, {store.project or 'unknown project'}): whether the data map "
+                              f"declared it is unknown on {len(unknown)} days ({daily.day_ranges(unknown)}): {why_unknown}."), details
+    kept = [d for d, s in states.items() if s == "kept"]
+    return PASS, f"; in the data map in force on each of its {len(kept)} days ({daily.day_ranges(kept)}).", details
+
+
+def _review_days(ctx: CheckContext, maps: dict, max_age: int) -> dict:
+    """Each day: was the map in force that day reviewed within the interval (by the day's end)?"""
+    out = {}
+    as_of = ctx.period.day_of(ctx.as_of)
+    for day in ctx.period.days():
+        if day > as_of:
+            out[day] = "not_due"
+            continue
+        listed = maps[day].inventory if day in maps else None
+        out[day] = "unknown" if listed is None else ("broken" if (day - listed.reviewed).days > max_age else "kept")
+    return out
+
+
+def _unknown_words(maps: dict, unknown: list, exists: dict) -> str:
+    parts = []
+    reasons = map_reasons(maps, unknown)
+    if reasons:
+        parts.append(f"the data map in force is unknown ({reasons})")
+    unseen = [d for d in unknown if exists.get(d) == "unknown" and maps.get(d) is not None and maps[d].inventory is not None]
+    if unseen:
+        parts.append(f"whether the store existed is unknown on {daily.day_ranges(unseen)} (no creation time, no read that day)")
+    return "; ".join(parts) or "no evidence covers them"
 
 
 def _hosts():
@@ -117,6 +203,6 @@ CHECK = Check(
     description="Compares the declared data map (inventory: PATH, stored in the evidence) with the data stores Cloud Asset "
                 "Inventory finds (searchAllResources over the organisation, folders or projects) and the Admin APIs list "
                 "(Cloud SQL instances.list, Cloud Storage buckets.list), and the map's review date with the policy's interval.",
-    needs=("stores",),
+    needs=("stores", "inventory_days"),
     evaluate=evaluate,
 )

@@ -152,5 +152,6 @@ def test_each_kms_key_is_read_once_however_many_backups_use_it(demo_pack):
     # billing, ledger, orders, events, archive, invoices, payments, treasury, and the two Backup and DR vaults' keys
     assert stats[("cloudkms", key)] == 10
     assert stats[("cloudkms", key + "/cryptoKeyVersions")] == 10
-    # one operations listing per primary the identity can see: 6 in bks-prod/-analytics, 6 in bks-platform, 6 in bks-data
-    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 18
+    # one operations listing per primary the identity can see: 6 in bks-prod/-analytics, 7 in bks-platform (with
+    # kms's treasury-pg and inv's intake-pg), 6 in bks-data
+    assert stats[("sqladmin", "GET /v1/projects/{project}/operations")] == 19

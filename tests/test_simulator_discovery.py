@@ -11,6 +11,8 @@ Three views of "the simulator is shaped like the real APIs":
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import re
 from urllib.parse import urlsplit
@@ -216,6 +218,10 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
     asset = _client(sim, "cloudasset", "v1")
     counts["assets"] = walk("cloudasset", _pages(asset.v1(), "searchAllResources", scope=f"organizations/{scenario.organization.id}",
                                                  assetTypes=["sqladmin.googleapis.com/Instance"], pageSize=5))
+    since = (scenario.now - dt.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")  # the index keeps 35 days
+    request = asset.v1().batchGetAssetsHistory(parent=f"projects/{prod}", contentType="RESOURCE", readTimeWindow_startTime=since,
+                                               assetNames=[f"//cloudsql.googleapis.com/projects/{prod}/instances/customers-pg"])
+    _validate(sim, "cloudasset", request, request.execute(), failures)
 
     resourcemanager = _client(sim, "cloudresourcemanager", "v1")  # `auditor validate --online`'s testIamPermissions
     request = resourcemanager.projects().testIamPermissions(resource=prod, body={"permissions": ["cloudsql.instances.list"]})

@@ -11,7 +11,7 @@ from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.facts.build import assemble
 from auditor.facts.model import BackupAttempt, LogSpan, SqlInstance, sql_resource
-from auditor.facts.stores import Asset, Bucket, LifecycleDelete
+from auditor.facts.stores import Asset, Bucket, LifecycleDelete, MapVersion
 from auditor.inventory import parse_inventory
 from auditor.period import Period
 
@@ -46,10 +46,15 @@ def run(resource, location):
                          evidence=("e-2",), location=location)
 
 
-def facts(*instances, runs=(), assets=(), buckets=()):
+def git_map(text, when=datetime(2026, 6, 1, tzinfo=timezone.utc)):
+    """The data map as committed to its git repository at `when` (in force from then: auditor.facts.inventory_days)."""
+    return MapVersion(when, "git", parse_inventory(text, Path("inv.yaml")), None, "sha-of-map", "c0ffee", ("e-map",))
+
+
+def facts(*instances, runs=(), assets=(), buckets=(), maps=()):
     covered = [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=timezone.utc), AS_OF, "c-log")]  # a complete log query
     return assemble(AS_OF, ["p"], items={"sql_instances": list(instances), "backup_runs": list(runs), "assets": list(assets),
-                                         "buckets": list(buckets), "log_coverage": covered},
+                                         "buckets": list(buckets), "log_coverage": covered, "inventory_versions": list(maps)},
                     answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
                               ("sqladmin", "backupRuns.list", "projects/p"), ("sqladmin", "Backups.list", "projects/p"),
                               ("cloudasset", "searchAllResources", ORG)],
@@ -158,8 +163,6 @@ def test_completeness_lag_unregistered_and_missing():
     db = instance()
     young = instance("young", create_time=datetime(2026, 9, 29, 22, tzinfo=timezone.utc))
     stray = asset("//storage.googleapis.com/stray", "storage.googleapis.com/Bucket")
-    f = facts(db, young, assets=[asset(db.resource, "sqladmin.googleapis.com/Instance"), stray])
-    f.stores.buckets = []
     text = INVENTORY + """  - resource: //cloudsql.googleapis.com/projects/p/instances/gone
     classification: internal
     owner: team
@@ -167,10 +170,15 @@ def test_completeness_lag_unregistered_and_missing():
     classification: internal
     owner: team
 """
+    f = facts(db, young, assets=[asset(db.resource, "sqladmin.googleapis.com/Instance"), stray], maps=[git_map(text)])
+    f.stores.buckets = []
     findings = inventory_completeness.evaluate(f, ctx(text))
     found = by_resource(findings)
-    assert found[db.resource].status == "pass"
+    assert found[db.resource].status == "pass", found[db.resource].message
     assert found[young.resource].status == "fail" and "created 2026-09-29 22:00 UTC" in found[young.resource].message
+    # broken from its creation day on (the map in force never had it), not applicable before
+    assert found[young.resource].details["exception_days"] == ["2026-09-29", "2026-09-30"]
+    assert found[young.resource].details["days"]["2026-09-28"] == "not_applicable"
     rules = {x.rule: x for x in findings}
     assert "population-sqladmin" not in rules, "a 4-hour-old instance is index lag, not a mismatch"
     assert rules["population-storage"].observed["missing_from_admin_api"] == ["stray"]
@@ -178,6 +186,20 @@ def test_completeness_lag_unregistered_and_missing():
     outside = found["//cloudsql.googleapis.com/projects/elsewhere/instances/x"]
     assert outside.status == "fail" and "not part of the audited scope" in outside.message
     assert rules["reviewed"].status == "pass"
+
+
+def test_without_the_maps_past_versions_past_days_are_unknown_and_say_why():
+    """One locker, no git history: only the evidence date's map is known; a store it declares is not shown
+    declared on July 1 (inconclusive, with the reason), and an unregistered one still fails on that day."""
+    db, young = instance(), instance("young", create_time=datetime(2026, 9, 29, 22, tzinfo=timezone.utc))
+    f = facts(db, young, assets=[asset(db.resource, "sqladmin.googleapis.com/Instance"),
+                                 asset(young.resource, "sqladmin.googleapis.com/Instance")])
+    found = by_resource(inventory_completeness.evaluate(f, ctx(INVENTORY)))
+    declared = found[db.resource]
+    assert declared.status == "inconclusive" and "past versions are unknown" in declared.message
+    assert declared.details["unknown_days"][0] == "2026-07-01" and declared.details["days"]["2026-09-30"] == "kept"
+    assert found[young.resource].status == "fail" and found[young.resource].details["exception_days"] == ["2026-09-30"]
+    assert found[young.resource].details["unknown_days"] == ["2026-09-29"]
 
 
 def test_old_instance_missing_from_the_index_is_a_population_mismatch():

@@ -24,6 +24,7 @@ from auditor.facts.discovery import build_stores
 from auditor.facts.history import build_history
 from auditor.facts.kms_history import build_kms_history
 from auditor.facts.monitoring_history import build_monitoring_history
+from auditor.facts.inventory_days import build_inventory_days
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
 from auditor.facts.projects import snapshot_asset_scopes
@@ -37,6 +38,8 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
                 "log_coverage", "activation_changes"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
+    "inventory_days": ("inventory", "inventory_versions", "instance_observations", "config_changes", "label_observations",
+                       "asset_history", "log_coverage", "instance_listings"),
     "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
     "protection": ("sql_instances", "buckets"),
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
@@ -232,6 +235,9 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
                                      raw["activation_changes"])
     parts["monitoring_history"] = build_monitoring_history(raw["monitoring_observations"], raw["monitoring_changes"],
                                                            raw["monitoring_listings"], raw["log_coverage"])
+    parts["inventory_days"] = build_inventory_days(inventory, raw["inventory_versions"], raw["instance_observations"],
+                                                   raw["config_changes"], raw["label_observations"], raw["asset_history"],
+                                                   raw["log_coverage"], parts["history"], as_of)
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)

@@ -111,3 +111,48 @@ class InventoryRead:
     document: InventoryDocument | None
     inventory: Any  # auditor.inventory.DeclaredInventory | None
     problem: str | None
+    history_problem: str | None = None  # why the map's past versions could not be read (no git repository ...)
+
+
+@dataclass(frozen=True)
+class LabelsSeen:
+    """A store's labels as one read showed them at a moment (a bucket listing, an asset search): the
+    label history of stores whose changes no audit log this tool reads records."""
+
+    resource: str
+    time: datetime
+    labels: tuple[tuple[str, str], ...]
+    source: str  # storage buckets.list | cloudasset searchAllResources
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssetWindow:
+    """One Cloud Asset Inventory TemporalAsset: the asset held one content (or did not exist, `deleted`)
+    throughout [start, end); `end` None: up to the read. Only the last 35 days are kept by the index."""
+
+    resource: str
+    asset_type: str | None
+    start: datetime
+    end: datetime | None
+    deleted: bool
+    labels: tuple[tuple[str, str], ...] | None  # None: the content carries no readable labels
+    create_time: datetime | None
+    prior_state: str | None  # PRESENT | INVALID | DOES_NOT_EXIST | DELETED (None: not stated)
+    read_from: datetime | None  # the window the call asked for starts here: nothing before it is claimed
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MapVersion:
+    """One version of the declared data map and when it is known to have been in force: read by a
+    locker at `time` (basis "locker"), or committed at `time` in the map's git repository (basis "git",
+    in force from then until the next commit)."""
+
+    time: datetime
+    basis: str  # locker | git
+    inventory: Any  # auditor.inventory.DeclaredInventory | None (did not parse: `problem`)
+    problem: str | None
+    sha256: str
+    commit: str | None = None
+    evidence: tuple[str, ...] = ()

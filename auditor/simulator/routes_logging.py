@@ -249,6 +249,10 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
                                          "cloudsql.instances.patch"))
         for spell in inst.backup.changes if inst.backup else []:
             out += _spell_entries(project, inst, spell)
+        for spell in inst.label_changes:  # labels set, then restored (userLabels: the map replaced whole)
+            for when, labels in ((spell.start, spell.labels), (spell.end, inst.labels)):
+                if when is not None:
+                    out.append(_update_entry(project, inst, when, {"userLabels": dict(labels)} if spell.body_logged else {}))
         if inst.delete_time is not None:
             out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
     for key in project.kms_keys:  # issue 13 (kms): each key's Admin Activity history

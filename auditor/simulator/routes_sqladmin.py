@@ -42,7 +42,7 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
         "activationPolicy": "ALWAYS" if _running(inst, scenario.now) else "NEVER",
         "availabilityType": "ZONAL",
         "dataDiskType": "PD_SSD",
-        "userLabels": dict(inst.labels),
+        "userLabels": inst.labels_at(scenario.now),
     }
     if inst.type == "READ_REPLICA_INSTANCE":
         settings["backupConfiguration"] = {"kind": "sql#backupConfiguration", "enabled": True}

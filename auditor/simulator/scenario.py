@@ -72,6 +72,15 @@ class SettingSpell(Interval):
     body_logged: bool = False
 
 
+class LabelSpell(Interval):
+    """A spell [from, to) with other labels than the instance's own (a classification changed by hand), set
+    and restored by Admin Activity updates of `settings.userLabels`. `body_logged`: whether those entries
+    carry the request body (unconfirmed for Cloud SQL), so the default is an entry without the new labels."""
+
+    labels: dict[str, str]
+    body_logged: bool = False
+
+
 class Backup(Strict):
     enabled: bool
     start_time: str = "03:00"
@@ -126,6 +135,7 @@ class SqlInstance(Strict):
     tier: str = "db-custom-2-7680"
     state: Literal["RUNNABLE", "SUSPENDED", "MAINTENANCE", "FAILED"] = "RUNNABLE"
     labels: dict[str, str] = {}
+    label_changes: list[LabelSpell] = []  # spells with other labels, set and restored by updates (issue 13)
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
     delete_time: dt.datetime | None = None  # deleted then: gone from listings, no more backups
     kms_key: str | None = None
@@ -149,6 +159,13 @@ class SqlInstance(Strict):
 
     def exists_at(self, t: dt.datetime) -> bool:
         return self.create_time <= t and (self.delete_time is None or t < self.delete_time)
+
+    def labels_at(self, t: dt.datetime) -> dict[str, str]:
+        """The labels at instant t: a label spell's, else the instance's own."""
+        for spell in self.label_changes:
+            if spell.contains(t):
+                return dict(spell.labels)
+        return dict(self.labels)
 
     @field_validator("days", "backup_key_versions", "live_key_versions")
     @classmethod

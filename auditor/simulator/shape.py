@@ -96,9 +96,15 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
     horizon = period.starts_at - max(intervals, default=timedelta(0))
 
     asset_results, audited = [], list(config.gcp.projects)
+    history_names: dict[str, set[str]] = {}
+    reaches = assets.history_window(period, scenario.now) is not None
     for scope in asset_scopes(config.gcp):
         found = [a for p in _scope_projects(scenario, scope) for a in project_assets(scenario, p) if a["assetType"] in types]
         asset_results.append(len(found))
+        for p in _scope_projects(scenario, scope):
+            for a in project_assets(scenario, p):
+                if reaches and a["assetType"] in types and a["assetType"] in assets.DATA_STORE_TYPES:
+                    history_names.setdefault(p.id, set()).add(a["name"])
         audited += [a["additionalAttributes"]["projectId"] for a in found if a["assetType"] == assets.PROJECT_TYPE]
     audited = list(dict.fromkeys(audited))
     monitoring_only = [config.gcp.monitoring_project] if config.gcp.monitoring_project and \
@@ -146,7 +152,7 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
             notification_channels=len(project.notification_channels),
             buckets=sum(1 for b in project.buckets if b.admin_listed) if _usable(project, "storage") else 0,
             operations=tuple(_operations_needed(project, name, scenario.now, horizon) for name in primaries),
-            unreadable=frozenset(unreadable)))
+            asset_history_names=len(history_names.get(ident, ())), unreadable=frozenset(unreadable)))
     for ident in _backup_projects(scenario, audited):
         project = scenario.project(ident)
         unreadable = {("backupdr", m) for m in ("backupVaults.list", "backupPlans.list")} if not _usable(project, "backupdr") else set()

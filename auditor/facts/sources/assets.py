@@ -11,7 +11,7 @@ from typing import Any
 from auditor.facts.access import get, items, string_map, text, timestamp
 from auditor.facts.projects import PROJECT_TYPE, project_ids
 from auditor.facts.declare import Cost, Fact, Source, same_scope
-from auditor.facts.stores import Asset
+from auditor.facts.stores import Asset, LabelsSeen
 from auditor.locations import normalise
 
 
@@ -32,17 +32,28 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
     results = items(body, "results") or []
     for number, ident in project_ids(results).items():
         emit("project_numbers", (number, ident))
+    seen_at = timestamp(call.get("server_date"))
     for data in results:
         found = asset(data, call["scope"], item_id)
         if found and found.asset_type != PROJECT_TYPE:
             emit("assets", found)
+            if seen_at:
+                emit("label_observations", LabelsSeen(found.resource, seen_at, tuple(sorted(found.labels.items())),
+                                                      "cloudasset searchAllResources", (item_id,)))
 
 
 def _by_resource(values: list[Asset]) -> list[Asset]:
     return list({a.resource: a for a in values}.values())
 
 
+def _every_seen(values: list[LabelsSeen]) -> list[LabelsSeen]:
+    """Merging lockers: every read kept (one per store, source and moment), oldest first."""
+    return sorted({(v.resource, v.source, v.time): v for v in values}.values(), key=lambda v: (v.resource, v.time))
+
+
 FACTS = (
+    Fact("label_observations", "search-scope", key=lambda v: v.resource, scope_of=same_scope, dedupe=_every_seen,
+         doc="each store's labels as each bucket listing or asset search read them, with the moment"),
     Fact("assets", "search-scope", key=lambda a: a.resource, scope_of=same_scope, dedupe=_by_resource,
          item_scope=lambda a: a.scope,
          doc="every resource the asset index lists in a search scope"),
@@ -50,7 +61,7 @@ FACTS = (
          doc="(project number, project id) pairs the asset index shows"),
 )
 SOURCES = (
-    Source("cloudasset", "searchAllResources", "search-scope", fills=("assets", "project_numbers"),
+    Source("cloudasset", "searchAllResources", "search-scope", fills=("assets", "project_numbers", "label_observations"),
            permissions=("cloudasset.assets.searchAllResources",), field="results", read=read,
            cost=Cost(page_cap=500, per="search-scope", shape="asset_results")),
 )

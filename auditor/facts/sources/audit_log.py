@@ -84,10 +84,13 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
         return ConfigChange(instance, stamp, method, {}, deleted=True, **where)
     if not isinstance(get(entry, "protoPayload", "request", "body"), dict):
         # the change was logged without its body (whether Cloud SQL logs it is unconfirmed): every backup
-        # setting may have changed, and to what is unknown until the next read
+        # setting, and the labels, may have changed, and to what is unknown until the next read
         return ConfigChange(instance, stamp, method, unknown_settings(), logged_body=False, **where)
-    backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
     settings: dict[str, Any] = {}
+    labels = get(entry, "protoPayload", "request", "body", "settings", "userLabels")
+    if isinstance(labels, dict):  # the labels the request set (a map field is replaced whole)
+        settings["labels"] = tuple(sorted((str(k), str(v)) for k, v in labels.items() if isinstance(v, str)))
+    backup = get(entry, "protoPayload", "request", "body", "settings", "backupConfiguration")
     for path, name in BACKUP_SETTINGS.items():
         value = get(backup, *path) if isinstance(backup, dict) else None
         if value is not None:
@@ -100,7 +103,8 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
 
 
 def unknown_settings() -> dict[str, Any]:
-    return {name: None for name in BACKUP_SETTINGS.values()}
+    """What an update logged without its body may have set: every backup setting, and the labels."""
+    return {**{name: None for name in BACKUP_SETTINGS.values()}, "labels": None}
 
 
 def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | ActivationChange | None:

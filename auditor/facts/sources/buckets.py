@@ -9,7 +9,7 @@ from typing import Any
 
 from auditor.facts.access import get, integer, items, string_map, text, timestamp
 from auditor.facts.declare import Cost, Fact, Source
-from auditor.facts.stores import Bucket, LifecycleDelete, bucket_resource
+from auditor.facts.stores import Bucket, LabelsSeen, LifecycleDelete, bucket_resource
 from auditor.locations import normalise
 
 
@@ -45,10 +45,14 @@ def bucket(data: dict[str, Any], project: str, evidence: str) -> Bucket | None:
 
 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
+    seen_at = timestamp(call.get("server_date"))
     for data in items(body, "items") or []:
         found = bucket(data, call["params"]["project"], item_id)
         if found:
             emit("buckets", found)
+            if seen_at:  # each day's labels (the classification's history): auditor.facts.inventory_days
+                emit("label_observations", LabelsSeen(found.resource, seen_at, tuple(sorted(found.labels.items())),
+                                                      "storage buckets.list", (item_id,)))
 
 
 def _by_resource(values: list[Bucket]) -> list[Bucket]:
@@ -59,6 +63,6 @@ FACTS = (Fact("buckets", "project", key=lambda b: b.resource, dedupe=_by_resourc
               item_scope=lambda b: f"projects/{b.project}",
               doc="the Cloud Storage buckets a project lists"),)
 SOURCES = (
-    Source("storage", "buckets.list", "project", fills=("buckets",), permissions=("storage.buckets.list",),
+    Source("storage", "buckets.list", "project", fills=("buckets", "label_observations"), permissions=("storage.buckets.list",),
            field="items", read=read, cost=Cost(page_cap=1000, per="project", shape="buckets")),
 )

@@ -1,0 +1,167 @@
+"""The inventory controls' history, built once with the facts: the data map in force on each day, each
+store's labels over time, and when each store existed.
+
+- **The data map in force each day.** A locker stores the map it ran with, so a day with a locker
+  has its own map. Other days take the version the map's git history had at the day's end (each
+  commit in force from its time), when the map lives in a repository. A day with neither is unknown,
+  with the reason (no repository; its history begins later; that version did not parse).
+- **Labels over time** (the classification label), as a `Timeline` per store: Cloud SQL from every
+  configuration read and the Admin Activity updates that set `settings.userLabels` (an update
+  logged without its body sets unknown labels), carried over the spans complete log queries cover;
+  buckets and the other stores from each listing's read; and, for every store, the content windows
+  of Cloud Asset Inventory's history (the last 35 days only: each window is one content held
+  throughout it, so it also covers its span).
+- **When a store existed**: its creation time (`createTime`), a logged deletion, the asset history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from auditor.facts.declare import project_scope
+from auditor.facts.history import History, Lifetime
+from auditor.facts.model import ConfigChange, LogSpan, SqlInstance
+from auditor.facts.stores import AssetWindow, InventoryRead, LabelsSeen, MapVersion
+from auditor.facts.timeline import Event, Timeline
+
+LABELS = "labels"
+
+
+@dataclass(frozen=True)
+class DayMap:
+    """The data map in force on one day: the version (None: unknown) and, when unknown, why."""
+
+    version: MapVersion | None
+    reason: str | None = None
+
+    @property
+    def inventory(self) -> Any:
+        return self.version.inventory if self.version else None
+
+
+class MapHistory:
+    """The data map's versions (each locker's read, each git commit) and which was in force on a day."""
+
+    def __init__(self, versions: Iterable[MapVersion], history_problem: str | None) -> None:
+        self.versions = tuple(sorted(versions, key=lambda v: (v.time, v.basis)))
+        self.history_problem = history_problem
+        self._git = tuple(v for v in self.versions if v.basis == "git")
+
+    def by_day(self, period: Any) -> dict[date, DayMap]:
+        days = list(period.days())
+        stamps = period.day_stamps
+        lockers: dict[date, MapVersion] = {}
+        for version, day in zip(self.versions, period.days_of([v.time for v in self.versions])):
+            if version.basis == "locker":
+                lockers[day] = version  # the latest read of the day (versions are oldest first)
+        out: dict[date, DayMap] = {}
+        for number, day in enumerate(days):
+            own = lockers.get(day)
+            if own is not None:
+                out[day] = DayMap(own, None if own.inventory is not None else f"the data map stored that day did not parse ({own.problem})")
+                continue
+            end = stamps[number + 1]
+            committed = [v for v in self._git if v.time.timestamp() < end]
+            if committed:
+                last = committed[-1]
+                out[day] = DayMap(last, None if last.inventory is not None else f"the version in force in git ({last.problem})")
+            elif self._git:
+                out[day] = DayMap(None, f"the data map's git history begins on {self._git[0].time:%Y-%m-%d}, after that day")
+            else:
+                why = self.history_problem or "its history was not read"
+                out[day] = DayMap(None, f"no locker of that day stored it and its past versions are unknown ({why})")
+        return out
+
+
+class InventoryDays:
+    """Frozen once built; the two inventory checks read it."""
+
+    def __init__(self, maps: MapHistory, timelines: dict[str, Timeline], unlogged: dict[str, tuple[ConfigChange, ...]],
+                 created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History,
+                 label_changes: dict[str, tuple[ConfigChange, ...]] | None = None) -> None:
+        self.maps = maps
+        self._changes = label_changes or {}
+        self._timelines = timelines
+        self._unlogged = unlogged
+        self._created = created
+        self._windows = windows
+        self._history = history
+
+    def labels(self, resource: str) -> Timeline:
+        return self._timelines.get(resource) or Timeline(resource, LABELS, (), ())
+
+    def label_changes(self, resource: str) -> tuple[ConfigChange, ...]:
+        """The Admin Activity updates that set (or may have set: no body) the store's labels, oldest first."""
+        return self._changes.get(resource, ())
+
+    def unlogged_label_changes(self, resource: str) -> tuple[ConfigChange, ...]:
+        """The Admin Activity updates of the store logged without their body: the labels they set are unknown."""
+        return self._unlogged.get(resource, ())
+
+    def asset_windows(self, resource: str) -> tuple[AssetWindow, ...]:
+        return self._windows.get(resource, ())
+
+    def lifetime(self, resource: str, create_time: datetime | None) -> Lifetime:
+        """When the store existed: the Cloud SQL history's lifetime (a logged deletion), else its creation time,
+        else the asset history's first window that follows a 'does not exist'."""
+        life = self._history.lifetime(resource)
+        created = life.created or create_time or self._created.get(resource)
+        return Lifetime(created, life.alive_until, life.gone_by)
+
+
+def _frozen(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion], observations: list[SqlInstance],
+                         changes: list[ConfigChange], seen: list[LabelsSeen], windows: list[AssetWindow],
+                         coverage: list[LogSpan], history: History, as_of: datetime) -> InventoryDays:
+    maps = MapHistory(versions, read.history_problem if read else None)
+    covered_by: dict[str, list[tuple[datetime, datetime]]] = {}
+    for span in coverage:
+        covered_by.setdefault(span.scope, []).append((span.start, span.end))
+    events: dict[str, list[Event]] = {}
+    extra_cover: dict[str, list[tuple[datetime, datetime]]] = {}
+    sql_read = set()
+    for obs in observations:
+        if obs.observed_at:
+            sql_read.add(obs.resource)
+            events.setdefault(obs.resource, []).append(Event(obs.observed_at, _frozen(obs.labels), "observation", obs.evidence))
+    unlogged: dict[str, list[ConfigChange]] = {}
+    labelled: dict[str, list[ConfigChange]] = {}
+    for change in changes:
+        if change.deleted or LABELS not in change.settings:
+            continue
+        labelled.setdefault(change.instance, []).append(change)
+        events.setdefault(change.instance, []).append(Event(change.time, change.settings[LABELS], "change", change.evidence))
+        if change.settings[LABELS] is None:
+            unlogged.setdefault(change.instance, []).append(change)
+    for one in seen:
+        # a Cloud SQL instance's own listing is its record; the asset index may lag it by hours
+        if one.resource in sql_read and one.source.startswith("cloudasset"):
+            continue
+        events.setdefault(one.resource, []).append(Event(one.time, one.labels, "observation", one.evidence))
+    created: dict[str, datetime] = {}
+    by_window: dict[str, list[AssetWindow]] = {}
+    for window in sorted(windows, key=lambda w: (w.resource, w.start)):
+        by_window.setdefault(window.resource, []).append(window)
+        if window.prior_state == "DOES_NOT_EXIST" and not window.deleted:
+            created.setdefault(window.resource, window.start)
+        if window.deleted or window.labels is None:
+            continue
+        start = max(window.start, window.read_from) if window.read_from else window.start
+        end = window.end or as_of
+        if end <= start:
+            continue  # the window ended before the span the call asked about: nothing claimed
+        events.setdefault(window.resource, []).append(Event(start, window.labels, "observation", window.evidence))
+        extra_cover.setdefault(window.resource, []).append((start, end))
+    timelines = {}
+    for resource, found in events.items():
+        cover = list(extra_cover.get(resource, ()))
+        if resource.startswith("//cloudsql.googleapis.com/"):
+            cover += covered_by.get(project_scope(resource), [])  # the Cloud SQL audit-log query's spans
+        timelines[resource] = Timeline(resource, LABELS, found, cover)
+    return InventoryDays(maps, timelines, {r: tuple(v) for r, v in unlogged.items()}, created,
+                         {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()})
