@@ -56,6 +56,9 @@ class Check:
     beyond_policy: bool = False
     #: how often the control operates (FREQUENCIES): it sets the auditor's sample size (auditor.sampling)
     frequency: str | None = None
+    #: "lockers": no history source shows a past day, so each day is judged from that day's own locker
+    #: alone, with the configuration it stored (auditor.locker_days); None: the check judges days itself
+    days_from: str | None = None
 
 
 #: how often a control can operate, as the sampling table names them (config `sampling:`)

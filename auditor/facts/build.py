@@ -147,12 +147,19 @@ class Reading:
                 self.builders[name].answered(call["scope"], call["api"], call["method"], call["id"], epoch)
 
 
-def build_facts(lockers: list[Locker]) -> Facts:
-    """Facts from one or more lockers; observations with the same stable key are kept once."""
+def build_facts(lockers: list[Locker], only: set[str] | None = None) -> Facts:
+    """Facts from one or more lockers; observations with the same stable key are kept once.
+
+    With `only` (fact names), the calls that fill none of them are not read: the facts of one locker
+    for the checks judged from each day's own locker (auditor.locker_days), at a fraction of the cost."""
     ordered = sorted(lockers, key=lambda locker: locker.as_of)
     build = Reading()
     for epoch, locker in enumerate(ordered):
         for call in locker.manifest["calls"]:
+            if only is not None:
+                source = REGISTRY.source(call["api"], call["method"])
+                if source is None or not only.intersection(source.fills):
+                    continue
             call = {**call, "server_date": call.get("server_date") or locker.manifest["as_of"]}
             build.call_index[call["id"]] = call
             build.read_call(locker, call, epoch)
