@@ -30,7 +30,7 @@ faults: $(VENV)/.installed
 
 # Issue 13's day-by-day retention over 92 daily lockers (about 70 s; the suite skips those two tests).
 type2: $(VENV)/.installed
-	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_retention.py tests/test_type2_source.py
+	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_retention.py tests/test_type2_source.py tests/test_bucket_history.py
 
 # The linter (ruff, from the test extra), with the rules in pyproject.toml.
 lint: $(VENV)/.installed

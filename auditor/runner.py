@@ -157,8 +157,10 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
+    stored = tuple((locker.as_of, locker.manifest["locker_id"], config_from_snapshot(locker.manifest["config"]))
+                   for locker in lockers[:-1]) + ((newest.as_of, newest.manifest["locker_id"], config),)
     ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory,
-                       inventory_problem=inventory_problem(config, facts))
+                       inventory_problem=inventory_problem(config, facts), configs=stored)
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
     # each check sees only the facts it declared (auditor.facts.model.FactsView)

@@ -30,6 +30,7 @@ UPDATE_METHOD = "cloudsql.instances.update"
 # Admin Activity entries that change an instance's configuration (or end it): the configuration history.
 ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.delete")
 ADMIN_GROUP = " OR ".join(f'"{method}"' for method in ADMIN_METHODS)
+BUCKET_GROUP = '"storage.buckets.update" OR "storage.buckets.patch"'
 RETENTION = timedelta(days=400)  # Admin Activity and System Event audit logs are kept 400 days
 
 
@@ -40,9 +41,12 @@ def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
     system_event = f"projects/{project}/logs/cloudaudit.googleapis.com%2Fsystem_event"
     activity = f"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity"
     return (
-        f'resource.type="cloudsql_database" AND timestamp>="{iso(start)}" AND '
+        f'timestamp>="{iso(start)}" AND ((resource.type="cloudsql_database" AND '
         f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}" AND timestamp<"{iso(end)}") OR '
-        f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))'
+        f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))) OR '
+        # Cloud Storage bucket updates (an update and a patch are both logged as storage.buckets.update): the
+        # retention policy's history (auditor.facts.bucket_history)
+        f'(resource.type="gcs_bucket" AND logName="{activity}" AND protoPayload.methodName=({BUCKET_GROUP})))'
     )
 
 

@@ -21,6 +21,7 @@ import orjson
 from auditor.evidence.locker import Locker
 from auditor.facts.access import items as page_items, partial_marks
 from auditor.facts.discovery import build_stores
+from auditor.facts.bucket_history import build_bucket_history
 from auditor.facts.history import build_history
 from auditor.facts.known import CallGap, ScopedBuilder
 from auditor.facts.model import Coverage, Facts
@@ -40,6 +41,7 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
                       "backupdr_data_sources", "backupdr_backups"),
     "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
+    "bucket_history": ("bucket_observations", "bucket_changes", "bucket_log_coverage"),
 }
 
 
@@ -214,6 +216,7 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)
+    parts["bucket_history"] = build_bucket_history(raw["bucket_observations"], raw["bucket_changes"], raw["bucket_log_coverage"])
     parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
     parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
     parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})

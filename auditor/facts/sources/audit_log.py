@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
+from auditor.facts.bucket_history import UPDATE_METHODS as BUCKET_METHODS, BucketChange, bucket_change
 from auditor.facts.declare import Cost, Fact, Source
 
 WINDOW_STATUS = {
@@ -127,6 +128,11 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
                 emit("config_changes", change)
+        if isinstance(proto, dict) and proto.get("methodName") in BUCKET_METHODS:  # Cloud Storage bucket updates
+            change = bucket_change(entry, item_id)
+            if change:
+                emit("bucket_changes", change)
+            continue
         fact = log_entry(entry, item_id)
         if isinstance(fact, BackupAttempt):
             emit("backup_windows", fact)
@@ -169,6 +175,9 @@ def on_complete(call: dict[str, Any], manifest: dict[str, Any], emit) -> None:
     span = query_span(call, manifest)
     if span:
         emit("log_coverage", LogSpan(call["scope"], span[0], span[1], call["id"]))
+        if BUCKET_METHODS[0] in str((call.get("params") or {}).get("filter", "")):
+            # the query asked for bucket updates too (older lockers' did not: they cover nothing for buckets)
+            emit("bucket_log_coverage", LogSpan(call["scope"], span[0], span[1], call["id"]))
 
 
 def _by_key(values: list[Any]) -> list[Any]:
@@ -176,6 +185,10 @@ def _by_key(values: list[Any]) -> list[Any]:
 
 
 def _changes(values: list[ConfigChange]) -> list[ConfigChange]:
+    return sorted({c.key: c for c in values}.values(), key=lambda c: (c.time, c.key))
+
+
+def _bucket_changes(values: list[BucketChange]) -> list[BucketChange]:
     return sorted({c.key: c for c in values}.values(), key=lambda c: (c.time, c.key))
 
 
@@ -192,10 +205,16 @@ FACTS = (
          doc="stops (NEVER) and starts (ALWAYS), from the Admin Activity audit log"),
     Fact("log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
          doc="the spans of time complete audit-log queries covered"),
+    Fact("bucket_changes", "project", key=lambda c: c.bucket, dedupe=_bucket_changes,
+         item_scope=lambda c: f"projects/{c.project}" if c.project else c.bucket,
+         doc="Cloud Storage bucket updates (retention policy set, removed, or not said), from the Admin Activity audit log"),
+    Fact("bucket_log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
+         doc="the spans of time complete audit-log queries that asked for bucket updates covered"),
 )
 SOURCES = (
     Source("logging", "entries.list", "project",
-           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage"),
+           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage", "bucket_changes",
+                  "bucket_log_coverage"),
            permissions=("logging.logEntries.list",), field="entries", read=read, on_complete=on_complete,
            cost=Cost(page_cap=1000, per="project", shape="audit_entries")),
 )
