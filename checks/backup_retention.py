@@ -162,7 +162,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
 
-    states = _day_states(instance, policy, interval_days, facts, ctx) if policy and instance.backup_tier != "ENHANCED" else {}
+    states, note = ({}, "")
+    if policy and instance.backup_tier != "ENHANCED":  # each day against the thresholds its locker's configuration set
+        states, note = _days_by_config(instance, classification, facts, ctx)
     broken, unknown = daily.exception_days(states)
     details: dict[str, Any] = {"on_delete": protection}
     if states:
@@ -171,8 +173,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                        unknown_days=[isos[d] for d in unknown])
 
     def finding(status: str, message: str) -> Finding:
-        return Finding(ID, instance.resource, "retention", status, message, observed=observed, expected=expected,
-                       details=details, evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
+        return Finding(ID, instance.resource, "retention", status, message + (f" {note}" if note else ""), observed=observed,
+                       expected=expected, details=details,
+                       evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
 
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
@@ -227,6 +230,37 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
                          f"{pitr}. Note: {protection}.")
+
+
+def _days_by_config(instance: SqlInstance, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, str]:
+    """Day states with each day judged by the classification's thresholds in that day's stored configuration
+    (checks.days.by_config), and a sentence naming any threshold that changed, its key and the locker that set it."""
+    def resolve(config: Any) -> Any:
+        policy = config.policy.classifications.get(classification) if classification else None
+        return (policy.retention_min_days, policy.retention_max_days, policy.point_in_time_recovery,
+                policy.backup_interval.total_seconds()) if policy else None
+
+    by_value = {}
+    for config in [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]:
+        value = resolve(config)
+        if value is not None:
+            by_value.setdefault(value, config.policy.classifications[classification])
+
+    def states_for(value: Any) -> dict:
+        if value is None:  # the classification is not in that day's configuration: its thresholds are unknown
+            return {day: "unknown" for day in ctx.period.days()}
+        return _day_states(instance, by_value[value], value[3] / 86400, facts, ctx)
+
+    states, changes = daily.by_config(ctx, resolve, states_for)
+    notes = []
+    for index, (name, unit) in enumerate((("retention_min_days", " days"), ("retention_max_days", " days"),
+                                          ("point_in_time_recovery", ""))):
+        picked = [(day, value[index] if value else None, locker) for day, value, locker in changes]
+        merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
+        words = daily.threshold_words(merged, f"policy.classifications.{classification}.{name}", lambda v: f"{v}{unit}")
+        if words:
+            notes.append(words)
+    return states, " ".join(notes)
 
 
 def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts: Any, ctx: CheckContext) -> dict:

@@ -29,6 +29,7 @@ from auditor.simulator.scenario import parse_scenario
 
 UTC = dt.timezone.utc
 BUCKET = "//storage.googleapis.com/bks-analytics-exports"
+INSTANCE = "//cloudsql.googleapis.com/projects/bkt-prod/instances/exports-pg"
 THIRTY_DAYS = "2592000"
 
 # -- the Bucket resource, as the JSON API reference shows it ---------------------------------------------
@@ -229,7 +230,9 @@ def _run(root, scenario, configs, days, raised_from=None):
             ids[day.isoformat()] = run.manifest["locker_id"]
     results = evaluate(dirs)
     (control,) = [c for c in results["controls"] if c["id"] == "backup-retention"]
-    return {f["resource"]: f for f in control["findings"]}[BUCKET], ids
+    found = {f["resource"]: f for f in control["findings"]}
+    ids["instance"] = found[INSTANCE]
+    return found[BUCKET], ids
 
 
 def test_one_run_with_the_updates_logged_shows_the_removal_days(sample_dir, tmp_path):
@@ -255,6 +258,11 @@ def test_a_few_lockers_unlogged_updates_and_a_raised_minimum_from_a_later_locker
     assert "policy.classifications.internal.retention_min_days was 7 days until 2026-09-20, 45 days from 2026-09-21" in finding["message"]
     assert ids["2026-09-21"] in finding["message"]
     assert "logged without the request body" in finding["message"]
+    # the Cloud SQL instance's 7 retained daily backups: within the 7-day minimum, short of the 45 from Sep 21
+    instance = ids["instance"]
+    assert instance["details"]["exception_days"] == ["2026-09-21"] and instance["details"]["unknown_days"] == []
+    assert "policy.classifications.internal.retention_min_days was 7 days until 2026-09-20, 45 days from 2026-09-21" in instance["message"]
+    assert ids["2026-09-21"] in instance["message"]
 
 
 @pytest.mark.parametrize("body_logged", [True, False])

@@ -76,6 +76,7 @@ def _collect_on(days, root, scenario, monkeypatch):
             run = collect(config, root / f"daily-{day}" / "evidence")
             dirs.append(run.evidence_dir)
             ids[day.isoformat()] = run.manifest["locker_id"]
+    ids["dirs"] = dirs
     return evaluate(dirs), ids
 
 
@@ -266,3 +267,44 @@ def test_two_lockers_on_one_day_give_the_worse_state_and_both_evidence():
     assert judged.details["days"]["2026-09-30"] == "broken"
     assert judged.details["day_evidence"]["2026-09-30"] == ["item-fail", "item-pass"]
     assert judged.details["day_lockers"]["2026-09-30"] == ["L1", "L2"]
+
+
+# -- the fault matrix on a day's locker (every GitHub and git call of the middle locker) ---------------------
+
+def test_no_fault_in_a_days_locker_makes_a_day_or_a_finding_more_favourable(few, tmp_path):
+    """Each call of the Sep 11 locker failed before its first page, or answered with a body that is not JSON: the
+    three source controls judged from the three lockers: no day becomes kept that was not kept, and no finding
+    passes that did not pass without the fault."""
+    from test_fault_differential import Variant, materialise, rewrite
+
+    from auditor.evidence.locker import Locker
+
+    base, ids = few
+    first, middle, last = ids["dirs"]
+    manifest = Locker(middle).manifest
+    calls = [c for c in manifest["calls"] if c["api"] in ("github", "git") and c["outcome"] == "ok" and c["items"]]
+    assert len(calls) >= 10
+    source_checks = ("source-backup-coverage", "source-backup-freshness", "source-backup-integrity")
+
+    def judged(results):
+        return {f["id"]: f for c in results["controls"] if c["id"] in source_checks for f in c["findings"]}
+
+    before = judged(base)
+    changed = 0
+    for number, call in enumerate(calls):
+        kind = ("before-first-page", "not-an-object")[number % 2]
+        variant = Variant(kind, call["id"], f"{call['api']} {call['method']}", call["scope"])
+        faulted_manifest, bodies, _ = rewrite(manifest, [variant])
+        folder = materialise(middle, faulted_manifest, bodies, tmp_path / f"v{number}" / "evidence")
+        after = judged(evaluate([first, folder, last]))
+        for fid, finding in after.items():
+            was = before.get(fid)
+            assert finding["status"] != "pass" or (was and was["status"] == "pass"), (variant.name, fid)
+            if was is None:
+                continue
+            for day, state in (finding["details"].get("days") or {}).items():
+                held = (was["details"].get("days") or {}).get(day)
+                # a fault may hide a failure (broken -> unknown: a missing read proves nothing) but never show a kept day
+                assert state != "kept" or held in (None, "kept"), (variant.name, fid, day, held)
+                changed += state != held
+    assert changed  # the faults did reach the day states
