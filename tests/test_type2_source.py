@@ -194,6 +194,9 @@ def test_one_run_passes_no_source_control_over_the_period(single):
     for check in ("source-backup-coverage", "source-backup-freshness", "source-backup-integrity"):
         statuses = {f["resource"]: f["status"] for f in _findings(single, check).values()}
         assert "pass" not in statuses.values(), (check, statuses)
+        (control,) = [c for c in single["controls"] if c["id"] == check]
+        assert "each day's own locker only: 1 of 92 days" in control["coverage"]["statement"]
+        assert not control["coverage"]["complete"]
 
 
 def test_the_nightly_mirror_is_rewound_to_its_last_fetch(sample_dir):
