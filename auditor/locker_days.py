@@ -123,18 +123,19 @@ def _judged(finding: Finding, by_day: dict[date, list[LockerDay]], period: Perio
         status = NOT_APPLICABLE
     unseen = [d for d in unknown if d in set(no_locker)]
     failed_days = [d for d in unknown if d not in set(no_locker)]
-    words = []
+    words = []  # short: the why is said once per reason in `unverified` (the report groups it)
     if broken:
         words.append(f"outside the policy on {len(broken)} day{'s' if len(broken) != 1 else ''} ({day_ranges(broken)})")
     if unseen:
-        words.append(f"unknown on {len(unseen)} day{'s' if len(unseen) != 1 else ''} ({day_ranges(unseen)}): {NO_LOCKER}")
+        words.append(f"unknown on {len(unseen)} day{'s' if len(unseen) != 1 else ''} ({day_ranges(unseen)}), "
+                     "which had no locker")
     if failed_days:
         words.append(f"unknown on {len(failed_days)} day{'s' if len(failed_days) != 1 else ''} "
-                     f"({day_ranges(failed_days)}): {DAY_UNKNOWN}")
+                     f"({day_ranges(failed_days)}), whose locker could not establish it")
     if not words:
-        words.append(f"within the policy on each of the {len(kept)} days in scope, each shown by that day's own locker")
+        words.append(f"within the policy on each of the {len(kept)} days in scope")
     changed = _threshold_words(thresholds)
-    message = (f"{finding.message} Day by day from each day's own locker: " + "; ".join(words) + "."
+    message = (f"{finding.message} Day by day, each from its own locker: " + "; ".join(words) + "."
                + (f" {changed}" if changed else ""))
     details = {**finding.details, "days": states, "exception_days": [d.isoformat() for d in broken],
                "unknown_days": [d.isoformat() for d in unknown], "day_evidence": evidence, "day_lockers": lockers,
@@ -143,9 +144,9 @@ def _judged(finding: Finding, by_day: dict[date, list[LockerDay]], period: Perio
         details["thresholds"] = [{"from": day.isoformat(), "locker": locker, "expected": expected, "config_keys": keys}
                                  for day, locker, expected, keys in thresholds]
     if status == INCONCLUSIVE:
-        reasons = ([incomplete_data(f"{len(unseen)} days ({day_ranges(unseen)}): {NO_LOCKER}")] if unseen else [])
-        reasons += ([incomplete_data(f"{len(failed_days)} days ({day_ranges(failed_days)}): {DAY_UNKNOWN}")]
-                    if failed_days else [])
+        # one sentence per reason, without the day ranges (they differ per finding): the report groups findings by it
+        reasons = ([incomplete_data(f"Days without an evidence locker: {NO_LOCKER}")] if unseen else [])
+        reasons += ([incomplete_data(f"Days whose locker could not establish it: {DAY_UNKNOWN}")] if failed_days else [])
         details["unverified"] = list(finding.details.get("unverified") or []) + reasons
     reason = finding.not_applicable_reason
     if status == NOT_APPLICABLE and not reason:

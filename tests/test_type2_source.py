@@ -186,8 +186,9 @@ def test_one_run_cannot_know_past_fetches_those_days_are_unknown_and_named(singl
     assert paused["details"]["exception_days"] == []
     assert paused["details"]["unknown_days"] == days_between("2026-07-01", "2026-09-29")
     assert paused["details"]["days"]["2026-09-30"] == "kept"
-    assert "no evidence locker was collected" in paused["message"] and "FETCH_HEAD" in paused["message"]
-    assert any("no evidence locker" in u["message"] for u in paused["details"]["unverified"])
+    assert "unknown on 91 days (2026-07-01..2026-09-29), which had no locker" in paused["message"]
+    assert any("no evidence locker was collected" in u["message"] and "FETCH_HEAD" in u["message"]
+               for u in paused["details"]["unverified"])
 
 
 def test_one_run_passes_no_source_control_over_the_period(single):
@@ -245,7 +246,8 @@ def test_a_resource_missing_on_a_day_is_unknown_when_its_organisation_was_not_li
     (judged, *_) = judge([_finding("pass")], days, _period(), _at("2026-09-30"))
     assert judged.details["days"]["2026-09-29"] == "unknown"
     assert judged.details["days"]["2026-09-28"] == "kept" and judged.status == "inconclusive"
-    assert "that day's own locker could not establish it" in judged.message
+    assert "whose locker could not establish it" in judged.message
+    assert any("that day's own locker could not establish it" in u["message"] for u in judged.details["unverified"])
 
 
 def test_a_resource_absent_from_a_listed_day_did_not_exist_then():
