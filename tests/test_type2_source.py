@@ -313,3 +313,14 @@ def test_no_fault_in_a_days_locker_makes_a_day_or_a_finding_more_favourable(few,
                 assert state != "kept" or held in (None, "kept"), (variant.name, fid, day, held)
                 changed += state != held
     assert changed  # the faults did reach the day states
+
+
+def test_the_report_lists_findings_unknown_only_for_want_of_lockers_once_not_row_by_row(single, few):
+    from auditor.reports.view import exceptions_in_order, locker_gap_only
+
+    (control,) = [c for c in single["controls"] if c["id"] == "source-backup-freshness"]
+    steady = _findings(single, "source-backup-freshness")[STEADY]
+    assert locker_gap_only(steady)  # kept on its one locker's day, unknown on the 91 without
+    assert steady["id"] not in {f["id"] for f in exceptions_in_order(control, single)}
+    failing = _findings(few[0], "source-backup-freshness")[PAUSED]
+    assert not locker_gap_only(failing)  # a broken day is an exception row
