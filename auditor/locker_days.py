@@ -24,7 +24,7 @@ configuration key and the locker whose configuration set it.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from auditor.period import Period, day_ranges
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -167,13 +167,3 @@ def _threshold_words(thresholds: list[tuple[date, str, dict[str, Any], dict[str,
         values = ", ".join(f"{before.get(k)!r} -> {expected.get(k)!r}" for k in changed)
         parts.append(f"from {day.isoformat()} the configuration stored in locker {locker} set {named}: {values}")
     return "Thresholds changed during the period: " + "; ".join(parts) + "."
-
-
-def evaluate_each(check: Any, lockers: list[Any], build: Callable[[Any], Any], context: Callable[[Any, Any], Any]) -> list[LockerDay]:
-    """The check evaluated on each locker alone (`build(locker)` its facts, `context(locker, facts)` its context)."""
-    out = []
-    for locker in lockers:
-        facts = build(locker)
-        out.append(LockerDay(locker.as_of, locker.manifest["locker_id"], check.evaluate(facts.view(check.needs),
-                                                                                        context(locker, facts))))
-    return out
