@@ -30,7 +30,7 @@ faults: $(VENV)/.installed
 
 # Issue 13's day-by-day controls over 92 daily lockers (about 70 s each; the suite skips them).
 type2: $(VENV)/.installed
-	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_*.py tests/test_log_chain.py
+	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_*.py tests/test_log_chain.py tests/test_bucket_history.py
 
 # The linter (ruff, from the test extra), with the rules in pyproject.toml.
 lint: $(VENV)/.installed

@@ -27,6 +27,9 @@ class CheckContext:
     inventory: Any = None
     # the configured data map could not be read from the evidence (why): classifications are then unknown
     inventory_problem: str | None = None
+    #: the configuration each locker stored, oldest first: (its as-of time, its locker id, the Config); the
+    #: thresholds in force on a day are those of the newest locker made by that day (checks.days.by_config)
+    configs: tuple[tuple[datetime, str, Config], ...] = ()
 
     def classification_of(self, labels: dict[str, str], declared: str | None = None,
                           resource: str | None = None) -> tuple[str | None, ClassificationPolicy | None]:
@@ -56,6 +59,9 @@ class Check:
     beyond_policy: bool = False
     #: how often the control operates (FREQUENCIES): it sets the auditor's sample size (auditor.sampling)
     frequency: str | None = None
+    #: "lockers": no history source shows a past day, so each day is judged from that day's own locker
+    #: alone, with the configuration it stored (auditor.locker_days); None: the check judges days itself
+    days_from: str | None = None
 
 
 #: how often a control can operate, as the sampling table names them (config `sampling:`)

@@ -34,6 +34,13 @@ def _moments(facts: Any, resource: str) -> Iterable[tuple[Any, str | None, tuple
     """(instant, entry key or None, locker item ids) for every dated piece of evidence about `resource`."""
     for attempt in (*_scoped_items(facts, "backup_windows", resource), *_scoped_items(facts, "backup_runs", resource)):
         yield attempt.window_start, attempt.key, tuple(attempt.evidence)
+    buckets = getattr(facts, "bucket_history", None)  # a bucket: its reads and its logged updates
+    if buckets is not None and resource.startswith("//storage.googleapis.com/"):
+        for change in buckets.changes(resource):
+            yield change.time, change.key, tuple(change.evidence)
+        for seen in buckets.observations(resource):
+            if seen.observed_at:
+                yield seen.observed_at, None, tuple(seen.evidence)
     history = getattr(facts, "history", None)
     if history is None:
         return

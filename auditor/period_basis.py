@@ -51,6 +51,11 @@ def coverage(control: dict[str, Any], lockers: list[dict[str, Any]], period: dic
         return {"basis": DAILY, "days": dict(sorted(counts.items())), "complete": not unknown,
                 "statement": f"Day by day from daily evidence lockers: one collected on each of the {len(due)} days of the "
                              f"period up to the evidence date, joined by the Admin Activity audit log.{tail}"}
+    if any((f.get("details") or {}).get("days_from") == "each day's own locker" for f in control["findings"]):
+        return {"basis": HISTORY, "days": dict(sorted(counts.items())), "complete": not unknown,
+                "statement": f"Day by day from each day's own locker only: {with_locker} of {len(due)} days have one. No "
+                             "history source shows the others (a git mirror keeps only its last fetch), so they are "
+                             f"unknown, never passed.{tail}"}
     return {"basis": HISTORY, "days": dict(sorted(counts.items())), "complete": not unknown,
             "statement": f"Day by day from history: {with_locker} of {len(due)} days have their own evidence locker; the "
                          "other days are established from the audit log, backup records and resources' own timestamps "

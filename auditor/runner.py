@@ -29,7 +29,7 @@ from auditor.gcpause import paused_gc
 from auditor.period import Period
 from auditor.results import NOT_APPLICABLE, SCHEMA_ID, control_status, effective_status, validate_results
 from auditor.scheduler import Progress, Scheduler
-from auditor import day_evidence, iam, outdir, period_basis, provenance, register, reliance, responses, sources, thresholds, waivers
+from auditor import day_evidence, iam, locker_days, outdir, period_basis, provenance, register, reliance, responses, sources, thresholds, waivers
 from auditor.evidence import stored_inputs
 
 PACK_MANIFEST = "pack-manifest.json"
@@ -171,12 +171,16 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     config = config_from_snapshot(newest.manifest["config"])
     period = Period.from_config(config.period)
     facts = build_facts(lockers)
+    stored = tuple((locker.as_of, locker.manifest["locker_id"], config_from_snapshot(locker.manifest["config"]))
+                   for locker in lockers[:-1]) + ((newest.as_of, newest.manifest["locker_id"], config),)
     ctx = CheckContext(config=config, period=period, as_of=facts.as_of, inventory=facts.stores.inventory,
-                       inventory_problem=inventory_problem(config, facts))
+                       inventory_problem=inventory_problem(config, facts), configs=stored)
     checks = discover_checks()
     stopped = [locker.manifest["locker_id"] for locker in lockers if locker.manifest.get("interrupted")]
     # each check sees only the facts it declared (auditor.facts.model.FactsView)
-    findings = {check.id: unverified.complete(check, check.evaluate(facts.view(check.needs), ctx), facts, stopped)
+    by_locker = _LockerDays(lockers, facts, ctx, checks)  # checks with no history source: each day's own locker
+    findings = {check.id: unverified.complete(check, by_locker.judge(check, check.evaluate(facts.view(check.needs), ctx)),
+                                              facts, stopped)
                 for check in checks}
     for check in checks:  # a sampled day must name that day's own evidence (auditor.day_evidence)
         day_evidence.attach(findings[check.id], facts, period)
@@ -214,6 +218,42 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
         document["policy_coverage"] = coverage_matrix(config.policy.promises, controls)
     validate_results(document)
     return document
+
+
+class _LockerDays:
+    """Each locker's own facts (only what the day-by-day checks need) and context (its stored configuration, the
+    audit period, its own evidence time), built on first use and shared by every check judged from them."""
+
+    def __init__(self, lockers: list[Locker], facts: Any, ctx: CheckContext, checks: list[Any]) -> None:
+        self.lockers, self.facts, self.ctx, self.checks = lockers, facts, ctx, checks
+        self._built: list[tuple[Any, CheckContext]] | None = None
+
+    def each(self) -> list[tuple[Locker, Any, CheckContext]]:
+        if self._built is None:
+            if len(self.lockers) == 1:  # one locker: its own facts are the merged ones
+                self._built = [(self.facts, self.ctx)]
+            else:
+                from auditor.facts.build import underlying
+
+                needed = set().union(*(underlying(c.needs) for c in self.checks if c.days_from == locker_days.DAILY))
+                self._built = []
+                for locker in self.lockers:
+                    day_facts = build_facts([locker], only=needed)
+                    day_config = config_from_snapshot(locker.manifest["config"])
+                    self._built.append((day_facts, CheckContext(config=day_config, period=self.ctx.period,
+                                                                as_of=day_facts.as_of)))
+        return [(locker, f, c) for locker, (f, c) in zip(self.lockers, self._built)]
+
+    def judge(self, check: Any, found: list[Any]) -> list[Any]:
+        """A check with no history source (`days_from == "lockers"`) judged from each day's own locker, with
+        the configuration that locker stored (auditor.locker_days); any other check's findings as they are."""
+        if check.days_from != locker_days.DAILY:
+            return found
+        single = len(self.lockers) == 1
+        days = [locker_days.LockerDay(locker.as_of, locker.manifest["locker_id"],
+                                      found if single else check.evaluate(day_facts.view(check.needs), day_ctx))
+                for locker, day_facts, day_ctx in self.each()]
+        return locker_days.judge(found, days, self.ctx.period, self.facts.as_of)
 
 
 def inventory_problem(config: Config, facts: Any) -> str | None:

@@ -162,7 +162,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
 
-    states = _day_states(instance, policy, interval_days, facts, ctx) if policy and instance.backup_tier != "ENHANCED" else {}
+    states, note = ({}, "")
+    if policy and instance.backup_tier != "ENHANCED":  # each day against the thresholds its locker's configuration set
+        states, note = _days_by_config(instance, classification, facts, ctx)
     broken, unknown = daily.exception_days(states)
     details: dict[str, Any] = {"on_delete": protection}
     if states:
@@ -171,8 +173,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                        unknown_days=[isos[d] for d in unknown])
 
     def finding(status: str, message: str) -> Finding:
-        return Finding(ID, instance.resource, "retention", status, message, observed=observed, expected=expected,
-                       details=details, evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
+        return Finding(ID, instance.resource, "retention", status, message + (f" {note}" if note else ""), observed=observed,
+                       expected=expected, details=details,
+                       evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
 
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
@@ -229,6 +232,37 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                          f"{pitr}. Note: {protection}.")
 
 
+def _days_by_config(instance: SqlInstance, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, str]:
+    """Day states with each day judged by the classification's thresholds in that day's stored configuration
+    (checks.days.by_config), and a sentence naming any threshold that changed, its key and the locker that set it."""
+    def resolve(config: Any) -> Any:
+        policy = config.policy.classifications.get(classification) if classification else None
+        return (policy.retention_min_days, policy.retention_max_days, policy.point_in_time_recovery,
+                policy.backup_interval.total_seconds()) if policy else None
+
+    by_value = {}
+    for config in [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]:
+        value = resolve(config)
+        if value is not None:
+            by_value.setdefault(value, config.policy.classifications[classification])
+
+    def states_for(value: Any) -> dict:
+        if value is None:  # the classification is not in that day's configuration: its thresholds are unknown
+            return {day: "unknown" for day in ctx.period.days()}
+        return _day_states(instance, by_value[value], value[3] / 86400, facts, ctx)
+
+    states, changes = daily.by_config(ctx, resolve, states_for)
+    notes = []
+    for index, (name, unit) in enumerate((("retention_min_days", " days"), ("retention_max_days", " days"),
+                                          ("point_in_time_recovery", ""))):
+        picked = [(day, value[index] if value else None, locker) for day, value, locker in changes]
+        merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
+        words = daily.threshold_words(merged, f"policy.classifications.{classification}.{name}", lambda v: f"{v}{unit}")
+        if words:
+            notes.append(words)
+    return states, " ".join(notes)
+
+
 def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts: Any, ctx: CheckContext) -> dict:
     """Each day of the period: were backups on and the retained count, PITR and log retention within the
     policy throughout? (each setting's timeline: auditor.facts.history; a day no evidence covers is unknown)"""
@@ -252,6 +286,35 @@ def _history_evidence(instance: SqlInstance, facts: Any, ctx: CheckContext) -> l
     history = facts.history
     changes = [c for c in history.changes(instance.resource) if ctx.period.starts_at <= c.time < ctx.period.ends_at]
     return [e for o in history.observations(instance.resource) for e in o.evidence] + [e for c in changes for e in c.evidence]
+
+
+def _bucket_days(bucket: Bucket, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, list, list, str, str]:
+    """Each day: was a retention policy of at least the classification's minimum (in force that day, from that
+    day's stored configuration) on the bucket throughout? From each locker's read and the bucket updates the
+    Admin Activity log recorded (auditor.facts.bucket_history). (states, broken, unknown, why unknown, thresholds)"""
+    history = facts.bucket_history
+
+    def minimum_of(config: Any) -> Any:
+        policy = config.policy.classifications.get(classification) if classification else None
+        return policy.retention_min_days if policy else None
+
+    def states_for(minimum: Any) -> dict:
+        if minimum is None:
+            return {}
+        return history.day_states(bucket.resource, ctx.period, ctx.as_of,
+                                  weak=lambda r: r.seconds is None or r.seconds < minimum * 86400)
+
+    states, changes = daily.by_config(ctx, minimum_of, states_for)
+    broken, unknown = daily.exception_days(states)
+    unlogged = history.unlogged(bucket.resource, ctx.period)
+    if unlogged:
+        when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
+        why = (f"the bucket updates of {when} were logged without the request body, so the retention policy they left "
+               "is unknown until the next read of the bucket")
+    else:
+        why = "no read of the bucket covers them and no complete Admin Activity log query joins them to a read"
+    key = f"policy.classifications.{classification}.retention_min_days"
+    return states, broken, unknown, why, daily.threshold_words(changes, key, lambda v: f"{v} days")
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
@@ -287,14 +350,40 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
         problems.append(f"no lifecycle rule deletes backups by the {maximum}-day maximum")
     if bucket.lifecycle_deletes and any(a is None for a in delete_ages):
         problems.append("a lifecycle delete rule has conditions other than age; review it by hand")
-    status = FAIL if problems else PASS
-    message = (f"{head}: " + "; ".join(problems) + "." if problems else
-               f"{head}: locked retention policy of {_days(bucket.retention_days)} days (minimum {minimum}), "
-               f"soft delete {_days(soft_days)} days, versioning {'on' if bucket.versioning else 'off'}, "
-               f"lifecycle deletion after {min((a for a in delete_ages if a is not None), default='no set number of')} days.")
+    states, broken, unknown, why, thresholds = _bucket_days(bucket, classification, facts, ctx)
+    details: dict[str, Any] = {"classification": classification}
+    if states:
+        isos = ctx.period.day_isos
+        details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                       unknown_days=[isos[d] for d in unknown])
+    days_words = ""
+    if broken:
+        days_words += (f" Day by day, the bucket had no retention policy of at least the minimum on {len(broken)} days: "
+                       f"{daily.day_ranges(broken)}.")
+    if unknown:
+        days_words += f" {len(unknown)} days are unknown ({daily.day_ranges(unknown)}): {why}."
+    if thresholds:
+        days_words += f" {thresholds}"
+    status = FAIL if problems or broken else INCONCLUSIVE if unknown else PASS
+    if problems:
+        message = f"{head}: " + "; ".join(problems) + "." + days_words
+    elif broken:
+        message = f"{head}: as of the last read its retention policy is within the policy." + days_words
+    elif unknown:
+        from auditor.unverified import incomplete_data
+
+        details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
+        message = f"{head}: its retention policy could not be established on every day." + days_words
+    else:
+        message = (f"{head}: locked retention policy of {_days(bucket.retention_days)} days (minimum {minimum}), "
+                   f"soft delete {_days(soft_days)} days, versioning {'on' if bucket.versioning else 'off'}, "
+                   f"lifecycle deletion after {min((a for a in delete_ages if a is not None), default='no set number of')} days."
+                   + days_words)
+    evidence = list(bucket.evidence) + [e for b in facts.bucket_history.observations(bucket.resource) for e in b.evidence] + \
+        [e for c in facts.bucket_history.changes(bucket.resource) for e in c.evidence]
     return Finding(ID, bucket.resource, rule, status, message, observed=observed,
                    expected={"retention_min_days": minimum, "retention_max_days": maximum, "locked": True},
-                   details={"classification": classification}, evidence=list(bucket.evidence))
+                   details=details, evidence=list(dict.fromkeys(evidence)))
 
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
@@ -312,6 +401,6 @@ CHECK = Check(
                 "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
                 "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history"),
+    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history", "bucket_history"),
     evaluate=evaluate,
 )

@@ -9,13 +9,14 @@ come from the resource's lifetime and are the same for each setting.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Iterable
 
 from auditor.facts.declare import project_scope
 from auditor.period import day_ranges
 
 _RANK = {"broken": 3, "unknown": 2, "kept": 1}
+_ONE_DAY = timedelta(days=1)
 
 
 def combine(per_setting: Iterable[dict[date, str]]) -> dict[date, str]:
@@ -67,8 +68,55 @@ def why_unknown(history: Any, resource: str, period: Any, as_of: datetime | None
     return ("no configuration read covers them and no complete Admin Activity log query joins them to a read")
 
 
+def config_segments(ctx: Any, resolve: Callable[[Any], Any]) -> list[tuple[list[date], Any, str | None]]:
+    """The period's days grouped by the threshold in force: [(days, resolve(config), locker id that set it)].
+
+    A day's configuration is the one stored by the newest locker collected by that day's end (a locker
+    records the configuration it ran with); days before the first locker take the first one's. Without
+    stored configurations (facts assembled by hand) the whole period has `ctx.config`'s."""
+    days = list(ctx.period.days())
+    stored = sorted(getattr(ctx, "configs", ()) or (), key=lambda c: c[0])
+    if not stored:
+        return [(days, resolve(ctx.config), None)]
+    made = [(ctx.period.day_of(moment), locker, config) for moment, locker, config in stored]
+    out: list[tuple[list[date], Any, str | None]] = []
+    index = 0
+    for day in days:
+        while index + 1 < len(made) and made[index + 1][0] <= day:
+            index += 1
+        value, locker = resolve(made[index][2]), made[index][1]
+        if out and out[-1][1] == value:
+            out[-1][0].append(day)
+        else:
+            out.append(([day], value, locker))
+    return out
+
+
+def by_config(ctx: Any, resolve: Callable[[Any], Any], states_for: Callable[[Any], dict[date, str]]) -> tuple[dict[date, str], list[tuple[date, Any, str | None]]]:
+    """Day states judged against the threshold in force each day: `states_for(value)` over the days `value`
+    held (config_segments); and the thresholds with the first day each held and the locker that set it."""
+    segments = config_segments(ctx, resolve)
+    states: dict[date, str] = {}
+    for days, value, _ in segments:
+        judged = states_for(value)
+        states.update({day: judged[day] for day in days if day in judged})
+    return states, [(days[0], value, locker) for days, value, locker in segments]
+
+
+def threshold_words(changes: list[tuple[date, Any, str | None]], key: str, render: Callable[[Any], str] = str) -> str:
+    """'policy.X was 30 until 2026-08-31, 45 from 2026-09-01 (the configuration stored in locker L).' or ''."""
+    if len(changes) < 2:
+        return ""
+    parts = [f"{render(changes[0][1])} until {changes[1][0] - _ONE_DAY}"]
+    for (day, value, locker), following in zip(changes[1:], [*changes[2:], None]):
+        until = f" until {following[0] - _ONE_DAY}" if following else ""
+        parts.append(f"{render(value)} from {day}{until} (the configuration stored in locker {locker})")
+    return f"{key} was " + ", ".join(parts) + "; each day is judged against the value in force that day."
+
+
 def iso_days(states: dict[date, str], isos: dict[date, str]) -> dict[str, str]:
     return {isos[d]: s for d, s in states.items()}
 
 
-__all__ = ["combine", "exception_days", "unlogged_changes", "why_unknown", "log_gaps_words", "iso_days", "day_ranges"]
+__all__ = ["combine", "exception_days", "unlogged_changes", "why_unknown", "log_gaps_words", "iso_days", "day_ranges",
+           "config_segments", "by_config", "threshold_words"]

@@ -98,6 +98,7 @@ def evaluate(facts: Facts, ctx: CheckContext) -> list[Finding]:
 CHECK = Check(
     id=ID,
     frequency="daily",
+    days_from="lockers",  # a mirror keeps no past: each day from that day's own locker (auditor.locker_days)
     title="Every GitHub repository has a local backup",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -183,6 +183,7 @@ def _evaluate(facts: Facts, ctx: CheckContext, repo: Repository, window) -> Find
 CHECK = Check(
     id=ID,
     frequency="daily",
+    days_from="lockers",  # a mirror keeps no past: each day from that day's own locker (auditor.locker_days)
     title="Local GitHub backups are current",
     criteria=("CC9.1", "A1.2"),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -153,6 +153,7 @@ def _drilled(facts: Facts, repo: Repository) -> Finding:
 CHECK = Check(
     id=ID,
     frequency="daily",
+    days_from="lockers",  # a mirror keeps no past: each day from that day's own locker (auditor.locker_days)
     title="Sampled GitHub backups are intact and restorable",
     criteria=("A1.3",),
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in

@@ -213,6 +213,7 @@ def _environment() -> jinja2.Environment:
         register_counts=view.register_counts,
         control_scope_limits=view.control_scope_limits,
         exceptions_in_order=view.exceptions_in_order,
+        locker_gap_findings=view.locker_gap_findings,
         calendar_reconciliation=view.calendar_reconciliation,
         plain=view.plain,
         MAX_LISTED_RESOURCES=MAX_LISTED_RESOURCES,

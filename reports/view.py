@@ -138,10 +138,30 @@ def control_scope_limits(results: dict[str, Any], control_id: str) -> list[dict[
 
 
 def exceptions_in_order(control: dict[str, Any], results: dict[str, Any]) -> list[dict[str, Any]]:
-    """A control's exceptions, failures first, leaving out those a scope limitation explains (listed once, by group)."""
+    """A control's exceptions, failures first, leaving out those a scope limitation explains (listed once, by group)
+    and those unknown only on days that had no evidence locker (listed once under what could not be verified)."""
     limited = {e["finding"] for e in (results.get("exceptions") or {}).get("entries", []) if e.get("scope_limitation")}
-    found = [f for f in control["findings"] if f["status"] in ("fail", "inconclusive") and f["id"] not in limited]
+    found = [f for f in control["findings"] if f["status"] in ("fail", "inconclusive") and f["id"] not in limited
+             and not locker_gap_only(f)]
     return sorted(found, key=lambda f: (0 if f["status"] == "fail" else 1, f["resource"], f["id"]))
+
+
+#: the reason auditor.locker_days gives for days no locker was collected on
+NO_LOCKER_REASON = "Days without an evidence locker"
+
+
+def locker_gap_only(finding: dict[str, Any]) -> bool:
+    """An inconclusive finding judged from each day's own locker whose only gap is days without a locker: every
+    day that had one was kept, so a row would say nothing its group does not."""
+    details = finding.get("details") or {}
+    if finding.get("status") != "inconclusive" or details.get("days_from") != "each day's own locker":
+        return False
+    reasons = [e.get("message", "") for e in details.get("unverified") or [] if isinstance(e, dict)]
+    return bool(reasons) and all(str(r).startswith(NO_LOCKER_REASON) for r in reasons)
+
+
+def locker_gap_findings(control: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in control["findings"] if locker_gap_only(f)]
 
 
 def register_entry(results: dict[str, Any], finding_id: str) -> dict[str, Any]:

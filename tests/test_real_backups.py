@@ -39,7 +39,8 @@ from auditor.simulator import Simulator, load_scenario
 
 ORG = "bangkok-solutions"
 TOKEN = "ghp_realBackupToolToken0123456789abcdef"
-IN_SCOPE = ["api-server", "billing-service", "data-pipeline", "design-assets", "infra", "mobile-app", "old-website", "web-app"]
+IN_SCOPE = ["api-server", "billing-service", "data-pipeline", "design-assets", "infra", "mobile-app", "old-website",
+            "ops-runbooks", "web-app"]
 STALE, DELETED = "billing-service", "infra"
 LATER = dt.timedelta(days=2)  # the audit's evidence time after the backup (the policy window is 24 h)
 HAS_LFS = shutil.which("git-lfs") is not None

@@ -54,7 +54,9 @@ def git_map(text, when=datetime(2026, 6, 1, tzinfo=timezone.utc)):
 def facts(*instances, runs=(), assets=(), buckets=(), maps=()):
     covered = [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=timezone.utc), AS_OF, "c-log")]  # a complete log query
     return assemble(AS_OF, ["p"], items={"sql_instances": list(instances), "backup_runs": list(runs), "assets": list(assets),
-                                         "buckets": list(buckets), "log_coverage": covered, "inventory_versions": list(maps)},
+                                         "buckets": list(buckets), "log_coverage": covered, "inventory_versions": list(maps),
+                                         # each bucket read dated, and the query asked for bucket updates: it holds all period
+                                         "bucket_observations": list(buckets), "bucket_log_coverage": covered},
                     answered=[("sqladmin", "instances.list", "projects/p"), ("storage", "buckets.list", "projects/p"),
                               ("sqladmin", "backupRuns.list", "projects/p"), ("sqladmin", "Backups.list", "projects/p"),
                               ("cloudasset", "searchAllResources", ORG)],
@@ -113,7 +115,8 @@ def _bucket(**kw):
     base = dict(resource="//storage.googleapis.com/bk", name="bk", project="p", project_number="7", location="us-west1",
                 location_type="region", data_locations=(), kms_key=None, retention_seconds=35 * 86400, retention_locked=True,
                 retention_effective=None, soft_delete_seconds=7 * 86400, versioning=False,
-                lifecycle_deletes=(LifecycleDelete(365, {"age": 365}),), labels={}, create_time=None, evidence=("e-4",))
+                lifecycle_deletes=(LifecycleDelete(365, {"age": 365}),), labels={}, create_time=None, evidence=("e-4",),
+                observed_at=AS_OF)
     base.update(kw)
     return Bucket(**base)
 

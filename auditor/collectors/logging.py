@@ -34,6 +34,7 @@ ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.
 ADMIN_GROUP = " OR ".join(f'"{method}"' for method in ADMIN_METHODS)
 # Admin Activity entries that change alerting (auditor.facts.sources.monitoring_log): the monitoring control's history.
 ALERTING_GROUP = " OR ".join(f'"{method}"' for method in sorted(MONITORING_METHODS))
+BUCKET_GROUP = '"storage.buckets.update" OR "storage.buckets.patch"'
 RETENTION = timedelta(days=400)  # Admin Activity and System Event audit logs are kept 400 days
 
 
@@ -48,7 +49,10 @@ def cloudsql_audit_filter(project: str, start: datetime, end: datetime) -> str:
         f'timestamp>="{iso(start)}" AND ((resource.type="cloudsql_database" AND '
         f'((logName="{system_event}" AND protoPayload.methodName="{BACKUP_METHOD}" AND timestamp<"{iso(end)}") OR '
         f'(logName="{activity}" AND protoPayload.methodName=({ADMIN_GROUP})))) OR '
-        f'(logName="{activity}" AND protoPayload.methodName=({ALERTING_GROUP})))'
+        f'(logName="{activity}" AND protoPayload.methodName=({ALERTING_GROUP})) OR '
+        # Cloud Storage bucket updates (an update and a patch are both logged as storage.buckets.update): the
+        # retention policy's history (auditor.facts.bucket_history)
+        f'(resource.type="gcs_bucket" AND logName="{activity}" AND protoPayload.methodName=({BUCKET_GROUP})))'
     )
 
 

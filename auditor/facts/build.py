@@ -21,6 +21,7 @@ import orjson
 from auditor.evidence.locker import Locker
 from auditor.facts.access import items as page_items, partial_marks
 from auditor.facts.discovery import build_stores
+from auditor.facts.bucket_history import build_bucket_history
 from auditor.facts.history import build_history
 from auditor.facts.kms_history import build_kms_history
 from auditor.facts.monitoring_history import build_monitoring_history
@@ -47,6 +48,7 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "monitoring_history": ("monitoring_observations", "monitoring_changes", "monitoring_listings", "log_coverage"),
     "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
     "kms_history": ("kms_keys", "kms_key_versions", "kms_version_observations", "kms_version_changes", "log_coverage"),
+    "bucket_history": ("bucket_observations", "bucket_changes", "bucket_log_coverage"),
 }
 
 
@@ -166,12 +168,19 @@ class Reading:
                 self.builders[name].answered(call["scope"], call["api"], call["method"], call["id"], epoch)
 
 
-def build_facts(lockers: list[Locker]) -> Facts:
-    """Facts from one or more lockers; observations with the same stable key are kept once."""
+def build_facts(lockers: list[Locker], only: set[str] | None = None) -> Facts:
+    """Facts from one or more lockers; observations with the same stable key are kept once.
+
+    With `only` (fact names), the calls that fill none of them are not read: the facts of one locker
+    for the checks judged from each day's own locker (auditor.locker_days), at a fraction of the cost."""
     ordered = sorted(lockers, key=lambda locker: locker.as_of)
     build = Reading()
     for epoch, locker in enumerate(ordered):
         for call in locker.manifest["calls"]:
+            if only is not None:
+                source = REGISTRY.source(call["api"], call["method"])
+                if source is None or not only.intersection(source.fills):
+                    continue
             call = {**call, "server_date": call.get("server_date") or locker.manifest["as_of"]}
             build.call_index[call["id"]] = call
             build.read_call(locker, call, epoch)
@@ -241,6 +250,7 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)
+    parts["bucket_history"] = build_bucket_history(raw["bucket_observations"], raw["bucket_changes"], raw["bucket_log_coverage"])
     parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
     parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
     parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})

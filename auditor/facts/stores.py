@@ -78,6 +78,7 @@ class Bucket:
     labels: dict[str, str]
     create_time: datetime | None
     evidence: tuple[str, ...] = ()
+    observed_at: datetime | None = None  # when this read was made (the call's server Date): bucket history
 
     @property
     def retention_days(self) -> float | None:

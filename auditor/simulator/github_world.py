@@ -6,6 +6,13 @@ through GIT_AUTHOR_DATE/GIT_COMMITTER_DATE), `backup/` is the local backup in th
 layout, made when each repository's `backup.fetched` says, with FETCH_HEAD's mtime set to that time.
 Everything the GitHub routes serve (branch heads, tags, trees, ancestry) is read from these
 repositories once, at build time.
+
+The scenario clock moves (`set_clock`, one step per day of a quarter for daily lockers): GitHub then
+serves each repository as it stood at the clock (pushes after it are not there yet), and a backup
+with a `nightly` schedule is rewound to its last nightly fetch before the clock (its refs as GitHub
+held them then, FETCH_HEAD dated then). A rewound mirror keeps the objects of later commits in its
+object store, unreferenced (git fsck --no-dangling and a clone ignore them), so the collector may
+count a lag with git itself where a real mirror would need GitHub's compare.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from auditor.errors import ScenarioError
+from auditor.simulator.gitwrite import write_fetch_head, write_refs
 from auditor.simulator.scenario_github import Github, Organization, Repository
 
 _GIT_ENV = {
@@ -59,6 +68,25 @@ class RepoState:
     commits: dict[str, dict] = field(default_factory=dict)  # sha -> {tree, parents, time, message}
     size_kib: int = 0
 
+    def at(self, moment: dt.datetime) -> "RepoState":
+        """The repository as GitHub held it at `moment`: the default branch at its last push by then (every
+        push is one commit on it; the extra branches and tags sit on the first commit)."""
+        pushes = [p for p in self.spec.pushes if p <= moment] or self.spec.pushes[:1]
+        if len(pushes) == len(self.spec.pushes):
+            return self
+        head = self.branches.get(self.spec.default_branch)
+        chain = []
+        while head:
+            chain.append(head)
+            parents = self.commits.get(head, {}).get("parents") or []
+            head = parents[0] if parents else None
+        chain.reverse()  # oldest first: chain[i] is push i
+        keep = set(chain[:len(pushes)])
+        branches = {**self.branches, self.spec.default_branch: chain[len(pushes) - 1]}
+        return RepoState(org=self.org, spec=self.spec.model_copy(update={"pushes": pushes}), path=self.path,
+                         branches=branches, tags=dict(self.tags),
+                         commits={sha: c for sha, c in self.commits.items() if sha in keep}, size_kib=self.size_kib)
+
     def ancestors(self, sha: str) -> set[str]:
         seen, stack = set(), [sha]
         while stack:
@@ -88,6 +116,10 @@ class GitWorld:
         self.repos: dict[tuple[str, str], RepoState] = {}
         self.lfs_objects: dict[tuple[str, str], dict[str, bytes]] = {}  # (org, repo) -> oid -> content (served by git_http)
         self.lfs_secret = secrets.token_hex(16)  # LFS download links carry it (GitHub's short-lived RemoteAuth header)
+        self.clock: Callable[[], dt.datetime] | None = None  # the scenario clock (None: every push is served)
+        self._views: dict[tuple[str, str, int], RepoState] = {}  # (org, repo, pushes visible) -> the state then
+        self._backups: dict[tuple[str, str], tuple[Path, bool]] = {}  # nightly backups: (path, bare)
+        self._rendered: dict[tuple[str, str], dt.datetime | None] = {}
         multi = len(spec.organizations) > 1
         for org in spec.organizations:
             for repo in org.repositories:
@@ -98,7 +130,43 @@ class GitWorld:
                 git("init", "-q", "--bare" if spec.backup_bare or spec.backup_layout == "mirror" else "-q", str(dest))
 
     def repo(self, org: str, name: str) -> RepoState | None:
-        return self.repos.get((org.lower(), name.lower()))
+        key = (org.lower(), name.lower())
+        state = self.repos.get(key)
+        if state is None or self.clock is None:
+            return state
+        now = self.clock()
+        if state.spec.pushes[-1] <= now:
+            return state
+        visible = sum(1 for p in state.spec.pushes if p <= now)
+        view = self._views.get((*key, visible))
+        if view is None:
+            view = self._views[(*key, visible)] = state.at(now)
+        return view
+
+    def set_clock(self, clock: Callable[[], dt.datetime]) -> None:
+        """Serve GitHub as it stands at `clock()` (pushes after it are not there yet), and rewind each nightly
+        backup to its last fetch before that moment (called again whenever the scenario clock is moved)."""
+        self.clock = clock
+        moment = clock().astimezone(dt.timezone.utc)
+        for key, (path, bare) in self._backups.items():
+            state = self.repos[key]
+            backup = state.spec.backup
+            assert backup is not None
+            fetched = backup.fetch_before(moment, state.spec.pushes[0])
+            if fetched is None or self._rendered.get(key) == fetched:
+                continue
+            then = state.at(fetched)
+            git_dir = path if bare else path / ".git"
+            prefix = "refs/heads/" if bare else "refs/remotes/origin/"
+            refs = {prefix + b: sha for b, sha in then.branches.items()}
+            refs.update({f"refs/tags/{t}": sha for t, sha in then.tags.items()})
+            for folder in ("heads", "tags", "remotes"):
+                shutil.rmtree(git_dir / "refs" / folder, ignore_errors=True)
+            (git_dir / "refs" / "heads").mkdir(parents=True, exist_ok=True)
+            (git_dir / "refs" / "tags").mkdir(parents=True, exist_ok=True)
+            write_refs(git_dir, refs)
+            write_fetch_head(git_dir, refs, str(state.path), fetched)
+            self._rendered[key] = fetched
 
     def wiki_path(self, state: RepoState) -> Path | None:
         """The wiki repository GitHub would serve at `{repo}.wiki.git` (None: the wiki is off)."""
@@ -125,7 +193,7 @@ class GitWorld:
         backup = repo.backup
         backed_up = False
         for index, when in enumerate(repo.pushes):
-            if backup and not backed_up and when > backup.fetched:
+            if backup and backup.fetched is not None and not backed_up and when > backup.fetched:
                 self._make_backup(org, repo, path, multi)
                 backed_up = True
             (path / "README.md").write_text(f"# {repo.name}\n\nrelease {index}\n")
@@ -161,8 +229,11 @@ class GitWorld:
         git("clone", "-q", "--mirror" if bare else "--no-hardlinks", str(upstream), str(dest))
         git("fetch", "-q", "--tags", "origin", cwd=dest)  # writes FETCH_HEAD, like the nightly job
         git_dir = dest if bare else dest / ".git"
-        stamp = backup.fetched.timestamp()
-        os.utime(git_dir / "FETCH_HEAD", (stamp, stamp))
+        if backup.fetched is not None:
+            stamp = backup.fetched.timestamp()
+            os.utime(git_dir / "FETCH_HEAD", (stamp, stamp))
+        else:  # nightly: made after every push, rewound to the clock's last fetch by set_clock
+            self._backups[(org.login.lower(), repo.name.lower())] = (dest, bare)
         if backup.corrupt:
             first = git("rev-list", "--max-parents=0", "HEAD", cwd=upstream).split()[0]
             blob = git("rev-parse", f"{first}:README.md", cwd=upstream).strip()

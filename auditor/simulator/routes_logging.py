@@ -92,6 +92,30 @@ def _update_entry(project: Project, inst: SqlInstance, when: dt.datetime, settin
     }
 
 
+def bucket_update_entry(project: Project, bucket: Any, when: dt.datetime, request: dict[str, Any] | None) -> dict[str, Any]:
+    """A bucket metadata change as Cloud Storage logs it (an update and a patch alike are storage.buckets.update,
+    resourceName projects/_/buckets/NAME, resource type gcs_bucket); the request only when `request` is given
+    (whether Storage logs it is unconfirmed: a transcribed entry carries none)."""
+    proto: dict[str, Any] = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog", "status": {},
+        "authenticationInfo": {"principalEmail": f"storage-admin@{project.id}.example"},
+        "serviceName": "storage.googleapis.com", "methodName": "storage.buckets.update",
+        "resourceName": f"projects/_/buckets/{bucket.name}",
+        "authorizationInfo": [{"resource": f"projects/_/buckets/{bucket.name}", "permission": "storage.buckets.update",
+                               "granted": True, "resourceAttributes": {}}],
+    }
+    if request is not None:
+        proto["request"] = request
+    return {
+        "insertId": _insert_id(project.id, bucket.name, "update", when.isoformat()),
+        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
+        "protoPayload": proto,
+        "resource": {"type": "gcs_bucket", "labels": {"bucket_name": bucket.name, "project_id": project.id,
+                                                      "location": bucket.location.lower()}},
+        "timestamp": ts(when), "receiveTimestamp": ts(when + dt.timedelta(seconds=1)), "severity": "NOTICE",
+    }
+
+
 _SPELL_FIELDS = {"retained_backups": ("backupRetentionSettings", "retainedBackups"), "pitr": ("pointInTimeRecoveryEnabled",),
                  "log_retention_days": ("transactionLogRetentionDays",), "location": ("location",)}
 
@@ -261,6 +285,12 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
         out += [policy_update_entry(project, policy, when, on, logged) for when, on, logged in policy.changes()]
     for metric in project.log_metrics:
         out += [metric_update_entry(project, metric, when, off, logged) for when, off, logged in metric.changes()]
+    for bucket in project.buckets:
+        for spell in bucket.retention_removed:
+            out.append(bucket_update_entry(project, bucket, spell.start, {"retentionPolicy": None} if spell.body_logged else None))
+            if spell.end is not None:
+                policy = {"retentionPolicy": {"retentionPeriod": str(int(bucket.retention_days or 0) * 86400)}}
+                out.append(bucket_update_entry(project, bucket, spell.end, policy if spell.body_logged else None))
     horizon = ts(scenario.now)
     return [e for e in out if e["timestamp"] <= horizon]
 

@@ -41,7 +41,8 @@ def _location_type(bucket: Bucket) -> str:
     return "multi-region" if bucket.location.upper() in ("US", "EU", "ASIA") else "region"
 
 
-def bucket_json(project: Project, bucket: Bucket) -> dict[str, Any]:
+def bucket_json(project: Project, bucket: Bucket, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The bucket as read at `now` (a removed retention policy is absent from the answer meanwhile)."""
     created = ts(bucket.create_time)
     body: dict[str, Any] = {
         "kind": "storage#bucket", "selfLink": f"{SELF}/{bucket.name}", "id": bucket.name, "name": bucket.name,
@@ -59,8 +60,11 @@ def bucket_json(project: Project, bucket: Bucket) -> dict[str, Any]:
         body["labels"] = dict(bucket.labels)
     if bucket.kms_key:
         body["encryption"] = {"defaultKmsKeyName": bucket.kms_key}
-    if bucket.retention_days:
+    if bucket.retention_days and (now is None or bucket.retention_at(now)):
         effective = ts(bucket.retention_effective_time) if bucket.retention_effective_time else created
+        restored = [r.end for r in bucket.retention_removed if r.end is not None and (now is None or r.end <= now)]
+        if restored:  # set again: in effect from then
+            effective = ts(max(restored))
         body["retentionPolicy"] = {"retentionPeriod": str(bucket.retention_days * DAY), "effectiveTime": effective,
                                    "isLocked": bucket.retention_locked}
     if bucket.versioning:
@@ -103,7 +107,7 @@ def list_buckets(req: Request) -> dict[str, Any]:
         raise invalid_argument(f"Invalid projection {req.query['projection']!r}.")
     prefix = req.query.get("prefix", "")
     items = memo(req.scenario).get(("bucket-list", project.id, prefix), lambda: [
-        bucket_json(project, b) for b in project.buckets if b.admin_listed and b.name.startswith(prefix)])
+        bucket_json(project, b, req.scenario.now) for b in project.buckets if b.admin_listed and b.name.startswith(prefix)])
     size = page_size(req.query.get("maxResults"), name="maxResults", default=CAP, cap=CAP)
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("buckets", project.id, prefix))
     out: dict[str, Any] = {"kind": "storage#buckets"}
@@ -116,7 +120,7 @@ def list_buckets(req: Request) -> dict[str, Any]:
 
 def get_bucket(req: Request) -> dict[str, Any]:
     project, bucket = _find(req.scenario, req.params["bucket"])
-    return bucket_json(project, bucket)
+    return bucket_json(project, bucket, req.scenario.now)
 
 
 def bucket_permissions(req: Request) -> dict[str, Any]:

@@ -26,13 +26,53 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Missed(_Strict):
+    """Nightly fetches that did not run: every day from `first` to `last`, inclusive (UTC dates)."""
+
+    first: dt.date
+    last: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Missed":
+        if self.last < self.first:
+            raise ValueError("missed.last is before missed.first")
+        return self
+
+
 class RepoBackup(_Strict):
-    fetched: dt.datetime  # the backup holds the pushes up to this time; FETCH_HEAD gets this mtime
+    # the backup holds the pushes up to this time; FETCH_HEAD gets this mtime. Give `fetched` (one fetch, the
+    # state at the scenario's `now`) or `nightly` (a fetch every day at that UTC time, from the first push's day:
+    # the backup at any clock is the last nightly fetch before it, so daily lockers see it change day by day)
+    fetched: dt.datetime | None = None
+    nightly: dt.time | None = None
+    missed: list[Missed] = []  # nightly fetches that did not run (the mirror keeps its last fetch meanwhile)
     corrupt: bool = False  # a blob of the first commit is deleted from the backup's object store
     lfs_objects: bool = False  # the backup carries an lfs/objects folder (a mirror never does by itself)
     wiki: bool = False  # a wiki backup sits beside the repository's
 
-    _utc_fetched = field_validator("fetched")(lambda v: _utc(v))
+    _utc_fetched = field_validator("fetched")(lambda v: v if v is None else _utc(v))
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> "RepoBackup":
+        if (self.fetched is None) == (self.nightly is None):
+            raise ValueError("give backup.fetched (one fetch) or backup.nightly (a daily fetch time), not both or neither")
+        if self.missed and self.nightly is None:
+            raise ValueError("backup.missed needs backup.nightly")
+        if self.nightly is not None and self.nightly.tzinfo is not None:
+            raise ValueError("backup.nightly is a UTC time of day without an offset (e.g. \"01:00\")")
+        return self
+
+    def fetch_before(self, moment: dt.datetime, first_push: dt.datetime) -> dt.datetime | None:
+        """The last fetch at or before `moment`: `fetched`, or the newest nightly fetch that ran (None: none yet)."""
+        if self.nightly is None:
+            return self.fetched if self.fetched is not None and self.fetched <= moment else None
+        day = moment.astimezone(dt.timezone.utc).date()
+        while day >= first_push.date():
+            when = dt.datetime.combine(day, self.nightly, tzinfo=dt.timezone.utc)
+            if when <= moment and when >= first_push and not any(m.first <= day <= m.last for m in self.missed):
+                return when
+            day -= dt.timedelta(days=1)
+        return None
 
 
 class Repository(_Strict):
@@ -59,7 +99,7 @@ class Repository(_Strict):
 
     @model_validator(mode="after")
     def _backup_after_first_push(self) -> "Repository":
-        if self.backup is not None and self.backup.fetched < self.pushes[0]:
+        if self.backup is not None and self.backup.fetched is not None and self.backup.fetched < self.pushes[0]:
             raise ValueError("backup.fetched is before the first push")
         if self.backup is not None and self.backup.corrupt and len(self.pushes) < 2:
             raise ValueError("a corrupt backup needs at least two pushes (the first commit's blob is removed)")

@@ -29,6 +29,23 @@ class BucketObject(Strict):
     _utc_created = field_validator("time_created")(lambda v: utc(v))
 
 
+class RetentionRemoved(Strict):
+    """The bucket's (unlocked) retention policy removed at `start` and set again at `end` (None: not yet), each an
+    Admin Activity `storage.buckets.update`; `body_logged`: whether the entries carry the request (unconfirmed)."""
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+    body_logged: bool = False
+
+    _utc_times = field_validator("start", "end")(lambda v: None if v is None else utc(v))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RetentionRemoved":
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("retention_removed: end must be after start")
+        return self
+
+
 class Bucket(Strict):
     """A Cloud Storage bucket as the JSON API describes it (location in UPPERCASE, like Storage writes it)."""
 
@@ -49,6 +66,7 @@ class Bucket(Strict):
     admin_listed: bool = True
     retention_effective_time: dt.datetime | None = None  # default: the bucket's create_time
     objects: list[BucketObject] = []
+    retention_removed: list[RetentionRemoved] = []  # spans without the retention policy (an unlocked one can go)
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
     _utc_effective = field_validator("retention_effective_time")(lambda v: None if v is None else utc(v))
@@ -57,7 +75,15 @@ class Bucket(Strict):
     def _lock_needs_policy(self) -> "Bucket":
         if self.retention_locked and self.retention_days is None:
             raise ValueError("retention_locked needs retention_days")
+        if self.retention_removed and (self.retention_days is None or self.retention_locked):
+            raise ValueError("retention_removed needs an unlocked retention policy (retention_days, retention_locked false): "
+                             "a locked policy cannot be removed")
         return self
+
+    def retention_at(self, moment: dt.datetime) -> bool:
+        """Whether the retention policy is in force at `moment` (not inside a `retention_removed` span)."""
+        return bool(self.retention_days) and not any(
+            r.start <= moment and (r.end is None or moment < r.end) for r in self.retention_removed)
 
 
 class AssetOnlyStore(Strict):

@@ -128,6 +128,9 @@ class Simulator:
             raise ValueError("the scenario clock needs a timezone-aware datetime")
         self.scenario = self.scenario.model_copy(update={"now": now.astimezone(dt.timezone.utc)})
         self._t0 = time.monotonic()
+        world = self.github.world if getattr(self, "github", None) is not None else None
+        if hasattr(world, "set_clock"):  # GitHub as it stood then; nightly backups rewound to their last fetch
+            world.set_clock(self.now)
 
     def now(self) -> dt.datetime:
         """The scenario clock: ``now:`` plus real seconds elapsed since start()."""
@@ -150,6 +153,8 @@ class Simulator:
         if self._httpd is not None:
             return self
         self.github = github_mount.start(self)
+        if self.github is not None and hasattr(self.github.world, "set_clock"):
+            self.github.world.set_clock(self.now)
         handler = type("SimHandler", (_Handler,), {"sim": self})
         self._httpd = _Server((self._host, self._port), handler)
         if self.tls:

@@ -20,6 +20,7 @@ from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, L
 from auditor.facts.declare import Cost, Fact, Source, key_scope
 from auditor.facts.kms_log import is_kms_entry, kms_change
 from auditor.facts.sources import monitoring_log
+from auditor.facts.bucket_history import UPDATE_METHODS as BUCKET_METHODS, BucketChange, bucket_change
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",
@@ -159,6 +160,11 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
                 emit("config_changes", change)
+        elif isinstance(proto, dict) and proto.get("methodName") in BUCKET_METHODS:  # Cloud Storage bucket updates
+            change = bucket_change(entry, item_id)
+            if change:
+                emit("bucket_changes", change)
+            continue
         elif isinstance(proto, dict) and monitoring_log.read_entry(entry, item_id, emit):
             continue
         fact = log_entry(entry, item_id)
@@ -203,6 +209,9 @@ def on_complete(call: dict[str, Any], manifest: dict[str, Any], emit) -> None:
     span = query_span(call, manifest)
     if span:
         emit("log_coverage", LogSpan(call["scope"], span[0], span[1], call["id"]))
+        if BUCKET_METHODS[0] in str((call.get("params") or {}).get("filter", "")):
+            # the query asked for bucket updates too (older lockers' did not: they cover nothing for buckets)
+            emit("bucket_log_coverage", LogSpan(call["scope"], span[0], span[1], call["id"]))
 
 
 def _by_key(values: list[Any]) -> list[Any]:
@@ -242,6 +251,10 @@ def _activations(values: list[ActivationChange]) -> list[ActivationChange]:
     return sorted((a for a in settled if a.policy is not None or not a.logged_body), key=lambda a: (a.time, a.key))
 
 
+def _bucket_changes(values: list[BucketChange]) -> list[BucketChange]:
+    return sorted({c.key: c for c in values}.values(), key=lambda c: (c.time, c.key))
+
+
 def _spans(values: list[LogSpan]) -> list[LogSpan]:
     return sorted({(s.start, s.end): s for s in values}.values(), key=lambda s: (s.start, s.end))
 
@@ -257,11 +270,16 @@ FACTS = (
          doc="the spans of time complete audit-log queries covered"),
     Fact("kms_version_changes", "key", key=lambda c: c.key_name, scope_of=key_scope, dedupe=_kms_changes,
          doc="Cloud KMS key-version changes (destroy, restore, update, create, primary), from the Admin Activity audit log"),
+    Fact("bucket_changes", "project", key=lambda c: c.bucket, dedupe=_bucket_changes,
+         item_scope=lambda c: f"projects/{c.project}" if c.project else c.bucket,
+         doc="Cloud Storage bucket updates (retention policy set, removed, or not said), from the Admin Activity audit log"),
+    Fact("bucket_log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
+         doc="the spans of time complete audit-log queries that asked for bucket updates covered"),
 )
 SOURCES = (
     Source("logging", "entries.list", "project",
            fills=("backup_windows", "config_changes", "activation_changes", "log_coverage", "kms_version_changes",
-                  "monitoring_changes"),
+                  "monitoring_changes", "bucket_changes", "bucket_log_coverage"),
            permissions=("logging.logEntries.list",), field="entries", read=read, on_complete=on_complete,
            cost=Cost(page_cap=1000, per="project", shape="audit_entries")),
 )

@@ -5,6 +5,7 @@ Storage's UPPERCASE locations become lowercase, like Cloud SQL's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from auditor.facts.access import get, integer, items, string_map, text, timestamp
@@ -53,16 +54,24 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             if seen_at:  # each day's labels (the classification's history): auditor.facts.inventory_days
                 emit("label_observations", LabelsSeen(found.resource, seen_at, tuple(sorted(found.labels.items())),
                                                       "storage buckets.list", (item_id,)))
+            emit("bucket_observations", replace(found, observed_at=seen_at))  # every read: the history
 
 
 def _by_resource(values: list[Bucket]) -> list[Bucket]:
     return list({b.resource: b for b in values}.values())
 
 
+def _every(values: list[Bucket]) -> list[Bucket]:
+    return list({(b.resource, b.observed_at): b for b in values}.values())
+
+
 FACTS = (Fact("buckets", "project", key=lambda b: b.resource, dedupe=_by_resource,
               item_scope=lambda b: f"projects/{b.project}",
-              doc="the Cloud Storage buckets a project lists"),)
+              doc="the Cloud Storage buckets a project lists"),
+         Fact("bucket_observations", "project", key=lambda b: b.resource, dedupe=_every,
+              item_scope=lambda b: f"projects/{b.project}",
+              doc="every read of every bucket (one per locker): the retention policy's history"),)
 SOURCES = (
-    Source("storage", "buckets.list", "project", fills=("buckets", "label_observations"), permissions=("storage.buckets.list",),
+    Source("storage", "buckets.list", "project", fills=("buckets", "label_observations", "bucket_observations"), permissions=("storage.buckets.list",),
            field="items", read=read, cost=Cost(page_cap=1000, per="project", shape="buckets")),
 )
