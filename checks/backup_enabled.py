@@ -8,14 +8,14 @@ from auditor.period import day_ranges
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
-from auditor.checks.common import instances, replica_finding, sql_gaps
+from auditor.checks.common import deleted_instances, deletion_note, instances, replica_finding, sql_gaps
 
 ID = "backup-enabled"
 
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "Cloud SQL automated backups")
-    for instance in instances(facts):
+    for instance in instances(facts) + deleted_instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "enabled"))
             continue
@@ -64,7 +64,10 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
     if enabled and instance.activation_policy == "NEVER":
         message += " The instance is stopped as of the evidence date, so no backups run while it stays stopped."
     gone = [d for d, s in states.items() if s == "not_applicable" and instance.create_time and d >= instance.create_time.date()]
-    if gone:
+    deleted = deletion_note(facts, instance, ctx)
+    if deleted:
+        message += deleted
+    elif gone:
         message += f" The instance no longer exists from {gone[0]}; those days are not applicable."
     isos = ctx.period.day_isos
     return Finding(
@@ -91,6 +94,6 @@ CHECK = Check(
                 "configuration reads of the Cloud SQL Admin API (instances.list, one per evidence locker), the Admin Activity "
                 "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "history", "sql_stores"),
+    needs=("sql_instances", "history", "sql_stores", "final_snapshots"),
     evaluate=evaluate,
 )

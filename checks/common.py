@@ -61,6 +61,34 @@ def instances(facts: Any) -> list[SqlInstance]:
     return sorted(found, key=lambda i: i.resource)
 
 
+def deleted_instances(facts: Any) -> list[SqlInstance]:
+    """Instances deleted before the read that a FINAL backup's snapshot still shows (Backups.list read in full):
+    in the population of the day-by-day controls for the days they existed, at their configuration when
+    deleted. Not in any listing any more, so `instances` does not return them."""
+    listed = {i.resource for i in instances(facts)}
+    found: dict[str, SqlInstance] = {}
+    for project in facts.projects:
+        read = facts.final_snapshots.at(project_scope(project))
+        if not isinstance(read, Known):
+            continue
+        for snapshot in read.items:
+            if snapshot.resource in listed or facts.history.lifetime(snapshot.resource).gone_by is None:
+                continue
+            held = found.get(snapshot.resource)
+            if held is None or (snapshot.observed_at and held.observed_at and snapshot.observed_at > held.observed_at):
+                found[snapshot.resource] = snapshot
+    return [found[r] for r in sorted(found)]
+
+
+def deletion_note(facts: Any, instance: SqlInstance, ctx: CheckContext) -> str:
+    """' It was deleted on ...; the days after are not applicable.' for a deleted instance, else ''."""
+    gone = facts.history.lifetime(instance.resource).gone_by
+    if gone is None or gone >= ctx.as_of:
+        return ""
+    return (f" It was deleted on {gone:%Y-%m-%d %H:%M} UTC (its FINAL backup's snapshot of the instance is the configuration "
+            "read); it is judged for the days it existed, and the days after the deletion are not applicable.")
+
+
 def replica_finding(check: str, instance: SqlInstance, rule: str) -> Finding:
     return Finding(
         check=check, resource=instance.resource, rule=rule, status=NOT_APPLICABLE,
@@ -123,10 +151,12 @@ def known_buckets(facts: Any) -> dict[str, Bucket]:
 
 
 def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: str,
-                   instance_rule: InstanceRule, bucket_rule: BucketRule) -> list[Finding]:
+                   instance_rule: InstanceRule, bucket_rule: BucketRule, deleted: bool = False) -> list[Finding]:
     """In scope: every Cloud SQL instance (replicas not applicable), every declared backup bucket (judged
     against its source), and every other store, declared or discovered and not excluded, whose backup
-    the auditor cannot verify yet: those are listed `inconclusive`, never skipped."""
+    the auditor cannot verify yet: those are listed `inconclusive`, never skipped. `deleted`: instances
+    deleted before the read are judged too, for the days they existed (a control that judges them its
+    own way, as retention does with their final backup, leaves it off)."""
     findings = list(unread_projects(facts, check, facts.sql_instances, what, "listing-sqladmin"))
     findings += list(unread_projects(facts, check, facts.buckets, f"{what} of Cloud Storage buckets", "listing-storage"))
     findings += list(population_findings(facts, check))
@@ -138,6 +168,11 @@ def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: s
 
     for instance in listed.values():
         findings.append(replica_finding(check, instance, rule) if instance.is_replica else instance_rule(instance, facts, ctx))
+    for instance in deleted_instances(facts) if deleted else ():
+        finding = instance_rule(instance, facts, ctx)
+        finding.message += deletion_note(facts, instance, ctx)
+        findings.append(finding)
+        listed[instance.resource] = instance
 
     for target, sources in sorted(targets.items()):
         bucket = buckets.get(target)

@@ -33,10 +33,10 @@ from auditor.facts.sources.github import READ_ERRORS, pages_of
 #: the derived views, and the facts each is computed from (a failed call feeding those feeds the view)
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
-                "log_coverage"),
+                "log_coverage", "final_snapshots"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
     "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
-    "protection": ("sql_instances", "buckets"),
+    "protection": ("sql_instances", "buckets", "final_snapshots"),
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
                       "backupdr_data_sources", "backupdr_backups"),
     "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
@@ -202,13 +202,17 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
             projects.append(ident)
     inventory = raw["inventory"][-1] if raw["inventory"] else None
     parts: dict[str, Any] = dict(scoped)
+    deleted = {b.instance: b.instance_deleted_at for b in raw["sql_backups"] if b.kind == "FINAL" and b.instance_deleted_at}
     parts["history"] = build_history(raw["instance_observations"], raw["config_changes"], raw["backup_windows"],
-                                     raw["backup_runs"], raw["instance_listings"], raw["log_coverage"])
+                                     raw["backup_runs"], raw["instance_listings"], raw["log_coverage"],
+                                     finals=raw["final_snapshots"], deleted=deleted)
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)
     parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
-    parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
+    listed = {i.resource for i in raw["sql_instances"]}
+    gone = list({i.resource: i for i in raw["final_snapshots"] if i.resource not in listed}.values())  # deleted: as last seen
+    parts["protection"] = build_protection(raw["sql_instances"] + gone, raw["buckets"])
     parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})
     parts["backup_copies"] = BackupCopies(scoped["backup_runs"], scoped["sql_backups"], parts["backupdr"])
     return Facts(as_of=as_of, locker_ids=locker_ids, projects=projects, coverage=Coverage(build.gaps, build.answered),
