@@ -194,3 +194,26 @@ class RestoreVerificationPlan:
     time_zone: str | None
     state: str | None
     evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CloneRecord:
+    """A Cloud SQL clone as the Admin Activity log records it (`cloudsql.instances.clone`): a long-running
+    method logged at its start (with the request's `cloneContext`) and at its end (same `operation.id`).
+    With `pointInTime` (or MySQL `binLogCoordinates`) it restored the instance's backup plus its logs to
+    that moment: a restore test; without, it copied the live data, which proves nothing about a backup."""
+
+    instance: str  # the source: the store the clone tests
+    operation: str  # operation.id, or the first entry's insertId when the entry carries none
+    destination: str | None  # the instance it created (full resource name)
+    point_in_time: datetime | None  # cloneContext.pointInTime
+    bin_log: str | None  # cloneContext.binLogCoordinates (MySQL), "file:position"
+    started: datetime | None  # the first entry's timestamp
+    ended: datetime | None  # the last entry's timestamp (None: not seen ending)
+    error: str | None  # the last entry's status message, if it failed
+    principal: str | None
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def to_point_in_time(self) -> bool:
+        return self.point_in_time is not None or self.bin_log is not None
