@@ -183,6 +183,19 @@ class ProtectionSummary:
     latest_success: datetime | None
     locations: tuple[str, ...]
     evidence: tuple[str, ...] = ()
+    # (type, state, backupConfigSource) of each backupConfigsDetails entry: BACKUPDR_BACKUP_PLAN (source: the plan),
+    # CLOUD_SQL_INSTANCE_BACKUP_CONFIG, COMPUTE_ENGINE_RESOURCE_POLICY, BACKUPDR_TEMPLATE; state ACTIVE|INACTIVE|ERROR
+    details: tuple[tuple[str | None, str | None, str | None], ...] = ()
+
+    @property
+    def plans(self) -> tuple[str, ...]:
+        """The Backup and DR backup plans Google says protect the resource (active or not)."""
+        return tuple(source for kind, _state, source in self.details if kind == "BACKUPDR_BACKUP_PLAN" and source)
+
+    @property
+    def active_plans(self) -> tuple[str, ...]:
+        return tuple(source for kind, state, source in self.details
+                     if kind == "BACKUPDR_BACKUP_PLAN" and source and state in (None, "ACTIVE"))
 
 
 @dataclass(frozen=True)

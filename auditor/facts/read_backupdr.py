@@ -203,7 +203,8 @@ def summary(data: Any, evidence: str) -> ProtectionSummary | None:
         latest_success=max(latest) if latest else None,
         locations=tuple(sorted({(text(loc, "locationId") or "").lower() for d in details
                                 for loc in get(d, "backupLocations") or [] if isinstance(loc, dict) and text(loc, "locationId")})),
-        evidence=(evidence,))
+        evidence=(evidence,),
+        details=tuple((text(d, "type"), text(d, "state"), text(d, "backupConfigSource")) for d in details))
 
 
 def verification_plan(data: Any, evidence: str) -> RestoreVerificationPlan | None:

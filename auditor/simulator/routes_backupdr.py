@@ -281,7 +281,12 @@ def list_resource_configs(req: Request) -> dict[str, Any]:
         if not inst.exists_at(req.scenario.now) or inst.type != "CLOUD_SQL_INSTANCE" or not _in(inst.region, req.params["location"]):
             continue
         details = []
-        if inst.name in by_instance:
+        told = inst.backupdr.summary if inst.backupdr is not None else "actual"
+        if told == "unlisted":
+            continue
+        if told == "unprotected":
+            pass  # Google's summary shows no backup configuration at all
+        elif inst.name in by_instance:
             plan_project, plan, vault = by_instance[inst.name]
             state, success = _last(req.scenario, inst, plan.rules[0])
             detail: dict[str, Any] = {"type": "BACKUPDR_BACKUP_PLAN", "state": "ACTIVE", "backupConfigSource": plan_name(plan_project, plan),

@@ -63,6 +63,9 @@ class BackupdrProtection(Strict):
     error: str = "The backup failed: the instance was not reachable."
     verified_every_days: int | None = Field(default=None, ge=1)  # restore verification of the latest backup
     protected_since: dt.datetime | None = None  # the association's createTime (default: the instance's)
+    # what the protection summary (resourceBackupConfigs) says (sql2, issue 14): the plan (actual), nothing
+    # (unprotected: backupConfigured false), or no entry for the instance at all (unlisted)
+    summary: Literal["actual", "unprotected", "unlisted"] = "actual"
 
     _utc = field_validator("protected_since")(lambda v: None if v is None else utc(v))
 
