@@ -9,7 +9,9 @@ A restore test is a restore FROM A BACKUP, tied to the backup it used and the st
 - point-in-time clones: a `cloudsql.instances.clone` in the Admin Activity log whose request's
   cloneContext names a `pointInTime` (or MySQL `binLogCoordinates`) restored the store's backup and
   logs to that moment into a new instance; its first and last entries give the time to restore;
-- Backup and DR restore verifications (a backup's verificationSummary SUCCEEDED) for ENHANCED tiers.
+- Backup and DR restores of a vault's backup (the vault project's operations.list: verb "restore",
+  target the backup, createTime to endTime the time to restore, response.targetResource the instance
+  restored into) and restore verifications (a backup's verificationSummary SUCCEEDED), for ENHANCED tiers.
 A clone without a point in time copies the live data, not a backup (operations.list does not say
 which it was; the log's request does), so it is listed and not counted. A validation record (the data map's `restore_validations:`) for the same
 store, day and backup is shown beside the restore; one whose result is `fail` makes it not count.
@@ -40,7 +42,7 @@ CLONE_TYPES = ("CLONE", "CREATE_CLONE")  # a copy of the live data (operations.l
 class RestoreTest:
     """A restore from a backup, tied to the backup it used (where the evidence names it) and the store it tests."""
 
-    kind: str  # RESTORE_VOLUME | PITR_CLONE | BACKUPDR_VERIFICATION
+    kind: str  # RESTORE_VOLUME | PITR_CLONE | BACKUPDR_RESTORE | BACKUPDR_VERIFICATION
     when: datetime
     into: str | None  # the instance restored into (the store itself, or a scratch instance the data map names)
     backup: str | None  # the backup's id or name
@@ -134,6 +136,22 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
                            minutes=minutes, record=record, error=op.error, evidence=tuple(op.evidence))
         ok = op.status == "DONE" and not op.error and (record is None or record.result == "pass")
         (good if ok else failed).append(test)
+    if detail is not None and detail.restores_missing:
+        unread.append(Unknown(instance.resource, detail.restores_missing))
+    taken = {b.key.removeprefix("backupdr:"): b.taken_at for b in (detail.backups if detail is not None else ())}
+    for restore in (detail.restores if detail is not None else ()):
+        if not restore.started or restore.started > ctx.as_of:
+            continue
+        backup_id = restore.backup.rsplit("/", 1)[-1]
+        record = next((v for v in records if v.date == ctx.period.day_of(restore.started)
+                       and v.backup_id in (None, backup_id, restore.backup)), None)
+        minutes = round((restore.ended - restore.started).total_seconds() / 60) if restore.ended else None
+        test = RestoreTest(kind="BACKUPDR_RESTORE", when=restore.started, into=restore.into, backup=restore.backup,
+                           backup_taken=taken.get(restore.backup), minutes=minutes, record=record,
+                           error=restore.error or (None if restore.done else "the operation has not finished"),
+                           evidence=tuple(restore.evidence))
+        ok = restore.done and not restore.error and (record is None or record.result == "pass")
+        (good if ok else failed).append(test)
     for backup in (detail.backups if detail is not None else ()):
         if backup.verified and backup.verified_at and backup.verified_at <= ctx.as_of:
             test = RestoreTest(kind="BACKUPDR_VERIFICATION", when=backup.verified_at, into=None, backup=backup.key.removeprefix("backupdr:"),
@@ -146,7 +164,7 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
 
 def _describe(test: RestoreTest) -> str:
     what = {"RESTORE_VOLUME": "restore", "BACKUPDR_VERIFICATION": "Backup and DR restore verification",
-            "PITR_CLONE": "point-in-time clone"}.get(test.kind, test.kind)
+            "PITR_CLONE": "point-in-time clone", "BACKUPDR_RESTORE": "Backup and DR restore"}.get(test.kind, test.kind)
     parts = [f"{test.when:%Y-%m-%d} {what}"]
     if test.kind == "PITR_CLONE":
         parts.append(f"to {test.backup_taken:%Y-%m-%d %H:%M} UTC" if test.backup_taken else f"to {test.backup}")
@@ -159,7 +177,7 @@ def _describe(test: RestoreTest) -> str:
     text = " ".join(parts)
     if test.record:
         text += f"; validated by {test.record.by}: {test.record.check} ({test.record.result})"
-    elif test.kind in ("RESTORE_VOLUME", "PITR_CLONE"):
+    elif test.kind in ("RESTORE_VOLUME", "PITR_CLONE", "BACKUPDR_RESTORE"):
         text += "; no validation record"
     return text
 
@@ -259,9 +277,10 @@ CHECK = Check(
                 "(cloudsql.instances.clone) shows made to a point in time (cloneContext.pointInTime or binLogCoordinates; "
                 "clones of live data do not count), with the "
                 "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
-                "Backup and DR's restore verifications (dataSources.backups.list verificationSummary) count too. Every day of "
+                "Backup and DR's restores of a vault's backup (operations.list, verb restore) and restore verifications "
+                "(dataSources.backups.list verificationSummary) count too. Every day of "
                 "the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones"),
+    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores"),
     evaluate=evaluate,
     beyond_policy=True,
 )

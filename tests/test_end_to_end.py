@@ -49,7 +49,7 @@ def test_pack_files_are_written(demo_pack):
         # sql2 (issue 14): the Backup and DR API is disabled in the monitoring project bks-ops
         *{("backupdr", method, "projects/bks-ops", "SERVICE_DISABLED")
           for method in ("backupVaults.list", "backupPlans.list", "backupPlanAssociations.list", "resourceBackupConfigs.list",
-                         "restoreVerificationPlans.list")},
+                         "restoreVerificationPlans.list", "operations.list")},
     }
 
 

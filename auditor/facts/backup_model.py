@@ -230,3 +230,23 @@ class CloneRecord:
     @property
     def to_point_in_time(self) -> bool:
         return self.point_in_time is not None or self.bin_log is not None
+
+
+@dataclass(frozen=True)
+class VaultRestore:
+    """A restore of a Backup and DR backup (backups.restore), as the vault project's long-running operation shows it
+    (operations.list): metadata `verb` "restore", `target` the backup, `createTime`/`endTime`; `error` or
+    `response.targetResource` (the resource restored into)."""
+
+    name: str
+    backup: str  # the backup restored (…/backupVaults/V/dataSources/D/backups/B)
+    started: datetime | None
+    ended: datetime | None
+    done: bool
+    error: str | None
+    into: str | None  # the restored resource's full name, where the response names it
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def data_source(self) -> str:
+        return self.backup.split("/backups/")[0]

@@ -55,6 +55,18 @@ class RestoreVerificationPlan(Strict):
     state: Literal["ACTIVE", "INACTIVE", "ERROR"] = "ACTIVE"
 
 
+class BackupdrRestore(Strict):
+    """A restore of the latest backup before `time` from the vault (backups.restore, a long-running operation of the
+    vault's project: operations.list) into the instance `into` (sql2, issue 14)."""
+
+    time: dt.datetime
+    minutes: int = Field(default=20, ge=1)
+    error: str | None = None
+    into: str = Field(default="restore-check", pattern=r"^[a-z][a-z0-9-]*$")
+
+    _utc = field_validator("time")(lambda v: utc(v))
+
+
 class BackupdrProtection(Strict):
     """How Backup and DR protects one ENHANCED instance."""
 
@@ -66,6 +78,7 @@ class BackupdrProtection(Strict):
     # what the protection summary (resourceBackupConfigs) says (sql2, issue 14): the plan (actual), nothing
     # (unprotected: backupConfigured false), or no entry for the instance at all (unlisted)
     summary: Literal["actual", "unprotected", "unlisted"] = "actual"
+    restores: list[BackupdrRestore] = []
 
     _utc = field_validator("protected_since")(lambda v: None if v is None else utc(v))
 
