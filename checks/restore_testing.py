@@ -215,6 +215,22 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
     if ignored:
         notes += (f" {len(ignored)} clone operations ({', '.join(ignored)}) copy the live data (no point in time), not a "
                   "backup, so they are not restore tests.")
+    detail = facts.backupdr.of(instance.resource)
+    plans = list(detail.verification_plans) if detail is not None else []
+    if plans:
+        observed["restore_verification_plans"] = [{"name": p.name, "schedule": p.schedule, "time_zone": p.time_zone,
+                                                   "state": p.state} for p in plans]
+        words = "; ".join(f"{p.name.rsplit('/', 1)[-1]} in {p.project} ({p.state or 'state unknown'}, schedule "
+                          f"'{p.schedule}' {p.time_zone})" for p in plans)
+        verified = any(t.kind == "BACKUPDR_VERIFICATION" for t in good + failed)
+        active = [p for p in plans if p.state == "ACTIVE"]
+        if verified:
+            notes += f" Backup and DR's restore verification plans where its vault lives: {words}."
+        elif not active:
+            notes += f" The restore verification plans where its vault lives are not active ({words}), and none of its backups reports a verification."
+        else:
+            notes += f" Restore verification plans exist where its vault lives ({words}), but none of its backups reports a verification."
+        evidence += [e for p in plans for e in p.evidence if e not in evidence]
     missing = [e for read in unread for e in unverified(read)]
     why = "; ".join(read.describe() for read in unread)
     if unread and not good:
@@ -280,7 +296,8 @@ CHECK = Check(
                 "Backup and DR's restores of a vault's backup (operations.list, verb restore) and restore verifications "
                 "(dataSources.backups.list verificationSummary) count too. Every day of "
                 "the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores"),
+    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores",
+           "backupdr_verification_plans"),
     evaluate=evaluate,
     beyond_policy=True,
 )

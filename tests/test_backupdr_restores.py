@@ -78,15 +78,17 @@ BACKUP_ITEM = {"name": BACKUP, "state": "ACTIVE", "consistencyTime": "2026-07-03
                "gcpResource": {"gcpResourcename": "projects/p/instances/invoices-pg", "type": "sqladmin.googleapis.com/Instance"}}
 
 
-def judge(operations: list[dict] | None):
+def judge(operations: list[dict] | None, plans: list[dict] = (), backup: dict = BACKUP_ITEM):
     answered = [("sqladmin", "instances.list", "projects/p"), ("sqladmin", "operations.list", "projects/p/instances/invoices-pg"),
                 ("logging", "entries.list", "projects/p"), ("backupdr", "backupPlanAssociations.list", "projects/p"),
                 ("backupdr", "backupPlans.list", "projects/bkp"), ("backupdr", "backupVaults.list", "projects/bkp"),
-                ("backupdr", "dataSources.list", VAULT), ("backupdr", "dataSources.backups.list", SOURCE)]
+                ("backupdr", "dataSources.list", VAULT), ("backupdr", "dataSources.backups.list", SOURCE),
+                ("backupdr", "restoreVerificationPlans.list", "projects/bkp")]
     items = {"sql_instances": [INSTANCE], "sql_operations": [], "sql_clones": [],
              "backupdr_associations": [bdr.association(ASSOCIATION, "e-a")],
              "backupdr_vaults": [bdr.vault({"name": VAULT, "state": "ACTIVE"}, "e-v")],
-             "backupdr_data_sources": [bdr.data_source(DATA_SOURCE, "e-d")], "backupdr_backups": [bdr.backup(BACKUP_ITEM, "e-b")]}
+             "backupdr_data_sources": [bdr.data_source(DATA_SOURCE, "e-d")], "backupdr_backups": [bdr.backup(backup, "e-b")],
+             "backupdr_verification_plans": [bdr.verification_plan(p, "e-rvp") for p in plans]}
     gaps = []
     if operations is None:
         gaps.append(CallGap("backupdr", "operations.list", "projects/bkp", "http", None, "HTTP 500", 500, "c-ops"))
@@ -126,3 +128,22 @@ def test_an_unread_operations_listing_leaves_a_store_without_tests_inconclusive(
     finding = judge(None)
     assert finding.status == "inconclusive"
     assert finding.details["call"] == "c-ops"
+
+
+PLAN = {"name": "projects/bkp/locations/us-west1/restoreVerificationPlans/weekly-sql", "schedule": "0 6 * * 1", "timeZone": "UTC",
+        "state": "ACTIVE", "successCleanupRule": {"cleanupDelay": "3600s"}}
+
+
+def test_restore_verification_results_are_shown_with_the_plan_that_schedules_them():
+    verified = {**BACKUP_ITEM, "verificationSummary": {"lastVerificationState": "SUCCEEDED", "lastVerificationTime": "2026-07-06T06:40:00Z",
+                                                       "lastVerificationExecution": "projects/bkp/locations/us-west1/restoreTemplates/t/executions/e1"}}
+    finding = judge([], plans=[PLAN], backup=verified)
+    assert [t["type"] for t in finding.observed["restore_tests"]] == ["BACKUPDR_VERIFICATION"]
+    assert "weekly-sql in bkp (ACTIVE, schedule '0 6 * * 1' UTC)" in finding.message
+    assert "e-rvp" in finding.evidence
+
+
+def test_a_plan_without_any_verification_result_is_no_restore_test():
+    finding = judge([], plans=[{**PLAN, "state": "ERROR"}])
+    assert finding.status == "fail"
+    assert "are not active" in finding.message and "none of its backups reports a verification" in finding.message
