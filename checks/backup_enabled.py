@@ -9,7 +9,7 @@ from auditor.period import day_ranges
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
-from auditor.checks.common import deleted_instances, deletion_note, instances, replica_finding, sql_gaps, unverified
+from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks.protection_summary import cross_check
 
 ID = "backup-enabled"
@@ -22,6 +22,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(replica_finding(ID, instance, "enabled"))
             continue
         findings.append(_evaluate_instance(instance, facts, ctx))
+    findings += deleted_unseen(facts, ID, ctx, "enabled")
     return findings
 
 
@@ -108,6 +109,7 @@ CHECK = Check(
                 "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran; held against "
                 "Backup and DR's protection summary (resourceBackupConfigs.list) and its backup plan associations. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "history", "sql_stores", "final_snapshots", "backupdr_summaries", "backupdr_associations"),
+    needs=("sql_instances", "history", "sql_stores", "final_snapshots", "backupdr_summaries", "backupdr_associations",
+           "config_changes"),
     evaluate=evaluate,
 )

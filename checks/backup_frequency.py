@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from auditor.period import day_ranges
-from auditor.checks.common import deleted_instances, deletion_note, instances, replica_finding, sql_gaps, unverified
+from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import ActivationChange, BackupAttempt, SqlInstance
@@ -124,6 +124,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(_backupdr_instance(instance, facts, ctx))
             continue
         findings.append(_evaluate_instance(instance, facts, ctx))
+    findings += deleted_unseen(facts, ID, ctx, "daily")
     return findings
 
 
@@ -284,6 +285,6 @@ CHECK = Check(
                 "Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and DR backups "
                 "(dataSources.backups.list consistencyTime) against the plan's daily window.",
     needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "sql_stores", "backup_copies", "backupdr",
-           "final_snapshots"),
+           "final_snapshots", "config_changes"),
     evaluate=evaluate,
 )

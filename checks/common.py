@@ -17,7 +17,7 @@ from auditor.facts.known import Known, Scoped, Unknown
 from auditor.facts.model import SqlInstance, project_resource
 from auditor.facts.stores import BUCKET_TYPE, SQL_TYPE, TYPE_WORDS, Bucket, type_of
 from auditor.results import INCONCLUSIVE, NOT_APPLICABLE, Finding
-from auditor.unverified import entry as unverified_entry, not_collected
+from auditor.unverified import entry as unverified_entry, incomplete_data, not_collected
 
 
 def project_scope(project: str) -> str:
@@ -78,6 +78,40 @@ def deleted_instances(facts: Any) -> list[SqlInstance]:
             if held is None or (snapshot.observed_at and held.observed_at and snapshot.observed_at > held.observed_at):
                 found[snapshot.resource] = snapshot
     return [found[r] for r in sorted(found)]
+
+
+def deleted_unseen(facts: Any, check: str, ctx: CheckContext, rule: str) -> list[Finding]:
+    """Instances the Admin Activity log shows deleted during the period that no read shows (no listing, no FINAL
+    backup's snapshot): they existed on the days before, so those days are in the population, but nothing says how
+    they were configured. One inconclusive finding each, never dropped."""
+    known = {i.resource for i in instances(facts)} | {i.resource for i in deleted_instances(facts)}
+    out = []
+    for project in facts.projects:
+        read = facts.config_changes.at(project_scope(project))
+        if not isinstance(read, Known):
+            continue
+        for change in read.items:
+            if not change.deleted or change.instance in known or facts.history.observations(change.instance):
+                continue
+            if not (ctx.period.starts_at <= change.time < ctx.period.ends_at):
+                continue
+            known.add(change.instance)
+            days = [d for d, start in zip(ctx.period.days(), ctx.period.day_starts) if start < change.time]
+            if not days:
+                continue
+            out.append(Finding(
+                check, change.instance, rule, INCONCLUSIVE,
+                f"{change.instance.rsplit('/', 1)[-1]} (Cloud SQL instance, project {project}) was deleted on "
+                f"{change.time:%Y-%m-%d %H:%M} UTC ({change.method} in the Admin Activity log"
+                + (f", by {change.principal}" if change.principal else "") + "), and no read of it survives: no listing "
+                "shows it and no FINAL backup carries its configuration. The days it existed in the period "
+                f"({days[0]}..{days[-1]}) cannot be judged, so they are not passed.",
+                observed={"deleted": change.time.isoformat(), "configuration_read": False},
+                details={"unknown_days": [d.isoformat() for d in days],
+                         "unverified": [incomplete_data(f"{change.instance}: deleted on {change.time.isoformat()}, no "
+                                                        "configuration read of it", change.evidence)]},
+                evidence=list(change.evidence)))
+    return out
 
 
 def deletion_note(facts: Any, instance: SqlInstance, ctx: CheckContext) -> str:

@@ -163,3 +163,20 @@ def test_a_deleted_instance_without_a_final_backup_read_is_not_judged_from_nothi
     facts = assemble(AS_OF, ["p"], items={"sql_instances": [], "backup_runs": []},
                      answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p")])
     assert DB not in judge(backup_enabled, facts)
+
+
+def test_an_instance_only_the_audit_log_shows_deleted_is_inconclusive_for_the_days_it_existed():
+    ghost = sql_resource("p", "ghost-pg")
+    deletion = ConfigChange(ghost, datetime(2026, 7, 4, 15, 0, tzinfo=UTC), "cloudsql.instances.delete", {}, "ops@example.com",
+                            "log:ghost", deleted=True, evidence=("e-ghost",))
+    facts = assemble(AS_OF, ["p"], items={"sql_instances": [], "backup_runs": [], "config_changes": [deletion],
+                                          "log_coverage": [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=UTC), AS_OF, "c")]},
+                     answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
+                               ("sqladmin", "Backups.list", "projects/p"), ("logging", "entries.list", "projects/p")])
+    for check in (backup_enabled, backup_frequency):
+        finding = judge(check, facts)[ghost]
+        assert finding.status == "inconclusive"
+        assert finding.details["unknown_days"] == ["2026-07-01", "2026-07-02", "2026-07-03", "2026-07-04"]
+        assert "deleted on 2026-07-04 15:00 UTC" in finding.message and finding.evidence == ["e-ghost"]
+    # the FINAL backup's instance is judged from its snapshot instead, not reported twice
+    assert judge(backup_enabled, facts_for())[DB].status == "pass"
