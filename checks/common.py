@@ -207,6 +207,8 @@ def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: s
         finding.message += deletion_note(facts, instance, ctx)
         findings.append(finding)
         listed[instance.resource] = instance
+    if deleted:
+        findings += deleted_unseen(facts, check, ctx, rule)
 
     for target, sources in sorted(targets.items()):
         bucket = buckets.get(target)

@@ -173,7 +173,7 @@ def test_an_instance_only_the_audit_log_shows_deleted_is_inconclusive_for_the_da
                                           "log_coverage": [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=UTC), AS_OF, "c")]},
                      answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
                                ("sqladmin", "Backups.list", "projects/p"), ("logging", "entries.list", "projects/p")])
-    for check in (backup_enabled, backup_frequency):
+    for check in (backup_enabled, backup_frequency, backup_cross_region):
         finding = judge(check, facts)[ghost]
         assert finding.status == "inconclusive"
         assert finding.details["unknown_days"] == ["2026-07-01", "2026-07-02", "2026-07-03", "2026-07-04"]
