@@ -11,6 +11,7 @@ from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
 from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks.protection_summary import cross_check
+from auditor.unverified import incomplete_data
 
 ID = "backup-enabled"
 
@@ -76,6 +77,8 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
             message += f" Held against Google's own list of protected resources: {check.text}."
         if check.unread is not None:
             extra["unverified"] = unverified(check.unread)
+        elif check.status == INCONCLUSIVE:  # the two Backup and DR answers disagree: say so, by content, not by page ids
+            extra["unverified"] = [incomplete_data(f"{instance.display}: {check.text}")]
         instance = replace(instance, evidence=instance.evidence + tuple(e for e in check.evidence if e not in instance.evidence))
     gone = [d for d, s in states.items() if s == "not_applicable" and instance.create_time and d >= instance.create_time.date()]
     deleted = deletion_note(facts, instance, ctx)
