@@ -81,8 +81,9 @@ def _declared() -> tuple[dict[Method, int], dict[Method, str], dict[str, list[tu
 #: Largest page each listing serves; the listings made once per project, with the shape field that counts their
 #: items; every term by what it is counted per (project, instance, key, search-scope).
 PAGE_CAPS, PER_PROJECT, TERMS = _declared()
-#: A backup project (named by a plan or an association, not audited): its vaults and plans only.
-BACKUP_PROJECT: frozenset = frozenset({("backupdr", "backupVaults.list"), ("backupdr", "backupPlans.list")})
+#: A backup project (named by a plan or an association, not audited): its vaults, plans and operations only.
+BACKUP_PROJECT: frozenset = frozenset({("backupdr", "backupVaults.list"), ("backupdr", "backupPlans.list"),
+                                      ("backupdr", "operations.list")})
 LOGGING_READS_PER_MINUTE = 60
 #: each key's own Admin Activity query (auditor.collectors.kms.key_history_call), besides the per-project one
 KEY_HISTORY: Method = ("logging", "entries.list")
@@ -111,6 +112,7 @@ class ProjectShape:
     bdr_associations: int = 0
     bdr_summaries: int = 0  # resourceBackupConfigs
     bdr_verification_plans: int = 0
+    bdr_operations: int = 0  # operations.list: the vaults' restore operations
     bdr_sources: tuple[int, ...] = ()  # per vault listed: its data sources
     bdr_backups: tuple[int, ...] = ()  # per data source of those vaults: its backups
     asset_history_names: int = 0  # data stores the asset search found in P, when the period reaches into the last 35 days

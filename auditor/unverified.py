@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.facts.model import CallGap, Facts
-from auditor.results import INCONCLUSIVE, Finding
+from auditor.results import INCONCLUSIVE, NOT_APPLICABLE, Finding
 
 
 def entry(gap: CallGap) -> dict[str, Any]:
@@ -55,6 +55,57 @@ def _feeds(api: str, method: str) -> tuple[str, ...] | None:
     return feeds(api, method)
 
 
+def _disabled(gap: CallGap) -> bool:
+    return gap.reason == "SERVICE_DISABLED" or gap.kind == "service_disabled"
+
+
+def _project_of(scope: str) -> str | None:
+    parts = scope.split("/")
+    return parts[1] if len(parts) >= 2 and parts[0] == "projects" else None
+
+
+def disabled_api_findings(check: Any, gaps: list[CallGap], facts: Facts) -> tuple[list[Finding], set[str]]:
+    """An API disabled in a project (SERVICE_DISABLED) whose source says which stores depend on it there
+    (`Source.dependents`): not applicable for that project when none does, with the reason; inconclusive,
+    naming the project and each store, when one does or when that cannot be told. Returns the findings
+    and the call ids they account for (so no generic finding repeats them)."""
+    from auditor.facts.sources import REGISTRY
+
+    grouped: dict[tuple[str, str], list[CallGap]] = {}
+    for gap in gaps:
+        source = REGISTRY.source(gap.api, gap.method)
+        project = _project_of(gap.scope)
+        if _disabled(gap) and source is not None and source.dependents is not None and project:
+            grouped.setdefault((gap.api, project), []).append(gap)
+    findings, accounted = [], set()
+    for (api, project), found in sorted(grouped.items()):
+        stores = REGISTRY.source(found[0].api, found[0].method).dependents(facts, project)
+        calls = sorted({f"{g.api} {g.method}" for g in found})
+        resource = scope_resource(f"projects/{project}")
+        accounted.update(g.call_id for g in found if g.call_id)
+        observed = {"api": api, "reason": found[0].reason, "calls": calls, "dependent_stores": stores}
+        if stores == []:
+            findings.append(Finding(
+                check=check.id, resource=resource, rule=f"disabled:{api}", status=NOT_APPLICABLE,
+                message=(f"The {api} API is disabled in project {project} ({found[0].reason or found[0].kind}), and no store there "
+                         f"depends on it: its Cloud SQL listing, read in full, shows no instance on the ENHANCED backup tier, "
+                         f"no Backup and DR trail of another store passes through it, and the data map declares none backed up "
+                         f"by Backup and DR. So nothing \"{check.title}\" judges in {project} rests on {api}."),
+                observed=observed, details={"calls": [g.call_id for g in found]},
+                not_applicable_reason=f"the {api} API is disabled in project {project} and no store there uses it"))
+            continue
+        named = ", ".join(s.rsplit("/", 1)[-1] for s in stores) if stores else None
+        why = (f"{named} depend{'s' if len(stores) == 1 else ''} on it" if named else
+               "whether any store there depends on it could not be established (its Cloud SQL listing was not read in full)")
+        findings.append(Finding(
+            check=check.id, resource=resource, rule=f"disabled:{api}", status=INCONCLUSIVE,
+            message=(f"Could not fully verify \"{check.title}\" for project {project}: the {api} API is disabled there "
+                     f"({found[0].reason or found[0].kind}), and {why}, so what Backup and DR would have shown is missing."),
+            observed=observed, details={"call": found[0].call_id, "unverified": [entry(g) for g in found],
+                                        "dependent_stores": stores}))
+    return findings, accounted
+
+
 def complete(check: Any, findings: list[Finding], facts: Facts, interrupted: list[str] = ()) -> list[Finding]:
     """The check's findings, with `unverified` on every inconclusive one, a finding per uncited gap,
     and, when a locker was interrupted (calls planned but never made), one finding per project."""
@@ -81,9 +132,12 @@ def complete(check: Any, findings: list[Finding], facts: Facts, interrupted: lis
     gaps: dict[str, CallGap] = {}
     for gap in facts.coverage.gaps:
         gaps.setdefault(gap.call_id, gap)
-    for gap in gaps.values():
-        feeds = _feeds(gap.api, gap.method)
-        if gap.call_id in cited or (feeds is not None and not needs.intersection(feeds)):
+    relevant = [g for g in gaps.values() if g.call_id not in cited
+                and ((feeds := _feeds(g.api, g.method)) is None or needs.intersection(feeds))]
+    disabled, accounted = disabled_api_findings(check, relevant, facts)
+    findings += disabled
+    for gap in relevant:
+        if gap.call_id in accounted:
             continue
         findings.append(Finding(
             check=check.id, resource=scope_resource(gap.scope), rule=f"unverified:{gap.api}:{gap.method}",

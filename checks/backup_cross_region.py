@@ -173,7 +173,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
 
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
-    return evaluate_scope(facts, ctx, ID, "the backup location", "location", instance_rule, bucket_rule)
+    return evaluate_scope(facts, ctx, ID, "the backup location", "location", instance_rule, bucket_rule, deleted=True)
 
 
 CHECK = Check(
@@ -186,6 +186,7 @@ CHECK = Check(
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
                 "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
-    needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores", "history"),
+    needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores", "history", "final_snapshots",
+           "config_changes"),
     evaluate=evaluate,
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from auditor.period import day_ranges
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, PASS, Finding
-from auditor.checks.common import instances, replica_finding, sql_gaps
+from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
+from auditor.checks.protection_summary import cross_check
+from auditor.unverified import incomplete_data
 from auditor.checks.days import log_gaps_words
 
 ID = "backup-enabled"
@@ -16,11 +19,12 @@ ID = "backup-enabled"
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "Cloud SQL automated backups")
-    for instance in instances(facts):
+    for instance in instances(facts) + deleted_instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "enabled"))
             continue
         findings.append(_evaluate_instance(instance, facts, ctx))
+    findings += deleted_unseen(facts, ID, ctx, "enabled")
     return findings
 
 
@@ -67,8 +71,24 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
                    f"(window starts {observed['start_time'] or 'unset'} UTC).")
     if enabled and instance.activation_policy == "NEVER":
         message += " The instance is stopped as of the evidence date, so no backups run while it stays stopped."
+    extra: dict = {}
+    if history.lifetime(instance.resource).gone_by is None:  # Google's protection summary lists what exists
+        check = cross_check(instance, facts, ctx)
+        observed["backupdr_protection"] = check.observed
+        if check.status == FAIL or (check.status == INCONCLUSIVE and status == PASS):
+            status = FAIL if FAIL in (check.status, status) else check.status
+        if check.text:
+            message += f" Held against Google's own list of protected resources: {check.text}."
+        if check.unread is not None:
+            extra["unverified"] = unverified(check.unread)
+        elif check.status == INCONCLUSIVE:  # the two Backup and DR answers disagree: say so, by content, not by page ids
+            extra["unverified"] = [incomplete_data(f"{instance.display}: {check.text}")]
+        instance = replace(instance, evidence=instance.evidence + tuple(e for e in check.evidence if e not in instance.evidence))
     gone = [d for d, s in states.items() if s == "not_applicable" and instance.create_time and d >= instance.create_time.date()]
-    if gone:
+    deleted = deletion_note(facts, instance, ctx)
+    if deleted:
+        message += deleted
+    elif gone:
         message += f" The instance no longer exists from {gone[0]}; those days are not applicable."
     isos = ctx.period.day_isos
     return Finding(
@@ -77,7 +97,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
                  "disabled_days": [isos[d] for d in disabled], "unknown_days": [isos[d] for d in unknown],
                  "changes": [{"time": c.time.isoformat(), "method": c.method, "principal": c.principal,
                               "settings": c.settings, "deleted": c.deleted} for c in changes],
-                 "observations": len(observations)},
+                 "observations": len(observations), **extra},
         evidence=list(instance.evidence) + [e for o in observations for e in o.evidence] + [e for c in changes for e in c.evidence],
     )
 
@@ -93,8 +113,10 @@ CHECK = Check(
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="For each day of the period, whether each Cloud SQL instance's backupConfiguration.enabled was on: from the "
                 "configuration reads of the Cloud SQL Admin API (instances.list, one per evidence locker), the Admin Activity "
-                "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran. "
+                "audit log (cloudsql.instances.update/patch/delete) and the automated backup windows that ran; held against "
+                "Backup and DR's protection summary (resourceBackupConfigs.list) and its backup plan associations. "
                 "Read replicas cannot be backed up and are not applicable.",
-    needs=("sql_instances", "history", "sql_stores"),
+    needs=("sql_instances", "history", "sql_stores", "final_snapshots", "backupdr_summaries", "backupdr_associations",
+           "config_changes"),
     evaluate=evaluate,
 )

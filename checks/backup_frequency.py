@@ -18,7 +18,7 @@ from typing import Any
 
 from auditor.period import day_ranges
 from auditor.checks.days import log_gaps_words
-from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
+from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import ActivationChange, BackupAttempt, SqlInstance
@@ -160,7 +160,7 @@ def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str,
 
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "daily Cloud SQL backups")
-    for instance in instances(facts):
+    for instance in instances(facts) + deleted_instances(facts):
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "daily"))
             continue
@@ -168,6 +168,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(_backupdr_instance(instance, facts, ctx))
             continue
         findings.append(_evaluate_instance(instance, facts, ctx))
+    findings += deleted_unseen(facts, ID, ctx, "daily")
     return findings
 
 
@@ -297,6 +298,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         message += f" The instance was stopped on {len(stopped)} days ({day_ranges(stopped)}); no backup was due while it was stopped."
     if classification is None:
         message += " No data classification found; the default daily interval was applied."
+    message += deletion_note(facts, instance, ctx)
 
     return Finding(
         check=ID, resource=instance.resource, rule="daily", status=status, message=message,
@@ -334,6 +336,7 @@ CHECK = Check(
                 "retained backup runs (Cloud SQL Admin backupRuns.list), and the stop/start history from the admin-activity log. "
                 "Instances whose backups Backup and DR manages (backupTier ENHANCED) are judged from their Backup and DR backups "
                 "(dataSources.backups.list consistencyTime) against the plan's daily window.",
-    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "sql_stores", "backup_copies", "backupdr"),
+    needs=("sql_instances", "backup_windows", "backup_runs", "activation_changes", "history", "sql_stores", "backup_copies", "backupdr",
+           "final_snapshots", "config_changes"),
     evaluate=evaluate,
 )

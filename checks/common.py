@@ -17,7 +17,7 @@ from auditor.facts.known import Known, Scoped, Unknown
 from auditor.facts.model import SqlInstance, project_resource
 from auditor.facts.stores import BUCKET_TYPE, SQL_TYPE, TYPE_WORDS, Bucket, type_of
 from auditor.results import INCONCLUSIVE, NOT_APPLICABLE, Finding
-from auditor.unverified import entry as unverified_entry, not_collected
+from auditor.unverified import entry as unverified_entry, incomplete_data, not_collected
 
 
 def project_scope(project: str) -> str:
@@ -59,6 +59,68 @@ def instances(facts: Any) -> list[SqlInstance]:
         if isinstance(read, Known):
             found.extend(read.items)
     return sorted(found, key=lambda i: i.resource)
+
+
+def deleted_instances(facts: Any) -> list[SqlInstance]:
+    """Instances deleted before the read that a FINAL backup's snapshot still shows (Backups.list read in full):
+    in the population of the day-by-day controls for the days they existed, at their configuration when
+    deleted. Not in any listing any more, so `instances` does not return them."""
+    listed = {i.resource for i in instances(facts)}
+    found: dict[str, SqlInstance] = {}
+    for project in facts.projects:
+        read = facts.final_snapshots.at(project_scope(project))
+        if not isinstance(read, Known):
+            continue
+        for snapshot in read.items:
+            if snapshot.resource in listed or facts.history.lifetime(snapshot.resource).gone_by is None:
+                continue
+            held = found.get(snapshot.resource)
+            if held is None or (snapshot.observed_at and held.observed_at and snapshot.observed_at > held.observed_at):
+                found[snapshot.resource] = snapshot
+    return [found[r] for r in sorted(found)]
+
+
+def deleted_unseen(facts: Any, check: str, ctx: CheckContext, rule: str) -> list[Finding]:
+    """Instances the Admin Activity log shows deleted during the period that no read shows (no listing, no FINAL
+    backup's snapshot): they existed on the days before, so those days are in the population, but nothing says how
+    they were configured. One inconclusive finding each, never dropped."""
+    known = {i.resource for i in instances(facts)} | {i.resource for i in deleted_instances(facts)}
+    out = []
+    for project in facts.projects:
+        read = facts.config_changes.at(project_scope(project))
+        if not isinstance(read, Known):
+            continue
+        for change in read.items:
+            if not change.deleted or change.instance in known or facts.history.observations(change.instance):
+                continue
+            if not (ctx.period.starts_at <= change.time < ctx.period.ends_at):
+                continue
+            known.add(change.instance)
+            days = [d for d, start in zip(ctx.period.days(), ctx.period.day_starts) if start < change.time]
+            if not days:
+                continue
+            out.append(Finding(
+                check, change.instance, rule, INCONCLUSIVE,
+                f"{change.instance.rsplit('/', 1)[-1]} (Cloud SQL instance, project {project}) was deleted on "
+                f"{change.time:%Y-%m-%d %H:%M} UTC ({change.method} in the Admin Activity log"
+                + (f", by {change.principal}" if change.principal else "") + "), and no read of it survives: no listing "
+                "shows it and no FINAL backup carries its configuration. The days it existed in the period "
+                f"({days[0]}..{days[-1]}) cannot be judged, so they are not passed.",
+                observed={"deleted": change.time.isoformat(), "configuration_read": False},
+                details={"unknown_days": [d.isoformat() for d in days],
+                         "unverified": [incomplete_data(f"{change.instance}: deleted on {change.time.isoformat()}, no "
+                                                        "configuration read of it", change.evidence)]},
+                evidence=list(change.evidence)))
+    return out
+
+
+def deletion_note(facts: Any, instance: SqlInstance, ctx: CheckContext) -> str:
+    """' It was deleted on ...; the days after are not applicable.' for a deleted instance, else ''."""
+    gone = facts.history.lifetime(instance.resource).gone_by
+    if gone is None or gone >= ctx.as_of:
+        return ""
+    return (f" It was deleted on {gone:%Y-%m-%d %H:%M} UTC (its FINAL backup's snapshot of the instance is the configuration "
+            "read); it is judged for the days it existed, and the days after the deletion are not applicable.")
 
 
 def replica_finding(check: str, instance: SqlInstance, rule: str) -> Finding:
@@ -123,10 +185,12 @@ def known_buckets(facts: Any) -> dict[str, Bucket]:
 
 
 def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: str,
-                   instance_rule: InstanceRule, bucket_rule: BucketRule) -> list[Finding]:
+                   instance_rule: InstanceRule, bucket_rule: BucketRule, deleted: bool = False) -> list[Finding]:
     """In scope: every Cloud SQL instance (replicas not applicable), every declared backup bucket (judged
     against its source), and every other store, declared or discovered and not excluded, whose backup
-    the auditor cannot verify yet: those are listed `inconclusive`, never skipped."""
+    the auditor cannot verify yet: those are listed `inconclusive`, never skipped. `deleted`: instances
+    deleted before the read are judged too, for the days they existed (a control that judges them its
+    own way, as retention does with their final backup, leaves it off)."""
     findings = list(unread_projects(facts, check, facts.sql_instances, what, "listing-sqladmin"))
     findings += list(unread_projects(facts, check, facts.buckets, f"{what} of Cloud Storage buckets", "listing-storage"))
     findings += list(population_findings(facts, check))
@@ -138,6 +202,13 @@ def evaluate_scope(facts: Any, ctx: CheckContext, check: str, what: str, rule: s
 
     for instance in listed.values():
         findings.append(replica_finding(check, instance, rule) if instance.is_replica else instance_rule(instance, facts, ctx))
+    for instance in deleted_instances(facts) if deleted else ():
+        finding = instance_rule(instance, facts, ctx)
+        finding.message += deletion_note(facts, instance, ctx)
+        findings.append(finding)
+        listed[instance.resource] = instance
+    if deleted:
+        findings += deleted_unseen(facts, check, ctx, rule)
 
     for target, sources in sorted(targets.items()):
         bucket = buckets.get(target)

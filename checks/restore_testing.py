@@ -6,9 +6,14 @@ A restore test is a restore FROM A BACKUP, tied to the backup it used and the st
 - Cloud SQL RESTORE_VOLUME operations ("restores an instance backup") finished (DONE) without error,
   into the store itself or into a scratch instance the data map names as its `restore_targets`; the
   operation's backupContext names the backup, its start and end give the time to restore;
-- Backup and DR restore verifications (a backup's verificationSummary SUCCEEDED) for ENHANCED tiers.
-A CLONE copies the live data, not a backup (operations.list does not say whether it was at a point
-in time), so it is listed and not counted. A validation record (the data map's `restore_validations:`) for the same
+- point-in-time clones: a `cloudsql.instances.clone` in the Admin Activity log whose request's
+  cloneContext names a `pointInTime` (or MySQL `binLogCoordinates`) restored the store's backup and
+  logs to that moment into a new instance; its first and last entries give the time to restore;
+- Backup and DR restores of a vault's backup (the vault project's operations.list: verb "restore",
+  target the backup, createTime to endTime the time to restore, response.targetResource the instance
+  restored into) and restore verifications (a backup's verificationSummary SUCCEEDED), for ENHANCED tiers.
+A clone without a point in time copies the live data, not a backup (operations.list does not say
+which it was; the log's request does), so it is listed and not counted. A validation record (the data map's `restore_validations:`) for the same
 store, day and backup is shown beside the restore; one whose result is `fail` makes it not count.
 Rule: on every day of the period up to the evidence date, the most recent successful restore test
 is at most the classification's `restore_test_interval` old.
@@ -37,7 +42,7 @@ CLONE_TYPES = ("CLONE", "CREATE_CLONE")  # a copy of the live data (operations.l
 class RestoreTest:
     """A restore from a backup, tied to the backup it used (where the evidence names it) and the store it tests."""
 
-    kind: str  # RESTORE_VOLUME | BACKUPDR_VERIFICATION
+    kind: str  # RESTORE_VOLUME | PITR_CLONE | BACKUPDR_RESTORE | BACKUPDR_VERIFICATION
     when: datetime
     into: str | None  # the instance restored into (the store itself, or a scratch instance the data map names)
     backup: str | None  # the backup's id or name
@@ -94,11 +99,33 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
         unread.append(Unknown(instance.resource, detail.missing))
     records = [v for v in (ctx.inventory.restore_validations if ctx.inventory is not None else []) if v.store == instance.resource]
     good, failed, ignored = [], [], []
+    clones = facts.sql_clones.at(f"projects/{instance.project}")
+    logged: list[Any] = []
+    if isinstance(clones, Known):
+        logged = [c for c in clones.items if c.instance == instance.resource and c.started and c.started <= ctx.as_of]
+    else:
+        unread.append(clones)
+    for clone in logged:
+        if not clone.to_point_in_time:
+            ignored.append(f"clone of the live data on {clone.started:%Y-%m-%d}"
+                           + (f" into {clone.destination.rsplit('/', 1)[-1]}" if clone.destination else ""))
+            continue
+        record = next((v for v in records if v.date == ctx.period.day_of(clone.started)), None)
+        minutes = round((clone.ended - clone.started).total_seconds() / 60) if clone.ended else None
+        test = RestoreTest(kind="PITR_CLONE", when=clone.started, into=clone.destination,
+                           backup=(f"point in time {clone.point_in_time:%Y-%m-%d %H:%M} UTC" if clone.point_in_time
+                                   else f"binary log position {clone.bin_log}"),
+                           backup_taken=clone.point_in_time, minutes=minutes, record=record,
+                           error=clone.error or (None if clone.ended else "the log does not show it finishing"),
+                           evidence=tuple(clone.evidence))
+        ok = clone.ended is not None and not clone.error and (record is None or record.result == "pass")
+        (good if ok else failed).append(test)
     for op, into in ops:
         if not op.started or op.started > ctx.as_of:
             continue
         if op.operation_type in CLONE_TYPES:
-            ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")
+            if not any(c.started and abs((c.started - op.started).total_seconds()) <= 900 for c in logged):
+                ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")  # the log's entry words it otherwise
             continue
         if op.operation_type not in RESTORE_TYPES:
             continue
@@ -108,6 +135,22 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
         test = RestoreTest(kind=op.operation_type, when=op.started, into=into, backup=backup_id, backup_taken=None,
                            minutes=minutes, record=record, error=op.error, evidence=tuple(op.evidence))
         ok = op.status == "DONE" and not op.error and (record is None or record.result == "pass")
+        (good if ok else failed).append(test)
+    if detail is not None and detail.restores_missing:
+        unread.append(Unknown(instance.resource, detail.restores_missing))
+    taken = {b.key.removeprefix("backupdr:"): b.taken_at for b in (detail.backups if detail is not None else ())}
+    for restore in (detail.restores if detail is not None else ()):
+        if not restore.started or restore.started > ctx.as_of:
+            continue
+        backup_id = restore.backup.rsplit("/", 1)[-1]
+        record = next((v for v in records if v.date == ctx.period.day_of(restore.started)
+                       and v.backup_id in (None, backup_id, restore.backup)), None)
+        minutes = round((restore.ended - restore.started).total_seconds() / 60) if restore.ended else None
+        test = RestoreTest(kind="BACKUPDR_RESTORE", when=restore.started, into=restore.into, backup=restore.backup,
+                           backup_taken=taken.get(restore.backup), minutes=minutes, record=record,
+                           error=restore.error or (None if restore.done else "the operation has not finished"),
+                           evidence=tuple(restore.evidence))
+        ok = restore.done and not restore.error and (record is None or record.result == "pass")
         (good if ok else failed).append(test)
     for backup in (detail.backups if detail is not None else ()):
         if backup.verified and backup.verified_at and backup.verified_at <= ctx.as_of:
@@ -120,9 +163,12 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
 
 
 def _describe(test: RestoreTest) -> str:
-    what = {"RESTORE_VOLUME": "restore", "BACKUPDR_VERIFICATION": "Backup and DR restore verification"}.get(test.kind, test.kind)
+    what = {"RESTORE_VOLUME": "restore", "BACKUPDR_VERIFICATION": "Backup and DR restore verification",
+            "PITR_CLONE": "point-in-time clone", "BACKUPDR_RESTORE": "Backup and DR restore"}.get(test.kind, test.kind)
     parts = [f"{test.when:%Y-%m-%d} {what}"]
-    if test.backup:
+    if test.kind == "PITR_CLONE":
+        parts.append(f"to {test.backup_taken:%Y-%m-%d %H:%M} UTC" if test.backup_taken else f"to {test.backup}")
+    elif test.backup:
         parts.append(f"of backup {test.backup.rsplit('/', 1)[-1]}" + (f" (taken {test.backup_taken:%Y-%m-%d %H:%M})" if test.backup_taken else ""))
     if test.into:
         parts.append(f"into {test.into.rsplit('/', 1)[-1]}")
@@ -131,7 +177,7 @@ def _describe(test: RestoreTest) -> str:
     text = " ".join(parts)
     if test.record:
         text += f"; validated by {test.record.by}: {test.record.check} ({test.record.result})"
-    elif test.kind == "RESTORE_VOLUME":
+    elif test.kind in ("RESTORE_VOLUME", "PITR_CLONE", "BACKUPDR_RESTORE"):
         text += "; no validation record"
     return text
 
@@ -167,8 +213,24 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         notes += (f" {len(failed)} restores failed or were found wrong (" + "; ".join(
             f"{t.kind} on {t.when:%Y-%m-%d}: {t.error or 'validation ' + t.record.result}" for t in failed) + ") and do not count.")
     if ignored:
-        notes += (f" {len(ignored)} clone operations ({', '.join(ignored)}) copy the live data, not a backup, so they are "
-                  "not restore tests.")
+        notes += (f" {len(ignored)} clone operations ({', '.join(ignored)}) copy the live data (no point in time), not a "
+                  "backup, so they are not restore tests.")
+    detail = facts.backupdr.of(instance.resource)
+    plans = list(detail.verification_plans) if detail is not None else []
+    if plans:
+        observed["restore_verification_plans"] = [{"name": p.name, "schedule": p.schedule, "time_zone": p.time_zone,
+                                                   "state": p.state} for p in plans]
+        words = "; ".join(f"{p.name.rsplit('/', 1)[-1]} in {p.project} ({p.state or 'state unknown'}, schedule "
+                          f"'{p.schedule}' {p.time_zone})" for p in plans)
+        verified = any(t.kind == "BACKUPDR_VERIFICATION" for t in good + failed)
+        active = [p for p in plans if p.state == "ACTIVE"]
+        if verified:
+            notes += f" Backup and DR's restore verification plans where its vault lives: {words}."
+        elif not active:
+            notes += f" The restore verification plans where its vault lives are not active ({words}), and none of its backups reports a verification."
+        else:
+            notes += f" Restore verification plans exist where its vault lives ({words}), but none of its backups reports a verification."
+        evidence += [e for p in plans for e in p.evidence if e not in evidence]
     missing = [e for read in unread for e in unverified(read)]
     why = "; ".join(read.describe() for read in unread)
     if unread and not good:
@@ -227,11 +289,15 @@ CHECK = Check(
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Beyond the written policy. For each Cloud SQL primary, lists its Cloud SQL Admin operations "
                 "(operations.list, also of the scratch instances the data map names as restore targets) and takes each "
-                "RESTORE_VOLUME that finished without error as a restore test (clones of live data do not count), with the "
+                "RESTORE_VOLUME that finished without error as a restore test, and each clone the Admin Activity log "
+                "(cloudsql.instances.clone) shows made to a point in time (cloneContext.pointInTime or binLogCoordinates; "
+                "clones of live data do not count), with the "
                 "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
-                "Backup and DR's restore verifications (dataSources.backups.list verificationSummary) count too. Every day of "
+                "Backup and DR's restores of a vault's backup (operations.list, verb restore) and restore verifications "
+                "(dataSources.backups.list verificationSummary) count too. Every day of "
                 "the period must have one within the classification's restore_test_interval.",
-    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr"),
+    needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores",
+           "backupdr_verification_plans"),
     evaluate=evaluate,
     beyond_policy=True,
 )

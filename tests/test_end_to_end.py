@@ -36,7 +36,7 @@ def test_pack_files_are_written(demo_pack):
     for name in ("results.json", "report.html", "report.pdf", "evidence/manifest.json", "pack-manifest.json", "SHA256SUMS"):
         assert (out / name).is_file(), name
     # The sample company denies Cloud SQL and Storage to the identity in bks-legacy and has the Cloud SQL
-    # Admin API disabled in bks-sandbox: exactly those calls fail, each with its reason.
+    # Admin API disabled in bks-sandbox: exactly those calls fail, each with its reason (and Backup and DR in bks-ops).
     failed = {(c["api"], c["method"], c["scope"], c["error"]["reason"]) for c in outcome.collection.failed_calls}
     assert failed == {
         ("sqladmin", "instances.list", "projects/bks-legacy", "IAM_PERMISSION_DENIED"),
@@ -46,6 +46,10 @@ def test_pack_files_are_written(demo_pack):
         ("sqladmin", "instances.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
         ("sqladmin", "backupRuns.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
         ("sqladmin", "Backups.list", "projects/bks-sandbox", "SERVICE_DISABLED"),
+        # sql2 (issue 14): the Backup and DR API is disabled in the monitoring project bks-ops
+        *{("backupdr", method, "projects/bks-ops", "SERVICE_DISABLED")
+          for method in ("backupVaults.list", "backupPlans.list", "backupPlanAssociations.list", "resourceBackupConfigs.list",
+                         "restoreVerificationPlans.list", "operations.list")},
     }
 
 

@@ -204,6 +204,8 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
         parent = f"projects/{project.id}/locations/-"
         for name in ("backupVaults", "backupPlans", "backupPlanAssociations", "resourceBackupConfigs", "restoreVerificationPlans"):
             walk("backupdr", _pages(getattr(bdr, name)(), "list", parent=parent, pageSize=2))
+        # the vaults' restore operations (sql2, issue 14): the operations list names its parent `name`
+        walk("backupdr", _pages(bdr.operations(), "list", name=parent, pageSize=1, returnPartialSuccess=True))
         for vault in project.backup_vaults:
             vault_name = f"projects/{project.id}/locations/{vault.location}/backupVaults/{vault.id}"
             for request, page in _pages(bdr.backupVaults().dataSources(), "list", parent=vault_name, pageSize=2):

@@ -2,7 +2,8 @@
 
 Per configured project, over every location at once (`locations/-`, documented for these lists):
 backup vaults, backup plans, backup plan associations, the protection summary
-(resourceBackupConfigs) and restore verification plans. Each vault's data sources, and each data
+(resourceBackupConfigs), restore verification plans, and the long-running operations (restores of
+the vaults' backups; `returnPartialSuccess`, so a location not read comes back in `unreachable[]`). Each vault's data sources, and each data
 source's backups, follow as their own calls. Vaults often live in a separate backup project: the
 projects that plans, associations and data sources name are listed too (vaults and plans there),
 so a vault outside `gcp.projects` is still read; a project that cannot be read leaves the findings
@@ -83,8 +84,15 @@ def _project_calls(ctx, project: str, workload: bool) -> Iterator[Call]:
             if other != project and other not in ctx.config.gcp.projects:
                 yield from _project_calls(ctx, other, workload=False)
 
+    def list_operations() -> list:
+        found = collection("operations")
+        return drain_list(found, found.list(name=parent, pageSize=PAGE_SIZE, returnPartialSuccess=True),
+                          f"backupdr operations.list for {scope}", "operations")
+
     yield Call(API, "backupVaults.list", {"parent": parent}, scope, list_vaults, after_vaults)
     yield Call(API, "backupPlans.list", {"parent": parent}, scope, lister("backupPlans", "backupPlans"), after_named)
+    # restores from the project's vaults are its long-running operations (verb "restore"): restore tests
+    yield Call(API, "operations.list", {"name": parent, "returnPartialSuccess": True}, scope, list_operations)
     if not workload:
         return
     yield Call(API, "backupPlanAssociations.list", {"parent": parent}, scope,

@@ -26,11 +26,12 @@ PAGE_SIZE = 1000
 # operation's first and last entries (only the last one's result applies).
 ENTRY_FIELDS = ("entries(insertId,timestamp,logName,resource,operation,protoPayload/methodName,"
                 "protoPayload/resourceName,protoPayload/status,protoPayload/metadata,protoPayload/request,"
-                "protoPayload/authenticationInfo/principalEmail),nextPageToken")
+                "protoPayload/authenticationInfo/principalEmail,operation),nextPageToken")
 BACKUP_METHOD = "cloudsql.instances.automatedBackup"
 UPDATE_METHOD = "cloudsql.instances.update"
-# Admin Activity entries that change an instance's configuration (or end it): the configuration history.
-ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.delete")
+# Admin Activity entries that change an instance's configuration (or end it): the configuration history;
+# and its clones, whose request says whether they were to a point in time (restore tests, issue 14).
+ADMIN_METHODS = (UPDATE_METHOD, "cloudsql.instances.patch", "cloudsql.instances.delete", "cloudsql.instances.clone")
 ADMIN_GROUP = " OR ".join(f'"{method}"' for method in ADMIN_METHODS)
 # Admin Activity entries that change alerting (auditor.facts.sources.monitoring_log): the monitoring control's history.
 ALERTING_GROUP = " OR ".join(f'"{method}"' for method in sorted(MONITORING_METHODS))

@@ -183,6 +183,19 @@ class ProtectionSummary:
     latest_success: datetime | None
     locations: tuple[str, ...]
     evidence: tuple[str, ...] = ()
+    # (type, state, backupConfigSource) of each backupConfigsDetails entry: BACKUPDR_BACKUP_PLAN (source: the plan),
+    # CLOUD_SQL_INSTANCE_BACKUP_CONFIG, COMPUTE_ENGINE_RESOURCE_POLICY, BACKUPDR_TEMPLATE; state ACTIVE|INACTIVE|ERROR
+    details: tuple[tuple[str | None, str | None, str | None], ...] = ()
+
+    @property
+    def plans(self) -> tuple[str, ...]:
+        """The Backup and DR backup plans Google says protect the resource (active or not)."""
+        return tuple(source for kind, _state, source in self.details if kind == "BACKUPDR_BACKUP_PLAN" and source)
+
+    @property
+    def active_plans(self) -> tuple[str, ...]:
+        return tuple(source for kind, state, source in self.details
+                     if kind == "BACKUPDR_BACKUP_PLAN" and source and state in (None, "ACTIVE"))
 
 
 @dataclass(frozen=True)
@@ -194,3 +207,46 @@ class RestoreVerificationPlan:
     time_zone: str | None
     state: str | None
     evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CloneRecord:
+    """A Cloud SQL clone as the Admin Activity log records it (`cloudsql.instances.clone`): a long-running
+    method logged at its start (with the request's `cloneContext`) and at its end (same `operation.id`).
+    With `pointInTime` (or MySQL `binLogCoordinates`) it restored the instance's backup plus its logs to
+    that moment: a restore test; without, it copied the live data, which proves nothing about a backup."""
+
+    instance: str  # the source: the store the clone tests
+    operation: str  # operation.id, or the first entry's insertId when the entry carries none
+    destination: str | None  # the instance it created (full resource name)
+    point_in_time: datetime | None  # cloneContext.pointInTime
+    bin_log: str | None  # cloneContext.binLogCoordinates (MySQL), "file:position"
+    started: datetime | None  # the first entry's timestamp
+    ended: datetime | None  # the last entry's timestamp (None: not seen ending)
+    error: str | None  # the last entry's status message, if it failed
+    principal: str | None
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def to_point_in_time(self) -> bool:
+        return self.point_in_time is not None or self.bin_log is not None
+
+
+@dataclass(frozen=True)
+class VaultRestore:
+    """A restore of a Backup and DR backup (backups.restore), as the vault project's long-running operation shows it
+    (operations.list): metadata `verb` "restore", `target` the backup, `createTime`/`endTime`; `error` or
+    `response.targetResource` (the resource restored into)."""
+
+    name: str
+    backup: str  # the backup restored (…/backupVaults/V/dataSources/D/backups/B)
+    started: datetime | None
+    ended: datetime | None
+    done: bool
+    error: str | None
+    into: str | None  # the restored resource's full name, where the response names it
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def data_source(self) -> str:
+        return self.backup.split("/backups/")[0]

@@ -37,12 +37,12 @@ from auditor.facts.sources.github import READ_ERRORS, pages_of
 #: the derived views, and the facts each is computed from (a failed call feeding those feeds the view)
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "history": ("instance_observations", "config_changes", "backup_windows", "backup_runs", "instance_listings",
-                "log_coverage", "activation_changes"),
+                "log_coverage", "activation_changes", "final_snapshots"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
     "inventory_days": ("inventory", "inventory_versions", "instance_observations", "config_changes", "label_observations",
                        "asset_history", "log_coverage", "instance_listings"),
     "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
-    "protection": ("sql_instances", "buckets"),
+    "protection": ("sql_instances", "buckets", "final_snapshots"),
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
                       "backupdr_data_sources", "backupdr_backups"),
     "monitoring_history": ("monitoring_observations", "monitoring_changes", "monitoring_listings", "log_coverage"),
@@ -239,9 +239,10 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
             projects.append(ident)
     inventory = raw["inventory"][-1] if raw["inventory"] else None
     parts: dict[str, Any] = dict(scoped)
+    deleted = {b.instance: b.instance_deleted_at for b in raw["sql_backups"] if b.kind == "FINAL" and b.instance_deleted_at}
     parts["history"] = build_history(raw["instance_observations"], raw["config_changes"], raw["backup_windows"],
                                      raw["backup_runs"], raw["instance_listings"], raw["log_coverage"],
-                                     raw["activation_changes"])
+                                     raw["activation_changes"], finals=raw["final_snapshots"], deleted=deleted)
     parts["monitoring_history"] = build_monitoring_history(raw["monitoring_observations"], raw["monitoring_changes"],
                                                            raw["monitoring_listings"], raw["log_coverage"])
     parts["inventory_days"] = build_inventory_days(inventory, raw["inventory_versions"], raw["instance_observations"],
@@ -252,7 +253,9 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
                                    inventory, as_of)
     parts["bucket_history"] = build_bucket_history(raw["bucket_observations"], raw["bucket_changes"], raw["bucket_log_coverage"])
     parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
-    parts["protection"] = build_protection(raw["sql_instances"], raw["buckets"])
+    listed = {i.resource for i in raw["sql_instances"]}
+    gone = list({i.resource: i for i in raw["final_snapshots"] if i.resource not in listed}.values())  # deleted: as last seen
+    parts["protection"] = build_protection(raw["sql_instances"] + gone, raw["buckets"])
     parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})
     parts["backup_copies"] = BackupCopies(scoped["backup_runs"], scoped["sql_backups"], parts["backupdr"])
     parts["kms_history"] = build_kms_history(raw["kms_keys"], raw["kms_version_observations"], raw["kms_version_changes"],

@@ -76,6 +76,9 @@ class Source:
     on_complete: Callable[[dict[str, Any], dict[str, Any], Emit], None] | None = None  # (call, locker manifest, emit)
     cost: Cost | None = None
     legacy: bool = False  # no longer collected; older lockers hold it
+    # (facts, project) -> the stores in that project that depend on this API ([]: none, so the API being
+    # disabled there is not applicable; None: cannot tell). Without it, a disabled API is inconclusive.
+    dependents: Callable[[Any, str], list[str] | None] | None = None
     doc: str = ""
 
     @property

@@ -102,6 +102,9 @@ class History:
             gone_by=stamp(life.gone_by), alive_until=stamp(life.alive_until))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _group(values: Iterable[Any], key) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for value in values:
@@ -111,8 +114,12 @@ def _group(values: Iterable[Any], key) -> dict[str, list[Any]]:
 
 def build_history(observations: list[SqlInstance], changes: list[ConfigChange], windows: list[BackupAttempt],
                   runs: list[BackupAttempt], listings: list[tuple[str, datetime]], coverage: list[LogSpan],
-                  activations: Iterable[ActivationChange] = ()) -> History:
-    obs_by = _group(observations, lambda o: o.resource)
+                  activations: Iterable[ActivationChange] = (), finals: Iterable[SqlInstance] = (),
+                  deleted: dict[str, datetime] | None = None) -> History:
+    """`finals`: deleted instances as their FINAL backup's snapshot shows them (one more read, at deletion);
+    `deleted`: {instance: instanceDeletionTime} from those backups, for a deletion the audit log did not show."""
+    deleted = deleted or {}
+    obs_by = _group(sorted([*observations, *finals], key=lambda o: o.observed_at or _EPOCH), lambda o: o.resource)
     changes_by = _group(changes, lambda c: c.instance)
     attempts_by = _group([*windows, *runs], lambda a: a.instance)
     activations_by = _group(activations, lambda a: a.instance)
@@ -128,7 +135,7 @@ def build_history(observations: list[SqlInstance], changes: list[ConfigChange], 
     for resource, seen in obs_by.items():
         latest = seen[-1]
         mine = changes_by.get(resource, [])
-        deletions = [c.time for c in mine if c.deleted]
+        deletions = [c.time for c in mine if c.deleted] or ([deleted[resource]] if resource in deleted else [])
         if deletions:
             lifetimes[resource] = Lifetime(latest.create_time, min(deletions), min(deletions))
         else:

@@ -159,6 +159,13 @@ class BackupdrDetail:
     sources: tuple[Any, ...]
     backups: tuple[Any, ...]  # RetainedBackup (with verification results)
     missing: tuple[CallGap, ...] = ()
+    # restores of its backups (VaultRestore, from the vault project's operations.list), and the reads of them missing:
+    # kept apart, since only restore testing reads them (a failed operations listing leaves the backups known)
+    restores: tuple[Any, ...] = ()
+    restores_missing: tuple[CallGap, ...] = ()
+    # restore verification plans of the projects holding its vaults (RestoreVerificationPlan): what schedules the
+    # verifications its backups' verificationSummary reports (context for them; a plan alone proves no restore)
+    verification_plans: tuple[Any, ...] = ()
 
     @property
     def rules(self) -> list[Any]:
@@ -215,6 +222,9 @@ def backupdr_detail(resource: str, project: str, collections: dict[str, Scoped[A
     from auditor.facts.read_backupdr import project_and_location
 
     missing: list[CallGap] = []
+    restores: list[Any] = []
+    restores_missing: list[CallGap] = []
+    verification_plans: list[Any] = []
     associations = [a for a in _read(collections["backupdr_associations"], f"projects/{project}", missing) if a.store == resource]
     plans, vaults, sources, backups = [], [], [], []
     for association in associations:
@@ -232,9 +242,18 @@ def backupdr_detail(resource: str, project: str, collections: dict[str, Scoped[A
         sources += mine
         for source in mine:
             backups += [b for b in _read(collections["backupdr_backups"], source.name, missing) if b.instance == resource]
+        if "backupdr_verification_plans" in collections:
+            plans_seen = collections["backupdr_verification_plans"].at(f"projects/{vault_where[0]}")
+            verification_plans += list(plans_seen.items) if isinstance(plans_seen, Known) else []
+        if "backupdr_restores" in collections:
+            names = {d.name for d in mine} | ({association.data_source} if association.data_source else set())
+            restores += [r for r in _read(collections["backupdr_restores"], f"projects/{vault_where[0]}", restores_missing)
+                         if r.data_source in names]
     unique = list({(g.api, g.method, g.scope): g for g in missing}.values())
     return BackupdrDetail(tuple(associations), tuple({p.name: p for p in plans}.values()), tuple({v.name: v for v in vaults}.values()),
-                          tuple(sources), tuple(backups), tuple(unique))
+                          tuple(sources), tuple(backups), tuple(unique), tuple({r.name: r for r in restores}.values()),
+                          tuple({(g.api, g.method, g.scope): g for g in restores_missing}.values()),
+                          tuple({p.name: p for p in verification_plans}.values()))
 
 
 class BackupdrView:

@@ -34,6 +34,7 @@ from auditor.facts.backup_model import (
     RestoreVerificationPlan,
     RetainedBackup,
     RuleState,
+    VaultRestore,
 )
 from auditor.facts.model import sql_resource
 from auditor.facts.access import boolean, get, integer, text, timestamp
@@ -208,7 +209,8 @@ def summary(data: Any, evidence: str) -> ProtectionSummary | None:
         latest_success=max(latest) if latest else None,
         locations=tuple(sorted({(text(loc, "locationId") or "").lower() for d in details
                                 for loc in get(d, "backupLocations") or [] if isinstance(loc, dict) and text(loc, "locationId")})),
-        evidence=(evidence,))
+        evidence=(evidence,),
+        details=tuple((text(d, "type"), text(d, "state"), text(d, "backupConfigSource")) for d in details))
 
 
 def verification_plan(data: Any, evidence: str) -> RestoreVerificationPlan | None:
@@ -217,6 +219,20 @@ def verification_plan(data: Any, evidence: str) -> RestoreVerificationPlan | Non
         return None
     return RestoreVerificationPlan(name=data["name"], project=where[0], location=where[1].lower(), schedule=text(data, "schedule"),
                                    time_zone=text(data, "timeZone") or "UTC", state=text(data, "state"), evidence=(evidence,))
+
+
+def restore_operation(data: Any, evidence: str) -> VaultRestore | None:
+    """One operations.list item, when it is a restore of a backup (metadata.verb "restore", target a backup)."""
+    meta = get(data, "metadata") if isinstance(get(data, "metadata"), dict) else {}
+    target, name = text(meta, "target"), text(data, "name")
+    if not isinstance(data, dict) or not name or text(meta, "verb") != "restore" or not target or "/backups/" not in target:
+        return None
+    resource = get(data, "response", "targetResource", "gcpResource")
+    resource = resource if isinstance(resource, dict) else {}
+    done = boolean(data, "done") is True
+    return VaultRestore(name=name, backup=target, started=timestamp(get(meta, "createTime")), ended=timestamp(get(meta, "endTime")),
+                        done=done, error=_status_message(get(data, "error")),
+                        into=store_of(text(resource, "gcpResourcename"), text(resource, "type")), evidence=(evidence,))
 
 
 def named_projects(*names: str | None) -> set[str]:

@@ -281,7 +281,12 @@ def list_resource_configs(req: Request) -> dict[str, Any]:
         if not inst.exists_at(req.scenario.now) or inst.type != "CLOUD_SQL_INSTANCE" or not _in(inst.region, req.params["location"]):
             continue
         details = []
-        if inst.name in by_instance:
+        told = inst.backupdr.summary if inst.backupdr is not None else "actual"
+        if told == "unlisted":
+            continue
+        if told == "unprotected":
+            pass  # Google's summary shows no backup configuration at all
+        elif inst.name in by_instance:
             plan_project, plan, vault = by_instance[inst.name]
             state, success = _last(req.scenario, inst, plan.rules[0])
             detail: dict[str, Any] = {"type": "BACKUPDR_BACKUP_PLAN", "state": "ACTIVE", "backupConfigSource": plan_name(plan_project, plan),
@@ -303,6 +308,51 @@ def list_resource_configs(req: Request) -> dict[str, Any]:
     return _page(req, project, "resourceBackupConfigs", items, req.params["location"], partial=False)
 
 
+def _restore_operations(scenario: Scenario, project: Project, location: str) -> list[dict[str, Any]]:
+    """The restores from the project's vaults, as long-running operations (metadata: verb `restore`, target the
+    backup; response: the resource restored into), newest first."""
+    out = []
+    for workload, inst, plan_project, plan, vault in protected(scenario):
+        if plan_project is not project or not _in(vault.location, location):
+            continue
+        source = data_source_name(workload, inst, plan_project, vault)
+        runs = [at for at, ok in _runs(scenario, inst, plan.rules[0]) if ok]
+        for restore in inst.backupdr.restores:
+            if restore.time > scenario.now:
+                continue
+            taken = [at for at in runs if at < restore.time]
+            if not taken:
+                continue
+            digest = hashlib.sha256(f"{source}|{restore.time.isoformat()}".encode()).hexdigest()[:20]
+            end = restore.time + dt.timedelta(minutes=restore.minutes)
+            done = end <= scenario.now
+            meta: dict[str, Any] = {"@type": "type.googleapis.com/google.cloud.backupdr.v1.OperationMetadata",
+                                    "createTime": ts(restore.time), "target": f"{source}/backups/{taken[-1]:%Y%m%d%H%M}",
+                                    "verb": "restore", "requestedCancellation": False, "apiVersion": "v1"}
+            op: dict[str, Any] = {"name": f"projects/{project.id}/locations/{vault.location}/operations/operation-{digest}",
+                                  "metadata": meta, "done": done}
+            if done:
+                meta["endTime"] = ts(end)
+                if restore.error:
+                    op["error"] = {"code": 13, "message": restore.error}
+                else:
+                    op["response"] = {"@type": "type.googleapis.com/google.cloud.backupdr.v1.RestoreBackupResponse",
+                                      "targetResource": {"gcpResource": {
+                                          "gcpResourcename": f"projects/{workload.id}/instances/{restore.into}",
+                                          "location": inst.region, "type": SQL_TYPE}}}
+            out.append(op)
+    return sorted(out, key=lambda o: o["metadata"]["createTime"], reverse=True)
+
+
+def list_operations(req: Request) -> dict[str, Any]:
+    """operations.list of a project's location (`-`: every location, as the API documents with returnPartialSuccess)."""
+    project = req.project(req.params["project"], API)
+    if req.query.get("filter"):
+        raise ApiError(400, "The simulator does not support filter on Backup and DR operations.", reason="invalid")
+    items = _restore_operations(req.scenario, project, req.params["location"])
+    return _page(req, project, "operations", items, "operations", req.params["location"])
+
+
 def list_verification_plans(req: Request) -> dict[str, Any]:
     project = _project(req)
     items = [{"name": f"projects/{project.id}/locations/{p.location}/restoreVerificationPlans/{p.id}", "schedule": p.schedule,
@@ -320,4 +370,5 @@ ROUTES = [
     Route("GET", f"{_BASE}/backupVaults/{{vault}}/dataSources/{{source}}/backups", API, list_backups, _LIST | {"view"}),
     Route("GET", f"{_BASE}/resourceBackupConfigs", API, list_resource_configs, _LIST),
     Route("GET", f"{_BASE}/restoreVerificationPlans", API, list_verification_plans, _LIST),
+    Route("GET", f"{_BASE}/operations", API, list_operations, frozenset({"pageSize", "pageToken", "filter", "returnPartialSuccess"})),
 ]

@@ -116,6 +116,30 @@ def bucket_update_entry(project: Project, bucket: Any, when: dt.datetime, reques
     }
 
 
+def clone_entries(project: Project, inst: SqlInstance, op: Any) -> list[dict[str, Any]]:
+    """A clone in the Admin Activity log, as Cloud SQL logs a long-running method: a first entry when it starts
+    (with the request: `cloneContext`, its `pointInTime` for a point-in-time clone) and a last when it ends,
+    both carrying the same `operation.id`."""
+    context: dict[str, Any] = {"kind": "sql#cloneContext", "destinationInstanceName": op.into or f"{inst.name}-clone"}
+    if op.point_in_time is not None:
+        context["pointInTime"] = ts(op.point_in_time)
+    first = _update_entry(project, inst, op.time, {}, "cloudsql.instances.clone")
+    first["protoPayload"]["request"]["body"] = {"cloneContext": context}
+    operation = {"id": _insert_id(project.id, inst.name, "clone-op", op.time.isoformat()), "producer": "cloudsql.googleapis.com"}
+    first["operation"] = {**operation, "first": True}
+    out = [first]
+    if op.status == "DONE":
+        end = op.time + dt.timedelta(minutes=op.minutes)
+        last = _update_entry(project, inst, end, {}, "cloudsql.instances.clone")
+        del last["protoPayload"]["request"]
+        last["insertId"] = _insert_id(project.id, inst.name, "clone-end", end.isoformat())
+        last["operation"] = {**operation, "last": True}
+        if op.error:
+            last["protoPayload"]["status"] = {"code": 13, "message": op.error}
+        out.append(last)
+    return out
+
+
 _SPELL_FIELDS = {"retained_backups": ("backupRetentionSettings", "retainedBackups"), "pitr": ("pointInTimeRecoveryEnabled",),
                  "log_retention_days": ("transactionLogRetentionDays",), "location": ("location",)}
 
@@ -279,6 +303,9 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
                     out.append(_update_entry(project, inst, when, {"userLabels": dict(labels)} if spell.body_logged else {}))
         if inst.delete_time is not None:
             out.append(_update_entry(project, inst, inst.delete_time, {}, "cloudsql.instances.delete"))
+        for op in inst.operations:
+            if op.type in ("CLONE", "CREATE_CLONE"):
+                out += clone_entries(project, inst, op)
     for key in project.kms_keys:  # issue 13 (kms): each key's Admin Activity history
         out += [_kms_entry(project, key, event) for event in key.history]
     for policy in project.alert_policies:

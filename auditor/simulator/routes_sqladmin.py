@@ -35,11 +35,13 @@ def _running(inst: SqlInstance, now: dt.datetime) -> bool:
     return not inst.stopped_at(now)
 
 
-def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> dict[str, Any]:
+def instance_json(scenario: Scenario, project: Project, inst: SqlInstance, at: dt.datetime | None = None) -> dict[str, Any]:
+    """The instance as instances.list shows it at `at` (the clock by default; a FINAL backup's snapshot: its deletion)."""
+    at = at or scenario.now
     settings: dict[str, Any] = {
         "kind": "sql#settings",
         "tier": inst.tier,
-        "activationPolicy": "ALWAYS" if _running(inst, scenario.now) else "NEVER",
+        "activationPolicy": "ALWAYS" if _running(inst, at) else "NEVER",
         "availabilityType": "ZONAL",
         "dataDiskType": "PD_SSD",
         "userLabels": inst.labels_at(scenario.now),
@@ -50,20 +52,20 @@ def instance_json(scenario: Scenario, project: Project, inst: SqlInstance) -> di
         b = inst.backup
         cfg: dict[str, Any] = {
             "kind": "sql#backupConfiguration",
-            "enabled": b.enabled_at(scenario.now),
+            "enabled": b.enabled_at(at),
             "startTime": b.start_time,
-            "transactionLogRetentionDays": b.setting_at("log_retention_days", scenario.now),
-            "backupRetentionSettings": {"retainedBackups": b.setting_at("retained_backups", scenario.now),
+            "transactionLogRetentionDays": b.setting_at("log_retention_days", at),
+            "backupRetentionSettings": {"retainedBackups": b.setting_at("retained_backups", at),
                                         "retentionUnit": "COUNT"},
         }
         if inst.database_version.startswith("MYSQL"):
             cfg["binaryLogEnabled"] = b.binary_log  # MySQL's PITR switch; pointInTimeRecoveryEnabled is not MySQL's
         else:
-            cfg["pointInTimeRecoveryEnabled"] = b.setting_at("pitr", scenario.now)
+            cfg["pointInTimeRecoveryEnabled"] = b.setting_at("pitr", at)
         if b.log_storage:
             cfg["transactionalLogStorageState"] = b.log_storage
-        if b.setting_at("location", scenario.now):
-            cfg["location"] = b.setting_at("location", scenario.now)
+        if b.setting_at("location", at):
+            cfg["location"] = b.setting_at("location", at)
         if b.tier:
             cfg["backupTier"] = b.tier
         settings["backupConfiguration"] = cfg

@@ -55,7 +55,7 @@ def _final(scenario: Scenario, project: Project, inst: SqlInstance) -> dict[str,
         "state": "SUCCESSFUL", "backupKind": "SNAPSHOT", "databaseVersion": inst.database_version, "timeZone": "UTC",
         "backupInterval": {"startTime": ts(deleted - dt.timedelta(minutes=6)), "endTime": ts(deleted - dt.timedelta(minutes=1))},
         "expiryTime": ts(expiry), "instanceDeletionTime": ts(deleted), "location": runs_location(inst),
-        "instanceSettings": instance_json(scenario, project, inst),
+        "instanceSettings": instance_json(scenario, project, inst, at=deleted - dt.timedelta(minutes=6)),
         "selfLink": f"{SELF}/projects/{project.id}/backups/{backup_id}"}
     if inst.kms_key:
         body["kmsKey"] = inst.kms_key

@@ -55,6 +55,18 @@ class RestoreVerificationPlan(Strict):
     state: Literal["ACTIVE", "INACTIVE", "ERROR"] = "ACTIVE"
 
 
+class BackupdrRestore(Strict):
+    """A restore of the latest backup before `time` from the vault (backups.restore, a long-running operation of the
+    vault's project: operations.list) into the instance `into` (sql2, issue 14)."""
+
+    time: dt.datetime
+    minutes: int = Field(default=20, ge=1)
+    error: str | None = None
+    into: str = Field(default="restore-check", pattern=r"^[a-z][a-z0-9-]*$")
+
+    _utc = field_validator("time")(lambda v: utc(v))
+
+
 class BackupdrProtection(Strict):
     """How Backup and DR protects one ENHANCED instance."""
 
@@ -63,6 +75,10 @@ class BackupdrProtection(Strict):
     error: str = "The backup failed: the instance was not reachable."
     verified_every_days: int | None = Field(default=None, ge=1)  # restore verification of the latest backup
     protected_since: dt.datetime | None = None  # the association's createTime (default: the instance's)
+    # what the protection summary (resourceBackupConfigs) says (sql2, issue 14): the plan (actual), nothing
+    # (unprotected: backupConfigured false), or no entry for the instance at all (unlisted)
+    summary: Literal["actual", "unprotected", "unlisted"] = "actual"
+    restores: list[BackupdrRestore] = []
 
     _utc = field_validator("protected_since")(lambda v: None if v is None else utc(v))
 

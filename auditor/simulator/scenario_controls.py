@@ -221,5 +221,18 @@ class Operation(Strict):
     user: str = "dba@bangkoksolutions.example"
     backup_id: str | None = Field(default=None, pattern=r"^\d+$")  # backupContext: the backup a restore used
     minutes: int = Field(default=17, ge=1)  # how long the operation ran (endTime - startTime)
+    # a CLONE's cloneContext, as the Admin Activity log records its request (sql2, issue 14): the point in time it
+    # cloned to (none: a copy of the live data) and the instance it created
+    point_in_time: dt.datetime | None = None
+    into: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]*$")
 
     _utc_time = field_validator("time")(lambda v: utc(v))
+    _utc_point = field_validator("point_in_time")(lambda v: None if v is None else utc(v))
+
+    @model_validator(mode="after")
+    def _clone_context(self) -> "Operation":
+        if (self.point_in_time is not None or self.into is not None) and self.type not in ("CLONE", "CREATE_CLONE"):
+            raise ValueError("point_in_time and into describe a clone: use them with type CLONE")
+        if self.point_in_time is not None and self.point_in_time >= self.time:
+            raise ValueError("point_in_time must come before the clone's own time")
+        return self

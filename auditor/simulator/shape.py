@@ -50,7 +50,7 @@ def _operations_needed(project: Project, name: str, now: datetime, horizon: date
 
 
 BACKUPDR_LISTS = ("backupVaults.list", "backupPlans.list", "backupPlanAssociations.list", "resourceBackupConfigs.list",
-                  "restoreVerificationPlans.list")
+                  "restoreVerificationPlans.list", "operations.list")
 
 
 def _backupdr_shape(scenario: Scenario, project: Project, keys: dict[str, str]) -> dict:
@@ -72,6 +72,7 @@ def _backupdr_shape(scenario: Scenario, project: Project, keys: dict[str, str]) 
     summaries = [i for i in project.sql_instances if i.exists_at(scenario.now) and i.type == "CLOUD_SQL_INSTANCE"]
     return dict(bdr_vaults=len(project.backup_vaults), bdr_plans=len(project.backup_plans), bdr_associations=len(associations),
                 bdr_summaries=len(summaries), bdr_verification_plans=len(project.restore_verification_plans),
+                bdr_operations=len(bdr._restore_operations(scenario, project, "-")),
                 bdr_sources=tuple(sources), bdr_backups=tuple(backups))
 
 

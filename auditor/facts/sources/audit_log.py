@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from auditor.facts import operations
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
+from auditor.facts.backup_model import CloneRecord
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
 from auditor.facts.declare import Cost, Fact, Source, key_scope
 from auditor.facts.kms_log import is_kms_entry, kms_change
@@ -43,6 +44,7 @@ ADMIN_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch", "cloud
 _BACKUP_METHOD = "cloudsql.instances.automatedBackup"
 _ACTIVATION_METHODS = ("cloudsql.instances.update", "cloudsql.instances.patch")  # a stop or start is an update
 _EMPTY: dict[str, Any] = {}
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
 SNAPSHOT_SKEW = timedelta(minutes=15)
 _BOUND = re.compile(r'timestamp\s*(>=|>|<=|<)\s*"([^"]+)"')
 
@@ -147,8 +149,64 @@ def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | Activatio
     return None
 
 
+CLONE_METHOD = "cloudsql.instances.clone"
+
+
+def clone_entry(entry: dict[str, Any], evidence: str) -> CloneRecord | None:
+    """One `cloudsql.instances.clone` entry as a (partial) clone record: the first entry of the operation carries
+    the request, the last its outcome; `merge_clones` joins them by operation id."""
+    proto = entry.get("protoPayload") if isinstance(entry, dict) else None
+    if not isinstance(proto, dict) or proto.get("methodName") != CLONE_METHOD:
+        return None
+    instance, stamp, key = entry_instance(entry, proto), timestamp(entry.get("timestamp")), text(entry, "insertId")
+    if not instance or not stamp or not key:
+        return None
+    operation = get(entry, "operation") if isinstance(get(entry, "operation"), dict) else {}
+    first, last = operation.get("first") is True, operation.get("last") is True
+    if not operation:
+        first = True  # an entry without `operation`: taken as the start; how long it ran is then unknown
+    context = get(proto, "request", "body", "cloneContext")
+    context = context if isinstance(context, dict) else {}
+    project = instance.split("/projects/")[1].split("/")[0]
+    destination = text(context, "destinationInstanceName")
+    coordinates = get(context, "binLogCoordinates") if isinstance(get(context, "binLogCoordinates"), dict) else {}
+    bin_log = (f"{text(coordinates, 'binLogFileName')}:{get(coordinates, 'binLogPosition')}"
+               if text(coordinates, "binLogFileName") else None)
+    code = get(proto, "status", "code")
+    failed = code not in (None, 0)
+    return CloneRecord(
+        instance=instance, operation=text(operation, "id") or key,
+        destination=sql_resource(text(context, "destinationProject") or project, destination) if destination else None,
+        point_in_time=timestamp(get(context, "pointInTime")), bin_log=bin_log,
+        started=stamp if first else None, ended=stamp if last else None,
+        error=(text(proto, "status", "message") or f"error code {code}") if failed else None,
+        principal=text(proto, "authenticationInfo", "principalEmail"), evidence=(evidence,))
+
+
+def merge_clones(values: list[CloneRecord]) -> list[CloneRecord]:
+    """One record per clone operation: the request from its first entry, the end and outcome from its last."""
+    joined: dict[tuple[str, str], CloneRecord] = {}
+    for value in values:
+        key = (value.instance, value.operation)
+        held = joined.get(key)
+        if held is None:
+            joined[key] = value
+            continue
+        joined[key] = CloneRecord(
+            instance=value.instance, operation=value.operation, destination=held.destination or value.destination,
+            point_in_time=held.point_in_time or value.point_in_time, bin_log=held.bin_log or value.bin_log,
+            started=min((t for t in (held.started, value.started) if t), default=None),
+            ended=max((t for t in (held.ended, value.ended) if t), default=None), error=held.error or value.error,
+            principal=held.principal or value.principal, evidence=tuple(sorted(set(held.evidence + value.evidence))))
+    return sorted(joined.values(), key=lambda c: (c.instance, c.started or c.ended or _NEVER))
+
+
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
     for entry in items(body, "entries") or []:
+        clone = clone_entry(entry, item_id)
+        if clone is not None:
+            emit("sql_clones", clone)
+            continue
         proto = entry.get("protoPayload")
         if is_kms_entry(proto):  # a key's own query (auditor.collectors.kms): its versions' history
             change = kms_change(entry, item_id)
@@ -266,6 +324,8 @@ FACTS = (
          doc="backup-setting changes and deletions, from the Admin Activity audit log"),
     Fact("activation_changes", "project", key=lambda a: a.instance, dedupe=_activations,
          doc="stops (NEVER) and starts (ALWAYS), from the Admin Activity audit log"),
+    Fact("sql_clones", "project", key=lambda c: c.instance, dedupe=merge_clones,
+         doc="Cloud SQL clones from the Admin Activity log, with their cloneContext (point in time or not) and duration"),
     Fact("log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
          doc="the spans of time complete audit-log queries covered"),
     Fact("kms_version_changes", "key", key=lambda c: c.key_name, scope_of=key_scope, dedupe=_kms_changes,
@@ -278,7 +338,7 @@ FACTS = (
 )
 SOURCES = (
     Source("logging", "entries.list", "project",
-           fills=("backup_windows", "config_changes", "activation_changes", "log_coverage", "kms_version_changes",
+           fills=("backup_windows", "config_changes", "activation_changes", "sql_clones", "log_coverage", "kms_version_changes",
                   "monitoring_changes", "bucket_changes", "bucket_log_coverage"),
            permissions=("logging.logEntries.list",), field="entries", read=read, on_complete=on_complete,
            cost=Cost(page_cap=1000, per="project", shape="audit_entries")),
