@@ -85,6 +85,16 @@ def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[dateti
     return as_dates(stopped), as_dates(unsure)
 
 
+def _unlogged_updates(changes: list[ActivationChange], ctx: CheckContext) -> str | None:
+    """Why windows after an update logged without its body are unknown, naming the updates."""
+    unlogged = [c for c in changes if c.policy is None and ctx.period.starts_at <= c.time < ctx.period.ends_at]
+    if not unlogged:
+        return None
+    when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC" for c in unlogged)
+    return (f"the Admin Activity updates of {when} were logged without the request body, so whether the instance "
+            "was stopped then (no backup due) or its backups did not run is unknown until a read or a backup that ran")
+
+
 def _inside(moment: datetime, intervals: list[tuple[datetime, datetime]]) -> bool:
     return any(start <= moment < end for start, end in intervals)
 
@@ -280,7 +290,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
             f"Backup and DR keeps backups {(ctx.as_of - horizon).days} days, so older days' backups have expired, and its "
             "job log is not collected" if horizon else (
                 log_gaps_words(facts.history, instance.resource, ctx.period.starts_at, min(ctx.period.ends_at, ctx.as_of))
-                or "the audit log for the period was not read"))
+                or _unlogged_updates(changes, ctx) or "the audit log for the period was not read"))
         message = (f"{instance.display}: {len(unknown)} days could not be verified ({day_ranges(unknown)}) because {reason}; "
                    f"{counts['succeeded']} days are backed by retained backup runs.")
     elif due == 0:

@@ -167,7 +167,9 @@ def test_a_locker_missing_from_the_merge_is_a_named_break(world):
     results = evaluate([days[1], days[2], days[3], days[5]])
     retention = _finding(results, "backup-retention")
     assert retention["status"] == "inconclusive"
-    assert retention["details"]["unknown_days"] == ["2026-09-04"]  # Sep 3 and Sep 5 have their own reads
+    # Sep 3 has its own read (06:00); Sep 4 has none; Sep 5 ends at the evidence's as-of, its read's moment (06:00),
+    # so before it the last value is Sep 3's read, across the break: both are unknown
+    assert retention["details"]["unknown_days"] == ["2026-09-04", "2026-09-05"]
     assert "2026-09-03 06:00 .. 2026-09-04 05:00 UTC" in retention["message"]
 
 
@@ -190,6 +192,18 @@ def test_a_previous_locker_that_does_not_verify_is_an_error_naming_it(world, tmp
                                       "--since", str(altered)])
     assert result.exit_code == 1, result.output  # tampering
     assert "does not verify" in result.output and "altered" in result.output
+
+
+def test_the_cli_collects_since_a_previous_locker(world, tmp_path):
+    _root, sim, config, days = world
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json", exclude={"source"})))
+    sim.set_clock(at(8))
+    result = CliRunner().invoke(app, ["collect", "--config", str(tmp_path / "cfg.yaml"), "--out", str(tmp_path / "day-8"),
+                                      "--since", str(days[7])])
+    assert result.exit_code == 0, result.output
+    day8 = tmp_path / "day-8" / "evidence"
+    assert Locker(day8).manifest["previous"]["log_from"] == {f"projects/{PROJECT}": "2026-09-07T05:00:00Z"}
+    assert _log_call(day8)["covered"] == {"from": "2026-09-07T05:00:00Z", "to": "2026-09-08T06:00:00Z"}
 
 
 def test_a_pack_whose_sums_no_longer_match_its_locker_is_refused(world, tmp_path):
@@ -233,9 +247,13 @@ def quarter_chain(tmp_path_factory):
     from test_type2_retention import CONFIG as RETENTION_CONFIG, SCENARIO as RETENTION_SCENARIO
     from testkit import scenario_setup
 
+    from auditor.simulator.quota import Quota
+
     root, scenario, config = scenario_setup(tmp_path_factory.mktemp("quarter-chain"), RETENTION_CONFIG, RETENTION_SCENARIO)
     dirs, day = [], dt.date(2026, 7, 1)
-    with Simulator(scenario, port=0) as sim:
+    # no Logging read quota: 92 "days" collected within a minute or two would exhaust a quota meant per real minute
+    # (a refused query is its own named break: test_a_refused_query_is_a_break_named_until_the_next_locker_reads_it_again)
+    with Simulator(scenario, port=0, quota=Quota(limits=[])) as sim:
         freeze_clock(sim)
         while day <= dt.date(2026, 9, 30):
             sim.set_clock(dt.datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC))
