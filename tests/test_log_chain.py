@@ -284,3 +284,21 @@ def test_a_quarter_of_chained_lockers_each_reads_one_day_of_log(quarter_chain):
         assert end - start == dt.timedelta(hours=25), folder  # a day and the hour's overlap, whatever the date
         # three instances, one automated-backup window a day each, and at most the day's updates
         assert len(_entries(folder)) <= 3 + 2, folder
+
+
+def test_a_keys_own_history_query_continues_the_chain_too():
+    """The per-key Cloud KMS query (auditor.collectors.kms) starts where the previous locker's query of that key
+    ended, like the project's; a key the previous locker never read starts at the period's start less a day."""
+    from types import SimpleNamespace
+
+    from auditor.collectors.kms import key_history_call
+    from auditor.log_chain import LogChain
+
+    key = "projects/p/locations/us-east1/keyRings/r/cryptoKeys/k"
+    other = "projects/p/locations/us-east1/keyRings/r/cryptoKeys/other"
+    period = SimpleNamespace(starts_at=dt.datetime(2026, 7, 1, tzinfo=dt.timezone.utc))
+    chain = LogChain({"locker_id": "x"}, {key: dt.datetime(2026, 9, 3, 5, tzinfo=dt.timezone.utc)})
+    ctx = SimpleNamespace(google=None, period=period, log_chain=chain)
+    assert 'timestamp>="2026-09-03T05:00:00Z"' in key_history_call(ctx, key).params["filter"]
+    assert 'timestamp>="2026-06-30T00:00:00Z"' in key_history_call(ctx, other).params["filter"]
+    assert 'timestamp>="2026-06-30T00:00:00Z"' in key_history_call(SimpleNamespace(google=None, period=period), key).params["filter"]

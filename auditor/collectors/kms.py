@@ -60,6 +60,8 @@ def key_history_call(ctx, key: str) -> Call:
 
     clients = ctx.google
     start = ctx.period.starts_at - timedelta(days=1)
+    if getattr(ctx, "log_chain", None) is not None:  # --since: from where the previous locker's query of the key ended
+        start = ctx.log_chain.start_for(key, start)
     body = {"resourceNames": [f"projects/{key.split('/')[1]}"], "filter": key_history_filter(key, start),
             "orderBy": "timestamp asc", "pageSize": LOG_PAGE}
 
