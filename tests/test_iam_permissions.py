@@ -131,6 +131,10 @@ def test_held_and_missing_per_project_and_a_write_grant_is_warned(tmp_path):
         (entry,) = [u for u in finding["details"]["unverified"] if u.get("method") == "instances.list"]
         assert entry["permissions"] == {"needed": ["cloudsql.instances.list"], "state": "missing", "test_call": call["id"],
                                         "test_evidence": [page]}
+    # the register's scope limitation for the project's Cloud SQL names what its calls need and that it is missing
+    (group,) = [g for g in results["exceptions"]["scope_limitations"] if (g["project"], g["api"]) == ("bks-analytics", "sqladmin")]
+    assert "cloudsql.instances.list" in group["permissions"]["missing"] and set(group["permissions"]["missing"]) <= set(SQL_READS)
+    assert group["permissions"]["states"] == ["missing"] and group["permissions"]["test_evidence"] == [page]
     assert code == 3  # the Cloud SQL calls were denied
 
 
