@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from auditor import iam, provenance
+from auditor import provenance
 from auditor.collectors import github as github_collector
 from auditor.collectors import identity
 from auditor.config import Config
