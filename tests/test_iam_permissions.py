@@ -277,3 +277,15 @@ def test_a_key_the_identity_cannot_read_is_named_with_its_own_test(tmp_path):
                 if f["status"] == "inconclusive" and f"cryptoKeys.get for {BILLING}" in f["message"]]
     assert messages and all(f"the identity lacks cloudkms.cryptoKeys.get on {BILLING} (testIamPermissions)" in m
                             for m in messages)
+
+
+def test_a_refusal_the_test_calls_held_is_said_to_come_from_elsewhere(tmp_path):
+    """VPC Service Controls or a deny policy: the allow policy grants the permission, yet the call is refused."""
+    refusal = Fault(kind="status", status=403, reason="IAM_PERMISSION_DENIED", api="sqladmin", project="bks-prod",
+                    path_regex=r"/instances$", message="Request is prohibited by organization's policy.")
+    _locker, results, _code = _run(tmp_path, spine_scenario(SAMPLE), [refusal])
+    assert _tests(results)["bks-prod"]["missing"] == []
+    messages = [f["message"] for c in results["controls"] for f in c["findings"]
+                if f["status"] == "inconclusive" and "instances.list for projects/bks-prod" in f["message"]]
+    assert messages and all("testIamPermissions reports cloudsql.instances.list held on projects/bks-prod, so the "
+                            "refusal comes from elsewhere" in m for m in messages)
