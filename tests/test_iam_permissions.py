@@ -172,13 +172,13 @@ def test_a_failed_test_is_not_tested_with_its_reason_never_all_held(tmp_path, va
 
 # ------------------------------------------------------------------------- GitHub's refusals, kept whole
 
-def _github_scenario(**github):
+def _github_scenario(refused="saml_sso", **github):
     repos = [{"name": "alpha", "pushes": ["2026-09-01T10:00:00Z"], "backup": {"fetched": "2026-09-30T01:00:00Z"}}]
     return parse_scenario({
         "name": "refusals", "now": "2026-09-30T02:00:00Z", "history_start": "2026-09-01",
         "organization": {"id": "1", "display_name": "x"}, "projects": [],
         "github": {"organizations": [{"login": "acme", "repositories": repos},
-                                     {"login": "sso-corp", "refused": "saml_sso", "repositories": repos}], **github}})
+                                     {"login": "sso-corp", "refused": refused, "repositories": repos}], **github}})
 
 
 def _collect_github(sim, out: Path, monkeypatch) -> Locker:
@@ -195,20 +195,25 @@ def _collect_github(sim, out: Path, monkeypatch) -> Locker:
     return Locker(out)
 
 
-def test_a_refused_organisation_keeps_github_s_answer_and_headers_as_evidence(tmp_path, monkeypatch):
-    with Simulator(_github_scenario(), port=0) as sim:
+@pytest.mark.parametrize("refused, message, header, value", [
+    ("saml_sso", "Resource protected by organization SAML enforcement", "X-GitHub-SSO", "required; url="),
+    ("fine_grained_token", "Resource not accessible by personal access token", "X-Accepted-GitHub-Permissions", "metadata=read"),
+])
+def test_a_refused_organisation_keeps_github_s_answer_and_headers_as_evidence(tmp_path, monkeypatch, refused, message,
+                                                                               header, value):
+    with Simulator(_github_scenario(refused), port=0) as sim:
         locker = _collect_github(sim, tmp_path / "ev", monkeypatch)
     (call,) = [c for c in locker.calls("github", "orgs.get") if c["params"]["org"] == "sso-corp"]
     assert call["outcome"] == "error" and call["error"]["http_status"] == 403
     (page,) = call["items"]  # PyGithub raised on this 403 inside its retry; the capture layer kept it
     item = locker.items[page]
     body = json.loads(locker.body(page))
-    assert item["http_status"] == 403 and body["message"].startswith("Resource protected by organization SAML enforcement")
-    assert item["headers"]["X-GitHub-SSO"].startswith("required; url=") and "X-OAuth-Scopes" in item["headers"]
+    assert item["http_status"] == 403 and body["message"].startswith(message)
+    assert item["headers"][header].startswith(value) and "X-OAuth-Scopes" in item["headers"]
     assert TOKEN not in json.dumps(locker.manifest) and TOKEN.encode() not in locker.body(page)
     found = provenance.github_identity(locker)
     assert found["could_list"]["acme"] == "1 repositories"
-    assert found["could_list"]["sso-corp"].startswith("nothing: GitHub answered orgs.get with HTTP 403: Resource protected")
+    assert found["could_list"]["sso-corp"].startswith(f"nothing: GitHub answered orgs.get with HTTP 403: {message}")
     assert found["refused"]["sso-corp"]["evidence"] == [page]
 
 
