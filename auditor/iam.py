@@ -116,9 +116,7 @@ def summary(lockers: list[Any]) -> dict[str, Any]:
     if writes:
         read_only = "NOT read-only: it holds " + "; ".join(f"{project}: {', '.join(names)}" for project, names in sorted(writes.items()))
     elif tested:
-        read_only = f"read-only as far as tested: none of the {len(WRITE_PROBES)} write permissions probed is held"
-        if keys_tested:
-            read_only += " on a project, nor cloudkms.cryptoKeyVersions.destroy on a key"
+        read_only = "read-only as far as tested: no write permission probed is held"
     else:
         read_only = "not tested"
     return {"line": line, "key_line": key_line, "read_only": read_only,

@@ -144,6 +144,7 @@ def build(controls: list[dict[str, Any]], lockers: list[Any], info: dict[str, di
                 for item in call.get("items") or []:
                     if item not in group["evidence"]:
                         group["evidence"].append(item)
+                _permissions(group, finding, call["id"])
                 group_ids.append(group["id"])
             waiver = finding.get("waiver")
             waived = bool(waiver) and not waiver.get("expired")
@@ -176,6 +177,21 @@ def build(controls: list[dict[str, Any]], lockers: list[Any], info: dict[str, di
         "resources_inconclusive": len({e["resource"] for e in entries if e["status"] == INCONCLUSIVE}),
     }
     return {"entries": entries, "scope_limitations": sorted(groups.values(), key=lambda g: g["id"]), "counts": counts}
+
+
+def _permissions(group: dict[str, Any], finding: dict[str, Any], call_id: str) -> None:
+    """The permissions the group's denied calls need and what testIamPermissions said (auditor.iam.annotate)."""
+    for entry in (finding.get("details") or {}).get("unverified") or []:
+        said = entry.get("permissions") if isinstance(entry, dict) and entry.get("call") == call_id else None
+        if not isinstance(said, dict):
+            continue
+        found = group.setdefault("permissions", {"needed": [], "missing": [], "states": [], "test_evidence": []})
+        for field, values in (("needed", said.get("needed") or []), ("states", [said.get("state")]),
+                              ("missing", said.get("needed") if said.get("state") == "missing" else []),
+                              ("test_evidence", said.get("test_evidence") or [])):
+            for value in values:
+                if value is not None and value not in found[field]:
+                    found[field].append(value)
 
 
 def _group(groups: dict[tuple[str, str], dict[str, Any]], group_id: str) -> dict[str, Any]:

@@ -103,6 +103,14 @@ def test_the_cover_says_which_permissions_the_identity_held(pack, results):
     cell = html.split('id="permissions-held"', 1)[1].split("</td>", 1)[0]
     assert line in cell and "read-only as far as tested" in cell
     assert 'id="permission-tests"' in html  # the appendix's table, one row per project with its call
+    groups = {(g["project"], g["api"]): g for g in results["exceptions"]["scope_limitations"]}
+    assert groups[("bks-legacy", "storage")]["permissions"]["missing"] == ["storage.buckets.list"]
+    assert groups[("bks-sandbox", "sqladmin")].get("permissions") is None  # disabled, not denied: no permission is at stake
+    from python_calamine import CalamineWorkbook
+
+    about = dict(row[:2] for row in CalamineWorkbook.from_path(str(pack / "workbook.xlsx")).get_sheet_by_name("About").to_python())
+    assert about["Google Cloud permissions (testIamPermissions)"] == line
+    assert about["Read-only"].startswith("read-only as far as tested")
     document = pypdfium2.PdfDocument(str(pack / "report.pdf"))
     cover = squash(document[0].get_textpage().get_text_range())
     assert squash(f"permissions held: {8 * len(role) - len(legacy)} of {8 * len(role)} tested") in cover

@@ -131,6 +131,10 @@ def test_held_and_missing_per_project_and_a_write_grant_is_warned(tmp_path):
         (entry,) = [u for u in finding["details"]["unverified"] if u.get("method") == "instances.list"]
         assert entry["permissions"] == {"needed": ["cloudsql.instances.list"], "state": "missing", "test_call": call["id"],
                                         "test_evidence": [page]}
+    # the register's scope limitation for the project's Cloud SQL names what its calls need and that it is missing
+    (group,) = [g for g in results["exceptions"]["scope_limitations"] if (g["project"], g["api"]) == ("bks-analytics", "sqladmin")]
+    assert "cloudsql.instances.list" in group["permissions"]["missing"] and set(group["permissions"]["missing"]) <= set(SQL_READS)
+    assert group["permissions"]["states"] == ["missing"] and group["permissions"]["test_evidence"] == [page]
     assert code == 3  # the Cloud SQL calls were denied
 
 
@@ -168,13 +172,13 @@ def test_a_failed_test_is_not_tested_with_its_reason_never_all_held(tmp_path, va
 
 # ------------------------------------------------------------------------- GitHub's refusals, kept whole
 
-def _github_scenario(**github):
+def _github_scenario(refused="saml_sso", **github):
     repos = [{"name": "alpha", "pushes": ["2026-09-01T10:00:00Z"], "backup": {"fetched": "2026-09-30T01:00:00Z"}}]
     return parse_scenario({
         "name": "refusals", "now": "2026-09-30T02:00:00Z", "history_start": "2026-09-01",
         "organization": {"id": "1", "display_name": "x"}, "projects": [],
         "github": {"organizations": [{"login": "acme", "repositories": repos},
-                                     {"login": "sso-corp", "refused": "saml_sso", "repositories": repos}], **github}})
+                                     {"login": "sso-corp", "refused": refused, "repositories": repos}], **github}})
 
 
 def _collect_github(sim, out: Path, monkeypatch) -> Locker:
@@ -191,20 +195,25 @@ def _collect_github(sim, out: Path, monkeypatch) -> Locker:
     return Locker(out)
 
 
-def test_a_refused_organisation_keeps_github_s_answer_and_headers_as_evidence(tmp_path, monkeypatch):
-    with Simulator(_github_scenario(), port=0) as sim:
+@pytest.mark.parametrize("refused, message, header, value", [
+    ("saml_sso", "Resource protected by organization SAML enforcement", "X-GitHub-SSO", "required; url="),
+    ("fine_grained_token", "Resource not accessible by personal access token", "X-Accepted-GitHub-Permissions", "metadata=read"),
+])
+def test_a_refused_organisation_keeps_github_s_answer_and_headers_as_evidence(tmp_path, monkeypatch, refused, message,
+                                                                               header, value):
+    with Simulator(_github_scenario(refused), port=0) as sim:
         locker = _collect_github(sim, tmp_path / "ev", monkeypatch)
     (call,) = [c for c in locker.calls("github", "orgs.get") if c["params"]["org"] == "sso-corp"]
     assert call["outcome"] == "error" and call["error"]["http_status"] == 403
     (page,) = call["items"]  # PyGithub raised on this 403 inside its retry; the capture layer kept it
     item = locker.items[page]
     body = json.loads(locker.body(page))
-    assert item["http_status"] == 403 and body["message"].startswith("Resource protected by organization SAML enforcement")
-    assert item["headers"]["X-GitHub-SSO"].startswith("required; url=") and "X-OAuth-Scopes" in item["headers"]
+    assert item["http_status"] == 403 and body["message"].startswith(message)
+    assert item["headers"][header].startswith(value) and "X-OAuth-Scopes" in item["headers"]
     assert TOKEN not in json.dumps(locker.manifest) and TOKEN.encode() not in locker.body(page)
     found = provenance.github_identity(locker)
     assert found["could_list"]["acme"] == "1 repositories"
-    assert found["could_list"]["sso-corp"].startswith("nothing: GitHub answered orgs.get with HTTP 403: Resource protected")
+    assert found["could_list"]["sso-corp"].startswith(f"nothing: GitHub answered orgs.get with HTTP 403: {message}")
     assert found["refused"]["sso-corp"]["evidence"] == [page]
 
 
@@ -273,3 +282,15 @@ def test_a_key_the_identity_cannot_read_is_named_with_its_own_test(tmp_path):
                 if f["status"] == "inconclusive" and f"cryptoKeys.get for {BILLING}" in f["message"]]
     assert messages and all(f"the identity lacks cloudkms.cryptoKeys.get on {BILLING} (testIamPermissions)" in m
                             for m in messages)
+
+
+def test_a_refusal_the_test_calls_held_is_said_to_come_from_elsewhere(tmp_path):
+    """VPC Service Controls or a deny policy: the allow policy grants the permission, yet the call is refused."""
+    refusal = Fault(kind="status", status=403, reason="IAM_PERMISSION_DENIED", api="sqladmin", project="bks-prod",
+                    path_regex=r"/instances$", message="Request is prohibited by organization's policy.")
+    _locker, results, _code = _run(tmp_path, spine_scenario(SAMPLE), [refusal])
+    assert _tests(results)["bks-prod"]["missing"] == []
+    messages = [f["message"] for c in results["controls"] for f in c["findings"]
+                if f["status"] == "inconclusive" and "instances.list for projects/bks-prod" in f["message"]]
+    assert messages and all("testIamPermissions reports cloudsql.instances.list held on projects/bks-prod, so the "
+                            "refusal comes from elsewhere" in m for m in messages)

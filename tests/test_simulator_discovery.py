@@ -164,6 +164,8 @@ def test_a_users_script_walks_every_route_with_the_official_clients(sim):
             request = keys.get(name=name)
             _validate(sim, "cloudkms", request, request.execute(), failures)
             walk("cloudkms", _pages(keys.cryptoKeyVersions(), "list", parent=name, pageSize=1))
+            request = keys.testIamPermissions(resource=name, body={"permissions": ["cloudkms.cryptoKeys.get"]})
+            _validate(sim, "cloudkms", request, request.execute(), failures)
 
     import base64
 

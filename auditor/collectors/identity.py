@@ -1,8 +1,10 @@
 """The GitHub token's owner (`GET /user`), collected as evidence like any other call.
 
 For a user token GitHub names the user; an installation or GitHub Actions token belongs to no user
-and gets HTTP 403. PyGithub's retry turns that 403 into an exception before the response reaches
-the capture layer, so the answer GitHub gave (status and body) is recorded as this call's page here.
+and gets HTTP 403. PyGithub's retry turns that 403 into an exception below the transport adapter; the
+capture layer stores the response GitHub sent from inside that retry (auditor.collectors.github
+`_Retry.increment`), and the refusal is also recorded here as a page of its own, which the reader
+and the provenance read.
 The call still succeeds, because the identity is provenance, not a control's evidence: the pack
 records the limitation (see auditor.provenance) instead of failing the collection for it.
 """
