@@ -7,6 +7,10 @@ CMEK key), so a backup cannot be "weaker" than its instance; the real risks are:
     DESTROYED: those backups cannot be restored (destroyed key material is gone for good);
   - the key is kept in another country than the data it protects;
   - a retained backup of a CMEK instance reports no key at all.
+Judged day by day (issue 13) from the key versions' history (auditor.facts.kms_history): a day is an
+exception when a version that was DISABLED, DESTROY_SCHEDULED or DESTROYED at some moment of it
+protected the live data or a backup retained that day; unknown when a version's state, or what it
+protected, cannot be established that day. The newest read is judged as before.
 Every retained backup counts (on-demand and final ones too). Instances whose backups Backup and DR
 manages (backupTier ENHANCED) are judged from their Backup and DR backups, which carry the key
 versions of the vault's key.
@@ -347,7 +351,9 @@ CHECK = Check(
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
-                "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups.",
+                "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
+                "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
+                "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
     needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
            "kms_history"),
     evaluate=evaluate,
