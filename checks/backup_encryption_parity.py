@@ -7,6 +7,10 @@ CMEK key), so a backup cannot be "weaker" than its instance; the real risks are:
     DESTROYED: those backups cannot be restored (destroyed key material is gone for good);
   - the key is kept in another country than the data it protects;
   - a retained backup of a CMEK instance reports no key at all.
+Judged day by day (issue 13) from the key versions' history (auditor.facts.kms_history): a day is an
+exception when a version that was DISABLED, DESTROY_SCHEDULED or DESTROYED at some moment of it
+protected the live data or a backup retained that day; unknown when a version's state, or what it
+protected, cannot be established that day. The newest read is judged as before.
 Every retained backup counts (on-demand and final ones too). Instances whose backups Backup and DR
 manages (backupTier ENHANCED) are judged from their Backup and DR backups, which carry the key
 versions of the vault's key.
@@ -147,7 +151,9 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         cited = {use.version for uses in why.values() for use in uses}
         evidence.extend(sorted({item for name in cited for event in facts.kms_history.timeline(name).events
                                 for item in event.evidence} - set(evidence)))
-        day_text = _day_words(facts.kms_history, why, broken, unknown_days)
+        day_text, reasons = _day_words(facts.kms_history, why, broken, unknown_days)
+        if reasons:
+            details["unknown_reasons"] = reasons
         keys = {instance.kms_key} | {key_of_version(r.key_version) for r in runs if r.key_version}
         details.update(_key_day_evidence(facts.kms_history, sorted(keys), ctx), day_evidence_joins=True)
     if problems:
@@ -167,7 +173,7 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         if unknown_days:
             text += ". Day by day: " + day_text
     elif unknown_days:
-        status, text = INCONCLUSIVE, day_text
+        status, text = INCONCLUSIVE, day_text + ": " + "; ".join(details["unknown_reasons"])
     elif nothing_to_compare:
         status = INCONCLUSIVE
         live = (f"the live data uses CMEK key {instance.kms_key}" if instance.kms_key else
@@ -188,8 +194,6 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups use Google-managed encryption, which the "
                 f"{classification or 'default'} classification allows")
-    if status == PASS and details.get("days"):
-        text += "; every key version that protected it was usable on each day of the period checked"
     return Finding(
         check=ID, resource=instance.resource, rule="encryption", status=status,
         message=f"{instance.display}: {text}.", observed=observed,
@@ -199,8 +203,9 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
     )
 
 
-def _day_words(history: Any, why: dict, broken: list, unknown: list) -> str:
-    """The exception days and the unknown ones, in words: which key versions, in what state, protecting what."""
+def _day_words(history: Any, why: dict, broken: list, unknown: list) -> tuple[str, list[str]]:
+    """The exception days and the unknown ones, in words (which key versions, in what state, protecting what),
+    and why the unknown days are unknown (in the message only where they decide the status)."""
     parts = []
     if broken:
         versions: dict[str, list] = defaultdict(list)
@@ -213,22 +218,20 @@ def _day_words(history: Any, why: dict, broken: list, unknown: list) -> str:
             last = seen[-1][0]
             states = {e.value for e in history.timeline(name).events
                       if e.value in UNUSABLE_KEY_STATES and e.time.date() <= last} or {"unusable"}
-            said.append(f"key version {name.rsplit('/', 1)[-1]} of {key_of_version(name)} was {' then '.join(_ordered(states))} "
-                        f"while it protected {_protected(seen)}")
-        parts.append(f"a key version protecting its data was unusable on {len(broken)} days: {daily.day_ranges(broken)} "
+            said.append(f"version {_short(name)} was {' then '.join(_ordered(states))} while it protected {_protected(seen)}")
+        parts.append(f"a key version protecting its data was unusable on {len(broken)} days, {daily.day_ranges(broken)} "
                      f"({'; '.join(said)})")
+    reasons: set[str] = set()
     if unknown:
-        reasons = set()
         for day in unknown:
             for use in why.get(day, ()):
                 if use.state == "unknown":
                     reasons.add(_why_state_unknown(history, use.version))
                 elif not use.usage_known:
-                    reasons.add(f"key version {use.version.rsplit('/', 1)[-1]} of {key_of_version(use.version)} was unusable "
-                                "and no read of that day lists the backups retained then, so whether one was encrypted by "
-                                "it is unknown")
-        parts.append(f"{len(unknown)} days are unknown ({daily.day_ranges(unknown)}): " + "; ".join(sorted(reasons)))
-    return ". ".join(parts)
+                    reasons.add(f"version {_short(use.version)} was unusable and no read of those days lists the backups "
+                                "retained then, so whether one was encrypted by it is unknown")
+        parts.append(f"{len(unknown)} days are unknown ({daily.day_ranges(unknown)})")
+    return "; ".join(parts), sorted(reasons)
 
 
 def _key_day_evidence(history: Any, keys: list[str], ctx: CheckContext) -> dict[str, dict[str, list[str]]]:
@@ -246,9 +249,14 @@ def _key_day_evidence(history: Any, keys: list[str], ctx: CheckContext) -> dict[
             "day_entries": {d: sorted(v) for d, v in sorted(entries.items())}}
 
 
+def _short(version: str) -> str:
+    """'3 of key ledger' for projects/P/locations/L/keyRings/R/cryptoKeys/ledger/cryptoKeyVersions/3."""
+    return f"{version.rsplit('/', 1)[-1]} of key {key_of_version(version).rsplit('/', 1)[-1]}"
+
+
 def _why_state_unknown(history: Any, version: str) -> str:
     """Why a version's state is unknown: its changes logged without their body, else nothing covering the days."""
-    named = f"key version {version.rsplit('/', 1)[-1]} of {key_of_version(version)}"
+    named = f"version {_short(version)}"
     unlogged = [c for c in history.changes(key_of_version(version)) if c.version == version and c.state is None]
     if unlogged:
         when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
@@ -343,7 +351,9 @@ CHECK = Check(
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
-                "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups.",
+                "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
+                "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
+                "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
     needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
            "kms_history"),
     evaluate=evaluate,

@@ -71,7 +71,7 @@ def test_pdf_page_count_is_for_people(pdf_pages, results):
     from auditor.reports.view import exceptions_in_order
 
     long_tables = sum(max(0, min(len(exceptions_in_order(c, results)), MAX_EXCEPTIONS) - 10) for c in results["controls"])
-    assert 8 <= len(pdf_pages) <= 12 + 8 * len(results["controls"]) + long_tables // 2 + 5  # + 5: Appendix A's permission table; listings go to the workbook
+    assert 8 <= len(pdf_pages) <= 16 + 8 * len(results["controls"]) + long_tables // 2 + 5  # + 5: Appendix A's permission table; listings go to the workbook
     n = len(pdf_pages)
     assert f"page 3 of {n}" in pdf_pages[2]
     assert "Bangkok Solutions — 2026-07-01 to 2026-09-30 (UTC)" in pdf_pages[2]
