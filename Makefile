@@ -28,7 +28,8 @@ test: $(VENV)/.installed
 faults: $(VENV)/.installed
 	FAULT_MATRIX=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_fault_differential.py -p no:logging -s
 
-# Issue 13's day-by-day retention over 92 daily lockers (about 70 s; the suite skips those two tests).
+# Issue 13's day-by-day tests over 92 daily lockers: retention (about 70 s), the source-code controls (about 20 s)
+# and bucket retention (about 30 s, twice); the suite skips them and runs their single-run and few-locker forms.
 type2: $(VENV)/.installed
 	TYPE2_DAILY=full NO_GCE_CHECK=True $(PY) -m pytest tests/test_type2_retention.py tests/test_type2_source.py tests/test_bucket_history.py
 
