@@ -179,6 +179,7 @@ class OutputFolder:
                         (self.path / name).unlink(missing_ok=True)
                     except OSError:
                         pass
+                self._drop_marker_if_nothing_written()
             elif err is None and self.claims:
                 # the last step of a finished run: the folder no longer says it is unfinished
                 try:
@@ -187,6 +188,14 @@ class OutputFolder:
                     raise OutputError(f"{self.path / UNFINISHED}: cannot remove: {unlink_err.strerror or unlink_err}") from unlink_err
         finally:
             self._release()
+
+    def _drop_marker_if_nothing_written(self) -> None:
+        """A run stopped before it wrote anything (a usage error) leaves the folder as it found it."""
+        try:
+            if all(p.name in (LOCK_FILE, UNFINISHED) for p in self.path.iterdir()):
+                (self.path / UNFINISHED).unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def _release(self) -> None:
         if self._fd is None:

@@ -291,3 +291,14 @@ def test_a_report_into_the_pack_that_fails_half_way_withdraws_the_pack_manifest(
     code, output = invoke("report", "--results", pack / "results.json", "--evidence", pack / "evidence", "--out", pack)
     assert code == 0, output
     assert not (pack / "INCOMPLETE").exists() and verify_pack(pack).intact
+
+
+def test_a_run_stopped_before_it_wrote_anything_leaves_an_empty_folder_empty(tmp_path):
+    """The marker only says a pack is unfinished when there is one: a usage error leaves no INCOMPLETE."""
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(RuntimeError):
+        with OutputFolder(out):
+            assert (out / "INCOMPLETE").is_file()
+            raise RuntimeError("a usage error before any file was written")
+    assert list(out.iterdir()) == []
