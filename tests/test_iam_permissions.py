@@ -68,7 +68,9 @@ def test_the_probe_is_the_role_plus_write_permissions_without_wildcards():
     assert asked[:len(all_permissions())] == all_permissions()
     assert set(asked) - set(all_permissions()) == set(WRITE_PROBES)
     assert not any("*" in p for p in asked)
-    assert all(p.rsplit(".", 1)[1].startswith(("list", "get", "search")) for p in all_permissions())
+    # only reads: list, get, search, and Cloud Asset's exportResource (asset history; in roles/cloudasset.viewer)
+    assert all(p.rsplit(".", 1)[1].startswith(("list", "get", "search", "export")) for p in all_permissions())
+    assert not set(all_permissions()) & set(WRITE_PROBES)
 
 
 # ------------------------------------------------------------------------------ collected over real HTTP

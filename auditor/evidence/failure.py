@@ -99,8 +99,8 @@ def describe_failure(err: BaseException) -> dict[str, Any]:
         kind = "transport"
     elif isinstance(err, json.JSONDecodeError):
         kind, message = "malformed", f"the response body is not valid JSON ({err.msg} at character {err.pos})"
-    elif isinstance(err, (ValueError, KeyError, TypeError)):
-        kind = "malformed"
+    elif isinstance(err, (ValueError, KeyError, TypeError)) or _is_protobuf_parse_error(err):
+        kind = "malformed"  # protobuf's ParseError ("Failed to load JSON"): a google-cloud-* REST client's unary call
     return {"http_status": status, "reason": reason, "message": redact_text(message)[:2000], "kind": kind,
             "exception": type(err).__name__}
 
@@ -109,6 +109,12 @@ def _is_github_error(err: BaseException) -> bool:
     from github import GithubException
 
     return isinstance(err, GithubException)
+
+
+def _is_protobuf_parse_error(err: BaseException) -> bool:
+    from google.protobuf.json_format import ParseError
+
+    return isinstance(err, ParseError)
 
 
 def _is_api_core_error(err: BaseException) -> bool:

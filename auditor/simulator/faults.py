@@ -222,6 +222,8 @@ def _describe(handler: "_Handler", method: str, path: str, body: bytes) -> tuple
     except ApiError:
         return None, None, None
     project = params.get("project") or dict(parse_qsl(urlsplit(path).query)).get("project")  # storage: ?project=P
+    if project is None and params.get("kind") == "projects":  # Cloud Asset: /v1/projects/P:batchGetAssetsHistory
+        project = params.get("id")
     if project is None:
         found = _PROJECT_IN_BODY.search(body or b"")
         project = found.group(1).decode() if found else None

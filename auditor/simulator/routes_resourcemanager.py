@@ -5,7 +5,7 @@ caller holds on the project (IAM is independent of whether an API is enabled). A
 cannot see is a 403, as Google answers; the scenario's `permission_denied` APIs withhold their
 permissions (cloudsql.* for sqladmin, and each API's own prefix otherwise). The identity is read-only
 unless the project's `write_permissions` name what else it holds: a permission whose verb is not a
-read (list, get, search...) is granted only when listed there. Wildcards are refused, as the
+read (list, get, search, export...) is granted only when listed there. Wildcards are refused, as the
 reference says ("Permissions with wildcards (such as * or storage.*) are not allowed").
 """
 
@@ -19,7 +19,8 @@ from auditor.simulator.routing import Request, Route
 API = "cloudresourcemanager"
 PREFIX_API = {"cloudsql": "sqladmin", "storage": "storage", "cloudasset": "cloudasset", "cloudkms": "cloudkms",
               "monitoring": "monitoring", "logging": "logging", "backupdr": "backupdr"}
-READ_VERBS = ("list", "get", "search")
+#: verbs of permissions that only read (exportResource: Cloud Asset history and exports, in roles/cloudasset.viewer)
+READ_VERBS = ("list", "get", "search", "export")
 
 
 def _is_read(permission: str) -> bool:
