@@ -79,13 +79,19 @@ def attach(findings: list[Finding], facts: Any, period: Period) -> None:
         if found is None:
             found = cache[finding.resource] = by_day(facts, finding.resource, period)
         own_items, own_keys = (finding.details.get(name) for name in ("day_evidence", "day_entries"))
+        # a check that names a day's evidence itself keeps it as named, unless it asks for the resource's own
+        # evidence to be joined to it (encryption: the key versions' reads beside the instance's own)
+        joins = finding.details.pop("day_evidence_joins", False)
+        items = {day: items for day, (items, _) in found.items() if day in days and items}
+        keys = {day: keys for day, (_, keys) in found.items() if day in days and keys}
         if not isinstance(own_items, dict):
-            finding.details["day_evidence"] = {day: items for day, (items, _) in found.items() if day in days and items}
-        elif finding.details.get("day_evidence_joins"):
-            finding.details["day_evidence"] = _joined(own_items, {d: i for d, (i, _) in found.items() if d in days})
-        generic = {day: keys for day, (_, keys) in found.items() if day in days and keys}
-        finding.details["day_entries"] = _joined(own_keys, generic) if isinstance(own_keys, dict) else generic
-        finding.details.pop("day_evidence_joins", None)
+            finding.details["day_evidence"] = items
+        elif joins:
+            finding.details["day_evidence"] = _joined(own_items, items)
+        if not isinstance(own_keys, dict):
+            finding.details["day_entries"] = keys
+        elif joins:
+            finding.details["day_entries"] = _joined(own_keys, keys)
 
 
 def _joined(own: dict[str, Any], more: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -53,7 +53,10 @@ def test_every_control_says_how_its_period_was_covered(drawn):
     assert {bases[c] for c in ("backup-enabled", "backup-frequency", "backup-retention", "backup-cross-region",
                                "backup-monitoring")} == {"audit_log_history"}
     html = (out / "report.html").read_text()
-    assert "How the period was covered" in html and "at one point in time only" in html
+    # every built-in control is judged day by day now: none is "at one point in time only", and the cover says so
+    assert "How the period was covered" in html and "day by day from audit-log history" in html
+    assert ("at one point in time only" in html) == any(b == "point_in_time" for b in bases.values())
+    assert "point_in_time" not in bases.values()
     strips = html[html.index('id="strips"'):]
     for control in results["controls"]:
         assert control["id"] in strips and str(escape(control["coverage"]["statement"])) in html
