@@ -21,8 +21,9 @@ from datetime import date
 from typing import Any, Iterable
 
 FAIL, INCONCLUSIVE = "fail", "inconclusive"
-BAD_DAYS = ("missed", "disabled", "unknown")
-DAY_LISTS = ("missed_days", "disabled_days", "unknown_days", "uncovered_days")
+#: day states and day lists that are exceptions: the frequency words and the shared day-by-day vocabulary (broken)
+BAD_DAYS = ("missed", "disabled", "unknown", "broken")
+DAY_LISTS = ("missed_days", "disabled_days", "unknown_days", "uncovered_days", "exception_days")
 STORE_TYPES = {
     "sqladmin.googleapis.com/Instance": "Cloud SQL instance", "storage.googleapis.com/Bucket": "Cloud Storage bucket",
     "compute.googleapis.com/Disk": "Compute Engine disk", "bigquery.googleapis.com/Dataset": "BigQuery dataset",

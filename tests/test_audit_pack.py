@@ -197,6 +197,18 @@ def test_the_register_names_the_owner_and_first_exception_day(results):
     assert entry["affected_days"][0] == "2026-09-10" and entry["affected_days"][-1] == "2026-09-30"
 
 
+
+def test_the_register_takes_first_seen_from_the_shared_day_vocabulary(results):
+    """A control judged in the shared day states (`broken`, `exception_days`): the register's first seen and
+    affected days come from them. Scenario: treasury's version 1, under treasury-pg's retained backups, was
+    scheduled for destruction on Sep 20 (DESTROY_SCHEDULED already counts as unusable), so Sep 20..Sep 30."""
+    treasury = "//cloudsql.googleapis.com/projects/bks-platform/instances/treasury-pg"
+    (entry,) = [e for e in results["exceptions"]["entries"]
+                if e["control"] == "backup-encryption-parity" and e["resource"] == treasury]
+    assert entry["first_seen"] == "2026-09-20" and entry["affected_day_count"] == 11
+    assert entry["affected_days"] == [f"2026-09-{d}" for d in range(20, 31)]
+
+
 def test_management_responses_from_the_locker_are_attached(pack, tmp_path):
     copy_dir = tmp_path / "evidence"
     shutil.copytree(pack / "evidence", copy_dir)
