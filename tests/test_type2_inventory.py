@@ -21,7 +21,7 @@ import subprocess
 
 import pytest
 import yaml
-from testkit import days_between, scenario_setup
+from testkit import daily_lockers, days_between, scenario_setup
 
 from auditor.runner import collect, evaluate
 from auditor.simulator import Simulator
@@ -120,16 +120,7 @@ def single_plain(no_git):
 @pytest.fixture(scope="module")
 def daily(no_git):
     """One locker a day at 06:00 UTC, Jul 1 .. Sep 30, merged (92 collections: `make type2`). Each stores the map."""
-    if os.environ.get("TYPE2_DAILY") != "full":
-        pytest.skip("92 daily lockers take about a minute; run with `make type2` (TYPE2_DAILY=full)")
-    root, scenario, config = no_git
-    dirs, day = [], dt.date(2026, 7, 1)
-    with Simulator(scenario, port=0, now=dt.datetime(2026, 7, 1, 6, 0, tzinfo=UTC)) as sim:
-        while day <= dt.date(2026, 9, 30):
-            sim.set_clock(dt.datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC))
-            dirs.append(collect(config.with_endpoints(sim.url), root / f"daily-{day}" / "evidence").evidence_dir)
-            day += dt.timedelta(days=1)
-    return evaluate(dirs)
+    return daily_lockers(no_git)
 
 
 def _found(results, control_id):

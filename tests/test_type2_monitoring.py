@@ -18,10 +18,9 @@ The metric and channel were created a year before the history starts and never c
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
-from testkit import days_between, scenario_setup
+from testkit import daily_lockers, days_between, scenario_setup
 
 from auditor.runner import collect, evaluate
 from auditor.simulator import Simulator
@@ -79,16 +78,7 @@ def single(setup):
 @pytest.fixture(scope="module")
 def daily(setup):
     """One locker a day at 06:00 UTC, Jul 1 .. Sep 30, merged (92 collections, about 100 s on 2 cores: `make type2`)."""
-    if os.environ.get("TYPE2_DAILY") != "full":
-        pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
-    root, scenario, config = setup
-    dirs, day = [], dt.date(2026, 7, 1)
-    with Simulator(scenario, port=0, now=dt.datetime(2026, 7, 1, 6, 0, tzinfo=UTC)) as sim:
-        while day <= dt.date(2026, 9, 30):
-            sim.set_clock(dt.datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC))
-            dirs.append(collect(config.with_endpoints(sim.url), root / f"daily-{day}" / "evidence").evidence_dir)
-            day += dt.timedelta(days=1)
-    return evaluate(dirs)
+    return daily_lockers(setup)
 
 
 def _monitoring(results) -> dict:

@@ -112,3 +112,26 @@ def scenario_setup(root: Path, config: dict, scenario: dict):
 
     (root / "auditor.yaml").write_text(yaml.safe_dump(config))
     return root, parse_scenario(scenario), load_config(root / "auditor.yaml").model_copy(update={"github": None})
+
+
+def daily_lockers(setup) -> dict:
+    """The `make type2` form: one locker a day at 06:00 UTC, Jul 1 .. Sep 30 2026, merged (92 collections, over a
+    minute on 2 cores). Skipped unless TYPE2_DAILY=full; `setup` is scenario_setup's (folder, scenario, config)."""
+    import datetime as dt
+    import os
+
+    import pytest
+
+    from auditor.simulator import Simulator
+
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
+    root, scenario, config = setup
+    utc = dt.timezone.utc
+    dirs, day = [], dt.date(2026, 7, 1)
+    with Simulator(scenario, port=0, now=dt.datetime(2026, 7, 1, 6, 0, tzinfo=utc)) as sim:
+        while day <= dt.date(2026, 9, 30):
+            sim.set_clock(dt.datetime(day.year, day.month, day.day, 6, 0, tzinfo=utc))
+            dirs.append(collect(config.with_endpoints(sim.url), root / f"daily-{day}" / "evidence").evidence_dir)
+            day += dt.timedelta(days=1)
+    return evaluate(dirs)
