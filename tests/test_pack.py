@@ -240,7 +240,12 @@ def test_one_changed_byte_in_any_file_of_the_pack_is_named(pack, tmp_path):
     assert len(files) >= len(PACK_FILES) + 3
     copy = tmp_path / "pack"
     shutil.copytree(pack, copy)
-    for name in files:  # one file changed at a time: flip its first byte, verify, put the byte back
+    # every file of the pack but the evidence pages, and of those (hundreds, all read by one path) the first,
+    # the last and every 15th: the whole pack took over two minutes, one verify per file
+    items = [n for n in files if n.startswith("evidence/items/")]
+    chosen = [n for n in files if not n.startswith("evidence/items/")] + sorted({*items[::15], items[-1]})
+    assert len(items) > 30 and items[0] in chosen
+    for name in chosen:  # one file changed at a time: flip its first byte, verify, put the byte back
         original = (copy / name).read_bytes()
         flip_one_byte(copy / name, offset=0)
         outcome = verify_pack(copy)
