@@ -18,7 +18,6 @@ Anything that cannot be read is a failure of this step, never a pass.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from typing import Any
 
 from auditor.chain import check_heads, head_from_bytes
 from auditor.errors import AuditorError, EvidenceError
+from auditor.reading import parse_json
 
 PROVES = ("each locker in the bucket was written within a day of its as_of (timeCreated) and is held under "
           "a locked retention policy; the bucket's lockers form one chain that holds the pack's")
@@ -152,7 +152,7 @@ def read_bucket(client: Any, bucket: str, prefix: str) -> tuple[dict[str, Any] |
 
 def _pack_lockers(pack: Path) -> set[str]:
     try:
-        results = json.loads((pack / "results.json").read_bytes())
+        results = parse_json((pack / "results.json").read_bytes(), "results.json", error=ValueError)
         return {l["manifest_sha256"] for l in results["lockers"]}
     except (OSError, ValueError, KeyError, TypeError):
         return set()  # an unreadable results.json is already a failure of verify's own steps

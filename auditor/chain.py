@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from auditor.errors import EvidenceError
 from auditor.evidence.locker import MANIFEST, SCHEMA
+from auditor.reading import parse_json
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,8 @@ def read_head(folder: Path) -> LockerHead:
 
 def head_from_bytes(raw: bytes, where: str, name: str) -> LockerHead:
     """`name` is what an error names (the manifest's path or object)."""
-    try:
-        manifest = orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise EvidenceError(f"{name}: manifest is not valid JSON: {err}") from err
+    # the one reading path's JSON rules (depth, numbers past 64 bits), as for every other input
+    manifest = parse_json(raw, f"{name}: manifest", error=EvidenceError)
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         raise EvidenceError(f"{name}: not an evidence manifest")
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}

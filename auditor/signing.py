@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from auditor.errors import AuditorError
+from auditor.reading import parse_json
 
 SIGNATURE_FILE = "pack-signature.json"
 PACK_MANIFEST = "pack-manifest.json"
@@ -208,10 +209,7 @@ def sign_pack(pack: Path, signer: Signer) -> dict[str, Any]:
     if not manifest_path.is_file() or manifest_path.is_symlink():
         raise SigningError(f"{pack}: no {PACK_MANIFEST} to sign (give the folder `auditor run --out` wrote)")
     sha, size = _sha(manifest_path)
-    try:
-        manifest = json.loads(manifest_path.read_bytes())
-    except ValueError as err:
-        raise SigningError(f"{manifest_path}: not valid JSON, refusing to sign it") from err
+    manifest = parse_json(manifest_path.read_bytes(), f"{manifest_path} (refusing to sign it)", error=SigningError)
     public = signer.public_key()
     statement = {
         "schema": STATEMENT_SCHEMA,
@@ -263,10 +261,10 @@ def verify_signature(pack: Path, public_key: Any) -> SignatureCheck:
     if path.is_symlink() or not path.is_file():
         return SignatureCheck(False, False, given, None, problem=f"{SIGNATURE_FILE} is missing: the pack is not signed")
     try:
-        document = json.loads(path.read_bytes())
+        document = parse_json(path.read_bytes(), SIGNATURE_FILE, error=ValueError)
         payload = base64.b64decode(document["payload"], validate=True)
         signature = base64.b64decode(document["signature"], validate=True)
-        statement = json.loads(payload)
+        statement = parse_json(payload, f"{SIGNATURE_FILE} payload", error=ValueError)
         named = statement["key"]["fingerprint"]
         recorded = statement["pack_manifest"]["sha256"]
     except (OSError, ValueError, KeyError, TypeError) as err:

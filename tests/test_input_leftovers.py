@@ -371,3 +371,19 @@ def test_a_scenario_error_names_its_line_and_an_impossible_date_too(tmp_path, sa
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert f"{path}:{first}:" in str(caught.value)
+
+
+def test_a_chained_manifest_and_a_signature_go_through_the_one_reading_path():
+    """The manifest `auditor.chain` reads beside --out, and a pack's signature document, are JSON inputs too:
+    a number past a signed 64-bit integer is refused naming the file, never read as a float."""
+    import pytest as _pytest
+
+    from auditor.chain import head_from_bytes
+    from auditor.errors import EvidenceError
+    from auditor.evidence.locker import SCHEMA
+
+    big = ('{"schema": "%s", "locker_id": "L-1", "as_of": "2026-09-30T00:00:00Z", "n": 18446744073709551616}' % SCHEMA).encode()
+    with _pytest.raises(EvidenceError, match=r"out/evidence/manifest\.json: manifest.*n"):
+        head_from_bytes(big, "out/evidence", "out/evidence/manifest.json")
+    head = head_from_bytes(big.replace(b"18446744073709551616", b"1"), "out/evidence", "out/evidence/manifest.json")
+    assert head.locker_id == "L-1"
