@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from auditor.facts.access import timestamp
 from auditor.facts.controls import KmsKey, KmsKeyVersion, KmsVersionChange, key_of_version
 from auditor.facts.declare import project_scope
 from auditor.facts.timeline import Event, Timeline
@@ -214,7 +215,7 @@ def build_kms_history(keys: list[KmsKey], observations: list[KmsKeyVersion], cha
     item_times: dict[str, datetime] = {}
     listed: dict[str, list[float]] = {}
     for call in call_index.values():
-        when = _time(call.get("server_date"))
+        when = timestamp(call.get("server_date"))
         if when is None:
             continue
         if call.get("api") == "sqladmin" and call.get("method") in ("backupRuns.list", "Backups.ListBackups"):
@@ -234,12 +235,3 @@ def build_kms_history(keys: list[KmsKey], observations: list[KmsKeyVersion], cha
                       item_times, {k: tuple(sorted(v)) for k, v in listed.items()},
                       {k: tuple(sorted(v, key=lambda p: p[0])) for k, v in reads_by.items()})
 
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
