@@ -27,6 +27,8 @@ from auditor.unverified import incomplete_data
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
+#: a window's outcome in the shared day vocabulary (auditor.results.DAY_STATES): the words stay in the message
+_SHARED = {"succeeded": "kept", "missed": "broken"}
 
 
 def stopped_intervals(changes: list[ActivationChange], current_policy: str | None, until: datetime) -> list[tuple[datetime, datetime]]:
@@ -317,7 +319,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         expected={"interval_hours": interval.total_seconds() / 3600, "tolerance_hours": tolerance.total_seconds() / 3600,
                   "classification": classification},
         details={
-            "days": {isos[d]: s for d, s in states.items()},
+            "days": {isos[d]: _SHARED.get(s, s) for d, s in states.items()},
             "missed_days": [d.isoformat() for d in missed],
             "unknown_days": [d.isoformat() for d in unknown],
             "stopped_days": [d.isoformat() for d in stopped],
