@@ -63,6 +63,9 @@ def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[dateti
     stopped: list[tuple[float, float]] = []
     unsure: list[tuple[float, float]] = []
     events, times, end_ts = timeline.events, timeline.times, until.timestamp()
+    utc = timezone.utc
+    if timeline.contradicted is not None:  # the log missed a stop or a start: whether it ran is unknown throughout
+        return [], [(datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc)) for lo, hi in timeline.covered]
 
     def spell(value: Any, start: float, end: float) -> None:
         if end > start:
@@ -82,7 +85,6 @@ def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[dateti
             before = "NEVER" if (event.source == "change" and event.value == "ALWAYS") else (
                 event.value if event.source != "change" else None)
             spell(before, span[0], t)
-    utc = timezone.utc
     as_dates = (lambda spans: [(datetime.fromtimestamp(a, utc), datetime.fromtimestamp(b, utc)) for a, b in spans])
     return as_dates(stopped), as_dates(unsure)
 
