@@ -185,7 +185,8 @@ def _deleted_finding(resource: str, backups: list[Any], snapshot: SqlInstance | 
     note, thresholds, why = "", [], ""
     if policy is not None and snapshot is not None and snapshot.backup_tier != "ENHANCED":
         states, note, thresholds = _days_by_config(snapshot, classification, facts, ctx)
-        why = daily.why_unknown(facts.history, resource, ctx.period, ctx.as_of)
+        why = _absent_words(ctx, classification, [d for d, st in states.items() if st == "unknown"],
+                            daily.why_unknown(facts.history, resource, ctx.period, ctx.as_of))
     else:  # no configuration read of it (no snapshot), no classification, or Backup and DR's: its days cannot be judged here
         states = {day: "unknown" for day in ctx.period.days()}
         why = ("no read of its configuration survives (its FINAL backup carries no snapshot of the instance)" if snapshot is None
@@ -214,9 +215,11 @@ def _deleted_finding(resource: str, backups: list[Any], snapshot: SqlInstance | 
     head = (f"{name} ({classification or 'unclassified'})" + (f", deleted on {gone:%Y-%m-%d %H:%M} UTC" if gone else ""))
     parts = []
     if broken:
-        parts.append(f"retention was outside the policy on {len(broken)} days it existed: {daily.day_ranges(broken)}")
+        parts.append(f"retention was outside the policy on {len(broken)} day{'s' if len(broken) != 1 else ''} it existed: "
+                     f"{daily.day_ranges(broken)}")
     if unknown:
-        parts.append(f"{len(unknown)} days it existed could not be established ({daily.day_ranges(unknown)}): {why}")
+        parts.append(f"{len(unknown)} day{'s' if len(unknown) != 1 else ''} it existed could not be established "
+                     f"({daily.day_ranges(unknown)}): {why}")
     if kept and not broken and not unknown:
         parts.append(f"its retention was within the policy on each of the {len(kept)} days it existed in the period "
                      f"({daily.day_ranges(kept)})")
@@ -283,6 +286,8 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                        expected=expected, details=details,
                        evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
 
+    why = (_absent_words(ctx, classification, unknown, daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of))
+           if unknown else "")
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
@@ -319,7 +324,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                              + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
                              + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
                              + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
-                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}." if unknown else "")
+                                f"{why}." if unknown else "")
                              + (f" As of the last read: {'; '.join(problems)}." if problems else
                                 f" As of the last read it keeps {retained} backups, within the policy.")
                              + f" Also, {protection}.")
@@ -329,10 +334,10 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         details["unverified"] = [incomplete_data(
-            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}")]
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
         return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
                                      f"days ({daily.day_ranges(unknown)}): "
-                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}.")
+                                     f"{why}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
                          f"{pitr}. Note: {protection}.")
@@ -340,7 +345,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
 
 #: the classification's thresholds retention reads each day, in the order `_days_by_config` resolves them
 _THRESHOLDS = (("retention_min_days", " days"), ("retention_max_days", " days"), ("point_in_time_recovery", ""),
-               ("backup_interval", " s"), ("immutable", ""))
+               ("backup_interval", " s"), ("immutable", ""), ("final_backup_days", " days"))
+#: thresholds that apply at one moment (a deletion), judged by the configuration in force on that moment's day
+_AT_A_MOMENT = ("final_backup_days",)
 _ABSENT = object()  # a day's configuration lacks the classification
 
 
@@ -352,7 +359,7 @@ def _days_by_config(instance: SqlInstance, classification: str | None, facts: An
     def resolve(config: Any) -> Any:
         policy = config.policy.classifications.get(classification) if classification else None
         return (policy.retention_min_days, policy.retention_max_days, policy.point_in_time_recovery,
-                policy.backup_interval.total_seconds(), policy.immutable) if policy else None
+                policy.backup_interval.total_seconds(), policy.immutable, policy.final_backup_days) if policy else None
 
     by_value = {}
     for config in [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]:
@@ -372,6 +379,17 @@ def _days_by_config(instance: SqlInstance, classification: str | None, facts: An
     return states, _threshold_note(changes, classification, _THRESHOLDS), _threshold_details(changes, classification, _THRESHOLDS)
 
 
+def _absent_words(ctx: CheckContext, classification: str | None, unknown: list, history_why: str) -> str:
+    """Why the unknown days are unknown: the days whose stored configuration lacks the classification say so,
+    and the others keep the history's reason (checks.days.why_unknown)."""
+    absent = {day for days, present, _ in daily.config_segments(
+        ctx, lambda c: bool(classification) and classification in c.policy.classifications) if not present for day in days}
+    if not absent or not classification:
+        return history_why
+    words = f"the configuration stored for {daily.day_ranges(sorted(absent))} has no classification {classification}"
+    return words + (f"; and {history_why}" if any(d not in absent for d in unknown) else "")
+
+
 def _render(value: Any, unit: str) -> str:
     if value is None:
         return "absent"
@@ -385,9 +403,15 @@ def _threshold_note(changes: list, classification: str | None, names: tuple) -> 
     notes = []
     for index, (name, unit) in enumerate(names):
         picked = [(day, value[index] if value else None, locker) for day, value, locker in changes]
+        if len({v for _, v, _ in picked if v is not None} | ({None} if all(v is None for _, v, _ in picked) else set())) < 2:
+            continue  # unchanged wherever the classification is configured (its absence is said once, below)
         merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
         words = daily.threshold_words(merged, f"policy.classifications.{classification}.{name}",
                                       lambda v, unit=unit: _render(v, unit))
+        if words and name in _AT_A_MOMENT:
+            words = words.replace("each day is judged against the value in force that day.",
+                                  "it applies at one moment, so it is judged by the value in force on that moment's day "
+                                  "(the deletion's, or the last read's).")
         if words:
             notes.append(words)
     for day, value, locker in changes:
@@ -434,33 +458,63 @@ def _history_evidence(instance: SqlInstance, facts: Any, ctx: CheckContext) -> l
     return [e for o in history.observations(instance.resource) for e in o.evidence] + [e for c in changes for e in c.evidence]
 
 
-def _bucket_days(bucket: Bucket, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, list, list, str, str]:
+_BUCKET_THRESHOLDS = (("retention_min_days", " days"), ("immutable", ""))
+
+
+def _bucket_days(bucket: Bucket, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, list, list, str, str, dict]:
     """Each day: was a retention policy of at least the classification's minimum (in force that day, from that
-    day's stored configuration) on the bucket throughout? From each locker's read and the bucket updates the
-    Admin Activity log recorded (auditor.facts.bucket_history). (states, broken, unknown, why unknown, thresholds)"""
+    day's stored configuration) on the bucket throughout, and, where that day's classification is `immutable`,
+    was it locked throughout (a lock is permanent: auditor.facts.bucket_history)? From each locker's read and the
+    bucket updates and locks the Admin Activity log recorded. A day whose configuration lacks the classification is
+    unknown. (states, broken, unknown, why unknown, threshold words, extra details: thresholds, lock days)"""
     history = facts.bucket_history
 
-    def minimum_of(config: Any) -> Any:
+    def resolve(config: Any) -> Any:
         policy = config.policy.classifications.get(classification) if classification else None
-        return policy.retention_min_days if policy else None
+        return (policy.retention_min_days, policy.immutable) if policy else None
 
-    def states_for(minimum: Any) -> dict:
-        if minimum is None:
-            return {}
-        return history.day_states(bucket.resource, ctx.period, ctx.as_of,
-                                  weak=lambda r: r.seconds is None or r.seconds < minimum * 86400)
+    lock: dict = {}
 
-    states, changes = daily.by_config(ctx, minimum_of, states_for)
+    def lock_states() -> dict:
+        if not lock:
+            lock.update(history.lock_day_states(bucket.resource, ctx.period, ctx.as_of))
+        return lock
+
+    def states_for(value: Any) -> dict:
+        if value is None:  # not in that day's configuration: the minimum is unknown, and so is the day
+            return {day: "unknown" if state == "kept" else state for day, state in
+                    history.day_states(bucket.resource, ctx.period, ctx.as_of, weak=lambda r: False).items()}
+        minimum, immutable = value
+        states = history.day_states(bucket.resource, ctx.period, ctx.as_of,
+                                    weak=lambda r: r.seconds is None or r.seconds < minimum * 86400)
+        return daily.combine([states, lock_states()]) if immutable else states
+
+    segments = daily.config_segments(ctx, resolve)
+    states, changes = daily.by_config(ctx, resolve, states_for)
     broken, unknown = daily.exception_days(states)
+    in_force = {day: value for days, value, _ in segments for day in days}
+    locked_days = [d for d in states if in_force.get(d) and in_force[d][1]]  # days the classification required a lock
+    extra: dict[str, Any] = {}
+    whys = []
     unlogged = history.unlogged(bucket.resource, ctx.period)
     if unlogged:
         when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
-        why = (f"the bucket updates of {when} were logged without the request body, so the retention policy they left "
-               "is unknown until the next read of the bucket")
-    else:
-        why = "no read of the bucket covers them and no complete Admin Activity log query joins them to a read"
-    key = f"policy.classifications.{classification}.retention_min_days"
-    return states, broken, unknown, why, daily.threshold_words(changes, key, lambda v: f"{v} days")
+        whys.append(f"the bucket updates of {when} were logged without the request body, so the retention policy they left "
+                    "is unknown until the next read of the bucket")
+    if locked_days:
+        extra["lock_days"] = {ctx.period.day_isos[d]: lock_states().get(d, "unknown") for d in locked_days}
+        if any(lock_states().get(d) == "unknown" for d in unknown):
+            whys.append("whether the policy was locked is unknown there: no read shows it and no complete Admin Activity "
+                        "query that asked for retention-policy locks (storage.buckets.lockRetentionPolicy) joins them to one")
+    if any(value is None for _, value, _ in changes):
+        whys.append(f"a configuration in force then has no classification {classification}")
+    if not whys:
+        whys.append("no read of the bucket covers them and no complete Admin Activity log query joins them to a read")
+    words = _threshold_note(changes, classification, _BUCKET_THRESHOLDS)
+    thresholds = _threshold_details(changes, classification, _BUCKET_THRESHOLDS)
+    if thresholds:
+        extra["thresholds"] = thresholds
+    return states, broken, unknown, "; ".join(whys), words, extra
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
@@ -496,16 +550,23 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
         problems.append(f"no lifecycle rule deletes backups by the {maximum}-day maximum")
     if bucket.lifecycle_deletes and any(a is None for a in delete_ages):
         problems.append("a lifecycle delete rule has conditions other than age; review it by hand")
-    states, broken, unknown, why, thresholds = _bucket_days(bucket, classification, facts, ctx)
-    details: dict[str, Any] = {"classification": classification}
+    states, broken, unknown, why, thresholds, extra = _bucket_days(bucket, classification, facts, ctx)
+    details: dict[str, Any] = {"classification": classification, **extra}
     if states:
         isos = ctx.period.day_isos
         details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
                        unknown_days=[isos[d] for d in unknown])
     days_words = ""
-    if broken:
-        days_words += (f" Day by day, the bucket had no retention policy of at least the minimum on {len(broken)} days: "
-                       f"{daily.day_ranges(broken)}.")
+    unlocked = sorted(date.fromisoformat(d) for d, s in extra.get("lock_days", {}).items() if s == "broken")
+    short = [d for d in broken if d not in set(unlocked)]
+    if short:
+        days_words += (f" Day by day, the bucket had no retention policy of at least the minimum on {len(short)} days: "
+                       f"{daily.day_ranges(short)}.")
+    if unlocked:
+        since = facts.bucket_history.locked_from(bucket.resource)
+        days_words += (f" The classification requires immutable backups, and the policy was not locked on {len(unlocked)} "
+                       f"days: {daily.day_ranges(unlocked)}" + (f" (locked from {since:%Y-%m-%d %H:%M} UTC)" if since else "")
+                       + ".")
     if unknown:
         days_words += f" {len(unknown)} days are unknown ({daily.day_ranges(unknown)}): {why}."
     if thresholds:
