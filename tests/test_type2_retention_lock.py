@@ -1,4 +1,5 @@
-"""A backup bucket's retention-policy lock judged day by day (issue 13, ret2: auditor.facts.bucket_history).
+"""A backup bucket's retention-policy lock judged day by day (issue 13, ret2: auditor.facts.bucket_history), and an
+instance deleted mid-quarter judged by backup-retention for the days it existed, over real HTTP.
 
 Readers first. The Bucket payloads are transcribed from the Cloud Storage JSON API reference's Bucket resource
 (`retentionPolicy {retentionPeriod (int64 seconds, as a string), effectiveTime, isLocked}`, absent when the
@@ -11,11 +12,16 @@ policy is locked from the first moment the evidence shows it (a lock entry, a re
 the first lock entry also says it was unlocked just before; `effectiveTime` is when the period took effect and
 says nothing of the lock. Where the classification is `immutable`, a day with an unlocked moment is an
 exception, a day no evidence covers is unknown.
+
+The HTTP scenario: lock-exports (30-day policy, locked Aug 20 10:00) holds exports-pg's exports; gone-pg (7
+daily backups, internal: 7..90 days) is deleted Aug 14 12:00 with a 60-day final backup. The suite runs one
+quarter-end run and three lockers; the 92 daily lockers run under `make type2` (TYPE2_DAILY=full).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import replace
 
 import pytest
@@ -147,6 +153,7 @@ def test_a_read_showing_it_locked_before_a_repeated_lock_call_wins():
 # -- over real HTTP: a backup bucket locked mid-quarter ------------------------------------------------------------
 
 SQL = "//cloudsql.googleapis.com/projects/lock-prod/instances/exports-pg"
+GONE = "//cloudsql.googleapis.com/projects/lock-prod/instances/gone-pg"
 BUCKET = "//storage.googleapis.com/lock-exports"
 
 
@@ -161,6 +168,11 @@ def _setup(root, body_logged):
                       "sql_instances": [{"name": "exports-pg", "region": "us-west1", "database_version": "POSTGRES_16",
                                          "labels": {"data-classification": "internal"},
                                          "backup": {"enabled": True, "start_time": "04:00", "location": "us-east1",
+                                                    "retained_backups": 7}},
+                                        {"name": "gone-pg", "region": "us-west1", "database_version": "POSTGRES_16",
+                                         "labels": {"data-classification": "internal"}, "create_time": "2025-03-01T08:00:00Z",
+                                         "delete_time": "2026-08-14T12:00:00Z", "final_backup_days": 60,
+                                         "backup": {"enabled": True, "start_time": "05:00", "location": "us-east1",
                                                     "retained_backups": 7}}]}],
     })
     (root / "inventory.yaml").write_text(yaml.safe_dump({
@@ -176,7 +188,8 @@ def _setup(root, body_logged):
             "organization": "Lock Ltd", "period": {"quarter": "2026-Q3"}, "inventory": str(root / "inventory.yaml"),
             "gcp": {"projects": ["lock-prod"], "credentials": "anonymous"},
             "policy": {"country": "US", "classifications": {"internal": {
-                "backup_interval": "24h", "retention_min_days": 7, "retention_max_days": 90, "immutable": immutable}}}}))
+                "backup_interval": "24h", "retention_min_days": 7, "retention_max_days": 90, "immutable": immutable,
+                "final_backup_days": 14}}}}))
         configs[immutable] = load_config(folder / "auditor.yaml").model_copy(update={"github": None})
     return scenario, configs
 
@@ -192,7 +205,9 @@ def _run(root, scenario, configs, days, immutable_from):
             ids[day.isoformat()] = run.manifest["locker_id"]
     results = evaluate(dirs)
     (control,) = [c for c in results["controls"] if c["id"] == "backup-retention"]
-    return {f["resource"]: f for f in control["findings"]}[BUCKET], ids
+    found = {f["resource"]: f for f in control["findings"]}
+    ids["gone"] = found[GONE]
+    return found[BUCKET], ids
 
 
 @pytest.mark.parametrize("body_logged", [False, True])
@@ -210,9 +225,16 @@ def test_one_run_of_an_immutable_classification_shows_the_days_before_the_lock(t
 def test_a_non_immutable_classification_keeps_its_days_as_before(tmp_path):
     """The same bucket, `immutable` never set: the lock is not a day requirement (judged at the read: locked)."""
     scenario, configs = _setup(tmp_path, False)
-    finding, _ = _run(tmp_path, scenario, configs, [dt.date(2026, 9, 30)], immutable_from=None)
+    finding, ids = _run(tmp_path, scenario, configs, [dt.date(2026, 9, 30)], immutable_from=None)
     assert finding["status"] == "pass", finding["message"]
     assert set(finding["details"]["days"].values()) == {"kept"} and "lock_days" not in finding["details"]
+    # gone-pg from this one run: its FINAL backup's snapshot (Aug 14 11:54, 7 backups) holds back to Jul 1 over the
+    # log, so Jul 1..Aug 14 kept, Aug 15..Sep 30 not applicable; its final backup is kept 60 days >= 14 (a shorter one, expired by the read, would leave no read at all)
+    gone = ids["gone"]
+    assert gone["status"] == "pass", gone["message"]
+    assert gone["details"]["days"] == {**{d: "kept" for d in days_between("2026-07-01", "2026-08-14")},
+                                       **{d: "not_applicable" for d in days_between("2026-08-15", "2026-09-30")}}
+    assert "60 days after deletion (policy: at least 14" in gone["message"]
 
 
 def test_three_lockers_with_immutable_set_from_the_second_lockers_configuration(tmp_path):
@@ -231,3 +253,25 @@ def test_three_lockers_with_immutable_set_from_the_second_lockers_configuration(
     first, second = finding["details"]["thresholds"]
     assert (second["from"], second["locker"], second["expected"]["immutable"]) == ("2026-08-10", ids["2026-08-10"], True)
     assert first["expected"]["immutable"] is False
+    # gone-pg, listed by the Aug 1 and Aug 10 lockers, deleted Aug 14 12:00: from Aug 10 its classification requires
+    # immutable backups, which Cloud SQL's own are not: Aug 10..Aug 14 exceptions; Jul 1..Aug 9 kept; after: not applicable
+    gone = ids["gone"]
+    assert gone["status"] == "fail", gone["message"]
+    assert gone["details"]["exception_days"] == days_between("2026-08-10", "2026-08-14")
+    assert gone["details"]["days"]["2026-08-09"] == "kept" and gone["details"]["days"]["2026-08-15"] == "not_applicable"
+
+
+def test_daily_lockers_show_the_unlocked_days_and_the_deleted_instances_days(tmp_path):
+    """92 lockers (immutable throughout): each day's read. Jul 1..Aug 20 unlocked (Aug 20 until 10:00), Aug 21..Sep 30
+    locked; gone-pg: its classification requires immutable backups every day it existed (Jul 1..Aug 14 exceptions)."""
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
+    scenario, configs = _setup(tmp_path, False)
+    days = [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)]
+    finding, ids = _run(tmp_path, scenario, configs, days, immutable_from=dt.date(2026, 7, 1))
+    assert finding["details"]["exception_days"] == days_between("2026-07-01", "2026-08-20")
+    assert finding["details"]["unknown_days"] == []
+    gone = ids["gone"]
+    assert gone["details"]["exception_days"] == days_between("2026-07-01", "2026-08-14")
+    assert gone["details"]["unknown_days"] == []
+    assert {d for d, s in gone["details"]["days"].items() if s == "not_applicable"} == set(days_between("2026-08-15", "2026-09-30"))
