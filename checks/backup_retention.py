@@ -12,11 +12,12 @@ maximum when the classification sets one.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from auditor.checks import days as daily
 from auditor.unverified import incomplete_data
-from auditor.checks.common import evaluate_scope, instances
+from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, evaluate_scope, instances
 from auditor.facts.known import Known
 from auditor.facts.sqlengine import backups_after_deletion, engine_settings
 from auditor.checks_api import Check, CheckContext
@@ -110,10 +111,14 @@ def _backupdr_rule(instance: SqlInstance, facts: Any, ctx: CheckContext, classif
 
 
 def deleted_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
-    """Instances deleted before the read: their FINAL backup (Backups.list) is the evidence they left, and what
-    `final_backup_days` is judged on. Named by the backup's own snapshot of the instance."""
+    """Instances deleted before the read, one finding each: retention day by day for the days they existed (from
+    their history, whose last read is the FINAL backup's snapshot of the instance), not applicable after the
+    deletion, and the FINAL backup (Backups.list) judged against `final_backup_days` as in force on the deletion's
+    day. An instance only the Admin Activity log shows deleted (no read of it survives) is inconclusive for its
+    days (checks.common.deleted_unseen), never dropped."""
     listed = {i.resource for i in instances(facts)}
-    out = []
+    snapshots = {i.resource: i for i in deleted_instances(facts)}
+    finals: dict[str, list[Any]] = {}
     for project in facts.projects:
         read = facts.sql_backups.at(f"projects/{project}")
         if not isinstance(read, Known):
@@ -121,27 +126,129 @@ def deleted_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
         for backup in read.items:
             if backup.kind != "FINAL" or backup.instance in listed or not backup.instance_deleted_at:
                 continue
-            classification, policy = ctx.classification_of(backup.source_labels, resource=backup.instance)
-            kept = (backup.expires_at - backup.instance_deleted_at).days if backup.expires_at else None
-            wanted = policy.final_backup_days if policy else None
-            observed = {"deleted": backup.instance_deleted_at.isoformat(), "final_backup": backup.key,
-                        "final_backup_expires": backup.expires_at.isoformat() if backup.expires_at else None,
-                        "kept_days_after_deletion": kept, "location": backup.location}
-            head = (f"{backup.instance.rsplit('/', 1)[-1]} ({classification or 'unclassified'}), deleted on "
-                    f"{backup.instance_deleted_at:%Y-%m-%d %H:%M} UTC")
-            if not backup.usable:
-                status, text = FAIL, f"its final backup is {backup.state}, so nothing usable outlived the deletion"
-            elif wanted and (kept is None or kept < wanted):
-                status, text = FAIL, f"its final backup is kept {kept if kept is not None else 'an unknown number of'} days, below the {wanted}-day rule (final_backup_days)"
-            else:
-                status = PASS
-                text = (f"its final backup (taken {backup.taken_at:%Y-%m-%d %H:%M} UTC, in {backup.location}) is kept until "
-                        f"{backup.expires_at:%Y-%m-%d}" + (f", {kept} days after deletion" if kept is not None else "")
-                        + (f" (policy: at least {wanted})" if wanted else ""))
-            out.append(Finding(ID, backup.instance, "final-backup", status, f"{head}: {text}.", observed=observed,
-                               expected={"final_backup_days": wanted, "classification": classification},
-                               evidence=list(backup.evidence)))
-    return out
+            finals.setdefault(backup.instance, []).append(backup)
+    out = [_deleted_finding(resource, sorted(finals.get(resource, ()), key=lambda b: b.instance_deleted_at),
+                            snapshots.get(resource), facts, ctx) for resource in sorted(set(finals) | set(snapshots))]
+    judged = set(finals) | set(snapshots)
+    return out + [f for f in deleted_unseen(facts, ID, ctx, "retention") if f.resource not in judged]
+
+
+def _in_force_at(ctx: CheckContext, classification: str | None, moment: datetime) -> tuple[Any, str | None, date]:
+    """(the classification's final_backup_days in the configuration in force on `moment`'s day (_ABSENT when that
+    configuration lacks the classification), the locker that stored it, that day). A moment outside the period
+    takes the nearest day's configuration (checks.days.config_segments)."""
+    def resolve(config: Any) -> Any:
+        policy = config.policy.classifications.get(classification) if classification else None
+        return policy.final_backup_days if policy else _ABSENT
+
+    segments = daily.config_segments(ctx, resolve)
+    day = min(max(ctx.period.day_of(moment), segments[0][0][0]), segments[-1][0][-1])
+    for days, value, locker in segments:
+        if day in days:
+            return value, locker, day
+    return segments[-1][1], segments[-1][2], day
+
+
+def _final_verdict(backup: Any, classification: str | None, ctx: CheckContext) -> tuple[str, str, dict[str, Any]]:
+    """(status, words, observed) for one FINAL backup, judged on `final_backup_days` in force on the deletion's day."""
+    deleted = backup.instance_deleted_at
+    kept = (backup.expires_at - deleted).days if backup.expires_at else None
+    wanted, locker, day = _in_force_at(ctx, classification, deleted)
+    source = (f"final_backup_days as in force on the deletion's day, {day} (policy.classifications.{classification}"
+              f".final_backup_days" + (f", the configuration stored in locker {locker}" if locker else "") + ")")
+    observed = {"deleted": deleted.isoformat(), "final_backup": backup.key,
+                "final_backup_expires": backup.expires_at.isoformat() if backup.expires_at else None,
+                "kept_days_after_deletion": kept, "location": backup.location,
+                "final_backup_days": None if wanted is _ABSENT else wanted, "final_backup_days_locker": locker}
+    if not backup.usable:
+        return FAIL, f"its final backup is {backup.state}, so nothing usable outlived the deletion", observed
+    if wanted is _ABSENT:
+        return INCONCLUSIVE, ((f"the configuration in force on the deletion's day ({day}) has no classification "
+                               f"{classification}" if classification else "its data has no classification")
+                              + ", so the final backup's required retention is unknown"), observed
+    if wanted and (kept is None or kept < wanted):
+        return FAIL, (f"its final backup is kept {kept if kept is not None else 'an unknown number of'} days, below the "
+                      f"{wanted}-day rule ({source})"), observed
+    return PASS, (f"its final backup (taken {backup.taken_at:%Y-%m-%d %H:%M} UTC, in {backup.location}) is kept until "
+                  f"{backup.expires_at:%Y-%m-%d}" + (f", {kept} days after deletion" if kept is not None else "")
+                  + (f" (policy: at least {wanted}, {source})" if wanted else "")), observed
+
+
+def _deleted_finding(resource: str, backups: list[Any], snapshot: SqlInstance | None, facts: Any, ctx: CheckContext) -> Finding:
+    """One deleted instance: its days (as a listed instance's, from its history) and its final backups; a final
+    backup that fails the rule breaks the deletion's day (the moment the rule applies)."""
+    name = resource.rsplit("/", 1)[-1]
+    labels = snapshot.labels if snapshot is not None else (backups[-1].source_labels if backups else {})
+    classification, policy = ctx.classification_of(labels, resource=resource)
+    gone = facts.history.lifetime(resource).gone_by or (backups[-1].instance_deleted_at if backups else None)
+    states: dict[date, str] = {}
+    note, thresholds, why = "", [], ""
+    if policy is not None and snapshot is not None and snapshot.backup_tier != "ENHANCED":
+        states, note, thresholds = _days_by_config(snapshot, classification, facts, ctx)
+        why = _absent_words(ctx, classification, [d for d, st in states.items() if st == "unknown"],
+                            daily.why_unknown(facts.history, resource, ctx.period, ctx.as_of))
+    else:  # no configuration read of it (no snapshot), no classification, or Backup and DR's: its days cannot be judged here
+        states = {day: "unknown" for day in ctx.period.days()}
+        why = ("no read of its configuration survives (its FINAL backup carries no snapshot of the instance)" if snapshot is None
+               else "its data has no classification" if policy is None
+               else "its backups were managed by Backup and DR, whose plans of a deleted instance are not read")
+    for day, start in zip(ctx.period.days(), ctx.period.day_starts):
+        if start >= ctx.as_of:
+            states[day] = "not_due"
+        elif gone is not None and start >= gone:
+            states[day] = "not_applicable"
+    verdicts = [(b, *_final_verdict(b, classification, ctx)) for b in backups]
+    for backup, status, _, _ in verdicts:
+        day = ctx.period.day_of(backup.instance_deleted_at)
+        if day in states and states[day] not in ("not_due", "not_applicable"):
+            if status == FAIL:
+                states[day] = "broken"
+            elif status == INCONCLUSIVE and states[day] == "kept":
+                states[day] = "unknown"
+    broken, unknown = daily.exception_days(states)
+    kept = [d for d, s in states.items() if s == "kept"]
+    isos = ctx.period.day_isos
+    details: dict[str, Any] = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
+                               "unknown_days": [isos[d] for d in unknown], "classification": classification}
+    if thresholds:
+        details["thresholds"] = thresholds
+    head = (f"{name} ({classification or 'unclassified'})" + (f", deleted on {gone:%Y-%m-%d %H:%M} UTC" if gone else ""))
+    parts = []
+    if broken:
+        parts.append(f"retention was outside the policy on {len(broken)} day{'s' if len(broken) != 1 else ''} it existed: "
+                     f"{daily.day_ranges(broken)}")
+    if unknown:
+        parts.append(f"{len(unknown)} day{'s' if len(unknown) != 1 else ''} it existed could not be established "
+                     f"({daily.day_ranges(unknown)}): {why}")
+    if kept and not broken and not unknown:
+        parts.append(f"its retention was within the policy on each of the {len(kept)} days it existed in the period "
+                     f"({daily.day_ranges(kept)})")
+    parts += [words for _, _, words, _ in verdicts]
+    statuses = [status for _, status, _, _ in verdicts]
+    if broken or FAIL in statuses:
+        status = FAIL
+    elif unknown or INCONCLUSIVE in statuses or (not kept and not verdicts):
+        status = INCONCLUSIVE
+    else:
+        status = PASS
+    deleted_words = deletion_note(facts, snapshot, ctx) if snapshot is not None else (
+        f" It was deleted on {gone:%Y-%m-%d %H:%M} UTC; the days after the deletion are not applicable." if gone else "")
+    message = f"{head}: " + "; ".join(parts) + "." + deleted_words + (f" {note}" if note else "")
+    if status == INCONCLUSIVE and unknown:
+        details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
+    observed: dict[str, Any] = dict(verdicts[-1][3]) if verdicts else {}  # the newest deletion's final backup
+    if snapshot is not None:
+        observed.update(retained_backups=snapshot.retained_backups, pitr_enabled=snapshot.pitr_enabled,
+                        log_retention_days=snapshot.log_retention_days)
+    evidence = [e for b in backups for e in b.evidence]
+    if snapshot is not None:
+        evidence += list(snapshot.evidence) + _history_evidence(snapshot, facts, ctx)
+    return Finding(ID, resource, "retention", status, message, observed=observed,
+                   expected={"classification": classification,
+                             "retention_min_days": policy.retention_min_days if policy else None,
+                             "retention_max_days": policy.retention_max_days if policy else None,
+                             "final_backup_days": observed.get("final_backup_days")},
+                   details=details, evidence=list(dict.fromkeys(evidence)))
 
 
 def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
@@ -162,11 +269,13 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                 "retention_max_days": policy.retention_max_days if policy else None,
                 "point_in_time_recovery": policy.point_in_time_recovery if policy else None}
 
-    states, note = ({}, "")
+    states, note, thresholds = ({}, "", [])
     if policy and instance.backup_tier != "ENHANCED":  # each day against the thresholds its locker's configuration set
-        states, note = _days_by_config(instance, classification, facts, ctx)
+        states, note, thresholds = _days_by_config(instance, classification, facts, ctx)
     broken, unknown = daily.exception_days(states)
     details: dict[str, Any] = {"on_delete": protection}
+    if thresholds:
+        details["thresholds"] = thresholds
     if states:
         isos = ctx.period.day_isos
         details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
@@ -177,6 +286,8 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                        expected=expected, details=details,
                        evidence=list(instance.evidence) + _history_evidence(instance, facts, ctx))
 
+    why = (_absent_words(ctx, classification, unknown, daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of))
+           if unknown else "")
     if policy is None:
         return finding(INCONCLUSIVE, f"{name}: the data has no classification (neither declared nor labelled), so the "
                                      "retention it requires is unknown.")
@@ -213,7 +324,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                              + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
                              + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
                              + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
-                                f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}." if unknown else "")
+                                f"{why}." if unknown else "")
                              + (f" As of the last read: {'; '.join(problems)}." if problems else
                                 f" As of the last read it keeps {retained} backups, within the policy.")
                              + f" Also, {protection}.")
@@ -223,22 +334,32 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         details["unverified"] = [incomplete_data(
-            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}")]
+            f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
         return finding(INCONCLUSIVE, f"{name} ({classification}): retention could not be established on {len(unknown)} "
                                      f"days ({daily.day_ranges(unknown)}): "
-                                     f"{daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)}.")
+                                     f"{why}.")
     bounds = f"{policy.retention_min_days}" + (f"-{policy.retention_max_days}" if policy.retention_max_days else "+")
     return finding(PASS, f"{name} ({classification}): keeps {retained} daily backups ({_days(days)} days, policy {bounds} days)"
                          f"{pitr}. Note: {protection}.")
 
 
-def _days_by_config(instance: SqlInstance, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, str]:
+#: the classification's thresholds retention reads each day, in the order `_days_by_config` resolves them
+_THRESHOLDS = (("retention_min_days", " days"), ("retention_max_days", " days"), ("point_in_time_recovery", ""),
+               ("backup_interval", " s"), ("immutable", ""), ("final_backup_days", " days"))
+#: thresholds that apply at one moment (a deletion), judged by the configuration in force on that moment's day
+_AT_A_MOMENT = ("final_backup_days",)
+_ABSENT = object()  # a day's configuration lacks the classification
+
+
+def _days_by_config(instance: SqlInstance, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, str, list]:
     """Day states with each day judged by the classification's thresholds in that day's stored configuration
-    (checks.days.by_config), and a sentence naming any threshold that changed, its key and the locker that set it."""
+    (checks.days.by_config), a sentence naming any threshold that changed, its key and the locker that set it,
+    and the same as `details.thresholds` entries. `immutable` in force on a day breaks it: Cloud SQL's own
+    backups cannot be locked. A day whose configuration lacks the classification is unknown."""
     def resolve(config: Any) -> Any:
         policy = config.policy.classifications.get(classification) if classification else None
         return (policy.retention_min_days, policy.retention_max_days, policy.point_in_time_recovery,
-                policy.backup_interval.total_seconds()) if policy else None
+                policy.backup_interval.total_seconds(), policy.immutable, policy.final_backup_days) if policy else None
 
     by_value = {}
     for config in [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]:
@@ -249,18 +370,67 @@ def _days_by_config(instance: SqlInstance, classification: str | None, facts: An
     def states_for(value: Any) -> dict:
         if value is None:  # the classification is not in that day's configuration: its thresholds are unknown
             return {day: "unknown" for day in ctx.period.days()}
-        return _day_states(instance, by_value[value], value[3] / 86400, facts, ctx)
+        states = _day_states(instance, by_value[value], value[3] / 86400, facts, ctx)
+        if value[4]:  # immutable required that day: no day the instance existed on Cloud SQL's own backups is within it
+            states = {day: "broken" if state == "kept" else state for day, state in states.items()}
+        return states
 
     states, changes = daily.by_config(ctx, resolve, states_for)
+    return states, _threshold_note(changes, classification, _THRESHOLDS), _threshold_details(changes, classification, _THRESHOLDS)
+
+
+def _absent_words(ctx: CheckContext, classification: str | None, unknown: list, history_why: str) -> str:
+    """Why the unknown days are unknown: the days whose stored configuration lacks the classification say so,
+    and the others keep the history's reason (checks.days.why_unknown)."""
+    absent = {day for days, present, _ in daily.config_segments(
+        ctx, lambda c: bool(classification) and classification in c.policy.classifications) if not present for day in days}
+    if not absent or not classification:
+        return history_why
+    words = f"the configuration stored for {daily.day_ranges(sorted(absent))} has no classification {classification}"
+    return words + (f"; and {history_why}" if any(d not in absent for d in unknown) else "")
+
+
+def _render(value: Any, unit: str) -> str:
+    if value is None:
+        return "absent"
+    if unit == " s":  # backup_interval, in hours
+        return f"{value / 3600:g} hours"
+    return f"{value}{unit}"
+
+
+def _threshold_note(changes: list, classification: str | None, names: tuple) -> str:
+    """threshold_words for each threshold that changed (and the days a configuration lacked the classification)."""
     notes = []
-    for index, (name, unit) in enumerate((("retention_min_days", " days"), ("retention_max_days", " days"),
-                                          ("point_in_time_recovery", ""))):
+    for index, (name, unit) in enumerate(names):
         picked = [(day, value[index] if value else None, locker) for day, value, locker in changes]
+        if len({v for _, v, _ in picked if v is not None} | ({None} if all(v is None for _, v, _ in picked) else set())) < 2:
+            continue  # unchanged wherever the classification is configured (its absence is said once, below)
         merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
-        words = daily.threshold_words(merged, f"policy.classifications.{classification}.{name}", lambda v: f"{v}{unit}")
+        words = daily.threshold_words(merged, f"policy.classifications.{classification}.{name}",
+                                      lambda v, unit=unit: _render(v, unit))
+        if words and name in _AT_A_MOMENT:
+            words = words.replace("each day is judged against the value in force that day.",
+                                  "it applies at one moment, so it is judged by the value in force on that moment's day "
+                                  "(the deletion's, or the last read's).")
         if words:
             notes.append(words)
-    return states, " ".join(notes)
+    for day, value, locker in changes:
+        if value is None and len(changes) > 1:
+            notes.append(f"The configuration in force from {day}" + (f" (stored in locker {locker})" if locker else "")
+                         + f" has no classification {classification}, so its thresholds, and those days, are unknown.")
+    return " ".join(notes)
+
+
+def _threshold_details(changes: list, classification: str | None, names: tuple) -> list[dict[str, Any]]:
+    """`details.thresholds`: each configuration segment's values, from its first day, with the locker that stored it
+    (the shape auditor.locker_days gives), only when the values changed during the period."""
+    if len(changes) < 2:
+        return []
+    keys = {name: f"policy.classifications.{classification}.{name}" for name, _ in names}
+    return [{"from": day.isoformat(), "locker": locker,
+             "expected": dict(zip(keys, value)) if value is not None else None, "config_keys": keys,
+             **({} if value is not None else {"missing": f"classification {classification} is not in that configuration"})}
+            for day, value, locker in changes]
 
 
 def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts: Any, ctx: CheckContext) -> dict:
@@ -288,33 +458,63 @@ def _history_evidence(instance: SqlInstance, facts: Any, ctx: CheckContext) -> l
     return [e for o in history.observations(instance.resource) for e in o.evidence] + [e for c in changes for e in c.evidence]
 
 
-def _bucket_days(bucket: Bucket, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, list, list, str, str]:
+_BUCKET_THRESHOLDS = (("retention_min_days", " days"), ("immutable", ""))
+
+
+def _bucket_days(bucket: Bucket, classification: str | None, facts: Any, ctx: CheckContext) -> tuple[dict, list, list, str, str, dict]:
     """Each day: was a retention policy of at least the classification's minimum (in force that day, from that
-    day's stored configuration) on the bucket throughout? From each locker's read and the bucket updates the
-    Admin Activity log recorded (auditor.facts.bucket_history). (states, broken, unknown, why unknown, thresholds)"""
+    day's stored configuration) on the bucket throughout, and, where that day's classification is `immutable`,
+    was it locked throughout (a lock is permanent: auditor.facts.bucket_history)? From each locker's read and the
+    bucket updates and locks the Admin Activity log recorded. A day whose configuration lacks the classification is
+    unknown. (states, broken, unknown, why unknown, threshold words, extra details: thresholds, lock days)"""
     history = facts.bucket_history
 
-    def minimum_of(config: Any) -> Any:
+    def resolve(config: Any) -> Any:
         policy = config.policy.classifications.get(classification) if classification else None
-        return policy.retention_min_days if policy else None
+        return (policy.retention_min_days, policy.immutable) if policy else None
 
-    def states_for(minimum: Any) -> dict:
-        if minimum is None:
-            return {}
-        return history.day_states(bucket.resource, ctx.period, ctx.as_of,
-                                  weak=lambda r: r.seconds is None or r.seconds < minimum * 86400)
+    lock: dict = {}
 
-    states, changes = daily.by_config(ctx, minimum_of, states_for)
+    def lock_states() -> dict:
+        if not lock:
+            lock.update(history.lock_day_states(bucket.resource, ctx.period, ctx.as_of))
+        return lock
+
+    def states_for(value: Any) -> dict:
+        if value is None:  # not in that day's configuration: the minimum is unknown, and so is the day
+            return {day: "unknown" if state == "kept" else state for day, state in
+                    history.day_states(bucket.resource, ctx.period, ctx.as_of, weak=lambda r: False).items()}
+        minimum, immutable = value
+        states = history.day_states(bucket.resource, ctx.period, ctx.as_of,
+                                    weak=lambda r: r.seconds is None or r.seconds < minimum * 86400)
+        return daily.combine([states, lock_states()]) if immutable else states
+
+    segments = daily.config_segments(ctx, resolve)
+    states, changes = daily.by_config(ctx, resolve, states_for)
     broken, unknown = daily.exception_days(states)
+    in_force = {day: value for days, value, _ in segments for day in days}
+    locked_days = [d for d in states if in_force.get(d) and in_force[d][1]]  # days the classification required a lock
+    extra: dict[str, Any] = {}
+    whys = []
     unlogged = history.unlogged(bucket.resource, ctx.period)
     if unlogged:
         when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
-        why = (f"the bucket updates of {when} were logged without the request body, so the retention policy they left "
-               "is unknown until the next read of the bucket")
-    else:
-        why = "no read of the bucket covers them and no complete Admin Activity log query joins them to a read"
-    key = f"policy.classifications.{classification}.retention_min_days"
-    return states, broken, unknown, why, daily.threshold_words(changes, key, lambda v: f"{v} days")
+        whys.append(f"the bucket updates of {when} were logged without the request body, so the retention policy they left "
+                    "is unknown until the next read of the bucket")
+    if locked_days:
+        extra["lock_days"] = {ctx.period.day_isos[d]: lock_states().get(d, "unknown") for d in locked_days}
+        if any(lock_states().get(d) == "unknown" for d in unknown):
+            whys.append("whether the policy was locked is unknown there: no read shows it and no complete Admin Activity "
+                        "query that asked for retention-policy locks (storage.buckets.lockRetentionPolicy) joins them to one")
+    if any(value is None for _, value, _ in changes):
+        whys.append(f"a configuration in force then has no classification {classification}")
+    if not whys:
+        whys.append("no read of the bucket covers them and no complete Admin Activity log query joins them to a read")
+    words = _threshold_note(changes, classification, _BUCKET_THRESHOLDS)
+    thresholds = _threshold_details(changes, classification, _BUCKET_THRESHOLDS)
+    if thresholds:
+        extra["thresholds"] = thresholds
+    return states, broken, unknown, "; ".join(whys), words, extra
 
 
 def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlInstance | None, facts: Any,
@@ -350,16 +550,23 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
         problems.append(f"no lifecycle rule deletes backups by the {maximum}-day maximum")
     if bucket.lifecycle_deletes and any(a is None for a in delete_ages):
         problems.append("a lifecycle delete rule has conditions other than age; review it by hand")
-    states, broken, unknown, why, thresholds = _bucket_days(bucket, classification, facts, ctx)
-    details: dict[str, Any] = {"classification": classification}
+    states, broken, unknown, why, thresholds, extra = _bucket_days(bucket, classification, facts, ctx)
+    details: dict[str, Any] = {"classification": classification, **extra}
     if states:
         isos = ctx.period.day_isos
         details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
                        unknown_days=[isos[d] for d in unknown])
     days_words = ""
-    if broken:
-        days_words += (f" Day by day, the bucket had no retention policy of at least the minimum on {len(broken)} days: "
-                       f"{daily.day_ranges(broken)}.")
+    unlocked = sorted(date.fromisoformat(d) for d, s in extra.get("lock_days", {}).items() if s == "broken")
+    short = [d for d in broken if d not in set(unlocked)]
+    if short:
+        days_words += (f" Day by day, the bucket had no retention policy of at least the minimum on {len(short)} days: "
+                       f"{daily.day_ranges(short)}.")
+    if unlocked:
+        since = facts.bucket_history.locked_from(bucket.resource)
+        days_words += (f" The classification requires immutable backups, and the policy was not locked on {len(unlocked)} "
+                       f"days: {daily.day_ranges(unlocked)}" + (f" (locked from {since:%Y-%m-%d %H:%M} UTC)" if since else "")
+                       + ".")
     if unknown:
         days_words += f" {len(unknown)} days are unknown ({daily.day_ranges(unknown)}): {why}."
     if thresholds:
@@ -401,6 +608,7 @@ CHECK = Check(
                 "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
                 "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
                 "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
-    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history", "bucket_history"),
+    needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history", "bucket_history",
+           "final_snapshots", "config_changes"),
     evaluate=evaluate,
 )

@@ -48,7 +48,7 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "monitoring_history": ("monitoring_observations", "monitoring_changes", "monitoring_listings", "log_coverage"),
     "backupdr": ("backupdr_associations", "backupdr_plans", "backupdr_vaults", "backupdr_data_sources", "backupdr_backups"),
     "kms_history": ("kms_keys", "kms_key_versions", "kms_version_observations", "kms_version_changes", "log_coverage"),
-    "bucket_history": ("bucket_observations", "bucket_changes", "bucket_log_coverage"),
+    "bucket_history": ("bucket_observations", "bucket_changes", "bucket_log_coverage", "bucket_lock_coverage"),
 }
 
 
@@ -251,7 +251,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)
-    parts["bucket_history"] = build_bucket_history(raw["bucket_observations"], raw["bucket_changes"], raw["bucket_log_coverage"])
+    parts["bucket_history"] = build_bucket_history(raw["bucket_observations"], raw["bucket_changes"], raw["bucket_log_coverage"],
+                                                   raw["bucket_lock_coverage"])
     parts["sql_stores"] = parts["stores"].only(SQL_TYPE)
     listed = {i.resource for i in raw["sql_instances"]}
     gone = list({i.resource: i for i in raw["final_snapshots"] if i.resource not in listed}.values())  # deleted: as last seen

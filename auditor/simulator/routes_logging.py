@@ -116,6 +116,16 @@ def bucket_update_entry(project: Project, bucket: Any, when: dt.datetime, reques
     }
 
 
+def bucket_lock_entry(project: Project, bucket: Any, when: dt.datetime, body_logged: bool) -> dict[str, Any]:
+    """ret2: a retention-policy lock (Buckets: lockRetentionPolicy, the JSON API method id as methodName: unconfirmed
+    for the log); the lock takes no request body, so `request` holds only its parameters, and only when `body_logged`."""
+    entry = bucket_update_entry(project, bucket, when, {"bucket": bucket.name, "ifMetagenerationMatch": "1"} if body_logged else None)
+    entry["insertId"] = _insert_id(project.id, bucket.name, "lock", when.isoformat())
+    entry["protoPayload"]["methodName"] = "storage.buckets.lockRetentionPolicy"
+    entry["protoPayload"]["authorizationInfo"][0]["permission"] = "storage.buckets.update"  # the method's permission
+    return entry
+
+
 def clone_entries(project: Project, inst: SqlInstance, op: Any) -> list[dict[str, Any]]:
     """A clone in the Admin Activity log, as Cloud SQL logs a long-running method: a first entry when it starts
     (with the request: `cloneContext`, its `pointInTime` for a point-in-time clone) and a last when it ends,
@@ -318,6 +328,8 @@ def _project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any
             if spell.end is not None:
                 policy = {"retentionPolicy": {"retentionPeriod": str(int(bucket.retention_days or 0) * 86400)}}
                 out.append(bucket_update_entry(project, bucket, spell.end, policy if spell.body_logged else None))
+        if bucket.locked_at is not None:  # ret2: the lock, once
+            out.append(bucket_lock_entry(project, bucket, bucket.locked_at, bucket.lock_body_logged))
     horizon = ts(scenario.now)
     return [e for e in out if e["timestamp"] <= horizon]
 

@@ -66,7 +66,7 @@ def bucket_json(project: Project, bucket: Bucket, now: dt.datetime | None = None
         if restored:  # set again: in effect from then
             effective = ts(max(restored))
         body["retentionPolicy"] = {"retentionPeriod": str(bucket.retention_days * DAY), "effectiveTime": effective,
-                                   "isLocked": bucket.retention_locked}
+                                   "isLocked": bucket.locked_at_moment(now)}
     if bucket.versioning:
         body["versioning"] = {"enabled": True}
     if bucket.lifecycle_delete_age_days is not None:

@@ -67,18 +67,30 @@ class Bucket(Strict):
     retention_effective_time: dt.datetime | None = None  # default: the bucket's create_time
     objects: list[BucketObject] = []
     retention_removed: list[RetentionRemoved] = []  # spans without the retention policy (an unlocked one can go)
+    # ret2 (issue 13): when the (retention_locked) policy was locked: unlocked before, locked from then (permanent),
+    # an Admin Activity storage.buckets.lockRetentionPolicy entry at that moment, with a request only when
+    # `lock_body_logged` (the lock takes no request body; whether detailed audit logging shows one is unconfirmed)
+    locked_at: dt.datetime | None = None
+    lock_body_logged: bool = False
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
     _utc_effective = field_validator("retention_effective_time")(lambda v: None if v is None else utc(v))
+    _utc_locked = field_validator("locked_at")(lambda v: None if v is None else utc(v))
 
     @model_validator(mode="after")
     def _lock_needs_policy(self) -> "Bucket":
         if self.retention_locked and self.retention_days is None:
             raise ValueError("retention_locked needs retention_days")
+        if self.locked_at is not None and not self.retention_locked:
+            raise ValueError("locked_at needs retention_locked: true (the policy it locks)")
         if self.retention_removed and (self.retention_days is None or self.retention_locked):
             raise ValueError("retention_removed needs an unlocked retention policy (retention_days, retention_locked false): "
                              "a locked policy cannot be removed")
         return self
+
+    def locked_at_moment(self, moment: dt.datetime | None) -> bool:
+        """Whether the policy reads `isLocked: true` at `moment` (from `locked_at` on, when given)."""
+        return self.retention_locked and (self.locked_at is None or moment is None or moment >= self.locked_at)
 
     def retention_at(self, moment: dt.datetime) -> bool:
         """Whether the retention policy is in force at `moment` (not inside a `retention_removed` span)."""

@@ -21,7 +21,7 @@ from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, L
 from auditor.facts.declare import Cost, Fact, Source, key_scope
 from auditor.facts.kms_log import is_kms_entry, kms_change
 from auditor.facts.sources import monitoring_log
-from auditor.facts.bucket_history import UPDATE_METHODS as BUCKET_METHODS, BucketChange, bucket_change
+from auditor.facts.bucket_history import CHANGE_METHODS as BUCKET_METHODS, LOCK_METHOD, BucketChange, bucket_change
 
 WINDOW_STATUS = {
     "STATUS_SUCCEEDED": "succeeded",
@@ -218,7 +218,7 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             change = config_change(entry, instance, stamp, key, item_id) if instance and key and stamp else None
             if change:
                 emit("config_changes", change)
-        elif isinstance(proto, dict) and proto.get("methodName") in BUCKET_METHODS:  # Cloud Storage bucket updates
+        elif isinstance(proto, dict) and proto.get("methodName") in BUCKET_METHODS:  # Cloud Storage bucket updates, locks
             change = bucket_change(entry, item_id)
             if change:
                 emit("bucket_changes", change)
@@ -270,6 +270,9 @@ def on_complete(call: dict[str, Any], manifest: dict[str, Any], emit) -> None:
         if BUCKET_METHODS[0] in str((call.get("params") or {}).get("filter", "")):
             # the query asked for bucket updates too (older lockers' did not: they cover nothing for buckets)
             emit("bucket_log_coverage", LogSpan(call["scope"], span[0], span[1], call["id"]))
+        if LOCK_METHOD in str((call.get("params") or {}).get("filter", "")):
+            # ret2: it asked for retention-policy locks too (earlier lockers' did not: they cover nothing for the lock)
+            emit("bucket_lock_coverage", LogSpan(call["scope"], span[0], span[1], call["id"]))
 
 
 def _by_key(values: list[Any]) -> list[Any]:
@@ -335,11 +338,13 @@ FACTS = (
          doc="Cloud Storage bucket updates (retention policy set, removed, or not said), from the Admin Activity audit log"),
     Fact("bucket_log_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
          doc="the spans of time complete audit-log queries that asked for bucket updates covered"),
+    Fact("bucket_lock_coverage", "project", key=lambda s: s.scope, dedupe=_spans,
+         doc="the spans of time complete audit-log queries that asked for bucket retention-policy locks covered"),
 )
 SOURCES = (
     Source("logging", "entries.list", "project",
            fills=("backup_windows", "config_changes", "activation_changes", "sql_clones", "log_coverage", "kms_version_changes",
-                  "monitoring_changes", "bucket_changes", "bucket_log_coverage"),
+                  "monitoring_changes", "bucket_changes", "bucket_log_coverage", "bucket_lock_coverage"),
            permissions=("logging.logEntries.list",), field="entries", read=read, on_complete=on_complete,
            cost=Cost(page_cap=1000, per="project", shape="audit_entries")),
 )
