@@ -41,18 +41,18 @@ def _required(ctx: CheckContext, labels: dict[str, str], resource: str) -> tuple
 
 
 def _thresholds(classification: str | None, ctx: CheckContext):
-    """config -> (cross_region required, accept_multi_region) that configuration sets for the data, or None when it
-    lacks a classification some stored configuration names (those days are unknown). Unclassified data, or a
+    """config -> (cross_region required, accept_multi_region) that configuration sets for the data; required is None
+    when it lacks a classification some stored configuration names (those days are unknown). Unclassified data, or a
     classification no configuration names, must be kept cross-region, as before days had their own configuration."""
     configs = [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]
     named = classification is not None and any(classification in c.policy.classifications for c in configs)
 
-    def resolve(config: Any) -> tuple[bool, bool] | None:
+    def resolve(config: Any) -> tuple[bool | None, bool]:
         accept = config.policy.accept_multi_region
         if not named:
             return (True, accept)
         policy = config.policy.classifications.get(classification)
-        return None if policy is None else (policy.cross_region, accept)
+        return (None if policy is None else policy.cross_region, accept)
 
     return resolve
 
@@ -66,7 +66,7 @@ def _named(changes: list, classification: str | None) -> tuple[str, list[dict[st
 
 
 def _absent_days(segments: list) -> list:
-    return [day for days, value, _ in segments if value is None for day in days]
+    return [day for days, value, _ in segments if value[0] is None for day in days]
 
 
 def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
@@ -100,7 +100,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                        expected=expected, details={"classification": classification, **placed, **more, **day_details},
                        evidence=evidence)
 
-    if not required and not (varied and any(value is None or value[0] for _, value, _ in segments)):
+    if not required and not (varied and any(value[0] is not False for _, value, _ in segments)):
         return finding(NOT_APPLICABLE, f"{name}: its classification ({classification}) does not require cross-region backups.")
     if setting.enabled is False and required:
         return finding(FAIL, f"{name}: automated backups are disabled, so no backup is kept in a separate region.")
@@ -139,6 +139,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                f"(policy.classifications.{classification}), so no requirement applied")
     else:
         why = daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)
+    verb = "judged" if unknown and absent and set(unknown) <= absent else "established"
     if states:
         isos = ctx.period.day_isos
         day_details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
@@ -155,7 +156,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         day_details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
-        return finding(INCONCLUSIVE, f"{head} the backup location could not be established on {len(unknown)} days "
+        return finding(INCONCLUSIVE, f"{head} the backup location could not be {verb} on {len(unknown)} days "
                                      f"({daily.day_ranges(unknown)}): {why}." + unset_note)
     if not isinstance(backups, Known):
         return finding(INCONCLUSIVE, f"{head} the configuration passes ({config_verdict.reason}), but the retained backups "
@@ -186,13 +187,12 @@ def _day_states(instance: SqlInstance, source: Any, accept: bool, runs: list[Any
 _OUTSIDE = ("not_applicable", "not_due")
 
 
-def _states_in_force(value: tuple[bool, bool] | None, instance: SqlInstance, source: Any, runs: list[Any], facts: Any,
+def _states_in_force(value: tuple[bool | None, bool], instance: SqlInstance, source: Any, runs: list[Any], facts: Any,
                      ctx: CheckContext) -> dict:
     """The days judged against one configuration's (cross_region, accept_multi_region). Not required: a day whose
     placement is known is kept whatever it was; absent (None): every day it existed is unknown."""
-    accept = value[1] if value is not None else ctx.config.policy.accept_multi_region
-    base = _day_states(instance, source, accept, runs, facts, ctx)
-    if value is None:
+    base = _day_states(instance, source, value[1], runs, facts, ctx)
+    if value[0] is None:
         return {day: state if state in _OUTSIDE else "unknown" for day, state in base.items()}
     if not value[0]:
         return {day: "kept" if state == "broken" else state for day, state in base.items()}
@@ -211,7 +211,7 @@ def _segment_problems(segments: list, region: str | None, source: Any, locations
     by stretch, not by day: where the backups of those days landed, against the thresholds in force then)."""
     out: list[str] = []
     for days, value, _ in segments:
-        if value is None or not value[0]:
+        if not value[0]:  # not required, or absent (its days are unknown: _absent_days)
             continue
         for location in locations_for(days):
             verdict = judge(source, region, lookup(location), location, value[1])
@@ -282,7 +282,7 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
     rule = f"backup-of:{source.rsplit('/', 1)[-1]}"
     evidence = list(bucket.evidence) + (list(store.evidence) if store else [])
     segments = daily.config_segments(ctx, _thresholds(classification, ctx))
-    varied = len({value for _, value, _ in segments}) > 1 and any(value is None or value[0] for _, value, _ in segments)
+    varied = len({value for _, value, _ in segments}) > 1 and any(value[0] is not False for _, value, _ in segments)
     if not required and not varied:
         return Finding(ID, bucket.resource, rule, NOT_APPLICABLE, f"Bucket {bucket.name} backs up {source}, whose classification "
                        f"({classification}) does not require cross-region backups.", observed=observed, evidence=evidence)
@@ -314,7 +314,7 @@ def _bucket_days(bucket: Bucket, source_location: str, target: Any, segments: li
                 states[day] = "not_due"
             elif created is not None and day < created:
                 states[day] = "not_applicable"
-            elif value is None or created is None:  # no requirement that day, or since when it existed is unknown
+            elif value[0] is None or created is None:  # no requirement that day, or since when it existed is unknown
                 states[day] = "unknown"
             elif not value[0]:
                 states[day] = "kept"

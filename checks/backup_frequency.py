@@ -195,18 +195,18 @@ def _sub_daily(states: dict[date, str], successes: list[datetime], stops: list[t
 
 
 def _thresholds(classification: str | None, ctx: CheckContext):
-    """config -> (interval seconds, window seconds) that configuration sets for the data, or None when it lacks a
-    classification some stored configuration names (those days are unknown). Unclassified data, or a classification
+    """config -> (interval seconds, window seconds) that configuration sets for the data; the interval is None when
+    it lacks a classification some stored configuration names (those days are unknown). Unclassified data, or a classification
     no configuration names, gets the default daily interval, as before days were judged by their own configuration."""
     configs = [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]
     named = classification is not None and any(classification in c.policy.classifications for c in configs)
 
-    def resolve(config: Any) -> tuple[float, float] | None:
+    def resolve(config: Any) -> tuple[float | None, float]:
         window = config.policy.backup_window.total_seconds()
         if not named:
             return (86400.0, window)
         policy = config.policy.classifications.get(classification)
-        return None if policy is None else (policy.backup_interval.total_seconds(), window)
+        return (None if policy is None else policy.backup_interval.total_seconds(), window)
 
     return resolve
 
@@ -310,10 +310,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     gap_start = max(ctx.period.starts_at, instance.create_time) if instance.create_time else ctx.period.starts_at
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
 
-    def states_for(value: tuple[float, float] | None) -> dict[date, str]:
-        """The days judged against one configuration's (interval, window); None: its classification is absent."""
-        judged = day_states(instance, attempts, stops, ctx, log_readable,
-                            window or (timedelta(seconds=value[1]) if value else None), covered, unsure)
+    def states_for(value: tuple[float | None, float]) -> dict[date, str]:
+        """The days judged against one configuration's (interval, window); interval None: the classification is absent."""
+        judged = day_states(instance, attempts, stops, ctx, log_readable, window or timedelta(seconds=value[1]), covered, unsure)
         if horizon is not None:
             for (day, state), opens in zip(list(judged.items()), ctx.period.openings(start_clock)):
                 if state == "missed" and opens < horizon:
@@ -324,7 +323,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
                     judged[day] = "not_applicable"
                 elif life.alive_until and opens > life.alive_until and state == "missed":
                     judged[day] = "unknown"
-        if value is None:  # no threshold in force that day: nothing can be kept or missed against it
+        if value[0] is None:  # no threshold in force that day: nothing can be kept or missed against it
             return {day: state if state in ("not_applicable", "not_due") else "unknown" for day, state in judged.items()}
         if value[0] < 86400:
             _sub_daily(judged, successes, stops, gap_start, period_end, timedelta(seconds=value[0] + value[1]), ctx)
@@ -347,9 +346,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     due = counts["succeeded"] + counts["missed"] + counts["unknown"] + len(broken)
     # the rules of each stretch of days that had one configuration: a day without a success is missed where the
     # interval is a day or less; the longest interval is measured against that stretch's interval plus window
-    ruled = {day for days, value, _ in segments if value is not None and value[0] <= 86400 for day in days}
+    ruled = {day for days, value, _ in segments if value[0] is not None and value[0] <= 86400 for day in days}
     missed_ruled = [d for d in missed if d in ruled]
-    absent = [day for days, value, _ in segments if value is None for day in days]
+    absent = [day for days, value, _ in segments if value[0] is None for day in days]
     # hoisted (thousands of attempts), and in UTC like the attempts: the same instants, a cheaper comparison
     first = (ctx.period.starts_at - timedelta(days=1)).astimezone(timezone.utc)
     after = ctx.period.ends_at.astimezone(timezone.utc)
@@ -363,7 +362,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         problems.append(f"on {len(broken)} days the last successful backup was, at some moment, longer ago than the "
                         f"interval in force plus the backup window: {day_ranges(broken)}")
     for days, value, _ in segments:
-        if value is None:
+        if value[0] is None:
             continue
         low, high = max(gap_start, ctx.period.at(days[0])), min(period_end, ctx.period.at(days[-1] + timedelta(days=1)))
         judged = [states.get(day) for day in days]

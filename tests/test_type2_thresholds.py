@@ -1,0 +1,259 @@
+"""backup-frequency and backup-cross-region: each day judged by the thresholds of its own day's stored configuration.
+
+Project `thr-prod`, every instance in us-east1, backed up once a day at 03:00 UTC (the simulator's daily
+success), lockers at 06:00 UTC. Three configurations, each stored by the lockers that ran with it:
+
+  A  (lockers before Aug 20)  narrowed 24h, widened cross_region false, legacy present, accept_multi_region false
+  B  (from Aug 20)            as A, but widened cross_region true
+  C  (from Sep 11)            as B, but narrowed 12h, accept_multi_region true, and no classification `legacy`
+
+The days before the first locker take its configuration (A). backup_window is 4h throughout. By hand:
+
+- narrow-pg (narrowed, backups to us-west1): one backup a day is within 24h + 4h, so Jul 1..Sep 10 are kept
+  (`succeeded`); from Sep 11 the limit is 12h + 4h = 16h, and every day from Sep 11 has a moment more than 16h
+  after the previous 03:00 backup (Sep 11 00:00..03:00 is 21..24h after Sep 10's): Sep 11..Sep 30 broken (Sep 30
+  too: at 00:00 its last backup is 21h old, before the 06:00 clock). Its placement passes under both values of
+  accept_multi_region (us-west1 is a region).
+- local-pg (widened, backups to us-east1, its own region): no separate region required until Aug 19 (kept),
+  required from Aug 20: Aug 20..Sep 30 are exceptions. Its declared backup bucket local-dumps (US-EAST1,
+  created Jul 15 00:00, its location fixed): Jul 1..Jul 14 not applicable, Jul 15..Aug 19 kept, Aug 20..Sep 30
+  broken. Its frequency is unaffected (widened stays 24h): pass.
+- multi-pg (internal, backups to the US multi-region): refused while accept_multi_region is false (Jul 1..Sep 10),
+  accepted from Sep 11: exceptions exactly Jul 1..Sep 10.
+- dropped-pg (legacy, backups to us-west1): configuration C has no `legacy`, so its days from Sep 11 are unknown
+  (Sep 30 too: its 03:00 backup had succeeded by the 06:00 clock, but no interval was in force to judge it
+  against), named; Jul 1..Sep 10 are kept.
+
+One quarter-end run stores one configuration (C) for the whole period, judged as before: no threshold named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+from testkit import days_between
+
+from auditor.config import load_config
+from auditor.runner import collect, evaluate
+from auditor.simulator import Simulator
+from auditor.simulator.quota import Quota
+from auditor.simulator.scenario import parse_scenario
+
+UTC = dt.timezone.utc
+SQL = "//cloudsql.googleapis.com/projects/thr-prod/instances"
+NARROW, LOCAL, MULTI, DROPPED = (f"{SQL}/{n}" for n in ("narrow-pg", "local-pg", "multi-pg", "dropped-pg"))
+DUMPS = "//storage.googleapis.com/thr-local-dumps"
+FEW = (dt.date(2026, 8, 12), dt.date(2026, 8, 20), dt.date(2026, 9, 11), dt.date(2026, 9, 30))
+
+
+def _instance(name, classification, location):
+    return {"name": name, "region": "us-east1", "database_version": "POSTGRES_16",
+            "labels": {"data-classification": classification},
+            "backup": {"enabled": True, "start_time": "03:00", "location": location, "retained_backups": 14}}
+
+
+SCENARIO = {
+    "name": "thresholds", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
+    "organization": {"id": "994", "display_name": "thresholds.example"},
+    "projects": [{"id": "thr-prod", "number": "337",
+                  "sql_instances": [_instance("narrow-pg", "narrowed", "us-west1"), _instance("local-pg", "widened", "us-east1"),
+                                    _instance("multi-pg", "internal", "us"), _instance("dropped-pg", "legacy", "us-west1")],
+                  "buckets": [{"name": "thr-local-dumps", "location": "US-EAST1", "create_time": "2026-07-15T00:00:00Z",
+                               "labels": {"data-classification": "widened"}}]}],
+}
+
+
+def _policy(name):
+    classes = {"narrowed": {"backup_interval": "12h" if name == "C" else "24h", "retention_min_days": 7},
+               "widened": {"backup_interval": "24h", "retention_min_days": 7, "cross_region": name != "A"},
+               "internal": {"backup_interval": "24h", "retention_min_days": 7}}
+    if name != "C":
+        classes["legacy"] = {"backup_interval": "24h", "retention_min_days": 7}
+    return {"country": "US", "accept_multi_region": name == "C", "backup_window": "4h", "classifications": classes}
+
+
+def _configs(root):
+    (root / "inventory.yaml").write_text(yaml.safe_dump({
+        "reviewed": "2026-06-30", "owner": "data@thresholds.example",
+        "stores": [{"resource": LOCAL, "classification": "widened", "owner": "data",
+                    "backup": ["cloudsql-automated", {"backup-bucket": DUMPS}]},
+                   {"resource": DUMPS, "classification": "widened", "owner": "data"}]}))
+    configs = {}
+    for name in "ABC":
+        folder = root / f"config-{name}"
+        folder.mkdir(exist_ok=True)
+        (folder / "auditor.yaml").write_text(yaml.safe_dump({
+            "organization": "Thresholds Ltd", "period": {"quarter": "2026-Q3"}, "inventory": str(root / "inventory.yaml"),
+            "gcp": {"projects": ["thr-prod"], "credentials": "anonymous"}, "policy": _policy(name)}))
+        configs[name] = load_config(folder / "auditor.yaml").model_copy(update={"github": None})
+    return configs
+
+
+def _config_of(day):
+    return "C" if day >= dt.date(2026, 9, 11) else "B" if day >= dt.date(2026, 8, 20) else "A"
+
+
+def _run(root, days):
+    """One locker per day at 06:00 UTC, each with the configuration of its day (`_config_of`); merged."""
+    configs = _configs(root)
+    dirs, ids = [], {}
+    # no Logging read quota: the lockers stand for collections days apart, made here seconds apart
+    with Simulator(parse_scenario(SCENARIO), port=0, now=dt.datetime.combine(days[0], dt.time(6), tzinfo=UTC),
+                   quota=Quota(limits=[])) as sim:
+        for day in days:
+            sim.set_clock(dt.datetime.combine(day, dt.time(6), tzinfo=UTC))
+            run = collect(configs[_config_of(day)].with_endpoints(sim.url), root / f"day-{day}" / "evidence")
+            dirs.append(run.evidence_dir)
+            ids[day.isoformat()] = run.manifest["locker_id"]
+    ids["first"] = ids[days[0].isoformat()]  # its configuration is in force from Jul 1 (before it, nothing else was stored)
+    return evaluate(dirs), ids
+
+
+@pytest.fixture(scope="module")
+def few(tmp_path_factory):
+    """Four lockers: Aug 12 (A), Aug 20 (B), Sep 11 (C), Sep 30 (C): a few seconds."""
+    return _run(tmp_path_factory.mktemp("thr-few"), list(FEW))
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """92 lockers, one a day Jul 1 .. Sep 30 (over a minute on 2 cores: `make type2`)."""
+    import os
+
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
+    days = [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)]
+    return _run(tmp_path_factory.mktemp("thr-daily"), days)
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("thr-single"), [dt.date(2026, 9, 30)])[0]
+
+
+def _found(results, check):
+    (control,) = [c for c in results["controls"] if c["id"] == check]
+    return {f["resource"]: f for f in control["findings"]}
+
+
+def _states(finding, first, last):
+    return {finding["details"]["days"][d] for d in days_between(first, last)}
+
+
+def _frequency_narrowed(results, ids, setter):
+    narrow = _found(results, "backup-frequency")[NARROW]
+    assert narrow["status"] == "fail", narrow["message"]
+    assert narrow["details"]["exception_days"] == days_between("2026-09-11", "2026-09-30")
+    assert _states(narrow, "2026-07-01", "2026-09-10") == {"succeeded"}
+    assert _states(narrow, "2026-09-11", "2026-09-30") == {"broken"}
+    assert narrow["details"]["missed_days"] == []  # each day had its backup; too few for 12h
+    assert narrow["details"]["thresholds"] == [
+        {"key": "policy.classifications.narrowed.backup_interval", "value": 24.0, "from": "2026-07-01", "locker": ids["first"]},
+        {"key": "policy.classifications.narrowed.backup_interval", "value": 12.0, "from": "2026-09-11", "locker": ids[setter]}]
+    assert ("policy.classifications.narrowed.backup_interval was 24h until 2026-09-10, 12h from 2026-09-11 "
+            f"(the configuration stored in locker {ids[setter]})") in narrow["message"]
+    assert "2026-09-11..2026-09-30" in narrow["message"]
+    local = _found(results, "backup-frequency")[LOCAL]
+    assert local["status"] == "pass", local["message"]  # widened stays 24h: nothing to name
+    assert "thresholds" not in local["details"]
+
+
+def _placement(results, ids, setters):
+    found = _found(results, "backup-cross-region")
+    local = found[LOCAL]
+    assert local["status"] == "fail", local["message"]
+    assert local["details"]["exception_days"] == days_between("2026-08-20", "2026-09-30")
+    assert _states(local, "2026-07-01", "2026-08-19") == {"kept"}
+    assert local["details"]["unknown_days"] == []
+    assert {"key": "policy.classifications.widened.cross_region", "value": True, "from": "2026-08-20",
+            "locker": ids[setters["B"]]} in local["details"]["thresholds"]
+    assert ("policy.classifications.widened.cross_region was false until 2026-08-19, true from 2026-08-20 "
+            f"(the configuration stored in locker {ids[setters['B']]})") in local["message"]
+
+    multi = found[MULTI]
+    assert multi["status"] == "fail", multi["message"]
+    assert multi["details"]["exception_days"] == days_between("2026-07-01", "2026-09-10")
+    assert _states(multi, "2026-09-11", "2026-09-30") == {"kept"}
+    assert ("policy.accept_multi_region was false until 2026-09-10, true from 2026-09-11 "
+            f"(the configuration stored in locker {ids[setters['C']]})") in multi["message"]
+    assert {"key": "policy.accept_multi_region", "value": True, "from": "2026-09-11", "locker": ids[setters["C"]]} \
+        in multi["details"]["thresholds"]
+
+    narrow = found[NARROW]
+    assert narrow["status"] == "pass", narrow["message"]  # a region: either value of accept_multi_region passes it
+    assert _states(narrow, "2026-07-01", "2026-09-30") == {"kept"}
+
+    dumps = found[DUMPS]
+    assert dumps["status"] == "fail", dumps["message"]
+    assert _states(dumps, "2026-07-01", "2026-07-14") == {"not_applicable"}
+    assert _states(dumps, "2026-07-15", "2026-08-19") == {"kept"}
+    assert dumps["details"]["exception_days"] == days_between("2026-08-20", "2026-09-30")
+    assert "policy.classifications.widened.cross_region" in dumps["message"]
+
+
+def _dropped(results, ids, setter):
+    frequency = _found(results, "backup-frequency")[DROPPED]
+    assert frequency["status"] == "inconclusive", frequency["message"]
+    assert frequency["details"]["unknown_days"] == days_between("2026-09-11", "2026-09-30")
+    assert _states(frequency, "2026-07-01", "2026-09-10") == {"succeeded"}
+    assert "no classification 'legacy'" in frequency["message"] and ids[setter] in frequency["message"]
+    assert {"key": "policy.classifications.legacy.backup_interval", "value": None, "from": "2026-09-11",
+            "locker": ids[setter]} in frequency["details"]["thresholds"]
+    placement = _found(results, "backup-cross-region")[DROPPED]
+    assert placement["status"] == "inconclusive", placement["message"]
+    assert placement["details"]["unknown_days"] == days_between("2026-09-11", "2026-09-30")
+    assert _states(placement, "2026-07-01", "2026-09-10") == {"kept"}
+    assert "no classification 'legacy'" in placement["message"]
+
+
+# -- four lockers (in the suite) ---------------------------------------------------------------------------
+
+def test_a_narrowed_interval_fails_exactly_the_days_from_the_locker_that_narrowed_it(few):
+    results, ids = few
+    _frequency_narrowed(results, ids, "2026-09-11")
+
+
+def test_cross_region_turned_on_and_multi_region_accepted_mid_quarter_judge_their_own_days(few):
+    results, ids = few
+    _placement(results, ids, {"B": "2026-08-20", "C": "2026-09-11"})
+
+
+def test_a_configuration_without_the_classification_leaves_its_days_unknown_and_says_so(few):
+    results, ids = few
+    _dropped(results, ids, "2026-09-11")
+
+
+# -- one quarter-end run (in the suite): one configuration, judged as before ------------------------------------
+
+def test_one_run_judges_the_whole_period_by_its_one_configuration_and_names_no_change(single):
+    frequency, placement = _found(single, "backup-frequency"), _found(single, "backup-cross-region")
+    for finding in [*frequency.values(), *placement.values()]:
+        assert "thresholds" not in finding["details"], finding["resource"]
+        assert " was " not in finding["message"] or "until" not in finding["message"], finding["message"]
+    # configuration C over the whole quarter: 12h for narrow-pg (every day short of it), multi-region accepted,
+    # widened required from Jul 1, and `legacy` in no configuration at all: the default daily interval, as before
+    assert frequency[NARROW]["details"]["exception_days"] == days_between("2026-07-01", "2026-09-30")
+    assert "over the 16-hour limit" in frequency[NARROW]["message"]
+    assert placement[MULTI]["status"] == "pass", placement[MULTI]["message"]
+    assert placement[LOCAL]["status"] == "fail"
+    assert placement[DUMPS]["status"] == "fail" and "days" not in placement[DUMPS]["details"]
+    assert frequency[DROPPED]["status"] == "pass", frequency[DROPPED]["message"]
+
+
+# -- 92 daily lockers (make type2) -------------------------------------------------------------------------------
+
+def test_daily_lockers_narrowed_interval(daily):
+    results, ids = daily
+    _frequency_narrowed(results, ids, "2026-09-11")
+
+
+def test_daily_lockers_cross_region_and_multi_region(daily):
+    results, ids = daily
+    _placement(results, ids, {"B": "2026-08-20", "C": "2026-09-11"})
+
+
+def test_daily_lockers_dropped_classification(daily):
+    results, ids = daily
+    _dropped(results, ids, "2026-09-11")
