@@ -257,3 +257,87 @@ def test_daily_lockers_cross_region_and_multi_region(daily):
 def test_daily_lockers_dropped_classification(daily):
     results, ids = daily
     _dropped(results, ids, "2026-09-11")
+
+
+# -- an instance deleted mid-period (its FINAL backup's snapshot: tests/test_deleted_instance.py) -------------------
+
+def _ctx_with(*stored):
+    """A context whose lockers stored these configurations: (day of the locker at 06:00 UTC, policy)."""
+    from test_deleted_instance import AS_OF, PERIOD
+
+    from auditor.checks_api import CheckContext
+    from auditor.config import Config
+
+    def config(policy):
+        return Config.model_validate({"organization": "T", "period": {"start": "2026-07-01", "end": "2026-07-10"},
+                                      "gcp": {"projects": ["p"], "credentials": "anonymous"}, "policy": policy})
+
+    configs = tuple((dt.datetime.combine(day, dt.time(6), tzinfo=UTC), f"L-{day:%m%d}", config(policy)) for day, policy in stored)
+    return CheckContext(config=configs[-1][2], period=PERIOD, as_of=AS_OF, configs=configs)
+
+
+def _restricted(interval="24h", cross_region=True):
+    return {"classifications": {"restricted": {"backup_interval": interval, "cross_region": cross_region}}}
+
+
+def test_a_deleted_instance_is_judged_by_the_interval_in_force_on_each_day_it_existed():
+    """crm-mysql (restricted), backed up at 03:00 (done 03:20) Jul 1..6, deleted Jul 6 12:00. The locker of Jul 5
+    stored restricted at 12h (limit 16h): Jul 5 00:00 is 20h40 after Jul 4's backup, Jul 6 00:00 20h40 after
+    Jul 5's: both broken; Jul 1..4 under 24h kept; Jul 7..10 after the deletion not applicable."""
+    from test_deleted_instance import DB, days, facts_for
+
+    from auditor.checks import backup_frequency
+
+    ctx = _ctx_with((dt.date(2026, 7, 2), _restricted("24h")), (dt.date(2026, 7, 5), _restricted("12h")))
+    (finding,) = [f for f in backup_frequency.evaluate(facts_for(), ctx) if f.resource == DB]
+    assert finding.status == "fail", finding.message
+    assert finding.details["days"] == {**days(1, 4, "succeeded"), **days(5, 6, "broken"), **days(7, 10, "not_applicable")}
+    assert finding.details["exception_days"] == ["2026-07-05", "2026-07-06"]
+    assert "12h from 2026-07-05 (the configuration stored in locker L-0705)" in finding.message
+    assert "deleted on 2026-07-06 12:00 UTC" in finding.message
+
+
+def test_a_deleted_instances_days_under_a_configuration_without_its_classification_are_unknown():
+    """The locker of Jul 4 stored no `restricted`: Jul 4..6 (it existed) unknown, never kept; Jul 1..3 kept."""
+    from test_deleted_instance import DB, days, facts_for
+
+    from auditor.checks import backup_cross_region, backup_frequency
+
+    other = {"classifications": {"internal": {"backup_interval": "24h"}}}
+    ctx = _ctx_with((dt.date(2026, 7, 2), _restricted()), (dt.date(2026, 7, 4), other))
+    facts = facts_for()
+    (frequency,) = [f for f in backup_frequency.evaluate(facts, ctx) if f.resource == DB]
+    assert frequency.status == "inconclusive", frequency.message
+    assert frequency.details["days"] == {**days(1, 3, "succeeded"), **days(4, 6, "unknown"), **days(7, 10, "not_applicable")}
+    assert "no classification 'restricted'" in frequency.message and "L-0704" in frequency.message
+    (placement,) = [f for f in backup_cross_region.evaluate(facts, ctx) if f.resource == DB]
+    assert placement.status == "inconclusive", placement.message
+    assert placement.details["days"] == {**days(1, 3, "kept"), **days(4, 6, "unknown"), **days(7, 10, "not_applicable")}
+    assert "no classification 'restricted'" in placement.message
+
+
+def test_cross_region_switched_off_for_a_deleted_instance_keeps_its_days_and_names_the_change():
+    """Backups of the deleted crm-mysql went to us-east1 (its region us-west1): a separate region either way, so
+    every day it existed is kept whether or not one was required; the change is named."""
+    from test_deleted_instance import DB, days, facts_for
+
+    from auditor.checks import backup_cross_region
+
+    ctx = _ctx_with((dt.date(2026, 7, 2), _restricted()), (dt.date(2026, 7, 4), _restricted(cross_region=False)))
+    (placement,) = [f for f in backup_cross_region.evaluate(facts_for(), ctx) if f.resource == DB]
+    assert placement.status == "pass", placement.message
+    assert placement.details["days"] == {**days(1, 6, "kept"), **days(7, 10, "not_applicable")}
+    assert "policy.classifications.restricted.cross_region was true until 2026-07-03, false from 2026-07-04" in placement.message
+
+
+def test_too_long_measures_each_stretch_from_the_last_success_and_restarts_after_a_stop():
+    from auditor.checks.backup_frequency import too_long
+
+    at = (lambda day, hour: dt.datetime(2026, 7, day, hour, tzinfo=UTC))
+    limit = dt.timedelta(hours=16)
+    successes = [at(1, 3), at(2, 3), at(2, 15)]
+    # Jul 1 03:00 -> Jul 2 03:00 is 24h: over the limit from Jul 1 19:00; Jul 2 15:00 -> the end (Jul 3 12:00) 21h
+    assert too_long(successes, [], at(1, 0), at(3, 12), limit) == [(at(1, 3), at(1, 19), at(2, 3)),
+                                                                     (at(2, 15), at(3, 7), at(3, 12))]
+    # stopped Jul 2 16:00 .. Jul 3 10:00: the clock restarts at 10:00, so 2h to the end is within it
+    assert too_long(successes, [(at(2, 16), at(3, 10))], at(1, 0), at(3, 12), limit) == [(at(1, 3), at(1, 19), at(2, 3))]
