@@ -130,6 +130,11 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     elif varied:  # no configured location (Cloud SQL's default multi-region): each stretch's landed backups
         problems += _segment_problems(segments, instance.region, source, lambda days: _landed_on(runs, days, ctx))
         states = {day: "unknown" for day in _absent_days(segments)}
+        # an unset location leaves no value in the history (None is also "unknown" there): a stretch whose thresholds
+        # refuse the default multi-region as read cannot be shown to have had it, nor another location: unknown
+        refused = [day for days, value, _ in segments if value[0]
+                   and not judge(source, instance.region, lookup(effective), effective, value[1]).ok for day in days]
+        states.update({day: "unknown" for day in refused})
     else:
         states = _day_states(instance, source, accept, runs, facts, ctx) if configured else {}
     broken, unknown = daily.exception_days(states)
@@ -137,6 +142,12 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if unknown and absent and set(unknown) <= absent:  # a dropped classification, not the history, leaves them unknown
         why = (f"the configuration in force on them has no classification {classification!r} "
                f"(policy.classifications.{classification}), so no requirement applied")
+    elif varied and not configured and unknown:
+        why = (f"no backup location is configured as read, and the thresholds in force on those days refuse Cloud SQL's "
+               f"default ({(effective or 'unknown').upper()}), but an unset location leaves no value in the history, so "
+               "where backups were configured to go then is unknown"
+               + (f"; and on {daily.day_ranges(sorted(absent))} the configuration has no classification {classification!r}"
+                  if absent else ""))
     else:
         why = daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)
     verb = "judged" if unknown and absent and set(unknown) <= absent else "established"
@@ -199,24 +210,28 @@ def _states_in_force(value: tuple[bool | None, bool], instance: SqlInstance, sou
     return base
 
 
-def _landed_on(runs: list[Any], days: list, ctx: CheckContext) -> list[str]:
-    """Where the succeeded backups of those days landed."""
-    wanted = set(days)
-    return sorted({r.location for r, day in zip(runs, ctx.period.days_of([r.time for r in runs]))
-                   if r.location and r.state == "succeeded" and day in wanted})
+def _landed_on(runs: list[Any], days: list, ctx: CheckContext) -> dict[str, list]:
+    """Where the succeeded backups of those days landed: location -> the days of its backups."""
+    wanted, out = set(days), {}
+    for run, day in zip(runs, ctx.period.days_of([r.time for r in runs])):
+        if run.location and run.state == "succeeded" and day in wanted and day not in out.get(run.location, ()):
+            out.setdefault(run.location, []).append(day)
+    return {location: sorted(found) for location, found in sorted(out.items())}
 
 
 def _segment_problems(segments: list, region: str | None, source: Any, locations_for: Any) -> list[str]:
     """Each stretch of days one configuration held, whose requirement its backups' locations fail (a route judged
-    by stretch, not by day: where the backups of those days landed, against the thresholds in force then)."""
+    by stretch, not by day: where the backups of those days landed, against the thresholds in force then).
+    `locations_for(days)`: location -> the days whose backups it holds."""
     out: list[str] = []
     for days, value, _ in segments:
         if not value[0]:  # not required, or absent (its days are unknown: _absent_days)
             continue
-        for location in locations_for(days):
+        for location, held in locations_for(days).items():
             verdict = judge(source, region, lookup(location), location, value[1])
             if not verdict.ok:
-                out.append(f"the backups of {daily.day_ranges(days)}, against the thresholds in force then: {verdict.reason}")
+                out.append(f"the backups of {daily.day_ranges(held)} (under the thresholds in force "
+                           f"{daily.day_ranges(days)}): {verdict.reason}")
     return list(dict.fromkeys(out))
 
 
@@ -232,8 +247,9 @@ def _backupdr_by_config(instance: SqlInstance, detail, backups, finding, observe
     if not detail.associations and not detail.missing:
         return finding(FAIL, f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no "
                              "backup plan association names it, so no backup is kept anywhere.")
+    # the vault keeps every backup of the stretch (its location never changes); each copy also says where it is
     problems = _segment_problems(segments, instance.region, lookup(instance.region),
-                                 lambda days: sorted(vaults | set(_landed_on(copies, days, ctx))))
+                                 lambda days: {**{v: days for v in sorted(vaults)}, **_landed_on(copies, days, ctx)})
     absent = _absent_days(segments)
     head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
     if problems:

@@ -24,6 +24,14 @@ The days before the first locker take its configuration (A). backup_window is 4h
   (Sep 30 too: its 03:00 backup had succeeded by the 06:00 clock, but no interval was in force to judge it
   against), named; Jul 1..Sep 10 are kept.
 
+- default-pg (internal, no backup location configured: Cloud SQL's default, the US multi-region): nothing in the
+  history shows an unset location on a past day, so the days whose thresholds refuse the multi-region
+  (Jul 1..Sep 10) are unknown, never passed; and the runs the earlier lockers listed (14 each, from Jul 29
+  on) landed in US while it was refused: a failure of that stretch.
+- vault-pg (widened, ENHANCED: its backups in the Backup and DR vault `v`, us-east1, its own region, a location
+  a vault never changes): judged by stretch, it fails on the stretch that required a separate region
+  (Aug 20..Sep 30), named.
+
 One quarter-end run stores one configuration (C) for the whole period, judged as before: no threshold named.
 """
 
@@ -44,6 +52,7 @@ from auditor.simulator.scenario import parse_scenario
 UTC = dt.timezone.utc
 SQL = "//cloudsql.googleapis.com/projects/thr-prod/instances"
 NARROW, LOCAL, MULTI, DROPPED = (f"{SQL}/{n}" for n in ("narrow-pg", "local-pg", "multi-pg", "dropped-pg"))
+DEFAULT, VAULTED = f"{SQL}/default-pg", f"{SQL}/vault-pg"
 DUMPS = "//storage.googleapis.com/thr-local-dumps"
 FEW = (dt.date(2026, 8, 12), dt.date(2026, 8, 20), dt.date(2026, 9, 11), dt.date(2026, 9, 30))
 
@@ -59,9 +68,16 @@ SCENARIO = {
     "organization": {"id": "994", "display_name": "thresholds.example"},
     "projects": [{"id": "thr-prod", "number": "337",
                   "sql_instances": [_instance("narrow-pg", "narrowed", "us-west1"), _instance("local-pg", "widened", "us-east1"),
-                                    _instance("multi-pg", "internal", "us"), _instance("dropped-pg", "legacy", "us-west1")],
+                                    _instance("multi-pg", "internal", "us"), _instance("dropped-pg", "legacy", "us-west1"),
+                                    _instance("default-pg", "internal", None),
+                                    {**_instance("vault-pg", "widened", None), "backup": {"enabled": True, "tier": "ENHANCED"},
+                                     "backupdr": {"plan": "projects/thr-vault/locations/us-east1/backupPlans/daily"}}],
                   "buckets": [{"name": "thr-local-dumps", "location": "US-EAST1", "create_time": "2026-07-15T00:00:00Z",
-                               "labels": {"data-classification": "widened"}}]}],
+                               "labels": {"data-classification": "widened"}}]},
+                 {"id": "thr-vault", "number": "338",
+                  "backup_vaults": [{"id": "v", "location": "us-east1", "min_retention_days": 7}],
+                  "backup_plans": [{"id": "daily", "location": "us-east1", "vault": "v",
+                                    "rules": [{"id": "daily", "retention_days": 100}]}]}],
 }
 
 
@@ -225,6 +241,29 @@ def test_a_configuration_without_the_classification_leaves_its_days_unknown_and_
     _dropped(results, ids, "2026-09-11")
 
 
+def _routes_by_stretch(results):
+    found = _found(results, "backup-cross-region")
+    default = found[DEFAULT]
+    assert default["status"] == "fail", default["message"]
+    # the runs the lockers listed (14 each: from Jul 29 on, the first locker's) landed in US while it was refused
+    assert "(under the thresholds in force 2026-07-01..2026-09-10): the backups are in the multi-region US" in default["message"]
+    assert "accept_multi_region: false" in default["message"]
+    assert default["details"]["unknown_days"] == days_between("2026-07-01", "2026-09-10")  # nothing shows its setting
+    vaulted = found[VAULTED]
+    assert vaulted["status"] == "fail", vaulted["message"]
+    # two stretches required a separate region (configuration B, then C, which also accepts a multi-region)
+    assert "the backups of 2026-08-20..2026-09-10 (under the thresholds in force 2026-08-20..2026-09-10)" in vaulted["message"]
+    assert "the backups of 2026-09-11..2026-09-30 (under the thresholds in force 2026-09-11..2026-09-30)" in vaulted["message"]
+    assert "the same region as the source" in vaulted["message"]
+    assert "2026-07-01..2026-08-19" not in vaulted["message"]  # no separate region was required then
+    assert {t["key"] for t in vaulted["details"]["thresholds"]} == {"policy.classifications.widened.cross_region",
+                                                                    "policy.accept_multi_region"}
+
+
+def test_backup_and_dr_and_the_default_location_are_judged_by_stretch_never_passed_on_days_they_cannot_show(few):
+    _routes_by_stretch(few[0])
+
+
 # -- one quarter-end run (in the suite): one configuration, judged as before ------------------------------------
 
 def test_one_run_judges_the_whole_period_by_its_one_configuration_and_names_no_change(single):
@@ -240,6 +279,8 @@ def test_one_run_judges_the_whole_period_by_its_one_configuration_and_names_no_c
     assert placement[LOCAL]["status"] == "fail"
     assert placement[DUMPS]["status"] == "fail" and "days" not in placement[DUMPS]["details"]
     assert frequency[DROPPED]["status"] == "pass", frequency[DROPPED]["message"]
+    assert placement[DEFAULT]["status"] == "pass", placement[DEFAULT]["message"]  # point in time, as before
+    assert placement[VAULTED]["status"] == "fail", placement[VAULTED]["message"]
 
 
 # -- 92 daily lockers (make type2) -------------------------------------------------------------------------------
@@ -257,6 +298,10 @@ def test_daily_lockers_cross_region_and_multi_region(daily):
 def test_daily_lockers_dropped_classification(daily):
     results, ids = daily
     _dropped(results, ids, "2026-09-11")
+
+
+def test_daily_lockers_routes_by_stretch(daily):
+    _routes_by_stretch(daily[0])
 
 
 # -- an instance deleted mid-period (its FINAL backup's snapshot: tests/test_deleted_instance.py) -------------------
