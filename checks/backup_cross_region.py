@@ -149,7 +149,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                + (f"; and on {daily.day_ranges(sorted(absent))} the configuration has no classification {classification!r}"
                   if absent else ""))
     else:
-        why = daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of)
+        why = daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of) if unknown else ""
     verb = "judged" if unknown and absent and set(unknown) <= absent else "established"
     if states:
         isos = ctx.period.day_isos
