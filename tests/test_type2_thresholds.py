@@ -386,3 +386,23 @@ def test_too_long_measures_each_stretch_from_the_last_success_and_restarts_after
                                                                      (at(2, 15), at(3, 7), at(3, 12))]
     # stopped Jul 2 16:00 .. Jul 3 10:00: the clock restarts at 10:00, so 2h to the end is within it
     assert too_long(successes, [(at(2, 16), at(3, 10))], at(1, 0), at(3, 12), limit) == [(at(1, 3), at(1, 19), at(2, 3))]
+
+
+def test_a_widened_backup_window_judges_each_day_by_its_own_limit():
+    """restricted at 12h throughout; policy.backup_window 4h until Jul 4 (limit 16h), 12h from the Jul 5 locker
+    (limit 24h). Backups once a day at 03:20: each 24h stretch is over 16h (Jul 1..4 broken: Jul 1 from 19:20)
+    and not over 24h (Jul 5 and 6 kept); Jul 7..10 after the deletion not applicable."""
+    from test_deleted_instance import DB, days, facts_for
+
+    from auditor.checks import backup_frequency
+
+    narrow, wide = ({**_restricted("12h"), "backup_window": window} for window in ("4h", "12h"))
+    ctx = _ctx_with((dt.date(2026, 7, 2), narrow), (dt.date(2026, 7, 5), wide))
+    (finding,) = [f for f in backup_frequency.evaluate(facts_for(), ctx) if f.resource == DB]
+    assert finding.status == "fail", finding.message
+    assert finding.details["days"] == {**days(1, 4, "broken"), **days(5, 6, "succeeded"), **days(7, 10, "not_applicable")}
+    assert "policy.backup_window was 4h until 2026-07-04, 12h from 2026-07-05 (the configuration stored in locker L-0705)" \
+        in finding.message
+    assert finding.details["thresholds"] == [
+        {"key": "policy.backup_window", "value": 4.0, "from": "2026-07-01", "locker": "L-0702"},
+        {"key": "policy.backup_window", "value": 12.0, "from": "2026-07-05", "locker": "L-0705"}]
