@@ -32,11 +32,13 @@ from markupsafe import Markup, escape
 DAY_COLORS = {
     "succeeded": "#3f9b68", "enabled": "#3f9b68", "missed": "#d64545", "disabled": "#d64545", "unknown": "#e5a530",
     "not_due": "#ffffff", "stopped": "#52606d", "not_applicable": "#d9e2ec",
+    "kept": "#3f9b68", "broken": "#d64545",  # thr: the shared day vocabulary (checks.days), not drawn grey
 }
 DAY_LABELS = {"succeeded": "succeeded", "enabled": "backups enabled", "missed": "missed",
               "disabled": "backups disabled", "unknown": "unknown (not verifiable)", "not_due": "not due yet",
-              "stopped": "stopped (no backup due)", "not_applicable": "did not exist"}
-BAD_DAYS = ("missed", "disabled", "unknown")
+              "stopped": "stopped (no backup due)", "not_applicable": "did not exist",
+              "kept": "within the policy", "broken": "outside the policy"}
+BAD_DAYS = ("missed", "disabled", "broken", "unknown")
 STATUS_COLORS = {"pass": "#1e7b45", "fail": "#b42318", "inconclusive": "#8a5300", "not_applicable": "#52606d"}
 ELLIPSIS = "\u2026"
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'

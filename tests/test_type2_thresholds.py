@@ -406,3 +406,14 @@ def test_a_widened_backup_window_judges_each_day_by_its_own_limit():
     assert finding.details["thresholds"] == [
         {"key": "policy.backup_window", "value": 4.0, "from": "2026-07-01", "locker": "L-0702"},
         {"key": "policy.backup_window", "value": 12.0, "from": "2026-07-05", "locker": "L-0705"}]
+
+
+def test_the_control_calendar_draws_broken_days_as_exceptions_not_as_no_gaps(few):
+    """The per-control calendar (reports.charts) on narrow-pg's frequency finding: its 20 broken days (Sep 11..30)
+    are counted and named, not drawn grey beside "no gaps"."""
+    from reports.charts import coverage_calendar
+
+    narrow = _found(few[0], "backup-frequency")[NARROW]
+    svg = str(coverage_calendar([narrow]))
+    assert "20 outside the policy" in svg and "no gaps" not in svg
+    assert "2026-09-11 to 2026-09-30: outside the policy" in svg
