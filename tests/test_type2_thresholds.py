@@ -411,7 +411,7 @@ def test_a_widened_backup_window_judges_each_day_by_its_own_limit():
 def test_the_control_calendar_draws_broken_days_as_exceptions_not_as_no_gaps(few):
     """The per-control calendar (reports.charts) on narrow-pg's frequency finding: its 20 broken days (Sep 11..30)
     are counted and named, not drawn grey beside "no gaps"."""
-    from reports.charts import coverage_calendar
+    from auditor.reports.charts import coverage_calendar
 
     narrow = _found(few[0], "backup-frequency")[NARROW]
     svg = str(coverage_calendar([narrow]))
