@@ -124,6 +124,7 @@ def _run(root, days):
             dirs.append(run.evidence_dir)
             ids[day.isoformat()] = run.manifest["locker_id"]
     ids["first"] = ids[days[0].isoformat()]  # its configuration is in force from Jul 1 (before it, nothing else was stored)
+    ids["dirs"] = dirs
     return evaluate(dirs), ids
 
 
@@ -417,3 +418,51 @@ def test_the_control_calendar_draws_broken_days_as_exceptions_not_as_no_gaps(few
     svg = str(coverage_calendar([narrow]))
     assert "20 outside the policy" in svg and "no gaps" not in svg
     assert "2026-09-11 to 2026-09-30: outside the policy" in svg
+
+
+def test_no_fault_in_the_lockers_makes_a_day_or_a_finding_more_favourable(few, tmp_path):
+    """Each call of the lockers (by API, method and scope) failed before its first page, or answered with a body that
+    is not JSON, in all four lockers at once (one locker's fault alone is made up by the others' reads): judged
+    again, no frequency or placement day becomes kept (or succeeded) that was not, and no finding passes that did
+    not. The suite runs every fourth call; `make type2` (TYPE2_DAILY=full) all of them."""
+    import os
+
+    from test_fault_differential import STORED_INPUTS, Variant, materialise, rewrite
+
+    from auditor.evidence.locker import Locker
+
+    base, ids = few
+    manifests = [Locker(d).manifest for d in ids["dirs"]]
+    # the tool's own stored inputs (the data map) stop re-performance when unreadable (exit 2): nothing to judge
+    # batchGetAssetsHistory failing in every locker makes inventory-completeness emit one finding id twice (results
+    # refused by the schema): reported for inventory's owner, left out here until fixed there
+    keys = sorted({(c["api"], c["method"], c["scope"]) for m in manifests for c in m["calls"]
+                   if c["outcome"] == "ok" and c["items"] and c["api"] not in STORED_INPUTS
+                   and (c["api"], c["method"]) != ("cloudasset", "batchGetAssetsHistory")})
+    assert len(keys) >= 8
+    chosen = keys if os.environ.get("TYPE2_DAILY") == "full" else keys[::4]
+    checks = ("backup-frequency", "backup-cross-region")
+    good = ("kept", "succeeded")
+
+    def judged(results):
+        return {f["id"]: f for c in results["controls"] if c["id"] in checks for f in c["findings"]}
+
+    before = judged(base)
+    changed = 0
+    for number, key in enumerate(chosen):
+        kind = ("before-first-page", "not-an-object")[number % 2]
+        folders = []
+        for index, (source, manifest) in enumerate(zip(ids["dirs"], manifests)):
+            variants = [Variant(kind, c["id"], f"{c['api']} {c['method']}", c["scope"]) for c in manifest["calls"]
+                        if (c["api"], c["method"], c["scope"]) == key and c["outcome"] == "ok" and c["items"]]
+            faulted, bodies, _ = rewrite(manifest, variants)
+            folders.append(materialise(source, faulted, bodies, tmp_path / f"v{number}-{index}" / "evidence"))
+        after = judged(evaluate(folders))
+        for fid, finding in after.items():
+            was = before.get(fid)
+            assert finding["status"] != "pass" or (was and was["status"] == "pass"), (kind, key, fid)
+            for day, state in ((finding["details"].get("days") or {}).items() if was else ()):
+                held = (was["details"].get("days") or {}).get(day)
+                assert state not in good or held in (None, *good), (kind, key, fid, day, held, state)
+                changed += state != held
+    assert changed  # the faults did reach the day states
