@@ -31,6 +31,9 @@ The days before the first locker take its configuration (A). backup_window is 4h
 - vault-pg (widened, ENHANCED: its backups in the Backup and DR vault `v`, us-east1, its own region, a location
   a vault never changes): judged by stretch, it fails on the stretch that required a separate region
   (Aug 20..Sep 30), named.
+- vault-narrow-pg (narrowed, ENHANCED, the same plan: one Backup and DR backup a day in its 02:00-06:00 window, kept
+  100 days, so every day of the quarter still has its backup): its frequency is judged like narrow-pg's, Jul 1..Sep 10
+  kept, Sep 11..Sep 30 broken (Sep 11 00:00 is about 22h after Sep 10's backup, over 12h + 4h).
 
 One quarter-end run stores one configuration (C) for the whole period, judged as before: no threshold named.
 """
@@ -52,7 +55,9 @@ from auditor.simulator.scenario import parse_scenario
 UTC = dt.timezone.utc
 SQL = "//cloudsql.googleapis.com/projects/thr-prod/instances"
 NARROW, LOCAL, MULTI, DROPPED = (f"{SQL}/{n}" for n in ("narrow-pg", "local-pg", "multi-pg", "dropped-pg"))
-DEFAULT, VAULTED = f"{SQL}/default-pg", f"{SQL}/vault-pg"
+DEFAULT, VAULTED, VAULT_NARROW = f"{SQL}/default-pg", f"{SQL}/vault-pg", f"{SQL}/vault-narrow-pg"
+ENHANCED = {"backup": {"enabled": True, "tier": "ENHANCED"},
+            "backupdr": {"plan": "projects/thr-vault/locations/us-east1/backupPlans/daily"}}
 DUMPS = "//storage.googleapis.com/thr-local-dumps"
 FEW = (dt.date(2026, 8, 12), dt.date(2026, 8, 20), dt.date(2026, 9, 11), dt.date(2026, 9, 30))
 
@@ -70,8 +75,8 @@ SCENARIO = {
                   "sql_instances": [_instance("narrow-pg", "narrowed", "us-west1"), _instance("local-pg", "widened", "us-east1"),
                                     _instance("multi-pg", "internal", "us"), _instance("dropped-pg", "legacy", "us-west1"),
                                     _instance("default-pg", "internal", None),
-                                    {**_instance("vault-pg", "widened", None), "backup": {"enabled": True, "tier": "ENHANCED"},
-                                     "backupdr": {"plan": "projects/thr-vault/locations/us-east1/backupPlans/daily"}}],
+                                    {**_instance("vault-pg", "widened", None), **ENHANCED},
+                                    {**_instance("vault-narrow-pg", "narrowed", None), **ENHANCED}],
                   "buckets": [{"name": "thr-local-dumps", "location": "US-EAST1", "create_time": "2026-07-15T00:00:00Z",
                                "labels": {"data-classification": "widened"}}]},
                  {"id": "thr-vault", "number": "338",
@@ -172,6 +177,11 @@ def _frequency_narrowed(results, ids, setter):
     assert ("policy.classifications.narrowed.backup_interval was 24h until 2026-09-10, 12h from 2026-09-11 "
             f"(the configuration stored in locker {ids[setter]})") in narrow["message"]
     assert "2026-09-11..2026-09-30" in narrow["message"]
+    vaulted = _found(results, "backup-frequency")[VAULT_NARROW]
+    assert vaulted["status"] == "fail", vaulted["message"]
+    assert vaulted["details"]["exception_days"] == days_between("2026-09-11", "2026-09-30")
+    assert _states(vaulted, "2026-07-01", "2026-09-10") == {"succeeded"}
+    assert vaulted["details"]["thresholds"] == narrow["details"]["thresholds"]
     local = _found(results, "backup-frequency")[LOCAL]
     assert local["status"] == "pass", local["message"]  # widened stays 24h: nothing to name
     assert "thresholds" not in local["details"]
