@@ -10,7 +10,7 @@ success), lockers at 06:00 UTC. Three configurations, each stored by the lockers
 The days before the first locker take its configuration (A). backup_window is 4h throughout. By hand:
 
 - narrow-pg (narrowed, backups to us-west1): one backup a day is within 24h + 4h, so Jul 1..Sep 10 are kept
-  (`succeeded`); from Sep 11 the limit is 12h + 4h = 16h, and every day from Sep 11 has a moment more than 16h
+  (each with its backup); from Sep 11 the limit is 12h + 4h = 16h, and every day from Sep 11 has a moment more than 16h
   after the previous 03:00 backup (Sep 11 00:00..03:00 is 21..24h after Sep 10's): Sep 11..Sep 30 broken (Sep 30
   too: at 00:00 its last backup is 21h old, before the 06:00 clock). Its placement passes under both values of
   accept_multi_region (us-west1 is a region).
@@ -168,7 +168,7 @@ def _frequency_narrowed(results, ids, setter):
     narrow = _found(results, "backup-frequency")[NARROW]
     assert narrow["status"] == "fail", narrow["message"]
     assert narrow["details"]["exception_days"] == days_between("2026-09-11", "2026-09-30")
-    assert _states(narrow, "2026-07-01", "2026-09-10") == {"succeeded"}
+    assert _states(narrow, "2026-07-01", "2026-09-10") == {"kept"}
     assert _states(narrow, "2026-09-11", "2026-09-30") == {"broken"}
     assert narrow["details"]["missed_days"] == []  # each day had its backup; too few for 12h
     assert narrow["details"]["thresholds"] == [
@@ -180,7 +180,7 @@ def _frequency_narrowed(results, ids, setter):
     vaulted = _found(results, "backup-frequency")[VAULT_NARROW]
     assert vaulted["status"] == "fail", vaulted["message"]
     assert vaulted["details"]["exception_days"] == days_between("2026-09-11", "2026-09-30")
-    assert _states(vaulted, "2026-07-01", "2026-09-10") == {"succeeded"}
+    assert _states(vaulted, "2026-07-01", "2026-09-10") == {"kept"}
     assert vaulted["details"]["thresholds"] == narrow["details"]["thresholds"]
     local = _found(results, "backup-frequency")[LOCAL]
     assert local["status"] == "pass", local["message"]  # widened stays 24h: nothing to name
@@ -224,7 +224,7 @@ def _dropped(results, ids, setter):
     frequency = _found(results, "backup-frequency")[DROPPED]
     assert frequency["status"] == "inconclusive", frequency["message"]
     assert frequency["details"]["unknown_days"] == days_between("2026-09-11", "2026-09-30")
-    assert _states(frequency, "2026-07-01", "2026-09-10") == {"succeeded"}
+    assert _states(frequency, "2026-07-01", "2026-09-10") == {"kept"}
     assert "no classification 'legacy'" in frequency["message"] and ids[setter] in frequency["message"]
     assert {"key": "policy.classifications.legacy.backup_interval", "value": None, "from": "2026-09-11",
             "locker": ids[setter]} in frequency["details"]["thresholds"]
@@ -347,7 +347,7 @@ def test_a_deleted_instance_is_judged_by_the_interval_in_force_on_each_day_it_ex
     ctx = _ctx_with((dt.date(2026, 7, 2), _restricted("24h")), (dt.date(2026, 7, 5), _restricted("12h")))
     (finding,) = [f for f in backup_frequency.evaluate(facts_for(), ctx) if f.resource == DB]
     assert finding.status == "fail", finding.message
-    assert finding.details["days"] == {**days(1, 4, "succeeded"), **days(5, 6, "broken"), **days(7, 10, "not_applicable")}
+    assert finding.details["days"] == {**days(1, 4, "kept"), **days(5, 6, "broken"), **days(7, 10, "not_applicable")}
     assert finding.details["exception_days"] == ["2026-07-05", "2026-07-06"]
     assert "12h from 2026-07-05 (the configuration stored in locker L-0705)" in finding.message
     assert "deleted on 2026-07-06 12:00 UTC" in finding.message
@@ -364,7 +364,7 @@ def test_a_deleted_instances_days_under_a_configuration_without_its_classificati
     facts = facts_for()
     (frequency,) = [f for f in backup_frequency.evaluate(facts, ctx) if f.resource == DB]
     assert frequency.status == "inconclusive", frequency.message
-    assert frequency.details["days"] == {**days(1, 3, "succeeded"), **days(4, 6, "unknown"), **days(7, 10, "not_applicable")}
+    assert frequency.details["days"] == {**days(1, 3, "kept"), **days(4, 6, "unknown"), **days(7, 10, "not_applicable")}
     assert "no classification 'restricted'" in frequency.message and "L-0704" in frequency.message
     (placement,) = [f for f in backup_cross_region.evaluate(facts, ctx) if f.resource == DB]
     assert placement.status == "inconclusive", placement.message
@@ -411,7 +411,7 @@ def test_a_widened_backup_window_judges_each_day_by_its_own_limit():
     ctx = _ctx_with((dt.date(2026, 7, 2), narrow), (dt.date(2026, 7, 5), wide))
     (finding,) = [f for f in backup_frequency.evaluate(facts_for(), ctx) if f.resource == DB]
     assert finding.status == "fail", finding.message
-    assert finding.details["days"] == {**days(1, 4, "broken"), **days(5, 6, "succeeded"), **days(7, 10, "not_applicable")}
+    assert finding.details["days"] == {**days(1, 4, "broken"), **days(5, 6, "kept"), **days(7, 10, "not_applicable")}
     assert "policy.backup_window was 4h until 2026-07-04, 12h from 2026-07-05 (the configuration stored in locker L-0705)" \
         in finding.message
     assert finding.details["thresholds"] == [
