@@ -9,6 +9,12 @@ Each day gets a state from the audit log and the retained backup runs together:
   not_applicable the instance did not exist yet
 Besides the per-day rule, the longest interval between successful backups is measured against the
 policy's interval plus the backup window (Cloud SQL may start a backup anywhere in its 4 hours).
+
+Each day is judged against the interval and window of the configuration in force that day (the one
+stored by the newest locker made by then: checks.days.by_config); a change is named with its key,
+values, first day and locker. Under an interval shorter than a day, a day with its backup is
+`broken` when the last success was at some moment of it longer ago than the interval plus the
+window; a day whose configuration lacks the data's classification is `unknown`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from auditor.period import day_ranges
+from auditor.checks import days as daily
 from auditor.checks.days import log_gaps_words
 from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
@@ -156,6 +163,63 @@ def longest_gap(successes: list[datetime], stops: list[tuple[datetime, datetime]
 
 
 
+def too_long(successes: list[datetime], stops: list[tuple[datetime, datetime]], start: datetime, end: datetime,
+             limit: timedelta) -> list[tuple[datetime, datetime, datetime]]:
+    """The stretches of [start, end) during which the last successful backup was more than `limit` ago, each as
+    (since: the success or start it runs from, over: when the limit was passed, until: the next success, stop or
+    `end`). Time stopped does not count, as in `longest_gap`."""
+    events = [(t, 1) for t in successes if start <= t <= end]
+    for s, e in stops:
+        if s < end and e > start:
+            events += [(max(s, start), 0), (min(e, end), 2)]
+    events.sort()
+    out: list[tuple[datetime, datetime, datetime]] = []
+    last: datetime | None = start
+    for moment, kind in [*events, (end, 0)]:
+        if kind in (0, 1) and last is not None and moment - last > limit:
+            out.append((last, last + limit, moment))
+        last = None if kind == 0 else moment
+    return out
+
+
+def _sub_daily(states: dict[date, str], successes: list[datetime], stops: list[tuple[datetime, datetime]], start: datetime,
+               end: datetime, limit: timedelta, ctx: CheckContext) -> None:
+    """An interval under a day: a day with its backup is still outside the policy when, at some moment of it, the
+    last success was more than `limit` ago (`broken`); unknown instead when an unknown day lies in that stretch
+    (a backup the evidence could not show may have run then). In place."""
+    starts = ctx.period.day_starts
+    days = list(ctx.period.days())
+    for since, over, until in too_long(successes, stops, start, end, limit):
+        touched = [day for day, lo, hi in zip(days, starts, starts[1:]) if lo < until and hi > over]
+        spanned = [day for day, lo, hi in zip(days, starts, starts[1:]) if lo < until and hi > since]
+        state = "unknown" if any(states.get(day) == "unknown" for day in spanned) else "broken"
+        for day in touched:
+            if states.get(day) in ("succeeded", "not_due"):
+                states[day] = state
+
+
+def _thresholds(classification: str | None, ctx: CheckContext):
+    """config -> (interval seconds, window seconds) that configuration sets for the data; the interval is None when
+    it lacks a classification some stored configuration names (those days are unknown). Unclassified data, or a classification
+    no configuration names, gets the default daily interval, as before days were judged by their own configuration."""
+    configs = [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]
+    named = classification is not None and any(classification in c.policy.classifications for c in configs)
+
+    def resolve(config: Any) -> tuple[float | None, float]:
+        window = config.policy.backup_window.total_seconds()
+        if not named:
+            return (86400.0, window)
+        policy = config.policy.classifications.get(classification)
+        return (None if policy is None else policy.backup_interval.total_seconds(), window)
+
+    return resolve
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g}h"
+
+
+
 
 def _day_evidence(attempts: list[BackupAttempt], ctx: CheckContext) -> dict[str, list[str]]:
     """Evidence ids of each day's backup attempts, so a sampled day points at its own evidence."""
@@ -246,33 +310,49 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     # the audit log is the record of every attempt only over the time its complete queries cover (with Backup
     # and DR, its own backups are the record: the horizon below says how far back)
     covered = None if backupdr is not None else (lambda a, b: facts.history.covers(instance.resource, a, b))
-    states = day_states(instance, attempts, stops, ctx, log_readable, window, covered, unsure)
-    if horizon is not None:
-        for (day, state), opens in zip(list(states.items()), ctx.period.openings(instance.backup_start_time or MIDNIGHT_UTC)):
-            if state == "missed" and opens < horizon:
-                states[day] = "unknown"  # its backup, if it was made, has expired from Backup and DR
-    if life.gone_by:  # deleted mid-period: in the population for the days it existed, not after
-        start_clock = instance.backup_start_time or MIDNIGHT_UTC
-        for (day, state), opens in zip(list(states.items()), ctx.period.openings(start_clock)):
-            if opens >= life.gone_by:
-                states[day] = "not_applicable"
-            elif life.alive_until and opens > life.alive_until and state == "missed":
-                states[day] = "unknown"
-
     successes = sorted(a.backup_time or a.window_start for a in attempts if a.outcome == "succeeded")
     gap_start = max(ctx.period.starts_at, instance.create_time) if instance.create_time else ctx.period.starts_at
+    start_clock = instance.backup_start_time or MIDNIGHT_UTC
+
+    def states_for(value: tuple[float | None, float]) -> dict[date, str]:
+        """The days judged against one configuration's (interval, window); interval None: the classification is absent."""
+        judged = day_states(instance, attempts, stops, ctx, log_readable, window or timedelta(seconds=value[1]), covered, unsure)
+        if horizon is not None:
+            for (day, state), opens in zip(list(judged.items()), ctx.period.openings(start_clock)):
+                if state == "missed" and opens < horizon:
+                    judged[day] = "unknown"  # its backup, if it was made, has expired from Backup and DR
+        if life.gone_by:  # deleted mid-period: in the population for the days it existed, not after
+            for (day, state), opens in zip(list(judged.items()), ctx.period.openings(start_clock)):
+                if opens >= life.gone_by:
+                    judged[day] = "not_applicable"
+                elif life.alive_until and opens > life.alive_until and state == "missed":
+                    judged[day] = "unknown"
+        if value[0] is None:  # no threshold in force that day: nothing can be kept or missed against it
+            return {day: state if state in ("not_applicable", "not_due") else "unknown" for day, state in judged.items()}
+        if value[0] < 86400:
+            _sub_daily(judged, successes, stops, gap_start, period_end, timedelta(seconds=value[0] + value[1]), ctx)
+        return judged
+
+    # thr: each day against the interval and window of the configuration its locker stored (checks.days.by_config)
+    resolve = _thresholds(classification, ctx)
+    states, threshold_changes = daily.by_config(ctx, resolve, states_for)
+    segments = daily.config_segments(ctx, resolve)
     gap_hours, gap_from, gap_to = longest_gap(successes, stops, gap_start, period_end)
 
     counts = {state: 0 for state in ("succeeded", "missed", "unknown", "stopped", "not_due", "not_applicable")}
     for state in states.values():
-        counts[state] += 1
+        counts[state] = counts.get(state, 0) + 1  # "broken": a day with its backup, short of a sub-daily interval
     isos = ctx.period.day_isos
     missed = [d for d, s in states.items() if s == "missed"]
     unknown = [d for d, s in states.items() if s == "unknown"]
     stopped = [d for d, s in states.items() if s == "stopped"]
-    due = counts["succeeded"] + counts["missed"] + counts["unknown"]
-    per_day_rule = interval <= timedelta(hours=24)
-    gap_limit = (interval + tolerance).total_seconds() / 3600
+    broken = [d for d, s in states.items() if s == "broken"]
+    due = counts["succeeded"] + counts["missed"] + counts["unknown"] + len(broken)
+    # the rules of each stretch of days that had one configuration: a day without a success is missed where the
+    # interval is a day or less; the longest interval is measured against that stretch's interval plus window
+    ruled = {day for days, value, _ in segments if value[0] is not None and value[0] <= 86400 for day in days}
+    missed_ruled = [d for d in missed if d in ruled]
+    absent = [day for days, value, _ in segments if value[0] is None for day in days]
     # hoisted (thousands of attempts), and in UTC like the attempts: the same instants, a cheaper comparison
     first = (ctx.period.starts_at - timedelta(days=1)).astimezone(timezone.utc)
     after = ctx.period.ends_at.astimezone(timezone.utc)
@@ -280,14 +360,33 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     evidence += [e for c in changes for e in c.evidence]
 
     problems = []
-    if per_day_rule and missed:
-        problems.append(f"{len(missed)} of {due} due days had no successful automated backup: {day_ranges(missed)}")
-    if gap_hours > gap_limit and due and not unknown:  # unknown days could hide backups
-        problems.append(f"the longest interval without a successful backup was {gap_hours} hours "
-                        f"({gap_from:%Y-%m-%d %H:%M} to {gap_to:%Y-%m-%d %H:%M} UTC), over the {gap_limit:g}-hour limit")
+    if missed_ruled:
+        problems.append(f"{len(missed_ruled)} of {due} due days had no successful automated backup: {day_ranges(missed_ruled)}")
+    if broken:
+        problems.append(f"on {len(broken)} days the last successful backup was, at some moment, longer ago than the "
+                        f"interval in force plus the backup window: {day_ranges(broken)}")
+    for days, value, _ in segments:
+        if value[0] is None:
+            continue
+        low, high = max(gap_start, ctx.period.at(days[0])), min(period_end, ctx.period.at(days[-1] + timedelta(days=1)))
+        judged = [states.get(day) for day in days]
+        if high <= low or "unknown" in judged or not any(s in ("succeeded", "missed", "broken") for s in judged):
+            continue  # unknown days could hide backups; nothing due there
+        hours, since, until = longest_gap(successes, stops, low, high) if len(segments) > 1 else (gap_hours, gap_from, gap_to)
+        limit = (value[0] + value[1]) / 3600
+        if hours > limit:
+            problems.append(f"the longest interval without a successful backup was {hours} hours "
+                            f"({since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC), over the {limit:g}-hour limit"
+                            + (f" in force {day_ranges(days)}" if len(segments) > 1 else ""))
     if problems:
         status = FAIL
         message = f"{instance.display}: " + "; ".join(problems) + "."
+    elif unknown and absent and set(unknown) <= set(absent):
+        status = INCONCLUSIVE
+        message = (f"{instance.display}: {len(unknown)} days could not be judged ({day_ranges(unknown)}) because the "
+                   f"configuration in force on them has no classification {classification!r} "
+                   f"(policy.classifications.{classification}), so no interval applied; "
+                   f"{counts['succeeded']} days are backed by retained backup runs.")
     elif unknown:
         status = INCONCLUSIVE
         reason = log_gap.describe() if log_gap else (
@@ -313,6 +412,12 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     if classification is None:
         message += " No data classification found; the default daily interval was applied."
     message += deletion_note(facts, instance, ctx)
+    threshold_note, thresholds = daily.thresholds_changed(
+        threshold_changes, [(f"policy.classifications.{classification}.backup_interval", _hours, lambda v: v / 3600),
+                            ("policy.backup_window", _hours, lambda v: v / 3600)],
+        missing=f"classification {classification!r} (policy.classifications.{classification})")
+    if threshold_note:
+        message += f" {threshold_note}"
 
     return Finding(
         check=ID, resource=instance.resource, rule="daily", status=status, message=message,
@@ -323,6 +428,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         details={
             "days": {isos[d]: _SHARED.get(s, s) for d, s in states.items()},
             "missed_days": [d.isoformat() for d in missed],
+            "exception_days": [d.isoformat() for d in sorted({*missed_ruled, *broken})],
+            **({"broken_days": [d.isoformat() for d in broken]} if broken else {}),
+            **({"thresholds": thresholds} if thresholds else {}),
             "unknown_days": [d.isoformat() for d in unknown],
             "stopped_days": [d.isoformat() for d in stopped],
             "longest_gap_hours": gap_hours,

@@ -124,3 +124,33 @@ def iso_days(states: dict[date, str], isos: dict[date, str]) -> dict[str, str]:
 
 __all__ = ["combine", "exception_days", "unlogged_changes", "why_unknown", "log_gaps_words", "iso_days", "day_ranges",
            "config_segments", "by_config", "threshold_words"]
+
+
+# thr: several thresholds of one finding, judged day by day (by_config), each named where it changed
+def thresholds_changed(changes: list[tuple[date, Any, str | None]], keys: list[tuple[str, Callable[[Any], str], Callable[[Any], Any]]],
+                       missing: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """by_config's changes of a tuple of thresholds, per key: (sentences, `details.thresholds` entries).
+
+    `keys` names each position of the value tuple: (configuration key, its wording, its JSON value). A position
+    holding None is absent from that configuration; a value whose first position (the classification's own
+    threshold) is None, or a value of None, is a configuration lacking the classification (`missing` names it):
+    its days are unknown, and the sentence names the lockers whose configuration it was. Only keys whose value changed are named;
+    each entry is {key, value, from (the first day it held), locker (the one whose stored configuration set it)}."""
+    words: list[str] = []
+    entries: list[dict[str, Any]] = []
+    for index, (key, render, plain) in enumerate(keys):
+        picked = [(day, None if value is None else value[index], locker) for day, value, locker in changes]
+        merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
+        if len(merged) < 2:
+            continue
+        words.append(threshold_words(merged, key, lambda v, render=render: "absent" if v is None else render(v)))
+        entries += [{"key": key, "value": None if value is None else plain(value), "from": day.isoformat(), "locker": locker}
+                    for day, value, locker in merged]
+    absent = [(first, locker) for first, value, locker in changes if value is None or value[0] is None]
+    if absent and missing:
+        where = ", ".join(f"locker {locker} (in force from {first})" for first, locker in absent)
+        words.append(f"The configuration stored in {where} has no {missing}, so the days it was in force are unknown.")
+    return " ".join(w for w in words if w), entries
+
+
+__all__ += ["thresholds_changed"]
