@@ -136,15 +136,21 @@ def complete(check: Any, findings: list[Finding], facts: Facts, interrupted: lis
                 and ((feeds := _feeds(g.api, g.method)) is None or needs.intersection(feeds))]
     disabled, accounted = disabled_api_findings(check, relevant, facts)
     findings += disabled
+    # one finding per scope and method: the same call failing in several merged lockers is one gap, citing each
+    grouped: dict[tuple[str, str, str], list[CallGap]] = {}
     for gap in relevant:
-        if gap.call_id in accounted:
-            continue
+        if gap.call_id not in accounted:
+            grouped.setdefault((gap.scope, gap.api, gap.method), []).append(gap)
+    for (scope, api, method), same in grouped.items():
+        gap = same[0]
+        more = f" The same call failed in {len(same)} of the lockers given." if len(same) > 1 else ""
         findings.append(Finding(
-            check=check.id, resource=scope_resource(gap.scope), rule=f"unverified:{gap.api}:{gap.method}",
+            check=check.id, resource=scope_resource(scope), rule=f"unverified:{api}:{method}",
             status=INCONCLUSIVE,
-            message=(f"Could not fully verify \"{check.title}\" for {gap.scope}: {gap.describe()}. "
+            message=(f"Could not fully verify \"{check.title}\" for {scope}: {gap.describe()}.{more} "
                      f"Whatever this call would have shown is missing, so the control is not reported as passing."),
-            observed={"api": gap.api, "method": gap.method, "error_kind": gap.kind, "reason": gap.reason},
-            details={"call": gap.call_id, "unverified": [entry(gap)]},
+            observed={"api": api, "method": method, "error_kind": gap.kind, "reason": gap.reason},
+            details={"call": gap.call_id, **({"calls": [g.call_id for g in same]} if len(same) > 1 else {}),
+                     "unverified": [entry(g) for g in same]},
         ))
     return findings
