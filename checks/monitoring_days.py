@@ -107,8 +107,18 @@ class Member:
         return UNSURE if value is UNKNOWN else IN if value is True else OUT
 
     def bounds(self) -> list[float]:
-        out = [b for b in (self.created, self.gone, self.alive, self.unseen_until) if b is not None]
-        return out + (list(self.track.bounds()) if self.track else [])
+        """The instants at which its place may change: of every span edge (a backup window a day makes two), only
+        those where the place before, at or after it differs, so a steady primary adds no moment to judge."""
+        raw = sorted({b for b in (self.created, self.gone, self.alive, self.unseen_until) if b is not None}
+                     | (set(self.track.bounds()) if self.track else set()))
+        out, before = [], self.at(raw[0] - 1.0) if raw else None
+        for i, mark in enumerate(raw):
+            here = self.at(mark)
+            after = self.at((mark + raw[i + 1]) / 2 if i + 1 < len(raw) else mark + 1.0)
+            if here != before or after != here:
+                out.append(mark)
+            before = after
+        return out
 
 
 class Judge:
