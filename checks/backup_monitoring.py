@@ -177,13 +177,14 @@ def _unread_policies(reads: list[Unknown]) -> list[str]:
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = []
     central = ctx.config.gcp.monitoring_project
+    gone = (deleted_instances(facts), deleted_unseen(facts, ID, ctx, "alerting"))  # every project's, worked out once
     for project in facts.projects:
         listed = facts.sql_instances.at(f"projects/{project}")
         if isinstance(listed, Unknown):
             findings.append(unread_finding(ID, project, listed, "backup alerting"))
             continue
         primaries = sorted((i for i in listed.items if not i.is_replica and i.backup_enabled), key=lambda i: i.resource)
-        members = population(facts, project, listed.items, ctx)
+        members = population(facts, project, listed.items, ctx, gone)
         finding = _project_finding(project, primaries, central, facts)
         if members:
             _by_day(finding, project, members, facts, ctx)
@@ -191,25 +192,28 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def population(facts: Any, project: str, listed: Iterable[SqlInstance], ctx: CheckContext) -> list[monitoring_days.Member]:
+def population(facts: Any, project: str, listed: Iterable[SqlInstance], ctx: CheckContext,
+               gone: tuple[list[SqlInstance], list[Finding]] | None = None) -> list[monitoring_days.Member]:
     """The project's Cloud SQL instances that may have been primaries with backups on during the period, each with
     its place in the population over time (monitoring_days.Member): those listed (whatever their backup setting
     as last read, unless still a replica), those deleted before the read that a FINAL backup's snapshot shows
     (checks.common.deleted_instances), and those only the Admin Activity log shows, deleted in the period
-    (checks.common.deleted_unseen: unsure for every moment before their deletion)."""
+    (checks.common.deleted_unseen: unsure for every moment before their deletion). `gone`: those two lists, when
+    the caller has them."""
     history = facts.history
+    deleted, unread = gone if gone is not None else (deleted_instances(facts), deleted_unseen(facts, ID, ctx, "alerting"))
     since = ctx.period.starts_at
     members = {i.resource: monitoring_days.Member(i, history, since=since) for i in listed if not i.is_replica}
-    for instance in deleted_instances(facts):
+    for instance in deleted:
         if instance.project == project and not instance.is_replica and instance.resource not in members:
             members[instance.resource] = monitoring_days.Member(instance, history, since=since)
-    for finding in deleted_unseen(facts, ID, ctx, "alerting"):
-        gone = finding.observed.get("deleted")
+    for finding in unread:
+        when = finding.observed.get("deleted")
         resource = finding.resource
-        if resource in members or f"/projects/{project}/" not in resource or not gone:
+        if resource in members or f"/projects/{project}/" not in resource or not when:
             continue
         unseen = SimpleNamespace(resource=resource, project=project, name=resource.rsplit("/", 1)[-1], create_time=None)
-        members[resource] = monitoring_days.Member(unseen, unseen_until=datetime.fromisoformat(gone).timestamp())
+        members[resource] = monitoring_days.Member(unseen, unseen_until=datetime.fromisoformat(when).timestamp())
     return [members[r] for r in sorted(members)]
 
 

@@ -19,7 +19,7 @@ body, time no log query covers; or an instance only the log shows, deleted, whos
 the project's moment "unknown" unless it is covered anyway; it is never simply left out.
 
 A day is `broken` when some moment of it is "no" for some primary, `kept` when every moment is "yes" for
-every primary, `unknown` otherwise. The moments tried are the day's start, every instant at which what is
+every primary, `unknown` otherwise; `not_applicable` when no instance was in the population at any moment of it. The moments tried are the day's start, every instant at which what is
 known may change, and one moment inside each stretch between them, so nothing between them is skipped.
 """
 
@@ -35,6 +35,7 @@ from auditor.facts.timeline import Event, Timeline
 from auditor.logfilter import LogFilterError
 
 YES, NO, UNSURE = "yes", "no", "unknown"
+EMPTY = "empty"  # no instance had to be covered at that moment
 
 
 def _all(states: Iterable[str]) -> str:
@@ -207,7 +208,7 @@ class Judge:
             if place == UNSURE and state != YES:
                 state = UNSURE  # whether it had to be covered then is unknown, and it was not
             states.append(state)
-        return _all(states)
+        return _all(states) if states else EMPTY
 
 
 def day_states(judge: Judge, period: Any, as_of: datetime) -> dict[date, str]:
@@ -234,7 +235,8 @@ def day_states(judge: Judge, period: Any, as_of: datetime) -> dict[date, str]:
             continue
         seen = set(within[max(bisect_right(points, start) - 1, 0):max(bisect_left(points, end), 1)])
         seen.update(at_point[bisect_left(points, start):bisect_left(points, end)])
-        out[day] = "broken" if NO in seen else "unknown" if UNSURE in seen else "kept"
+        out[day] = ("broken" if NO in seen else "unknown" if UNSURE in seen else "kept" if YES in seen
+                    else "not_applicable")  # no primary with backups on at any moment of the day
     return out
 
 

@@ -163,10 +163,10 @@ def test_an_instance_whose_place_is_unsure_makes_the_moment_unknown_unless_it_is
     unsure = Member(read, _facts([read], coverage=()).history, since=START)  # unsure but at Jul 8 06:00
     assert _Judge([unsure], {"orders-pg": monitoring_days.YES}).at(at(2)) == monitoring_days.YES
     assert _Judge([unsure], {"orders-pg": monitoring_days.NO}).at(at(2)) == monitoring_days.UNSURE
-    assert _Judge([unsure], {"orders-pg": monitoring_days.NO}).at(at(8, 6)) == monitoring_days.YES  # out: nothing to cover
+    assert _Judge([unsure], {"orders-pg": monitoring_days.NO}).at(at(8, 6)) == monitoring_days.EMPTY  # out: nothing to cover
     # an instance with no read left is unknown even where a policy would cover what was read of others
     assert _Judge([ghost], {"ghost": monitoring_days.YES}).at(at(2)) == monitoring_days.UNSURE
-    assert _Judge([ghost], {"ghost": monitoring_days.YES}).at(at(7)) == monitoring_days.YES
+    assert _Judge([ghost], {"ghost": monitoring_days.YES}).at(at(7)) == monitoring_days.EMPTY
 
 
 def test_a_read_holds_back_to_the_log_querys_start_past_older_events_no_query_covers():

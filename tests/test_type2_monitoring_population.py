@@ -20,7 +20,8 @@ any other primary is covered by nothing. The other primary is the case:
                 on project_id "mon-moved" with a verified pager. The lockers' configurations leave gcp.monitoring_project
                 unset before Sep 11 and set it to mon-central from Sep 11: days before are judged without the central
                 project (exceptions Jul 1 .. Sep 10), the days from Sep 11 with it (kept). A single run stores one
-                configuration (mon-central) for the whole period: every day kept, as before this change.
+                configuration (mon-central) for the whole period: every day kept, as before this change;
+  mon-off       one primary whose backups were never on, and no policy: nothing to alert on, on any day (not applicable).
 
 Policies and channels were created long before the period and never changed (their own records say so), so every
 alerting setting is known throughout; the expected days below follow from the times above alone (lockers at 06:00).
@@ -64,7 +65,7 @@ def _project(ident: str, number: str, other: dict | None, whole_project: bool = 
                                 "log_filter": f'resource.type="cloudsql_database" AND {match} AND {FAILED}'}]}
 
 
-PROJECTS = ("mon-deleted", "mon-created", "mon-enabled", "mon-covered", "mon-unseen", "mon-moved")
+PROJECTS = ("mon-deleted", "mon-created", "mon-enabled", "mon-covered", "mon-unseen", "mon-moved", "mon-off")
 SCENARIO = {
     "name": "monitoring-population", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
     "organization": {"id": "996", "display_name": "population.example"},
@@ -75,6 +76,7 @@ SCENARIO = {
         _project("mon-covered", "504", _late(False), whole_project=True),
         _project("mon-unseen", "505", _db("ghost", delete_time="2026-08-14T12:00:00Z")),
         {"id": "mon-moved", "number": "506", "sql_instances": [_db("db")]},
+        {"id": "mon-off", "number": "508", "sql_instances": [_db("db", backup={**BACKUP, "enabled": False})]},
         {"id": "mon-central", "number": "507",
          "notification_channels": [{"id": "pager", "display_name": "Pager", "type": "pagerduty"}],
          "alert_policies": [{"id": "moved", "display_name": "Moved backups failed", "channels": ["pager"],
@@ -154,6 +156,9 @@ def _common(found):
     covered = found["mon-covered"]
     assert covered["status"] == "pass", covered["message"]
     assert set(covered["details"]["days"].values()) == {"kept"} and set(covered["details"]["days"]) == set(QUARTER)
+    off = found["mon-off"]
+    assert off["status"] == "not_applicable", off["message"]
+    assert off["details"]["days"] == {day: "not_applicable" for day in QUARTER}
 
 
 def test_single_run_judges_the_population_on_each_day(single):
