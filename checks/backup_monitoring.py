@@ -245,8 +245,10 @@ def _by_day(finding: Finding, project: str, members: list[monitoring_days.Member
                                      "deleted": {name: _iso(t) for name, t in gone}, "deleted_unread": unseen}
     thresholds = daily.threshold_words(changes, "gcp.monitoring_project", lambda v: v or "unset (none)")
     if thresholds:
-        finding.details["thresholds"] = [{"from": day.isoformat(), "locker": locker, "key": "gcp.monitoring_project",
-                                          "value": value} for day, value, locker in changes]
+        # the shape auditor.locker_days gives the source-code controls' thresholds
+        finding.details["thresholds"] = [{"from": day.isoformat(), "locker": locker, "expected": {"monitoring_project": value},
+                                          "config_keys": {"monitoring_project": "gcp.monitoring_project"}}
+                                         for day, value, locker in changes]
     names = {key: f"alert policy {o[-1].display_name!r}" if key[0] == "alert_policy" else
              f"log-based metric {key[2]!r}" if key[0] == "log_metric" else f"notification channel {o[-1].display_name!r}"
              for key in keys if (o := history.observations(key))}

@@ -189,9 +189,11 @@ def test_three_lockers_judge_each_day_by_the_monitoring_project_in_force(few):
     assert _days(moved) == (days_between("2026-07-01", "2026-09-10"), [])
     assert (f"gcp.monitoring_project was unset (none) until 2026-09-10, mon-central from 2026-09-11 (the configuration "
             f"stored in locker {ids['2026-09-11']})") in moved["message"]
+    keys = {"monitoring_project": "gcp.monitoring_project"}
     assert moved["details"]["thresholds"] == [
-        {"from": "2026-07-01", "locker": ids["2026-08-12"], "key": "gcp.monitoring_project", "value": None},
-        {"from": "2026-09-11", "locker": ids["2026-09-11"], "key": "gcp.monitoring_project", "value": "mon-central"}]
+        {"from": "2026-07-01", "locker": ids["2026-08-12"], "expected": {"monitoring_project": None}, "config_keys": keys},
+        {"from": "2026-09-11", "locker": ids["2026-09-11"], "expected": {"monitoring_project": "mon-central"},
+         "config_keys": keys}]
 
 
 def test_daily_lockers_show_the_same_days(daily):
@@ -203,4 +205,5 @@ def test_daily_lockers_show_the_same_days(daily):
     moved = found["mon-moved"]
     assert _days(moved) == (days_between("2026-07-01", "2026-09-10"), [])
     assert moved["details"]["thresholds"][1] == {"from": "2026-09-11", "locker": ids["2026-09-11"],
-                                                 "key": "gcp.monitoring_project", "value": "mon-central"}
+                                                 "expected": {"monitoring_project": "mon-central"},
+                                                 "config_keys": {"monitoring_project": "gcp.monitoring_project"}}
