@@ -252,11 +252,20 @@ def _by_day(finding: Finding, project: str, members: list[monitoring_days.Member
     names = {key: f"alert policy {o[-1].display_name!r}" if key[0] == "alert_policy" else
              f"log-based metric {key[2]!r}" if key[0] == "log_metric" else f"notification channel {o[-1].display_name!r}"
              for key in keys if (o := history.observations(key))}
-    why = monitoring_days.why_unknown(history, projects, ctx.period, names) if unknown else ""
+    unplaced = sorted(m.resource.rsplit("/", 1)[-1] for m in members if m.unseen_until is None
+                      and monitoring_days.unsure_days(m, ctx.period, ctx.as_of) & set(unknown)) if unknown else []
+    reasons = []
+    if unplaced:
+        reasons.append(f"whether {', '.join(unplaced)} had automated backups on then (and so had to be covered) is not "
+                       "known: no read or logged change with its value reaches those moments (a change says what it set, "
+                       "not what was there before; one logged without its body says neither)")
     if unknown and unseen:
-        why += (f"; and {', '.join(unseen)} (deleted in the period, shown only by the Admin Activity log) has no read of "
-                "its configuration or labels left, so whether a policy matched its failed backups is unknown for the "
-                "days it existed")
+        reasons.append(f"{', '.join(unseen)} (deleted in the period, shown only by the Admin Activity log) has no read of "
+                       "its configuration or labels left, so whether a policy matched its failed backups is unknown for "
+                       "the days it existed")
+    if unknown and (monitoring_days.unlogged(history, projects, ctx.period) or not reasons):
+        reasons.insert(0, monitoring_days.why_unknown(history, projects, ctx.period, names))  # the alerting's own
+    why = "; and ".join(reasons)
     later = f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): {why}." if unknown else ""
     as_read = finding.message.removeprefix(f"Project {project}: ")
     deleted_words = "".join(f" {name} was deleted on {_iso(t)[:16].replace('T', ' ')} UTC; it is judged for the days it "

@@ -122,6 +122,20 @@ class Member:
         return out
 
 
+def unsure_days(member: Member, period: Any, as_of: datetime) -> set[date]:
+    """The days on which some moment leaves the member's place unsure (its place changes only at its bounds)."""
+    stamps, limit = period.day_stamps, as_of.timestamp()
+    marks = sorted(b for b in member.bounds() if stamps[0] < b < min(stamps[-1], limit))
+    points = [stamps[0], *marks, min(stamps[-1], limit)]
+    pieces = [(a, b, UNSURE in (member.at(a), member.at((a + b) / 2))) for a, b in zip(points, points[1:])]
+    out: set[date] = set()
+    for number, day in enumerate(period.days()):
+        start, end = stamps[number], min(stamps[number + 1], limit)
+        if start < limit and any(unsure and a < end and b > start for a, b, unsure in pieces):
+            out.add(day)
+    return out
+
+
 class Judge:
     """Whether the primaries of one project were covered at a moment.
 

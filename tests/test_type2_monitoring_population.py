@@ -167,6 +167,7 @@ def test_single_run_judges_the_population_on_each_day(single):
     enabled = found["mon-enabled"]
     assert enabled["status"] == "fail", enabled["message"]
     assert _days(enabled) == (days_between("2026-08-20", "2026-09-30"), days_between("2026-07-01", "2026-08-19"))
+    assert "whether late had automated backups on then" in enabled["message"]
     unseen = found["mon-unseen"]
     assert unseen["status"] == "inconclusive", unseen["message"]  # never passed: ghost's days cannot be judged
     assert _days(unseen) == ([], days_between("2026-07-01", "2026-08-14"))
