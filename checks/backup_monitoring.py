@@ -212,7 +212,8 @@ def population(facts: Any, project: str, listed: Iterable[SqlInstance], ctx: Che
         resource = finding.resource
         if resource in members or f"/projects/{project}/" not in resource or not when:
             continue
-        unseen = SimpleNamespace(resource=resource, project=project, name=resource.rsplit("/", 1)[-1], create_time=None)
+        unseen = SimpleNamespace(resource=resource, project=project, name=resource.rsplit("/", 1)[-1], create_time=None,
+                                 evidence=tuple(finding.evidence))  # its deletion's log entry
         members[resource] = monitoring_days.Member(unseen, unseen_until=datetime.fromisoformat(when).timestamp())
     return [members[r] for r in sorted(members)]
 
@@ -241,6 +242,9 @@ def _by_day(finding: Finding, project: str, members: list[monitoring_days.Member
     unseen = [m.resource.rsplit("/", 1)[-1] for m in members if m.unseen_until is not None]
     gone = [(m.resource.rsplit("/", 1)[-1], m.gone) for m in members if m.unseen_until is None and m.gone is not None
             and m.gone < ctx.as_of.timestamp()]
+    # the reads that put a deleted instance in the population (its FINAL backup's snapshot, its deletion's entry)
+    finding.evidence += [e for m in members if m.unseen_until is not None or m.gone is not None
+                         for e in getattr(m.instance, "evidence", ()) if e not in finding.evidence]
     finding.details["population"] = {"instances": [m.resource for m in members],
                                      "deleted": {name: _iso(t) for name, t in gone}, "deleted_unread": unseen}
     thresholds = daily.threshold_words(changes, "gcp.monitoring_project", lambda v: v or "unset (none)")

@@ -19,8 +19,9 @@ body, time no log query covers; or an instance only the log shows, deleted, whos
 the project's moment "unknown" unless it is covered anyway; it is never simply left out.
 
 A day is `broken` when some moment of it is "no" for some primary, `kept` when every moment is "yes" for
-every primary, `unknown` otherwise; `not_applicable` when no instance was in the population at any moment of it. The moments tried are the day's start, every instant at which what is
-known may change, and one moment inside each stretch between them, so nothing between them is skipped.
+every primary, `unknown` otherwise; `not_applicable` when no instance was in the population at any moment of
+it. The moments tried are the day's start, every instant at which what is known may change, and one moment
+inside each stretch between them, so nothing between them is skipped.
 """
 
 from __future__ import annotations
