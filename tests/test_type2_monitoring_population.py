@@ -21,7 +21,9 @@ any other primary is covered by nothing. The other primary is the case:
                 unset before Sep 11 and set it to mon-central from Sep 11: days before are judged without the central
                 project (exceptions Jul 1 .. Sep 10), the days from Sep 11 with it (kept). A single run stores one
                 configuration (mon-central) for the whole period: every day kept, as before this change;
-  mon-off       one primary whose backups were never on, and no policy: nothing to alert on, on any day (not applicable).
+  mon-off       one primary whose backups were never on, and no policy: nothing to alert on, on any day (not applicable);
+  mon-emptied   its only primary, `gone` as in mon-deleted, and no policy: nothing listed at the read, yet Jul 1 .. Aug 14
+                are exceptions; from Aug 15 it holds no primary (not applicable days).
 
 Policies and channels were created long before the period and never changed (their own records say so), so every
 alerting setting is known throughout; the expected days below follow from the times above alone (lockers at 06:00).
@@ -65,7 +67,7 @@ def _project(ident: str, number: str, other: dict | None, whole_project: bool = 
                                 "log_filter": f'resource.type="cloudsql_database" AND {match} AND {FAILED}'}]}
 
 
-PROJECTS = ("mon-deleted", "mon-created", "mon-enabled", "mon-covered", "mon-unseen", "mon-moved", "mon-off")
+PROJECTS = ("mon-deleted", "mon-created", "mon-enabled", "mon-covered", "mon-unseen", "mon-moved", "mon-off", "mon-emptied")
 SCENARIO = {
     "name": "monitoring-population", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
     "organization": {"id": "996", "display_name": "population.example"},
@@ -77,6 +79,8 @@ SCENARIO = {
         _project("mon-unseen", "505", _db("ghost", delete_time="2026-08-14T12:00:00Z")),
         {"id": "mon-moved", "number": "506", "sql_instances": [_db("db")]},
         {"id": "mon-off", "number": "508", "sql_instances": [_db("db", backup={**BACKUP, "enabled": False})]},
+        {"id": "mon-emptied", "number": "509",
+         "sql_instances": [_db("gone", delete_time="2026-08-14T12:00:00Z", final_backup_days=90)]},
         {"id": "mon-central", "number": "507",
          "notification_channels": [{"id": "pager", "display_name": "Pager", "type": "pagerduty"}],
          "alert_policies": [{"id": "moved", "display_name": "Moved backups failed", "channels": ["pager"],
@@ -156,6 +160,10 @@ def _common(found):
     covered = found["mon-covered"]
     assert covered["status"] == "pass", covered["message"]
     assert set(covered["details"]["days"].values()) == {"kept"} and set(covered["details"]["days"]) == set(QUARTER)
+    emptied = found["mon-emptied"]
+    assert emptied["status"] == "fail", emptied["message"]
+    assert emptied["details"]["days"] == {**{d: "broken" for d in days_between("2026-07-01", "2026-08-14")},
+                                          **{d: "not_applicable" for d in days_between("2026-08-15", "2026-09-30")}}
     off = found["mon-off"]
     assert off["status"] == "not_applicable", off["message"]
     assert off["details"]["days"] == {day: "not_applicable" for day in QUARTER}
