@@ -256,13 +256,16 @@ def _by_day(finding: Finding, project: str, members: list[monitoring_days.Member
     names = {key: f"alert policy {o[-1].display_name!r}" if key[0] == "alert_policy" else
              f"log-based metric {key[2]!r}" if key[0] == "log_metric" else f"notification channel {o[-1].display_name!r}"
              for key in keys if (o := history.observations(key))}
-    unplaced = sorted(m.resource.rsplit("/", 1)[-1] for m in members if m.unseen_until is None
-                      and monitoring_days.unsure_days(m, ctx.period, ctx.as_of) & set(unknown)) if unknown else []
+    unplaced = sorted((m for m in members if m.unseen_until is None
+                       and monitoring_days.unsure_days(m, ctx.period, ctx.as_of) & set(unknown)),
+                      key=lambda m: m.resource) if unknown else []
     reasons = []
     if unplaced:
-        reasons.append(f"whether {', '.join(unplaced)} had automated backups on then (and so had to be covered) is not "
-                       "known: no read or logged change with its value reaches those moments (a change says what it set, "
-                       "not what was there before; one logged without its body says neither)")
+        reasons.append(f"whether {', '.join(m.resource.rsplit('/', 1)[-1] for m in unplaced)} had automated backups on "
+                       "then (and so had to be covered) is not known: no read or logged change with its value reaches "
+                       "those moments (a change says what it set, not what was there before; one logged without its body "
+                       "says neither)" + "".join(f"; for {m.resource.rsplit('/', 1)[-1]}, {m.contradiction}"
+                                                for m in unplaced if m.contradiction))
     if unknown and unseen:
         reasons.append(f"{', '.join(unseen)} (deleted in the period, shown only by the Admin Activity log) has no read of "
                        "its configuration or labels left, so whether a policy matched its failed backups is unknown for "

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 
 from auditor.facts.controls import AlertCondition
 from auditor.facts.monitoring_history import UNKNOWN, Key, MonitoringHistory, Track, policy_key
-from auditor.facts.timeline import Event, Timeline
+from auditor.facts.timeline import Event, Timeline, contradiction_words
 from auditor.logfilter import LogFilterError
 
 YES, NO, UNSURE = "yes", "no", "unknown"
@@ -78,6 +78,7 @@ class Member:
         self.unseen_until = unseen_until
         self.created = self.gone = self.alive = None
         self.track: Track | None = None
+        self.contradiction: str | None = None  # why the log carries nothing for its backup setting, if it does not
         if history is None:
             return
         life = history.lifetime(instance.resource)
@@ -89,12 +90,18 @@ class Member:
             # an event before `since` (the period's start) outside every complete log query says what held at its
             # own moment only, which is never judged; left in, it would stop the first read inside the queried
             # time from holding back to where the query starts (a read holds back over time a complete query covers)
-            events = [e for e in events if e.time >= since or timeline.covers(e.time.timestamp(), e.time.timestamp())]
+            events = [e for e in events if e.time >= since
+                      or any(lo <= e.time.timestamp() <= hi for lo, hi in timeline.covered)]
         events += [Event(o.observed_at, False, "observation", o.evidence) for o in history.observations(instance.resource)
                    if o.observed_at and o.is_replica]
         utc = timezone.utc
-        covered = [(datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc)) for lo, hi in timeline.covered]
-        self.track = Track(Timeline(instance.resource, "in_population", events, covered))
+        # evidence that contradicts the log for the setting voids the log for it (auditor.facts.timeline), here too
+        covered = [] if timeline.contradicted is not None else [
+            (datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc)) for lo, hi in timeline.covered]
+        placed = Timeline(instance.resource, "in_population", events, covered)
+        self.contradiction = contradiction_words(timeline, "automated backups enabled") or contradiction_words(
+            placed, "automated backups on as a primary")
+        self.track = Track(placed)
 
     def at(self, t: float) -> str:
         if self.unseen_until is not None:

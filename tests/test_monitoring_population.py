@@ -181,3 +181,17 @@ def test_a_read_holds_back_to_the_log_querys_start_past_older_events_no_query_co
                  datetime(2026, 7, 2, 6, tzinfo=UTC), "e-p")
     member = Member(read, _facts([read], extra={"backup_runs": [window]}).history, since=START)
     assert member.at(at(1)) == OUT and member.at(at(9)) == OUT
+
+
+def test_reads_that_contradict_the_log_leave_the_place_unsure_between_them():
+    """Backups on at the Jul 2 06:00 read, off at the Jul 8 06:00 read, and the complete log query shows no change
+    between: the log missed one (auditor.facts.timeline), so it carries nothing; between the reads the place is
+    unsure, never carried. The same for a replica read Jul 2 and a primary read with backups on Jul 8 with nothing
+    logged between (a promotion the log query does not read, backups on without a logged change)."""
+    off = _instance(settings={"kind": "sql#settings", "backupConfiguration": {"enabled": False}})
+    for first, second, places in ((_instance(), off, (IN, OUT)), (REPLICA, _instance(), (OUT, IN))):
+        reads = [_read(first, datetime(2026, 7, 2, 6, tzinfo=UTC), "e-1"), _read(second, datetime(2026, 7, 8, 6, tzinfo=UTC), "e-2")]
+        member = Member(reads[-1], _facts(reads).history, since=START)
+        assert (member.at(at(2, 6)), member.at(at(8, 6))) == places
+        assert member.at(at(1)) == UNSURE and member.at(at(5)) == UNSURE and member.at(at(9)) == UNSURE
+        assert member.contradiction and "no Admin Activity entry between them records a change" in member.contradiction
