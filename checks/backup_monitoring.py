@@ -196,14 +196,16 @@ def population(facts: Any, project: str, listed: Iterable[SqlInstance], ctx: Che
                gone: tuple[list[SqlInstance], list[Finding]] | None = None) -> list[monitoring_days.Member]:
     """The project's Cloud SQL instances that may have been primaries with backups on during the period, each with
     its place in the population over time (monitoring_days.Member): those listed (whatever their backup setting
-    as last read, unless still a replica), those deleted before the read that a FINAL backup's snapshot shows
+    as last read; a replica only if some read showed it a primary), those deleted before the read that a FINAL backup's snapshot shows
     (checks.common.deleted_instances), and those only the Admin Activity log shows, deleted in the period
     (checks.common.deleted_unseen: unsure for every moment before their deletion). `gone`: those two lists, when
     the caller has them."""
     history = facts.history
     deleted, unread = gone if gone is not None else (deleted_instances(facts), deleted_unseen(facts, ID, ctx, "alerting"))
     since = ctx.period.starts_at
-    members = {i.resource: monitoring_days.Member(i, history, since=since) for i in listed if not i.is_replica}
+    # a replica as last read is in only if some read showed it a primary (a switchover: its reads as a replica are off)
+    members = {i.resource: monitoring_days.Member(i, history, since=since) for i in listed
+               if not i.is_replica or any(not o.is_replica for o in history.observations(i.resource))}
     for instance in deleted:
         if instance.project == project and not instance.is_replica and instance.resource not in members:
             members[instance.resource] = monitoring_days.Member(instance, history, since=since)

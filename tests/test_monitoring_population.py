@@ -195,3 +195,18 @@ def test_reads_that_contradict_the_log_leave_the_place_unsure_between_them():
         assert (member.at(at(2, 6)), member.at(at(8, 6))) == places
         assert member.at(at(1)) == UNSURE and member.at(at(5)) == UNSURE and member.at(at(9)) == UNSURE
         assert member.contradiction and "no Admin Activity entry between them records a change" in member.contradiction
+
+
+def test_a_primary_later_read_as_a_replica_stays_in_for_the_time_it_was_a_primary():
+    """Read as a primary with backups on Jul 2 06:00 and as a replica Jul 8 06:00 (a switchover), the log covering
+    all of it: it is in the population although the last read shows a replica; a replica only ever read as one is
+    not. (Nothing logged between the reads: the log carries nothing, so the days between are unsure, not out.)"""
+    from auditor.checks.backup_monitoring import population
+
+    reads = [_read(_instance(), datetime(2026, 7, 2, 6, tzinfo=UTC), "e-1"), _read(REPLICA, datetime(2026, 7, 8, 6, tzinfo=UTC), "e-2")]
+    ctx = SimpleNamespace(period=PERIOD)
+    facts = _facts(reads)
+    (member,) = population(facts, "p", [reads[-1]], ctx, gone=([], []))
+    assert member.at(at(2, 6)) == IN and member.at(at(5)) == UNSURE and member.at(at(8, 6)) == OUT
+    only_replica = _facts([_read(REPLICA, datetime(2026, 7, 8, 6, tzinfo=UTC), "e-2")])
+    assert population(only_replica, "p", [reads[-1]], ctx, gone=([], [])) == []
