@@ -12,17 +12,26 @@ the same Logging query-language evaluator the simulator serves logs with (audito
 Judged day by day (auditor.checks.monitoring_days) from the settings' history: each day is kept only when
 that held at every moment of it; a day on which it did not is an exception, and a day the evidence cannot
 settle (a change logged without its body, time no log query covers) is unknown and said why.
+
+The population is the project's primaries over time, not as last listed: each instance is in it while it
+existed with automated backups on (the instance's history: created mid-period, backups switched on or off,
+a replica promoted), including one deleted before the read (its FINAL backup's snapshot), for the days it
+existed. One only the Admin Activity log shows, deleted with no read left, makes its days unknown, never
+passed. The central project whose policies count is the `gcp.monitoring_project` of each day's stored
+configuration (checks.days.by_config); nothing else in the configuration changes what this control demands.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any, Iterable
 
 from auditor.checks import days as daily
 from auditor.checks import monitoring_days
-from auditor.checks.common import unread_finding
+from auditor.checks.common import deleted_instances, deleted_unseen, unread_finding
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import AlertCondition, AlertPolicy
 from auditor.facts.known import Unknown, known_items
@@ -168,52 +177,146 @@ def _unread_policies(reads: list[Unknown]) -> list[str]:
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = []
     central = ctx.config.gcp.monitoring_project
+    gone = (deleted_instances(facts), deleted_unseen(facts, ID, ctx, "alerting"))  # every project's, worked out once
     for project in facts.projects:
         listed = facts.sql_instances.at(f"projects/{project}")
         if isinstance(listed, Unknown):
             findings.append(unread_finding(ID, project, listed, "backup alerting"))
             continue
         primaries = sorted((i for i in listed.items if not i.is_replica and i.backup_enabled), key=lambda i: i.resource)
+        members = population(facts, project, listed.items, ctx, gone)
         finding = _project_finding(project, primaries, central, facts)
-        if primaries:
-            _by_day(finding, project, primaries, central, facts, ctx)
+        if members:
+            _by_day(finding, project, members, facts, ctx)
         findings.append(finding)
     return findings
 
 
-def _by_day(finding: Finding, project: str, primaries: list[SqlInstance], central: str | None, facts: Any,
-            ctx: CheckContext) -> None:
-    """Judge the project day by day from the alerting history and fold the days into the finding (in place)."""
+def population(facts: Any, project: str, listed: Iterable[SqlInstance], ctx: CheckContext,
+               gone: tuple[list[SqlInstance], list[Finding]] | None = None) -> list[monitoring_days.Member]:
+    """The project's Cloud SQL instances that may have been primaries with backups on during the period, each with
+    its place in the population over time (monitoring_days.Member): those listed (whatever their backup setting
+    as last read; a replica only if some read showed it a primary), those deleted before the read that a FINAL backup's snapshot shows
+    (checks.common.deleted_instances), and those only the Admin Activity log shows, deleted in the period
+    (checks.common.deleted_unseen: unsure for every moment before their deletion). `gone`: those two lists, when
+    the caller has them."""
+    history = facts.history
+    deleted, unread = gone if gone is not None else (deleted_instances(facts), deleted_unseen(facts, ID, ctx, "alerting"))
+    since = ctx.period.starts_at
+    # a replica as last read is in only if some read showed it a primary (a switchover: its reads as a replica are off)
+    members = {i.resource: monitoring_days.Member(i, history, since=since) for i in listed
+               if not i.is_replica or any(not o.is_replica for o in history.observations(i.resource))}
+    for instance in deleted:
+        if instance.project == project and not instance.is_replica and instance.resource not in members:
+            members[instance.resource] = monitoring_days.Member(instance, history, since=since)
+    for finding in unread:
+        when = finding.observed.get("deleted")
+        resource = finding.resource
+        if resource in members or f"/projects/{project}/" not in resource or not when:
+            continue
+        unseen = SimpleNamespace(resource=resource, project=project, name=resource.rsplit("/", 1)[-1], create_time=None,
+                                 evidence=tuple(finding.evidence))  # its deletion's log entry
+        members[resource] = monitoring_days.Member(unseen, unseen_until=datetime.fromisoformat(when).timestamp())
+    return [members[r] for r in sorted(members)]
+
+
+def _by_day(finding: Finding, project: str, members: list[monitoring_days.Member], facts: Any, ctx: CheckContext) -> None:
+    """Judge the project day by day from the alerting history and fold the days into the finding (in place). The
+    central project whose policies count is the `gcp.monitoring_project` of each day's stored configuration."""
     history = facts.monitoring_history
-    sources = [project] + ([central] if central and central != project else [])
-    # a primary needs an alert from its creation (its own createTime) on; these are the primaries as last listed
-    lifetimes = {i.resource: (i.create_time.timestamp() if i.create_time else None, None) for i in primaries}
-    judge = monitoring_days.Judge(history, sources, primaries, lifetimes, _fires)
-    states = monitoring_days.day_states(judge, ctx.period, ctx.as_of)
+    instances = [m.instance for m in members]
+    by_resource = {m.resource: m for m in members}
+    judges: list[monitoring_days.Judge] = []
+
+    def states_for(central: str | None) -> dict:
+        sources = [project] + ([central] if central and central != project else [])
+        judge = monitoring_days.Judge(history, sources, instances, {}, _fires, members=by_resource)
+        judges.append(judge)
+        return monitoring_days.day_states(judge, ctx.period, ctx.as_of)
+
+    states, changes = daily.by_config(ctx, lambda config: config.gcp.monitoring_project, states_for)
     broken, unknown = daily.exception_days(states)
     isos = ctx.period.day_isos
-    keys, projects = judge.involved()
+    keys, projects = _involved(judges)
     items, entries = monitoring_days.day_evidence(history, keys, projects, ctx.period, states)
     finding.details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
                            unknown_days=[isos[d] for d in unknown], day_evidence=items, day_entries=entries)
+    unseen = [m.resource.rsplit("/", 1)[-1] for m in members if m.unseen_until is not None]
+    gone = [(m.resource.rsplit("/", 1)[-1], m.gone) for m in members if m.unseen_until is None and m.gone is not None
+            and m.gone < ctx.as_of.timestamp()]
+    # the reads that put a deleted instance in the population (its FINAL backup's snapshot, its deletion's entry)
+    finding.evidence += [e for m in members if m.unseen_until is not None or m.gone is not None
+                         for e in getattr(m.instance, "evidence", ()) if e not in finding.evidence]
+    finding.details["population"] = {"instances": [m.resource for m in members],
+                                     "deleted": {name: _iso(t) for name, t in gone}, "deleted_unread": unseen}
+    thresholds = daily.threshold_words(changes, "gcp.monitoring_project", lambda v: v or "unset (none)")
+    if thresholds:
+        # the shape auditor.locker_days gives the source-code controls' thresholds
+        finding.details["thresholds"] = [{"from": day.isoformat(), "locker": locker, "expected": {"monitoring_project": value},
+                                          "config_keys": {"monitoring_project": "gcp.monitoring_project"}}
+                                         for day, value, locker in changes]
     names = {key: f"alert policy {o[-1].display_name!r}" if key[0] == "alert_policy" else
              f"log-based metric {key[2]!r}" if key[0] == "log_metric" else f"notification channel {o[-1].display_name!r}"
              for key in keys if (o := history.observations(key))}
-    why = monitoring_days.why_unknown(history, projects, ctx.period, names) if unknown else ""
+    unplaced = sorted((m for m in members if m.unseen_until is None
+                       and monitoring_days.unsure_days(m, ctx.period, ctx.as_of) & set(unknown)),
+                      key=lambda m: m.resource) if unknown else []
+    reasons = []
+    if unplaced:
+        reasons.append(f"whether {', '.join(m.resource.rsplit('/', 1)[-1] for m in unplaced)} had automated backups on "
+                       "then (and so had to be covered) is not known: no read or logged change with its value reaches "
+                       "those moments (a change says what it set, not what was there before; one logged without its body "
+                       "says neither)" + "".join(f"; for {m.resource.rsplit('/', 1)[-1]}, {m.contradiction}"
+                                                for m in unplaced if m.contradiction))
+    if unknown and unseen:
+        reasons.append(f"{', '.join(unseen)} (deleted in the period, shown only by the Admin Activity log) has no read of "
+                       "its configuration or labels left, so whether a policy matched its failed backups is unknown for "
+                       "the days it existed")
+    if unknown and (monitoring_days.unlogged(history, projects, ctx.period) or not reasons):
+        reasons.insert(0, monitoring_days.why_unknown(history, projects, ctx.period, names))  # the alerting's own
+    why = "; and ".join(reasons)
     later = f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): {why}." if unknown else ""
     as_read = finding.message.removeprefix(f"Project {project}: ")
+    deleted_words = "".join(f" {name} was deleted on {_iso(t)[:16].replace('T', ' ')} UTC; it is judged for the days it "
+                            "existed." for name, t in gone)
+    tail = deleted_words + (f" {thresholds}" if thresholds else "")
     if broken:
         finding.status = FAIL
         finding.message = (f"Project {project}: on {len(broken)} days a failed automated backup of its Cloud SQL primaries "
                            f"would, for at least part of the day, have alerted nobody: {daily.day_ranges(broken)}.{later} "
-                           f"As of the last read: {as_read}")
+                           f"As of the last read: {as_read}{tail}")
     elif unknown and finding.status != FAIL:
         finding.status = INCONCLUSIVE
         finding.message = (f"Project {project}: whether a failed automated backup would have alerted someone could not be "
                            f"established on {len(unknown)} days ({daily.day_ranges(unknown)}): {why}. "
-                           f"As of the last read: {as_read}")
+                           f"As of the last read: {as_read}{tail}")
     elif unknown:
-        finding.message += later
+        finding.message += later + tail
+    elif finding.status == NOT_APPLICABLE and any(s == "kept" for s in states.values()):
+        # no primary with backups as last read, but there were some during the period, and each day was covered
+        finding.status, finding.not_applicable_reason = PASS, None
+        finding.message = (f"Project {project}: on every day of the period on which it held a Cloud SQL primary with "
+                           f"automated backups on, a failed backup would have alerted someone. As of the last read: "
+                           f"{as_read}{tail}")
+    else:
+        finding.message += tail
+    if finding.status != NOT_APPLICABLE:
+        finding.not_applicable_reason = None
+
+
+def _involved(judges: list[monitoring_days.Judge]) -> tuple[list, list[str]]:
+    """The alerting resources and projects any day's judge looked at (one judge per monitoring project in force)."""
+    keys: dict = {}
+    projects: set[str] = set()
+    for judge in judges:
+        found, where = judge.involved()
+        keys.update(dict.fromkeys(found))
+        projects.update(where)
+    return list(keys), sorted(projects)
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat()
 
 
 def _project_finding(project: str, primaries: list[SqlInstance], central: str | None, facts: Any) -> Finding:
@@ -281,6 +384,7 @@ CHECK = Check(
                 "channels (notificationChannels.list) of the project and of the central monitoring project, and the "
                 "log-based metrics (Logging projects.metrics.list) that threshold conditions count; evaluates each "
                 "condition's filter against a failed and a successful automated-backup audit entry.",
-    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "monitoring_history"),
+    needs=("sql_instances", "alert_policies", "notification_channels", "log_metrics", "monitoring_history", "history",
+           "final_snapshots", "config_changes"),
     evaluate=evaluate,
 )

@@ -11,22 +11,32 @@ verification at t. Each of those is read from the settings' history (auditor.fac
            query covers t, or a listing was answered at t), so no unseen policy could have covered it;
   unknown  anything else.
 
+Which instances must be covered at t is itself a matter of history (`Member`): a Cloud SQL instance is in its
+project's population at t when it existed then (from its createTime to its deletion), was a primary and had
+automated backups on (auditor.facts.history's `backup_enabled` timeline, where a read of it as a replica counts
+as off). One the evidence cannot place at t (its backup setting unknown then: a change logged without its
+body, time no log query covers; or an instance only the log shows, deleted, whose name alone is known) makes
+the project's moment "unknown" unless it is covered anyway; it is never simply left out.
+
 A day is `broken` when some moment of it is "no" for some primary, `kept` when every moment is "yes" for
-every primary, `unknown` otherwise. The moments tried are the day's start, every instant at which what is
-known may change, and one moment inside each stretch between them, so nothing between them is skipped.
+every primary, `unknown` otherwise; `not_applicable` when no instance was in the population at any moment of
+it. The moments tried are the day's start, every instant at which what is known may change, and one moment
+inside each stretch between them, so nothing between them is skipped.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable
 
 from auditor.facts.controls import AlertCondition
-from auditor.facts.monitoring_history import UNKNOWN, Key, MonitoringHistory, policy_key
+from auditor.facts.monitoring_history import UNKNOWN, Key, MonitoringHistory, Track, policy_key
+from auditor.facts.timeline import Event, Timeline, contradiction_words
 from auditor.logfilter import LogFilterError
 
 YES, NO, UNSURE = "yes", "no", "unknown"
+EMPTY = "empty"  # no instance had to be covered at that moment
 
 
 def _all(states: Iterable[str]) -> str:
@@ -43,12 +53,108 @@ def _known(value: Any, good: Callable[[Any], bool]) -> str:
     return UNSURE if value is UNKNOWN else YES if good(value) else NO
 
 
+IN, OUT = "in", "out"
+
+
+class Member:
+    """One Cloud SQL instance's place in its project's population over time: `at(t)` is IN (it existed, was a
+    primary and had automated backups on), OUT, or UNSURE.
+
+    Built from auditor.facts.history: its lifetime (createTime, and a deletion the log or a FINAL backup shows;
+    a stretch between its last sighting and the first listing without it is unsure), and its `backup_enabled`
+    timeline, with each read of it as a replica counted as off (a replica holds no backups of its own, so a
+    promoted replica joins from the moment a read, a logged change or a backup window shows its backups on).
+    A promotion is not among the Admin Activity methods read, so the value a replica read carries forward may
+    outlast the promotion until the next event; at the latest that is the first automated backup window that
+    ran, and before it no automated backup of the instance could fail. `since` (the period's start): events
+    before it that no complete log query covers are left out, so the first read inside the queried time holds
+    back to the query's start (the timeline's rule for a first read). `unseen_until`: only the Admin Activity log
+    shows the instance (deleted in the period, no read of it survives), so every moment before its deletion is
+    unsure, never in or out."""
+
+    def __init__(self, instance: Any, history: Any = None, unseen_until: float | None = None,
+                 since: datetime | None = None) -> None:
+        self.instance, self.resource = instance, instance.resource
+        self.unseen_until = unseen_until
+        self.created = self.gone = self.alive = None
+        self.track: Track | None = None
+        self.contradiction: str | None = None  # why the log carries nothing for its backup setting, if it does not
+        if history is None:
+            return
+        life = history.lifetime(instance.resource)
+        stamp = (lambda t: t.timestamp() if t else None)
+        self.created, self.gone, self.alive = stamp(life.created or instance.create_time), stamp(life.gone_by), stamp(life.alive_until)
+        timeline = history.timeline(instance.resource, "backup_enabled")
+        events = list(timeline.events)
+        if since is not None:
+            # an event before `since` (the period's start) outside every complete log query says what held at its
+            # own moment only, which is never judged; left in, it would stop the first read inside the queried
+            # time from holding back to where the query starts (a read holds back over time a complete query covers)
+            events = [e for e in events if e.time >= since
+                      or any(lo <= e.time.timestamp() <= hi for lo, hi in timeline.covered)]
+        events += [Event(o.observed_at, False, "observation", o.evidence) for o in history.observations(instance.resource)
+                   if o.observed_at and o.is_replica]
+        utc = timezone.utc
+        # evidence that contradicts the log for the setting voids the log for it (auditor.facts.timeline), here too
+        covered = [] if timeline.contradicted is not None else [
+            (datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc)) for lo, hi in timeline.covered]
+        placed = Timeline(instance.resource, "in_population", events, covered)
+        self.contradiction = contradiction_words(timeline, "automated backups enabled") or contradiction_words(
+            placed, "automated backups on as a primary")
+        self.track = Track(placed)
+
+    def at(self, t: float) -> str:
+        if self.unseen_until is not None:
+            return OUT if t >= self.unseen_until else UNSURE
+        if (self.created is not None and t < self.created) or (self.gone is not None and t >= self.gone):
+            return OUT
+        if self.alive is not None and self.gone is not None and self.alive < t < self.gone:
+            return UNSURE  # between its last sighting and the first listing without it
+        if self.track is None:
+            return IN
+        value = self.track.value_at(t)
+        return UNSURE if value is UNKNOWN else IN if value is True else OUT
+
+    def bounds(self) -> list[float]:
+        """The instants at which its place may change: of every span edge (a backup window a day makes two), only
+        those where the place before, at or after it differs, so a steady primary adds no moment to judge."""
+        raw = sorted({b for b in (self.created, self.gone, self.alive, self.unseen_until) if b is not None}
+                     | (set(self.track.bounds()) if self.track else set()))
+        out, before = [], self.at(raw[0] - 1.0) if raw else None
+        for i, mark in enumerate(raw):
+            here = self.at(mark)
+            after = self.at((mark + raw[i + 1]) / 2 if i + 1 < len(raw) else mark + 1.0)
+            if here != before or after != here:
+                out.append(mark)
+            before = after
+        return out
+
+
+def unsure_days(member: Member, period: Any, as_of: datetime) -> set[date]:
+    """The days on which some moment leaves the member's place unsure (its place changes only at its bounds)."""
+    stamps, limit = period.day_stamps, as_of.timestamp()
+    marks = sorted(b for b in member.bounds() if stamps[0] < b < min(stamps[-1], limit))
+    points = [stamps[0], *marks, min(stamps[-1], limit)]
+    pieces = [(a, b, UNSURE in (member.at(a), member.at((a + b) / 2))) for a, b in zip(points, points[1:])]
+    out: set[date] = set()
+    for number, day in enumerate(period.days()):
+        start, end = stamps[number], min(stamps[number + 1], limit)
+        if start < limit and any(unsure and a < end and b > start for a, b, unsure in pieces):
+            out.add(day)
+    return out
+
+
 class Judge:
-    """Whether the primaries of one project were covered at a moment."""
+    """Whether the primaries of one project were covered at a moment.
+
+    `members` (by resource): each instance's place in the population over time (Member); an instance without
+    one is in it from `lifetimes`' creation to its end."""
 
     def __init__(self, history: MonitoringHistory, sources: list[str], instances: list[Any],
-                 lifetimes: dict[str, tuple[float | None, float | None]], fires: Callable[[str, Any], tuple[bool, bool]]):
+                 lifetimes: dict[str, tuple[float | None, float | None]], fires: Callable[[str, Any], tuple[bool, bool]],
+                 members: dict[str, Member] | None = None):
         self.history, self.sources, self.instances, self.lifetimes, self.fires = history, sources, instances, lifetimes, fires
+        self.members = members or {}
         self.policies = [k for p in sources for k in history.keys("alert_policy", p)]
         self._fired: dict[tuple[str, str], tuple[bool, bool] | LogFilterError] = {}  # (filter, instance): asked ~200 times a day
 
@@ -107,14 +213,24 @@ class Judge:
     def at(self, t: float) -> str:
         states = []
         for instance in self.instances:
-            created, gone = self.lifetimes.get(instance.resource, (None, None))
-            if (created is not None and t < created) or (gone is not None and t >= gone):
+            member = self.members.get(instance.resource)
+            if member is not None:
+                place = member.at(t)
+            else:
+                created, gone = self.lifetimes.get(instance.resource, (None, None))
+                place = OUT if (created is not None and t < created) or (gone is not None and t >= gone) else IN
+            if place == OUT:
+                continue
+            if member is not None and member.unseen_until is not None:
+                states.append(UNSURE)  # its labels and configuration were never read: no filter can be tried on it
                 continue
             state = _any(self._policy(k, instance, t) for k in self.policies)
             if state == NO and not all(self.history.population_known(p, "alert_policy", t) for p in self.sources):
                 state = UNSURE  # a policy nobody read might have covered it
+            if place == UNSURE and state != YES:
+                state = UNSURE  # whether it had to be covered then is unknown, and it was not
             states.append(state)
-        return _all(states)
+        return _all(states) if states else EMPTY
 
 
 def day_states(judge: Judge, period: Any, as_of: datetime) -> dict[date, str]:
@@ -128,6 +244,7 @@ def day_states(judge: Judge, period: Any, as_of: datetime) -> dict[date, str]:
     if last <= first:
         return {day: "not_due" for day in period.days()}
     extra = [c for c, _ in judge.lifetimes.values() if c is not None]
+    extra += [b for member in judge.members.values() for b in member.bounds()]
     extra += [c.time.timestamp() for c in judge.history.unattributed if c.project in judge.sources]
     marks = sorted({m for m in [*judge.history.breakpoints(keys, projects), *extra] if first < m < last})
     points = [first, *marks, last]
@@ -140,7 +257,8 @@ def day_states(judge: Judge, period: Any, as_of: datetime) -> dict[date, str]:
             continue
         seen = set(within[max(bisect_right(points, start) - 1, 0):max(bisect_left(points, end), 1)])
         seen.update(at_point[bisect_left(points, start):bisect_left(points, end)])
-        out[day] = "broken" if NO in seen else "unknown" if UNSURE in seen else "kept"
+        out[day] = ("broken" if NO in seen else "unknown" if UNSURE in seen else "kept" if YES in seen
+                    else "not_applicable")  # no primary with backups on at any moment of the day
     return out
 
 
