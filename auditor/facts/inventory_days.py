@@ -89,6 +89,11 @@ class InventoryDays:
         self._windows = windows
         self._history = history
 
+    @property
+    def history(self) -> History:
+        """The Cloud SQL history the lifetimes come from (inv2: deleted instances' lifetimes and reads)."""
+        return self._history
+
     def labels(self, resource: str) -> Timeline:
         return self._timelines.get(resource) or Timeline(resource, LABELS, (), ())
 
@@ -117,7 +122,10 @@ def _frozen(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion], observations: list[SqlInstance],
                          changes: list[ConfigChange], seen: list[LabelsSeen], windows: list[AssetWindow],
-                         coverage: list[LogSpan], history: History, as_of: datetime) -> InventoryDays:
+                         coverage: list[LogSpan], history: History, as_of: datetime,
+                         finals: Iterable[SqlInstance] = ()) -> InventoryDays:
+    """`finals`: deleted instances as their FINAL backup's snapshot shows them (inv2): one more read of their labels,
+    at deletion, so a store deleted during the period is judged for the days it existed."""
     maps = MapHistory(versions, read.history_problem if read else None)
     covered_by: dict[str, list[tuple[datetime, datetime]]] = {}
     for span in coverage:
@@ -125,7 +133,7 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
     events: dict[str, list[Event]] = {}
     extra_cover: dict[str, list[tuple[datetime, datetime]]] = {}
     sql_read = set()
-    for obs in observations:
+    for obs in [*observations, *finals]:
         if obs.observed_at:
             sql_read.add(obs.resource)
             events.setdefault(obs.resource, []).append(Event(obs.observed_at, _frozen(obs.labels), "observation", obs.evidence))
