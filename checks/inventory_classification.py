@@ -32,7 +32,9 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         findings.append(missing)
     maps = day_maps(facts, ctx)
     for resource, store in sorted(facts.stores.found.items()):
-        findings.append(_store_finding(facts, ctx, resource, store, maps))
+        finding = _store_finding(facts, ctx, resource, store, maps)
+        finding.message += deletion_words(facts.inventory_days.lifetime(resource, store.create_time), ctx)  # inv2
+        findings.append(finding)
     for store, life in deleted_stores(facts, ctx):  # inv2: deleted during the period, judged for the days it existed
         finding = _store_finding(facts, ctx, store.resource, store, maps, life)
         finding.message += deletion_words(life, ctx)

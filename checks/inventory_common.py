@@ -167,7 +167,7 @@ def deleted_stores(facts: Any, ctx: CheckContext) -> list[tuple[Any, Any]]:
     out = []
     for instance in deleted_instances(_WithHistory(facts)):
         life = facts.inventory_days.lifetime(instance.resource, instance.create_time)
-        if life.gone_by is None or life.gone_by <= ctx.period.starts_at:
+        if life.gone_by is None or life.gone_by <= ctx.period.starts_at or instance.resource in facts.stores.found:
             continue
         store = Store(instance.resource, SQL_TYPE, instance.project, instance.region, dict(instance.labels),
                       instance.create_time, in_assets=False, in_admin=True,
@@ -184,10 +184,18 @@ def deleted_unread(facts: Any, ctx: CheckContext, check: str, rule: str) -> list
     return deleted_unseen(_WithHistory(facts), check, ctx, rule)
 
 
+def is_gone(life: Any, ctx: CheckContext) -> bool:
+    """Whether the store no longer existed at the evidence date (a logged deletion, a FINAL backup's deletion time, or
+    a listing after its last sighting that no longer showed it)."""
+    return life.gone_by is not None and life.gone_by < ctx.as_of
+
+
 def deletion_words(life: Any, ctx: CheckContext) -> str:
     """' It was deleted on ...: judged for the days it existed; the days after are not in its population.'"""
-    gone = life.gone_by
-    if gone is None or gone >= ctx.as_of:
+    if not is_gone(life, ctx):
         return ""
-    return (f" It was deleted on {gone:%Y-%m-%d %H:%M} UTC (its FINAL backup's snapshot is the last read of it): it is "
-            "judged for the days it existed, and the days after the deletion are not in its population.")
+    gone, alive = life.gone_by, life.alive_until
+    when = (f"It was deleted on {gone:%Y-%m-%d %H:%M} UTC" if alive is None or alive == gone else
+            f"It was last seen on {alive:%Y-%m-%d %H:%M} UTC and no longer listed on {gone:%Y-%m-%d %H:%M} UTC")
+    return (f" {when}: it is judged for the days it existed, and the days after the deletion are not in its "
+            "population (the data map need not list it then).")

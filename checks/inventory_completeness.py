@@ -20,7 +20,7 @@ from typing import Any
 from auditor.checks.common import population_findings
 from auditor.checks import days as daily
 from auditor.checks.inventory_common import (day_items, day_maps, deleted_stores, deleted_unread, deletion_words,
-                                             existence, map_evidence, map_reasons, map_resource, missing_map,
+                                             existence, is_gone, map_evidence, map_reasons, map_resource, missing_map,
                                              policy_changes, seen_days)
 from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
@@ -89,7 +89,13 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                                 "cannot be compared with reality.", observed={"reason": why}))
 
     stores = facts.stores.found
+    gone = {}
     for resource, store in sorted(stores.items()):
+        life = facts.inventory_days.lifetime(resource, store.create_time)
+        if is_gone(life, ctx):  # inv2: seen by an earlier locker, deleted since: judged for the days it existed
+            gone[resource] = life
+            findings.append(_deleted_finding(facts, ctx, store, life, maps, doc_evidence))
+            continue
         where = f"{store.kind} in project {store.project or 'unknown'}, created {_when(store.create_time)}"
         observed = {"asset_type": store.asset_type, "project": store.project, "location": store.location,
                     "create_time": store.create_time.isoformat() if store.create_time else None,
@@ -114,16 +120,15 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                                 expected={"declared_or_excluded": True}, details=details,
                                 evidence=store.evidence + doc_evidence))
 
-    gone = {}
     for store, life in deleted_stores(facts, ctx):  # inv2: deleted during the period, judged for the days it existed
+        if store.resource in stores:
+            continue
         gone[store.resource] = life
         findings.append(_deleted_finding(facts, ctx, store, life, maps, doc_evidence))
     findings += deleted_unread(facts, ctx, ID, "declared")
 
     known_projects = set(facts.projects)
     for declared in inventory.stores:
-        if declared.resource in stores:
-            continue
         if declared.resource in gone:
             life = gone[declared.resource]
             findings.append(Finding(ID, declared.resource, "exists", FAIL,
@@ -131,6 +136,8 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                                     "in force at the evidence date still lists a store that no longer exists.",
                                     observed={"found": False, "deleted": life.gone_by.isoformat()},
                                     expected={"exists": True}, evidence=doc_evidence))
+            continue
+        if declared.resource in stores:
             continue
         project = project_in_name(declared.resource)
         kind = TYPE_WORDS.get(next((t for h, t in _hosts() if declared.resource.startswith(f"//{h}/")), ""), "store")
