@@ -279,3 +279,45 @@ def test_a_single_run_judges_the_deleted_stores_from_their_final_backups_on_the_
         assert _state_days(classification[resource], "not_applicable")[-1] == "2026-09-30"
         assert "deleted on 2026-08-14 12:00 UTC" in classification[resource]["message"]
     assert _found(single, "inventory-classification", "classified")[UNSEEN]["status"] == "inconclusive"
+
+
+# --- 92 daily lockers (make type2): A through Aug 31, B Sep 1 .. Sep 29, C on Sep 30 -----------------------------
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """One locker a day at 06:00 UTC, each with the configuration in force that day (about a minute: `make type2`)."""
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take about a minute; run with `make type2` (TYPE2_DAILY=full)")
+    if shutil.which("git") is None:
+        pytest.skip("git is installed by .ci/run")
+    days = [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)]
+    plan = [(day, "A" if day < dt.date(2026, 9, 1) else "B" if day < dt.date(2026, 9, 30) else "C") for day in days]
+    return _collect(tmp_path_factory.mktemp("inv-policy-daily"), plan)
+
+
+def test_daily_lockers_judge_each_day_by_its_own_configuration(daily):
+    """The same days as the three lockers: the policy in force comes from each day's own locker now."""
+    results, ids = daily
+    classified = _found(results, "inventory-classification", "classified")
+    assert _days(classified[RESTRICTED]) == (days_between("2026-07-01", "2026-08-31"), [])
+    assert _days(classified[OLDKEY]) == (days_between("2026-09-01", "2026-09-29"), [])
+    assert _days(classified[NEWKEY]) == (days_between("2026-07-01", "2026-08-31"), [])
+    assert [t["locker"] for t in classified[RESTRICTED]["details"]["thresholds"]] == [
+        ids[d] for d in ("2026-07-01", "2026-09-01", "2026-09-30")]
+    (review,) = _found(results, "inventory-completeness", "reviewed").values()
+    assert _days(review) == (days_between("2026-09-10", "2026-09-30"), [])
+
+
+def test_daily_lockers_judge_deleted_stores_for_the_days_they_existed(daily):
+    """unseen-pg is read by the lockers of Jul 1 .. Aug 10 now (deleted Aug 10 09:00): never in the map, so
+    completeness is broken on exactly those days; labelled internal under A's key, so classification keeps them."""
+    results, _ = daily
+    completeness = _found(results, "inventory-completeness", "declared")
+    classification = _found(results, "inventory-classification", "classified")
+    assert completeness[GONE]["status"] == "pass" and classification[GONE]["status"] == "pass"
+    assert _state_days(completeness[GONE], "kept") == days_between("2026-07-01", "2026-08-14")
+    assert _days(completeness[UNLISTED]) == (days_between("2026-07-20", "2026-08-14"), [])
+    assert _days(completeness[UNSEEN]) == (days_between("2026-07-01", "2026-08-10"), [])
+    assert classification[UNSEEN]["status"] == "pass"
+    assert _state_days(classification[UNSEEN], "kept") == days_between("2026-07-01", "2026-08-10")
+    assert GONE not in _found(results, "inventory-completeness", "exists")
