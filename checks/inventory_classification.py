@@ -17,7 +17,7 @@ from typing import Any
 
 from auditor.checks import days as daily
 from auditor.checks.inventory_common import (day_entries, day_items, day_maps, deleted_stores, deleted_unread,
-                                             deletion_words, map_reasons, missing_map, policy_changes)
+                                             deletion_words, is_gone, map_reasons, missing_map, policy_changes)
 from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -32,8 +32,9 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         findings.append(missing)
     maps = day_maps(facts, ctx)
     for resource, store in sorted(facts.stores.found.items()):
-        finding = _store_finding(facts, ctx, resource, store, maps)
-        finding.message += deletion_words(facts.inventory_days.lifetime(resource, store.create_time), ctx)  # inv2
+        life = facts.inventory_days.lifetime(resource, store.create_time)
+        finding = _store_finding(facts, ctx, resource, store, maps, life)
+        finding.message += deletion_words(life, ctx)  # inv2: seen by an earlier locker, deleted since
         findings.append(finding)
     for store, life in deleted_stores(facts, ctx):  # inv2: deleted during the period, judged for the days it existed
         finding = _store_finding(facts, ctx, store.resource, store, maps, life)
@@ -66,6 +67,11 @@ def _store_finding(facts: Any, ctx: CheckContext, resource: str, store: Any, map
                    "replica covered by its primary is unknown.")
     elif store.replica_of:
         status, message = NOT_APPLICABLE, f"{store.short} is a read replica of {store.replica_of}; it carries its primary's data."
+    elif life is not None and is_gone(life, ctx) and not (inventory is None and ctx.inventory_problem):
+        # deleted: the newest map need not list it, so only the days it existed judge it (each against its own map)
+        status, message = PASS, (f"{store.short} ({store.kind}, project {store.project}): its classification was valid and "
+                                 "agreed with the data map in force")
+        status, message, details = _judged_by_day(facts, ctx, resource, store, maps, status, message, life)
     else:
         if declared is not None and declared not in known:
             problems.append(f"the data map declares {declared!r}, which is not a classification of the policy ({', '.join(sorted(known))})")

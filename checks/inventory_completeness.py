@@ -167,7 +167,7 @@ def _deleted_finding(facts: Any, ctx: CheckContext, store: Any, life: Any, maps:
     else:
         status, message, details = _declared_days(facts, ctx, store.resource, store, where, maps, life)
         if status == PASS:
-            message = f"{store.short} ({where}) was declared" + message
+            message = f"{store.short} ({where}) was in the data map (declared or excluded)" + message
     message += deletion_words(life, ctx)
     return Finding(ID, store.resource, "declared", status, message, observed=observed,
                    expected={"declared_or_excluded": True}, details=details, evidence=store.evidence + doc_evidence)
