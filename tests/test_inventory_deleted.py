@@ -17,6 +17,9 @@ from test_deleted_instance import AS_OF, DB, FINAL, PERIOD, UTC, config, days, r
 from auditor.checks import inventory_classification, inventory_completeness
 from auditor.checks_api import CheckContext
 from auditor.facts.build import assemble
+from auditor.facts.history import build_history
+from auditor.facts.inventory_days import build_inventory_days
+from auditor.facts.sources import asset_history
 from auditor.facts.model import ConfigChange, LogSpan
 from auditor.facts.stores import MapVersion
 from auditor.inventory import DeclaredInventory
@@ -88,3 +91,26 @@ def test_without_the_final_backup_read_the_days_are_not_passed():
         finding = _judge(check, facts)[DB]
         assert finding.status == "inconclusive", (check.ID, finding.message)
         assert finding.details["unknown_days"] == [f"2026-07-{d:02d}" for d in range(1, 7)]
+
+
+def test_a_deletion_the_asset_history_shows_ends_a_stores_lifetime():
+    """A bucket's TemporalAssets as the v1 reference lays them out (window, deleted, asset): its content from Aug 20,
+    then a `deleted` window from Sep 20 12:00 with the far-future endTime of the current content. Without a Cloud SQL
+    history, the asset history's deletion ends its lifetime; a later window that is not deleted (re-created) undoes it."""
+    bucket = "//storage.googleapis.com/my-bucket"
+    content = {"window": {"startTime": "2026-08-20T00:00:00Z", "endTime": "2026-09-20T12:00:00Z"}, "deleted": False,
+               "asset": {"name": bucket, "assetType": "storage.googleapis.com/Bucket",
+                         "resource": {"version": "v1", "discoveryName": "Bucket",
+                                      "data": {"name": "my-bucket", "timeCreated": "2024-01-01T00:00:00Z",
+                                               "labels": {"data-classification": "internal"}}}},
+               "priorAssetState": "PRESENT"}
+    gone = {"window": {"startTime": "2026-09-20T12:00:00Z", "endTime": "9999-12-31T23:59:59Z"}, "deleted": True,
+            "asset": {"name": bucket, "assetType": "storage.googleapis.com/Bucket"}, "priorAssetState": 1}
+    back = {**content, "window": {"startTime": "2026-09-25T00:00:00Z"}, "priorAssetState": "DELETED"}
+    as_of = datetime(2026, 9, 30, 6, 0, tzinfo=UTC)
+    windows = [asset_history.window(w, datetime(2026, 8, 26, tzinfo=UTC), f"e-{n}") for n, w in enumerate((content, gone))]
+    history = build_history([], [], [], [], [], [])
+    life = build_inventory_days(None, [], [], [], [], windows, [], history, as_of).lifetime(bucket, None)
+    assert life.gone_by == life.alive_until == datetime(2026, 9, 20, 12, 0, tzinfo=UTC)
+    windows.append(asset_history.window(back, datetime(2026, 8, 26, tzinfo=UTC), "e-3"))
+    assert build_inventory_days(None, [], [], [], [], windows, [], history, as_of).lifetime(bucket, None).gone_by is None

@@ -11,7 +11,8 @@ store's labels over time, and when each store existed.
   buckets and the other stores from each listing's read; and, for every store, the content windows
   of Cloud Asset Inventory's history (the last 35 days only: each window is one content held
   throughout it, so it also covers its span).
-- **When a store existed**: its creation time (`createTime`), a logged deletion, the asset history.
+- **When a store existed**: its creation time (`createTime`), a logged deletion, the asset history (a
+  window that follows a 'does not exist'; a `deleted` window no later window undoes).
 """
 
 from __future__ import annotations
@@ -80,8 +81,10 @@ class InventoryDays:
 
     def __init__(self, maps: MapHistory, timelines: dict[str, Timeline], unlogged: dict[str, tuple[ConfigChange, ...]],
                  created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History,
-                 label_changes: dict[str, tuple[ConfigChange, ...]] | None = None) -> None:
+                 label_changes: dict[str, tuple[ConfigChange, ...]] | None = None,
+                 deleted: dict[str, datetime] | None = None) -> None:
         self.maps = maps
+        self._deleted = deleted or {}
         self._changes = label_changes or {}
         self._timelines = timelines
         self._unlogged = unlogged
@@ -110,9 +113,13 @@ class InventoryDays:
 
     def lifetime(self, resource: str, create_time: datetime | None) -> Lifetime:
         """When the store existed: the Cloud SQL history's lifetime (a logged deletion), else its creation time,
-        else the asset history's first window that follows a 'does not exist'."""
+        else the asset history's first window that follows a 'does not exist'. Where the Cloud SQL history knows no
+        end, a deletion the asset history shows (inv2: a window `deleted` that no later window undoes) ends it."""
         life = self._history.lifetime(resource)
         created = life.created or create_time or self._created.get(resource)
+        if life.gone_by is None and resource in self._deleted:
+            gone = self._deleted[resource]
+            return Lifetime(created, gone, gone)
         return Lifetime(created, life.alive_until, life.gone_by)
 
 
@@ -165,6 +172,11 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             continue  # the window ended before the span the call asked about: nothing claimed
         events.setdefault(window.resource, []).append(Event(start, window.labels, "observation", window.evidence))
         extra_cover.setdefault(window.resource, []).append((start, end))
+    deleted: dict[str, datetime] = {}
+    for resource, held in by_window.items():
+        last = held[-1]  # windows are sorted by start: the store's latest content says whether it still exists
+        if last.deleted:
+            deleted[resource] = last.start
     timelines = {}
     for resource, found in events.items():
         cover = list(extra_cover.get(resource, ()))
@@ -172,4 +184,5 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             cover += covered_by.get(project_scope(resource), [])  # the Cloud SQL audit-log query's spans
         timelines[resource] = Timeline(resource, LABELS, found, cover)
     return InventoryDays(maps, timelines, {r: tuple(v) for r, v in unlogged.items()}, created,
-                         {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()})
+                         {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()},
+                         deleted)
