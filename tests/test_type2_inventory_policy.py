@@ -36,6 +36,7 @@ day 2026-06-01 + 100 days is passed, Sep 10 (Sep 9 is day 100): exceptions Sep 1
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -45,6 +46,7 @@ import yaml
 from testkit import days_between
 
 from auditor.config import load_config
+from auditor.results import validate_results
 from auditor.runner import collect, evaluate
 from auditor.simulator import Simulator
 from auditor.simulator.scenario import parse_scenario
@@ -184,6 +186,7 @@ def test_a_classification_added_on_sep_1_leaves_exactly_july_and_august_as_excep
     assert thresholds[0]["expected"]["classifications"] == ["internal"]
     assert thresholds[1]["expected"]["classifications"] == ["internal", "restricted"]
     assert thresholds[1]["config_keys"]["classifications"] == "policy.classifications"
+    validate_results(json.loads(json.dumps(results)))  # the thresholds, in JSON as results.json holds them
 
 
 # --- (c) the label key renamed, and a default set, mid-quarter ----------------------------------------------------
