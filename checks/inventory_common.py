@@ -70,8 +70,7 @@ def existence(ctx: CheckContext, life: Any, seen: set[date]) -> dict[date, str]:
 
 def seen_days(facts: Any, ctx: CheckContext, resource: str) -> set[date]:
     """The days some read showed the store (its label timeline's events)."""
-    events = facts.inventory_days.labels(resource).events
-    return set(ctx.period.days_of([e.time for e in events if e.source != "change"]))
+    return set(ctx.period.days_of(facts.inventory_days.sightings(resource)))
 
 
 def map_evidence(day_map: Any) -> list[str]:

@@ -82,9 +82,10 @@ class InventoryDays:
     def __init__(self, maps: MapHistory, timelines: dict[str, Timeline], unlogged: dict[str, tuple[ConfigChange, ...]],
                  created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History,
                  label_changes: dict[str, tuple[ConfigChange, ...]] | None = None,
-                 deleted: dict[str, datetime] | None = None) -> None:
+                 deleted: dict[str, datetime] | None = None, window_starts: dict[str, tuple[datetime, ...]] | None = None) -> None:
         self.maps = maps
         self._deleted = deleted or {}
+        self._window_starts = window_starts or {}
         self._changes = label_changes or {}
         self._timelines = timelines
         self._unlogged = unlogged
@@ -107,6 +108,12 @@ class InventoryDays:
     def unlogged_label_changes(self, resource: str) -> tuple[ConfigChange, ...]:
         """The Admin Activity updates of the store logged without their body: the labels they set are unknown."""
         return self._unlogged.get(resource, ())
+
+    def sightings(self, resource: str) -> list[datetime]:
+        """When some read showed the store: each read of its labels and the start of each asset-history window it
+        claims (an Admin Activity update shows a change, not the store)."""
+        events = self._timelines[resource].events if resource in self._timelines else ()
+        return [e.time for e in events if e.source != "change"] + list(self._window_starts.get(resource, ()))
 
     def asset_windows(self, resource: str) -> tuple[AssetWindow, ...]:
         return self._windows.get(resource, ())
@@ -159,6 +166,7 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             continue
         events.setdefault(one.resource, []).append(Event(one.time, one.labels, "observation", one.evidence))
     created: dict[str, datetime] = {}
+    window_starts: dict[str, list[datetime]] = {}
     by_window: dict[str, list[AssetWindow]] = {}
     for window in sorted(windows, key=lambda w: (w.resource, w.start)):
         by_window.setdefault(window.resource, []).append(window)
@@ -170,7 +178,14 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
         end = window.end or as_of
         if end <= start:
             continue  # the window ended before the span the call asked about: nothing claimed
-        events.setdefault(window.resource, []).append(Event(start, window.labels, "observation", window.evidence))
+        # A window that starts inside the span asked for starts where the content changed (the index records each
+        # change): a change that says what it set, never carried back, and never evidence that the audit log missed
+        # one (auditor.facts.timeline's contradiction). The window cut at the span's start is a read of the content
+        # held then, like any other read (inv2: main's contradiction rule had voided the log for every relabel).
+        clipped = window.read_from is not None and window.start < window.read_from
+        events.setdefault(window.resource, []).append(Event(start, window.labels, "observation" if clipped else "change",
+                                                            window.evidence))
+        window_starts.setdefault(window.resource, []).append(start)
         extra_cover.setdefault(window.resource, []).append((start, end))
     deleted: dict[str, datetime] = {}
     for resource, held in by_window.items():
@@ -185,4 +200,4 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
         timelines[resource] = Timeline(resource, LABELS, found, cover)
     return InventoryDays(maps, timelines, {r: tuple(v) for r, v in unlogged.items()}, created,
                          {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()},
-                         deleted)
+                         deleted, {r: tuple(v) for r, v in window_starts.items()})
