@@ -70,8 +70,7 @@ def existence(ctx: CheckContext, life: Any, seen: set[date]) -> dict[date, str]:
 
 def seen_days(facts: Any, ctx: CheckContext, resource: str) -> set[date]:
     """The days some read showed the store (its label timeline's events)."""
-    events = facts.inventory_days.labels(resource).events
-    return set(ctx.period.days_of([e.time for e in events if e.source != "change"]))
+    return set(ctx.period.days_of(facts.inventory_days.sightings(resource)))
 
 
 def map_evidence(day_map: Any) -> list[str]:
@@ -117,3 +116,85 @@ def map_reasons(maps: dict[date, Any], days: list[date]) -> str:
     if len(grouped) == 1:
         return next(iter(grouped))
     return "; ".join(f"{day_ranges(ds)}: {why}" for why, ds in grouped.items())
+
+
+# --- inv2 (issue 13): the policy in force each day, and stores deleted during the period -----------------------
+
+def policy_changes(changes: list[tuple[date, Any, str | None]], keys: dict[str, tuple[str, Any]]) -> tuple[str, list[dict]]:
+    """The words and `details.thresholds` for the policy values in force each day (checks.days.by_config's changes,
+    each value a tuple). `keys`: {name: (configuration key, render)} in the tuple's order. Each key that changed is
+    named with its values, the first day each held and the locker that set it (checks.days.threshold_words); ('', [])
+    when nothing changed (a single run's lockers: one configuration for the whole period)."""
+    from auditor.checks.days import threshold_words
+
+    if len(changes) < 2:
+        return "", []
+    words = []
+    for index, (name, (key, render)) in enumerate(keys.items()):
+        picked = [(day, value[index], locker) for day, value, locker in changes]
+        merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
+        said = threshold_words(merged, key, render)
+        if said:
+            words.append(said)
+    names = list(keys)
+    details = [{"from": day.isoformat(), "locker": locker,
+                "expected": {name: (list(v) if isinstance(v, tuple) else v) for name, v in zip(names, value)},
+                "config_keys": {name: key for name, (key, _) in keys.items()}} for day, value, locker in changes]
+    return " ".join(words), details
+
+
+class _WithHistory:
+    """The check's facts with the Cloud SQL history the inventory facts were built on (facts.inventory_days.history),
+    so the shared deleted-instance helpers (checks.common) read the same lifetimes without the whole history fact."""
+
+    def __init__(self, facts: Any) -> None:
+        self._facts = facts
+        self.history = facts.inventory_days.history
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._facts, name)
+
+
+def deleted_stores(facts: Any, ctx: CheckContext) -> list[tuple[Any, Any]]:
+    """Cloud SQL instances deleted during the period that a FINAL backup's snapshot shows (checks.common.deleted_instances):
+    [(a Store as the snapshot shows it, its lifetime)]. They are in these controls' population for the days they
+    existed; the days after the deletion are not. One deleted before the period began is in no day of it."""
+    from auditor.checks.common import deleted_instances
+    from auditor.facts.discovery import Store
+    from auditor.facts.stores import SQL_TYPE
+
+    out = []
+    for instance in deleted_instances(_WithHistory(facts)):
+        life = facts.inventory_days.lifetime(instance.resource, instance.create_time)
+        if life.gone_by is None or life.gone_by <= ctx.period.starts_at or instance.resource in facts.stores.found:
+            continue
+        store = Store(instance.resource, SQL_TYPE, instance.project, instance.region, dict(instance.labels),
+                      instance.create_time, in_assets=False, in_admin=True,
+                      replica_of=instance.master if instance.is_replica else None, evidence=list(instance.evidence))
+        out.append((store, life))
+    return out
+
+
+def deleted_unread(facts: Any, ctx: CheckContext, check: str, rule: str) -> list[Finding]:
+    """Instances the Admin Activity log shows deleted during the period that no read shows (checks.common.deleted_unseen):
+    one inconclusive finding each, naming the days they existed."""
+    from auditor.checks.common import deleted_unseen
+
+    return deleted_unseen(_WithHistory(facts), check, ctx, rule)
+
+
+def is_gone(life: Any, ctx: CheckContext) -> bool:
+    """Whether the store no longer existed at the evidence date (a logged deletion, a FINAL backup's deletion time, or
+    a listing after its last sighting that no longer showed it)."""
+    return life.gone_by is not None and life.gone_by < ctx.as_of
+
+
+def deletion_words(life: Any, ctx: CheckContext) -> str:
+    """' It was deleted on ...: judged for the days it existed; the days after are not in its population.'"""
+    if not is_gone(life, ctx):
+        return ""
+    gone, alive = life.gone_by, life.alive_until
+    when = (f"It was deleted on {gone:%Y-%m-%d %H:%M} UTC" if alive is None or alive == gone else
+            f"It was last seen on {alive:%Y-%m-%d %H:%M} UTC and no longer listed on {gone:%Y-%m-%d %H:%M} UTC")
+    return (f" {when}: it is judged for the days it existed, and the days after the deletion are not in its "
+            "population (the data map need not list it then).")

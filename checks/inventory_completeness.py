@@ -4,6 +4,13 @@ Every store Cloud Asset Inventory (or an Admin API) lists must be declared or ex
 reason; unregistered stores are named with their project and creation time. Every declared store
 must exist inside the audited scope. The map must have been reviewed within the policy's interval.
 Read replicas are covered by their primary's entry.
+
+Day by day (issue 13): each day against the data map in force that day and the review interval of that
+day's stored configuration (checks.days.by_config; a change is named with its key, values, first day
+and locker). A store deleted during the period (a Cloud SQL instance its FINAL backup's snapshot shows,
+or one only the Admin Activity log shows deleted) is in the population for the days it existed: the map
+in force must have declared it on each of them. After its deletion the map need not list it (removing
+the entry is correct, and those days are not in its population); a map that still lists it is wrong.
 """
 
 from __future__ import annotations
@@ -12,8 +19,9 @@ from typing import Any
 
 from auditor.checks.common import population_findings
 from auditor.checks import days as daily
-from auditor.checks.inventory_common import (day_items, day_maps, existence, map_evidence, map_reasons, map_resource,
-                                             missing_map, seen_days)
+from auditor.checks.inventory_common import (day_items, day_maps, deleted_stores, deleted_unread, deletion_words,
+                                             existence, is_gone, map_evidence, map_reasons, map_resource, missing_map,
+                                             policy_changes, seen_days)
 from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.discovery import project_in_name
@@ -22,6 +30,7 @@ from auditor.facts.stores import SERVICE_TYPES, TYPE_WORDS
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
 ID = "inventory-completeness"
+REVIEW_KEY = "policy.inventory_review_interval"
 
 
 def _when(moment) -> str:
@@ -40,13 +49,18 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     interval = ctx.config.policy.inventory_review_interval
     maps = day_maps(facts, ctx)
     age = (ctx.as_of.date() - inventory.reviewed).days
-    states = _review_days(ctx, maps, interval.days)
+    # each day against the review interval of that day's stored configuration (inv2)
+    states, changes = daily.by_config(ctx, lambda config: (config.policy.inventory_review_interval.days,),
+                                      lambda value: _review_days(ctx, maps, value[0]))
+    changed, thresholds = policy_changes(changes, {"max_age_days": (REVIEW_KEY, lambda v: f"{v} days")})
     broken, unknown = daily.exception_days(states)
     isos = ctx.period.day_isos
     review = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
               "unknown_days": [isos[d] for d in unknown], "sha256": doc.sha256 if doc else None,
               "day_evidence": {isos[d]: map_evidence(m) for d, m in maps.items() if states.get(d) in ("kept", "broken")
                                and map_evidence(m)}}
+    if thresholds:
+        review["thresholds"] = thresholds
     head = (f"The data map was last reviewed on {inventory.reviewed} ({age} days before the evidence date); the policy asks "
             f"for a review at least every {interval.days} days")
     if broken:
@@ -58,6 +72,8 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                                          f"({map_reasons(maps, unknown)}).")
     else:
         status, message = PASS, f"{head}; the map in force was within it on every day."
+    if changed:
+        message += f" {changed}"
     findings.append(Finding(
         ID, map_resource(facts, ctx), "reviewed", status, message,
         observed={"reviewed": inventory.reviewed.isoformat(), "age_days": age}, expected={"max_age_days": interval.days},
@@ -73,7 +89,13 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                                 "cannot be compared with reality.", observed={"reason": why}))
 
     stores = facts.stores.found
+    gone = {}
     for resource, store in sorted(stores.items()):
+        life = facts.inventory_days.lifetime(resource, store.create_time)
+        if is_gone(life, ctx):  # inv2: seen by an earlier locker, deleted since: judged for the days it existed
+            gone[resource] = life
+            findings.append(_deleted_finding(facts, ctx, store, life, maps, doc_evidence))
+            continue
         where = f"{store.kind} in project {store.project or 'unknown'}, created {_when(store.create_time)}"
         observed = {"asset_type": store.asset_type, "project": store.project, "location": store.location,
                     "create_time": store.create_time.isoformat() if store.create_time else None,
@@ -98,8 +120,23 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
                                 expected={"declared_or_excluded": True}, details=details,
                                 evidence=store.evidence + doc_evidence))
 
+    for store, life in deleted_stores(facts, ctx):  # inv2: deleted during the period, judged for the days it existed
+        if store.resource in stores:
+            continue
+        gone[store.resource] = life
+        findings.append(_deleted_finding(facts, ctx, store, life, maps, doc_evidence))
+    findings += deleted_unread(facts, ctx, ID, "declared")
+
     known_projects = set(facts.projects)
     for declared in inventory.stores:
+        if declared.resource in gone:
+            life = gone[declared.resource]
+            findings.append(Finding(ID, declared.resource, "exists", FAIL,
+                                    f"{declared.resource}: declared, but it was deleted on {_when(life.gone_by)}: the map "
+                                    "in force at the evidence date still lists a store that no longer exists.",
+                                    observed={"found": False, "deleted": life.gone_by.isoformat()},
+                                    expected={"exists": True}, evidence=doc_evidence))
+            continue
         if declared.resource in stores:
             continue
         project = project_in_name(declared.resource)
@@ -117,10 +154,29 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
+def _deleted_finding(facts: Any, ctx: CheckContext, store: Any, life: Any, maps: dict, doc_evidence: list) -> Finding:
+    """A store deleted during the period: did the map in force declare it on each day it existed? (The map need not
+    list it after its deletion: removing the entry then is correct.)"""
+    where = f"{store.kind} in project {store.project or 'unknown'}, created {_when(store.create_time)}"
+    observed = {"asset_type": store.asset_type, "project": store.project, "location": store.location,
+                "create_time": store.create_time.isoformat() if store.create_time else None,
+                "deleted": life.gone_by.isoformat() if life.gone_by else None}
+    if store.replica_of:
+        status, message, details = (NOT_APPLICABLE, f"{store.short} was a read replica of {store.replica_of}; its primary's "
+                                    "entry covered it.", {})
+    else:
+        status, message, details = _declared_days(facts, ctx, store.resource, store, where, maps, life)
+        if status == PASS:
+            message = f"{store.short} ({where}) was in the data map (declared or excluded)" + message
+    message += deletion_words(life, ctx)
+    return Finding(ID, store.resource, "declared", status, message, observed=observed,
+                   expected={"declared_or_excluded": True}, details=details, evidence=store.evidence + doc_evidence)
+
+
 def _declared_days(facts: Any, ctx: CheckContext, resource: str, store: Any, where: str,
-                   maps: dict) -> tuple[str, str, dict[str, Any]]:
+                   maps: dict, life: Any = None) -> tuple[str, str, dict[str, Any]]:
     """Each day: did the data map in force that day declare (or exclude) the store, while it existed?"""
-    life = facts.inventory_days.lifetime(resource, store.create_time)
+    life = life or facts.inventory_days.lifetime(resource, store.create_time)
     exists = existence(ctx, life, seen_days(facts, ctx, resource))
     states: dict = {}
     for day, there in exists.items():
@@ -202,7 +258,9 @@ CHECK = Check(
     policy_clause="",  # quoted from the configuration (policy.clauses), never built in
     description="Compares the declared data map (inventory: PATH, stored in the evidence) with the data stores Cloud Asset "
                 "Inventory finds (searchAllResources over the organisation, folders or projects) and the Admin APIs list "
-                "(Cloud SQL instances.list, Cloud Storage buckets.list), and the map's review date with the policy's interval.",
-    needs=("stores", "inventory_days"),
+                "(Cloud SQL instances.list, Cloud Storage buckets.list), and the map's review date with the policy's interval, "
+                "each day against the map and the interval in force that day. A store deleted during the period is judged "
+                "for the days it existed: the map must have listed it while it existed, and need not after its deletion.",
+    needs=("stores", "inventory_days", "sql_instances", "final_snapshots", "config_changes"),
     evaluate=evaluate,
 )

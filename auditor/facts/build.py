@@ -247,7 +247,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
                                                            raw["monitoring_listings"], raw["log_coverage"])
     parts["inventory_days"] = build_inventory_days(inventory, raw["inventory_versions"], raw["instance_observations"],
                                                    raw["config_changes"], raw["label_observations"], raw["asset_history"],
-                                                   raw["log_coverage"], parts["history"], as_of)
+                                                   raw["log_coverage"], parts["history"], as_of,
+                                                   finals=raw["final_snapshots"])  # inv2: deleted stores' labels
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)

@@ -11,7 +11,8 @@ store's labels over time, and when each store existed.
   buckets and the other stores from each listing's read; and, for every store, the content windows
   of Cloud Asset Inventory's history (the last 35 days only: each window is one content held
   throughout it, so it also covers its span).
-- **When a store existed**: its creation time (`createTime`), a logged deletion, the asset history.
+- **When a store existed**: its creation time (`createTime`), a logged deletion, the asset history (a
+  window that follows a 'does not exist'; a `deleted` window no later window undoes).
 """
 
 from __future__ import annotations
@@ -80,14 +81,22 @@ class InventoryDays:
 
     def __init__(self, maps: MapHistory, timelines: dict[str, Timeline], unlogged: dict[str, tuple[ConfigChange, ...]],
                  created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History,
-                 label_changes: dict[str, tuple[ConfigChange, ...]] | None = None) -> None:
+                 label_changes: dict[str, tuple[ConfigChange, ...]] | None = None,
+                 deleted: dict[str, datetime] | None = None, window_starts: dict[str, tuple[datetime, ...]] | None = None) -> None:
         self.maps = maps
+        self._deleted = deleted or {}
+        self._window_starts = window_starts or {}
         self._changes = label_changes or {}
         self._timelines = timelines
         self._unlogged = unlogged
         self._created = created
         self._windows = windows
         self._history = history
+
+    @property
+    def history(self) -> History:
+        """The Cloud SQL history the lifetimes come from (inv2: deleted instances' lifetimes and reads)."""
+        return self._history
 
     def labels(self, resource: str) -> Timeline:
         return self._timelines.get(resource) or Timeline(resource, LABELS, (), ())
@@ -100,14 +109,24 @@ class InventoryDays:
         """The Admin Activity updates of the store logged without their body: the labels they set are unknown."""
         return self._unlogged.get(resource, ())
 
+    def sightings(self, resource: str) -> list[datetime]:
+        """When some read showed the store: each read of its labels and the start of each asset-history window it
+        claims (an Admin Activity update shows a change, not the store)."""
+        events = self._timelines[resource].events if resource in self._timelines else ()
+        return [e.time for e in events if e.source != "change"] + list(self._window_starts.get(resource, ()))
+
     def asset_windows(self, resource: str) -> tuple[AssetWindow, ...]:
         return self._windows.get(resource, ())
 
     def lifetime(self, resource: str, create_time: datetime | None) -> Lifetime:
         """When the store existed: the Cloud SQL history's lifetime (a logged deletion), else its creation time,
-        else the asset history's first window that follows a 'does not exist'."""
+        else the asset history's first window that follows a 'does not exist'. Where the Cloud SQL history knows no
+        end, a deletion the asset history shows (inv2: a window `deleted` that no later window undoes) ends it."""
         life = self._history.lifetime(resource)
         created = life.created or create_time or self._created.get(resource)
+        if life.gone_by is None and resource in self._deleted:
+            gone = self._deleted[resource]
+            return Lifetime(created, gone, gone)
         return Lifetime(created, life.alive_until, life.gone_by)
 
 
@@ -117,7 +136,10 @@ def _frozen(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion], observations: list[SqlInstance],
                          changes: list[ConfigChange], seen: list[LabelsSeen], windows: list[AssetWindow],
-                         coverage: list[LogSpan], history: History, as_of: datetime) -> InventoryDays:
+                         coverage: list[LogSpan], history: History, as_of: datetime,
+                         finals: Iterable[SqlInstance] = ()) -> InventoryDays:
+    """`finals`: deleted instances as their FINAL backup's snapshot shows them (inv2): one more read of their labels,
+    at deletion, so a store deleted during the period is judged for the days it existed."""
     maps = MapHistory(versions, read.history_problem if read else None)
     covered_by: dict[str, list[tuple[datetime, datetime]]] = {}
     for span in coverage:
@@ -125,7 +147,7 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
     events: dict[str, list[Event]] = {}
     extra_cover: dict[str, list[tuple[datetime, datetime]]] = {}
     sql_read = set()
-    for obs in observations:
+    for obs in [*observations, *finals]:
         if obs.observed_at:
             sql_read.add(obs.resource)
             events.setdefault(obs.resource, []).append(Event(obs.observed_at, _frozen(obs.labels), "observation", obs.evidence))
@@ -144,6 +166,7 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             continue
         events.setdefault(one.resource, []).append(Event(one.time, one.labels, "observation", one.evidence))
     created: dict[str, datetime] = {}
+    window_starts: dict[str, list[datetime]] = {}
     by_window: dict[str, list[AssetWindow]] = {}
     for window in sorted(windows, key=lambda w: (w.resource, w.start)):
         by_window.setdefault(window.resource, []).append(window)
@@ -155,8 +178,20 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
         end = window.end or as_of
         if end <= start:
             continue  # the window ended before the span the call asked about: nothing claimed
-        events.setdefault(window.resource, []).append(Event(start, window.labels, "observation", window.evidence))
+        # A window that starts inside the span asked for starts where the content changed (the index records each
+        # change): a change that says what it set, never carried back, and never evidence that the audit log missed
+        # one (auditor.facts.timeline's contradiction). The window cut at the span's start is a read of the content
+        # held then, like any other read (inv2: main's contradiction rule had voided the log for every relabel).
+        clipped = window.read_from is not None and window.start < window.read_from
+        events.setdefault(window.resource, []).append(Event(start, window.labels, "observation" if clipped else "change",
+                                                            window.evidence))
+        window_starts.setdefault(window.resource, []).append(start)
         extra_cover.setdefault(window.resource, []).append((start, end))
+    deleted: dict[str, datetime] = {}
+    for resource, held in by_window.items():
+        last = held[-1]  # windows are sorted by start: the store's latest content says whether it still exists
+        if last.deleted:
+            deleted[resource] = last.start
     timelines = {}
     for resource, found in events.items():
         cover = list(extra_cover.get(resource, ()))
@@ -164,4 +199,5 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             cover += covered_by.get(project_scope(resource), [])  # the Cloud SQL audit-log query's spans
         timelines[resource] = Timeline(resource, LABELS, found, cover)
     return InventoryDays(maps, timelines, {r: tuple(v) for r, v in unlogged.items()}, created,
-                         {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()})
+                         {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()},
+                         deleted, {r: tuple(v) for r, v in window_starts.items()})
