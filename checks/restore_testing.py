@@ -83,11 +83,12 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     targets = _restore_targets(ctx)
-    for instance in instances(facts) + deleted_instances(facts):  # deleted ones: for the days they existed
+    finals = deleted_instances(facts)  # deleted before the read, known by their FINAL backup's snapshot
+    for instance in instances(facts) + finals:  # deleted ones: for the days they existed
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
-            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, [])))
+            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, []), instance in finals))
     findings += deleted_unseen(facts, ID, ctx, "restore-test")  # only the log shows them: their days are inconclusive
     return findings
 
@@ -284,11 +285,29 @@ def _render(value: Any) -> str:
     return "not set" if value is None else f"{value} days"
 
 
-def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> Finding:
+def _deletion_words(facts: Any, instance: SqlInstance, ctx: CheckContext, from_final: bool) -> str:
+    """checks.common.deletion_note for an instance its FINAL backup's snapshot shows; the same words naming the
+    read that does for one an earlier locker read (merged lockers), or that a later listing no longer shows."""
+    if from_final:
+        return deletion_note(facts, instance, ctx)
+    life = facts.history.lifetime(instance.resource)
+    if life.gone_by is None or life.gone_by >= ctx.as_of:
+        return ""
+    if life.alive_until is not None and life.alive_until < life.gone_by:
+        return (f" It was last seen {life.alive_until:%Y-%m-%d %H:%M} UTC and the listing of {life.gone_by:%Y-%m-%d %H:%M} UTC "
+                "no longer shows it (no deletion is recorded): the days from that listing on are not applicable, and the "
+                "days between are unknown unless a restore test covers them.")
+    read = f"its last configuration read: {instance.observed_at:%Y-%m-%d %H:%M} UTC" if instance.observed_at else "read before it"
+    return (f" It was deleted on {life.gone_by:%Y-%m-%d %H:%M} UTC ({read}); it is judged for the days it existed, and the "
+            "days after the deletion are not applicable.")
+
+
+def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str],
+                      from_final: bool = False) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
-    deleted = deletion_note(facts, instance, ctx)
+    deleted = _deletion_words(facts, instance, ctx, from_final)
     if policy is None:
         return Finding(**base, status=INCONCLUSIVE,
                        message=f"{instance.display}: the data has no classification (neither declared in the data map nor "
@@ -437,11 +456,14 @@ def _day_notes(instance: SqlInstance, classification: str, key: str, by_reason: 
     waiting = by_reason.get("not yet due", [])
     if instance.create_time and (by_reason.get("created") or waiting):
         made = ctx.period.day_of(instance.create_time)
-        value = required.get(made)
-        due = f"{made + timedelta(days=value)}" if isinstance(value, int) else "its creation plus the interval"
-        out += (f" It was created on {instance.create_time:%Y-%m-%d %H:%M} UTC: its first restore test was due by {due} "
-                "(its creation plus the interval in force, as if restore-tested that day)"
-                + (f", so {day_ranges(waiting)} were not yet due" if waiting else "") + "; the days before it existed are not applicable.")
+        owed = next((d for d in sorted(required) if d >= made and isinstance(required[d], int)
+                     and (d - made).days > required[d]), None)
+        last = required.get(ctx.period.end)
+        when = (f"owed from {owed}" if owed else f"not owed within the period (by {made + timedelta(days=last)})"
+                if isinstance(last, int) else "not owed within the period")
+        out += (f" It was created on {instance.create_time:%Y-%m-%d %H:%M} UTC, and its first restore test is due within the "
+                f"interval in force from its creation (as if restore-tested that day): {when}"
+                + (f"; {day_ranges(waiting)} were not yet due" if waiting else "") + "; the days before it existed are not applicable.")
     if by_reason.get("no interval"):
         days = by_reason["no interval"]
         out += (f" On {len(days)} days ({day_ranges(days)}) the configuration in force set no {key}, so no restore test "
