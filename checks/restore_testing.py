@@ -100,8 +100,10 @@ def _restore_targets(ctx: CheckContext) -> dict[str, list[str]]:
     return {s.resource: list(s.restore_targets) for s in ctx.inventory.stores if getattr(s, "restore_targets", None)}
 
 
-def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str], list[Unknown]]:
-    """(good tests, failed tests, operations that are not restore tests, reads that are missing) of one store."""
+def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str], list[Unknown], list[datetime]]:
+    """(good tests, failed tests, operations that are not restore tests, reads that are missing, and the clones
+    operations.list shows at a time no complete audit-log query covers: whether each was made to a point in time,
+    a restore test, is unknown, since only the log's request says so) of one store."""
     ops, unread = [], []
     for resource in [instance.resource, *targets]:
         read = facts.sql_operations.of(resource)
@@ -135,12 +137,16 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
                            evidence=tuple(clone.evidence))
         ok = clone.ended is not None and not clone.error and (record is None or record.result == "pass")
         (good if ok else failed).append(test)
+    unlogged: list[datetime] = []
     for op, into in ops:
         if not op.started or op.started > ctx.as_of:
             continue
         if op.operation_type in CLONE_TYPES:
             if not any(c.started and abs((c.started - op.started).total_seconds()) <= 900 for c in logged):
-                ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")  # the log's entry words it otherwise
+                if facts.history.covers(instance.resource, op.started, op.ended or op.started):
+                    ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")  # the log's entry words it otherwise
+                elif op.status == "DONE" and not op.error:
+                    unlogged.append(op.started)  # before (or outside) what the log read reaches: unknown which it was
             continue
         if op.operation_type not in RESTORE_TYPES:
             continue
@@ -174,7 +180,7 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
                                error=None if backup.verified == "SUCCEEDED" else f"verification {backup.verified}",
                                evidence=backup.evidence)
             (good if backup.verified == "SUCCEEDED" else failed).append(test)
-    return sorted(good, key=lambda t: t.when), failed, ignored, unread
+    return sorted(good, key=lambda t: t.when), failed, ignored, unread, sorted(unlogged)
 
 
 def _describe(test: RestoreTest) -> str:
@@ -215,7 +221,7 @@ def interval_in_force(classification: str) -> Callable[[Any], Any]:
 
 def judge_days(tested: list[date], interval: Any, period: Any, as_of: datetime, days: list[date] | None = None, *,
                created: datetime | None = None, gone_by: datetime | None = None, alive_until: datetime | None = None,
-               unread: bool = False) -> tuple[dict[date, str], dict[date, str]]:
+               unread: bool = False, maybe: list[date] = ()) -> tuple[dict[date, str], dict[date, str]]:
     """Each of `days` (default: the period's) against `interval` (days, None or ABSENT), from the days of the
     successful tests: (states, why each day that is neither kept nor broken is so).
 
@@ -225,12 +231,15 @@ def judge_days(tested: list[date], interval: Any, period: Any, as_of: datetime, 
                       `not yet due`: created no more than the interval before (its first test is due by its creation
                       day plus the interval, as a test on its creation day would be)
       unknown         `absent`: the configuration in force has no entry for the classification; `unread`: no test
-                      lies within the interval and a source that could show one was not read; `unseen`: the
-                      instance was last seen before the day and its deletion is not dated (it may have been gone)
+                      lies within the interval and a source that could show one was not read; `unlogged clone`:
+                      the only candidate within the interval is a clone of `maybe` (operations.list shows it, no
+                      audit-log query reaches it to say whether it was to a point in time); `unseen`: the instance
+                      was last seen before the day and its deletion is not dated (it may have been gone)
       kept            a successful test on or before the day is at most the interval old
       broken          otherwise
     """
     ordered = sorted(tested)
+    doubtful = sorted(maybe)
     created_day = period.day_of(created) if created else None
     wanted = set(days) if days is not None else None
     states: dict[date, str] = {}
@@ -261,6 +270,8 @@ def judge_days(tested: list[date], interval: Any, period: Any, as_of: datetime, 
             states[day], why[day] = "not_applicable", "not yet due"
         elif unread:
             states[day], why[day] = "unknown", "unread"
+        elif (seen := bisect_right(doubtful, day)) and (day - doubtful[seen - 1]).days <= interval:
+            states[day], why[day] = "unknown", "unlogged clone"
         elif alive_until is not None and start > alive_until:
             states[day], why[day] = "unknown", "unseen"
         else:
@@ -321,14 +332,15 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                        message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval."
                        + deleted, expected={"classification": classification}, evidence=list(instance.evidence),
                        not_applicable_reason=f"the configuration sets no restore-test interval for {classification} data ({key})")
-    good, failed, ignored, unread = _tests(instance, facts, ctx, targets)
+    good, failed, ignored, unread, unlogged = _tests(instance, facts, ctx, targets)
     tested = [ctx.period.day_of(t.when) for t in good]
+    maybe = ctx.period.days_of(unlogged)
     life = facts.history.lifetime(instance.resource)
     states: dict[date, str] = {}
     why: dict[date, str] = {}
     for days, value, _ in segments:  # each day against the interval in force that day (checks.days.by_config)
         judged, reasons = judge_days(tested, value, ctx.period, ctx.as_of, days, created=instance.create_time,
-                                     gone_by=life.gone_by, alive_until=life.alive_until, unread=bool(unread))
+                                     gone_by=life.gone_by, alive_until=life.alive_until, unread=bool(unread), maybe=maybe)
         states.update(judged)
         why.update(reasons)
     changes = [(days[0], value, locker) for days, value, locker in segments]
@@ -343,7 +355,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
     by_reason: dict[str, list[date]] = {}
     for day, reason in sorted(why.items()):
         by_reason.setdefault(reason, []).append(day)
-    gaps = sorted(broken + by_reason.get("unread", []))
+    gaps = sorted(broken + by_reason.get("unread", []) + by_reason.get("unlogged clone", []))
     observed = {"restore_tests": [{"type": t.kind, "started": t.when.isoformat(), "backup": t.backup, "into": t.into,
                                    "minutes_to_restore": t.minutes, "validated_by": t.record.by if t.record else None,
                                    "validation": t.record.check if t.record else None} for t in good],
@@ -390,6 +402,12 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         unknown_words.append(f"{len(by_reason['unread'])} days ({day_ranges(by_reason['unread'])}) lack a restore test in the "
                              + (f"preceding {interval_days} days" if single else "interval in force that day")
                              + f", but not every source was read: {source_words}")
+    doubtful = by_reason.get("unlogged clone", [])
+    if doubtful:
+        unknown_words.append(f"{len(doubtful)} days ({day_ranges(doubtful)}) have no known restore test in the interval, but "
+                             f"operations.list shows a clone within it ({', '.join(f'{t:%Y-%m-%d %H:%M} UTC' for t in unlogged)}) "
+                             "at a time no complete Admin Activity log query covers, so whether it was made to a point in "
+                             "time (a restore of the backup and logs) or copied the live data is unknown")
     if absent:
         unknown_words.append(f"on {len(absent)} days ({day_ranges(absent)}) the stored configuration in force has no "
                              f"{classification} classification, so the restore-test interval it required is unknown")
@@ -410,6 +428,10 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         if absent:
             details["unverified"].append(incomplete_data(
                 f"the stored configuration in force has no {classification} classification ({key} unknown)"))
+        if doubtful:
+            details["unverified"].append(incomplete_data(
+                f"{instance.display}: clones outside the audit log read (" + ", ".join(f"{t:%Y-%m-%d %H:%M} UTC" for t in unlogged)
+                + "): whether each was made to a point in time is unknown"))
         if unseen:
             details["unverified"].append(incomplete_data(
                 f"{instance.display}: last seen {life.alive_until:%Y-%m-%d %H:%M} UTC, its deletion not dated"))
@@ -428,7 +450,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         status = FAIL
     elif unknown:
         status = INCONCLUSIVE
-        if unread and not good and not absent and not unseen:
+        if unread and not good and not absent and not unseen and not doubtful:
             message = f"{instance.display}: restore tests could not be verified: " + source_words + "." + notes
         else:
             message = f"{instance.display}: " + "; ".join(unknown_words) + "." + notes
