@@ -84,11 +84,13 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     targets = _restore_targets(ctx)
     finals = deleted_instances(facts)  # deleted before the read, known by their FINAL backup's snapshot
+    by_final = {i.resource for i in finals}
     for instance in instances(facts) + finals:  # deleted ones: for the days they existed
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
-            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, []), instance in finals))
+            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, []),
+                                              instance.resource in by_final))
     findings += deleted_unseen(facts, ID, ctx, "restore-test")  # only the log shows them: their days are inconclusive
     return findings
 
