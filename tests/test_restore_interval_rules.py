@@ -189,3 +189,22 @@ def test_operations_transcribed_from_the_reference_are_read_with_their_errors_an
     assert finding.observed["failed_restores"][0]["error"] == "An internal error has occurred."
     # Jul 1..2: no success in the 10 days before (the only one is Jul 3, covering Jul 3..13); Jul 14..31 neither
     assert finding.details["exception_days"] == days_between("2026-07-01", "2026-07-02") + days_between("2026-07-14", "2026-07-31")
+
+
+def test_an_instance_a_later_complete_listing_no_longer_shows_is_unknown_between_and_not_applicable_after():
+    """Read Jul 10 06:00, absent from the complete listing of Jul 20 06:00, no deletion recorded. The Jun 28 test
+    covers to Jul 8 (10 days): Jul 9 and Jul 10 (it was read that day) are exceptions; from Jul 11 to the listing
+    (Jul 20 06:00, so Jul 20 too, which began before it) it may already have been gone, so those days are unknown,
+    not failed; the days that begin after the listing (Jul 21..31) it did not exist."""
+    seen = replace(INSTANCE, observed_at=datetime(2026, 7, 10, 6, 0, tzinfo=UTC))
+    facts = assemble(AS_OF, ["p"], items={"sql_instances": [seen], "sql_operations": restored(-2), "sql_clones": [],
+                                          "instance_listings": [("projects/p", datetime(2026, 7, 20, 6, 0, tzinfo=UTC))]},
+                     answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "operations.list", "projects/p/instances/orders-pg"),
+                               ("logging", "entries.list", "projects/p")])
+    ctx = CheckContext(config=config(TEN), period=PERIOD, as_of=AS_OF)
+    (finding,) = [f for f in restore_testing.evaluate(facts, ctx) if f.resource == DB]
+    assert finding.status == "fail", finding.message
+    assert finding.details["exception_days"] == ["2026-07-09", "2026-07-10"]
+    assert finding.details["unknown_days"] == days_between("2026-07-11", "2026-07-20")
+    assert states(finding, "not_applicable") == days_between("2026-07-21", "2026-07-31")
+    assert "last seen 2026-07-10 06:00 UTC" in finding.message
