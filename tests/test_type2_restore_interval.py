@@ -169,6 +169,12 @@ def test_a_deleted_instance_is_judged_for_the_days_it_existed_with_the_tests_rea
     found = _restore_findings(few[0])
     _assert_deleted_judged_while_it_existed(found[GONE])
     _assert_deleted_judged_while_it_existed(found[LOGGED])
+    # a sampled day points at the test that covers it (beside the day's own backup-run pages): Jul 19 at the Jun 1
+    # restore (operations.list's page), Jul 20 at the Jul 20 clone (the audit log's pages), which Jul 19 lacks
+    evidence, cited = found[GONE]["details"]["day_evidence"], set(found[GONE]["evidence"])
+    assert set(evidence["2026-07-19"]) & cited
+    clone_pages = set(evidence["2026-07-20"]) - set(evidence["2026-07-19"])
+    assert clone_pages and clone_pages <= cited
     # no FINAL backup: the read that shows it is the Aug 10 locker's listing
     assert "its last configuration read: 2026-08-10 06:00 UTC" in found[LOGGED]["message"]
 
