@@ -447,7 +447,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         message = (f"{instance.display}: its {classification} data must be restore-tested at least {every}, "
                    f"but {len(broken)} days of the period had no successful restore from a backup {within} "
                    f"({day_ranges(broken)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
-                   + (f" {len(unknown)} further days are unknown: " + "; ".join(unknown_words) + "." if unknown else "")
+                   + (" Other days are unknown: " + "; ".join(unknown_words) + "." if unknown else "")
                    + notes)
         status = FAIL
     elif unknown:
