@@ -16,22 +16,35 @@ A clone without a point in time copies the live data, not a backup (operations.l
 which it was; the log's request does), so it is listed and not counted. A validation record (the data map's `restore_validations:`) for the same
 store, day and backup is shown beside the restore; one whose result is `fail` makes it not count.
 Rule: on every day of the period up to the evidence date, the most recent successful restore test
-is at most the classification's `restore_test_interval` old.
+is at most the classification's `restore_test_interval` old, the interval in force that day: the one in
+the configuration the newest locker made by that day stored (checks.days.config_segments), so a narrowed
+interval judges the days from its first locker on and the finding names the key, the values and that
+locker. A day whose stored configuration has no entry for the classification is unknown (what it
+required cannot be known, so never kept); a day whose configuration sets no interval is not applicable
+(no test was required then). The population changes over time: an instance created in the period is
+not applicable before its creation day and owes its first test by its creation day plus the interval
+(as if tested the day it was made); an instance deleted in the period (its FINAL backup's snapshot, or
+earlier lockers' reads) is judged for the days it existed, with the restore tests made before the
+deletion, and the days after are not applicable; one only the Admin Activity log shows is inconclusive
+for its days (checks.common.deleted_unseen). A day no known test covers is unknown, not broken, when a
+source that could show a test was not read.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
 
 from auditor.period import day_ranges
-from auditor.checks.common import instances, replica_finding, sql_gaps, unverified
+from auditor.checks import days as daily
+from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import SqlInstance
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
+from auditor.unverified import incomplete_data
 
 ID = "restore-testing"
 RESTORE_TYPES = ("RESTORE_VOLUME",)  # "restores an instance backup"
@@ -70,11 +83,15 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     targets = _restore_targets(ctx)
-    for instance in instances(facts):
+    finals = deleted_instances(facts)  # deleted before the read, known by their FINAL backup's snapshot
+    by_final = {i.resource for i in finals}
+    for instance in instances(facts) + finals:  # deleted ones: for the days they existed
         if instance.is_replica:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
-            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, [])))
+            findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, []),
+                                              instance.resource in by_final))
+    findings += deleted_unseen(facts, ID, ctx, "restore-test")  # only the log shows them: their days are inconclusive
     return findings
 
 
@@ -85,8 +102,10 @@ def _restore_targets(ctx: CheckContext) -> dict[str, list[str]]:
     return {s.resource: list(s.restore_targets) for s in ctx.inventory.stores if getattr(s, "restore_targets", None)}
 
 
-def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str], list[Unknown]]:
-    """(good tests, failed tests, operations that are not restore tests, reads that are missing) of one store."""
+def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> tuple[list[RestoreTest], list[RestoreTest], list[str], list[Unknown], list[datetime]]:
+    """(good tests, failed tests, operations that are not restore tests, reads that are missing, and the clones
+    operations.list shows at a time no complete audit-log query covers: whether each was made to a point in time,
+    a restore test, is unknown, since only the log's request says so) of one store."""
     ops, unread = [], []
     for resource in [instance.resource, *targets]:
         read = facts.sql_operations.of(resource)
@@ -120,12 +139,16 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
                            evidence=tuple(clone.evidence))
         ok = clone.ended is not None and not clone.error and (record is None or record.result == "pass")
         (good if ok else failed).append(test)
+    unlogged: list[datetime] = []
     for op, into in ops:
         if not op.started or op.started > ctx.as_of:
             continue
         if op.operation_type in CLONE_TYPES:
             if not any(c.started and abs((c.started - op.started).total_seconds()) <= 900 for c in logged):
-                ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")  # the log's entry words it otherwise
+                if facts.history.covers(instance.resource, op.started, op.ended or op.started):
+                    ignored.append(f"{op.operation_type} on {op.started:%Y-%m-%d}")  # the log's entry words it otherwise
+                elif op.status == "DONE" and not op.error:
+                    unlogged.append(op.started)  # before (or outside) what the log read reaches: unknown which it was
             continue
         if op.operation_type not in RESTORE_TYPES:
             continue
@@ -159,7 +182,7 @@ def _tests(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[s
                                error=None if backup.verified == "SUCCEEDED" else f"verification {backup.verified}",
                                evidence=backup.evidence)
             (good if backup.verified == "SUCCEEDED" else failed).append(test)
-    return sorted(good, key=lambda t: t.when), failed, ignored, unread
+    return sorted(good, key=lambda t: t.when), failed, ignored, unread, sorted(unlogged)
 
 
 def _describe(test: RestoreTest) -> str:
@@ -182,23 +205,159 @@ def _describe(test: RestoreTest) -> str:
     return text
 
 
-def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str]) -> Finding:
+#: what a day's stored configuration says when it has no entry for the data's classification: unknown
+ABSENT = "absent"
+
+
+def interval_in_force(classification: str) -> Callable[[Any], Any]:
+    """A configuration's restore_test_interval for `classification`, in whole days (at least 1): None when the
+    classification sets none, ABSENT when the configuration has no such classification (checks.days.config_segments)."""
+    def resolve(config: Any) -> Any:
+        policy = config.policy.classifications.get(classification)
+        if policy is None:
+            return ABSENT
+        interval = policy.restore_test_interval
+        return None if interval is None else max(1, round(interval.total_seconds() / 86400))
+    return resolve
+
+
+def judge_days(tested: list[date], interval: Any, period: Any, as_of: datetime, days: list[date] | None = None, *,
+               created: datetime | None = None, gone_by: datetime | None = None, alive_until: datetime | None = None,
+               unread: bool = False, maybe: list[date] = ()) -> tuple[dict[date, str], dict[date, str]]:
+    """Each of `days` (default: the period's) against `interval` (days, None or ABSENT), from the days of the
+    successful tests: (states, why each day that is neither kept nor broken is so).
+
+      not_due         the day starts after the evidence date
+      not_applicable  `created`: the instance did not exist yet; `deleted`: the day starts after its deletion;
+                      `no interval`: the configuration in force sets no restore_test_interval for the classification;
+                      `not yet due`: created no more than the interval before (its first test is due by its creation
+                      day plus the interval, as a test on its creation day would be)
+      unknown         `absent`: the configuration in force has no entry for the classification; `unread`: no test
+                      lies within the interval and a source that could show one was not read; `unlogged clone`:
+                      the only candidate within the interval is a clone of `maybe` (operations.list shows it, no
+                      audit-log query reaches it to say whether it was to a point in time); `unseen`: the instance
+                      was last seen before the day and its deletion is not dated (it may have been gone)
+      kept            a successful test on or before the day is at most the interval old
+      broken          otherwise
+    """
+    ordered = sorted(tested)
+    doubtful = sorted(maybe)
+    created_day = period.day_of(created) if created else None
+    wanted = set(days) if days is not None else None
+    states: dict[date, str] = {}
+    why: dict[date, str] = {}
+    for day, start in zip(period.days(), period.day_starts):
+        if wanted is not None and day not in wanted:
+            continue
+        if start > as_of:
+            states[day] = "not_due"
+            continue
+        reason = None
+        if created_day is not None and day < created_day:
+            reason = "created"
+        elif gone_by is not None and start >= gone_by:
+            reason = "deleted"
+        elif interval is None:
+            reason = "no interval"
+        if reason:
+            states[day], why[day] = "not_applicable", reason
+            continue
+        if interval == ABSENT:
+            states[day], why[day] = "unknown", "absent"
+            continue
+        found = bisect_right(ordered, day)  # the latest test on or before the day is the one before it
+        if found and (day - ordered[found - 1]).days <= interval:
+            states[day] = "kept"
+        elif created_day is not None and (day - created_day).days <= interval:
+            states[day], why[day] = "not_applicable", "not yet due"
+        elif unread:
+            states[day], why[day] = "unknown", "unread"
+        elif (seen := bisect_right(doubtful, day)) and (day - doubtful[seen - 1]).days <= interval:
+            states[day], why[day] = "unknown", "unlogged clone"
+        elif alive_until is not None and start > alive_until:
+            states[day], why[day] = "unknown", "unseen"
+        else:
+            states[day] = "broken"
+    return states, why
+
+
+def days_since(tested: list[date], states: dict[date, str]) -> dict[date, int | None]:
+    """The days since the last successful test, for each day judged (kept, broken or unknown)."""
+    ordered = sorted(tested)
+    out: dict[date, int | None] = {}
+    for day, state in states.items():
+        if state in ("kept", "broken", "unknown"):
+            found = bisect_right(ordered, day)
+            out[day] = (day - ordered[found - 1]).days if found else None
+    return out
+
+
+def _render(value: Any) -> str:
+    if value == ABSENT:
+        return "absent (the configuration has no such classification)"
+    return "not set" if value is None else f"{value} days"
+
+
+def _deletion_words(facts: Any, instance: SqlInstance, ctx: CheckContext, from_final: bool) -> str:
+    """checks.common.deletion_note for an instance its FINAL backup's snapshot shows; the same words naming the
+    read that does for one an earlier locker read (merged lockers), or that a later listing no longer shows."""
+    if from_final:
+        return deletion_note(facts, instance, ctx)
+    life = facts.history.lifetime(instance.resource)
+    if life.gone_by is None or life.gone_by >= ctx.as_of:
+        return ""
+    if life.alive_until is not None and life.alive_until < life.gone_by:
+        return (f" It was last seen {life.alive_until:%Y-%m-%d %H:%M} UTC and the listing of {life.gone_by:%Y-%m-%d %H:%M} UTC "
+                "no longer shows it (no deletion is recorded): the days from that listing on are not applicable, and the "
+                "days between are unknown unless a restore test covers them.")
+    read = f"its last configuration read: {instance.observed_at:%Y-%m-%d %H:%M} UTC" if instance.observed_at else "read before it"
+    return (f" It was deleted on {life.gone_by:%Y-%m-%d %H:%M} UTC ({read}); it is judged for the days it existed, and the "
+            "days after the deletion are not applicable.")
+
+
+def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str],
+                      from_final: bool = False) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
+    deleted = _deletion_words(facts, instance, ctx, from_final)
     if policy is None:
         return Finding(**base, status=INCONCLUSIVE,
                        message=f"{instance.display}: the data has no classification (neither declared in the data map nor "
-                               "labelled), so how often it must be restore-tested cannot be judged.",
+                               "labelled), so how often it must be restore-tested cannot be judged." + deleted,
                        expected={"classification": None}, evidence=list(instance.evidence))
-    if interval is None:
+    resolve = interval_in_force(classification)
+    segments = daily.config_segments(ctx, resolve)
+    key = f"policy.classifications.{classification}.restore_test_interval"
+    if all(value is None for _, value, _ in segments):
         return Finding(**base, status=NOT_APPLICABLE,
-                       message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval.",
-                       expected={"classification": classification}, evidence=list(instance.evidence))
-    interval_days = max(1, round(interval.total_seconds() / 86400))
-    good, failed, ignored, unread = _tests(instance, facts, ctx, targets)
-    days = [d for d, start in zip(ctx.period.days(), ctx.period.day_starts) if start <= ctx.as_of]
-    gaps = uncovered_days([ctx.period.day_of(t.when) for t in good], days, interval_days)
+                       message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval."
+                       + deleted, expected={"classification": classification}, evidence=list(instance.evidence),
+                       not_applicable_reason=f"the configuration sets no restore-test interval for {classification} data ({key})")
+    good, failed, ignored, unread, unlogged = _tests(instance, facts, ctx, targets)
+    tested = [ctx.period.day_of(t.when) for t in good]
+    maybe = ctx.period.days_of(unlogged)
+    life = facts.history.lifetime(instance.resource)
+    states: dict[date, str] = {}
+    why: dict[date, str] = {}
+    for days, value, _ in segments:  # each day against the interval in force that day (checks.days.by_config)
+        judged, reasons = judge_days(tested, value, ctx.period, ctx.as_of, days, created=instance.create_time,
+                                     gone_by=life.gone_by, alive_until=life.alive_until, unread=bool(unread), maybe=maybe)
+        states.update(judged)
+        why.update(reasons)
+    changes = [(days[0], value, locker) for days, value, locker in segments]
+    required = {day: value for days, value, _ in segments for day in days}
+    intervals = sorted({v for _, v, _ in segments if isinstance(v, int)})
+    interval_days = intervals[-1] if len(intervals) == 1 else (
+        max(1, round(interval.total_seconds() / 86400)) if interval else None)
+    single = len(intervals) == 1
+    broken, unknown = daily.exception_days(states)
+    kept = [d for d, s in states.items() if s == "kept"]
+    isos = ctx.period.day_isos
+    by_reason: dict[str, list[date]] = {}
+    for day, reason in sorted(why.items()):
+        by_reason.setdefault(reason, []).append(day)
+    gaps = sorted(broken + by_reason.get("unread", []) + by_reason.get("unlogged clone", []))
     observed = {"restore_tests": [{"type": t.kind, "started": t.when.isoformat(), "backup": t.backup, "into": t.into,
                                    "minutes_to_restore": t.minutes, "validated_by": t.record.by if t.record else None,
                                    "validation": t.record.check if t.record else None} for t in good],
@@ -231,54 +390,123 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         else:
             notes += f" Restore verification plans exist where its vault lives ({words}), but none of its backups reports a verification."
         evidence += [e for p in plans for e in p.evidence if e not in evidence]
+    notes += _day_notes(instance, classification, key, by_reason, required, ctx)
+    changed = daily.threshold_words(changes, key, _render)
+    if changed:
+        notes += " " + changed
+    notes += deleted
     missing = [e for read in unread for e in unverified(read)]
-    why = "; ".join(read.describe() for read in unread)
-    if unread and not good:
-        return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: restore tests could not be verified: "
-                       + why + "." + notes,
-                       observed=observed, expected=expected, details={"call": unread[0].first.call_id, "unverified": missing},
-                       evidence=evidence)
-    if gaps and unread:
-        return Finding(**base, status=INCONCLUSIVE, message=f"{instance.display}: {len(gaps)} days lack a restore test in the "
-                       f"preceding {interval_days} days, but not every source was read: " + why + "." + notes,
-                       observed=observed, expected=expected,
-                       details={"call": unread[0].first.call_id, "unverified": missing, "uncovered_days": [d.isoformat() for d in gaps]},
-                       evidence=evidence)
-    if gaps:
+    source_words = "; ".join(read.describe() for read in unread)
+    absent = by_reason.get("absent", [])
+    unseen = by_reason.get("unseen", [])
+    unknown_words = []
+    if by_reason.get("unread"):
+        unknown_words.append(f"{len(by_reason['unread'])} days ({day_ranges(by_reason['unread'])}) lack a restore test in the "
+                             + (f"preceding {interval_days} days" if single else "interval in force that day")
+                             + f", but not every source was read: {source_words}")
+    doubtful = by_reason.get("unlogged clone", [])
+    if doubtful:
+        unknown_words.append(f"{len(doubtful)} days ({day_ranges(doubtful)}) have no known restore test in the interval, but "
+                             f"operations.list shows a clone within it ({', '.join(f'{t:%Y-%m-%d %H:%M} UTC' for t in unlogged)}) "
+                             "at a time no complete Admin Activity log query covers, so whether it was made to a point in "
+                             "time (a restore of the backup and logs) or copied the live data is unknown")
+    if absent:
+        unknown_words.append(f"on {len(absent)} days ({day_ranges(absent)}) the stored configuration in force has no "
+                             f"{classification} classification, so the restore-test interval it required is unknown")
+    if unseen:
+        unknown_words.append(f"on {len(unseen)} days ({day_ranges(unseen)}) it may no longer have existed: it was last seen "
+                             f"{life.alive_until:%Y-%m-%d %H:%M} UTC and a later listing does not show it")
+    details: dict[str, Any] = {"uncovered_days": [d.isoformat() for d in gaps], "tests_in_period": len(in_period),
+                               "tests": [_describe(t) for t in good], "days": daily.iso_days(states, isos),
+                               "days_since_test": {isos[d]: n for d, n in days_since(tested, states).items()},
+                               "exception_days": [isos[d] for d in broken], "unknown_days": [isos[d] for d in unknown],
+                               "day_evidence": _day_evidence(good, states, ctx), "day_evidence_joins": True}
+    if len(changes) > 1:
+        details["thresholds"] = [{"from": day.isoformat(), "locker": locker, "config_key": key,
+                                  "restore_test_interval_days": value if isinstance(value, int) else None,
+                                  "classification_configured": value != ABSENT} for day, value, locker in changes]
+    if unknown:  # what could not be verified: the unread sources, a configuration without the classification, an undated end
+        details["unverified"] = list(missing)
+        if absent:
+            details["unverified"].append(incomplete_data(
+                f"the stored configuration in force has no {classification} classification ({key} unknown)"))
+        if doubtful:
+            details["unverified"].append(incomplete_data(
+                f"{instance.display}: clones outside the audit log read (" + ", ".join(f"{t:%Y-%m-%d %H:%M} UTC" for t in unlogged)
+                + "): whether each was made to a point in time is unknown"))
+        if unseen:
+            details["unverified"].append(incomplete_data(
+                f"{instance.display}: last seen {life.alive_until:%Y-%m-%d %H:%M} UTC, its deletion not dated"))
+        if unread:
+            details["call"] = unread[0].first.call_id
+    not_applicable_reason = None
+    if broken:
+        every = f"every {interval_days} days" if single else "as often as the interval in force each day requires"
+        within = f"in the preceding {interval_days} days" if single else "within the interval in force that day"
         last = good[-1].when.strftime("%Y-%m-%d") if good else None
-        message = (f"{instance.display}: its {classification} data must be restore-tested at least every {interval_days} days, "
-                   f"but {len(gaps)} days of the period had no successful restore from a backup in the preceding {interval_days} days "
-                   f"({day_ranges(gaps)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
+        message = (f"{instance.display}: its {classification} data must be restore-tested at least {every}, "
+                   f"but {len(broken)} days of the period had no successful restore from a backup {within} "
+                   f"({day_ranges(broken)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
+                   + (" Other days are unknown: " + "; ".join(unknown_words) + "." if unknown else "")
                    + notes)
         status = FAIL
-    else:
+    elif unknown:
+        status = INCONCLUSIVE
+        if unread and not good and not absent and not unseen and not doubtful:
+            message = f"{instance.display}: restore tests could not be verified: " + source_words + "." + notes
+        else:
+            message = f"{instance.display}: " + "; ".join(unknown_words) + "." + notes
+    elif kept:
         status = PASS
         shown = good if len(good) <= 6 else good[:2] + good[-3:]
-        message = (f"{instance.display}: restore tested at least every {interval_days} days throughout the period "
+        every = f"at least every {interval_days} days" if single else "within the interval in force each day"
+        message = (f"{instance.display}: restore tested {every} throughout the period "
                    f"({len(in_period)} in the period; " + "; ".join(_describe(t) for t in shown)
                    + (f"; and {len(good) - len(shown)} more" if len(good) > len(shown) else "") + ")." + notes)
-    message += " This control goes beyond the written Backup Policy, which does not promise restore tests."
-    return Finding(**base, status=status, message=message, observed=observed, expected=expected,
-                   details={"uncovered_days": [d.isoformat() for d in gaps], "tests_in_period": len(in_period),
-                            "tests": [_describe(t) for t in good], **_days_since(good, gaps, ctx)},
-                   evidence=evidence)
+    else:
+        status = NOT_APPLICABLE
+        message = f"{instance.display}: no day of the period up to the evidence date required a restore test." + notes
+        not_applicable_reason = "no restore test was due on any day of the period up to the evidence date"
+    if status != INCONCLUSIVE:
+        message += " This control goes beyond the written Backup Policy, which does not promise restore tests."
+    return Finding(**base, status=status, message=message, observed=observed, expected=expected, details=details,
+                   evidence=evidence, not_applicable_reason=not_applicable_reason)
 
 
-def _days_since(good: list[Any], gaps: list[date], ctx: CheckContext) -> dict[str, Any]:
-    """Each day of the period: `broken` when no successful test lies within the interval before it, else
-    `kept` (`not_due` after the evidence date), with the days since the last successful test that day."""
-    tested = sorted(ctx.period.day_of(t.when) for t in good)
-    broken = set(gaps)
-    states, since = {}, {}
-    for day, start in zip(ctx.period.days(), ctx.period.day_starts):
-        iso = ctx.period.day_isos[day]
-        if start > ctx.as_of:
-            states[iso] = "not_due"
+def _day_notes(instance: SqlInstance, classification: str, key: str, by_reason: dict[str, list[date]],
+               required: dict[date, Any], ctx: CheckContext) -> str:
+    """The days no restore test was required on, and why: before its creation, not yet due, no interval in force."""
+    out = ""
+    waiting = by_reason.get("not yet due", [])
+    if instance.create_time and (by_reason.get("created") or waiting):
+        made = ctx.period.day_of(instance.create_time)
+        owed = next((d for d in sorted(required) if d >= made and isinstance(required[d], int)
+                     and (d - made).days > required[d]), None)
+        last = required.get(ctx.period.end)
+        when = (f"owed from {owed}" if owed else f"not owed within the period (by {made + timedelta(days=last)})"
+                if isinstance(last, int) else "not owed within the period")
+        out += (f" It was created on {instance.create_time:%Y-%m-%d %H:%M} UTC, and its first restore test is due within the "
+                f"interval in force from its creation (as if restore-tested that day): {when}"
+                + (f"; {day_ranges(waiting)} were not yet due" if waiting else "") + "; the days before it existed are not applicable.")
+    if by_reason.get("no interval"):
+        days = by_reason["no interval"]
+        out += (f" On {len(days)} days ({day_ranges(days)}) the configuration in force set no {key}, so no restore test "
+                "was due then (not applicable).")
+    return out
+
+
+def _day_evidence(good: list[RestoreTest], states: dict[date, str], ctx: CheckContext) -> dict[str, list[str]]:
+    """Each judged day's own evidence: the latest successful test on or before it (the one that covers a kept day)."""
+    ordered = sorted(good, key=lambda t: t.when)
+    tested = [ctx.period.day_of(t.when) for t in ordered]
+    out: dict[str, list[str]] = {}
+    for day, state in sorted(states.items()):
+        if state not in ("kept", "broken", "unknown"):
             continue
         found = bisect_right(tested, day)
-        since[iso] = (day - tested[found - 1]).days if found else None
-        states[iso] = "broken" if day in broken else "kept"
-    return {"days": states, "days_since_test": since}
+        if found and ordered[found - 1].evidence:
+            out[ctx.period.day_isos[day]] = sorted(set(ordered[found - 1].evidence))
+    return out
 
 
 CHECK = Check(
@@ -295,9 +523,15 @@ CHECK = Check(
                 "backup it restored (backupContext), its validation record and the time it took; for ENHANCED-tier instances "
                 "Backup and DR's restores of a vault's backup (operations.list, verb restore) and restore verifications "
                 "(dataSources.backups.list verificationSummary) count too. Every day of "
-                "the period must have one within the classification's restore_test_interval.",
+                "the period must have one within the classification's restore_test_interval in force that day (the "
+                "configuration stored by the newest locker made by that day; a change is named with its key and locker). "
+                "A day whose configuration has no entry for the classification is unknown; a day whose configuration sets "
+                "no interval is not applicable (no test was required), and so are the days before the instance was created "
+                "and, after it, the days until its creation plus the interval (its first test is due by then). Instances "
+                "deleted in the period are judged for the days they existed (restore tests before the deletion count; the "
+                "days after are not applicable); one only the Admin Activity log shows is inconclusive for its days.",
     needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores",
-           "backupdr_verification_plans"),
+           "backupdr_verification_plans", "history", "final_snapshots", "config_changes"),
     evaluate=evaluate,
     beyond_policy=True,
 )

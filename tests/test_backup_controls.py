@@ -202,7 +202,10 @@ def test_unreadable_monitoring_is_inconclusive_naming_project_api_and_which(tmp_
 @pytest.mark.parametrize("ops, status", [
     ([{"type": "RESTORE_VOLUME", "time": "2026-06-20T10:00:00Z"}, {"type": "RESTORE_VOLUME", "time": "2026-09-10T10:00:00Z"}], "pass"),
     ([{"type": "RESTORE_VOLUME", "time": "2026-06-20T10:00:00Z"}], "fail"),             # covers to Sep 18 only
-    ([{"type": "CLONE", "time": "2026-06-20T10:00:00Z"}, {"type": "RESTORE_VOLUME", "time": "2026-09-10T10:00:00Z"}], "fail"),  # a clone of live data is no restore test
+    ([{"type": "CLONE", "time": "2026-07-02T10:00:00Z"}, {"type": "RESTORE_VOLUME", "time": "2026-09-10T10:00:00Z"}], "fail"),  # a clone of live data is no restore test
+    # rst2: the audit log is read from Jun 30, so only operations.list shows a Jun 20 clone, and whether it was made to a
+    # point in time (a restore test) is unknown: the days it would cover (to Sep 9, then the Sep 10 restore) are unknown
+    ([{"type": "CLONE", "time": "2026-06-20T10:00:00Z"}, {"type": "RESTORE_VOLUME", "time": "2026-09-10T10:00:00Z"}], "inconclusive"),
     ([{"type": "CLONE", "time": "2026-07-15T10:00:00Z"}, {"type": "CLONE", "time": "2026-09-01T10:00:00Z"}], "fail"),
     ([{"type": "RESTORE_VOLUME", "time": "2026-06-20T10:00:00Z"}, {"type": "RESTORE_VOLUME", "time": "2026-09-10T10:00:00Z", "error": "quota"}], "fail"),
     ([{"type": "BACKUP_VOLUME", "time": "2026-07-01T10:00:00Z"}], "fail"),               # a backup is not a restore
@@ -210,7 +213,11 @@ def test_unreadable_monitoring_is_inconclusive_naming_project_api_and_which(tmp_
 def test_restore_tests_within_and_outside_the_interval(tmp_path, ops, status):
     finding = run(tmp_path, scenario(instance={"operations": ops}))["restore-testing"]["db"]
     assert finding["status"] == status, finding["message"]
-    assert "goes beyond the written Backup Policy" in finding["message"]
+    if status == "inconclusive":
+        assert "no complete Admin Activity log query covers" in finding["message"]
+        assert finding["details"]["unknown_days"][0] == "2026-07-01" and finding["details"]["unknown_days"][-1] == "2026-09-09"
+    else:
+        assert "goes beyond the written Backup Policy" in finding["message"]
 
 
 def test_restore_operations_unreadable_is_inconclusive(tmp_path):
