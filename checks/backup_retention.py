@@ -143,10 +143,12 @@ def _in_force_at(ctx: CheckContext, classification: str | None, moment: datetime
 
     segments = daily.config_segments(ctx, resolve)
     day = min(max(ctx.period.day_of(moment), segments[0][0][0]), segments[-1][0][-1])
+    # one value all period: no locker to name (a run's own locker id would make the finding differ run to run)
+    named = (lambda locker: locker) if len(segments) > 1 else (lambda locker: None)
     for days, value, locker in segments:
         if day in days:
-            return value, locker, day
-    return segments[-1][1], segments[-1][2], day
+            return value, named(locker), day
+    return segments[-1][1], named(segments[-1][2]), day
 
 
 def _final_verdict(backup: Any, classification: str | None, ctx: CheckContext) -> tuple[str, str, dict[str, Any]]:
