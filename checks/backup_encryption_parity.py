@@ -213,7 +213,8 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
     elif instance.kms_key:
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups are encrypted with CMEK key {instance.kms_key} "
-                f"(key versions {', '.join(sorted(observed['key_versions'])) or 'none listed'}: all ENABLED), kept in "
+                f"(key versions {', '.join(sorted(observed['key_versions'])) or 'none listed'}: "
+                f"{'each ENABLED on the days it existed' if deleted else 'all ENABLED'}), kept in "
                 f"{observed['key_location']}, the same country as the data")
     else:
         status = PASS
@@ -521,10 +522,19 @@ def _after_deletion(instance: SqlInstance, backups: Known[BackupCopy] | Unknown,
         return ""
     finding.details["unrestorable_after_deletion"] = [
         {"taken": c.time.isoformat(), "kind": c.kind, "key_version": c.key_version, "state": s} for c, s in found]
-    said = "; ".join(f"{c.kind} backup taken {c.time:%Y-%m-%d %H:%M} UTC: version {_short(c.key_version or '')} is "
-                     f"{STATE_WORDS[s]}" for c, s in found)
-    return (f" Still retained after the deletion, {len(found)} of its backups cannot be restored ({said}); those days are "
-            "not in this control's population, so this is noted and does not change the finding.")
+    grouped: dict[tuple[str, str], list[BackupCopy]] = defaultdict(list)
+    for c, state in found:
+        grouped[(c.key_version or "", state)].append(c)
+    said = []
+    for (version, state), copies in sorted(grouped.items()):
+        kinds = defaultdict(list)
+        for c in copies:
+            kinds[c.kind].append(c.time)
+        taken = ", ".join(f"{len(t)} {kind} taken {min(t):%Y-%m-%d}" + (f"..{max(t):%Y-%m-%d}" if len(t) > 1 else "")
+                          for kind, t in sorted(kinds.items()))
+        said.append(f"{taken}: version {_short(version)} is {STATE_WORDS[state]}")
+    return (f" Still retained after the deletion, {len(found)} of its backups cannot be restored ({'; '.join(said)}); "
+            "those days are not in this control's population, so this is noted and does not change the finding.")
 
 
 CHECK = Check(
