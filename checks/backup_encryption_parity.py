@@ -14,6 +14,22 @@ protected, cannot be established that day. The newest read is judged as before.
 Every retained backup counts (on-demand and final ones too). Instances whose backups Backup and DR
 manages (backupTier ENHANCED) are judged from their Backup and DR backups, which carry the key
 versions of the vault's key.
+
+The requirement in force each day (enc2): the classification's `encryption` is read from each day's
+stored configuration (checks.days.by_config), so a day under `cmek` is an exception for Google-managed
+live data (an instance's key is chosen at creation: the newest read says what it was all along) and,
+for an ENHANCED instance, on each day a Backup and DR backup without a customer-managed key version
+was retained; a day whose configuration does not define the classification is unknown. A change is
+named in the message and in `details.thresholds`. Declared backup buckets are judged on parity with
+their source (a Google-managed bucket holding copies of CMEK data), which no threshold enters, so the
+requirement changes nothing there; the source's own finding carries it.
+
+Deleted instances (enc2): an instance deleted before the read (its FINAL backup's snapshot:
+checks.common.deleted_instances) is judged for the days it existed, with its key from the snapshot or,
+where the snapshot omits it, the FINAL backup's kmsKey / kmsKeyVersion; the days after its deletion
+are not applicable. Backups still listed after the deletion whose key version is unusable now are said
+(they cannot be restored) but not counted: those days are not in this control's population. An
+instance only the audit log shows deleted is inconclusive for its days (checks.common.deleted_unseen).
 """
 
 from __future__ import annotations
@@ -546,7 +562,9 @@ CHECK = Check(
     description="For each Cloud SQL primary, compares the live data's encryption (instances.list diskEncryptionConfiguration "
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
-                "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
+                "location with the data's country. Data classified to require CMEK must use it, by the requirement each "
+                "day's stored configuration sets. Instances deleted during the period are judged for the days they existed "
+                "from their FINAL backup (Backups.list: instanceSettings, kmsKey, kmsKeyVersion). Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
                 "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
                 "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
