@@ -190,6 +190,10 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         required == [d for d, s in states.items() if s in ("broken", "unknown", "kept")]
     if required and not said:
         day_text = "; ".join(t for t in (_required_words(instance, required, enhanced), day_text) if t)
+    keyless = [d for d in broken if d in judged.keyless]
+    if keyless:
+        day_text = "; ".join(t for t in (f"backups reporting no encryption key although the live data uses CMEK were "
+                                         f"retained on {len(keyless)} days, {daily.day_ranges(keyless)}", day_text) if t)
     reasons = sorted(set(reasons) | set(judged.reasons))
     if unknown_days and not reasons:
         reasons = ["no evidence establishes the key versions' state or what they protected those days"]
@@ -403,6 +407,7 @@ class _Judged:
     reasons: tuple[str, ...]  # why the days unknown for the requirement's sake are unknown
     thresholds: list[dict[str, Any]]  # details.thresholds (only when the requirement changed)
     words: str  # threshold_words' sentence, or ''
+    keyless: frozenset[date] = frozenset()  # broken because a retained backup of CMEK data reported no key
 
 
 def _encryption_in(config: Any, classification: str | None) -> str | None:
@@ -427,12 +432,16 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
     - a Google-managed instance is kept otherwise, unknown when its backups could not be listed;
     then the instance's lifetime: days before its creation or after its deletion are not applicable."""
     days = list(ctx.period.days())
-    unkeyed: set[date] = set()
-    if instance.backup_tier == "ENHANCED":
-        for run in runs:
-            if not run.key_version:  # retained from the day it was taken to the last read that listed it
-                first, last = ctx.period.day_of(run.time), ctx.period.day_of(facts.kms_history.listed_at(run.evidence, ctx.as_of))
-                unkeyed.update(d for d in days if first <= d <= last)
+    unkeyed: set[date] = set()  # an ENHANCED instance's Backup and DR backups without a customer-managed key version
+    keyless: set[date] = set()  # a CMEK instance's backups reporting no key at all: weaker than the live data, any requirement
+    for run in runs:
+        # retained from the day it was taken to the last read that listed it
+        first, last = ctx.period.day_of(run.time), ctx.period.day_of(facts.kms_history.listed_at(run.evidence, ctx.as_of))
+        held = {d for d in days if first <= d <= last}
+        if instance.backup_tier == "ENHANCED" and not run.key_version:
+            unkeyed |= held
+        if instance.kms_key and not run.key_version and not run.key:
+            keyless |= held
 
     def required_broken(value: Any) -> set[date]:
         if value != "cmek":
@@ -446,7 +455,7 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
             base = {d: "kept" if backups_read else "unknown" for d in days}
         else:
             base = dict(key_states) if key_states is not None else {d: "unknown" for d in days}
-        return daily.combine([base, {d: "broken" for d in required_broken(value)}])
+        return daily.combine([base, {d: "broken" for d in required_broken(value) | keyless}])
 
     def resolve(config: Any) -> Any:
         return _encryption_in(config, classification)
@@ -485,7 +494,8 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
         thresholds = [{"from": day.isoformat(), "locker": locker, "expected": {"encryption": value},
                        "config_keys": {"encryption": key}} for day, value, locker in changes]
         words = daily.threshold_words(changes, key, _render)
-    return _Judged(states, frozenset(d for d in required if states.get(d) == "broken"), tuple(reasons), thresholds, words)
+    return _Judged(states, frozenset(d for d in required if states.get(d) == "broken"), tuple(reasons), thresholds, words,
+                   frozenset(d for d in keyless if states.get(d) == "broken"))
 
 
 def _required_words(instance: SqlInstance, days: list[date], enhanced: bool) -> str:

@@ -233,7 +233,7 @@ LIVE = {"kind": "sql#instance", "name": "live-pg", "project": "p", "region": "us
 LIVE_DB = sql_resource("p", "live-pg")
 
 
-def _live_facts(keyed: bool = False):
+def _live_facts(keyed: bool = False, keyless_from: int = 99):
     payload = copy.deepcopy(LIVE)
     if keyed:
         payload["diskEncryptionConfiguration"] = {"kmsKeyName": KEY}
@@ -244,7 +244,8 @@ def _live_facts(keyed: bool = False):
     instance = replace(instance, observed_at=AS_OF)
     runs = [BackupAttempt(LIVE_DB, datetime(2026, 7, d, 3, tzinfo=UTC), "succeeded", "backup-run", "SUCCESSFUL",
                           datetime(2026, 7, d, 3, 20, tzinfo=UTC), f"l{d}", (f"e-l{d}",), "us-east1",
-                          KEY if keyed else None, V1 if keyed else None) for d in range(4, 11)]
+                          KEY if keyed and d < keyless_from else None, V1 if keyed and d < keyless_from else None)
+            for d in range(4, 11)]
     items = {"sql_instances": [instance], "backup_runs": runs,
              "log_coverage": [LogSpan(KEY, datetime(2026, 6, 30, tzinfo=UTC), AS_OF, "c-kms-log")]}
     answered = [("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
@@ -293,3 +294,12 @@ def test_one_stored_configuration_judges_as_the_newest_did():
         assert alone.status == stored.status == status
         assert alone.details["days"] == stored.details["days"]
         assert "thresholds" not in stored.details and alone.message == stored.message
+
+
+def test_backups_of_cmek_data_that_report_no_key_break_the_days_they_were_retained_whatever_the_requirement():
+    """live-pg uses CMEK; its runs of Jul 8 .. 10 report no key (no diskEncryptionConfiguration/Status), each retained
+    from its day to the read: Jul 8 .. 10 are exceptions under `any`, Jul 1 .. 7 kept."""
+    finding = judge(_live_facts(keyed=True, keyless_from=8), config("any"))[LIVE_DB]
+    assert finding.status == "fail", finding.message
+    assert finding.details["days"] == {**days(1, 7, "kept"), **days(8, 10, "broken")}
+    assert "no encryption key although the live data uses CMEK were retained on 3 days, 2026-07-08..2026-07-10" in finding.message

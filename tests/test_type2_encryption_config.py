@@ -9,6 +9,8 @@ simulator at 06:00 UTC; their configuration says `internal: encryption: any` unt
   creation, so the newest read says what it was all along): under `any` each day is kept; under `cmek` each day
   is an exception. Expected: Jul 1 .. Sep 10 kept (the days before the first locker take the first locker's
   configuration), Sep 11 .. Sep 30 broken (20 days; the clock is 06:00 on Sep 30, so Sep 30 is judged).
+- `vaulted-pg` (internal, Google-managed live data, backupTier ENHANCED: its backups are Backup and DR's, in a
+  vault without a customer-managed key): the same days as `plain-gm`, on the Backup and DR route.
 - `keyed-pg` (internal, CMEK key `steady`, one ENABLED version, no key history): CMEK meets either
   requirement, so the switch changes no day: every day kept; the finding still names the change.
 
@@ -34,6 +36,8 @@ PLAIN = "//cloudsql.googleapis.com/projects/cfg-prod/instances/plain-gm"
 KEYED = "//cloudsql.googleapis.com/projects/cfg-prod/instances/keyed-pg"
 SWITCHED = dt.date(2026, 9, 11)
 KEY_NAME = "policy.classifications.internal.encryption"
+STEADY = "projects/cfg-prod/locations/us-east1/keyRings/sql/cryptoKeys/steady"
+VAULTED = "//cloudsql.googleapis.com/projects/cfg-prod/instances/vaulted-pg"
 
 
 def _instance(name, **more):
@@ -48,8 +52,17 @@ SCENARIO = {
     "projects": [{
         "id": "cfg-prod", "number": "336",
         "kms_keys": [{"key_ring": "sql", "name": "steady", "location": "us-east1", "versions": ["ENABLED"]}],
+        # a vault without a customer-managed key: its Backup and DR backups carry no kmsKeyVersions
+        "backup_vaults": [{"id": "plain-vault", "location": "us-west1", "min_retention_days": 30}],
+        "backup_plans": [{"id": "sql-daily", "location": "us-west1", "vault": "plain-vault", "log_retention_days": 7,
+                          "rules": [{"id": "daily", "recurrence": "DAILY", "window_start_hour": 2, "window_end_hour": 6,
+                                     "retention_days": 100}]}],
         "sql_instances": [_instance("plain-gm"),
-                          _instance("keyed-pg", kms_key="projects/cfg-prod/locations/us-east1/keyRings/sql/cryptoKeys/steady")],
+                          _instance("keyed-pg", kms_key=STEADY),
+                          {**_instance("vaulted-pg"),
+                           "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1", "retained_backups": 7,
+                                      "tier": "ENHANCED"},
+                           "backupdr": {"plan": "projects/cfg-prod/locations/us-west1/backupPlans/sql-daily"}}],
     }],
 }
 
@@ -103,7 +116,17 @@ EXCEPTIONS = days_between("2026-09-11", "2026-09-30")
 
 
 def _assert_switch(results, ids):
-    plain = _encryption(results)[PLAIN]
+    for resource in (PLAIN, VAULTED):
+        _assert_switched(_encryption(results)[resource], ids)
+    keyed = _encryption(results)[KEYED]
+    assert keyed["status"] == "pass", keyed["message"]
+    assert set(keyed["details"]["days"].values()) == {"kept"} and len(keyed["details"]["days"]) == 92
+    # CMEK meets both; the finding still says which requirement each day was held to
+    assert [t["expected"]["encryption"] for t in keyed["details"]["thresholds"]] == ["any", "cmek"]
+    assert f"{KEY_NAME} was any until 2026-09-10" in keyed["message"]
+
+
+def _assert_switched(plain, ids):
     assert plain["status"] == "fail", plain["message"]
     assert plain["details"]["exception_days"] == EXCEPTIONS
     assert plain["details"]["unknown_days"] == []
@@ -117,12 +140,6 @@ def _assert_switch(results, ids):
     assert f"{KEY_NAME} was any until 2026-09-10, cmek from 2026-09-11 (the configuration stored in locker " \
            f"{ids['2026-09-11']})" in message
     assert "required on 20 days, 2026-09-11..2026-09-30" in message
-    keyed = _encryption(results)[KEYED]
-    assert keyed["status"] == "pass", keyed["message"]
-    assert set(keyed["details"]["days"].values()) == {"kept"} and len(keyed["details"]["days"]) == 92
-    # CMEK meets both; the finding still says which requirement each day was held to
-    assert [t["expected"]["encryption"] for t in keyed["details"]["thresholds"]] == ["any", "cmek"]
-    assert f"{KEY_NAME} was any until 2026-09-10" in keyed["message"]
 
 
 def test_a_few_lockers_judge_each_day_by_the_requirement_its_configuration_stored(few):
