@@ -392,7 +392,6 @@ def _judge_key(instance: SqlInstance, runs: list[BackupCopy], facts: Any, proble
             unknowns.append(f"key version {name} is in state {version.state!r}")
 
 
-
 # --- the requirement in force each day; deleted instances (enc2) -----------------------------------------
 
 UNCLASSIFIED = "unclassified"  # the data has no classification at all (not even a default): nothing to look up
