@@ -40,8 +40,8 @@ from datetime import date
 from typing import Any
 
 from auditor.checks import days as daily
-from auditor.checks.common import (backup_targets, deleted_instances, deleted_unseen, deletion_note, instances, known_buckets,
-                                   replica_finding, sql_gaps)
+from auditor.checks.common import (backup_targets, deleted_instances, deleted_seen, deleted_unseen, deletion_note, instances,
+                                   known_buckets, replica_finding, sql_gaps, vanished_note)
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
 from auditor.facts.known import Known, Unknown
@@ -74,6 +74,14 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         finding = _instance_finding(_as_deleted(instance, backups), backups, facts, ctx, facts.backupdr.of(instance.resource),
                                     deleted=True)
         finding.message += deletion_note(facts, instance, ctx) + _after_deletion(instance, backups, facts, ctx, finding)
+        findings.append(finding)
+    for instance in deleted_seen(facts):  # gone, no FINAL backup read: earlier lockers' reads show it (enc2)
+        if instance.is_replica:
+            findings.append(replica_finding(ID, instance, "encryption"))
+            continue
+        backups = facts.backup_copies.of(instance.resource)
+        finding = _instance_finding(instance, backups, facts, ctx, facts.backupdr.of(instance.resource), deleted=True)
+        finding.message += vanished_note(facts, instance, ctx) + _after_deletion(instance, backups, facts, ctx, finding)
         findings.append(finding)
     findings += deleted_unseen(facts, ID, ctx, "encryption")
     findings += _bucket_findings(facts, ctx)
@@ -578,6 +586,6 @@ CHECK = Check(
                 "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
                 "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
     needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
-           "kms_history", "history", "final_snapshots", "config_changes"),
+           "kms_history", "history", "final_snapshots", "config_changes", "instance_observations"),
     evaluate=evaluate,
 )

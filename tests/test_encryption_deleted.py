@@ -303,3 +303,28 @@ def test_backups_of_cmek_data_that_report_no_key_break_the_days_they_were_retain
     assert finding.status == "fail", finding.message
     assert finding.details["days"] == {**days(1, 7, "kept"), **days(8, 10, "broken")}
     assert "no encryption key although the live data uses CMEK were retained on 3 days, 2026-07-08..2026-07-10" in finding.message
+
+
+def test_an_instance_gone_without_a_final_backup_is_judged_from_its_last_read_for_the_days_it_existed():
+    """Daily lockers read live-pg up to Jul 3 06:00; the Admin Activity log shows it deleted on Jul 6 12:00 and no FINAL
+    backup was read (finalBackupConfig off): Jul 1 .. 6 are its days (Google-managed, `any`: kept), Jul 7 .. 10 not
+    applicable; under `cmek` its days are exceptions. Dropped, it would be judged by nothing."""
+    from dataclasses import replace
+
+    last = replace(sql_instance(copy.deepcopy(LIVE), "e-jul3"), observed_at=datetime(2026, 7, 3, 6, 0, tzinfo=UTC))
+    deletion = ConfigChange(LIVE_DB, DELETED, "cloudsql.instances.delete", {}, "ops@example.com", "log:del-live",
+                            deleted=True, evidence=("e-del-live",))
+    facts = assemble(AS_OF, ["p"], items={
+        "sql_instances": [], "instance_observations": [last], "config_changes": [deletion],
+        "backup_runs": [BackupAttempt(LIVE_DB, datetime(2026, 7, d, 3, tzinfo=UTC), "succeeded", "backup-run", "SUCCESSFUL",
+                                      datetime(2026, 7, d, 3, 20, tzinfo=UTC), f"g{d}", (f"e-g{d}",), "us-east1")
+                        for d in (1, 2, 3)],
+        "log_coverage": [LogSpan("projects/p", datetime(2026, 6, 30, tzinfo=UTC), AS_OF, "c-log")]},
+        answered=[("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
+                  ("sqladmin", "Backups.list", "projects/p"), ("logging", "entries.list", "projects/p")])
+    finding = judge(facts)[LIVE_DB]
+    assert finding.status == "pass", finding.message
+    assert finding.details["days"] == {**days(1, 6, "kept"), **days(7, 10, "not_applicable")}
+    assert "deleted on 2026-07-06 12:00 UTC" in finding.message and "no FINAL backup of it was read" in finding.message
+    strict = judge(facts, config("cmek"))[LIVE_DB]
+    assert strict.status == "fail" and strict.details["exception_days"] == [f"2026-07-{d:02d}" for d in range(1, 7)]
