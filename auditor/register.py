@@ -20,9 +20,11 @@ import re
 from datetime import date
 from typing import Any, Iterable
 
+from auditor.results import EXCEPTION_DAYS
+
 FAIL, INCONCLUSIVE = "fail", "inconclusive"
-#: day states and day lists that are exceptions: the frequency words and the shared day-by-day vocabulary (broken)
-BAD_DAYS = ("missed", "disabled", "unknown", "broken")
+#: day states (the shared vocabulary, auditor.results.DAY_STATES) and day lists that are exceptions
+BAD_DAYS = EXCEPTION_DAYS
 DAY_LISTS = ("missed_days", "disabled_days", "unknown_days", "uncovered_days", "exception_days")
 STORE_TYPES = {
     "sqladmin.googleapis.com/Instance": "Cloud SQL instance", "storage.googleapis.com/Bucket": "Cloud Storage bucket",

@@ -19,6 +19,12 @@ SCHEMA_V1 = "auditor.results/v1"
 SCHEMA_FILES = {SCHEMA_ID: "schemas/results.v2.json", SCHEMA_V1: "schemas/results.v1.json"}
 PASS, FAIL, INCONCLUSIVE, NOT_APPLICABLE = "pass", "fail", "inconclusive", "not_applicable"
 STATUS_ORDER = {FAIL: 3, INCONCLUSIVE: 2, PASS: 1, NOT_APPLICABLE: 0}
+#: The one vocabulary of `details.days`, shared by every control judged day by day: a day is kept (within the
+#: policy throughout), broken (outside it at some moment: an exception), unknown (no evidence covers it: an
+#: exception too, never a pass), or outside the population: stopped (an instance stopped, so no backup was due),
+#: not_due (after the read) or not_applicable (the resource did not exist, or is out of scope, that day).
+DAY_STATES = ("kept", "broken", "unknown", "stopped", "not_due", "not_applicable")
+EXCEPTION_DAYS = ("broken", "unknown")
 
 
 @dataclass

@@ -40,10 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from auditor.config import format_validation_error
 from auditor import reading
 from auditor.errors import ConfigError
-from auditor.results import FAIL, INCONCLUSIVE, Finding
+from auditor.results import EXCEPTION_DAYS, FAIL, INCONCLUSIVE, Finding
 
 #: day states (results v2 `day_state`) that are exceptions a waiver would have to cover
-EXCEPTION_STATES = frozenset({"missed", "disabled", "broken", "fail", "unknown", "inconclusive"})
+EXCEPTION_STATES = frozenset(EXCEPTION_DAYS)
 
 
 class Waiver(BaseModel):

@@ -93,16 +93,13 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext) -> 
     isos = ctx.period.day_isos
     return Finding(
         ID, instance.resource, "enabled", status, message, observed=observed, expected={"enabled": True},
-        details={"days": {isos[d]: _DAY_WORDS[s] for d, s in states.items()},
+        details={"days": {isos[d]: s for d, s in states.items()},
                  "disabled_days": [isos[d] for d in disabled], "unknown_days": [isos[d] for d in unknown],
                  "changes": [{"time": c.time.isoformat(), "method": c.method, "principal": c.principal,
                               "settings": c.settings, "deleted": c.deleted} for c in changes],
                  "observations": len(observations), **extra},
         evidence=list(instance.evidence) + [e for o in observations for e in o.evidence] + [e for c in changes for e in c.evidence],
     )
-
-
-_DAY_WORDS = {"kept": "enabled", "broken": "disabled", "unknown": "unknown", "not_due": "not_due", "not_applicable": "not_applicable"}
 
 
 CHECK = Check(

@@ -47,6 +47,7 @@ from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_ver
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import SqlInstance
 from auditor.facts.protection import BackupCopy, succeeded
+from auditor.facts.timeline import contradiction_words
 from auditor.locations import country_of, describe
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
 
@@ -311,6 +312,9 @@ def _short(version: str) -> str:
 def _why_state_unknown(history: Any, version: str) -> str:
     """Why a version's state is unknown: its changes logged without their body, else nothing covering the days."""
     named = f"version {_short(version)}"
+    contradicted = contradiction_words(history.timeline(version), f"the state of {named}")
+    if contradicted:
+        return contradicted
     unlogged = [c for c in history.changes(key_of_version(version)) if c.version == version and c.state is None]
     if unlogged:
         when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)

@@ -27,6 +27,8 @@ from auditor.unverified import incomplete_data
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
+#: a window's outcome in the shared day vocabulary (auditor.results.DAY_STATES): the words stay in the message
+_SHARED = {"succeeded": "kept", "missed": "broken"}
 
 
 def stopped_intervals(changes: list[ActivationChange], current_policy: str | None, until: datetime) -> list[tuple[datetime, datetime]]:
@@ -61,6 +63,9 @@ def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[dateti
     stopped: list[tuple[float, float]] = []
     unsure: list[tuple[float, float]] = []
     events, times, end_ts = timeline.events, timeline.times, until.timestamp()
+    utc = timezone.utc
+    if timeline.contradicted is not None:  # the log missed a stop or a start: whether it ran is unknown throughout
+        return [], [(datetime.fromtimestamp(lo, utc), datetime.fromtimestamp(hi, utc)) for lo, hi in timeline.covered]
 
     def spell(value: Any, start: float, end: float) -> None:
         if end > start:
@@ -80,7 +85,6 @@ def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[dateti
             before = "NEVER" if (event.source == "change" and event.value == "ALWAYS") else (
                 event.value if event.source != "change" else None)
             spell(before, span[0], t)
-    utc = timezone.utc
     as_dates = (lambda spans: [(datetime.fromtimestamp(a, utc), datetime.fromtimestamp(b, utc)) for a, b in spans])
     return as_dates(stopped), as_dates(unsure)
 
@@ -317,7 +321,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         expected={"interval_hours": interval.total_seconds() / 3600, "tolerance_hours": tolerance.total_seconds() / 3600,
                   "classification": classification},
         details={
-            "days": {isos[d]: s for d, s in states.items()},
+            "days": {isos[d]: _SHARED.get(s, s) for d, s in states.items()},
             "missed_days": [d.isoformat() for d in missed],
             "unknown_days": [d.isoformat() for d in unknown],
             "stopped_days": [d.isoformat() for d in stopped],

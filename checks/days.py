@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
 
 from auditor.facts.declare import project_scope
+from auditor.facts.timeline import contradiction_words
 from auditor.period import day_ranges
 
 _RANK = {"broken": 3, "unknown": 2, "kept": 1}
@@ -59,6 +60,9 @@ def why_unknown(history: Any, resource: str, period: Any, as_of: datetime | None
     the period's start and the evidence date (`as_of`), or no evidence covering them."""
     unlogged = unlogged_changes(history, resource, period)
     gaps = log_gaps_words(history, resource, period.starts_at, as_of) if as_of is not None else None
+    contradicted = [contradiction_words(t) for t in getattr(history, "contradicted", lambda r: [])(resource)]
+    if contradicted:
+        return "; ".join(contradicted) + (f"; and {gaps}" if gaps else "")
     if unlogged:
         when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC ({c.method})" for c in unlogged)
         return (f"the Admin Activity entries of {when} were logged without the request body, so the settings they "

@@ -5,8 +5,8 @@ Every text value from the data is XML-escaped before it enters the SVG; the resu
 
 Coverage calendar
     One row per data store, one cell per day of the period, from any finding whose
-    ``details.days`` maps ISO dates to day states (succeeded, missed, unknown, not_due, stopped,
-    not_applicable). Rows with exceptions come first.
+    ``details.days`` maps ISO dates to day states (auditor.results.DAY_STATES: kept, broken, unknown,
+    stopped, not_due, not_applicable). Rows with exceptions come first.
 
 Regions view
     Where each data store's primary and backups live, read tolerantly from any finding that carries
@@ -29,14 +29,18 @@ from typing import Any, Iterable
 
 from markupsafe import Markup, escape
 
+from auditor.results import EXCEPTION_DAYS
+
 DAY_COLORS = {
-    "succeeded": "#3f9b68", "enabled": "#3f9b68", "missed": "#d64545", "disabled": "#d64545", "unknown": "#e5a530",
+    "kept": "#3f9b68", "broken": "#d64545", "unknown": "#e5a530",
     "not_due": "#ffffff", "stopped": "#52606d", "not_applicable": "#d9e2ec",
 }
-DAY_LABELS = {"succeeded": "succeeded", "enabled": "backups enabled", "missed": "missed",
-              "disabled": "backups disabled", "unknown": "unknown (not verifiable)", "not_due": "not due yet",
+DAY_LABELS = {"kept": "within the policy", "broken": "outside the policy (exception)",
+              "unknown": "unknown (not verifiable)", "not_due": "not due yet",
               "stopped": "stopped (no backup due)", "not_applicable": "did not exist"}
-BAD_DAYS = ("missed", "disabled", "unknown")
+BAD_DAYS = EXCEPTION_DAYS
+#: the words of documents written before the day vocabulary was shared, drawn as the shared state they meant
+LEGACY_DAYS = {"succeeded": "kept", "enabled": "kept", "missed": "broken", "disabled": "broken"}
 STATUS_COLORS = {"pass": "#1e7b45", "fail": "#b42318", "inconclusive": "#8a5300", "not_applicable": "#52606d"}
 ELLIPSIS = "\u2026"
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
@@ -76,7 +80,8 @@ def calendar_rows(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for f in findings:
         days = (f.get("details") or {}).get("days")
         if isinstance(days, dict) and days:
-            rows.append({"resource": f["resource"], "status": f["status"], "days": dict(sorted(days.items()))})
+            rows.append({"resource": f["resource"], "status": f["status"],
+                         "days": {d: LEGACY_DAYS.get(s, s) for d, s in sorted(days.items())}})
     order = {"fail": 0, "inconclusive": 1, "pass": 2, "not_applicable": 3}
     return sorted(rows, key=lambda r: (order.get(r["status"], 4), r["resource"]))
 

@@ -17,6 +17,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from auditor.errors import ReportError
+from auditor.results import DAY_STATES
 from auditor.reports import charts, display, strip, view
 
 TEMPLATE_PACKAGE = "auditor.templates"
@@ -45,7 +46,6 @@ STATUS_LABELS = {
     "inconclusive": "Inconclusive",
     "not_applicable": "Not applicable",
 }
-DAY_STATES = ("succeeded", "missed", "enabled", "disabled", "unknown", "not_due", "stopped", "not_applicable")
 EXCEPTION_STATUSES = ("fail", "inconclusive")
 
 _TEMPLATE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")

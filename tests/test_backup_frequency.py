@@ -72,7 +72,7 @@ def days(start=1, end=10):
 def test_every_day_succeeded_passes():
     finding = run(facts_for(instance(), [attempt(d) for d in days()]))
     assert finding.status == "pass"
-    assert set(finding.details["days"].values()) == {"succeeded"}
+    assert set(finding.details["days"].values()) == {"kept"}
     assert finding.details["longest_gap_hours"] <= 28
 
 
@@ -94,15 +94,15 @@ def test_window_still_open_is_not_due_but_closed_window_is_missed():
     open_window = datetime(2026, 7, 10, 6, 0, tzinfo=UTC)  # 03:00 + 4h window not over
     assert run(facts_for(instance(), [attempt(d) for d in days(1, 9)], as_of=open_window)).details["days"]["2026-07-10"] == "not_due"
     closed = datetime(2026, 7, 10, 7, 30, tzinfo=UTC)
-    assert run(facts_for(instance(), [attempt(d) for d in days(1, 9)], as_of=closed)).details["days"]["2026-07-10"] == "missed"
+    assert run(facts_for(instance(), [attempt(d) for d in days(1, 9)], as_of=closed)).details["days"]["2026-07-10"] == "broken"
 
 
 def test_window_crossing_midnight_counts_for_the_day_it_started():
     inst = instance(start="23:00")
     attempts = [attempt(d, hour=23) for d in days() if d != date(2026, 7, 5)]
     finding = run(facts_for(inst, attempts))
-    assert finding.details["days"]["2026-07-05"] == "missed"
-    assert finding.details["days"]["2026-07-06"] == "succeeded"
+    assert finding.details["days"]["2026-07-05"] == "broken"
+    assert finding.details["days"]["2026-07-06"] == "kept"
     assert finding.details["longest_gap_hours"] == pytest.approx(48.0, abs=0.1)
 
 
@@ -123,7 +123,7 @@ def test_unreadable_log_makes_days_unknown_but_retained_runs_still_count():
     finding = run(facts_for(instance(), runs, log_read=False))
     assert finding.status == "inconclusive"
     assert finding.details["unknown_days"] == [f"2026-07-0{d}" for d in range(1, 8)]
-    assert finding.details["days"]["2026-07-09"] == "succeeded"
+    assert finding.details["days"]["2026-07-09"] == "kept"
     assert "SERVICE_DISABLED" in finding.message
 
 
@@ -180,6 +180,6 @@ def test_backup_finishing_after_midnight_belongs_to_the_window_day_only():
                          "STATUS_SUCCEEDED", datetime(2026, 7, 6, 1, 15, tzinfo=UTC), "late", ("e-l",))
     attempts = [attempt(d, hour=23) for d in days() if d not in (date(2026, 7, 5), date(2026, 7, 6))] + [late]
     finding = run(facts_for(inst, attempts))
-    assert finding.details["days"]["2026-07-05"] == "succeeded"
-    assert finding.details["days"]["2026-07-06"] == "missed"
+    assert finding.details["days"]["2026-07-05"] == "kept"
+    assert finding.details["days"]["2026-07-06"] == "broken"
     assert finding.details["missed_days"] == ["2026-07-06"]

@@ -47,11 +47,11 @@ def test_no_day_records_and_no_locations_draw_nothing():
 
 
 def test_calendar_of_enabled_days_draws_runs_and_names_only_drawn_states():
-    days = {f"2026-07-{d:02d}": ("disabled" if 10 <= d <= 12 else "enabled") for d in range(1, 32)}
+    days = {f"2026-07-{d:02d}": ("broken" if 10 <= d <= 12 else "kept") for d in range(1, 32)}
     svg = str(coverage_calendar([{"id": "x", "resource": "//cloudsql.googleapis.com/projects/p/instances/db",
                                   "status": "fail", "details": {"days": days}}]))
     runs = re.findall(r"<title>([^<]+)</title>", svg)
-    assert runs == ["2026-07-01 to 2026-07-09: backups enabled", "2026-07-10 to 2026-07-12: backups disabled",
-                    "2026-07-13 to 2026-07-31: backups enabled"]
-    assert 'fill="#d64545"' in svg and "3 backups disabled" in svg  # disabled days are red and counted
-    assert "backups enabled</text>" in svg and "succeeded</text>" not in svg  # legend: only what is drawn
+    assert runs == ["2026-07-01 to 2026-07-09: within the policy", "2026-07-10 to 2026-07-12: outside the policy (exception)",
+                    "2026-07-13 to 2026-07-31: within the policy"]
+    assert 'fill="#d64545"' in svg and "3 outside the policy" in svg  # exception days are red and counted
+    assert "within the policy</text>" in svg and "not due yet</text>" not in svg  # legend: only what is drawn

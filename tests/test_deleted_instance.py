@@ -128,11 +128,11 @@ def test_days_it_existed_are_judged_and_the_days_after_are_not_applicable():
     facts = facts_for()
     enabled = judge(backup_enabled, facts)[DB]
     assert enabled.status == "pass"
-    assert enabled.details["days"] == {**days(1, 6, "enabled"), **days(7, 10, "not_applicable")}
+    assert enabled.details["days"] == {**days(1, 6, "kept"), **days(7, 10, "not_applicable")}
     assert "deleted on 2026-07-06 12:00 UTC" in enabled.message
     frequency = judge(backup_frequency, facts)[DB]
     assert frequency.status == "pass"
-    assert frequency.details["days"] == {**days(1, 6, "succeeded"), **days(7, 10, "not_applicable")}
+    assert frequency.details["days"] == {**days(1, 6, "kept"), **days(7, 10, "not_applicable")}
     placement = judge(backup_cross_region, facts)[DB]
     assert placement.status == "pass"  # us-west1 -> us-east1, the final backup landed in us-east1
 
@@ -155,7 +155,7 @@ def test_without_the_audit_log_the_days_before_the_snapshot_are_unknown_not_pass
     facts = facts_for(log_read=False, windows=[])
     enabled = judge(backup_enabled, facts)[DB]
     assert enabled.status == "inconclusive"
-    assert enabled.details["days"] == {**days(1, 5, "unknown"), "2026-07-06": "enabled", **days(7, 10, "not_applicable")}
+    assert enabled.details["days"] == {**days(1, 5, "unknown"), "2026-07-06": "kept", **days(7, 10, "not_applicable")}
     assert judge(backup_frequency, facts)[DB].status == "inconclusive"
 
 

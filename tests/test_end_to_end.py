@@ -82,7 +82,7 @@ def test_every_day_of_the_period_has_a_state(demo_pack):
     billing = findings["//cloudsql.googleapis.com/projects/bks-prod/instances/billing-pg"]
     days = billing["details"]["days"]
     assert len(days) == 92 and min(days) == "2026-07-01" and max(days) == "2026-09-30"
-    assert days["2026-07-01"] == "succeeded"
+    assert days["2026-07-01"] == "kept"  # its window succeeded
     assert days["2026-09-30"] == "not_due"  # the scenario clock is 02:00 on the last day
     assert "2026-08-11..2026-08-13" in billing["message"]
 

@@ -125,12 +125,12 @@ def test_an_instance_deleted_mid_quarter_stays_for_the_days_it_existed(daily):
     gone_enabled = _findings(daily[1], "backup-enabled")[GONE]
     days = gone_enabled["details"]["days"]
     assert gone_enabled["status"] == "pass"
-    assert all(days[d] == "enabled" for d in days_between("2026-07-01", "2026-08-20"))
+    assert all(days[d] == "kept" for d in days_between("2026-07-01", "2026-08-20"))
     assert all(days[d] == "not_applicable" for d in days_between("2026-08-21", "2026-09-30"))
     gone_frequency = _findings(daily[1], "backup-frequency")[GONE]
     assert gone_frequency["status"] == "pass", gone_frequency["message"]
     freq_days = gone_frequency["details"]["days"]
-    assert freq_days["2026-08-20"] == "succeeded"  # its 03:00 window ran before the 12:00 deletion
+    assert freq_days["2026-08-20"] == "kept"  # its 03:00 window ran before the 12:00 deletion
     assert all(freq_days[d] == "not_applicable" for d in days_between("2026-08-21", "2026-09-30"))
 
 

@@ -114,7 +114,7 @@ def test_the_chained_lockers_together_cover_every_day(world):
     frequency = _finding(results, "backup-frequency")
     assert frequency["status"] == "pass", frequency["message"]
     assert {d: s for d, s in frequency["details"]["days"].items() if s != "not_due"} == {
-        d: "succeeded" for d in days_between("2026-09-01", "2026-09-05")}
+        d: "kept" for d in days_between("2026-09-01", "2026-09-05")}
     enabled = _finding(results, "backup-enabled")
     assert enabled["status"] == "pass", enabled["message"]
     assert enabled["details"]["unknown_days"] == []
@@ -129,7 +129,7 @@ def test_one_chained_locker_alone_leaves_the_days_before_its_query_unknown_and_n
     assert frequency["status"] == "inconclusive"
     assert frequency["details"]["missed_days"] == []
     assert frequency["details"]["unknown_days"] == days_between("2026-09-01", "2026-09-03")
-    assert frequency["details"]["days"]["2026-09-04"] == frequency["details"]["days"]["2026-09-05"] == "succeeded"
+    assert frequency["details"]["days"]["2026-09-04"] == frequency["details"]["days"]["2026-09-05"] == "kept"
     assert f"no complete audit-log query of projects/{PROJECT} covers 2026-09-01 00:00 .. 2026-09-04 05:00 UTC" \
         in frequency["message"]
     enabled = _finding(results, "backup-enabled")
@@ -157,7 +157,7 @@ def test_a_refused_query_is_a_break_named_until_the_next_locker_reads_it_again(w
     assert _finding(healed, "backup-retention")["details"]["unknown_days"] == []
     frequency = _finding(healed, "backup-frequency")
     assert frequency["status"] == "pass", frequency["message"]
-    assert frequency["details"]["days"]["2026-09-06"] == "succeeded"
+    assert frequency["details"]["days"]["2026-09-06"] == "kept"
 
 
 def test_a_locker_missing_from_the_merge_is_a_named_break(world):

@@ -107,9 +107,9 @@ def test_coverage_calendar_has_a_cell_per_day_and_store(results, manifest):
     assert len(cells) == 4 * 92 and len(runs) < len(cells)
     per_day = Counter(d for d, _ in cells)
     assert len(per_day) == 92 and set(per_day.values()) == {4}  # every store, every day, exactly once
-    assert ("2026-08-11", "missed") in cells
+    assert ("2026-08-11", "outside the policy (exception)") in cells  # a missed window
     states = {state for _, state in cells}
-    assert {"not due yet", "stopped (no backup due)", "unknown (not verifiable)", "succeeded"} <= states
+    assert {"not due yet", "stopped (no backup due)", "unknown (not verifiable)", "within the policy"} <= states
     assert "2026-08-11..2026-08-14" in section or "2026-08-11" in section
     assert "96.4" in section  # the longest gap, among the observed values
 

@@ -84,7 +84,7 @@ def test_configured_sizes(results):
 
 
 def test_population_holds_every_due_day_in_any_state_word(results):
-    """backup-enabled's days are enabled/disabled: they are due days too (they were left out before)."""
+    """A baseline written before the day vocabulary was shared says enabled/disabled: those are due days too."""
     control = _control(results, "backup-enabled")
     finding = next(f for f in control["findings"] if f["status"] != "not_applicable")
     finding["details"]["days"] = {"2026-07-01": "enabled", "2026-07-02": "disabled", "2026-07-03": "unknown",
@@ -98,7 +98,7 @@ def test_population_holds_every_due_day_in_any_state_word(results):
 def test_small_population_is_taken_whole(results):
     control = _control(results, "backup-frequency")
     keep = control["findings"][0]
-    keep["details"]["days"] = {"2026-07-01": "succeeded", "2026-07-02": "missed", "2026-07-03": "not_due"}
+    keep["details"]["days"] = {"2026-07-01": "kept", "2026-07-02": "broken", "2026-07-03": "not_due"}
     control["findings"] = [keep]
     (entry,) = [c for c in draw(results, "x")["controls"] if c["control"] == "backup-frequency"]
     assert entry["size"] == entry["population"] == 2
@@ -107,7 +107,7 @@ def test_small_population_is_taken_whole(results):
 def test_a_sampled_day_names_its_own_entries_then_its_locker_then_the_resource(results):
     control = _control(results, "backup-frequency")
     finding = next(f for f in control["findings"] if "days" in f["details"])
-    finding["details"]["days"] = {"2026-07-01": "succeeded", "2026-07-02": "missed", "2026-07-03": "missed"}
+    finding["details"]["days"] = {"2026-07-01": "kept", "2026-07-02": "broken", "2026-07-03": "broken"}
     finding["details"]["day_evidence"] = {"2026-07-01": ["e-page-3"]}
     finding["details"]["day_entries"] = {"2026-07-01": ["log:abc"]}
     results["lockers"] = [{"id": "L-0702", "manifest_sha256": "0" * 64, "as_of": "2026-07-02T02:00:00Z"}]

@@ -147,7 +147,7 @@ def test_backup_outcomes_are_read_for_the_period_in_both_forms(to_the_read, to_t
         for resource in (STEADY, CUT, AFTER):
             frequency = _findings(results, "backup-frequency")[resource]
             assert frequency["status"] == "pass", frequency["message"]
-            assert set(frequency["details"]["days"].values()) == {"succeeded"}
+            assert set(frequency["details"]["days"].values()) == {"kept"}
             # each day's automated backup window that ran says backups were on that day
             assert _findings(results, "backup-enabled")[resource]["status"] == "pass"
 

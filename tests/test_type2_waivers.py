@@ -23,8 +23,8 @@ def _finding(days: dict[str, str] | None = None) -> Finding:
     return Finding("backup-frequency", RESOURCE, "daily", FAIL, "m", details={"days": days} if days else {})
 
 
-DAYS = {"2026-07-14": "succeeded", "2026-07-15": "missed", "2026-08-20": "missed", "2026-09-02": "unknown",
-        "2026-09-03": "succeeded"}
+DAYS = {"2026-07-14": "kept", "2026-07-15": "broken", "2026-08-20": "broken", "2026-09-02": "unknown",
+        "2026-09-03": "kept"}
 
 
 def test_a_waiver_written_at_quarter_end_does_not_excuse_july():

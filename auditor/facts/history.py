@@ -79,6 +79,11 @@ class History:
         the resource's project: only then is the absence of a logged event evidence of its absence."""
         return self.timeline(resource, "backup_enabled").covers(start.timestamp(), end.timestamp())
 
+    def contradicted(self, resource: str) -> list[Timeline]:
+        """The resource's timelines whose evidence contradicts the audit log (auditor.facts.timeline)."""
+        found = (self._timelines.get((resource, s)) for s in (*SETTINGS, ACTIVATION))
+        return [t for t in found if t is not None and t.contradicted is not None]
+
     def log_gaps(self, resource: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The stretches of [start, end] no complete audit-log query of the resource's project covers."""
         utc = timezone.utc

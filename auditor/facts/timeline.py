@@ -11,6 +11,11 @@ have been seen:
   says what it set, not what was there before, so a change is never carried backwards);
 - anywhere else only the day's own events count; a day with none is unknown.
 
+A complete query is trusted only while the evidence agrees with it: when two reads (or a read and a
+backup window) over covered time show different values and no logged change lies between them, the
+log missed a change of this setting (a method the auditor does not read, an entry excluded), so it
+carries nothing for this setting at all, and only each day's own events count (`contradicted`).
+
 So a read made after the period, with a query that ended earlier, tells nothing about the days
 before it: those days are unknown, never assumed.
 """
@@ -57,7 +62,7 @@ def merge(spans: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ..
 class Timeline:
     """One setting of one resource: its events (oldest first) and the spans the audit log covers."""
 
-    __slots__ = ("resource", "setting", "events", "times", "covered")
+    __slots__ = ("resource", "setting", "events", "times", "covered", "contradicted")
 
     def __init__(self, resource: str, setting: str, events: Iterable[Event], covered: Iterable[tuple[datetime, datetime]]):
         self.resource = resource
@@ -67,7 +72,21 @@ class Timeline:
         # instants as POSIX timestamps: the same order, a far cheaper comparison (thousands of instances x ~90 days)
         self.times: tuple[float, ...] = tuple(e.time.timestamp() for e in ordered)
         self.covered: tuple[tuple[float, float], ...] = merge((a.timestamp(), b.timestamp()) for a, b in covered)
+        self.contradicted: tuple[Event, Event] | None = None
         self.events: tuple[Event, ...] = tuple(self._settled(ordered))
+        self.contradicted = self._contradiction()
+
+    def _contradiction(self) -> tuple[Event, Event] | None:
+        """The first two consecutive events that are not changes, with different known values, over covered time:
+        proof that the complete query missed a change of this setting."""
+        events, times = self.events, self.times
+        for i in range(len(events) - 1):
+            a, b = events[i], events[i + 1]
+            if "change" in (a.source, b.source) or a.value is None or b.value is None or a.value == b.value:
+                continue
+            if self.covers(times[i], times[i + 1]):
+                return a, b
+        return None
 
     def _settled(self, ordered: list[Event]) -> Iterable[Event]:
         """A change whose entry carries no new value (its body was not logged) is unknown from its moment
@@ -81,7 +100,10 @@ class Timeline:
             yield event
 
     def covers(self, start: float, end: float) -> bool:
-        """Whether one complete audit-log span holds all of [start, end]."""
+        """Whether one complete audit-log span holds all of [start, end] (never, once the evidence contradicts
+        the log for this setting)."""
+        if self.contradicted is not None:
+            return False
         for lo, hi in self.covered:
             if lo <= start and end <= hi:
                 return True
@@ -111,10 +133,11 @@ class Timeline:
         out: list[Span] = []
         events = self.events
         utc = timezone.utc
+        covered = () if self.contradicted is not None else self.covered
         for i, event in enumerate(events):
             t = self.times[i]
             nxt = self.times[i + 1] if i + 1 < len(events) else None
-            for lo, hi in self.covered:
+            for lo, hi in covered:
                 if lo <= t <= hi:
                     end = min(hi, nxt) if nxt is not None else hi
                     start = t
@@ -180,3 +203,19 @@ class Timeline:
             else:
                 states[day] = "kept"
         return states
+
+
+_SOURCE_WORDS = {"observation": "a read", "backup-window": "a backup that ran"}
+
+
+def contradiction_words(timeline: Timeline, what: str | None = None) -> str | None:
+    """Why a contradicted timeline carries nothing, in words (None when the evidence agrees with the log)."""
+    if timeline.contradicted is None:
+        return None
+    a, b = timeline.contradicted
+    what = what or timeline.setting.replace("_", " ")
+    return (f"{_SOURCE_WORDS.get(a.source, a.source)} of {a.time:%Y-%m-%d %H:%M} UTC shows {what} {a.value!r} and "
+            f"{_SOURCE_WORDS.get(b.source, b.source)} of {b.time:%Y-%m-%d %H:%M} UTC shows {b.value!r}, but no Admin "
+            "Activity entry between them records a change: the audit log the auditor read missed it, so the log "
+            "carries nothing for this setting and only each day's own reads count")
+
