@@ -14,15 +14,34 @@ protected, cannot be established that day. The newest read is judged as before.
 Every retained backup counts (on-demand and final ones too). Instances whose backups Backup and DR
 manages (backupTier ENHANCED) are judged from their Backup and DR backups, which carry the key
 versions of the vault's key.
+
+The requirement in force each day (enc2): the classification's `encryption` is read from each day's
+stored configuration (checks.days.by_config), so a day under `cmek` is an exception for Google-managed
+live data (an instance's key is chosen at creation: the newest read says what it was all along) and,
+for an ENHANCED instance, on each day a Backup and DR backup without a customer-managed key version
+was retained; a day whose configuration does not define the classification is unknown. A change is
+named in the message and in `details.thresholds`. Declared backup buckets are judged on parity with
+their source (a Google-managed bucket holding copies of CMEK data), which no threshold enters, so the
+requirement changes nothing there; the source's own finding carries it.
+
+Deleted instances (enc2): an instance deleted before the read (its FINAL backup's snapshot:
+checks.common.deleted_instances) is judged for the days it existed, with its key from the snapshot or,
+where the snapshot omits it, the FINAL backup's kmsKey / kmsKeyVersion; the days after its deletion
+are not applicable. Backups still listed after the deletion whose key version is unusable now are said
+(they cannot be restored) but not counted: those days are not in this control's population. An
+instance only the audit log shows deleted is inconclusive for its days (checks.common.deleted_unseen).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from auditor.checks import days as daily
-from auditor.checks.common import backup_targets, instances, known_buckets, replica_finding, sql_gaps
+from auditor.checks.common import (backup_targets, deleted_instances, deleted_seen, deleted_unseen, deletion_note, instances,
+                                   known_buckets, replica_finding, sql_gaps, vanished_note)
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
 from auditor.facts.known import Known, Unknown
@@ -48,6 +67,24 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         else:
             findings.append(_instance_finding(instance, facts.backup_copies.of(instance.resource), facts, ctx,
                                               facts.backupdr.of(instance.resource)))
+    for instance in deleted_instances(facts):  # judged for the days they existed (enc2)
+        if instance.is_replica:
+            findings.append(replica_finding(ID, instance, "encryption"))
+            continue
+        backups = facts.backup_copies.of(instance.resource)
+        finding = _instance_finding(_as_deleted(instance, backups), backups, facts, ctx, facts.backupdr.of(instance.resource),
+                                    deleted=True)
+        finding.message += deletion_note(facts, instance, ctx) + _after_deletion(instance, backups, facts, ctx, finding)
+        findings.append(finding)
+    for instance in deleted_seen(facts):  # gone, no FINAL backup read: earlier lockers' reads show it (enc2)
+        if instance.is_replica:
+            findings.append(replica_finding(ID, instance, "encryption"))
+            continue
+        backups = facts.backup_copies.of(instance.resource)
+        finding = _instance_finding(instance, backups, facts, ctx, facts.backupdr.of(instance.resource), deleted=True)
+        finding.message += vanished_note(facts, instance, ctx) + _after_deletion(instance, backups, facts, ctx, finding)
+        findings.append(finding)
+    findings += deleted_unseen(facts, ID, ctx, "encryption")
     findings += _bucket_findings(facts, ctx)
     return findings
 
@@ -94,7 +131,7 @@ def _key_reads(facts: Any, key: str) -> str | None:
 
 
 def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknown, facts: Any, ctx: CheckContext,
-                      backupdr: Any = None) -> Finding:
+                      backupdr: Any = None, deleted: bool = False) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     wanted = policy.encryption if policy else "any"
     problems: list[str] = []
@@ -123,7 +160,7 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
             problems.append(f"its data is classified {classification!r}, which requires customer-managed encryption keys "
                             f"(CMEK), but the instance and {counted} use Google-managed keys")
     else:
-        _judge_key(instance, runs, facts, problems, unknowns, observed, evidence)
+        _judge_key(instance, runs, facts, problems, unknowns, observed, evidence, deleted)
     if enhanced:  # Backup and DR encrypts with the vault's key, which must be customer-managed and in the data's country
         observed["vault_keys"] = sorted({key_of_version(r.key_version) for r in runs if r.key_version})
         unkeyed = [r for r in runs if not r.key_version]
@@ -140,26 +177,42 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
                                 "another country than the data")
 
     nothing_to_compare = isinstance(backups, Known) and not runs
-    broken: list = []
-    unknown_days: list = []
-    day_text = ""
+    key_states, why = None, {}
     if instance.kms_key and isinstance(backups, Known):
-        states, why = facts.kms_history.instance_days(instance.resource, instance.kms_key, runs, ctx.period, ctx.as_of)
-        broken, unknown_days = daily.exception_days(states)
-        isos = ctx.period.day_isos
-        details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
-                       unknown_days=[isos[d] for d in unknown_days])
+        key_states, why = facts.kms_history.instance_days(instance.resource, instance.kms_key, runs, ctx.period, ctx.as_of)
         cited = {use.version for uses in why.values() for use in uses}
         evidence.extend(sorted({item for name in cited for event in facts.kms_history.timeline(name).events
                                 for item in event.evidence} - set(evidence)))
-        day_text, reasons = _day_words(facts.kms_history, why, broken, unknown_days)
-        if reasons:
-            details["unknown_reasons"] = reasons
         keys = {instance.kms_key} | {key_of_version(r.key_version) for r in runs if r.key_version}
         details.update(_key_day_evidence(facts.kms_history, sorted(keys), ctx), day_evidence_joins=True)
+    judged = _requirement_days(instance, classification, runs, isinstance(backups, Known), key_states, facts, ctx)
+    states = judged.states
+    broken, unknown_days = daily.exception_days(states)
+    isos = ctx.period.day_isos
+    details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                   unknown_days=[isos[d] for d in unknown_days])
+    by_key = [d for d in broken if any(u.state == "broken" and u.protects for u in why.get(d, ()))]
+    day_text, reasons = _day_words(facts.kms_history, why, by_key, unknown_days)
+    required = [d for d in broken if d in judged.required]
+    # the newest read's problem already says CMEK is required and not used: the days add something only when they differ
+    said = instance.kms_key is None and wanted == "cmek" and not judged.words and \
+        required == [d for d, s in states.items() if s in ("broken", "unknown", "kept")]
+    if required and not said:
+        day_text = "; ".join(t for t in (_required_words(instance, required, enhanced), day_text) if t)
+    keyless = [d for d in broken if d in judged.keyless]
+    if keyless:
+        day_text = "; ".join(t for t in (f"backups reporting no encryption key although the live data uses CMEK were "
+                                         f"retained on {len(keyless)} days, {daily.day_ranges(keyless)}", day_text) if t)
+    reasons = sorted(set(reasons) | set(judged.reasons))
+    if unknown_days and not reasons:
+        reasons = ["no evidence establishes the key versions' state or what they protected those days"]
+    if reasons:
+        details["unknown_reasons"] = reasons
+    if judged.thresholds:
+        details["thresholds"] = judged.thresholds
     if problems:
         status, text = FAIL, "; ".join(problems)
-        if broken or unknown_days:
+        if day_text:
             text += ". Day by day: " + day_text
     elif broken:
         status, text = FAIL, day_text
@@ -189,7 +242,8 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
     elif instance.kms_key:
         status = PASS
         text = (f"the live data and its {len(runs)} retained backups are encrypted with CMEK key {instance.kms_key} "
-                f"(key versions {', '.join(sorted(observed['key_versions'])) or 'none listed'}: all ENABLED), kept in "
+                f"(key versions {', '.join(sorted(observed['key_versions'])) or 'none listed'}: "
+                f"{'each ENABLED on the days it existed' if deleted else 'all ENABLED'}), kept in "
                 f"{observed['key_location']}, the same country as the data")
     else:
         status = PASS
@@ -197,7 +251,7 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
                 f"{classification or 'default'} classification allows")
     return Finding(
         check=ID, resource=instance.resource, rule="encryption", status=status,
-        message=f"{instance.display}: {text}.", observed=observed,
+        message=f"{instance.display}: {text}." + (f" {judged.words}" if judged.words else ""), observed=observed,
         expected={"encryption": wanted, "classification": classification, "usable_key_states": ["ENABLED"],
                   "key_country": sorted(country_of(instance.region) or [])},
         details={"problems": problems, "could_not_verify": unknowns, **details}, evidence=evidence,
@@ -290,7 +344,10 @@ def _unverified(read: Unknown) -> list[dict]:
 
 
 def _judge_key(instance: SqlInstance, runs: list[BackupCopy], facts: Any, problems: list[str], unknowns: list[str],
-               observed: dict, evidence: list[str]) -> None:
+               observed: dict, evidence: list[str], deleted: bool = False) -> None:
+    """The newest read of the key and its versions. For an instance deleted before it (`deleted`), a version's
+    state now is not that of the days it existed (its days judge those, from the versions' history): an
+    unusable version is then said of the backups still retained after the deletion (_after_deletion)."""
     key = instance.kms_key
     assert key is not None
     location = key_location(key) or "?"
@@ -332,6 +389,8 @@ def _judge_key(instance: SqlInstance, runs: list[BackupCopy], facts: Any, proble
             continue
         evidence.extend(version.evidence)
         observed["key_versions"][name.rsplit("/", 1)[-1]] = version.state
+        if version.state in UNUSABLE_KEY_STATES and deleted:
+            continue
         if version.state in UNUSABLE_KEY_STATES:
             backups = [u for u in users if u != "the live data"]
             what = []
@@ -345,6 +404,176 @@ def _judge_key(instance: SqlInstance, runs: list[BackupCopy], facts: Any, proble
             unknowns.append(f"key version {name} is in state {version.state!r}")
 
 
+# --- the requirement in force each day; deleted instances (enc2) -----------------------------------------
+
+UNCLASSIFIED = "unclassified"  # the data has no classification at all (not even a default): nothing to look up
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """An instance's day states against the `encryption` requirement in force each day, and their wording."""
+
+    states: dict[date, str]
+    required: frozenset[date]  # broken because CMEK was required that day and not used
+    reasons: tuple[str, ...]  # why the days unknown for the requirement's sake are unknown
+    thresholds: list[dict[str, Any]]  # details.thresholds (only when the requirement changed)
+    words: str  # threshold_words' sentence, or ''
+    keyless: frozenset[date] = frozenset()  # broken because a retained backup of CMEK data reported no key
+
+
+def _encryption_in(config: Any, classification: str | None) -> str | None:
+    """The classification's `encryption` in one stored configuration; None when that configuration lacks it."""
+    if classification is None:
+        return UNCLASSIFIED
+    policy = config.policy.classifications.get(classification)
+    return policy.encryption if policy else None
+
+
+def _render(value: Any) -> str:
+    return "not defined (the classification is missing from that configuration)" if value is None else str(value)
+
+
+def _requirement_days(instance: SqlInstance, classification: str | None, runs: list[BackupCopy], backups_read: bool,
+                      key_states: dict[date, str] | None, facts: Any, ctx: CheckContext) -> _Judged:
+    """Each day judged against the `encryption` of that day's stored configuration (checks.days.by_config):
+    - a day whose configuration lacks the classification is unknown (never kept, whatever the keys say);
+    - `cmek` is broken by Google-managed live data (an instance's key is chosen at creation), and, for an
+      ENHANCED instance, by any day a Backup and DR backup without a customer-managed key version was retained;
+    - a CMEK instance's key versions are judged every day whatever the requirement (kms_history's states);
+    - a Google-managed instance is kept otherwise, unknown when its backups could not be listed;
+    then the instance's lifetime: days before its creation or after its deletion are not applicable."""
+    days = list(ctx.period.days())
+    unkeyed: set[date] = set()  # an ENHANCED instance's Backup and DR backups without a customer-managed key version
+    keyless: set[date] = set()  # a CMEK instance's backups reporting no key at all: weaker than the live data, any requirement
+    for run in runs:
+        # retained from the day it was taken to the last read that listed it
+        first, last = ctx.period.day_of(run.time), ctx.period.day_of(facts.kms_history.listed_at(run.evidence, ctx.as_of))
+        held = {d for d in days if first <= d <= last}
+        if instance.backup_tier == "ENHANCED" and not run.key_version:
+            unkeyed |= held
+        if instance.kms_key and not run.key_version and not run.key:
+            keyless |= held
+
+    def required_broken(value: Any) -> set[date]:
+        if value != "cmek":
+            return set()
+        return set(days) if instance.kms_key is None else unkeyed
+
+    def states_for(value: Any) -> dict[date, str]:
+        if value is None or (value == UNCLASSIFIED and instance.kms_key is None):
+            return {d: "unknown" for d in days}
+        if instance.kms_key is None:
+            base = {d: "kept" if backups_read else "unknown" for d in days}
+        else:
+            base = dict(key_states) if key_states is not None else {d: "unknown" for d in days}
+        return daily.combine([base, {d: "broken" for d in required_broken(value) | keyless}])
+
+    def resolve(config: Any) -> Any:
+        return _encryption_in(config, classification)
+
+    states, changes = daily.by_config(ctx, resolve, states_for)
+    segments = daily.config_segments(ctx, resolve)
+    required = set().union(*(required_broken(value) & set(seg) for seg, value, _ in segments))
+    life = facts.history.lifetime(instance.resource)
+    stamps = ctx.period.day_starts
+    for number, day in enumerate(days):
+        exists = life.exists_through(stamps[number], stamps[number + 1])
+        if exists == "no":
+            states[day] = "not_applicable"
+        elif stamps[number] >= ctx.as_of:
+            states[day] = "not_due"
+        elif exists == "unknown" and states.get(day) == "kept":
+            states[day] = "unknown"
+    reasons = []
+    for seg, value, locker in segments:
+        if not any(states.get(d) == "unknown" for d in seg):
+            continue
+        where = f"the configuration stored in locker {locker}" if locker else "the configuration"
+        if value is None:
+            reasons.append(f"{where} (in force {seg[0]}..{seg[-1]}) does not define classification {classification!r}, so "
+                           "the encryption its data required on those days is unknown")
+        elif value == UNCLASSIFIED and instance.kms_key is None:
+            reasons.append("its data has no classification, so whether it required customer-managed keys is unknown")
+        elif instance.kms_key is None and not backups_read:
+            reasons.append("its retained backups could not be listed, so what they were encrypted with is unknown")
+    if any(s == "unknown" for s in states.values()) and instance.kms_key and key_states is None:
+        reasons.append("its retained backups could not be listed, so which key versions protected them is unknown")
+    thresholds: list[dict[str, Any]] = []
+    words = ""
+    if len(changes) > 1:
+        key = f"policy.classifications.{classification}.encryption"
+        thresholds = [{"from": day.isoformat(), "locker": locker, "expected": {"encryption": value},
+                       "config_keys": {"encryption": key}} for day, value, locker in changes]
+        words = daily.threshold_words(changes, key, _render)
+    return _Judged(states, frozenset(d for d in required if states.get(d) == "broken"), tuple(reasons), thresholds, words,
+                   frozenset(d for d in keyless if states.get(d) == "broken"))
+
+
+def _required_words(instance: SqlInstance, days: list[date], enhanced: bool) -> str:
+    if instance.kms_key is None:
+        return (f"customer-managed encryption keys (CMEK) were required on {len(days)} days, {daily.day_ranges(days)}, "
+                "and the instance and its backups use Google-managed keys")
+    return (f"customer-managed encryption keys (CMEK) were required on {len(days)} days, {daily.day_ranges(days)}, while "
+            "Backup and DR backups reporting no customer-managed key version were retained")
+
+
+def _as_deleted(instance: SqlInstance, backups: Known[BackupCopy] | Unknown) -> SqlInstance:
+    """A deleted instance as its FINAL backup's snapshot (`instanceSettings`) shows it, its key completed from the
+    FINAL backup itself where the snapshot omits diskEncryptionConfiguration or diskEncryptionStatus: the Backup
+    resource's `kmsKey` is the key of the instance's disk encryption and `kmsKeyVersion` "the version of the KMS key
+    that's used to encrypt the Cloud SQL instance" (Cloud SQL Admin v1 reference). A snapshot that names a key
+    keeps it (the backup's own key, if different, is one more key the days judge)."""
+    if not isinstance(backups, Known):
+        return instance
+    finals = sorted((c for c in backups.items if c.kind == "final" and c.state == "succeeded"), key=lambda c: c.time)
+    if not finals:
+        return instance
+    final = finals[-1]
+    key = instance.kms_key or final.key or (key_of_version(final.key_version) if final.key_version else None)
+    version = instance.kms_key_version
+    if version is None and final.key_version and key_of_version(final.key_version) == key:
+        version = final.key_version
+    if (key, version) == (instance.kms_key, instance.kms_key_version):
+        return instance
+    return replace(instance, kms_key=key, kms_key_version=version)
+
+
+def _after_deletion(instance: SqlInstance, backups: Known[BackupCopy] | Unknown, facts: Any, ctx: CheckContext,
+                    finding: Finding) -> str:
+    """A sentence on the backups of a deleted instance still listed after its deletion whose key version is
+    unusable at the newest read: they cannot be restored. Decided: said, not counted. The days after the deletion
+    are not in this control's population (the instance no longer exists), so they stay not applicable and the
+    status is that of the days it existed; whether its final backup had to be kept is backup-retention's rule."""
+    gone = facts.history.lifetime(instance.resource).gone_by
+    if gone is None or not isinstance(backups, Known):
+        return ""
+    found = []
+    for copy in succeeded(backups):
+        if not copy.key_version or facts.kms_history.listed_at(copy.evidence, ctx.as_of) <= gone:
+            continue
+        listed = facts.kms_key_versions.at(key_of_version(copy.key_version))
+        state = next((v.state for v in listed.items if v.name == copy.key_version), None) if isinstance(listed, Known) else None
+        if state in UNUSABLE_KEY_STATES:
+            found.append((copy, state))
+    if not found:
+        return ""
+    finding.details["unrestorable_after_deletion"] = [
+        {"taken": c.time.isoformat(), "kind": c.kind, "key_version": c.key_version, "state": s} for c, s in found]
+    grouped: dict[tuple[str, str], list[BackupCopy]] = defaultdict(list)
+    for c, state in found:
+        grouped[(c.key_version or "", state)].append(c)
+    said = []
+    for (version, state), copies in sorted(grouped.items()):
+        kinds = defaultdict(list)
+        for c in copies:
+            kinds[c.kind].append(c.time)
+        taken = ", ".join(f"{len(t)} {kind} taken {min(t):%Y-%m-%d}" + (f"..{max(t):%Y-%m-%d}" if len(t) > 1 else "")
+                          for kind, t in sorted(kinds.items()))
+        said.append(f"{taken}: version {_short(version)} is {STATE_WORDS[state]}")
+    return (f" Still retained after the deletion, {len(found)} of its backups cannot be restored ({'; '.join(said)}); "
+            "those days are not in this control's population, so this is noted and does not change the finding.")
+
+
 CHECK = Check(
     id=ID,
     frequency="daily",
@@ -354,11 +583,13 @@ CHECK = Check(
     description="For each Cloud SQL primary, compares the live data's encryption (instances.list diskEncryptionConfiguration "
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
-                "location with the data's country. Data classified to require CMEK must use it. Instances whose backups "
+                "location with the data's country. Data classified to require CMEK must use it, by the requirement each "
+                "day's stored configuration sets. Instances deleted during the period are judged for the days they existed "
+                "from their FINAL backup (Backups.list: instanceSettings, kmsKey, kmsKeyVersion). Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
                 "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
                 "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
     needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
-           "kms_history"),
+           "kms_history", "history", "final_snapshots", "config_changes", "instance_observations"),
     evaluate=evaluate,
 )

@@ -281,3 +281,41 @@ def _unverifiable(check: str, resource: str, asset_type: str, store: Store | Non
         observed={"asset_type": asset_type, "declared": declared is not None, "declared_backup": methods},
         evidence=list(store.evidence) if store else [],
     )
+
+
+# --- enc2 (issue 13): instances gone before the read that only earlier configuration reads show ----------------
+
+def deleted_seen(facts: Any) -> list[SqlInstance]:
+    """Instances the newest listing (read in full) no longer shows, that no FINAL backup's snapshot shows either, but
+    that earlier configuration reads do (daily lockers): the newest read of each, to be judged for the days they
+    existed (`facts.history.lifetime` says until when). Needs `instance_observations`, `final_snapshots`, `history`."""
+    known = {i.resource for i in instances(facts)} | {i.resource for i in deleted_instances(facts)}
+    found: dict[str, SqlInstance] = {}
+    for project in facts.projects:
+        if not isinstance(facts.sql_instances.at(project_scope(project)), Known):
+            continue
+        read = facts.instance_observations.at(project_scope(project))
+        if not isinstance(read, Known):
+            continue
+        for seen in read.items:
+            if seen.resource in known or facts.history.lifetime(seen.resource).gone_by is None:
+                continue
+            held = found.get(seen.resource)
+            if held is None or (seen.observed_at and held.observed_at and seen.observed_at > held.observed_at):
+                found[seen.resource] = seen
+    return [found[r] for r in sorted(found)]
+
+
+def vanished_note(facts: Any, instance: SqlInstance, ctx: CheckContext) -> str:
+    """deletion_note's words for an instance known only from earlier reads (no FINAL backup read)."""
+    life = facts.history.lifetime(instance.resource)
+    if life.gone_by is None or life.gone_by >= ctx.as_of:
+        return ""
+    last = f"{instance.observed_at:%Y-%m-%d %H:%M} UTC" if instance.observed_at else "an earlier locker"
+    if life.alive_until is not None and life.alive_until != life.gone_by:
+        when = (f"it was last read at {last} and the listing of {life.gone_by:%Y-%m-%d %H:%M} UTC no longer shows it (the "
+                "days between are unknown)")
+    else:
+        when = f"it was deleted on {life.gone_by:%Y-%m-%d %H:%M} UTC (the Admin Activity log), last read at {last}"
+    return (f" It no longer exists: {when}; no FINAL backup of it was read, so its last configuration read stands for "
+            "it; it is judged for the days it existed, and the days after are not applicable.")

@@ -260,8 +260,9 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["protection"] = build_protection(raw["sql_instances"] + gone, raw["buckets"])
     parts["backupdr"] = build_backupdr(raw["sql_instances"], {n: c for n, c in scoped.items() if n.startswith("backupdr_")})
     parts["backup_copies"] = BackupCopies(scoped["backup_runs"], scoped["sql_backups"], parts["backupdr"])
+    # deleted instances too (enc2): their backups prove versions ENABLED, their FINAL snapshot is one more read of the live version
     parts["kms_history"] = build_kms_history(raw["kms_keys"], raw["kms_version_observations"], raw["kms_version_changes"],
-                                             raw["log_coverage"], _copies(parts["backup_copies"], raw["sql_instances"]),
-                                             raw["instance_observations"], build.call_index)
+                                             raw["log_coverage"], _copies(parts["backup_copies"], raw["sql_instances"] + gone),
+                                             raw["instance_observations"] + gone, build.call_index)
     return Facts(as_of=as_of, locker_ids=locker_ids, projects=projects, coverage=Coverage(build.gaps, build.answered),
                  parts=parts, call_index=build.call_index)
