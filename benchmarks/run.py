@@ -219,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     report_day_states(day_figures)
     row("report HTML", f"{reports['html_seconds']:.2f} s ({reports['html_bytes'] / 1e6:.1f} MB)")
     if "pdf_seconds" in reports:
-        row("report PDF", f"{reports['pdf_seconds']:.2f} s ({reports['pdf_pages']} pages, {reports['pdf_bytes'] / 1e6:.1f} MB)",
+        row("report PDF (print-form HTML included)", f"{reports['pdf_seconds']:.2f} s ({reports['pdf_pages']} pages, "
+            f"{reports['pdf_bytes'] / 1e6:.1f} MB; print form {reports['print_html_seconds']:.1f} s, "
+            f"{reports['print_html_bytes'] / 1e6:.1f} MB)",
             f"< {TARGETS['pdf']} s", reports["pdf_seconds"] < TARGETS["pdf"])
     row("workbook (every finding)", f"{reports['workbook_seconds']:.2f} s ({reports['workbook_bytes'] / 1e6:.1f} MB)")
     row("peak memory, auditor process (ru_maxrss)", f"{memory_mb:.0f} MB", f"< {TARGETS['memory_mb']:.0f} MB",
@@ -265,8 +267,12 @@ def render(results: dict[str, Any], manifest: dict[str, Any], out: Path, *, pdf:
     if pdf:
         from auditor.reports.pdf import render_pdf
 
+        del html  # as auditor.outputs.render: the PDF is made from the print form, which this time includes
         started = time.perf_counter()
-        data = render_pdf(html)
+        printed = render_html(results, manifest, samples=samples, form="print")
+        figures["print_html_seconds"], figures["print_html_bytes"] = time.perf_counter() - started, len(printed.encode())
+        data = render_pdf(printed)
+        del printed
         figures["pdf_seconds"], figures["pdf_bytes"] = time.perf_counter() - started, len(data)
         (out / "report.pdf").write_bytes(data)
         try:
