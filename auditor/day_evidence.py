@@ -67,10 +67,14 @@ def by_day(facts: Any, resource: str, period: Period) -> dict[str, tuple[list[st
     return {day: (sorted(items), sorted(keys)) for day, (items, keys) in sorted(out.items())}
 
 
-def attach(findings: list[Finding], facts: Any, period: Period) -> None:
+def attach(findings: list[Finding], facts: Any, period: Period,
+           cache: dict[str, dict[str, tuple[list[str], list[str]]]] | None = None) -> None:
     """Add each day's own evidence to every finding that carries day states (in place); what a check gave
-    itself (the key-version reads and entries of encryption parity) is kept beside it."""
-    cache: dict[str, dict[str, tuple[list[str], list[str]]]] = {}
+    itself (the key-version reads and entries of encryption parity) is kept beside it.
+
+    `cache` (resource -> its days' evidence) may be shared by every check of one run over the same facts and
+    period: a resource's evidence by day is the same for each control that judges it."""
+    cache = {} if cache is None else cache
     for finding in findings:
         days = finding.details.get("days") if isinstance(finding.details, dict) else None
         if not isinstance(days, dict) or not days:

@@ -153,7 +153,16 @@ class DeclaredInventory(_Strict):
 
 
 def parse_inventory(text: str, source: Path) -> DeclaredInventory:
-    """Validate inventory YAML text; errors name the file, line and key like config errors do."""
+    """Validate inventory YAML text; errors name the file, line and key like config errors do.
+
+    The same stored text is parsed by the locker's input check and again by the facts (seconds for a map of
+    thousands of stores): the last few parses are kept. Callers read the model and never change it."""
+    return _parse_inventory(text, str(source))
+
+
+@functools.lru_cache(maxsize=2)
+def _parse_inventory(text: str, name: str) -> DeclaredInventory:
+    source = Path(name)
     data = reading.parse_yaml(text, str(source), error=ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping (reviewed, stores, exclusions) at the top level")

@@ -181,13 +181,17 @@ def render(results: dict[str, Any], manifest: dict[str, Any], out_dir: Path, out
     if "html" in outputs or "pdf" in outputs:
         from auditor.reports.html import render_html
 
-        html = render_html(results, manifest, samples=samples, integrity={"results_sha256": results_sha256})
+        integrity = {"results_sha256": results_sha256}
         if "pdf" in outputs:
             from auditor.reports.pdf import render_pdf
 
-            atomic_write(out_dir / FILES["pdf"], render_pdf(html))
+            # the print form: the same templates without the rows print media hides (auditor.reports.html.FORMS)
+            printed = render_html(results, manifest, samples=samples, integrity=integrity, form="print")
+            atomic_write(out_dir / FILES["pdf"], render_pdf(printed))
+            del printed
             done(out_dir / FILES["pdf"])
         if "html" in outputs:
+            html = render_html(results, manifest, samples=samples, integrity=integrity)
             atomic_write(out_dir / FILES["html"], html.encode())
             done(out_dir / FILES["html"])
     if "xlsx" in outputs:

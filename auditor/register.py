@@ -94,6 +94,9 @@ def describe(resource: str, info: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "classification": None, "owner": None}
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def bad_days(finding: dict[str, Any]) -> list[str]:
     """The finding's exception days (missed, disabled or unknown), sorted; empty when it keeps no day record."""
     details = finding.get("details") or {}
@@ -104,7 +107,7 @@ def bad_days(finding: dict[str, Any]) -> list[str]:
     for key in DAY_LISTS:
         value = details.get(key)
         if isinstance(value, list):
-            found.update(str(d) for d in value if isinstance(d, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", d))
+            found.update(str(d) for d in value if isinstance(d, str) and _ISO_DAY.match(d))
     return sorted(found)
 
 

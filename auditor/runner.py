@@ -182,8 +182,9 @@ def _evaluate(evidence_dirs: list[Path]) -> dict[str, Any]:
     findings = {check.id: unverified.complete(check, by_locker.judge(check, check.evaluate(facts.view(check.needs), ctx)),
                                               facts, stopped)
                 for check in checks}
+    evidence_by_day: dict[str, Any] = {}  # one resource's days' evidence, shared by every check that judges it
     for check in checks:  # a sampled day must name that day's own evidence (auditor.day_evidence)
-        day_evidence.attach(findings[check.id], facts, period)
+        day_evidence.attach(findings[check.id], facts, period, evidence_by_day)
     permission_tests = iam.summary(lockers)  # what the identity held (testIamPermissions), for the provenance
     iam.annotate(findings, permission_tests, facts.coverage.gaps)  # a denied call's findings name the permission it needs
     stored_waivers = newest.manifest.get("inputs", {}).get("waivers")

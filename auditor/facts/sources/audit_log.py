@@ -257,10 +257,22 @@ def query_span(call: dict[str, Any], manifest: dict[str, Any]) -> tuple[datetime
         end = timestamp(covered.get("to"))
         start = max(start, timestamp(covered.get("from")) or start)
     as_of = timestamp(manifest.get("as_of"))
-    run_start = min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t), default=as_of)
+    run_start = _run_start(manifest, as_of)
     if end is None or (run_start is not None and end >= run_start - SNAPSHOT_SKEW):
         end = max(end, as_of) if end and as_of else (as_of or end)
     return (start, end) if end and end > start else None
+
+
+_RUN_START: list[Any] = [None, None]  # (manifest, its run start): one locker's queries are read one after another
+
+
+def _run_start(manifest: dict[str, Any], as_of: datetime | None) -> datetime | None:
+    """The server time of the run's first answer, once per manifest (not once per log query: at 200 projects,
+    401 queries times 5,817 calls parsed two million timestamps)."""
+    if _RUN_START[0] is not manifest:
+        _RUN_START[:] = [manifest, min((t for t in (timestamp(c.get("server_date")) for c in manifest.get("calls", ())) if t),
+                                      default=None)]
+    return _RUN_START[1] if _RUN_START[1] is not None else as_of
 
 
 def on_complete(call: dict[str, Any], manifest: dict[str, Any], emit) -> None:
