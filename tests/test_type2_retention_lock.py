@@ -138,10 +138,16 @@ def test_daily_reads_show_the_unlocked_days_and_an_unlogged_update_before_a_lock
                         [_update(dt.datetime(2026, 9, 10, 12, tzinfo=UTC), logged_request=False)])
     assert _with(states, "broken") == days_between("2026-07-01", "2026-09-10")
     assert _with(states, "kept") == days_between("2026-09-11", "2026-09-30")
-    # the same update logged with its request is no lock: the unlocked Aug 1 read holds until the Sep 30 read
+    # lead: the same update logged with its request is no lock, yet the Sep 30 read is locked: the policy was
+    # locked at some moment the complete query did not show, so the query is contradicted for the lock and
+    # carries nothing (auditor.facts.timeline): only each day's own read counts. Aug 1 is broken by its unlocked
+    # read, Sep 30 is judged by its locked read (kept: a day with a read is judged by its events), and every other
+    # day, before and between, is unknown rather than carried either way.
     states = _lock_days([_read("2026-08-01", UNLOCKED), _read("2026-09-30", LOCKED)],
                         [_update(dt.datetime(2026, 9, 10, 12, tzinfo=UTC), logged_request=True)])
-    assert _with(states, "broken") == days_between("2026-07-01", "2026-09-30")  # Sep 30 until the 06:00 read
+    assert _with(states, "broken") == ["2026-08-01"]
+    assert _with(states, "kept") == ["2026-09-30"]
+    assert _with(states, "unknown") == days_between("2026-07-01", "2026-07-31") + days_between("2026-08-02", "2026-09-29")
 
 
 def test_a_read_showing_it_locked_before_a_repeated_lock_call_wins():

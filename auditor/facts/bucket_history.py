@@ -72,10 +72,18 @@ class Retention:
     def words(self) -> str:
         if self.seconds is None:
             return "no retention policy"
+        if self.locked is None:
+            return f"{self.days:g} days"
         return f"{self.days:g} days ({'locked' if self.locked else 'unlocked'})"
 
 
 NO_POLICY = Retention(None, False)
+
+
+def period_of(retention: Retention | None) -> Retention | None:
+    """The retention period alone: the retention timeline's value (the lock has its own timeline, so a lock
+    between two reads is no unlogged change of the period)."""
+    return None if retention is None else Retention(retention.seconds, None)
 
 
 def of_bucket(bucket: Bucket) -> Retention:
@@ -233,8 +241,8 @@ def build_bucket_history(observations: Iterable[Bucket], changes: Iterable[Bucke
         reads = sorted((b for b in seen.get(resource, ()) if b.observed_at), key=lambda b: b.observed_at)
         project = reads[-1].project if reads else next((c.project for c in logged.get(resource, ()) if c.project), None)
         mine = logged.get(resource, [])
-        events = [Event(b.observed_at, of_bucket(b), "observation", b.evidence) for b in reads]
-        events += [Event(c.time, c.retention, "change", c.evidence) for c in mine if not c.locked]  # a lock keeps the period
+        events = [Event(b.observed_at, period_of(of_bucket(b)), "observation", b.evidence) for b in reads]
+        events += [Event(c.time, period_of(c.retention), "change", c.evidence) for c in mine if not c.locked]  # a lock keeps the period
         scope = f"projects/{project}" if project else None
         timelines[resource] = Timeline(resource, SETTING, events, covered.get(scope, ()) if scope else ())
         locks[resource] = Timeline(resource, LOCK, _lock_events(reads, mine), lock_covered.get(scope, ()) if scope else ())
