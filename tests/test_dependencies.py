@@ -10,10 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: distributions used without an import of their own name
 INDIRECT = {"google-auth-httplib2": "google_auth_httplib2"}
+#: distributions another dependency uses when present, with that dependency: the tool imports the latter
+USED_BY = {"lxml": "openpyxl"}  # openpyxl writes the workbook's XML through lxml when it is importable
 
 
 def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].strip()
+    """The distribution's normalised name (PEP 503: jsonschema-rs and jsonschema_rs are one)."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].strip()).lower()
 
 
 def test_every_runtime_dependency_is_imported_at_run_time():
@@ -25,8 +28,9 @@ def test_every_runtime_dependency_is_imported_at_run_time():
         for path in (ROOT / folder).rglob("*.py"):
             imported |= set(pattern.findall(path.read_text()))
     distributions = packages_distributions()
-    used = {dist.lower() for module in imported for dist in distributions.get(module, [])}
-    unused = sorted(name for name in runtime if name not in used and INDIRECT.get(name) not in imported)
+    used = {_name(dist) for module in imported for dist in distributions.get(module, [])}
+    unused = sorted(name for name in runtime if name not in used and INDIRECT.get(name) not in imported
+                    and USED_BY.get(name) not in imported)
     assert not unused, f"runtime dependencies the tool never imports (move them to an extra): {unused}"
     test_only = {_name(r).lower() for r in project["optional-dependencies"]["test"]}
     assert {"pandas", "compliance-trestle"} <= test_only and not {"pandas", "compliance-trestle"} & runtime

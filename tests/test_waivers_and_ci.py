@@ -158,7 +158,7 @@ def test_inconclusive_is_a_junit_error(waived):
     results = json.loads(json.dumps(waived[2]))
     control, finding = _finding(results, "backup-frequency", BILLING)
     finding.update(status="inconclusive", waiver=None)
-    xml = JUnitXml.fromstring(render_junit(results))
+    xml = JUnitXml.fromstring(render_junit(results).encode())  # bytes, as a reader gets the file
     name = _case(results, "backup-frequency", BILLING)
     (case,) = [c for s in xml for c in s if c.name == name and c.classname == "backup-frequency"]
     assert isinstance(case.result[0], Error)
