@@ -70,8 +70,12 @@ def _bad(states: Iterable[str]) -> int:
     return sum(1 for s in states if s in BAD_DAYS)
 
 
+#: the row's count in two short words, so it fits the right margin ("92 exception/unknown")
+_SHORT = {"broken": "exception", "unknown": "unknown"}
+
+
 def _bad_words(states: Iterable[str]) -> str:
-    present = [DAY_LABELS[s].split(" (")[0] for s in BAD_DAYS if s in set(states)]
+    present = [_SHORT.get(s, s) for s in BAD_DAYS if s in set(states)]
     return "/".join(present)
 
 

@@ -53,5 +53,13 @@ def test_calendar_of_enabled_days_draws_runs_and_names_only_drawn_states():
     runs = re.findall(r"<title>([^<]+)</title>", svg)
     assert runs == ["2026-07-01 to 2026-07-09: within the policy", "2026-07-10 to 2026-07-12: outside the policy (exception)",
                     "2026-07-13 to 2026-07-31: within the policy"]
-    assert 'fill="#d64545"' in svg and "3 outside the policy" in svg  # exception days are red and counted
+    assert 'fill="#d64545"' in svg and "3 exception<" in svg  # exception days are red and counted
     assert "within the policy</text>" in svg and "not due yet</text>" not in svg  # legend: only what is drawn
+
+
+def test_a_row_with_exceptions_and_unknown_days_counts_both_in_words_that_fit_the_margin():
+    """Read on page 61 of the demo PDF: "92 outside the policy/unknown" ran past the page's edge."""
+    days = {f"2026-07-{d:02d}": ("broken" if d <= 20 else "unknown") for d in range(1, 32)}
+    svg = str(coverage_calendar([{"id": "x", "resource": "//cloudsql.googleapis.com/projects/p/instances/db",
+                                  "status": "fail", "details": {"days": days}}]))
+    assert ">31 exception/unknown</text>" in svg
