@@ -9,7 +9,7 @@ The data behind these findings (stores, listings, reconciliation) is computed wi
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from auditor.checks_api import CheckContext
 from auditor.facts.discovery import Store, project_in_name
@@ -66,17 +66,19 @@ def deleted_instances(facts: Any) -> list[SqlInstance]:
     in the population of the day-by-day controls for the days they existed, at their configuration when
     deleted. Not in any listing any more, so `instances` does not return them."""
     listed = {i.resource for i in instances(facts)}
+    reads = (facts.final_snapshots.at(project_scope(p)) for p in facts.projects)
+    return _newest_gone(facts, (s for read in reads if isinstance(read, Known) for s in read.items), listed)
+
+
+def _newest_gone(facts: Any, seen: Iterable[SqlInstance], known: set[str]) -> list[SqlInstance]:
+    """The newest read of each instance not in `known` that the history shows gone, by resource name."""
     found: dict[str, SqlInstance] = {}
-    for project in facts.projects:
-        read = facts.final_snapshots.at(project_scope(project))
-        if not isinstance(read, Known):
+    for one in seen:
+        if one.resource in known or facts.history.lifetime(one.resource).gone_by is None:
             continue
-        for snapshot in read.items:
-            if snapshot.resource in listed or facts.history.lifetime(snapshot.resource).gone_by is None:
-                continue
-            held = found.get(snapshot.resource)
-            if held is None or (snapshot.observed_at and held.observed_at and snapshot.observed_at > held.observed_at):
-                found[snapshot.resource] = snapshot
+        held = found.get(one.resource)
+        if held is None or (one.observed_at and held.observed_at and one.observed_at > held.observed_at):
+            found[one.resource] = one
     return [found[r] for r in sorted(found)]
 
 
@@ -290,20 +292,9 @@ def deleted_seen(facts: Any) -> list[SqlInstance]:
     that earlier configuration reads do (daily lockers): the newest read of each, to be judged for the days they
     existed (`facts.history.lifetime` says until when). Needs `instance_observations`, `final_snapshots`, `history`."""
     known = {i.resource for i in instances(facts)} | {i.resource for i in deleted_instances(facts)}
-    found: dict[str, SqlInstance] = {}
-    for project in facts.projects:
-        if not isinstance(facts.sql_instances.at(project_scope(project)), Known):
-            continue
-        read = facts.instance_observations.at(project_scope(project))
-        if not isinstance(read, Known):
-            continue
-        for seen in read.items:
-            if seen.resource in known or facts.history.lifetime(seen.resource).gone_by is None:
-                continue
-            held = found.get(seen.resource)
-            if held is None or (seen.observed_at and held.observed_at and seen.observed_at > held.observed_at):
-                found[seen.resource] = seen
-    return [found[r] for r in sorted(found)]
+    reads = (facts.instance_observations.at(project_scope(p)) for p in facts.projects
+             if isinstance(facts.sql_instances.at(project_scope(p)), Known))
+    return _newest_gone(facts, (s for read in reads if isinstance(read, Known) for s in read.items), known)
 
 
 def vanished_note(facts: Any, instance: SqlInstance, ctx: CheckContext) -> str:
