@@ -60,7 +60,7 @@ def why_unknown(history: Any, resource: str, period: Any, as_of: datetime | None
     the period's start and the evidence date (`as_of`), or no evidence covering them."""
     unlogged = unlogged_changes(history, resource, period)
     gaps = log_gaps_words(history, resource, period.starts_at, as_of) if as_of is not None else None
-    contradicted = [contradiction_words(t) for t in getattr(history, "contradicted", lambda r: [])(resource)]
+    contradicted = [contradiction_words(t) for t in history.contradicted(resource)]
     if contradicted:
         return "; ".join(contradicted) + (f"; and {gaps}" if gaps else "")
     if unlogged:

@@ -181,6 +181,21 @@ _KMS_METHODS = {"create": "CreateCryptoKeyVersion", "disable": "UpdateCryptoKeyV
 _KMS_REQUEST = "type.googleapis.com/google.cloud.kms.v1.{}Request"
 
 
+def _proto(service: str, method: str, name: str, principal: str, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An AuditLog protoPayload without request (the callers add one where it is logged)."""
+    return {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "status": status or {},
+            "authenticationInfo": {"principalEmail": principal}, "serviceName": service, "methodName": method,
+            "resourceName": name}
+
+
+def _activity(project: Project, insert_id: str, proto: dict[str, Any], resource: dict[str, Any], when: dt.datetime,
+              failed: bool = False) -> dict[str, Any]:
+    """The LogEntry around an Admin Activity protoPayload."""
+    return {"insertId": insert_id, "logName": f"projects/{project.id}/logs/{ACTIVITY}", "protoPayload": proto,
+            "resource": resource, "timestamp": ts(when), "receiveTimestamp": ts(when + dt.timedelta(seconds=1)),
+            "severity": "ERROR" if failed else "NOTICE"}
+
+
 def _kms_entry(project: Project, key: Any, event: Any) -> dict[str, Any]:
     """A Cloud KMS Admin Activity entry for one call of a key's history. No response is logged, and a
     request body only where the method's body is not in doubt (destroy, restore: the name is the whole
@@ -195,15 +210,8 @@ def _kms_entry(project: Project, key: Any, event: Any) -> dict[str, Any]:
         resource_type = "cloudkms_cryptokeyversion"
     else:
         resource_type, named = "cloudkms_cryptokey", key_name
-    proto: dict[str, Any] = {
-        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
-        "status": {"code": 9, "message": "The request cannot be fulfilled: the version is not in a state that allows it."}
-        if event.failed else {},
-        "authenticationInfo": {"principalEmail": f"security@{project.id}.example"},
-        "serviceName": "cloudkms.googleapis.com",
-        "methodName": method,
-        "resourceName": named,
-    }
+    refused = {"code": 9, "message": "The request cannot be fulfilled: the version is not in a state that allows it."}
+    proto = _proto("cloudkms.googleapis.com", method, named, f"security@{project.id}.example", refused if event.failed else None)
     if event.action in ("destroy", "restore"):
         proto["request"] = {"@type": _KMS_REQUEST.format(method), "name": named}
     elif event.body_logged and event.action in ("disable", "enable"):
@@ -211,15 +219,8 @@ def _kms_entry(project: Project, key: Any, event: Any) -> dict[str, Any]:
                             "cryptoKeyVersion": {"name": named, "state": "DISABLED" if event.action == "disable" else "ENABLED"}}
     elif event.body_logged and event.action == "primary":
         proto["request"] = {"@type": _KMS_REQUEST.format(method), "name": key_name, "cryptoKeyVersionId": str(event.version)}
-    return {
-        "insertId": _insert_id(project.id, key_name, event.action, event.version, event.time.isoformat()),
-        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
-        "protoPayload": proto,
-        "resource": {"type": resource_type, "labels": labels},
-        "timestamp": ts(event.time),
-        "receiveTimestamp": ts(event.time + dt.timedelta(seconds=1)),
-        "severity": "ERROR" if event.failed else "NOTICE",
-    }
+    return _activity(project, _insert_id(project.id, key_name, event.action, event.version, event.time.isoformat()), proto,
+                     {"type": resource_type, "labels": labels}, event.time, event.failed)
 
 
 def _body(settings: dict[str, Any], logged: bool) -> dict[str, Any]:
@@ -231,53 +232,25 @@ def policy_update_entry(project: Project, policy: Any, when: dt.datetime, enable
     when `body_logged` (whether Monitoring logs it is unconfirmed: API notes)."""
     name = f"projects/{project.id}/alertPolicies/{policy.id}"
     method = "google.monitoring.v3.AlertPolicyService.UpdateAlertPolicy"
-    proto: dict[str, Any] = {
-        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
-        "status": {},
-        "authenticationInfo": {"principalEmail": f"sre@{project.id}.example"},
-        "serviceName": "monitoring.googleapis.com",
-        "methodName": method,
-        "resourceName": name,
-    }
+    proto = _proto("monitoring.googleapis.com", method, name, f"sre@{project.id}.example")
     if body_logged:
         proto["request"] = {"@type": "type.googleapis.com/google.monitoring.v3.UpdateAlertPolicyRequest",
                             "alertPolicy": {"name": name, "enabled": enabled}, "updateMask": "enabled"}
-    return {
-        "insertId": _insert_id(project.id, policy.id, "update", when.isoformat()),
-        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
-        "protoPayload": proto,
-        "resource": {"type": "audited_resource",
-                     "labels": {"service": "monitoring.googleapis.com", "method": method, "project_id": project.id}},
-        "timestamp": ts(when),
-        "receiveTimestamp": ts(when + dt.timedelta(seconds=1)),
-        "severity": "NOTICE",
-    }
+    return _activity(project, _insert_id(project.id, policy.id, "update", when.isoformat()), proto,
+                     {"type": "audited_resource",
+                      "labels": {"service": "monitoring.googleapis.com", "method": method, "project_id": project.id}}, when)
 
 
 def metric_update_entry(project: Project, metric: Any, when: dt.datetime, disabled: bool, body_logged: bool) -> dict[str, Any]:
     """A Logging UpdateLogMetric Admin Activity entry; with the request (the whole metric) only when `body_logged`."""
     name = f"projects/{project.id}/metrics/{metric.name}"
     method = "google.logging.v2.MetricsServiceV2.UpdateLogMetric"
-    proto: dict[str, Any] = {
-        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
-        "status": {},
-        "authenticationInfo": {"principalEmail": f"sre@{project.id}.example"},
-        "serviceName": "logging.googleapis.com",
-        "methodName": method,
-        "resourceName": name,
-    }
+    proto = _proto("logging.googleapis.com", method, name, f"sre@{project.id}.example")
     if body_logged:
         proto["request"] = {"@type": "type.googleapis.com/google.logging.v2.UpdateLogMetricRequest", "metricName": name,
                             "metric": {"name": metric.name, "filter": metric.filter, "disabled": disabled}}
-    return {
-        "insertId": _insert_id(project.id, metric.name, "update", when.isoformat()),
-        "logName": f"projects/{project.id}/logs/{ACTIVITY}",
-        "protoPayload": proto,
-        "resource": {"type": "metric", "labels": {"name": metric.name, "project_id": project.id}},
-        "timestamp": ts(when),
-        "receiveTimestamp": ts(when + dt.timedelta(seconds=1)),
-        "severity": "NOTICE",
-    }
+    return _activity(project, _insert_id(project.id, metric.name, "update", when.isoformat()), proto,
+                     {"type": "metric", "labels": {"name": metric.name, "project_id": project.id}}, when)
 
 
 def project_entries(scenario: Scenario, project: Project) -> list[dict[str, Any]]:
