@@ -1,0 +1,275 @@
+"""The classification in force on each day of the period, for the controls whose thresholds it picks
+(retention, frequency, placement, encryption, restore testing).
+
+A store's classification on a day is the one the data map in force that day declares, else its
+classification label that day (the label key of that day's stored configuration), else that
+configuration's default, as `CheckContext.classification_of` resolves it at one moment. Each part
+comes from its own history (auditor.facts.inventory_days):
+
+- **The data map.** The version a locker of that day stored, or the one its git history had at the
+  day's end. A day with neither takes the newest version stored before it, and days before the
+  first version take the first one's: the rule the configuration's thresholds follow
+  (checks.days.config_segments), since the map is the auditor's input and each locker records the
+  one it ran with. A version that did not parse leaves its days unknown.
+- **The label.** Its timeline (reads, Admin Activity updates that logged their body, the asset
+  history) where it knows the label. A day it does not know takes the class the reads on either side
+  of it give, when they agree (before the first read, the first read's; after the last, the last's).
+  When they disagree, the class changed at a moment nothing shows, and the day's class is unknown.
+- **A day the class changed during** (a label updated at 09:00) held two classes. It is judged by
+  both: kept only if kept under each, broken only if broken under each, unknown otherwise.
+
+A day whose class is unknown (or that has none, and no default applies) is unknown, with the reason:
+it is never judged by the class of another day.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+
+from auditor.period import day_ranges
+
+_LAST: list[Any] = []  # (inventory_days, ctx, maps by day): one calendar of maps per evaluation
+
+
+@dataclass(frozen=True)
+class DayClass:
+    """The classes a store held on one day (empty: unknown or none), how each is known, and why not."""
+
+    names: tuple[str, ...]
+    basis: str  # declared | label | default | carried-label | unknown | none
+    why: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The class at the day's end (the one a later day inherits), None when unknown or none."""
+        return self.names[-1] if self.names else None
+
+
+class ClassDays:
+    """One store's classification on each day of the period."""
+
+    def __init__(self, by_day: dict[date, DayClass], newest: str | None) -> None:
+        self.by_day = by_day
+        self.newest = newest
+
+    def of(self, day: date) -> DayClass:
+        return self.by_day.get(day) or DayClass((), "unknown", "the day is outside the period")
+
+    @property
+    def changed(self) -> bool:
+        """Whether any day's class differs from the newest one (or is unknown): only then is it worth saying."""
+        return any(c.names != ((self.newest,) if self.newest else ()) for c in self.by_day.values())
+
+    def unknown_days(self) -> list[date]:
+        return sorted(d for d, c in self.by_day.items() if not c.names)
+
+    def why(self, days: list[date]) -> str:
+        """Why those days' classes are unknown, each reason once with its days."""
+        grouped: dict[str, list[date]] = {}
+        for day in days:
+            found = self.of(day)
+            if not found.names:
+                grouped.setdefault(found.why or "its classification is unknown", []).append(day)
+        return "; ".join(f"{day_ranges(ds)}: {why}" if len(grouped) > 1 else why for why, ds in grouped.items())
+
+    def spans(self) -> list[tuple[date, date, DayClass]]:
+        """Consecutive days with the same classes and basis: [(first, last, the DayClass)]."""
+        out: list[tuple[date, date, DayClass]] = []
+        for day in sorted(self.by_day):
+            held = self.by_day[day]
+            if out and out[-1][2] == held and (day - out[-1][1]).days == 1:
+                out[-1] = (out[-1][0], day, held)
+            else:
+                out.append((day, day, held))
+        return out
+
+    def details(self) -> list[dict[str, Any]]:
+        """`details.classifications`: each stretch of days with its class(es), the basis, and why when unknown."""
+        return [{"from": first.isoformat(), "to": last.isoformat(), "classification": held.name,
+                 "classifications": list(held.names), "basis": held.basis,
+                 **({"why": held.why} if held.why and not held.names else {})}
+                for first, last, held in self.spans()]
+
+    def words(self) -> str:
+        """'Its classification was restricted until 2026-08-11, confidential from 2026-08-12 (...); each day is judged
+        against the thresholds of the classification in force that day.' ('' when every day had the newest class.)"""
+        if not self.changed:
+            return ""
+        parts = []
+        for first, last, held in self.spans():
+            when = f"{first}" if first == last else f"{first} .. {last}"
+            if len(held.names) > 1:
+                parts.append(f"{' then '.join(held.names)} on {when} (it changed that day)")
+            elif held.names:
+                parts.append(f"{held.names[0]} on {when} ({_BASIS_WORDS.get(held.basis, held.basis)})")
+            else:
+                parts.append(f"unknown on {when} ({held.why})")
+        return ("Its classification was " + "; ".join(parts)
+                + ". Each day is judged against the thresholds of the classification in force that day.")
+
+
+_BASIS_WORDS = {"declared": "declared in the data map in force", "label": "its label",
+                "carried-label": "its label as the reads around those days show it", "default": "the policy default"}
+
+
+def class_days(facts: Any, ctx: Any, resource: str, labels_now: dict[str, str]) -> ClassDays:
+    """`resource`'s classification on each day of the period (module docstring). `labels_now` are the labels of
+    the newest read, used for every day when no history of the store's labels exists (facts built without one)."""
+    newest, _ = ctx.classification_of(labels_now, resource=resource)
+    history = _inventory_days(facts)
+    days = list(ctx.period.days())
+    rules = _rules_by_day(ctx, days)
+    maps = _maps_by_day(history, ctx, days)
+    labels = _labels_by_day(history, ctx, resource, days, labels_now)
+    out: dict[date, DayClass] = {}
+    for day in days:
+        key, default, known = rules[day]
+        inventory, map_why = maps[day]
+        if inventory is None and map_why is not None:
+            out[day] = DayClass((), "unknown", f"the data map in force is unknown ({map_why})")
+            continue
+        declared = inventory.classification(resource) if inventory is not None else None
+        if declared:
+            out[day] = DayClass((declared,), "declared")
+            continue
+        held, basis, label_why = labels[day]
+        if held is None:
+            out[day] = DayClass((), "unknown", label_why)
+            continue
+        names: list[str] = []
+        for one in held:
+            name = dict(one).get(key) or default
+            if name and name not in names:
+                names.append(name)
+        if not names:
+            out[day] = DayClass((), "none", f"it has no classification (not in the data map, no {key} label, and no "
+                                            "policy default)")
+        elif any(dict(one).get(key) for one in held):
+            out[day] = DayClass(tuple(names), basis)
+        else:
+            out[day] = DayClass(tuple(names), "default")
+    return ClassDays(out, newest)
+
+
+def _inventory_days(facts: Any) -> Any:
+    try:
+        return facts.inventory_days
+    except AttributeError:
+        return None
+
+
+def _rules_by_day(ctx: Any, days: list[date]) -> dict[date, tuple[str, str | None, frozenset[str]]]:
+    from auditor.checks.days import config_segments
+
+    out: dict[date, tuple[str, str | None, frozenset[str]]] = {}
+    for group, value, _ in config_segments(ctx, lambda c: (c.policy.classification_label, c.policy.default_classification,
+                                                           frozenset(c.policy.classifications))):
+        out.update({day: value for day in group})
+    return out
+
+
+def _maps_by_day(history: Any, ctx: Any, days: list[date]) -> dict[date, tuple[Any, str | None]]:
+    """Per day: (the data map in force, None) or (None, why it is unknown); (None, None) when no map is configured."""
+    if ctx.config.inventory is None:
+        return {day: (None, None) for day in days}
+    if ctx.inventory is None and ctx.inventory_problem and history is None:
+        return {day: (None, ctx.inventory_problem) for day in days}
+    if history is None:
+        return {day: (ctx.inventory, None) for day in days}
+    if _LAST and _LAST[0] is history and _LAST[1] is ctx:
+        return _LAST[2]
+    from auditor.checks.inventory_common import day_maps
+
+    own = day_maps(_WithInventory(history), ctx)
+    versions = sorted(history.maps.versions, key=lambda v: v.time)
+    stamps = ctx.period.day_stamps
+    times = [v.time.timestamp() for v in versions]
+    out: dict[date, tuple[Any, str | None]] = {}
+    for number, day in enumerate(days):
+        found = own.get(day)
+        if found is not None and found.inventory is not None:
+            out[day] = (found.inventory, None)
+            continue
+        if found is not None and found.version is not None:  # that day's own version did not parse
+            out[day] = (None, found.reason)
+            continue
+        before = bisect_left(times, stamps[number + 1]) - 1
+        carried = versions[before] if before >= 0 else (versions[0] if versions else None)
+        if carried is None:
+            if ctx.inventory is not None:
+                out[day] = (ctx.inventory, None)
+            else:
+                out[day] = (None, ctx.inventory_problem or (found.reason if found else "no version of it was read"))
+        elif carried.inventory is None:
+            out[day] = (None, f"the version in force then did not parse ({carried.problem})")
+        else:
+            out[day] = (carried.inventory, None)
+    _LAST[:] = [history, ctx, out]
+    return out
+
+
+class _WithInventory:
+    """The facts day_maps reads (inventory_days, stores.inventory_document), from the inventory history alone."""
+
+    def __init__(self, history: Any) -> None:
+        self.inventory_days = history
+        self.stores = _NoDocument()
+
+
+class _NoDocument:
+    inventory_document = None
+
+
+def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
+                   labels_now: dict[str, str]) -> dict[date, tuple[list | None, str, str | None]]:
+    """Per day: (the label sets it held, basis, None) or (None, 'unknown', why)."""
+    now = tuple(sorted(labels_now.items()))
+    timeline = history.labels(resource) if history is not None else None
+    if timeline is None or not timeline.events:
+        return {day: ([now], "label", None) for day in days}
+    values = []
+    for event in timeline.events:
+        if event.value is not None and event.value not in values:
+            values.append(event.value)
+    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp()
+    per_value = [timeline.day_states(stamps, days, as_of, (lambda v, x=value: v == x)) for value in values]
+    known = [(e.time.timestamp(), e.value) for e in timeline.events if e.value is not None]
+    known_times = [t for t, _ in known]
+    out: dict[date, tuple[list | None, str, str | None]] = {}
+    for number, day in enumerate(days):
+        states = [per[day] for per in per_value]
+        held = [value for value, state in zip(values, states) if state == "broken"]
+        if held and "unknown" not in states:
+            out[day] = (held, "label", None)
+            continue
+        # the label is not known all day: the reads around the day, when they agree
+        after = bisect_left(known_times, stamps[number + 1])
+        around = {known[i][1] for i in (after - 1, after) if 0 <= i < len(known)} | set(held)
+        if len(around) == 1:
+            out[day] = (list(around), "carried-label", None)
+        elif not around:
+            out[day] = (None, "unknown", "no read shows its labels")
+        else:
+            out[day] = (None, "unknown", "its labels differ between the reads before and after that day, and no "
+                                          "complete audit-log query shows when they changed")
+    return out
+
+
+def judge(day_classes: ClassDays, states_by_class: Callable[[date, str], str | None], day: date) -> str:
+    """One day's state from its classes: kept only if kept under each, broken only if broken under each."""
+    held = day_classes.of(day).names
+    found = [states_by_class(day, name) for name in held]
+    found = [s for s in found if s is not None]
+    if not held or not found:
+        return "unknown"
+    if len(set(found)) == 1:
+        return found[0]
+    if any(s in ("not_due", "not_applicable") for s in found):
+        return next(s for s in found if s in ("not_due", "not_applicable"))
+    return "unknown"
+
+
+__all__ = ["DayClass", "ClassDays", "class_days", "judge"]
