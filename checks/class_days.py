@@ -16,7 +16,8 @@ comes from its own history (auditor.facts.inventory_days):
   of it give, when they agree (before the first read, the first read's; after the last, the last's).
   When they disagree, the class changed at a moment nothing shows, and the day's class is unknown.
 - **A day the class changed during** (a label updated at 09:00) held two classes. It is judged by
-  both: kept only if kept under each, broken only if broken under each, unknown otherwise.
+  both: kept only if kept under each, broken only if broken under each, unknown otherwise (also when one
+  class asks nothing of the control that day and another does).
 
 A day whose class is unknown (or that has none, and no default applies) is unknown, with the reason:
 it is never judged by the class of another day.
@@ -259,7 +260,7 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
 
 
 def judge(day_classes: ClassDays, states_by_class: Callable[[date, str], str | None], day: date) -> str:
-    """One day's state from its classes: kept only if kept under each, broken only if broken under each."""
+    """One day's state from its classes: the state under each when they agree, else unknown."""
     held = day_classes.of(day).names
     found = [states_by_class(day, name) for name in held]
     found = [s for s in found if s is not None]
@@ -267,8 +268,8 @@ def judge(day_classes: ClassDays, states_by_class: Callable[[date, str], str | N
         return "unknown"
     if len(set(found)) == 1:
         return found[0]
-    if any(s in ("not_due", "not_applicable") for s in found):
-        return next(s for s in found if s in ("not_due", "not_applicable"))
+    # The lifetime's not_due / not_applicable are the same under every class, so a mix is the classes disagreeing
+    # (one asks nothing, another is broken): which part of the day broke it is unknown.
     return "unknown"
 
 

@@ -204,3 +204,22 @@ def test_no_map_configured_uses_the_label_and_a_store_without_one_has_none(confi
     found = class_days(Facts(FakeHistory(MapHistory([], None), {resource: timeline})), ctx, resource, {"team": "x"})
     assert names(found, "2026-07-01", "2026-09-30") == {()}
     assert "no classification" in found.why([dt.date(2026, 7, 1)])
+
+
+def test_a_change_day_where_one_class_asks_nothing_is_unknown(config):
+    """Internal asks no restore-test interval (not applicable), restricted asks one the store breaks: on the day the
+    label changed from internal to restricted the two disagree, so the day is unknown, neither not applicable nor
+    broken; the days before are not applicable, the days after broken."""
+    resource = SQL + "mixed-pg"
+    timeline = Timeline(resource, "labels", [
+        Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
+        Event(at("2026-08-12T09:00:00"), labels("restricted"), "change"),
+        Event(AS_OF, labels("restricted"), "observation")], [(at("2026-06-01T00:00:00"), AS_OF)])
+    current = inventory({})
+    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
+    classes = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("restricted")))
+    states, _ = by_config(ctx, lambda c, name: name,
+                          lambda name: {d: ("not_applicable" if name == "internal" else "broken") for d in ctx.period.days()},
+                          classes)
+    assert states[dt.date(2026, 8, 12)] == "unknown"
+    assert states[dt.date(2026, 8, 11)] == "not_applicable" and states[dt.date(2026, 8, 13)] == "broken"
