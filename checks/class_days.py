@@ -25,6 +25,7 @@ it is never judged by the class of another day.
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +33,6 @@ from typing import Any, Callable
 
 from auditor.period import day_ranges
 
-_LAST: list[Any] = []  # (inventory_days, ctx, maps by day): one calendar of maps per evaluation
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,34 @@ class DayClass:
 
 
 class ClassDays:
-    """One store's classification on each day of the period."""
+    """One store's classification on each day of the period (`constant`: the same DayClass on every day, kept as
+    one object: thousands of stores whose class never changed cost nothing per day)."""
 
-    def __init__(self, by_day: dict[date, DayClass], newest: str | None) -> None:
-        self.by_day = by_day
+    def __init__(self, by_day: dict[date, DayClass] | None, newest: str | None, constant: DayClass | None = None,
+                 days: tuple[date, ...] = ()) -> None:
+        self._by_day = by_day
+        self._constant = constant
+        self._days = days
         self.newest = newest
 
+    @property
+    def by_day(self) -> dict[date, DayClass]:
+        if self._by_day is None:
+            self._by_day = {day: self._constant for day in self._days}  # type: ignore[misc]
+        return self._by_day
+
     def of(self, day: date) -> DayClass:
+        if self._constant is not None:
+            return self._constant
         return self.by_day.get(day) or DayClass((), "unknown", "the day is outside the period")
 
     @property
     def changed(self) -> bool:
         """Whether any day's class differs from the newest one (or is unknown): only then is it worth saying."""
-        return any(c.names != ((self.newest,) if self.newest else ()) for c in self.by_day.values())
+        newest = (self.newest,) if self.newest else ()
+        if self._constant is not None:
+            return self._constant.names != newest
+        return any(c.names != newest for c in self.by_day.values())
 
     def unknown_days(self) -> list[date]:
         return sorted(d for d, c in self.by_day.items() if not c.names)
@@ -118,41 +133,102 @@ _BASIS_WORDS = {"declared": "declared in the data map in force", "label": "its l
 
 def class_days(facts: Any, ctx: Any, resource: str, labels_now: dict[str, str]) -> ClassDays:
     """`resource`'s classification on each day of the period (module docstring). `labels_now` are the labels of
-    the newest read, used for every day when no history of the store's labels exists (facts built without one)."""
-    newest, _ = ctx.classification_of(labels_now, resource=resource)
+    the newest read, used for every day when no history of the store's labels exists (facts built without one).
+    Computed once per store and evaluation: the controls that read it share it."""
     history = _inventory_days(facts)
-    days = list(ctx.period.days())
-    rules = _rules_by_day(ctx, days)
-    maps = _maps_by_day(history, ctx, days)
+    shared = _shared(history, ctx)
+    key = (resource, tuple(sorted(labels_now.items())))
+    found = shared["classes"].get(key)
+    if found is None:
+        found = shared["classes"][key] = _class_days(history, ctx, resource, labels_now, shared)
+    return found
+
+
+def _class_days(history: Any, ctx: Any, resource: str, labels_now: dict[str, str], shared: dict) -> ClassDays:
+    newest, _ = ctx.classification_of(labels_now, resource=resource)
+    days, rules, maps = shared["days"], shared["rules"], shared["maps"]
+    if shared["constant"]:  # one label key, default and map over the whole period: only the label can change
+        (key, default, _), (inventory, map_why) = rules[days[0]], maps[days[0]]
+        timeline = history.labels(resource) if history is not None else None
+        values = {e.value for e in timeline.events} if timeline is not None and timeline.events else {_frozen(labels_now)}
+        declared = inventory.classification(resource) if inventory is not None else None
+        if inventory is None and map_why is not None:
+            return ClassDays(None, newest, _intern(DayClass((), "unknown", f"the data map in force is unknown ({map_why})")), tuple(days))
+        if declared:
+            return ClassDays(None, newest, _intern(DayClass((declared,), "declared")), tuple(days))
+        if len(values) == 1 and None not in values:
+            return ClassDays(None, newest, _one(next(iter(values)), key, default, "label"), tuple(days))
     labels = _labels_by_day(history, ctx, resource, days, labels_now)
     out: dict[date, DayClass] = {}
     for day in days:
-        key, default, known = rules[day]
+        key, default, _ = rules[day]
         inventory, map_why = maps[day]
         if inventory is None and map_why is not None:
-            out[day] = DayClass((), "unknown", f"the data map in force is unknown ({map_why})")
+            out[day] = _intern(DayClass((), "unknown", f"the data map in force is unknown ({map_why})"))
             continue
         declared = inventory.classification(resource) if inventory is not None else None
         if declared:
-            out[day] = DayClass((declared,), "declared")
+            out[day] = _intern(DayClass((declared,), "declared"))
             continue
         held, basis, label_why = labels[day]
         if held is None:
-            out[day] = DayClass((), "unknown", label_why)
+            out[day] = _intern(DayClass((), "unknown", label_why))
             continue
-        names: list[str] = []
-        for one in held:
-            name = dict(one).get(key) or default
-            if name and name not in names:
-                names.append(name)
-        if not names:
-            out[day] = DayClass((), "none", f"it has no classification (not in the data map, no {key} label, and no "
-                                            "policy default)")
-        elif any(dict(one).get(key) for one in held):
-            out[day] = DayClass(tuple(names), basis)
-        else:
-            out[day] = DayClass(tuple(names), "default")
+        out[day] = _many(held, key, default, basis)
     return ClassDays(out, newest)
+
+
+_INTERNED: dict[DayClass, DayClass] = {}
+
+
+def _intern(found: DayClass) -> DayClass:
+    return _INTERNED.setdefault(found, found)
+
+
+def _frozen(labels: dict[str, str]) -> tuple:
+    return tuple(sorted(labels.items()))
+
+
+def _one(labels: Any, key: str, default: str | None, basis: str) -> DayClass:
+    return _many([labels], key, default, basis)
+
+
+def _many(held: list, key: str, default: str | None, basis: str) -> DayClass:
+    """The class(es) the label sets held that day give under the day's label key and default."""
+    names: list[str] = []
+    for one in held:
+        name = dict(one).get(key) or default
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return _intern(DayClass((), "none", f"it has no classification (not in the data map, no {key} label, and no "
+                                            "policy default)"))
+    if any(dict(one).get(key) for one in held):
+        return _intern(DayClass(tuple(names), basis))
+    return _intern(DayClass(tuple(names), "default"))
+
+
+_SHARED: "weakref.WeakKeyDictionary[Any, tuple[Any, dict]]" = weakref.WeakKeyDictionary()
+_NO_HISTORY: list = []  # (ctx weak reference, shared) for facts built without an inventory history
+
+
+def _shared(history: Any, ctx: Any) -> dict:
+    """The per-evaluation part every store shares: the label key and default, and the data map, on each day; the
+    stores' ClassDays. Held weakly: it goes with the facts."""
+    held = _SHARED.get(history) if history is not None else (_NO_HISTORY[0] if _NO_HISTORY else None)
+    if held is not None and held[0]() is ctx:
+        return held[1]
+    days = list(ctx.period.days())
+    rules = _rules_by_day(ctx, days)
+    maps = _maps_by_day(history, ctx, days)
+    constant = (len({rules[d] for d in days}) == 1 and len({id(maps[d][0]) for d in days}) == 1
+                and len({maps[d][1] for d in days}) == 1) if days else False
+    shared = {"days": days, "rules": rules, "maps": maps, "constant": constant, "classes": {}}
+    if history is not None:
+        _SHARED[history] = (weakref.ref(ctx), shared)
+    else:
+        _NO_HISTORY[:] = [(weakref.ref(ctx), shared)]
+    return shared
 
 
 def _inventory_days(facts: Any) -> Any:
@@ -180,8 +256,6 @@ def _maps_by_day(history: Any, ctx: Any, days: list[date]) -> dict[date, tuple[A
         return {day: (None, ctx.inventory_problem) for day in days}
     if history is None:
         return {day: (ctx.inventory, None) for day in days}
-    if _LAST and _LAST[0] is history and _LAST[1] is ctx:
-        return _LAST[2]
     from auditor.checks.inventory_common import day_maps
 
     own = day_maps(_WithInventory(history), ctx)
@@ -208,7 +282,6 @@ def _maps_by_day(history: Any, ctx: Any, days: list[date]) -> dict[date, tuple[A
             out[day] = (None, f"the version in force then did not parse ({carried.problem})")
         else:
             out[day] = (carried.inventory, None)
-    _LAST[:] = [history, ctx, out]
     return out
 
 
