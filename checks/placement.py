@@ -33,6 +33,8 @@ def judge(source: Location | None, source_code: str | None, target: Location | N
     base = _separate_region(source, source_code, target, target_code, accept_multi_region)
     if country is None:
         return base
+    if source is not None and source.single_country == country:  # the rules above already ask for that country
+        return Verdict(True, f"{base.reason}, the country policy.country names") if base.ok else base
     inside = in_country(target, target_code, country)
     if not base.ok:  # broken by the rules above, whatever the country rule says; its reason is still named
         return base if inside.ok else Verdict(False, f"{base.reason}; and {inside.reason}")
