@@ -151,11 +151,14 @@ def _before_first_change(classes: ClassDays, facts: Any, ctx: CheckContext, reso
     changes = [e for e in events if e.source == "change" and e.time <= known[0].time]
     if not changes:
         return classes
-    cutoff = changes[-1]
-    why = (f"its labels were changed on {cutoff.time:%Y-%m-%d %H:%M} UTC by an update logged without its body, and no "
-           "record before it shows them" if cutoff.value is None else
-           f"the first record of its labels is the change of {cutoff.time:%Y-%m-%d %H:%M} UTC, which says what it set, "
-           "not what was there before")
+    cutoff, unlogged = changes[-1], [e for e in changes if e.value is None]
+    if unlogged:
+        when = ", ".join(f"{e.time:%Y-%m-%d %H:%M} UTC" for e in unlogged)
+        why = (f"the update of its labels of {when} was logged without its body, and no record before "
+               f"{cutoff.time:%Y-%m-%d %H:%M} UTC shows them")
+    else:
+        why = (f"the first record of its labels is the change of {cutoff.time:%Y-%m-%d %H:%M} UTC, which says what it "
+               "set, not what was there before")
     stamps, by_day = ctx.period.day_stamps, dict(classes.by_day)
     for number, day in enumerate(ctx.period.days()):
         held = by_day.get(day)
