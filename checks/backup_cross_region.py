@@ -396,7 +396,9 @@ CHECK = Check(
     description="For each Cloud SQL primary, judges the configured backupConfiguration.location (instances.list) and the location "
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
-                "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
+                "compares its location with its source's. Each day is judged under the classification in force that day (data "
+                "map, label history) and that day's configuration; with policy.country set, backups must also lie in that "
+                "country. Stores of other types are listed as not yet verifiable.",
     needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores", "history", "final_snapshots",
            "config_changes", "inventory_days"),
     evaluate=evaluate,

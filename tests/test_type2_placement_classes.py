@@ -282,3 +282,34 @@ def test_policy_country_is_unset_by_default_and_a_bad_code_is_refused_naming_the
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "auditor.yaml")
     assert "policy.country" in str(err.value) and "'USA'" in str(err.value)
+
+
+# -- 92 daily lockers (make type2): the single run's label cases, each day read at 06:00 UTC ------------------------
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """One locker a day, Jul 1 .. Sep 30 at 06:00 UTC (skipped unless TYPE2_DAILY=full)."""
+    from testkit import daily_lockers
+
+    config = {"organization": "XR Ltd", "period": {"quarter": "2026-Q3"},
+              "gcp": {"projects": ["xr-prod", "xr-vault"], "credentials": "anonymous"}, "policy": POLICY}
+    return daily_lockers(scenario_setup(tmp_path_factory.mktemp("xr3-daily"), config, SINGLE))
+
+
+def test_daily_lockers_judge_each_day_under_the_label_each_read_shows(daily):
+    """By hand, from each day's 06:00 read: relabel-pg and tightened-pg as from the single run (Aug 12 read
+    restricted, resp. public, at 06:00 and changed at 09:00: both classes that day, unknown). unlogged-pg: each read
+    shows its labels, so the updates' missing bodies matter only between a read and the next: Jul 1 .. Aug 11
+    restricted (the reads around each day agree), broken; Aug 12 read restricted, Aug 13 public: unknown; Aug 13 ..
+    Sep 30 public, kept. Never more favourable than the single run's unknown days."""
+    found = _found(daily)
+    relabel, tightened, unlogged = found[RELABEL], found[TIGHTENED], found[UNLOGGED]
+    assert relabel["details"]["exception_days"] == days_between("2026-07-01", "2026-08-11")
+    assert relabel["details"]["unknown_days"] == ["2026-08-12"]
+    assert tightened["details"]["exception_days"] == days_between("2026-08-13", "2026-09-30")
+    assert _days(tightened, "2026-07-01", "2026-08-11") == {"kept"}
+    assert unlogged["status"] == "fail", unlogged["message"]
+    assert unlogged["details"]["exception_days"] == days_between("2026-07-01", "2026-08-11")
+    assert unlogged["details"]["unknown_days"] == ["2026-08-12"]
+    assert _days(unlogged, "2026-08-13", "2026-09-30") == {"kept"}
+    assert found[STEADY]["status"] == "pass"
