@@ -313,3 +313,44 @@ def test_daily_lockers_judge_each_day_under_the_label_each_read_shows(daily):
     assert unlogged["details"]["unknown_days"] == ["2026-08-12"]
     assert _days(unlogged, "2026-08-13", "2026-09-30") == {"kept"}
     assert found[STEADY]["status"] == "pass"
+
+
+def test_a_deleted_instance_is_judged_under_the_class_of_each_day_it_existed():
+    """crm-mysql (tests/test_deleted_instance.py: deleted Jul 6 12:00, period Jul 1..10), here in us-east1, so its
+    backups in us-east1 are in its own region. Two label updates logged with their body: public on Jul 3 09:00,
+    restricted on Jul 5 09:00; its FINAL backup's snapshot (Jul 6 11:54) reads restricted. By hand: Jul 1 .. Jul 3
+    unknown (the first record of its labels is the Jul 3 change, which says what it set, not what was there); Jul 4
+    public, kept (no separate region asked); Jul 5 public then restricted: kept under one, broken under the other,
+    unknown; Jul 6 restricted: broken; Jul 7 .. Jul 10 after the deletion: not applicable."""
+    from test_deleted_instance import AS_OF, DB, FINAL, PERIOD, days, read_final, window
+
+    from auditor.checks import backup_cross_region
+    from auditor.checks_api import CheckContext
+    from auditor.config import Config
+    from auditor.facts.build import assemble
+    from auditor.facts.model import ConfigChange, LogSpan
+
+    payload = {**FINAL, "instanceSettings": {**FINAL["instanceSettings"], "region": "us-east1"}}
+
+    def relabel(day, value):
+        return ConfigChange(DB, dt.datetime(2026, 7, day, 9, tzinfo=UTC), "cloudsql.instances.update",
+                            {"labels": (("data-classification", value),)}, "ops@example.com", f"log:l{day}",
+                            evidence=(f"e-l{day}",))
+
+    deletion = ConfigChange(DB, dt.datetime(2026, 7, 6, 12, tzinfo=UTC), "cloudsql.instances.delete", {}, "ops@example.com",
+                            "log:del", deleted=True, evidence=("e-del",))
+    items = {**read_final(payload), "sql_instances": [], "backup_runs": [], "backup_windows": [window(d) for d in range(1, 7)],
+             "log_coverage": [LogSpan("projects/p", dt.datetime(2026, 6, 30, tzinfo=UTC), AS_OF, "c-log")],
+             "config_changes": [relabel(3, "public"), relabel(5, "restricted"), deletion]}
+    facts = assemble(AS_OF, ["p"], items=items, answered=[
+        ("sqladmin", "instances.list", "projects/p"), ("sqladmin", "backupRuns.list", "projects/p"),
+        ("sqladmin", "Backups.list", "projects/p"), ("logging", "entries.list", "projects/p")])
+    config = Config.model_validate({"organization": "T", "period": {"start": "2026-07-01", "end": "2026-07-10"},
+                                    "gcp": {"projects": ["p"], "credentials": "anonymous"}, "policy": POLICY})
+    ctx = CheckContext(config=config, period=PERIOD, as_of=AS_OF)
+    (placement,) = [f for f in backup_cross_region.evaluate(facts, ctx) if f.resource == DB]
+    assert placement.status == "fail", placement.message
+    assert placement.details["days"] == {**days(1, 3, "unknown"), "2026-07-04": "kept", "2026-07-05": "unknown",
+                                         "2026-07-06": "broken", **days(7, 10, "not_applicable")}
+    assert "deleted on 2026-07-06 12:00 UTC" in placement.message
+    assert "the first record of its labels is the change of 2026-07-03 09:00 UTC" in placement.message
