@@ -287,13 +287,15 @@ def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: di
         return finding(FAIL, f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no "
                              "backup plan association names it, so no backup is kept anywhere.")
     source = lookup(instance.region)
-    problems, notes = [], []
+    problems, notes, doubts = [], [], []  # doubts: where policy.country cannot be established (never kept)
     for location in landed:
         verdict = judge(source, instance.region, lookup(location), location, accept, country)
-        (notes if verdict.ok else problems).append(f"Backup and DR vault and backups: {verdict.reason}")
+        (notes if verdict.ok else problems if verdict.known else doubts).append(f"Backup and DR vault and backups: {verdict.reason}")
     head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + ".")
+    if doubts:
+        return finding(INCONCLUSIVE, f"{head} " + "; ".join(doubts) + ".")
     if not isinstance(backups, Known) or not landed:
         why = backups.describe() if not isinstance(backups, Known) else "no vault or backup was read"
         return finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: {why}.")
