@@ -338,7 +338,9 @@ class Clause(_Strict):
 
 
 class PolicyConfig(_Strict):
-    country: str = "US"
+    # "a separate region in the same country": when set (an ISO 3166 code such as US), backups must also lie in this
+    # country (checks.placement); unset, the source's own country is the one required
+    country: str | None = None
     accept_multi_region: bool = False
     classification_label: str = "data-classification"
     # controls whose population the company declares empty (no GitHub, say): with nothing in scope they
@@ -357,6 +359,15 @@ class PolicyConfig(_Strict):
     @classmethod
     def _durations(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value.strip()):
+            raise ValueError(f"{value!r} is not a two-letter ISO 3166 country code (US, DE, JP...)")
+        return value.strip().upper()
 
     @field_validator("empty_populations")
     @classmethod

@@ -13,7 +13,13 @@ their own day's values (a day that required no separate region is kept where its
 a bucket's days likewise from its creation (its location never changes), and a route judged by
 stretch (Backup and DR, Cloud SQL's default multi-region) by where each stretch's backups landed;
 the change is named (key, values, first day, locker), and a day whose configuration lacks the data's
-classification is unknown. `policy.country` is not read: the source's own country is the one required.
+classification is unknown.
+
+The classification is the one in force each day (checks.cross_region_days, checks.class_days): each day is
+judged under the class(es) it held, a day of unknown class is unknown with the reason, and the message and
+`details.classifications` say the classes when they changed. `policy.country`, when set, is a further rule
+(checks.placement): each day's backups must lie in that country; a location whose country the table does not
+give is unknown for it, never kept.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from auditor.checks import days as daily
 from auditor.unverified import incomplete_data
 from auditor.checks.common import evaluate_scope, unverified
+from auditor.checks.cross_region_days import DayThresholds, thresholds_each_day
 from auditor.checks.placement import judge
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.discovery import Store
@@ -40,31 +47,6 @@ def _required(ctx: CheckContext, labels: dict[str, str], resource: str) -> tuple
     return name, True if policy is None else policy.cross_region
 
 
-def _thresholds(classification: str | None, ctx: CheckContext):
-    """config -> (cross_region required, accept_multi_region) that configuration sets for the data; required is None
-    when it lacks a classification some stored configuration names (those days are unknown). Unclassified data, or a
-    classification no configuration names, must be kept cross-region, as before days had their own configuration."""
-    configs = [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]
-    named = classification is not None and any(classification in c.policy.classifications for c in configs)
-
-    def resolve(config: Any) -> tuple[bool | None, bool]:
-        accept = config.policy.accept_multi_region
-        if not named:
-            return (True, accept)
-        policy = config.policy.classifications.get(classification)
-        return (None if policy is None else policy.cross_region, accept)
-
-    return resolve
-
-
-def _named(changes: list, classification: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """The sentences and `details.thresholds` entries of the thresholds that changed during the period."""
-    return daily.thresholds_changed(
-        changes, [(f"policy.classifications.{classification}.cross_region", lambda v: str(v).lower(), bool),
-                  ("policy.accept_multi_region", lambda v: str(v).lower(), bool)],
-        missing=f"classification {classification!r} (policy.classifications.{classification})")
-
-
 def _absent_days(segments: list) -> list:
     return [day for days, value, _ in segments if value[0] is None for day in days]
 
@@ -72,12 +54,13 @@ def _absent_days(segments: list) -> list:
 def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Finding:
     name = instance.display
     classification, required = _required(ctx, instance.labels, instance.resource)
-    accept = ctx.config.policy.accept_multi_region
-    # thr: the thresholds of each day's stored configuration; one configuration over the period is judged as before
-    resolve = _thresholds(classification, ctx)
-    segments = daily.config_segments(ctx, resolve)
-    varied = len({value for _, value, _ in segments}) > 1
-    note, thresholds = _named([(days[0], value, locker) for days, value, locker in segments], classification) if varied else ("", [])
+    accept, country = ctx.config.policy.accept_multi_region, ctx.config.policy.country
+    # thr, xr3: the thresholds of each day's stored configuration, for the class held that day; one configuration
+    # and one class over the period are judged as before
+    plan = thresholds_each_day(facts, ctx, instance.resource, instance.labels)
+    segments = plan.segments
+    varied = plan.varied
+    note = plan.note
     (setting,) = facts.protection.of(instance.resource).protections  # the protection model: configured target
     configured = setting.target_location
     effective = configured or nearest_multi_region(instance.region)
@@ -87,10 +70,11 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     observed = {"region": instance.region, "configured_location": configured, "effective_configured_location": effective,
                 "run_locations": landed, "retained_runs": len(runs) if isinstance(backups, Known) else None,
                 "accept_multi_region": accept}
-    expected = {"separate_region": True, "same_country": lookup(instance.region).single_country if lookup(instance.region) else None}
+    expected = {"separate_region": True, "same_country": lookup(instance.region).single_country if lookup(instance.region) else None,
+                **({"country": country} if country else {})}
     evidence = list(instance.evidence) + [e for r in runs for e in r.evidence]
 
-    day_details: dict[str, Any] = {"thresholds": thresholds} if thresholds else {}  # and the day states (below)
+    day_details: dict[str, Any] = plan.details()  # and the day states (below)
 
     def finding(status: str, message: str) -> Finding:
         # where the primary and its backups live, for the pack's regions view
@@ -107,50 +91,58 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     if instance.backup_tier == "ENHANCED":
         if varied:
             return _backupdr_by_config(instance, facts.backupdr.of(instance.resource), backups, finding, observed, evidence,
-                                       segments, ctx)
-        return _backupdr_rule(instance, facts.backupdr.of(instance.resource), backups, finding, observed, evidence, accept)
+                                       plan, ctx)
+        return _backupdr_rule(instance, facts.backupdr.of(instance.resource), backups, finding, observed, evidence, accept,
+                              country)
     source = lookup(instance.region)
     unset_note = "" if configured else (f" No backup location is configured, so Cloud SQL uses the nearest multi-region "
                                         f"({(effective or 'unknown').upper()}).")
-    problems, notes = [], []
-    config_verdict = judge(source, instance.region, lookup(effective), effective, accept)
-    (notes if config_verdict.ok else problems).append(f"configured: {config_verdict.reason}")
+    problems, notes, doubts = [], [], []  # doubts: what policy.country cannot be established for (never kept)
+    config_verdict = judge(source, instance.region, lookup(effective), effective, accept, country)
+    (notes if config_verdict.ok else problems if config_verdict.known else doubts).append(f"configured: {config_verdict.reason}")
     for location in landed:
-        verdict = judge(source, instance.region, lookup(location), location, accept)
-        (notes if verdict.ok else problems).append(f"retained backups: {verdict.reason}")
+        verdict = judge(source, instance.region, lookup(location), location, accept, country)
+        (notes if verdict.ok else problems if verdict.known else doubts).append(f"retained backups: {verdict.reason}")
     contradicting = [loc for loc in landed if loc != effective]
     if contradicting:
         problems.append(f"the configuration says {effective or 'nothing'} but retained backups landed in "
                         f"{', '.join(contradicting)}")
     if not required:  # the newest configuration asks for no separate region: the last read breaks nothing now
-        problems = []
+        problems, doubts = [], []
     head = f"{name} (primary in {instance.region}):"
     if varied and configured:
-        states, _ = daily.by_config(ctx, resolve, lambda value: _states_in_force(value, instance, source, runs, facts, ctx))
+        states_for = (lambda value: _states_in_force(value, instance, source, runs, facts, ctx))
+        if plan.classes is not None:  # each day under each class it held (class_days.judge)
+            states, _ = daily.by_config(ctx, plan.resolve, states_for, plan.classes)
+        else:
+            states, _ = daily.by_config(ctx, plan.resolve, states_for)
     elif varied:  # no configured location (Cloud SQL's default multi-region): each stretch's landed backups
+        plan.settle(lambda days, value: not _segment_problems([(days, value, None)], instance.region, source,
+                                                              lambda held: _landed_on(runs, held, ctx)))
+        segments = plan.segments
         problems += _segment_problems(segments, instance.region, source, lambda days: _landed_on(runs, days, ctx))
         states = {day: "unknown" for day in _absent_days(segments)}
         # an unset location leaves no value in the history (None is also "unknown" there): a stretch whose thresholds
         # refuse the default multi-region as read cannot be shown to have had it, nor another location: unknown
         refused = [day for days, value, _ in segments if value[0]
-                   and not judge(source, instance.region, lookup(effective), effective, value[1]).ok for day in days]
+                   and not _verdict(source, instance.region, effective, value).ok for day in days]
         states.update({day: "unknown" for day in refused})
     else:
-        states = _day_states(instance, source, accept, runs, facts, ctx) if configured else {}
+        states = _day_states(instance, source, (None, accept, country), runs, facts, ctx) if configured else {}
     broken, unknown = daily.exception_days(states)
-    absent = set(_absent_days(segments))
-    if unknown and absent and set(unknown) <= absent:  # a dropped classification, not the history, leaves them unknown
-        why = (f"the configuration in force on them has no classification {classification!r} "
-               f"(policy.classifications.{classification}), so no requirement applied")
+    by_class = [day for day in unknown if day in plan.reasons]  # no requirement value: the class or configuration
+    others = [day for day in unknown if day not in plan.reasons]
+    if unknown and not others:  # a dropped or unknown classification, not the history, leaves them unknown
+        why = plan.why(unknown)
     elif varied and not configured and unknown:
         why = (f"no backup location is configured as read, and the thresholds in force on those days refuse Cloud SQL's "
                f"default ({(effective or 'unknown').upper()}), but an unset location leaves no value in the history, so "
                "where backups were configured to go then is unknown"
-               + (f"; and on {daily.day_ranges(sorted(absent))} the configuration has no classification {classification!r}"
-                  if absent else ""))
+               + (f"; and on {daily.day_ranges(by_class)}, {plan.why(by_class)}" if by_class else ""))
     else:
         why = daily.why_unknown(facts.history, instance.resource, ctx.period, ctx.as_of) if unknown else ""
-    verb = "judged" if unknown and absent and set(unknown) <= absent else "established"
+        why += f"; and on {daily.day_ranges(by_class)}, {plan.why(by_class)}" if by_class else ""
+    verb = "judged" if unknown and not others else "established"
     if states:
         isos = ctx.period.day_isos
         day_details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
@@ -164,6 +156,9 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                              + unset_note)
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + "." + unset_note)
+    if doubts:
+        day_details["unverified"] = [incomplete_data("; ".join(doubts))]
+        return finding(INCONCLUSIVE, f"{head} " + "; ".join(doubts) + "." + unset_note)
     if unknown:
         # what could not be verified, without page ids (they differ between runs of the same facts)
         day_details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
@@ -181,17 +176,30 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
                          f"{', '.join(landed)}." + unset_note)
 
 
-def _day_states(instance: SqlInstance, source: Any, accept: bool, runs: list[Any], facts: Any, ctx: CheckContext) -> dict:
+def _verdict(source: Any, region: str | None, location: Any, value: tuple) -> Any:
+    """A location judged against one day's (cross_region, accept_multi_region, country) (checks.placement)."""
+    return judge(source, region, lookup(location), location, value[1], value[2])
+
+
+def _day_states(instance: SqlInstance, source: Any, value: tuple, runs: list[Any], facts: Any, ctx: CheckContext) -> dict:
     """Each day: was the configured backup location acceptable throughout (its timeline: auditor.facts.history),
-    and did each retained backup of that day land in an acceptable place?"""
+    and did each retained backup of that day land in an acceptable place? A location whose country policy.country
+    cannot be established for (Verdict.known false) leaves its days unknown, never kept."""
     def fails(location: Any) -> bool:
-        return not judge(source, instance.region, lookup(location), location, accept).ok
+        verdict = _verdict(source, instance.region, location, value)
+        return not verdict.ok and verdict.known
+
+    def uncertain(location: Any) -> bool:
+        return not _verdict(source, instance.region, location, value).known
 
     configured = facts.history.day_states(instance.resource, "backup_location", ctx.period, ctx.as_of, weak=fails)
+    doubtful = facts.history.day_states(instance.resource, "backup_location", ctx.period, ctx.as_of, weak=uncertain)
+    configured = daily.combine([configured, {d: "unknown" for d, s in doubtful.items() if s == "broken"}])
     landed: dict = {}
     for run, day in zip(runs, ctx.period.days_of([r.time for r in runs])):
         if run.state == "succeeded" and run.location and day in configured:
-            landed[day] = "broken" if fails(run.location) or landed.get(day) == "broken" else "kept"
+            state = "broken" if fails(run.location) else "unknown" if uncertain(run.location) else "kept"
+            landed[day] = daily.combine([{day: landed[day]}, {day: state}])[day] if day in landed else state
     return daily.combine([configured, landed])
 
 
@@ -202,7 +210,7 @@ def _states_in_force(value: tuple[bool | None, bool], instance: SqlInstance, sou
                      ctx: CheckContext) -> dict:
     """The days judged against one configuration's (cross_region, accept_multi_region). Not required: a day whose
     placement is known is kept whatever it was; absent (None): every day it existed is unknown."""
-    base = _day_states(instance, source, value[1], runs, facts, ctx)
+    base = _day_states(instance, source, value, runs, facts, ctx)
     if value[0] is None:
         return {day: state if state in _OUTSIDE else "unknown" for day, state in base.items()}
     if not value[0]:
@@ -228,15 +236,15 @@ def _segment_problems(segments: list, region: str | None, source: Any, locations
         if not value[0]:  # not required, or absent (its days are unknown: _absent_days)
             continue
         for location, held in locations_for(days).items():
-            verdict = judge(source, region, lookup(location), location, value[1])
+            verdict = _verdict(source, region, location, value)
             if not verdict.ok:
                 out.append(f"the backups of {daily.day_ranges(held)} (under the thresholds in force "
                            f"{daily.day_ranges(days)}): {verdict.reason}")
     return list(dict.fromkeys(out))
 
 
-def _backupdr_by_config(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list, segments: list,
-                        ctx: CheckContext) -> Finding:
+def _backupdr_by_config(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list,
+                        plan: DayThresholds, ctx: CheckContext) -> Finding:
     """ENHANCED, with thresholds that changed during the period: the vault (its location never changes) and the
     Backup and DR backups of each stretch of days, against the thresholds in force on it."""
     copies = list(backups.items) if isinstance(backups, Known) else []
@@ -248,15 +256,19 @@ def _backupdr_by_config(instance: SqlInstance, detail, backups, finding, observe
         return finding(FAIL, f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no "
                              "backup plan association names it, so no backup is kept anywhere.")
     # the vault keeps every backup of the stretch (its location never changes); each copy also says where it is
-    problems = _segment_problems(segments, instance.region, lookup(instance.region),
-                                 lambda days: {**{v: days for v in sorted(vaults)}, **_landed_on(copies, days, ctx)})
+    def held(days: list) -> dict:
+        return {**{v: days for v in sorted(vaults)}, **_landed_on(copies, days, ctx)}
+
+    plan.settle(lambda days, value: not _segment_problems([(days, value, None)], instance.region, lookup(instance.region), held))
+    segments = plan.segments
+    problems = _segment_problems(segments, instance.region, lookup(instance.region), held)
     absent = _absent_days(segments)
     head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + ".")
     if absent:
-        return finding(INCONCLUSIVE, f"{head} the configuration in force on {daily.day_ranges(absent)} has no classification "
-                                     "the data carries, so no requirement applied on those days.")
+        return finding(INCONCLUSIVE, f"{head} no requirement could be named on {daily.day_ranges(absent)}: "
+                                     f"{plan.why(absent)}.")
     if not isinstance(backups, Known) or not landed:
         why = backups.describe() if not isinstance(backups, Known) else "no vault or backup was read"
         return finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: {why}.")
@@ -264,7 +276,8 @@ def _backupdr_by_config(instance: SqlInstance, detail, backups, finding, observe
                          f"of days ({len(copies)} backups in {', '.join(v.name for v in detail.vaults)}).")
 
 
-def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list, accept: bool) -> Finding:
+def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: dict, evidence: list, accept: bool,
+                   country: str | None = None) -> Finding:
     """ENHANCED: the backups live in the Backup and DR vault; its location (from its name) and each backup's are judged."""
     copies = list(backups.items) if isinstance(backups, Known) else []
     evidence += [e for e in detail.evidence if e not in evidence]
@@ -274,13 +287,15 @@ def _backupdr_rule(instance: SqlInstance, detail, backups, finding, observed: di
         return finding(FAIL, f"{instance.display}: its backups are managed by Backup and DR (backupTier ENHANCED), but no "
                              "backup plan association names it, so no backup is kept anywhere.")
     source = lookup(instance.region)
-    problems, notes = [], []
+    problems, notes, doubts = [], [], []  # doubts: where policy.country cannot be established (never kept)
     for location in landed:
-        verdict = judge(source, instance.region, lookup(location), location, accept)
-        (notes if verdict.ok else problems).append(f"Backup and DR vault and backups: {verdict.reason}")
+        verdict = judge(source, instance.region, lookup(location), location, accept, country)
+        (notes if verdict.ok else problems if verdict.known else doubts).append(f"Backup and DR vault and backups: {verdict.reason}")
     head = f"{instance.display} (primary in {instance.region}, backups in Backup and DR):"
     if problems:
         return finding(FAIL, f"{head} " + "; ".join(problems) + ".")
+    if doubts:
+        return finding(INCONCLUSIVE, f"{head} " + "; ".join(doubts) + ".")
     if not isinstance(backups, Known) or not landed:
         why = backups.describe() if not isinstance(backups, Known) else "no vault or backup was read"
         return finding(INCONCLUSIVE, f"{head} where its backups are kept could not be verified: {why}.")
@@ -291,40 +306,54 @@ def bucket_rule(bucket: Bucket, source: str, store: Store | None, instance: SqlI
                 ctx: CheckContext) -> Finding:
     labels = store.labels if store else {}
     classification, required = _required(ctx, labels, source)
+    plan = thresholds_each_day(facts, ctx, source, labels)  # xr3: the source's class and thresholds each day
+    country = ctx.config.policy.country
     source_location = instance.region if instance else (store.location if store else None)
     target = lookup(bucket.location, bucket.data_locations or None)
     observed = {"bucket_location": bucket.location, "location_type": bucket.location_type,
                 "data_locations": list(bucket.data_locations), "source": source, "source_location": source_location}
     rule = f"backup-of:{source.rsplit('/', 1)[-1]}"
     evidence = list(bucket.evidence) + (list(store.evidence) if store else [])
-    segments = daily.config_segments(ctx, _thresholds(classification, ctx))
-    varied = len({value for _, value, _ in segments}) > 1 and any(value[0] is not False for _, value, _ in segments)
+    segments = plan.segments
+    varied = plan.varied and any(value[0] is not False for _, value, _ in segments)
     if not required and not varied:
         return Finding(ID, bucket.resource, rule, NOT_APPLICABLE, f"Bucket {bucket.name} backs up {source}, whose classification "
                        f"({classification}) does not require cross-region backups.", observed=observed, evidence=evidence)
     if source_location is None:
         return Finding(ID, bucket.resource, rule, INCONCLUSIVE, f"Bucket {bucket.name} holds backups of {source}, but the "
                        "source's location could not be read, so the two cannot be compared.", observed=observed, evidence=evidence)
-    verdict = judge(lookup(source_location), source_location, target, bucket.location, ctx.config.policy.accept_multi_region)
+    verdict = judge(lookup(source_location), source_location, target, bucket.location, ctx.config.policy.accept_multi_region,
+                    country)
     message = f"Bucket {bucket.name} holds backups of {source.rsplit('/', 1)[-1]} (in {source_location}): {verdict.reason}."
     details = {"classification": classification, "primary_location": source_location,
-               "backup_locations": [bucket.location] if bucket.location else []}
-    status = PASS if verdict.ok else FAIL
-    if len({value for _, value, _ in segments}) > 1:  # thr: each day against the thresholds of its own configuration
-        status, words = _bucket_days(bucket, source_location, target, segments, classification, details, ctx)
+               "backup_locations": [bucket.location] if bucket.location else [], **plan.details()}
+    status = PASS if verdict.ok else FAIL if verdict.known else INCONCLUSIVE
+    if status == INCONCLUSIVE:
+        details["unverified"] = [incomplete_data(verdict.reason)]
+    if plan.varied:  # thr, xr3: each day against the thresholds of its own configuration and class
+        status, words = _bucket_days(bucket, source_location, target, plan, details, ctx)
         message += words
-    return Finding(ID, bucket.resource, rule, status, message, observed=observed, expected={"separate_region": True},
+    elif plan.note:
+        message += f" {plan.note}"
+    return Finding(ID, bucket.resource, rule, status, message, observed=observed,
+                   expected={"separate_region": True, **({"country": country} if country else {})},
                    details=details, evidence=evidence)
 
 
-def _bucket_days(bucket: Bucket, source_location: str, target: Any, segments: list, classification: str | None,
-                 details: dict, ctx: CheckContext) -> tuple[str, str]:
+def _bucket_days(bucket: Bucket, source_location: str, target: Any, plan: DayThresholds, details: dict,
+                 ctx: CheckContext) -> tuple[str, str]:
     """A bucket's location never changes once it is created, so each day from its creation is judged against the
-    thresholds of that day's configuration: (status, the words added to the message); `details` gets the days."""
+    thresholds of that day's configuration and class: (status, the words added to the message); `details` gets the
+    days. A day whose classes ask different things is kept only when the bucket passes the stricter (plan.settle)."""
     created = ctx.period.day_of(bucket.create_time) if bucket.create_time else None
     last_due = ctx.period.day_of(ctx.as_of)
-    states = {}
-    for days, value, _ in segments:
+
+    def verdict(value: tuple) -> Any:
+        return judge(lookup(source_location), source_location, target, bucket.location, value[1], value[2])
+
+    plan.settle(lambda days, value: verdict(value).ok)
+    states, doubts = {}, []  # doubts: why policy.country cannot be established for the bucket's location
+    for days, value, _ in plan.segments:
         for day in days:
             if day > last_due:
                 states[day] = "not_due"
@@ -335,19 +364,21 @@ def _bucket_days(bucket: Bucket, source_location: str, target: Any, segments: li
             elif not value[0]:
                 states[day] = "kept"
             else:
-                ok = judge(lookup(source_location), source_location, target, bucket.location, value[1]).ok
-                states[day] = "kept" if ok else "broken"
+                found = verdict(value)
+                states[day] = "kept" if found.ok else "broken" if found.known else "unknown"
+                doubts += [] if found.known or found.reason in doubts else [found.reason]
     broken, unknown = daily.exception_days(states)
     isos = ctx.period.day_isos
-    note, thresholds = _named([(days[0], value, locker) for days, value, locker in segments], classification)
+    note, thresholds = plan.note, plan.thresholds
     details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
                    unknown_days=[isos[d] for d in unknown], thresholds=thresholds)
     words = ""
     if broken:
         words += f" Against the thresholds in force each day, that fails on {len(broken)} days: {daily.day_ranges(broken)}."
     if unknown:
-        why = ("the bucket's creation time was not read" if created is None else
-               f"the configuration in force on them has no classification {classification!r}")
+        named = [day for day in unknown if day in plan.reasons]
+        why = "; ".join(w for w in ["the bucket's creation time was not read" if created is None else "",
+                                    f"on {daily.day_ranges(named)}, {plan.why(named)}" if named else "", *doubts] if w)
         words += f" {len(unknown)} days are unknown ({daily.day_ranges(unknown)}): {why}."
         details["unverified"] = [incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
     status = FAIL if broken else INCONCLUSIVE if unknown else PASS if "kept" in states.values() else NOT_APPLICABLE
@@ -367,8 +398,10 @@ CHECK = Check(
     description="For each Cloud SQL primary, judges the configured backupConfiguration.location (instances.list) and the location "
                 "of every retained backup run (backupRuns.list) against the instance's region, using the packaged table of "
                 "regions, dual-regions and multi-regions and their countries; for each declared backup bucket (buckets.list) "
-                "compares its location with its source's. Stores of other types are listed as not yet verifiable.",
+                "compares its location with its source's. Each day is judged under the classification in force that day (data "
+                "map, label history) and that day's configuration; with policy.country set, backups must also lie in that "
+                "country. Stores of other types are listed as not yet verifiable.",
     needs=("sql_instances", "buckets", "protection", "backup_copies", "backupdr", "stores", "history", "final_snapshots",
-           "config_changes"),
+           "config_changes", "inventory_days"),
     evaluate=evaluate,
 )
