@@ -16,8 +16,7 @@ day (checks.class_days): the map in force, the label's timeline, the day's defau
 A classification no stored configuration names (an invalid label, say) must be kept cross-region, as before.
 
 A label change says what it set, not what was there: when the first thing known of a store's labels is such a
-change, the days before it (and the day it happened) have no known label, and are unknown here
-(`_before_first_change`; checks.class_days carries the change's value back over them).
+change, the days before it (and the day it happened) have no known label, and are unknown (checks.class_days).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from datetime import date
 from typing import Any, Callable
 
 from auditor.checks import days as daily
-from auditor.checks.class_days import ClassDays, DayClass, class_days
+from auditor.checks.class_days import ClassDays, class_days
 from auditor.checks_api import CheckContext
 
 Value = tuple[Any, bool, Any]  # (cross_region: True | False | None (no requirement known), accept_multi_region, country)
@@ -94,7 +93,7 @@ class DayThresholds:
 def thresholds_each_day(facts: Any, ctx: CheckContext, resource: str, labels: dict[str, str]) -> DayThresholds:
     """The store's thresholds on each day (module docstring)."""
     classification, _ = ctx.classification_of(labels, resource=resource)
-    classes: ClassDays | None = _before_first_change(class_days(facts, ctx, resource, labels), facts, ctx, resource)
+    classes: ClassDays | None = class_days(facts, ctx, resource, labels)
     if not classes.changed or not any(c.names for c in classes.by_day.values()):
         classes = None
     configs = [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]
@@ -133,38 +132,6 @@ def thresholds_each_day(facts: Any, ctx: CheckContext, resource: str, labels: di
                                      f"(policy.classifications.{absent}), so no requirement applied")
     plan.note, plan.thresholds = _named(plan, ctx)
     return plan
-
-
-def _before_first_change(classes: ClassDays, facts: Any, ctx: CheckContext, resource: str) -> ClassDays:
-    """Days whose label class could only come from a record later than a change of the labels: unknown, with the
-    reason. When the first record that shows the labels is a change (it says what it set, not what was there), or a
-    read after changes (an update logged without its body sets unknown labels), nothing shows the labels before the
-    last of those changes; checks.class_days carries the later record back over them."""
-    try:
-        timeline = facts.inventory_days.labels(resource)
-    except AttributeError:
-        return classes
-    events = sorted(timeline.events if timeline is not None else (), key=lambda e: e.time)
-    known = [e for e in events if e.value is not None]
-    if not known:
-        return classes
-    changes = [e for e in events if e.source == "change" and e.time <= known[0].time]
-    if not changes:
-        return classes
-    cutoff, unlogged = changes[-1], [e for e in changes if e.value is None]
-    if unlogged:
-        when = ", ".join(f"{e.time:%Y-%m-%d %H:%M} UTC" for e in unlogged)
-        why = (f"the update of its labels of {when} was logged without its body, and no record before "
-               f"{cutoff.time:%Y-%m-%d %H:%M} UTC shows them")
-    else:
-        why = (f"the first record of its labels is the change of {cutoff.time:%Y-%m-%d %H:%M} UTC, which says what it "
-               "set, not what was there before")
-    stamps, by_day = ctx.period.day_stamps, dict(classes.by_day)
-    for number, day in enumerate(ctx.period.days()):
-        held = by_day.get(day)
-        if stamps[number] < cutoff.time.timestamp() and held is not None and held.basis in ("label", "carried-label"):
-            by_day[day] = DayClass((), "unknown", why)
-    return ClassDays(by_day, classes.newest)
 
 
 def _named(plan: DayThresholds, ctx: CheckContext) -> tuple[str, list[dict[str, Any]]]:
