@@ -13,7 +13,9 @@ invb-prod has three buckets, each labelled data-classification=internal, created
 - keep-bkt: declared internal, never deleted;
 - gone-bkt: declared internal, deleted Aug 20 12:00; removed from the map on Sep 5 10:00 (after the Sep 1 locker
   found it gone);
-- never-bkt: never declared, deleted Aug 20 12:00.
+- never-bkt: never declared, deleted Aug 20 12:00;
+- and a Spanner instance, gone-span (a store only the asset search lists), declared internal, deleted Aug 20 12:00 and
+  removed from the map on Sep 5 like gone-bkt.
 
 The data map lives in git: committed Jun 15 (keep-bkt, gone-bkt) and Sep 5 10:00 (keep-bkt only), so the map in
 force is known on every day: the first version Jul 1 .. Sep 4, the second Sep 5 .. Sep 30.
@@ -24,6 +26,7 @@ began before the listing) it may have existed; from Sep 2 it did not.
 - completeness, gone-bkt: in the map on every day it may have existed: kept Jul 1 .. Sep 1, not applicable Sep 2 ..
   Sep 30: pass (before inv3: broken Sep 5 .. Sep 30 against the second map: a false fail).
 - completeness, never-bkt: broken Jul 1 .. Aug 12, unknown Aug 13 .. Sep 1, not applicable Sep 2 .. Sep 30: fail.
+- completeness, gone-span: as gone-bkt (its only source, the project's asset search, no longer lists it on Sep 1).
 - classification, gone-bkt: not applicable Sep 2 .. Sep 30, and Aug 12 .. Sep 1 unknown (the label timeline leaves
   the last sighting's day unknown too: it may have been gone for most of it).
 
@@ -32,6 +35,8 @@ bucket listing that had shown them was next read in full on Sep 30 06:00, so the
 Sep 30 unknown (Sep 30 began before that listing), no day not applicable.
 - completeness, gone-bkt: kept Jul 1 .. Sep 4 (the first map lists it), unknown Sep 5 .. Sep 30: inconclusive, never a pass.
 - completeness, never-bkt: broken Jul 1 .. Aug 12, unknown Aug 13 .. Sep 30: fail.
+- completeness, gone-span: unchanged from the complete run (no bucket listing ever showed it): kept Jul 1 .. Sep 1,
+  not applicable Sep 2 .. Sep 30.
 
 A single run (the Aug 12 locker alone, one listing of each): nothing ends a lifetime; every bucket is judged alive
 up to the evidence date, the days after it not due.
@@ -58,6 +63,7 @@ from auditor.simulator.scenario import parse_scenario
 
 UTC = dt.timezone.utc
 KEEP, GONE, NEVER = (f"//storage.googleapis.com/{n}" for n in ("keep-bkt", "gone-bkt", "never-bkt"))
+SPAN = "//spanner.googleapis.com/projects/invb-prod/instances/gone-span"
 LOCKER_DAYS = (dt.date(2026, 8, 12), dt.date(2026, 9, 1), dt.date(2026, 9, 30))
 LABELS = {"data-classification": "internal"}
 
@@ -73,10 +79,13 @@ SCENARIO = {
     "name": "inventory-bucket-gone", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
     "organization": {"id": "997", "display_name": "buckets.example"},
     "projects": [{"id": "invb-prod", "number": "447", "buckets": [
-        _bucket("keep-bkt"), _bucket("gone-bkt", "2026-08-20T12:00:00Z"), _bucket("never-bkt", "2026-08-20T12:00:00Z")]}],
+        _bucket("keep-bkt"), _bucket("gone-bkt", "2026-08-20T12:00:00Z"), _bucket("never-bkt", "2026-08-20T12:00:00Z")],
+        "other_stores": [{"asset_type": "spanner.googleapis.com/Instance", "name": SPAN, "location": "us-east1",
+                          "labels": LABELS, "delete_time": "2026-08-20T12:00:00Z"}]}],
 }
 ENTRY = {"owner": "team", "backup": "none", "classification": "internal"}
-MAP_BEFORE = {"reviewed": "2026-06-01", "stores": [{"resource": KEEP, **ENTRY}, {"resource": GONE, **ENTRY}]}
+MAP_BEFORE = {"reviewed": "2026-06-01", "stores": [{"resource": KEEP, **ENTRY}, {"resource": GONE, **ENTRY},
+                                                   {"resource": SPAN, **ENTRY}]}
 MAP_AFTER = {"reviewed": "2026-06-01", "stores": [{"resource": KEEP, **ENTRY}]}
 
 
@@ -159,13 +168,14 @@ def _state_days(finding, state):
 
 def test_a_bucket_no_longer_listed_is_judged_for_the_days_it_may_have_existed(complete):
     declared = _found(complete, "inventory-completeness", "declared")
-    gone = declared[GONE]
-    assert gone["status"] == "pass", gone["message"]
-    assert _state_days(gone, "kept") == days_between("2026-07-01", "2026-09-01")
-    assert _state_days(gone, "not_applicable") == days_between("2026-09-02", "2026-09-30")
-    assert "last seen on 2026-08-12 06:00 UTC and no longer listed on 2026-09-01 06:00 UTC" in gone["message"]
-    assert "not in its population" in gone["message"]
-    assert GONE not in _found(complete, "inventory-completeness", "exists")  # removed after its deletion: correct
+    for resource in (GONE, SPAN):
+        gone = declared[resource]
+        assert gone["status"] == "pass", gone["message"]
+        assert _state_days(gone, "kept") == days_between("2026-07-01", "2026-09-01"), resource
+        assert _state_days(gone, "not_applicable") == days_between("2026-09-02", "2026-09-30"), resource
+        assert "last seen on 2026-08-12 06:00 UTC and no longer listed on 2026-09-01 06:00 UTC" in gone["message"]
+        assert "not in its population" in gone["message"]
+        assert resource not in _found(complete, "inventory-completeness", "exists")  # removed after its deletion: correct
     keep = declared[KEEP]
     assert keep["status"] == "pass" and _state_days(keep, "kept") == days_between("2026-07-01", "2026-09-30")
 
@@ -205,6 +215,8 @@ def test_a_denied_listing_proves_nothing_the_days_stay_unknown_never_not_applica
     assert never["status"] == "fail", never["message"]
     assert never["details"]["exception_days"] == days_between("2026-07-01", "2026-08-12")
     assert never["details"]["unknown_days"] == days_between("2026-08-13", "2026-09-30")
+    span = declared[SPAN]  # the asset search that listed it answered in full on Sep 1: the denied bucket listing is no source of it
+    assert span["status"] == "pass" and _state_days(span, "not_applicable") == days_between("2026-09-02", "2026-09-30")
     classified = _found(denied, "inventory-classification", "classified")
     for finding in (gone, never, classified[GONE], classified[NEVER]):
         assert not _state_days(finding, "not_applicable"), finding["message"]
@@ -216,7 +228,7 @@ def test_a_single_run_ends_no_lifetime(single):
     applicable, and no message says a bucket went."""
     for control, rule in (("inventory-completeness", "declared"), ("inventory-classification", "classified")):
         found = _found(single, control, rule)
-        assert set(found) == {KEEP, GONE, NEVER}, control
+        assert set(found) == {KEEP, GONE, NEVER, SPAN}, control
         for finding in found.values():
             assert not _state_days(finding, "not_applicable"), (control, finding["message"])
             assert _state_days(finding, "not_due") == days_between("2026-08-13", "2026-09-30")
