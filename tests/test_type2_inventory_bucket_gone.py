@@ -1,4 +1,5 @@
-"""A bucket a later complete listing no longer shows, in the inventory controls (issue 13, inv3).
+"""A bucket a later complete listing no longer shows, in the inventory controls (issue 13, inv3; the 92-locker form
+under `make type2`).
 
 Cloud Storage's buckets.list records no time of absence and the facts read no storage.buckets.delete entry, so a bucket
 an earlier locker listed and a later one does not had a lifetime with no end: the days after its deletion were judged
@@ -278,3 +279,35 @@ def test_no_complete_listing_of_the_scope_and_type_ends_nothing():
                 StoreListing(SEARCH, "projects/p", _at(10), ("sqladmin.googleapis.com/Instance",))]
     lives = listing_lifetimes(seen, listings)
     assert all(gone is None for _alive, gone in lives.values()), lives
+
+
+# --- 92 daily lockers (make type2) --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """One locker a day at 06:00 UTC, Jul 1 .. Sep 30 (about a minute: `make type2`)."""
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take about a minute; run with `make type2` (TYPE2_DAILY=full)")
+    _needs_git()
+    days = [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)]
+    return _collect(tmp_path_factory.mktemp("bucket-gone-daily"), days)
+
+
+def test_daily_lockers_end_a_lifetime_at_the_first_listing_after_the_deletion(daily):
+    """Deleted Aug 20 12:00: last seen by the Aug 20 06:00 locker, no longer listed by the Aug 21 06:00 one, so only
+    Aug 21 (which began before that listing) is unknown; Aug 22 .. Sep 30 are not in the population. gone-bkt and
+    gone-span were in the map on every day they may have existed (kept Jul 1 .. Aug 21); never-bkt was not (broken
+    Jul 1 .. Aug 20, Aug 21 unknown)."""
+    declared = _found(daily, "inventory-completeness", "declared")
+    for resource in (GONE, SPAN):
+        gone = declared[resource]
+        assert gone["status"] == "pass", gone["message"]
+        assert _state_days(gone, "kept") == days_between("2026-07-01", "2026-08-21"), resource
+        assert _state_days(gone, "not_applicable") == days_between("2026-08-22", "2026-09-30"), resource
+        assert "last seen on 2026-08-20 06:00 UTC and no longer listed on 2026-08-21 06:00 UTC" in gone["message"]
+    never = declared[NEVER]
+    assert never["status"] == "fail", never["message"]
+    assert never["details"]["exception_days"] == days_between("2026-07-01", "2026-08-20")
+    assert never["details"]["unknown_days"] == ["2026-08-21"]
+    assert _state_days(never, "not_applicable") == days_between("2026-08-22", "2026-09-30")
+    assert _state_days(declared[KEEP], "kept") == days_between("2026-07-01", "2026-09-30")
