@@ -204,7 +204,13 @@ def test_classification_of_a_bucket_no_longer_listed(complete):
         assert _state_days(finding, "not_applicable") == days_between("2026-09-02", "2026-09-30"), resource
         assert "no longer listed on 2026-09-01 06:00 UTC, so whether it still existed on 2026-08-12..2026-09-01" in finding["message"]
         assert "on 2026-07-01..2026-07-07: no read shows the labels then" in finding["message"]
-    assert not _state_days(found[KEEP], "not_applicable")
+    keep = found[KEEP]
+    assert not _state_days(keep, "not_applicable")
+    # each locker's asset history (its own 35 days, cut at its own read): Jul 8 06:30 .. Aug 12, Jul 28 06:30 .. Sep 1,
+    # Aug 26 06:30 .. Sep 30, joined by the listings' reads: kept from Jul 8; before, nothing reaches (inv3: when only
+    # the newest locker's view of the window was kept, Jul 8 .. Aug 11 and Aug 13 .. Aug 25 were unknown too)
+    assert _state_days(keep, "kept") == days_between("2026-07-08", "2026-09-30")
+    assert keep["details"]["unknown_days"] == days_between("2026-07-01", "2026-07-07")
 
 
 def test_a_denied_listing_proves_nothing_the_days_stay_unknown_never_not_applicable(denied):
@@ -311,3 +317,25 @@ def test_daily_lockers_end_a_lifetime_at_the_first_listing_after_the_deletion(da
     assert never["details"]["unknown_days"] == ["2026-08-21"]
     assert _state_days(never, "not_applicable") == days_between("2026-08-22", "2026-09-30")
     assert _state_days(declared[KEEP], "kept") == days_between("2026-07-01", "2026-09-30")
+
+
+def test_each_lockers_view_of_an_asset_history_window_ends_at_its_own_read():
+    """The current window as the v1 reference gives it (endTime far in the future, or absent in older answers), read by
+    two lockers: each ends at its own call's time (not at the merged lockers' evidence date), each is cut at its own
+    readTimeWindow.startTime, and both are kept when the lockers merge."""
+    from auditor.facts.sources import asset_history
+
+    current = {"window": {"startTime": "2025-01-01T00:00:00Z", "endTime": "9999-12-31T23:59:59Z"}, "deleted": False,
+               "asset": {"name": KEEP, "assetType": BUCKET_TYPE,
+                         "resource": {"version": "v1", "discoveryName": "Bucket", "data": {"name": "keep-bkt", "labels": LABELS}}},
+               "priorAssetState": "DOES_NOT_EXIST"}
+    older = {**current, "window": {"startTime": "2025-01-01T00:00:00Z"}}
+    emitted = []
+    for body, read_from, read_at in ((current, "2026-07-08T06:30:00Z", "2026-08-12T06:00:05Z"),
+                                     (older, "2026-08-26T06:30:00Z", "2026-09-30T06:00:05Z")):
+        call = {"params": {"readTimeWindow": {"startTime": read_from}}, "server_date": read_at}
+        asset_history.read(call, {"assets": [body]}, "e", lambda fact, item: emitted.append(item))
+    kept = asset_history._windows(emitted)
+    assert [(w.read_from, w.end) for w in kept] == [
+        (dt.datetime(2026, 7, 8, 6, 30, tzinfo=UTC), dt.datetime(2026, 8, 12, 6, 0, 5, tzinfo=UTC)),
+        (dt.datetime(2026, 8, 26, 6, 30, tzinfo=UTC), dt.datetime(2026, 9, 30, 6, 0, 5, tzinfo=UTC))]
