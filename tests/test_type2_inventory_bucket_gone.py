@@ -339,3 +339,45 @@ def test_each_lockers_view_of_an_asset_history_window_ends_at_its_own_read():
     assert [(w.read_from, w.end) for w in kept] == [
         (dt.datetime(2026, 7, 8, 6, 30, tzinfo=UTC), dt.datetime(2026, 8, 12, 6, 0, 5, tzinfo=UTC)),
         (dt.datetime(2026, 8, 26, 6, 30, tzinfo=UTC), dt.datetime(2026, 9, 30, 6, 0, 5, tzinfo=UTC))]
+
+
+def test_a_map_that_still_lists_a_bucket_no_longer_listed_is_wrong():
+    """buckets.list items as the JSON API reference lays them out, read on Jul 3 06:00 and again, in full and without
+    the bucket, on Jul 8 06:00 (period Jul 1 .. Jul 10, evidence date Jul 11 12:00). The newest map still declares it:
+    the `exists` rule fails, naming both moments; its own days after Jul 8 are not in its population (Jul 8 began
+    before that listing: unknown, as are Jul 1 .. Jul 7, whose map in force no version shows)."""
+    from test_deleted_instance import AS_OF, PERIOD, config
+
+    from auditor.checks import inventory_completeness
+    from auditor.checks_api import CheckContext
+    from auditor.facts.build import assemble
+    from auditor.facts.sources import buckets
+    from auditor.inventory import DeclaredInventory
+
+    item = {"kind": "storage#bucket", "selfLink": "https://www.googleapis.com/storage/v1/b/exports-bkt", "id": "exports-bkt",
+            "name": "exports-bkt", "projectNumber": "123456", "metageneration": "3", "location": "US-EAST1",
+            "locationType": "region", "storageClass": "STANDARD", "etag": "CAM=", "timeCreated": "2025-03-01T10:00:00.000Z",
+            "updated": "2026-06-01T10:00:00.000Z", "labels": {"data-classification": "restricted"}}
+    emitted: dict[str, list] = {}
+
+    def emit(fact, value, at=None):
+        emitted.setdefault(fact, []).append(value)
+
+    for when, body in (("2026-07-03T06:00:00Z", {"kind": "storage#buckets", "items": [item]}),
+                       ("2026-07-08T06:00:00Z", {"kind": "storage#buckets"})):
+        call = {"params": {"project": "p"}, "scope": "projects/p", "server_date": when}
+        buckets.read(call, body, f"e-{when[:10]}", emit)
+        buckets.on_complete(call, {}, emit)
+    facts = assemble(AS_OF, ["p"], items={k: v for k, v in emitted.items() if k != "bucket_observations"},
+                     answered=[("storage", "buckets.list", "projects/p")])
+    resource = "//storage.googleapis.com/exports-bkt"
+    newest = DeclaredInventory.model_validate({"reviewed": "2026-07-01", "stores": [
+        {"resource": resource, "classification": "restricted", "owner": "data", "backup": "none"}]})
+    ctx = CheckContext(config=config(), period=PERIOD, as_of=AS_OF, inventory=newest)
+    found = {(f.resource, f.rule): f for f in inventory_completeness.evaluate(facts, ctx)}
+    exists = found[(resource, "exists")]
+    assert exists.status == "fail", exists.message
+    assert "last seen on 2026-07-03 06:00 UTC and no longer listed on 2026-07-08 06:00 UTC" in exists.message
+    declared = found[(resource, "declared")]
+    assert declared.details["days"] == {**{f"2026-07-{d:02d}": "unknown" for d in range(1, 9)},
+                                        "2026-07-09": "not_applicable", "2026-07-10": "not_applicable"}
