@@ -72,23 +72,28 @@ def why_unknown(history: Any, resource: str, period: Any, as_of: datetime | None
     return ("no configuration read covers them and no complete Admin Activity log query joins them to a read")
 
 
-def config_segments(ctx: Any, resolve: Callable[[Any], Any]) -> list[tuple[list[date], Any, str | None]]:
+def config_segments(ctx: Any, resolve: Callable[..., Any], classes: Any = None) -> list[tuple[list[date], Any, str | None]]:
     """The period's days grouped by the threshold in force: [(days, resolve(config), locker id that set it)].
 
     A day's configuration is the one stored by the newest locker collected by that day's end (a locker
     records the configuration it ran with); days before the first locker take the first one's. Without
-    stored configurations (facts assembled by hand) the whole period has `ctx.config`'s."""
+    stored configurations (facts assembled by hand) the whole period has `ctx.config`'s.
+
+    With `classes` (checks.class_days.ClassDays) the threshold also depends on the store's classification that
+    day: `resolve(config, classification)`, with the class held at the day's end (None when unknown)."""
     days = list(ctx.period.days())
     stored = sorted(getattr(ctx, "configs", ()) or (), key=lambda c: c[0])
+    pick = (lambda config, day: resolve(config)) if classes is None else (lambda config, day: resolve(config, classes.of(day).name))
     if not stored:
-        return [(days, resolve(ctx.config), None)]
-    made = [(ctx.period.day_of(moment), locker, config) for moment, locker, config in stored]
+        made = [(days[0] if days else None, None, ctx.config)]
+    else:
+        made = [(ctx.period.day_of(moment), locker, config) for moment, locker, config in stored]
     out: list[tuple[list[date], Any, str | None]] = []
     index = 0
     for day in days:
         while index + 1 < len(made) and made[index + 1][0] <= day:
             index += 1
-        value, locker = resolve(made[index][2]), made[index][1]
+        value, locker = pick(made[index][2], day), made[index][1]
         if out and out[-1][1] == value:
             out[-1][0].append(day)
         else:
@@ -96,14 +101,66 @@ def config_segments(ctx: Any, resolve: Callable[[Any], Any]) -> list[tuple[list[
     return out
 
 
-def by_config(ctx: Any, resolve: Callable[[Any], Any], states_for: Callable[[Any], dict[date, str]]) -> tuple[dict[date, str], list[tuple[date, Any, str | None]]]:
+def configs_by_day(ctx: Any) -> dict[date, Any]:
+    """The configuration in force on each day (config_segments' rule)."""
+    out: dict[date, Any] = {}
+    for days, config, _ in config_segments(ctx, lambda c: _Same(c)):
+        out.update({day: config.config for day in days})
+    return out
+
+
+class _Same:
+    """A configuration compared by identity (config_segments groups equal values; two lockers' equal configurations
+    are still two segments only when they are different objects, which is harmless here)."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.config is self.config
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def by_config(ctx: Any, resolve: Callable[..., Any], states_for: Callable[[Any], dict[date, str]],
+              classes: Any = None) -> tuple[dict[date, str], list[tuple[date, Any, str | None]]]:
     """Day states judged against the threshold in force each day: `states_for(value)` over the days `value`
-    held (config_segments); and the thresholds with the first day each held and the locker that set it."""
-    segments = config_segments(ctx, resolve)
+    held (config_segments); and the thresholds with the first day each held and the locker that set it.
+
+    With `classes`, `resolve(config, classification)`: each day is judged under each class it held that day
+    (checks.class_days.judge: kept only if kept under each, broken only if broken under each); a day whose class
+    is unknown is unknown (its lifetime's not_due / not_applicable stand, from `resolve(config, None)`)."""
+    segments = config_segments(ctx, resolve, classes)
     states: dict[date, str] = {}
-    for days, value, _ in segments:
-        judged = states_for(value)
-        states.update({day: judged[day] for day in days if day in judged})
+    if classes is None:
+        for days, value, _ in segments:
+            judged = states_for(value)
+            states.update({day: judged[day] for day in days if day in judged})
+        return states, [(days[0], value, locker) for days, value, locker in segments]
+    from auditor.checks.class_days import judge
+
+    judged_by: list[tuple[Any, dict[date, str]]] = []
+
+    def states_of(value: Any) -> dict[date, str]:
+        for held, found in judged_by:
+            if held == value:
+                return found
+        found = states_for(value)
+        judged_by.append((value, found))
+        return found
+
+    configs = configs_by_day(ctx)
+    for day in ctx.period.days():
+        config = configs[day]
+        held = classes.of(day).names
+        if not held:
+            life = states_of(resolve(config, None)).get(day)
+            if life is not None:
+                states[day] = life if life in ("not_due", "not_applicable") else "unknown"
+            continue
+        states[day] = judge(classes, lambda d, name: states_of(resolve(config, name)).get(d), day)
     return states, [(days[0], value, locker) for days, value, locker in segments]
 
 
@@ -123,7 +180,7 @@ def iso_days(states: dict[date, str], isos: dict[date, str]) -> dict[str, str]:
 
 
 __all__ = ["combine", "exception_days", "unlogged_changes", "why_unknown", "log_gaps_words", "iso_days", "day_ranges",
-           "config_segments", "by_config", "threshold_words"]
+           "config_segments", "by_config", "configs_by_day", "threshold_words"]
 
 
 # thr: several thresholds of one finding, judged day by day (by_config), each named where it changed

@@ -7,8 +7,9 @@ Activity query covers the whole span between them, because only then would a cha
 have been seen:
 
 - a value read or set at T holds for a later moment t when [T, t] is covered;
-- the first *observation* holds for an earlier moment t when [t, T] is covered (a change's request
-  says what it set, not what was there before, so a change is never carried backwards);
+- an *observation* holds for an earlier moment t when [t, T] is covered and no earlier event lies
+  in [t, T] (a change's request says what it set, not what was there before, so a change is never carried
+  backwards);
 - anywhere else only the day's own events count; a day with none is unknown.
 
 A complete query is trusted only while the evidence agrees with it: when two reads (or a read and a
@@ -141,8 +142,8 @@ class Timeline:
                 if lo <= t <= hi:
                     end = min(hi, nxt) if nxt is not None else hi
                     start = t
-                    if i == 0 and event.source != "change":
-                        start = lo
+                    if event.source != "change" and (i == 0 or self.times[i - 1] < lo):
+                        start = lo  # a read holds back to the span's start when no earlier event lies in the span
                     if end > start:
                         out.append(Span(datetime.fromtimestamp(start, utc), datetime.fromtimestamp(end, utc),
                                         event.value, "logged", event.evidence))
@@ -190,6 +191,9 @@ class Timeline:
             last = bisect_right(times, start) - 1
             if last >= 0:
                 lead, carried = events[last].value, self.covers(times[last], end)
+                if not carried and lo < len(events) and events[lo].source != "change":
+                    # the next read, carried back over a complete query that reaches the day's start
+                    lead, carried = events[lo].value, self.covers(start, max(end, times[lo]))
             elif first_lead is not None:
                 lead, carried = first_lead, self.covers(start, max(end, times[0]))
             else:
