@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.checks import days as daily
-from auditor.checks.inventory_common import (day_entries, day_items, day_maps, deleted_stores, deleted_unread,
-                                             deletion_words, is_gone, map_reasons, missing_map, policy_changes)
+from auditor.checks.inventory_common import (between_days, between_words, day_entries, day_items, day_maps, deleted_stores,
+                                             deleted_unread, deletion_words, is_gone, map_reasons, missing_map,
+                                             policy_changes)
 from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
 from auditor.results import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, Finding
@@ -179,15 +180,16 @@ def _judged_by_day(facts: Any, ctx: CheckContext, resource: str, store: Any, map
                                "day_entries": day_entries(facts, ctx, resource, states)}
     if thresholds:
         details["thresholds"] = thresholds
-    status, message = _worded(facts, ctx, resource, store, maps, states, status, message, details)
+    status, message = _worded(facts, ctx, resource, store, maps, states, status, message, details, life)
     return status, message + (f" {changed}" if changed else ""), details
 
 
 def _worded(facts: Any, ctx: CheckContext, resource: str, store: Any, maps: dict, states: dict, status: str,
-            message: str, details: dict) -> tuple[str, str]:
+            message: str, details: dict, life: Any = None) -> tuple[str, str]:
     broken, unknown = daily.exception_days(states)
     head = f"{store.short} ({store.kind}, project {store.project})"
-    why = _why_unknown(facts, ctx, resource, maps, unknown)
+    why = _why_unknown(facts, ctx, resource, maps, unknown, between_words(life, ctx, unknown),
+                       [d for d in unknown if d not in set(between_days(life, ctx, unknown))])
     now = message.split(": ", 1)[1] if status == FAIL and ": " in message else None
     if broken:
         return FAIL, (f"{head}: its classification was missing, invalid or disagreed with the data map in force on "
@@ -205,8 +207,14 @@ def _worded(facts: Any, ctx: CheckContext, resource: str, store: Any, maps: dict
     return status, message.rstrip(".") + "; on every day of the period it existed."
 
 
-def _why_unknown(facts: Any, ctx: CheckContext, resource: str, maps: dict, unknown: list) -> str:
-    parts = []
+def _why_unknown(facts: Any, ctx: CheckContext, resource: str, maps: dict, unknown: list, between: str | None = None,
+                 others: list | None = None) -> str:
+    """`between`: why the days between the store's last sighting and the listing that no longer showed it are unknown
+    (inv3); `others`: the unknown days outside that stretch, which still need their own reason."""
+    if between and others:
+        rest = _why_unknown(facts, ctx, resource, maps, others)
+        return f"{between}; on {daily.day_ranges(others)}: {rest}"
+    parts = [between] if between else []
     unlogged = [c for c in facts.inventory_days.unlogged_label_changes(resource)
                 if ctx.period.starts_at <= c.time < ctx.period.ends_at]
     if unlogged:

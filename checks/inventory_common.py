@@ -59,6 +59,8 @@ def existence(ctx: CheckContext, life: Any, seen: set[date]) -> dict[date, str]:
             out[day] = "not_due"
         elif (created is not None and end <= created) or (gone is not None and start >= gone):
             out[day] = "no"
+        elif day in seen:
+            out[day] = "yes"  # inv3: a read showed it that day (its last sighting's day too)
         elif alive is not None and gone is not None and end > alive and gone != alive:
             out[day] = "unknown"  # between its last sighting and the listing that no longer showed it
         elif created is None and day not in seen:
@@ -189,12 +191,41 @@ def is_gone(life: Any, ctx: CheckContext) -> bool:
     return life.gone_by is not None and life.gone_by < ctx.as_of
 
 
+def gone_words(life: Any) -> str:
+    """'it was deleted on ...' (a logged or recorded deletion), or 'it was last seen on ... and no longer listed on ...'
+    (inv3: only a later complete listing shows it gone)."""
+    gone, alive = life.gone_by, life.alive_until
+    return (f"it was deleted on {gone:%Y-%m-%d %H:%M} UTC" if alive is None or alive == gone else
+            f"it was last seen on {alive:%Y-%m-%d %H:%M} UTC and no longer listed on {gone:%Y-%m-%d %H:%M} UTC")
+
+
+def between_days(life: Any, ctx: CheckContext, days: list[date]) -> list[date]:
+    """Those of `days` that fall between the store's last sighting and the complete listing that no longer showed it
+    (inv3): whether it still existed on them is unknown."""
+    if life is None or life.alive_until is None or life.gone_by is None or life.alive_until == life.gone_by:
+        return []
+    stamps, wanted = ctx.period.day_stamps, set(days)
+    alive, gone = life.alive_until.timestamp(), life.gone_by.timestamp()
+    return [d for n, d in enumerate(ctx.period.days()) if d in wanted and stamps[n + 1] > alive and stamps[n] < gone]
+
+
+def between_words(life: Any, ctx: CheckContext, days: list[date]) -> str | None:
+    """Why these days are unknown when they fall between the store's last sighting and the complete listing that no
+    longer showed it (inv3), None when none does."""
+    from auditor.checks.days import day_ranges
+
+    inside = between_days(life, ctx, days)
+    if not inside:
+        return None
+    return (f"{gone_words(life)}, so whether it still existed on {day_ranges(inside)} is unknown (no read or logged "
+            "deletion says when it went)")
+
+
 def deletion_words(life: Any, ctx: CheckContext) -> str:
     """' It was deleted on ...: judged for the days it existed; the days after are not in its population.'"""
     if not is_gone(life, ctx):
         return ""
-    gone, alive = life.gone_by, life.alive_until
-    when = (f"It was deleted on {gone:%Y-%m-%d %H:%M} UTC" if alive is None or alive == gone else
-            f"It was last seen on {alive:%Y-%m-%d %H:%M} UTC and no longer listed on {gone:%Y-%m-%d %H:%M} UTC")
+    said = gone_words(life)
+    when = said[0].upper() + said[1:]
     return (f" {when}: it is judged for the days it existed, and the days after the deletion are not in its "
             "population (the data map need not list it then).")

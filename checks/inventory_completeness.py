@@ -19,9 +19,9 @@ from typing import Any
 
 from auditor.checks.common import population_findings
 from auditor.checks import days as daily
-from auditor.checks.inventory_common import (day_items, day_maps, deleted_stores, deleted_unread, deletion_words,
-                                             existence, is_gone, map_evidence, map_reasons, map_resource, missing_map,
-                                             policy_changes, seen_days)
+from auditor.checks.inventory_common import (between_words, day_items, day_maps, deleted_stores, deleted_unread,
+                                             deletion_words, existence, gone_words, is_gone, map_evidence, map_reasons,
+                                             map_resource, missing_map, policy_changes, seen_days)
 from auditor.unverified import incomplete_data
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.discovery import project_in_name
@@ -132,7 +132,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
         if declared.resource in gone:
             life = gone[declared.resource]
             findings.append(Finding(ID, declared.resource, "exists", FAIL,
-                                    f"{declared.resource}: declared, but it was deleted on {_when(life.gone_by)}: the map "
+                                    f"{declared.resource}: declared, but {gone_words(life)}: the map "
                                     "in force at the evidence date still lists a store that no longer exists.",
                                     observed={"found": False, "deleted": life.gone_by.isoformat()},
                                     expected={"exists": True}, evidence=doc_evidence))
@@ -199,7 +199,7 @@ def _declared_days(facts: Any, ctx: CheckContext, resource: str, store: Any, whe
                "day_entries": {},  # presence in the map: the stored map of each day is the evidence, no log entry
                "maps_in_force": {isos[d]: (m.version.commit or m.version.basis) for d, m in maps.items()
                                  if m.version is not None and states.get(d) not in ("not_due", "not_applicable", None)}}
-    why_unknown = _unknown_words(maps, unknown, exists)
+    why_unknown = _unknown_words(maps, unknown, exists, between_words(life, ctx, unknown))
     if broken:
         created = f" It exists since {_when(life.created)}." if life.created else ""
         message = (f"{store.short} ({where}) was not in the data map in force on {len(broken)} days: "
@@ -228,13 +228,15 @@ def _review_days(ctx: CheckContext, maps: dict, max_age: int) -> dict:
     return out
 
 
-def _unknown_words(maps: dict, unknown: list, exists: dict) -> str:
+def _unknown_words(maps: dict, unknown: list, exists: dict, between: str | None = None) -> str:
     parts = []
     reasons = map_reasons(maps, unknown)
     if reasons:
         parts.append(f"the data map in force is unknown ({reasons})")
+    if between:  # inv3: between its last sighting and the complete listing that no longer showed it
+        parts.append(between)
     unseen = [d for d in unknown if exists.get(d) == "unknown" and maps.get(d) is not None and maps[d].inventory is not None]
-    if unseen:
+    if unseen and not between:
         parts.append(f"whether the store existed is unknown on {daily.day_ranges(unseen)} (no creation time, no read that day)")
     return "; ".join(parts) or "no evidence covers them"
 

@@ -40,7 +40,7 @@ DERIVED_FROM: dict[str, tuple[str, ...]] = {
                 "log_coverage", "activation_changes", "final_snapshots"),
     "stores": ("assets", "project_numbers", "sql_instances", "buckets", "inventory"),
     "inventory_days": ("inventory", "inventory_versions", "instance_observations", "config_changes", "label_observations",
-                       "asset_history", "log_coverage", "instance_listings"),
+                       "asset_history", "log_coverage", "instance_listings", "bucket_listings", "asset_listings"),
     "sql_stores": ("assets", "project_numbers", "sql_instances", "inventory"),  # the same view, Cloud SQL only
     "protection": ("sql_instances", "buckets", "final_snapshots"),
     "backup_copies": ("backup_runs", "sql_backups", "backupdr_associations", "backupdr_plans", "backupdr_vaults",
@@ -248,7 +248,8 @@ def _finish(build: Reading, gcp: dict[str, Any], as_of: datetime, locker_ids: li
     parts["inventory_days"] = build_inventory_days(inventory, raw["inventory_versions"], raw["instance_observations"],
                                                    raw["config_changes"], raw["label_observations"], raw["asset_history"],
                                                    raw["log_coverage"], parts["history"], as_of,
-                                                   finals=raw["final_snapshots"])  # inv2: deleted stores' labels
+                                                   finals=raw["final_snapshots"],  # inv2: deleted stores' labels
+                                                   listings=raw["bucket_listings"] + raw["asset_listings"])  # inv3
     parts["stores"] = build_stores(scoped["assets"], raw["assets"], scoped["sql_instances"], raw["sql_instances"],
                                    scoped["buckets"], raw["buckets"], numbers, snapshot_asset_scopes(gcp), tuple(projects),
                                    inventory, as_of)

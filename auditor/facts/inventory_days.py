@@ -13,6 +13,10 @@ store's labels over time, and when each store existed.
   throughout it, so it also covers its span).
 - **When a store existed**: its creation time (`createTime`), a logged deletion, the asset history (a
   window that follows a 'does not exist'; a `deleted` window no later window undoes).
+- **A store no longer listed** (inv3; a bucket or any store the Cloud SQL history does not know): alive until the last
+  read that showed it, gone by the first moment every listing (source and scope) that had shown it was read again in
+  full, later, without it (`listing_lifetimes`). The days between are unknown; a failed, partial or denied listing
+  records nothing, so it never ends a lifetime; one source that showed it and was not read again keeps it alive.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, Iterable
 from auditor.facts.declare import project_scope
 from auditor.facts.history import History, Lifetime
 from auditor.facts.model import ConfigChange, LogSpan, SqlInstance
-from auditor.facts.stores import AssetWindow, InventoryRead, LabelsSeen, MapVersion
+from auditor.facts.stores import AssetWindow, InventoryRead, LabelsSeen, MapVersion, StoreListing, type_of
 from auditor.facts.timeline import Event, Timeline
 
 LABELS = "labels"
@@ -82,8 +86,10 @@ class InventoryDays:
     def __init__(self, maps: MapHistory, timelines: dict[str, Timeline], unlogged: dict[str, tuple[ConfigChange, ...]],
                  created: dict[str, datetime], windows: dict[str, tuple[AssetWindow, ...]], history: History,
                  label_changes: dict[str, tuple[ConfigChange, ...]] | None = None,
-                 deleted: dict[str, datetime] | None = None, window_starts: dict[str, tuple[datetime, ...]] | None = None) -> None:
+                 deleted: dict[str, datetime] | None = None, window_starts: dict[str, tuple[datetime, ...]] | None = None,
+                 listed: dict[str, tuple[datetime, datetime | None]] | None = None) -> None:
         self.maps = maps
+        self._listed = listed or {}
         self._deleted = deleted or {}
         self._window_starts = window_starts or {}
         self._changes = label_changes or {}
@@ -127,6 +133,10 @@ class InventoryDays:
         if life.gone_by is None and resource in self._deleted:
             gone = self._deleted[resource]
             return Lifetime(created, gone, gone)
+        if life.gone_by is None and not self._history.observations(resource) and resource in self._listed:
+            alive, gone = self._listed[resource]  # inv3: no longer listed (a bucket, a store only the index lists)
+            if gone is not None:
+                return Lifetime(created, alive, gone)
         return Lifetime(created, life.alive_until, life.gone_by)
 
 
@@ -137,9 +147,10 @@ def _frozen(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
 def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion], observations: list[SqlInstance],
                          changes: list[ConfigChange], seen: list[LabelsSeen], windows: list[AssetWindow],
                          coverage: list[LogSpan], history: History, as_of: datetime,
-                         finals: Iterable[SqlInstance] = ()) -> InventoryDays:
+                         finals: Iterable[SqlInstance] = (), listings: Iterable[StoreListing] = ()) -> InventoryDays:
     """`finals`: deleted instances as their FINAL backup's snapshot shows them (inv2): one more read of their labels,
-    at deletion, so a store deleted during the period is judged for the days it existed."""
+    at deletion, so a store deleted during the period is judged for the days it existed. `listings`: the complete
+    listings of stores (inv3), each with its time: a store a later one no longer shows is gone (`listing_lifetimes`)."""
     maps = MapHistory(versions, read.history_problem if read else None)
     covered_by: dict[str, list[tuple[datetime, datetime]]] = {}
     for span in coverage:
@@ -200,4 +211,38 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
         timelines[resource] = Timeline(resource, LABELS, found, cover)
     return InventoryDays(maps, timelines, {r: tuple(v) for r, v in unlogged.items()}, created,
                          {r: tuple(v) for r, v in by_window.items()}, history, {r: tuple(v) for r, v in labelled.items()},
-                         deleted, {r: tuple(v) for r, v in window_starts.items()})
+                         deleted, {r: tuple(v) for r, v in window_starts.items()},
+                         listing_lifetimes(seen, listings, window_starts))
+
+
+def listing_lifetimes(seen: Iterable[LabelsSeen], listings: Iterable[StoreListing],
+                      other_sightings: dict[str, list[datetime]] | None = None) -> dict[str, tuple[datetime, datetime | None]]:
+    """{store: (alive_until, gone_by)} from the listings (inv3, issue 13). alive_until: the last read that showed the
+    store (any listing, or an asset-history window's start). gone_by: once every listing that had shown it (its
+    source and scope: a project's buckets.list, one asset search scope) has been read in full after that moment,
+    for the store's type, without it, the latest of those first complete reads; None while any has not (a failed,
+    partial or denied listing emits no StoreListing, so it proves nothing). Requiring every source keeps a bucket
+    alive while its own listing still shows it even though the asset index dropped it, and one only the index lists
+    (its own listing never showed it: invisible to the identity) is ended by the index alone."""
+    by_source: dict[tuple[str, str], list[StoreListing]] = {}
+    for listing in listings:
+        by_source.setdefault((listing.source, listing.scope), []).append(listing)
+    shown: dict[str, set[tuple[str, str | None]]] = {}
+    last: dict[str, datetime] = {}
+    for one in seen:
+        shown.setdefault(one.resource, set()).add((one.source, one.scope))
+        last[one.resource] = max(last.get(one.resource, one.time), one.time)
+    for resource, times in (other_sightings or {}).items():
+        if resource in last and times:
+            last[resource] = max(last[resource], *times)
+    out: dict[str, tuple[datetime, datetime | None]] = {}
+    for resource, sources in shown.items():
+        alive, kind, firsts = last[resource], type_of(resource), []
+        for source, scope in sources:
+            later = [lst.time for lst in by_source.get((source, scope or ""), ()) if lst.time > alive and lst.covers(kind)]
+            if not later:
+                firsts = []
+                break
+            firsts.append(min(later))
+        out[resource] = (alive, max(firsts) if firsts else None)
+    return out

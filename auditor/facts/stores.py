@@ -125,6 +125,23 @@ class LabelsSeen:
     labels: tuple[tuple[str, str], ...]
     source: str  # storage buckets.list | cloudasset searchAllResources
     evidence: tuple[str, ...] = ()
+    scope: str | None = None  # the listing's call scope (projects/P, a search scope); None: not a listing (inv3)
+
+
+@dataclass(frozen=True)
+class StoreListing:
+    """One listing of stores read in full (every page, no error) at a moment (inv3, issue 13): a store an earlier read
+    of the same source and scope showed, and this one does not, no longer existed then. A failed, partial or denied
+    listing records none, so it proves nothing. `asset_types`: the types the call asked for (None: the source lists
+    one type only, `storage buckets.list`'s buckets)."""
+
+    source: str  # storage buckets.list | cloudasset searchAllResources (LabelsSeen.source's words)
+    scope: str
+    time: datetime
+    asset_types: tuple[str, ...] | None = None
+
+    def covers(self, asset_type: str | None) -> bool:
+        return self.asset_types is None or (asset_type is not None and asset_type in self.asset_types)
 
 
 @dataclass(frozen=True)

@@ -67,13 +67,15 @@ def _project_assets(scenario: Scenario, project: Project) -> list[dict[str, Any]
                 body["kmsKeys"] = [inst.kms_key]
             out.append(body)
     for bucket in project.buckets:
-        if bucket.asset_index:
+        if bucket.asset_index and not bucket.gone_at(scenario.now):  # inv3: a deleted bucket leaves the index
             body = _common(scenario, project, f"//storage.googleapis.com/{bucket.name}", "storage.googleapis.com/Bucket",
                            bucket.location, bucket.labels, bucket.create_time, bucket.name)
             if bucket.kms_key:
                 body["kmsKeys"] = [bucket.kms_key]
             out.append(body)
     for store in project.other_stores:
+        if store.gone_at(scenario.now):
+            continue
         out.append(_common(scenario, project, store.name, store.asset_type, store.location, store.labels,
                            store.create_time, store.name.rsplit("/", 1)[-1]))
     return out
@@ -161,7 +163,8 @@ def _segments(scenario: Scenario, project: Project, name: str) -> list[tuple[dic
                 data["labels"] = dict(bucket.labels)
             return [({"version": "v1", "discoveryDocumentUri": "https://www.googleapis.com/discovery/v1/apis/storage/v1/rest",
                       "discoveryName": "Bucket", "parent": parent, "data": data, "location": bucket.location.lower()},
-                     bucket.create_time, None, False)]
+                     bucket.create_time, bucket.delete_time, False)] + (
+                [({}, bucket.delete_time, None, True)] if bucket.delete_time is not None else [])  # inv3
     for store in project.other_stores:
         if store.name == name:
             data = {"name": name.rsplit("/", 1)[-1], **({"labels": dict(store.labels)} if store.labels else {})}

@@ -91,6 +91,8 @@ def _find(scenario: Scenario, name: str) -> tuple[Project, Bucket]:
     if found is None:
         raise not_found("The specified bucket does not exist.")
     project, bucket = found
+    if bucket.gone_at(scenario.now):  # inv3: deleted
+        raise not_found("The specified bucket does not exist.")
     if API in project.apis_disabled or API in project.permission_denied or not bucket.admin_listed:
         raise ApiError(403, "The caller does not have storage.buckets.get access to the Google Cloud "
                             f"Storage bucket {name}.", reason="forbidden")
@@ -107,7 +109,8 @@ def list_buckets(req: Request) -> dict[str, Any]:
         raise invalid_argument(f"Invalid projection {req.query['projection']!r}.")
     prefix = req.query.get("prefix", "")
     items = memo(req.scenario).get(("bucket-list", project.id, prefix), lambda: [
-        bucket_json(project, b, req.scenario.now) for b in project.buckets if b.admin_listed and b.name.startswith(prefix)])
+        bucket_json(project, b, req.scenario.now) for b in project.buckets
+        if b.admin_listed and b.name.startswith(prefix) and not b.gone_at(req.scenario.now)])
     size = page_size(req.query.get("maxResults"), name="maxResults", default=CAP, cap=CAP)
     page, nxt = paginate(items, req.query.get("pageToken"), size, query_key("buckets", project.id, prefix))
     out: dict[str, Any] = {"kind": "storage#buckets"}

@@ -72,8 +72,12 @@ class Bucket(Strict):
     # `lock_body_logged` (the lock takes no request body; whether detailed audit logging shows one is unconfirmed)
     locked_at: dt.datetime | None = None
     lock_body_logged: bool = False
+    # inv3 (issue 13): deleted then: gone from buckets.list and the asset search, 404 by name; the asset history
+    # ends its content there with a `deleted` window (the Admin Activity storage.buckets.delete is not served)
+    delete_time: dt.datetime | None = None
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
+    _utc_delete = field_validator("delete_time")(lambda v: None if v is None else utc(v))
     _utc_effective = field_validator("retention_effective_time")(lambda v: None if v is None else utc(v))
     _utc_locked = field_validator("locked_at")(lambda v: None if v is None else utc(v))
 
@@ -87,6 +91,10 @@ class Bucket(Strict):
             raise ValueError("retention_removed needs an unlocked retention policy (retention_days, retention_locked false): "
                              "a locked policy cannot be removed")
         return self
+
+    def gone_at(self, moment: dt.datetime) -> bool:
+        """Whether the bucket was deleted by `moment` (inv3)."""
+        return self.delete_time is not None and moment >= self.delete_time
 
     def locked_at_moment(self, moment: dt.datetime | None) -> bool:
         """Whether the policy reads `isLocked: true` at `moment` (from `locked_at` on, when given)."""
@@ -106,5 +114,10 @@ class AssetOnlyStore(Strict):
     location: str
     labels: dict[str, str] = {}
     create_time: dt.datetime = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    delete_time: dt.datetime | None = None  # inv3: deleted then: gone from the asset search
 
     _utc_create = field_validator("create_time")(lambda v: utc(v))
+    _utc_delete = field_validator("delete_time")(lambda v: None if v is None else utc(v))
+
+    def gone_at(self, moment: dt.datetime) -> bool:
+        return self.delete_time is not None and moment >= self.delete_time

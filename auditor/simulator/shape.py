@@ -151,7 +151,7 @@ def org_shape(scenario: Scenario, config: Config, asset_types: tuple[str, ...] |
             audit_entries=sum(1 for e in project_entries(scenario, project) if wanted(e)) if _usable(project, "logging") else 0,
             log_metrics=len(project.log_metrics), alert_policies=len(project.alert_policies),
             notification_channels=len(project.notification_channels),
-            buckets=sum(1 for b in project.buckets if b.admin_listed) if _usable(project, "storage") else 0,
+            buckets=sum(1 for b in project.buckets if b.admin_listed and not b.gone_at(scenario.now)) if _usable(project, "storage") else 0,
             operations=tuple(_operations_needed(project, name, scenario.now, horizon) for name in primaries),
             asset_history_names=len(history_names.get(ident, ())), unreadable=frozenset(unreadable)))
     for ident in _backup_projects(scenario, audited):

@@ -15,6 +15,7 @@ from the log), for the last 35 days only. Before the window the call asked for, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -75,14 +76,22 @@ def window(data: Any, read_from: datetime | None, evidence: str) -> AssetWindow 
 def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
     params = call.get("params") or {}
     read_from = timestamp(get(params, "readTimeWindow", "startTime")) or timestamp(params.get("readTimeWindow.startTime"))
+    read_at = timestamp(call.get("server_date"))
     for data in items(body, "assets") or []:
         found = window(data, read_from, item_id)
+        if found and found.end is None and not found.deleted and read_at is not None:
+            # inv3: the current content held up to this read, not up to a later locker's (merged lockers' as_of)
+            found = replace(found, end=read_at)
         if found:
             emit("asset_history", found)
 
 
 def _windows(values: list[AssetWindow]) -> list[AssetWindow]:
-    return sorted({(w.resource, w.start, w.deleted): w for w in values}.values(), key=lambda w: (w.resource, w.start))
+    """Merging lockers: each locker's view of a window is kept (inv3). Each is cut at its own call's start
+    (`read_from`) and ends at its own read, so the Jul 8 .. Aug 12 a first locker read and the Aug 26 .. Sep 30 a
+    later one read of the same window both count (keyed on the window's start alone, only the newest was kept)."""
+    return sorted({(w.resource, w.start, w.deleted, w.read_from): w for w in values}.values(),
+                  key=lambda w: (w.resource, w.start, w.read_from or w.start))
 
 
 FACTS = (Fact("asset_history", "project", key=lambda w: w.resource, scope_of=same_scope, dedupe=_windows,

@@ -11,7 +11,7 @@ from typing import Any
 from auditor.facts.access import get, items, string_map, text, timestamp
 from auditor.facts.projects import PROJECT_TYPE, project_ids
 from auditor.facts.declare import Cost, Fact, Source, same_scope
-from auditor.facts.stores import Asset, LabelsSeen
+from auditor.facts.stores import Asset, LabelsSeen, StoreListing
 from auditor.locations import normalise
 
 
@@ -39,7 +39,17 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             emit("assets", found)
             if seen_at:
                 emit("label_observations", LabelsSeen(found.resource, seen_at, tuple(sorted(found.labels.items())),
-                                                      "cloudasset searchAllResources", (item_id,)))
+                                                      "cloudasset searchAllResources", (item_id,), call["scope"]))
+
+
+def on_complete(call: dict[str, Any], manifest: dict[str, Any], emit) -> None:
+    """A complete search at a time, with the asset types it asked for (inv3): a store an earlier search of the scope
+    listed and this one does not is gone (auditor.facts.inventory_days). A call that names no types proves nothing."""
+    moment = timestamp(call.get("server_date"))
+    types = (call.get("params") or {}).get("assetTypes")
+    if moment and isinstance(types, list) and types:
+        emit("asset_listings", StoreListing("cloudasset searchAllResources", call["scope"], moment,
+                                            tuple(sorted(str(t) for t in types))))
 
 
 def _by_resource(values: list[Asset]) -> list[Asset]:
@@ -48,7 +58,7 @@ def _by_resource(values: list[Asset]) -> list[Asset]:
 
 def _every_seen(values: list[LabelsSeen]) -> list[LabelsSeen]:
     """Merging lockers: every read kept (one per store, source and moment), oldest first."""
-    return sorted({(v.resource, v.source, v.time): v for v in values}.values(), key=lambda v: (v.resource, v.time))
+    return sorted({(v.resource, v.source, v.scope, v.time): v for v in values}.values(), key=lambda v: (v.resource, v.time))
 
 
 FACTS = (
@@ -59,9 +69,11 @@ FACTS = (
          doc="every resource the asset index lists in a search scope"),
     Fact("project_numbers", "search-scope", key=lambda pair: pair[0], scope_of=same_scope,
          doc="(project number, project id) pairs the asset index shows"),
+    Fact("asset_listings", "search-scope", key=lambda listing: listing.scope, scope_of=same_scope,
+         doc="each complete search of a scope, with its time and asset types (inv3: a store absent from a later one is gone)"),
 )
 SOURCES = (
-    Source("cloudasset", "searchAllResources", "search-scope", fills=("assets", "project_numbers", "label_observations"),
-           permissions=("cloudasset.assets.searchAllResources",), field="results", read=read,
+    Source("cloudasset", "searchAllResources", "search-scope", fills=("assets", "project_numbers", "label_observations", "asset_listings"),
+           permissions=("cloudasset.assets.searchAllResources",), field="results", read=read, on_complete=on_complete,
            cost=Cost(page_cap=500, per="search-scope", shape="asset_results")),
 )

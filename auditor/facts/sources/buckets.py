@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor.facts.access import get, integer, items, string_map, text, timestamp
 from auditor.facts.declare import Cost, Fact, Source
-from auditor.facts.stores import Bucket, LabelsSeen, LifecycleDelete, bucket_resource
+from auditor.facts.stores import BUCKET_TYPE, Bucket, LabelsSeen, LifecycleDelete, StoreListing, bucket_resource
 from auditor.locations import normalise
 
 
@@ -53,8 +53,16 @@ def read(call: dict[str, Any], body: Any, item_id: str, emit) -> None:
             emit("buckets", found)
             if seen_at:  # each day's labels (the classification's history): auditor.facts.inventory_days
                 emit("label_observations", LabelsSeen(found.resource, seen_at, tuple(sorted(found.labels.items())),
-                                                      "storage buckets.list", (item_id,)))
+                                                      "storage buckets.list", (item_id,), call["scope"]))
             emit("bucket_observations", replace(found, observed_at=seen_at))  # every read: the history
+
+
+def on_complete(call: dict[str, Any], manifest: dict[str, Any], emit) -> None:
+    """A complete listing at a time (inv3): a bucket an earlier listing of the project showed and this one does not
+    is gone (auditor.facts.inventory_days)."""
+    moment = timestamp(call.get("server_date"))
+    if moment:
+        emit("bucket_listings", StoreListing("storage buckets.list", call["scope"], moment, (BUCKET_TYPE,)))
 
 
 def _by_resource(values: list[Bucket]) -> list[Bucket]:
@@ -70,8 +78,10 @@ FACTS = (Fact("buckets", "project", key=lambda b: b.resource, dedupe=_by_resourc
               doc="the Cloud Storage buckets a project lists"),
          Fact("bucket_observations", "project", key=lambda b: b.resource, dedupe=_every,
               item_scope=lambda b: f"projects/{b.project}",
-              doc="every read of every bucket (one per locker): the retention policy's history"),)
+              doc="every read of every bucket (one per locker): the retention policy's history"),
+         Fact("bucket_listings", "project", key=lambda listing: listing.scope,
+              doc="each complete buckets.list of a project, with its time (inv3: a bucket absent from a later one is gone)"),)
 SOURCES = (
-    Source("storage", "buckets.list", "project", fills=("buckets", "label_observations", "bucket_observations"), permissions=("storage.buckets.list",),
-           field="items", read=read, cost=Cost(page_cap=1000, per="project", shape="buckets")),
+    Source("storage", "buckets.list", "project", fills=("buckets", "label_observations", "bucket_observations", "bucket_listings"),
+           permissions=("storage.buckets.list",), field="items", read=read, on_complete=on_complete, cost=Cost(page_cap=1000, per="project", shape="buckets")),
 )
