@@ -32,7 +32,7 @@ source that could show a test was not read.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
@@ -328,7 +328,8 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
     deleted = _deletion_words(facts, instance, ctx, from_final)
-    classes = class_days(facts, ctx, instance.resource, instance.labels)  # the classification in force each day
+    classes = unlogged_label_days(facts, ctx, instance.resource,  # the classification in force each day
+                                  class_days(facts, ctx, instance.resource, instance.labels))
     if policy is None and not any(name in ctx.config.policy.classifications for held in classes.by_day.values()
                                   for name in held.names):
         return Finding(**base, status=INCONCLUSIVE,
@@ -581,6 +582,48 @@ def interval_classes(classes: ClassDays, configs: dict[date, Any]) -> ClassDays:
             if wanted and wanted != held.names:
                 held = DayClass(wanted, held.basis, held.why)
         out[day] = held
+    return ClassDays(out, classes.newest)
+
+
+def unlogged_label_days(facts: Any, ctx: CheckContext, resource: str, classes: ClassDays) -> ClassDays:
+    """checks.class_days gives a day its label timeline does not know the class of the reads around it when they
+    agree ("carried-label"). When an Admin Activity update of the labels logged without its request body lies
+    between those reads, they do not show the label of the days between (the update set labels nobody can read,
+    and the timeline leaves the days after it unknown up to the next read): those days' class is unknown, never
+    the class of a read on the far side of the update. So is a day such an update was made on, or that began
+    after one before anything showed its labels again (its labels are unknown for part of the day, which
+    class_days judges by the part it knows). Not the data map's class, which no label changes. (Worked around here until class_days does it.)"""
+    history = getattr(facts, "inventory_days", None)
+    timeline = history.labels(resource) if history is not None else None
+    if timeline is None:
+        return classes
+    blind = sorted(e.time for e in timeline.events if e.value is None)
+    if not blind:
+        return classes
+    known = sorted(e.time.timestamp() for e in timeline.events if e.value is not None)
+    blind_stamps = [t.timestamp() for t in blind]
+    ordered = sorted(timeline.events, key=lambda e: e.time)
+    times = [e.time.timestamp() for e in ordered]
+    stamps = ctx.period.day_stamps
+    out = dict(classes.by_day)
+    for number, day in enumerate(ctx.period.days()):
+        held = classes.by_day.get(day)
+        if held is None or not held.names or held.basis == "declared":  # the data map's class: labels do not matter
+            continue
+        start, end = stamps[number], stamps[number + 1]
+        low, high = start, end  # a day that saw such an update: its labels after it are unknown until a read
+        if held.basis == "carried-label":
+            after = bisect_left(known, end)  # the reads carried: the last before the day's end, and the next
+            low = known[after - 1] if after else float("-inf")
+            high = known[after] if after < len(known) else float("inf")
+        hidden = [when for when, stamp in zip(blind, blind_stamps) if low <= stamp < high]
+        before = bisect_right(times, start) - 1  # the day began after such an update, before any read shows it
+        if not hidden and before >= 0 and ordered[before].value is None:
+            hidden = [ordered[before].time]
+        if hidden:
+            out[day] = DayClass((), "unknown", "its labels were updated (" + ", ".join(
+                f"{when:%Y-%m-%d %H:%M} UTC" for when in hidden) + ") by Admin Activity entries logged without their "
+                "request body, so no read shows its classification label then")
     return ClassDays(out, classes.newest)
 
 

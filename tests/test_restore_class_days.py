@@ -1,0 +1,165 @@
+"""restore-testing judged under the classification in force each day (checks.class_days), not the newest one.
+
+The policy: restricted data restore-tested every 90 days, confidential every 180, internal sets no interval.
+Period 2026 Q3 (UTC). One quarter-end run against the simulator (clock Sep 30 06:00); the Admin Activity log
+is read from Jun 30 00:00 (the period's start less a day), so every label update below is in it. Each store's
+own labels are the ones the Sep 30 read shows; a label spell [from, to) is set and restored by
+`cloudsql.instances.update` entries of `settings.userLabels`. Restores are RESTORE_VOLUME operations at 10:00.
+By hand (day counts from the restore's day):
+
+- rising-pg: internal from Jun 30 06:00 (a logged update with its body) until Aug 12 09:00, restricted from
+  then (the update back, logged with its body; the Sep 30 read shows restricted). Restored May 1. Jul 1 .. Aug 11
+  internal: no interval, not applicable. Aug 12 held internal then restricted: internal required nothing, so the
+  day is judged under restricted, and so are Aug 13 .. Sep 30: from Aug 12 the days since the May 1 test count
+  (103 on Aug 12, over 90), so Aug 12 .. Sep 30 are exceptions. A fail, not "not applicable" for its first six
+  weeks. (Under the newest class alone, as before, Jul 1 .. Jul 30 would have been kept and Jul 31 .. Sep 30
+  broken.)
+- rising-ok-pg: the same labels; restored May 1 and Aug 1 (Aug 1 + 90 = Oct 30): Jul 1 .. Aug 11 not applicable,
+  Aug 12 .. Sep 30 kept (11 days since the Aug 1 test on Aug 12): a pass, not "not applicable" overall.
+- easing-pg: restricted from Jun 30 06:00 until Aug 12 09:00, confidential from then (both logged with bodies).
+  Restored Apr 1 only (91 days before Jul 1, 180 before Sep 28). Jul 1 .. Aug 11 restricted: over 90 days,
+  broken, although the newest class (confidential, 180) would keep them: the fail-closed direction. Aug 12
+  held both: broken under restricted, kept under confidential: unknown. Aug 13 .. Sep 28 kept; Sep 29 and
+  Sep 30 (181 and 182 days) broken.
+- hidden-pg: restricted (the Sep 30 read), relabelled Aug 12 09:00 and back Aug 19 09:00 by updates logged
+  WITHOUT their body. Restored Jul 20 (covers to Oct 18 under 90). The read holds back to the Aug 19 09:00 update
+  only, so Aug 20 .. Sep 30 are restricted, kept. Before it nothing shows its label: the only read is after two
+  updates whose new labels are unknown, so Jul 1 .. Aug 18, and Aug 19 before 09:00, are of unknown class: Jul 1
+  .. Aug 19 unknown (never judged by the Sep 30 read's class), the reason named. Inconclusive.
+- steady-pg: restricted all quarter, no label change; restored Apr 25 (covers to Jul 24) and Jul 20: judged as
+  before (kept every day), no classification words, no `details.classifications`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from testkit import days_between, scenario_setup
+
+from auditor.runner import collect, evaluate
+from auditor.sampling import population
+from auditor.simulator import Simulator
+
+UTC = dt.timezone.utc
+P = "//cloudsql.googleapis.com/projects/rcl-prod/instances/"
+RISING, RISING_OK, EASING, HIDDEN, STEADY = (P + n for n in ("rising-pg", "rising-ok-pg", "easing-pg", "hidden-pg",
+                                                            "steady-pg"))
+KEY = "policy.classifications.{}.restore_test_interval"
+
+
+def _label(name):
+    return {"data-classification": name}
+
+
+def _instance(name, own, restores, spells=()):
+    return {"name": name, "region": "us-east1", "database_version": "POSTGRES_16", "labels": _label(own),
+            "create_time": "2025-02-01T00:00:00Z", "label_changes": list(spells),
+            "operations": [{"type": "RESTORE_VOLUME", "time": f"{day}T10:00:00Z", "backup_id": f"{n}"}
+                           for n, day in enumerate(restores, start=1)],
+            "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1", "retained_backups": 30,
+                       "pitr": True}}
+
+
+def _until_aug12(name, logged=True):
+    return {"from": "2026-06-30T06:00:00Z", "to": "2026-08-12T09:00:00Z", "labels": _label(name), "body_logged": logged}
+
+
+SCENARIO = {
+    "name": "restore-classes", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
+    "organization": {"id": "998", "display_name": "classes.example"},
+    "projects": [{"id": "rcl-prod", "number": "446", "sql_instances": [
+        _instance("rising-pg", "restricted", ["2026-05-01"], [_until_aug12("internal")]),
+        _instance("rising-ok-pg", "restricted", ["2026-05-01", "2026-08-01"], [_until_aug12("internal")]),
+        _instance("easing-pg", "confidential", ["2026-04-01"], [_until_aug12("restricted")]),
+        _instance("hidden-pg", "restricted", ["2026-07-20"],
+                  [{"from": "2026-08-12T09:00:00Z", "to": "2026-08-19T09:00:00Z", "labels": _label("internal")}]),
+        _instance("steady-pg", "restricted", ["2026-04-25", "2026-07-20"]),
+    ]}],
+}
+CONFIG = {
+    "organization": "Classes Ltd", "period": {"quarter": "2026-Q3"},
+    "gcp": {"projects": ["rcl-prod"], "credentials": "anonymous"},
+    "policy": {"country": "US", "classification_label": "data-classification", "classifications": {
+        "restricted": {"backup_interval": "24h", "retention_min_days": 7, "restore_test_interval": "90d"},
+        "confidential": {"backup_interval": "24h", "retention_min_days": 7, "restore_test_interval": "180d"},
+        "internal": {"backup_interval": "24h", "retention_min_days": 7}}},
+}
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    root, scenario, config = scenario_setup(Path(tmp_path_factory.mktemp("restore-classes")), CONFIG, SCENARIO)
+    with Simulator(scenario, port=0, now=dt.datetime(2026, 9, 30, 6, 0, tzinfo=UTC)) as sim:
+        results = evaluate([collect(config.with_endpoints(sim.url), root / "single" / "evidence").evidence_dir])
+    (control,) = [c for c in results["controls"] if c["id"] == "restore-testing"]
+    return results, control, {f["resource"]: f for f in control["findings"]}
+
+
+def _days(finding, state):
+    return [d for d, s in finding["details"]["days"].items() if s == state]
+
+
+def test_a_store_relabelled_from_internal_to_restricted_is_judged_from_that_day(single):
+    rising = single[2][RISING]
+    assert rising["status"] == "fail", rising["message"]
+    assert _days(rising, "not_applicable") == days_between("2026-07-01", "2026-08-11")
+    assert rising["details"]["exception_days"] == days_between("2026-08-12", "2026-09-30")
+    assert _days(rising, "kept") == [] and rising["details"]["unknown_days"] == []
+    assert rising["details"]["days_since_test"]["2026-08-12"] == 103  # May 1 to Aug 12
+    assert "2026-08-11" not in rising["details"]["days_since_test"]  # a day that required nothing is not counted
+    message = rising["message"]
+    assert "at least every 90 days" in message and "its restricted data" in message
+    assert f"set no {KEY.format('internal')}" in message and "2026-07-01..2026-08-11" in message
+    assert "internal on 2026-07-01 .. 2026-08-11" in message and "internal then restricted on 2026-08-12" in message
+    spans = [(s["from"], s["to"], s["classifications"]) for s in rising["details"]["classifications"]]
+    assert spans == [("2026-07-01", "2026-08-11", ["internal"]), ("2026-08-12", "2026-08-12", ["internal", "restricted"]),
+                     ("2026-08-13", "2026-09-30", ["restricted"])]
+    assert rising["expected"]["classification"] == "restricted"  # the newest class, as before
+
+
+def test_not_applicable_days_beside_kept_ones_leave_a_pass_not_a_not_applicable(single):
+    ok = single[2][RISING_OK]
+    assert ok["status"] == "pass", ok["message"]
+    assert not ok.get("not_applicable_reason")
+    assert _days(ok, "not_applicable") == days_between("2026-07-01", "2026-08-11")
+    assert _days(ok, "kept") == days_between("2026-08-12", "2026-09-30")
+    assert ok["details"]["days_since_test"]["2026-08-12"] == 11  # Aug 1 to Aug 12
+
+
+def test_a_day_kept_under_the_newest_class_but_broken_under_the_class_in_force_is_broken(single):
+    easing = single[2][EASING]
+    assert easing["status"] == "fail", easing["message"]
+    assert easing["details"]["exception_days"] == days_between("2026-07-01", "2026-08-11") + ["2026-09-29", "2026-09-30"]
+    assert easing["details"]["unknown_days"] == ["2026-08-12"]
+    assert _days(easing, "kept") == days_between("2026-08-13", "2026-09-28")
+    assert "changed during the day" in easing["message"]
+    # two intervals over the period: the message does not claim one
+    assert "as often as the interval in force each day requires" in easing["message"]
+
+
+def test_a_label_change_logged_without_its_body_leaves_the_days_before_the_next_read_unknown(single):
+    hidden = single[2][HIDDEN]
+    assert hidden["status"] == "inconclusive", hidden["message"]
+    assert hidden["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-19")
+    assert _days(hidden, "kept") == days_between("2026-08-20", "2026-09-30")
+    assert "its classification is unknown" in hidden["message"] and "without" in hidden["message"]
+    assert any("classification on" in u["message"] for u in hidden["details"]["unverified"])
+
+
+def test_a_store_whose_class_never_changed_is_judged_as_before(single):
+    steady = single[2][STEADY]
+    assert steady["status"] == "pass", steady["message"]
+    assert _days(steady, "kept") == days_between("2026-07-01", "2026-09-30")
+    assert "classifications" not in steady["details"] and "Its classification was" not in steady["message"]
+    assert "at least every 90 days" in steady["message"]
+
+
+def test_sampling_draws_only_the_days_a_class_required_a_test_each_with_the_test_that_covers_it(single):
+    results, control, found = single
+    units = [u for u in population(control, results) if u.resource == RISING]
+    assert [u.day for u in units] == days_between("2026-08-12", "2026-09-30")  # the not applicable days are outside
+    may_restore = set(found[RISING]["details"]["day_evidence"]["2026-08-12"])  # May 1's restore (and that day's runs)
+    assert may_restore & set(found[RISING]["evidence"])
+    assert all(u.evidence_scope == "day" and may_restore & set(u.evidence) for u in units)
