@@ -28,6 +28,22 @@ earlier lockers' reads) is judged for the days it existed, with the restore test
 deletion, and the days after are not applicable; one only the Admin Activity log shows is inconclusive
 for its days (checks.common.deleted_unseen). A day no known test covers is unknown, not broken, when a
 source that could show a test was not read.
+
+The classification is the one in force each day (checks.class_days: the data map in force that day, else the
+label that day, else the default), for listed and deleted instances alike, and whatever the restore's source
+(RESTORE_VOLUME, point-in-time clone, Backup and DR restore or verification). A day whose class sets no
+restore_test_interval is not applicable with that reason; a day whose class sets one is judged by the days since
+the last restore test against it. So a store internal (no interval) until Aug 12 and restricted (90 days) from
+then is not applicable Jul 1 .. Aug 11, and from Aug 12 the days since its last test count: a test older than 90
+days breaks them, and the finding fails (not applicable days beside kept or broken ones never make the finding
+not applicable). The day the class changed held both; the class without an interval required nothing, so the
+day is judged under the one with an interval (checks.class_days.judge alone would let "not applicable" stand).
+A day held under two classes that set intervals is kept only if kept under each, broken only if broken under
+each, else unknown. A day whose class is unknown (the map in force did not parse; a label update logged without
+its body before any read shows the labels again) is unknown, never judged by another day's class. The thresholds'
+words name the class whose key it is (`policy.classifications.<class>.restore_test_interval`);
+`expected.classification` stays the newest class, and `details.classifications` carries the classes when they
+changed.
 """
 
 from __future__ import annotations
@@ -514,7 +530,8 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         status = PASS
         shown = good if len(good) <= 6 else good[:2] + good[-3:]
         every = f"at least every {interval_days} days" if single else "within the interval in force each day"
-        message = (f"{instance.display}: restore tested {every} throughout the period "
+        span = "on every day its classification required one" if by_reason.get("no interval") else "throughout the period"
+        message = (f"{instance.display}: restore tested {every} {span} "
                    f"({len(in_period)} in the period; " + "; ".join(_describe(t) for t in shown)
                    + (f"; and {len(good) - len(shown)} more" if len(good) > len(shown) else "") + ")." + notes)
     else:
@@ -686,7 +703,9 @@ CHECK = Check(
                 "no interval is not applicable (no test was required), and so are the days before the instance was created "
                 "and, after it, the days until its creation plus the interval (its first test is due by then). Instances "
                 "deleted in the period are judged for the days they existed (restore tests before the deletion count; the "
-                "days after are not applicable); one only the Admin Activity log shows is inconclusive for its days.",
+                "days after are not applicable); one only the Admin Activity log shows is inconclusive for its days. "
+                "The classification is the one in force each day (the data map in force, else that day's label, else "
+                "the default): a day whose class sets no interval is not applicable, a day of unknown class unknown.",
     needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores",
            "backupdr_verification_plans", "history", "final_snapshots", "config_changes", "inventory_days"),
     evaluate=evaluate,

@@ -38,6 +38,15 @@ from pathlib import Path
 import pytest
 from testkit import days_between, scenario_setup
 
+from auditor.checks import restore_testing
+from auditor.checks_api import CheckContext
+from auditor.config import Config
+from auditor.facts.build import assemble
+from auditor.facts.controls import SqlOperation
+from auditor.facts.model import SqlInstance, sql_resource
+from auditor.facts.stores import MapVersion
+from auditor.inventory import parse_inventory
+from auditor.period import Period
 from auditor.runner import collect, evaluate
 from auditor.sampling import population
 from auditor.simulator import Simulator
@@ -163,3 +172,103 @@ def test_sampling_draws_only_the_days_a_class_required_a_test_each_with_the_test
     may_restore = set(found[RISING]["details"]["day_evidence"]["2026-08-12"])  # May 1's restore (and that day's runs)
     assert may_restore & set(found[RISING]["evidence"])
     assert all(u.evidence_scope == "day" and may_restore & set(u.evidence) for u in units)
+
+
+# --- by hand: the data map's declared class changes between lockers (checks.class_days' map versions) -------------
+# The store is labelled internal; the data map (which wins over the label) is stored by three lockers: Jul 10 06:00
+# (declares it restricted), Aug 20 06:00 (confidential) and Sep 30 06:00 (confidential). Days before the first
+# version take it; a day without its own version takes the newest stored before it. Evidence date Sep 30 12:00.
+
+DB = sql_resource("p", "mapped-pg")
+AS_OF = dt.datetime(2026, 9, 30, 12, 0, tzinfo=UTC)
+LOCKERS = [dt.datetime(2026, 7, 10, 6, tzinfo=UTC), dt.datetime(2026, 8, 20, 6, tzinfo=UTC), dt.datetime(2026, 9, 30, 6, tzinfo=UTC)]
+
+
+def _map(name):
+    text = (f"reviewed: 2026-06-01\nstores:\n  - resource: {DB}\n    classification: {name}\n    owner: team\n"
+            "    backup: cloudsql-automated\n")
+    return parse_inventory(text, Path("inventory.yaml"))
+
+
+def _judge_mapped(classes_by_locker, restores, classifications=None):
+    config = Config.model_validate({
+        "organization": "T", "period": {"quarter": "2026-Q3"}, "inventory": "inventory.yaml",
+        "gcp": {"projects": ["p"], "credentials": "anonymous"},
+        "policy": {"classification_label": "data-classification",
+                   "classifications": classifications or CONFIG["policy"]["classifications"]}})
+    maps = [_map(name) for name in classes_by_locker]
+    instance = SqlInstance(resource=DB, project="p", name="mapped-pg", region="us-east1", database_version="POSTGRES_16",
+                           state="RUNNABLE", instance_type="CLOUD_SQL_INSTANCE", activation_policy="ALWAYS",
+                           labels=_label("internal"), create_time=dt.datetime(2025, 1, 1, tzinfo=UTC), backup_enabled=True,
+                           backup_start_time=None, backup_location="us-west1", pitr_enabled=True, log_retention_days=7,
+                           retained_backups=30, backup_tier=None, kms_key=None, master=None, evidence=("e-inst",),
+                           observed_at=AS_OF)
+    ops = [SqlOperation(name=f"op-{day}", project="p", instance=DB, operation_type="RESTORE_VOLUME", status="DONE",
+                        started=dt.datetime.fromisoformat(f"{day}T10:00:00+00:00"),
+                        ended=dt.datetime.fromisoformat(f"{day}T10:20:00+00:00"), error=None, user="dba",
+                        evidence=(f"e-op-{day}",)) for day in restores]
+    versions = [MapVersion(when, "locker", parsed, None, f"sha-{n}", None, (f"e-map-{n}",))
+                for n, (when, parsed) in enumerate(zip(LOCKERS, maps))]
+    facts = assemble(AS_OF, ["p"], items={"sql_instances": [instance], "sql_operations": ops, "sql_clones": [],
+                                          "inventory_versions": versions},
+                     answered=[("sqladmin", "instances.list", "projects/p"),
+                               ("sqladmin", "operations.list", "projects/p/instances/mapped-pg"),
+                               ("logging", "entries.list", "projects/p")])
+    ctx = CheckContext(config=config, period=Period(dt.date(2026, 7, 1), dt.date(2026, 9, 30)), as_of=AS_OF,
+                       inventory=maps[-1], configs=tuple((when, f"L-{n}", config) for n, when in enumerate(LOCKERS)))
+    (finding,) = [f for f in restore_testing.evaluate(facts, ctx) if f.resource == DB]
+    return finding
+
+
+def _states(finding, state):
+    return [d for d, s in finding.details["days"].items() if s == state]
+
+
+def test_a_declared_class_narrowed_by_the_map_in_force_breaks_the_days_the_stricter_class_held():
+    """Restored Apr 20 only (90 days: to Jul 19; 180 days: to Oct 17). Jul 1 .. Aug 19 restricted (the Jul 10 map,
+    carried back to Jul 1 and forward to Aug 19): Jul 1 .. Jul 19 kept, Jul 20 .. Aug 19 broken; Aug 20 .. Sep 30
+    confidential: kept. The newest class alone (confidential) would have kept every day."""
+    finding = _judge_mapped(["restricted", "confidential", "confidential"], ["2026-04-20"])
+    assert finding.status == "fail", finding.message
+    assert _states(finding, "kept") == days_between("2026-07-01", "2026-07-19") + days_between("2026-08-20", "2026-09-30")
+    assert finding.details["exception_days"] == days_between("2026-07-20", "2026-08-19")
+    assert finding.details["days_since_test"]["2026-07-20"] == 91
+    assert finding.expected["classification"] == "confidential"
+    assert "restricted on 2026-07-01 .. 2026-08-19 (declared in the data map in force)" in finding.message
+    assert [s["classification"] for s in finding.details["classifications"]] == ["restricted", "confidential"]
+
+
+def test_a_class_the_configuration_lacks_on_later_days_leaves_them_unknown_and_the_earlier_ones_judged():
+    """The Aug 20 and Sep 30 maps declare "top-secret", a class the configuration does not have: those days'
+    interval is unknown (never kept, never judged by restricted's), Jul 1 .. Aug 19 still judged under restricted.
+    The newest class has no policy, yet the finding is not the no-classification inconclusive: it fails on Jul 20 ..
+    Aug 19 and names the unknown days."""
+    finding = _judge_mapped(["restricted", "top-secret", "top-secret"], ["2026-04-20"])
+    assert finding.status == "fail", finding.message
+    assert finding.details["exception_days"] == days_between("2026-07-20", "2026-08-19")
+    assert finding.details["unknown_days"] == days_between("2026-08-20", "2026-09-30")
+    assert "has no top-secret classification" in finding.message
+
+
+def test_classes_that_all_set_no_interval_leave_the_finding_not_applicable_naming_each_key():
+    """internal (Jul 10 map) then public (Aug 20, Sep 30): neither sets an interval, so no day required a test."""
+    classes = {"internal": {"backup_interval": "24h"}, "public": {"backup_interval": "7d"}}
+    finding = _judge_mapped(["internal", "public", "public"], [], classes)
+    assert finding.status == "not_applicable", finding.message
+    assert KEY.format("internal") in finding.not_applicable_reason and KEY.format("public") in finding.not_applicable_reason
+    assert "internal on 2026-07-01 .. 2026-08-19" in finding.message
+
+
+def test_a_map_that_narrows_into_restricted_is_judged_from_its_first_day():
+    """The rule of the sample's interesting case, by the map: internal (Jul 10 map) until Aug 19, restricted from the
+    Aug 20 map. Restored May 1 (days since on Aug 20: 111, over 90): Jul 1 .. Aug 19 not applicable, Aug 20 .. Sep 30
+    broken; restored again Aug 1, every restricted day is kept (19 days since on Aug 20): a pass."""
+    stale = _judge_mapped(["internal", "restricted", "restricted"], ["2026-05-01"])
+    assert stale.status == "fail"
+    assert _states(stale, "not_applicable") == days_between("2026-07-01", "2026-08-19")
+    assert stale.details["exception_days"] == days_between("2026-08-20", "2026-09-30")
+    assert stale.details["days_since_test"]["2026-08-20"] == 111
+    fresh = _judge_mapped(["internal", "restricted", "restricted"], ["2026-05-01", "2026-08-01"])
+    assert fresh.status == "pass", fresh.message
+    assert _states(fresh, "kept") == days_between("2026-08-20", "2026-09-30")
+    assert fresh.details["days_since_test"]["2026-08-20"] == 19
