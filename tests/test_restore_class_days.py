@@ -26,6 +26,14 @@ By hand (day counts from the restore's day):
   only, so Aug 20 .. Sep 30 are restricted, kept. Before it nothing shows its label: the only read is after two
   updates whose new labels are unknown, so Jul 1 .. Aug 18, and Aug 19 before 09:00, are of unknown class: Jul 1
   .. Aug 19 unknown (never judged by the Sep 30 read's class), the reason named. Inconclusive.
+- vault-pg (ENHANCED: its backups in a Backup and DR vault): rising-pg's labels; never restored but by Backup and
+  DR, from its vault's backup on Aug 20 (the vault project's operations, verb restore). Jul 1 .. Aug 11 not
+  applicable; Aug 12 .. Aug 19 exceptions (no restore test at all); Aug 20 .. Sep 30 kept.
+- gone-pg: rising-pg's labels, deleted Sep 10 12:00 (a FINAL backup kept 90 days: the read that shows it); cloned
+  to a point in time (Aug 19 23:00) on Aug 20, which the Admin Activity log shows. Its operations cannot be listed
+  after its deletion, so a day no known test covers is unknown, not broken. Jul 1 .. Aug 11 not applicable (internal
+  required no test, unread or not); Aug 12 .. Aug 19 unknown; Aug 20 .. Sep 10 kept; Sep 11 .. Sep 30 not applicable
+  (it no longer existed). Inconclusive.
 - steady-pg: restricted all quarter, no label change; restored Apr 25 (covers to Jul 24) and Jul 20: judged as
   before (kept every day), no classification words, no `details.classifications`.
 """
@@ -53,8 +61,8 @@ from auditor.simulator import Simulator
 
 UTC = dt.timezone.utc
 P = "//cloudsql.googleapis.com/projects/rcl-prod/instances/"
-RISING, RISING_OK, EASING, HIDDEN, STEADY = (P + n for n in ("rising-pg", "rising-ok-pg", "easing-pg", "hidden-pg",
-                                                            "steady-pg"))
+RISING, RISING_OK, EASING, HIDDEN, STEADY, VAULT, GONE = (P + n for n in (
+    "rising-pg", "rising-ok-pg", "easing-pg", "hidden-pg", "steady-pg", "vault-pg", "gone-pg"))
 KEY = "policy.classifications.{}.restore_test_interval"
 
 
@@ -85,7 +93,19 @@ SCENARIO = {
         _instance("hidden-pg", "restricted", ["2026-07-20"],
                   [{"from": "2026-08-12T09:00:00Z", "to": "2026-08-19T09:00:00Z", "labels": _label("internal")}]),
         _instance("steady-pg", "restricted", ["2026-04-25", "2026-07-20"]),
-    ]}],
+        {**_instance("vault-pg", "restricted", [], [_until_aug12("internal")]),
+         "backup": {"enabled": True, "start_time": "02:00", "location": "us-west1", "retained_backups": 35, "pitr": True,
+                    "tier": "ENHANCED"},
+         "backupdr": {"plan": "projects/rcl-prod/locations/us-west1/backupPlans/daily",
+                      "restores": [{"time": "2026-08-20T10:00:00Z", "minutes": 20, "into": "vault-pg-check"}]}},
+        {**_instance("gone-pg", "restricted", [], [_until_aug12("internal")]),
+         "operations": [{"type": "CLONE", "time": "2026-08-20T10:00:00Z", "point_in_time": "2026-08-19T23:00:00Z",
+                         "into": "gone-pg-check"}],
+         "delete_time": "2026-09-10T12:00:00Z", "final_backup_days": 90},
+    ], "backup_vaults": [{"id": "vault", "location": "us-west1", "min_retention_days": 30}],
+       "backup_plans": [{"id": "daily", "location": "us-west1", "vault": "vault",
+                         "rules": [{"id": "daily", "recurrence": "DAILY", "window_start_hour": 2, "window_end_hour": 6,
+                                    "retention_days": 35}]}]}],
 }
 CONFIG = {
     "organization": "Classes Ltd", "period": {"quarter": "2026-Q3"},
@@ -163,6 +183,25 @@ def test_a_store_whose_class_never_changed_is_judged_as_before(single):
     assert _days(steady, "kept") == days_between("2026-07-01", "2026-09-30")
     assert "classifications" not in steady["details"] and "Its classification was" not in steady["message"]
     assert "at least every 90 days" in steady["message"]
+
+
+def test_a_backup_and_dr_restore_counts_for_the_days_its_class_required_one(single):
+    vault = single[2][VAULT]
+    assert vault["status"] == "fail", vault["message"]
+    assert _days(vault, "not_applicable") == days_between("2026-07-01", "2026-08-11")
+    assert vault["details"]["exception_days"] == days_between("2026-08-12", "2026-08-19")
+    assert _days(vault, "kept") == days_between("2026-08-20", "2026-09-30")
+    assert [t["type"] for t in vault["observed"]["restore_tests"]] == ["BACKUPDR_RESTORE"]
+
+
+def test_a_deleted_instance_is_judged_under_its_class_each_day_it_existed(single):
+    gone = single[2][GONE]
+    assert gone["status"] == "inconclusive", gone["message"]
+    assert _days(gone, "not_applicable") == days_between("2026-07-01", "2026-08-11") + days_between("2026-09-11", "2026-09-30")
+    assert gone["details"]["unknown_days"] == days_between("2026-08-12", "2026-08-19")
+    assert _days(gone, "kept") == days_between("2026-08-20", "2026-09-10")
+    assert gone["details"]["exception_days"] == []
+    assert "internal then restricted on 2026-08-12" in gone["message"]
 
 
 def test_sampling_draws_only_the_days_a_class_required_a_test_each_with_the_test_that_covers_it(single):
