@@ -100,6 +100,7 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     targets = _restore_targets(ctx)
+    calendar = _Calendar(ctx)
     finals = deleted_instances(facts)  # deleted before the read, known by their FINAL backup's snapshot
     by_final = {i.resource for i in finals}
     for instance in instances(facts) + finals:  # deleted ones: for the days they existed
@@ -107,7 +108,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
             findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, []),
-                                              instance.resource in by_final))
+                                              instance.resource in by_final, calendar))
     findings += deleted_unseen(facts, ID, ctx, "restore-test")  # only the log shows them: their days are inconclusive
     return findings
 
@@ -338,8 +339,45 @@ def _deletion_words(facts: Any, instance: SqlInstance, ctx: CheckContext, from_f
             "days after the deletion are not applicable.")
 
 
+class _Calendar:
+    """What every store's judgment shares within one evaluation (computed once, not per store): the configuration
+    in force each day (checks.days.configs_by_day), each (configuration, class)'s interval, and each class's
+    interval over the stored configurations (checks.days.config_segments)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.configs = daily.configs_by_day(ctx)
+        self._values: dict[tuple[int, str | None], tuple[str | None, Any]] = {}
+        self._segments: dict[str, list[tuple[list[date], Any, str | None]]] = {}
+        self._runs: dict[tuple[str, ...], list[tuple[list[date], list[tuple[str | None, Any]]]]] = {}
+
+    def value(self, config: Any, name: str | None) -> tuple[str | None, Any]:
+        """class_interval(config, name), once per pair (the configurations live as long as the context)."""
+        key = (id(config), name)
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = class_interval(config, name)
+        return found
+
+    def runs(self, names: tuple[str, ...]) -> list[tuple[list[date], list[tuple[str | None, Any]]]]:
+        """For a store that held `names` every day: the period's days in runs of equal values (each day's values
+        of those classes under the configuration in force), shared by every such store (never mutated)."""
+        found = self._runs.get(names)
+        if found is None:
+            configs = self.configs
+            found = self._runs[names] = _runs({day: [self.value(configs[day], name) for name in names]
+                                               for day in self.ctx.period.days()})
+        return found
+
+    def segments(self, name: str) -> list[tuple[list[date], Any, str | None]]:
+        found = self._segments.get(name)
+        if found is None:
+            found = self._segments[name] = daily.config_segments(self.ctx, interval_in_force(name))
+        return found
+
+
 def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str],
-                      from_final: bool = False) -> Finding:
+                      from_final: bool = False, calendar: _Calendar | None = None) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
@@ -352,11 +390,19 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                        message=f"{instance.display}: the data has no classification (neither declared in the data map nor "
                                "labelled), so how often it must be restore-tested cannot be judged." + deleted,
                        expected={"classification": None}, evidence=list(instance.evidence))
-    configs = daily.configs_by_day(ctx)
-    judged_classes = interval_classes(classes, configs)
-    held_values = {day: [class_interval(configs[day], name) for name in judged_classes.of(day).names]
-                   for day in ctx.period.days()}
-    if all(values and all(value[1] is None for value in values) for values in held_values.values()):
+    calendar = calendar or _Calendar(ctx)
+    configs, value_of = calendar.configs, calendar.value
+    one = _one_class(classes)  # the same one class (or none) every day: most stores
+    judged_classes = classes if one else interval_classes(classes, configs, value_of)
+    if one:
+        runs = calendar.runs(next(iter(classes.by_day.values())).names if classes.by_day else ())
+        held_values = {day: values for days, values in runs for day in days}
+    else:
+        held_values = {day: [value_of(configs[day], name) for name in judged_classes.of(day).names]
+                       for day in ctx.period.days()}
+        runs = _runs(held_values)
+    changed = classes.changed
+    if all(values and all(value[1] is None for value in values) for _, values in runs):
         names = _names_in_order(judged_classes)
         keys = ", ".join(_key(name) for name in names)
         if names == [classification]:
@@ -366,7 +412,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                      f"interval. {classes.words()}")
         return Finding(**base, status=NOT_APPLICABLE, message=f"{instance.display}: {words}" + deleted,
                        expected={"classification": classification}, evidence=list(instance.evidence),
-                       details={"classifications": classes.details()} if classes.changed else {},
+                       details={"classifications": classes.details()} if changed else {},
                        not_applicable_reason=f"the configuration sets no restore-test interval for "
                                              f"{' or '.join(names)} data ({keys})")
     good, failed, ignored, unread, unlogged = _tests(instance, facts, ctx, targets)
@@ -384,28 +430,41 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
 
     # each day under each class it held (the ones with an interval, when its class changed that day), against the
     # interval the configuration in force that day sets for it
-    states, _ = daily.by_config(ctx, class_interval, lambda value: judged_under(value)[0], judged_classes)
+    states: dict[date, str] = {}
     why: dict[date, str] = {}
     decided: dict[date, tuple[str | None, Any]] = {}  # the (class, interval) whose judgment the day's state is
-    for day, state in states.items():
-        values = held_values[day] or [(None, UNCLASSED)]
-        for value in values:
+    if one:  # by_config of a single class gives each day its value's state (class_days.judge of one class): directly
+        for days, values in runs:
+            value = values[0] if values else (None, UNCLASSED)
             day_states, reasons = judged_under(value)
-            if day_states.get(day) == state:
-                decided[day] = value
+            for day in days:
+                states[day], decided[day] = day_states[day], value
                 if day in reasons:
                     why[day] = reasons[day]
-                break
-        else:  # kept under one class it held that day, broken under another: unknown
-            decided[day], why[day] = values[-1], "class changed"
+    else:
+        states, _ = daily.by_config(ctx, value_of, lambda value: judged_under(value)[0], judged_classes)
+        for day, state in states.items():
+            values = held_values[day] or [(None, UNCLASSED)]
+            for value in values:
+                day_states, reasons = judged_under(value)
+                if day_states.get(day) == state:
+                    decided[day] = value
+                    if day in reasons:
+                        why[day] = reasons[day]
+                    break
+            else:  # kept under one class it held that day, broken under another: unknown
+                decided[day], why[day] = values[-1], "class changed"
     required = {day: value[1] for day, value in decided.items()}
-    intervals = sorted({v for v in required.values() if isinstance(v, int)})
+    used = list(dict.fromkeys(decided[days[0]] for days, _ in runs)) if one else list(dict.fromkeys(
+        decided[day] for day in sorted(decided)))  # each (class, interval) a day was judged under, in day order
+    intervals = sorted({v for _, v in used if isinstance(v, int)})
     interval_days = intervals[-1] if len(intervals) == 1 else (
         max(1, round(interval.total_seconds() / 86400)) if interval else None)
     single = len(intervals) == 1
-    judged_names = list(dict.fromkeys(value[0] for day, value in sorted(decided.items()) if isinstance(value[1], int)))
+    judged_names = list(dict.fromkeys(name for name, v in used if isinstance(v, int)))
     whose = f"its {judged_names[0]} data" if len(judged_names) == 1 else "its data"
-    threshold_notes, thresholds = _threshold_changes(ctx, judged_classes)
+    held_names = [name for name, _ in runs[0][1]] if one and runs else None  # one class: the same every day
+    threshold_notes, thresholds = _threshold_changes(calendar, judged_classes, held_names)
     broken, unknown = daily.exception_days(states)
     kept = [d for d, s in states.items() if s == "kept"]
     isos = ctx.period.day_isos
@@ -448,7 +507,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
     notes += _day_notes(instance, by_reason, required, decided, ctx)
     for words in threshold_notes:
         notes += " " + words
-    if classes.changed:
+    if changed:
         notes += " " + classes.words()
     notes += deleted
     missing = [e for read in unread for e in unverified(read)]
@@ -489,7 +548,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                                "day_evidence": _day_evidence(good, states, ctx), "day_evidence_joins": True}
     if thresholds:
         details["thresholds"] = thresholds
-    if classes.changed:
+    if changed:
         details["classifications"] = classes.details()
     if unknown:  # what could not be verified: the unread sources, a configuration without the classification, an undated end
         details["unverified"] = list(missing)
@@ -585,17 +644,48 @@ def class_interval(config: Any, name: str | None) -> tuple[str | None, Any]:
     return (None, UNCLASSED) if name is None else (name, interval_in_force(name)(config))
 
 
-def interval_classes(classes: ClassDays, configs: dict[date, Any]) -> ClassDays:
+def _runs(values_by_day: dict[date, list[Any]]) -> list[tuple[list[date], list[Any]]]:
+    """Consecutive days with equal values: [(days, values)], in day order."""
+    out: list[tuple[list[date], list[Any]]] = []
+    for day in sorted(values_by_day):
+        values = values_by_day[day]
+        if out and out[-1][1] == values:
+            out[-1][0].append(day)
+        else:
+            out.append(([day], values))
+    return out
+
+
+def _one_class(classes: ClassDays) -> bool:
+    """Whether every day held the same one class (or every day none): checks.days.by_config then gives each day the
+    state of that class's value that day (class_days.judge of a single class), which is what the caller computes
+    directly, without by_config's per-day resolution (most stores, most of the check's time at scale)."""
+    first = None
+    for held in classes.by_day.values():
+        if len(held.names) > 1:
+            return False
+        if first is None:
+            first = held.names
+        elif held.names != first:
+            return False
+    return True
+
+
+def interval_classes(classes: ClassDays, configs: dict[date, Any],
+                     value_of: Callable[[Any, str | None], tuple[str | None, Any]] = None) -> ClassDays:
     """The classes each day is judged under. A day the class changed during, from (or to) one whose configuration
     sets no restore_test_interval, is judged under the classes that set one: the other required nothing, so it can
     neither keep nor break the day (checks.class_days.judge would let its not applicable stand over the other's
     judgment, leaving a day when restricted data went untested unjudged). A class the configuration lacks (ABSENT)
     stays: its requirement is unknown, not nothing."""
+    value_of = value_of or class_interval
+    if all(len(held.names) < 2 for held in classes.by_day.values()):
+        return classes
     out: dict[date, DayClass] = {}
     for day, held in classes.by_day.items():
         if len(held.names) > 1:
             config = configs[day]
-            wanted = tuple(name for name in held.names if interval_in_force(name)(config) is not None)
+            wanted = tuple(name for name in held.names if value_of(config, name)[1] is not None)
             if wanted and wanted != held.names:
                 held = DayClass(wanted, held.basis, held.why)
         out[day] = held
@@ -648,18 +738,19 @@ def _names_in_order(classes: ClassDays) -> list[str]:
     return list(dict.fromkeys(name for day in sorted(classes.by_day) for name in classes.by_day[day].names))
 
 
-def _threshold_changes(ctx: CheckContext, classes: ClassDays) -> tuple[list[str], list[dict[str, Any]]]:
-    """For each classification the store held, its restore_test_interval's values over the stored configurations
-    when they differ on the days it held it: (sentences naming the key, values and lockers; `details.thresholds`)."""
-    held: dict[str, set[date]] = {}
-    for day in sorted(classes.by_day):
-        for name in classes.by_day[day].names:
-            held.setdefault(name, set()).add(day)
+def _threshold_changes(calendar: _Calendar, classes: ClassDays,
+                       names: list[str] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+    """For each classification the store held (`names`, when known), its restore_test_interval's values over the
+    stored configurations when they differ on the days it held it: (sentences naming the key, values and lockers;
+    `details.thresholds`)."""
     words: list[str] = []
     entries: list[dict[str, Any]] = []
-    for name, days in held.items():
-        segments = daily.config_segments(ctx, interval_in_force(name))
-        if len(segments) < 2 or len({value for group, value, _ in segments if days.intersection(group)}) < 2:
+    for name in (names if names is not None else _names_in_order(classes)):
+        segments = calendar.segments(name)
+        if len(segments) < 2:  # one value over the whole period (a single run): nothing changed
+            continue
+        days = {day for day, held in classes.by_day.items() if name in held.names}
+        if len({value for group, value, _ in segments if days.intersection(group)}) < 2:
             continue
         changes = [(group[0], value, locker) for group, value, locker in segments]
         words.append(daily.threshold_words(changes, _key(name), _render))
