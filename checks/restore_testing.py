@@ -37,7 +37,9 @@ the last restore test against it. So a store internal (no interval) until Aug 12
 then is not applicable Jul 1 .. Aug 11, and from Aug 12 the days since its last test count: a test older than 90
 days breaks them, and the finding fails (not applicable days beside kept or broken ones never make the finding
 not applicable). The day the class changed held both; the class without an interval required nothing, so the
-day is judged under the one with an interval (checks.class_days.judge alone would let "not applicable" stand).
+day is judged under the one with an interval (checks.class_days.judge alone makes such a day unknown, the
+classes disagreeing; but the class without an interval asked nothing of any part of the day, so the days since the
+last test, against the other class's interval, decide it).
 A day held under two classes that set intervals is kept only if kept under each, broken only if broken under
 each, else unknown. A day whose class is unknown (the map in force did not parse; a label update logged without
 its body before any read shows the labels again) is unknown, never judged by another day's class. The thresholds'
@@ -48,7 +50,7 @@ changed.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
@@ -382,8 +384,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
     deleted = _deletion_words(facts, instance, ctx, from_final)
-    classes = unlogged_label_days(facts, ctx, instance.resource,  # the classification in force each day
-                                  class_days(facts, ctx, instance.resource, instance.labels))
+    classes = class_days(facts, ctx, instance.resource, instance.labels)  # the classification in force each day
     if policy is None and not any(name in ctx.config.policy.classifications for held in classes.by_day.values()
                                   for name in held.names):
         return Finding(**base, status=INCONCLUSIVE,
@@ -675,9 +676,11 @@ def interval_classes(classes: ClassDays, configs: dict[date, Any],
                      value_of: Callable[[Any, str | None], tuple[str | None, Any]] = None) -> ClassDays:
     """The classes each day is judged under. A day the class changed during, from (or to) one whose configuration
     sets no restore_test_interval, is judged under the classes that set one: the other required nothing, so it can
-    neither keep nor break the day (checks.class_days.judge would let its not applicable stand over the other's
-    judgment, leaving a day when restricted data went untested unjudged). A class the configuration lacks (ABSENT)
-    stays: its requirement is unknown, not nothing."""
+    neither keep nor break the day. (checks.class_days.judge would find the classes disagreeing, not applicable
+    against broken, and leave unknown a day restricted data went untested for the part of it it was restricted: a
+    test on the day counts for the whole day, as on any day, so broken under the stricter class means no test
+    covered its part of the day.) A class the configuration lacks (ABSENT) stays: its requirement is unknown, not
+    nothing."""
     value_of = value_of or class_interval
     if all(len(held.names) < 2 for held in classes.by_day.values()):
         return classes
@@ -689,48 +692,6 @@ def interval_classes(classes: ClassDays, configs: dict[date, Any],
             if wanted and wanted != held.names:
                 held = DayClass(wanted, held.basis, held.why)
         out[day] = held
-    return ClassDays(out, classes.newest)
-
-
-def unlogged_label_days(facts: Any, ctx: CheckContext, resource: str, classes: ClassDays) -> ClassDays:
-    """checks.class_days gives a day its label timeline does not know the class of the reads around it when they
-    agree ("carried-label"). When an Admin Activity update of the labels logged without its request body lies
-    between those reads, they do not show the label of the days between (the update set labels nobody can read,
-    and the timeline leaves the days after it unknown up to the next read): those days' class is unknown, never
-    the class of a read on the far side of the update. So is a day such an update was made on, or that began
-    after one before anything showed its labels again (its labels are unknown for part of the day, which
-    class_days judges by the part it knows). Not the data map's class, which no label changes. (Worked around here until class_days does it.)"""
-    history = getattr(facts, "inventory_days", None)
-    timeline = history.labels(resource) if history is not None else None
-    if timeline is None:
-        return classes
-    blind = sorted(e.time for e in timeline.events if e.value is None)
-    if not blind:
-        return classes
-    known = sorted(e.time.timestamp() for e in timeline.events if e.value is not None)
-    blind_stamps = [t.timestamp() for t in blind]
-    ordered = sorted(timeline.events, key=lambda e: e.time)
-    times = [e.time.timestamp() for e in ordered]
-    stamps = ctx.period.day_stamps
-    out = dict(classes.by_day)
-    for number, day in enumerate(ctx.period.days()):
-        held = classes.by_day.get(day)
-        if held is None or not held.names or held.basis == "declared":  # the data map's class: labels do not matter
-            continue
-        start, end = stamps[number], stamps[number + 1]
-        low, high = start, end  # a day that saw such an update: its labels after it are unknown until a read
-        if held.basis == "carried-label":
-            after = bisect_left(known, end)  # the reads carried: the last before the day's end, and the next
-            low = known[after - 1] if after else float("-inf")
-            high = known[after] if after < len(known) else float("inf")
-        hidden = [when for when, stamp in zip(blind, blind_stamps) if low <= stamp < high]
-        before = bisect_right(times, start) - 1  # the day began after such an update, before any read shows it
-        if not hidden and before >= 0 and ordered[before].value is None:
-            hidden = [ordered[before].time]
-        if hidden:
-            out[day] = DayClass((), "unknown", "its labels were updated (" + ", ".join(
-                f"{when:%Y-%m-%d %H:%M} UTC" for when in hidden) + ") by Admin Activity entries logged without their "
-                "request body, so no read shows its classification label then")
     return ClassDays(out, classes.newest)
 
 
