@@ -44,7 +44,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from testkit import days_between, scenario_setup
+from testkit import daily_lockers, days_between, scenario_setup
 
 from auditor.checks import restore_testing
 from auditor.checks_api import CheckContext
@@ -115,6 +115,14 @@ CONFIG = {
         "confidential": {"backup_interval": "24h", "retention_min_days": 7, "restore_test_interval": "180d"},
         "internal": {"backup_interval": "24h", "retention_min_days": 7}}},
 }
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """92 lockers, one a day at 06:00 (`make type2`): each day's own read shows its labels."""
+    results = daily_lockers(scenario_setup(Path(tmp_path_factory.mktemp("restore-classes-daily")), CONFIG, SCENARIO))
+    (control,) = [c for c in results["controls"] if c["id"] == "restore-testing"]
+    return {f["resource"]: f for f in control["findings"]}
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +319,17 @@ def test_a_map_that_narrows_into_restricted_is_judged_from_its_first_day():
     assert fresh.status == "pass", fresh.message
     assert _states(fresh, "kept") == days_between("2026-08-20", "2026-09-30")
     assert fresh.details["days_since_test"]["2026-08-20"] == 19
+
+
+def test_daily_lockers_judge_the_same_days_under_the_class_each_day_held(daily):
+    """The same stores from 92 daily lockers (each day's read shows the labels it had at 06:00; the updates at 09:00
+    are in the log): the days written above for the single run, where a logged body already showed the class."""
+    assert daily[RISING]["status"] == "fail"
+    assert _days(daily[RISING], "not_applicable") == days_between("2026-07-01", "2026-08-11")
+    assert daily[RISING]["details"]["exception_days"] == days_between("2026-08-12", "2026-09-30")
+    assert daily[RISING_OK]["status"] == "pass"
+    assert _days(daily[RISING_OK], "kept") == days_between("2026-08-12", "2026-09-30")
+    assert daily[EASING]["details"]["exception_days"] == days_between("2026-07-01", "2026-08-11") + ["2026-09-29", "2026-09-30"]
+    assert daily[EASING]["details"]["unknown_days"] == ["2026-08-12"]
+    assert daily[VAULT]["details"]["exception_days"] == days_between("2026-08-12", "2026-08-19")
+    assert _days(daily[STEADY], "kept") == days_between("2026-07-01", "2026-09-30")
