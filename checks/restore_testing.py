@@ -533,8 +533,9 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         unknown_words.append(f"on {len(days)} days ({day_ranges(days)}) the stored configuration in force has no "
                              f"{name} classification, so the restore-test interval it required is unknown")
     if unclassified:
-        unknown_words.append(f"on {len(unclassified)} days ({day_ranges(unclassified)}) its classification is unknown "
-                             f"({classes.why(unclassified)}), so the restore-test interval it required is unknown")
+        unknown_words.append(f"on {len(unclassified)} days ({day_ranges(unclassified)}) its classification is unknown"
+                             + ("" if changed else f" ({classes.why(unclassified)})")  # else the classes' words say why
+                             + ", so the restore-test interval it required is unknown")
     if class_changed:
         unknown_words.append(f"on {len(class_changed)} days ({day_ranges(class_changed)}) its classification changed "
                              "during the day, and the day meets the interval of one classification it held but not "
