@@ -28,6 +28,24 @@ earlier lockers' reads) is judged for the days it existed, with the restore test
 deletion, and the days after are not applicable; one only the Admin Activity log shows is inconclusive
 for its days (checks.common.deleted_unseen). A day no known test covers is unknown, not broken, when a
 source that could show a test was not read.
+
+The classification is the one in force each day (checks.class_days: the data map in force that day, else the
+label that day, else the default), for listed and deleted instances alike, and whatever the restore's source
+(RESTORE_VOLUME, point-in-time clone, Backup and DR restore or verification). A day whose class sets no
+restore_test_interval is not applicable with that reason; a day whose class sets one is judged by the days since
+the last restore test against it. So a store internal (no interval) until Aug 12 and restricted (90 days) from
+then is not applicable Jul 1 .. Aug 11, and from Aug 12 the days since its last test count: a test older than 90
+days breaks them, and the finding fails (not applicable days beside kept or broken ones never make the finding
+not applicable). The day the class changed held both; the class without an interval required nothing, so the
+day is judged under the one with an interval (checks.class_days.judge alone makes such a day unknown, the
+classes disagreeing; but the class without an interval asked nothing of any part of the day, so the days since the
+last test, against the other class's interval, decide it).
+A day held under two classes that set intervals is kept only if kept under each, broken only if broken under
+each, else unknown. A day whose class is unknown (the map in force did not parse; a label update logged without
+its body before any read shows the labels again) is unknown, never judged by another day's class. The thresholds'
+words name the class whose key it is (`policy.classifications.<class>.restore_test_interval`);
+`expected.classification` stays the newest class, and `details.classifications` carries the classes when they
+changed.
 """
 
 from __future__ import annotations
@@ -39,6 +57,7 @@ from typing import Any, Callable
 
 from auditor.period import day_ranges
 from auditor.checks import days as daily
+from auditor.checks.class_days import ClassDays, DayClass, class_days
 from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
 from auditor.facts.known import Known, Unknown
@@ -83,6 +102,7 @@ def uncovered_days(tests: list[date], days: list[date], interval_days: int) -> l
 def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     findings = sql_gaps(facts, ctx, ID, "restore tests")
     targets = _restore_targets(ctx)
+    calendar = _Calendar(ctx)
     finals = deleted_instances(facts)  # deleted before the read, known by their FINAL backup's snapshot
     by_final = {i.resource for i in finals}
     for instance in instances(facts) + finals:  # deleted ones: for the days they existed
@@ -90,7 +110,7 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
             findings.append(replica_finding(ID, instance, "restore-test"))
         else:
             findings.append(_instance_finding(instance, facts, ctx, targets.get(instance.resource, []),
-                                              instance.resource in by_final))
+                                              instance.resource in by_final, calendar))
     findings += deleted_unseen(facts, ID, ctx, "restore-test")  # only the log shows them: their days are inconclusive
     return findings
 
@@ -207,6 +227,8 @@ def _describe(test: RestoreTest) -> str:
 
 #: what a day's stored configuration says when it has no entry for the data's classification: unknown
 ABSENT = "absent"
+#: the interval of a day whose classification is unknown (checks.class_days): what it required cannot be known
+UNCLASSED = "unclassified"
 
 
 def interval_in_force(classification: str) -> Callable[[Any], Any]:
@@ -232,7 +254,8 @@ def judge_days(tested: list[date], interval: Any, period: Any, as_of: datetime, 
                       `no interval`: the configuration in force sets no restore_test_interval for the classification;
                       `not yet due`: created no more than the interval before (its first test is due by its creation
                       day plus the interval, as a test on its creation day would be)
-      unknown         `absent`: the configuration in force has no entry for the classification; `unread`: no test
+      unknown         `absent`: the configuration in force has no entry for the classification; `unclassified`
+                      (interval UNCLASSED): the store's classification that day is unknown; `unread`: no test
                       lies within the interval and a source that could show one was not read; `unlogged clone`:
                       the only candidate within the interval is a clone of `maybe` (operations.list shows it, no
                       audit-log query reaches it to say whether it was to a point in time); `unseen`: the instance
@@ -264,6 +287,9 @@ def judge_days(tested: list[date], interval: Any, period: Any, as_of: datetime, 
             continue
         if interval == ABSENT:
             states[day], why[day] = "unknown", "absent"
+            continue
+        if interval == UNCLASSED:
+            states[day], why[day] = "unknown", "unclassified"
             continue
         found = bisect_right(ordered, day)  # the latest test on or before the day is the one before it
         if found and (day - ordered[found - 1]).days <= interval:
@@ -315,42 +341,131 @@ def _deletion_words(facts: Any, instance: SqlInstance, ctx: CheckContext, from_f
             "days after the deletion are not applicable.")
 
 
+class _Calendar:
+    """What every store's judgment shares within one evaluation (computed once, not per store): the configuration
+    in force each day (checks.days.configs_by_day), each (configuration, class)'s interval, and each class's
+    interval over the stored configurations (checks.days.config_segments)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.configs = daily.configs_by_day(ctx)
+        self._values: dict[tuple[int, str | None], tuple[str | None, Any]] = {}
+        self._segments: dict[str, list[tuple[list[date], Any, str | None]]] = {}
+        self._runs: dict[tuple[str, ...], list[tuple[list[date], list[tuple[str | None, Any]]]]] = {}
+
+    def value(self, config: Any, name: str | None) -> tuple[str | None, Any]:
+        """class_interval(config, name), once per pair (the configurations live as long as the context)."""
+        key = (id(config), name)
+        found = self._values.get(key)
+        if found is None:
+            found = self._values[key] = class_interval(config, name)
+        return found
+
+    def runs(self, names: tuple[str, ...]) -> list[tuple[list[date], list[tuple[str | None, Any]]]]:
+        """For a store that held `names` every day: the period's days in runs of equal values (each day's values
+        of those classes under the configuration in force), shared by every such store (never mutated)."""
+        found = self._runs.get(names)
+        if found is None:
+            configs = self.configs
+            found = self._runs[names] = _runs({day: [self.value(configs[day], name) for name in names]
+                                               for day in self.ctx.period.days()})
+        return found
+
+    def segments(self, name: str) -> list[tuple[list[date], Any, str | None]]:
+        found = self._segments.get(name)
+        if found is None:
+            found = self._segments[name] = daily.config_segments(self.ctx, interval_in_force(name))
+        return found
+
+
 def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targets: list[str],
-                      from_final: bool = False) -> Finding:
+                      from_final: bool = False, calendar: _Calendar | None = None) -> Finding:
     classification, policy = ctx.classification_of(instance.labels, resource=instance.resource)
     interval = policy.restore_test_interval if policy else None
     base = dict(check=ID, resource=instance.resource, rule="restore-test")
     deleted = _deletion_words(facts, instance, ctx, from_final)
-    if policy is None:
+    classes = class_days(facts, ctx, instance.resource, instance.labels)  # the classification in force each day
+    if policy is None and not any(name in ctx.config.policy.classifications for held in classes.by_day.values()
+                                  for name in held.names):
         return Finding(**base, status=INCONCLUSIVE,
                        message=f"{instance.display}: the data has no classification (neither declared in the data map nor "
                                "labelled), so how often it must be restore-tested cannot be judged." + deleted,
                        expected={"classification": None}, evidence=list(instance.evidence))
-    resolve = interval_in_force(classification)
-    segments = daily.config_segments(ctx, resolve)
-    key = f"policy.classifications.{classification}.restore_test_interval"
-    if all(value is None for _, value, _ in segments):
-        return Finding(**base, status=NOT_APPLICABLE,
-                       message=f"{instance.display}: the {classification or 'unclassified'} classification sets no restore-test interval."
-                       + deleted, expected={"classification": classification}, evidence=list(instance.evidence),
-                       not_applicable_reason=f"the configuration sets no restore-test interval for {classification} data ({key})")
+    calendar = calendar or _Calendar(ctx)
+    configs, value_of = calendar.configs, calendar.value
+    one = _one_class(classes)  # the same one class (or none) every day: most stores
+    judged_classes = classes if one else interval_classes(classes, configs, value_of)
+    if one:
+        runs = calendar.runs(next(iter(classes.by_day.values())).names if classes.by_day else ())
+        held_values = {day: values for days, values in runs for day in days}
+    else:
+        held_values = {day: [value_of(configs[day], name) for name in judged_classes.of(day).names]
+                       for day in ctx.period.days()}
+        runs = _runs(held_values)
+    changed = classes.changed
+    if all(values and all(value[1] is None for value in values) for _, values in runs):
+        names = _names_in_order(judged_classes)
+        keys = ", ".join(_key(name) for name in names)
+        if names == [classification]:
+            words = f"the {classification} classification sets no restore-test interval."
+        else:
+            words = (f"none of the classifications it held in the period ({', '.join(names)}) sets a restore-test "
+                     f"interval. {classes.words()}")
+        return Finding(**base, status=NOT_APPLICABLE, message=f"{instance.display}: {words}" + deleted,
+                       expected={"classification": classification}, evidence=list(instance.evidence),
+                       details={"classifications": classes.details()} if changed else {},
+                       not_applicable_reason=f"the configuration sets no restore-test interval for "
+                                             f"{' or '.join(names)} data ({keys})")
     good, failed, ignored, unread, unlogged = _tests(instance, facts, ctx, targets)
     tested = [ctx.period.day_of(t.when) for t in good]
     maybe = ctx.period.days_of(unlogged)
     life = facts.history.lifetime(instance.resource)
+    judged: dict[Any, tuple[dict[date, str], dict[date, str]]] = {}
+
+    def judged_under(value: tuple[str | None, Any]) -> tuple[dict[date, str], dict[date, str]]:
+        """Every day against one class's interval (checks.days.by_config asks once per (class, interval))."""
+        if value not in judged:
+            judged[value] = judge_days(tested, value[1], ctx.period, ctx.as_of, created=instance.create_time,
+                                       gone_by=life.gone_by, alive_until=life.alive_until, unread=bool(unread), maybe=maybe)
+        return judged[value]
+
+    # each day under each class it held (the ones with an interval, when its class changed that day), against the
+    # interval the configuration in force that day sets for it
     states: dict[date, str] = {}
     why: dict[date, str] = {}
-    for days, value, _ in segments:  # each day against the interval in force that day (checks.days.by_config)
-        judged, reasons = judge_days(tested, value, ctx.period, ctx.as_of, days, created=instance.create_time,
-                                     gone_by=life.gone_by, alive_until=life.alive_until, unread=bool(unread), maybe=maybe)
-        states.update(judged)
-        why.update(reasons)
-    changes = [(days[0], value, locker) for days, value, locker in segments]
-    required = {day: value for days, value, _ in segments for day in days}
-    intervals = sorted({v for _, v, _ in segments if isinstance(v, int)})
+    decided: dict[date, tuple[str | None, Any]] = {}  # the (class, interval) whose judgment the day's state is
+    if one:  # by_config of a single class gives each day its value's state (class_days.judge of one class): directly
+        for days, values in runs:
+            value = values[0] if values else (None, UNCLASSED)
+            day_states, reasons = judged_under(value)
+            for day in days:
+                states[day], decided[day] = day_states[day], value
+                if day in reasons:
+                    why[day] = reasons[day]
+    else:
+        states, _ = daily.by_config(ctx, value_of, lambda value: judged_under(value)[0], judged_classes)
+        for day, state in states.items():
+            values = held_values[day] or [(None, UNCLASSED)]
+            for value in values:
+                day_states, reasons = judged_under(value)
+                if day_states.get(day) == state:
+                    decided[day] = value
+                    if day in reasons:
+                        why[day] = reasons[day]
+                    break
+            else:  # kept under one class it held that day, broken under another: unknown
+                decided[day], why[day] = values[-1], "class changed"
+    required = {day: value[1] for day, value in decided.items()}
+    used = list(dict.fromkeys(decided[days[0]] for days, _ in runs)) if one else list(dict.fromkeys(
+        decided[day] for day in sorted(decided)))  # each (class, interval) a day was judged under, in day order
+    intervals = sorted({v for _, v in used if isinstance(v, int)})
     interval_days = intervals[-1] if len(intervals) == 1 else (
         max(1, round(interval.total_seconds() / 86400)) if interval else None)
     single = len(intervals) == 1
+    judged_names = list(dict.fromkeys(name for name, v in used if isinstance(v, int)))
+    whose = f"its {judged_names[0]} data" if len(judged_names) == 1 else "its data"
+    held_names = [name for name, _ in runs[0][1]] if one and runs else None  # one class: the same every day
+    threshold_notes, thresholds = _threshold_changes(calendar, judged_classes, held_names)
     broken, unknown = daily.exception_days(states)
     kept = [d for d, s in states.items() if s == "kept"]
     isos = ctx.period.day_isos
@@ -390,14 +505,18 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         else:
             notes += f" Restore verification plans exist where its vault lives ({words}), but none of its backups reports a verification."
         evidence += [e for p in plans for e in p.evidence if e not in evidence]
-    notes += _day_notes(instance, classification, key, by_reason, required, ctx)
-    changed = daily.threshold_words(changes, key, _render)
+    notes += _day_notes(instance, by_reason, required, decided, ctx)
+    for words in threshold_notes:
+        notes += " " + words
     if changed:
-        notes += " " + changed
+        notes += " " + classes.words()
     notes += deleted
     missing = [e for read in unread for e in unverified(read)]
     source_words = "; ".join(read.describe() for read in unread)
     absent = by_reason.get("absent", [])
+    absent_by_class = _by_class(absent, decided)
+    unclassified = by_reason.get("unclassified", [])
+    class_changed = by_reason.get("class changed", [])
     unseen = by_reason.get("unseen", [])
     unknown_words = []
     if by_reason.get("unread"):
@@ -410,9 +529,17 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                              f"operations.list shows a clone within it ({', '.join(f'{t:%Y-%m-%d %H:%M} UTC' for t in unlogged)}) "
                              "at a time no complete Admin Activity log query covers, so whether it was made to a point in "
                              "time (a restore of the backup and logs) or copied the live data is unknown")
-    if absent:
-        unknown_words.append(f"on {len(absent)} days ({day_ranges(absent)}) the stored configuration in force has no "
-                             f"{classification} classification, so the restore-test interval it required is unknown")
+    for name, days in absent_by_class.items():
+        unknown_words.append(f"on {len(days)} days ({day_ranges(days)}) the stored configuration in force has no "
+                             f"{name} classification, so the restore-test interval it required is unknown")
+    if unclassified:
+        unknown_words.append(f"on {len(unclassified)} days ({day_ranges(unclassified)}) its classification is unknown"
+                             + ("" if changed else f" ({classes.why(unclassified)})")  # else the classes' words say why
+                             + ", so the restore-test interval it required is unknown")
+    if class_changed:
+        unknown_words.append(f"on {len(class_changed)} days ({day_ranges(class_changed)}) its classification changed "
+                             "during the day, and the day meets the interval of one classification it held but not "
+                             "another's, so whether it met the interval in force is unknown")
     if unseen:
         unknown_words.append(f"on {len(unseen)} days ({day_ranges(unseen)}) it may no longer have existed: it was last seen "
                              f"{life.alive_until:%Y-%m-%d %H:%M} UTC and a later listing does not show it")
@@ -421,15 +548,19 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                                "days_since_test": {isos[d]: n for d, n in days_since(tested, states).items()},
                                "exception_days": [isos[d] for d in broken], "unknown_days": [isos[d] for d in unknown],
                                "day_evidence": _day_evidence(good, states, ctx), "day_evidence_joins": True}
-    if len(changes) > 1:
-        details["thresholds"] = [{"from": day.isoformat(), "locker": locker, "config_key": key,
-                                  "restore_test_interval_days": value if isinstance(value, int) else None,
-                                  "classification_configured": value != ABSENT} for day, value, locker in changes]
+    if thresholds:
+        details["thresholds"] = thresholds
+    if changed:
+        details["classifications"] = classes.details()
     if unknown:  # what could not be verified: the unread sources, a configuration without the classification, an undated end
         details["unverified"] = list(missing)
-        if absent:
+        for name in absent_by_class:
             details["unverified"].append(incomplete_data(
-                f"the stored configuration in force has no {classification} classification ({key} unknown)"))
+                f"the stored configuration in force has no {name} classification ({_key(name)} unknown)"))
+        if unclassified:
+            details["unverified"].append(incomplete_data(
+                f"{instance.display}: its classification on {day_ranges(unclassified)} is unknown "
+                f"({classes.why(unclassified)})"))
         if doubtful:
             details["unverified"].append(incomplete_data(
                 f"{instance.display}: clones outside the audit log read (" + ", ".join(f"{t:%Y-%m-%d %H:%M} UTC" for t in unlogged)
@@ -444,7 +575,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         every = f"every {interval_days} days" if single else "as often as the interval in force each day requires"
         within = f"in the preceding {interval_days} days" if single else "within the interval in force that day"
         last = good[-1].when.strftime("%Y-%m-%d") if good else None
-        message = (f"{instance.display}: its {classification} data must be restore-tested at least {every}, "
+        message = (f"{instance.display}: {whose} must be restore-tested at least {every}, "
                    f"but {len(broken)} days of the period had no successful restore from a backup {within} "
                    f"({day_ranges(broken)}); " + (f"the last successful test was on {last}." if last else "no restore test was found.")
                    + (" Other days are unknown: " + "; ".join(unknown_words) + "." if unknown else "")
@@ -452,7 +583,7 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         status = FAIL
     elif unknown:
         status = INCONCLUSIVE
-        if unread and not good and not absent and not unseen and not doubtful:
+        if unread and not good and not absent and not unseen and not doubtful and not unclassified and not class_changed:
             message = f"{instance.display}: restore tests could not be verified: " + source_words + "." + notes
         else:
             message = f"{instance.display}: " + "; ".join(unknown_words) + "." + notes
@@ -460,7 +591,8 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
         status = PASS
         shown = good if len(good) <= 6 else good[:2] + good[-3:]
         every = f"at least every {interval_days} days" if single else "within the interval in force each day"
-        message = (f"{instance.display}: restore tested {every} throughout the period "
+        span = "on every day its classification required one" if by_reason.get("no interval") else "throughout the period"
+        message = (f"{instance.display}: restore tested {every} {span} "
                    f"({len(in_period)} in the period; " + "; ".join(_describe(t) for t in shown)
                    + (f"; and {len(good) - len(shown)} more" if len(good) > len(shown) else "") + ")." + notes)
     else:
@@ -473,9 +605,10 @@ def _instance_finding(instance: SqlInstance, facts: Any, ctx: CheckContext, targ
                    evidence=evidence, not_applicable_reason=not_applicable_reason)
 
 
-def _day_notes(instance: SqlInstance, classification: str, key: str, by_reason: dict[str, list[date]],
-               required: dict[date, Any], ctx: CheckContext) -> str:
-    """The days no restore test was required on, and why: before its creation, not yet due, no interval in force."""
+def _day_notes(instance: SqlInstance, by_reason: dict[str, list[date]], required: dict[date, Any],
+               decided: dict[date, tuple[str | None, Any]], ctx: CheckContext) -> str:
+    """The days no restore test was required on, and why: before its creation, not yet due, no interval in force
+    for the classification it held (each classification's key named)."""
     out = ""
     waiting = by_reason.get("not yet due", [])
     if instance.create_time and (by_reason.get("created") or waiting):
@@ -488,11 +621,105 @@ def _day_notes(instance: SqlInstance, classification: str, key: str, by_reason: 
         out += (f" It was created on {instance.create_time:%Y-%m-%d %H:%M} UTC, and its first restore test is due within the "
                 f"interval in force from its creation (as if restore-tested that day): {when}"
                 + (f"; {day_ranges(waiting)} were not yet due" if waiting else "") + "; the days before it existed are not applicable.")
-    if by_reason.get("no interval"):
-        days = by_reason["no interval"]
-        out += (f" On {len(days)} days ({day_ranges(days)}) the configuration in force set no {key}, so no restore test "
+    for name, days in _by_class(by_reason.get("no interval", []), decided).items():
+        out += (f" On {len(days)} days ({day_ranges(days)}) the configuration in force set no {_key(name)}, so no restore test "
                 "was due then (not applicable).")
     return out
+
+
+def _key(name: str | None) -> str:
+    return f"policy.classifications.{name}.restore_test_interval"
+
+
+def _by_class(days: list[date], decided: dict[date, tuple[str | None, Any]]) -> dict[str | None, list[date]]:
+    """`days` grouped by the classification they were judged under, in the order each first appears."""
+    out: dict[str | None, list[date]] = {}
+    for day in sorted(days):
+        out.setdefault(decided[day][0], []).append(day)
+    return out
+
+
+def class_interval(config: Any, name: str | None) -> tuple[str | None, Any]:
+    """checks.days.by_config's resolve: (the class, its interval in `config`: days, None or ABSENT); a day whose class
+    is unknown is (None, UNCLASSED). The class is part of the value, so a change of class with an equal interval is
+    still a change of whose threshold it is."""
+    return (None, UNCLASSED) if name is None else (name, interval_in_force(name)(config))
+
+
+def _runs(values_by_day: dict[date, list[Any]]) -> list[tuple[list[date], list[Any]]]:
+    """Consecutive days with equal values: [(days, values)], in day order."""
+    out: list[tuple[list[date], list[Any]]] = []
+    for day in sorted(values_by_day):
+        values = values_by_day[day]
+        if out and out[-1][1] == values:
+            out[-1][0].append(day)
+        else:
+            out.append(([day], values))
+    return out
+
+
+def _one_class(classes: ClassDays) -> bool:
+    """Whether every day held the same one class (or every day none): checks.days.by_config then gives each day the
+    state of that class's value that day (class_days.judge of a single class), which is what the caller computes
+    directly, without by_config's per-day resolution (most stores, most of the check's time at scale)."""
+    first = None
+    for held in classes.by_day.values():
+        if len(held.names) > 1:
+            return False
+        if first is None:
+            first = held.names
+        elif held.names != first:
+            return False
+    return True
+
+
+def interval_classes(classes: ClassDays, configs: dict[date, Any],
+                     value_of: Callable[[Any, str | None], tuple[str | None, Any]] = None) -> ClassDays:
+    """The classes each day is judged under. A day the class changed during, from (or to) one whose configuration
+    sets no restore_test_interval, is judged under the classes that set one: the other required nothing, so it can
+    neither keep nor break the day. (checks.class_days.judge would find the classes disagreeing, not applicable
+    against broken, and leave unknown a day restricted data went untested for the part of it it was restricted: a
+    test on the day counts for the whole day, as on any day, so broken under the stricter class means no test
+    covered its part of the day.) A class the configuration lacks (ABSENT) stays: its requirement is unknown, not
+    nothing."""
+    value_of = value_of or class_interval
+    if all(len(held.names) < 2 for held in classes.by_day.values()):
+        return classes
+    out: dict[date, DayClass] = {}
+    for day, held in classes.by_day.items():
+        if len(held.names) > 1:
+            config = configs[day]
+            wanted = tuple(name for name in held.names if value_of(config, name)[1] is not None)
+            if wanted and wanted != held.names:
+                held = DayClass(wanted, held.basis, held.why)
+        out[day] = held
+    return ClassDays(out, classes.newest)
+
+
+def _names_in_order(classes: ClassDays) -> list[str]:
+    return list(dict.fromkeys(name for day in sorted(classes.by_day) for name in classes.by_day[day].names))
+
+
+def _threshold_changes(calendar: _Calendar, classes: ClassDays,
+                       names: list[str] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+    """For each classification the store held (`names`, when known), its restore_test_interval's values over the
+    stored configurations when they differ on the days it held it: (sentences naming the key, values and lockers;
+    `details.thresholds`)."""
+    words: list[str] = []
+    entries: list[dict[str, Any]] = []
+    for name in (names if names is not None else _names_in_order(classes)):
+        segments = calendar.segments(name)
+        if len(segments) < 2:  # one value over the whole period (a single run): nothing changed
+            continue
+        days = {day for day, held in classes.by_day.items() if name in held.names}
+        if len({value for group, value, _ in segments if days.intersection(group)}) < 2:
+            continue
+        changes = [(group[0], value, locker) for group, value, locker in segments]
+        words.append(daily.threshold_words(changes, _key(name), _render))
+        entries += [{"from": day.isoformat(), "locker": locker, "config_key": _key(name),
+                     "restore_test_interval_days": value if isinstance(value, int) else None,
+                     "classification_configured": value != ABSENT} for day, value, locker in changes]
+    return words, entries
 
 
 def _day_evidence(good: list[RestoreTest], states: dict[date, str], ctx: CheckContext) -> dict[str, list[str]]:
@@ -529,9 +756,11 @@ CHECK = Check(
                 "no interval is not applicable (no test was required), and so are the days before the instance was created "
                 "and, after it, the days until its creation plus the interval (its first test is due by then). Instances "
                 "deleted in the period are judged for the days they existed (restore tests before the deletion count; the "
-                "days after are not applicable); one only the Admin Activity log shows is inconclusive for its days.",
+                "days after are not applicable); one only the Admin Activity log shows is inconclusive for its days. "
+                "The classification is the one in force each day (the data map in force, else that day's label, else "
+                "the default): a day whose class sets no interval is not applicable, a day of unknown class unknown.",
     needs=("sql_instances", "sql_operations", "sql_stores", "backupdr", "sql_clones", "backupdr_restores",
-           "backupdr_verification_plans", "history", "final_snapshots", "config_changes"),
+           "backupdr_verification_plans", "history", "final_snapshots", "config_changes", "inventory_days"),
     evaluate=evaluate,
     beyond_policy=True,
 )
