@@ -62,6 +62,11 @@ class ClassDays:
         self.newest = newest
 
     @property
+    def constant(self) -> DayClass | None:
+        """The one DayClass every day has, when the class never changed over the period (else None)."""
+        return self._constant
+
+    @property
     def by_day(self) -> dict[date, DayClass]:
         if self._by_day is None:
             self._by_day = {day: self._constant for day in self._days}  # type: ignore[misc]
@@ -177,6 +182,8 @@ def _class_days(history: Any, ctx: Any, resource: str, labels_now: dict[str, str
             out[day] = _intern(DayClass((), "unknown", label_why))
             continue
         out[day] = _many(held, key, default, basis)
+    if len(set(out.values())) == 1:  # interned: one object when every day has the same class
+        return ClassDays(None, newest, next(iter(out.values())), tuple(days))
     return ClassDays(out, newest)
 
 

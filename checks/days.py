@@ -141,6 +141,11 @@ def by_config(ctx: Any, resolve: Callable[..., Any], states_for: Callable[[Any],
         return states, [(days[0], value, locker) for days, value, locker in segments]
     from auditor.checks.class_days import judge
 
+    one = classes.constant
+    if one is not None and len(one.names) == 1:  # one class all period: the plain rule, with that class bound
+        name = one.names[0]
+        return by_config(ctx, lambda config: resolve(config, name), states_for)
+
     judged_by: list[tuple[Any, dict[date, str]]] = []
 
     def states_of(value: Any) -> dict[date, str]:
