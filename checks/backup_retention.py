@@ -19,6 +19,7 @@ from auditor.checks import days as daily
 from auditor.checks.class_days import ClassDays, class_days
 from auditor.unverified import incomplete_data
 from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, evaluate_scope, instances
+from auditor.facts import final_backup
 from auditor.facts.known import Known
 from auditor.facts.sqlengine import backups_after_deletion, engine_settings
 from auditor.checks_api import Check, CheckContext
@@ -303,7 +304,7 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
     states, note, thresholds = ({}, "", [])
     classes = _class_days(facts, ctx, instance.resource, instance.labels)  # ret3: the classification in force each day
     if _held_names(classes) and instance.backup_tier != "ENHANCED":  # each day against its class's thresholds that day
-        states, note, thresholds = _days_by_config(instance, classes, facts, ctx)
+        states, note, thresholds = _days_by_config(instance, classes, facts, ctx, live=True)
     broken, unknown = daily.exception_days(states)
     details: dict[str, Any] = {"on_delete": protection}
     if thresholds:
@@ -361,6 +362,8 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
         return finding(FAIL, f"{name} ({classification}): retention was outside the policy (at least "
                              f"{policy.retention_min_days} days" + (f", at most {policy.retention_max_days}" if policy.retention_max_days else "")
                              + (", point-in-time recovery on" if policy.point_in_time_recovery else "")
+                             + (f", a backup kept {policy.final_backup_days} days after a deletion (final_backup_days)"
+                                if policy.final_backup_days else "")
                              + f", automated backups on) on {len(broken)} days: {daily.day_ranges(broken)}."
                              + (f" {len(unknown)} further days are unknown ({daily.day_ranges(unknown)}): "
                                 f"{why}." if unknown else "")
@@ -410,7 +413,8 @@ def _life_unknown(states: dict) -> dict:
     return {day: "unknown" if state in ("kept", "broken") else state for day, state in states.items()}
 
 
-def _days_by_config(instance: SqlInstance, classes: ClassDays, facts: Any, ctx: CheckContext) -> tuple[dict, str, list]:
+def _days_by_config(instance: SqlInstance, classes: ClassDays, facts: Any, ctx: CheckContext,
+                    live: bool = False) -> tuple[dict, str, list]:
     """Day states with each day judged by the thresholds of the classification in force that day (checks.class_days)
     in that day's stored configuration (checks.days.by_config), a sentence naming any threshold that changed, its key
     (the class whose threshold it is) and the locker that set it, and the same as `details.thresholds` entries.
@@ -426,13 +430,13 @@ def _days_by_config(instance: SqlInstance, classes: ClassDays, facts: Any, ctx: 
             return _life_unknown(facts.history.day_states(instance.resource, "backup_enabled", ctx.period, ctx.as_of,
                                                           weak=lambda v: False))
         thresholds = value[1]
-        states = _day_states(instance, by_value[value], thresholds[3] / 86400, facts, ctx)
+        states = _day_states(instance, by_value[value], thresholds[3] / 86400, facts, ctx, live=live)
         if thresholds[4]:  # immutable required that day: no day the instance existed on Cloud SQL's own backups is within it
             states = {day: "broken" if state == "kept" else state for day, state in states.items()}
         return states
 
     states, _ = daily.by_config(ctx, _class_resolve, states_for, classes)
-    notes, details = _class_thresholds(ctx, classes, _THRESHOLDS, _resolver)
+    notes, details = _class_thresholds(ctx, classes, _THRESHOLDS, _resolver, moment=() if live else _AT_A_MOMENT)
     return states, notes, details
 
 
@@ -483,13 +487,14 @@ def _held_names(classes: ClassDays) -> list[str]:
     return out
 
 
-def _class_thresholds(ctx: CheckContext, classes: ClassDays, names: tuple, resolver: Any) -> tuple[str, list]:
+def _class_thresholds(ctx: CheckContext, classes: ClassDays, names: tuple, resolver: Any,
+                      moment: tuple = _AT_A_MOMENT) -> tuple[str, list]:
     """ret3: the threshold words and `details.thresholds` of each class the store held (its own key,
     policy.classifications.<class>.<key>), each over the configurations in force during the period."""
     notes, details = [], []
     for name in _held_names(classes):
         changes = [(days[0], value, locker) for days, value, locker in daily.config_segments(ctx, resolver(name))]
-        words = _threshold_note(changes, name, names)
+        words = _threshold_note(changes, name, names, moment)
         if words:
             notes.append(words)
         details += _threshold_details(changes, name, names)
@@ -529,17 +534,19 @@ def _render(value: Any, unit: str) -> str:
     return f"{value}{unit}"
 
 
-def _threshold_note(changes: list, classification: str | None, names: tuple) -> str:
+def _threshold_note(changes: list, classification: str | None, names: tuple, moment: tuple = _AT_A_MOMENT) -> str:
     """threshold_words for each threshold that changed (and the days a configuration lacked the classification)."""
     notes = []
     for index, (name, unit) in enumerate(names):
-        picked = [(day, value[index] if value else None, locker) for day, value, locker in changes]
-        if len({v for _, v, _ in picked if v is not None} | ({None} if all(v is None for _, v, _ in picked) else set())) < 2:
-            continue  # unchanged wherever the classification is configured (its absence is said once, below)
+        # ret3: a threshold the classification leaves unset (None) is a value of its own ("absent"); a configuration
+        # lacking the classification is said once, below
+        picked = [(day, value[index], locker) for day, value, locker in changes if value is not None]
+        if len({v for _, v, _ in picked}) < 2:
+            continue  # unchanged wherever the classification is configured
         merged = [c for i, c in enumerate(picked) if i == 0 or c[1] != picked[i - 1][1]]
         words = daily.threshold_words(merged, f"policy.classifications.{classification}.{name}",
                                       lambda v, unit=unit: _render(v, unit))
-        if words and name in _AT_A_MOMENT:
+        if words and name in moment:
             words = words.replace("each day is judged against the value in force that day.",
                                   "it applies at one moment, so it is judged by the value in force on that moment's day "
                                   "(the deletion's, or the last read's).")
@@ -564,7 +571,8 @@ def _threshold_details(changes: list, classification: str | None, names: tuple) 
             for day, value, locker in changes]
 
 
-def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts: Any, ctx: CheckContext) -> dict:
+def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts: Any, ctx: CheckContext,
+                live: bool = False) -> dict:
     """Each day of the period: were backups on and the retained count, PITR and log retention within the
     policy throughout? (each setting's timeline: auditor.facts.history; a day no evidence covers is unknown)"""
     history = facts.history
@@ -579,6 +587,9 @@ def _day_states(instance: SqlInstance, policy: Any, interval_days: float, facts:
         rules.append(("pitr_enabled", False))
     if high is not None:
         rules.append(("log_retention_days", lambda kept: kept > high))
+    wanted = policy.final_backup_days
+    if live and wanted:  # ret3: had it been deleted that day, would a backup have outlived it by final_backup_days?
+        rules.append((final_backup.SETTING, lambda value: not final_backup.outlives(value, wanted)))
     return daily.combine(history.day_states(instance.resource, setting, ctx.period, ctx.as_of, weak=weak)
                         for setting, weak in rules)
 

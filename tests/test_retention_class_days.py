@@ -12,6 +12,8 @@ Jun 30 00:00 to each read, so it covers the whole quarter. Every expected day is
   from Jul 19 09:00, each relabel logged WITHOUT its body. Read by lockers on Jul 1, Aug 30 and Sep 30 (06:00); the
   asset history each locker reads reaches back 35 days, so none shows Jul 12 .. Jul 19.
 - `early-pg` is relabelled as relabel-pg is, but its first relabel is on Jun 26, before the audit log read.
+- `final-pg` (archival) keeps a 7-day final backup (finalBackupConfig); archival's final_backup_days is 14 in the
+  configurations stored from Aug 30 on, and not set before.
 - `map-pg` keeps 20 backups; the data map declares it restricted in the Jul 1 locker's map and confidential in the
   Aug 30 and Sep 30 lockers' maps, with its backup bucket `rcd-map-dumps` (declared internal itself; a locked
   20-day retention policy, versioning on).
@@ -33,6 +35,7 @@ from auditor.simulator.scenario import parse_scenario
 UTC = dt.timezone.utc
 SQL = "//cloudsql.googleapis.com/projects/rcd-prod/instances/"
 RELABEL, UNLOGGED, MAPPED, EARLY = SQL + "relabel-pg", SQL + "unlogged-pg", SQL + "map-pg", SQL + "early-pg"
+FINAL = SQL + "final-pg"
 DUMPS = "//storage.googleapis.com/rcd-map-dumps"
 LOCKERS = (dt.date(2026, 7, 1), dt.date(2026, 8, 30), dt.date(2026, 9, 30))
 
@@ -58,7 +61,8 @@ SCENARIO = {
             {"from": "2026-07-12T09:00:00Z", "to": "2026-07-19T09:00:00Z", "labels": _label("restricted")}]),
         _instance("map-pg", 20, "internal"),
         _instance("early-pg", 10, "internal", [{"from": "2026-06-26T00:00:00Z", "to": "2026-08-12T09:00:00Z",
-                                               "labels": _label("confidential"), "body_logged": True}])],
+                                               "labels": _label("confidential"), "body_logged": True}]),
+        {**_instance("final-pg", 10, "archival"), "final_backup_days": 7}],
         "buckets": [{"name": "rcd-map-dumps", "location": "US-WEST1", "retention_days": 20, "retention_locked": True,
                      "versioning": True}]}],
 }
@@ -68,8 +72,16 @@ POLICY = {"country": "US", "classifications": {
     "restricted": {"backup_interval": "24h", "retention_min_days": 30}}}
 
 
+def _policy(declared):
+    """ret3 (part 2): archival sets final_backup_days 14 only in the configurations stored from Aug 30 on."""
+    archival = {"backup_interval": "24h", "retention_min_days": 7}
+    if declared == "confidential":
+        archival["final_backup_days"] = 14
+    return {**POLICY, "classifications": {**POLICY["classifications"], "archival": archival}}
+
+
 def _config(root, declared):
-    """The configuration of one locker, with its own data map (map-pg declared `declared`)."""
+    """The configuration of one locker, with its own data map (map-pg declared `declared`) and policy (`_policy`)."""
     folder = root / f"config-{declared}"
     folder.mkdir(exist_ok=True)
     (folder / "inventory.yaml").write_text(yaml.safe_dump({
@@ -79,7 +91,7 @@ def _config(root, declared):
                    {"resource": DUMPS, "classification": "internal", "owner": "data"}]}))
     (folder / "auditor.yaml").write_text(yaml.safe_dump({
         "organization": "Classes Ltd", "period": {"quarter": "2026-Q3"}, "inventory": str(folder / "inventory.yaml"),
-        "gcp": {"projects": ["rcd-prod"], "credentials": "anonymous"}, "policy": POLICY}))
+        "gcp": {"projects": ["rcd-prod"], "credentials": "anonymous"}, "policy": _policy(declared)}))
     return load_config(folder / "auditor.yaml").model_copy(update={"github": None})
 
 
@@ -182,3 +194,20 @@ def test_a_label_an_update_set_is_never_carried_back_before_it(single):
     assert _days(finding, "kept") == days_between("2026-08-13", "2026-09-30")
     assert "its classification is unknown on 2026-07-01..2026-08-12" in finding["message"]
     assert "not what was there before" in finding["message"]
+
+
+def test_a_live_instances_final_backup_is_judged_each_day_against_the_final_backup_days_in_force(lockers, single):
+    """final-pg's reads show a 7-day final backup on every locker. Jul 1 .. Aug 29 are judged under the Jul 1
+    locker's configuration (no final_backup_days: kept); Aug 30 .. Sep 30 under the Aug 30 locker's (14: 7 < 14,
+    broken). From the single run (its one configuration sets 14, and the log carries the read back over the
+    quarter): every day broken."""
+    finding = lockers[FINAL]
+    assert finding["status"] == "fail", finding["message"]
+    assert finding["details"]["exception_days"] == days_between("2026-08-30", "2026-09-30")
+    assert _days(finding, "kept") == days_between("2026-07-01", "2026-08-29")
+    assert "policy.classifications.archival.final_backup_days was absent until 2026-08-29, 14 days from 2026-08-30" \
+        in finding["message"]
+    one = single[FINAL]
+    assert one["status"] == "fail"
+    assert one["details"]["exception_days"] == days_between("2026-07-01", "2026-09-30")
+    assert "final backup would be kept 7 days after deletion, below the 14-day rule" in one["message"]
