@@ -335,7 +335,8 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
         return finding(FAIL, f"{name}: automated backups are disabled, so no backups are being retained for the "
                              f"{policy.retention_min_days} days that {classification} data requires.")
     if instance.backup_tier == "ENHANCED":
-        return _backupdr_rule(instance, facts, ctx, classification, policy, finding)
+        return _backupdr_by_day(_backupdr_rule(instance, facts, ctx, classification, policy, finding), instance, classes,
+                                facts, ctx)
     if days is None:
         return finding(INCONCLUSIVE, f"{name}: the number of retained backups could not be read.")
     problems = []
@@ -779,3 +780,135 @@ CHECK = Check(
            "final_snapshots", "config_changes", "inventory_days"),
     evaluate=evaluate,
 )
+
+
+# ret3: ENHANCED-tier instances (Backup and DR-managed backups), day by day
+_BDR_THRESHOLDS = (("retention_min_days", " days"), ("retention_max_days", " days"), ("immutable", ""),
+                   ("point_in_time_recovery", ""), ("final_backup_days", " days"))
+_NO_BACKUP = ("no Backup and DR backup taken that day is in any read: a backup is listed only until it expires, and the "
+              "plan's retention on an earlier day is not recorded (backup plans are read as they are now), so only a read "
+              "made while that day's backup was still retained (that day's or a later locker) shows it")
+
+
+def _bdr_resolver(name: str | None) -> Any:
+    def resolve(config: Any) -> Any:
+        policy = config.policy.classifications.get(name) if name else None
+        return (policy.retention_min_days, policy.retention_max_days, policy.immutable, policy.point_in_time_recovery,
+                policy.final_backup_days) if policy else None
+    return resolve
+
+
+def _kept_for(backup: Any) -> int | None:
+    """Whole days a Backup and DR backup is kept (expireTime - consistencyTime, to the nearest day), None if unstated."""
+    if backup.expires_at is None or backup.taken_at is None:
+        return None
+    return round((backup.expires_at - backup.taken_at).total_seconds() / 86400)
+
+
+def _backupdr_days(instance: SqlInstance, detail: Any, classes: ClassDays, facts: Any, ctx: CheckContext) -> tuple[dict, set]:
+    """Each day's state under the thresholds of the class in force that day: the retention of the backups taken that day
+    (each one's expireTime; on the newest read's day also the plan's rules as read) within the minimum and maximum;
+    where `immutable`, the vault locked at the day's start (effectiveTime: a lock is permanent, so a vault read locked
+    since T was unlocked before T and one read unlocked never was); where required, point-in-time recovery and the
+    final-backup setting from the instance's own timelines. A day no backup of which is known is unknown. (states, the
+    days whose retention no backup shows)"""
+    history = facts.history
+    life = history.day_states(instance.resource, "backup_enabled", ctx.period, ctx.as_of, weak=lambda v: False)
+    taken: dict[date, list[int | None]] = {}
+    for backup in detail.backups:
+        if backup.usable and backup.taken_at is not None and ctx.period.starts_at <= backup.taken_at < ctx.period.ends_at:
+            taken.setdefault(ctx.period.day_of(backup.taken_at), []).append(_kept_for(backup))
+    read_day = ctx.period.day_of(ctx.as_of) if ctx.as_of < ctx.period.ends_at else None
+    plan = [r.retention_days for r in detail.rules if r.retention_days]
+    if read_day is not None and plan:
+        taken.setdefault(read_day, []).extend(plan)
+    live = {day for day, state in life.items() if state not in ("not_due", "not_applicable")}
+    unseen = {day for day in live if not [k for k in taken.get(day, ()) if k is not None]}
+
+    def retention(low: int, high: int | None) -> dict:
+        out = dict(life)
+        for day in live:
+            spans = taken.get(day, [])
+            known = [k for k in spans if k is not None]
+            if any(k < low or (high is not None and k > high) for k in known):
+                out[day] = "broken"
+            else:
+                out[day] = "kept" if known and len(known) == len(spans) else "unknown"
+        return out
+
+    starts = dict(zip(ctx.period.days(), ctx.period.day_starts))
+
+    def locked() -> dict:
+        out = dict(life)
+        for day in live:
+            out[day] = "unknown" if not detail.vaults else "kept" if detail.immutable_at(starts[day]) else "broken"
+        return out
+
+    def states_for(value: Any) -> dict:
+        if value is None or value[1] is None:
+            return _life_unknown(life)
+        low, high, immutable, pitr, wanted = value[1]
+        parts = [retention(low, high)]
+        if immutable:
+            parts.append(locked())
+        if pitr:
+            parts.append(history.day_states(instance.resource, "pitr_enabled", ctx.period, ctx.as_of, weak=False))
+        if wanted:
+            parts.append(history.day_states(instance.resource, final_backup.SETTING, ctx.period, ctx.as_of,
+                                            weak=lambda v, w=wanted: not final_backup.outlives(v, w)))
+        return daily.combine(parts)
+
+    def resolve(config: Any, name: str | None) -> Any:
+        return None if name is None else (name, _bdr_resolver(name)(config))
+
+    states, _ = daily.by_config(ctx, resolve, states_for, classes)
+    return states, unseen
+
+
+def _backupdr_by_day(result: Finding, instance: SqlInstance, classes: ClassDays, facts: Any, ctx: CheckContext) -> Finding:
+    """ret3: the ENHANCED finding (as of the newest read, `_backupdr_rule`) judged day by day too (`_backupdr_days`). A
+    day broken fails it; a day unknown makes a pass inconclusive, with the reason (a single run shows only the days
+    whose backups are still retained); reads that failed keep it inconclusive."""
+    detail = facts.backupdr.of(instance.resource)
+    if detail is None or detail.unprotected or detail.missing or not _held_names(classes):
+        return result
+    states, unseen = _backupdr_days(instance, detail, classes, facts, ctx)
+    broken, unknown = daily.exception_days(states)
+    isos = ctx.period.day_isos
+    result.details.update(days=daily.iso_days(states, isos), exception_days=[isos[d] for d in broken],
+                          unknown_days=[isos[d] for d in unknown])
+    words, thresholds = _class_thresholds(ctx, classes, _BDR_THRESHOLDS, _bdr_resolver, moment=())
+    if thresholds:
+        result.details["thresholds"] = thresholds
+    whys = []
+    unclassed = [d for d in unknown if not classes.of(d).names]
+    if unclassed:
+        whys.append(f"its classification is unknown on {daily.day_ranges(unclassed)} ({classes.why(unclassed)})")
+    no_backup = [d for d in unknown if d in unseen and d not in set(unclassed)]
+    if no_backup:
+        whys.append(f"{daily.day_ranges(no_backup)}: {_NO_BACKUP}")
+    rest = [d for d in unknown if d not in set(unclassed) and d not in set(no_backup)]
+    if rest:
+        whys.append(f"{daily.day_ranges(rest)}: " + _why_days(ctx, classes, rest, daily.why_unknown(
+            facts.history, instance.resource, ctx.period, ctx.as_of)))
+    why = "; ".join(whys)
+    day_words = ""
+    if broken:
+        day_words += (f" Day by day, outside the policy on {len(broken)} day{'s' if len(broken) != 1 else ''}: "
+                      f"{daily.day_ranges(broken)}.")
+    if unknown:
+        day_words += f" {len(unknown)} days are unknown ({daily.day_ranges(unknown)}): {why}."
+    if not broken and not unknown:
+        kept = [d for d, st in states.items() if st == "kept"]
+        day_words += f" Day by day, within the policy on each of the {len(kept)} days it existed in the period."
+    if words:
+        day_words += f" {words}"
+    result.message += day_words
+    if broken:
+        result.status = FAIL
+    elif unknown and result.status == PASS:
+        result.status = INCONCLUSIVE
+    if result.status == INCONCLUSIVE and unknown:
+        result.details["unverified"] = list(result.details.get("unverified") or []) + [
+            incomplete_data(f"{len(unknown)} days ({daily.day_ranges(unknown)}): {why}")]
+    return result
