@@ -211,3 +211,32 @@ def test_a_live_instances_final_backup_is_judged_each_day_against_the_final_back
     assert one["status"] == "fail"
     assert one["details"]["exception_days"] == days_between("2026-07-01", "2026-09-30")
     assert "final backup would be kept 7 days after deletion, below the 14-day rule" in one["message"]
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """92 lockers, one a day Jul 1 .. Sep 30 at 06:00, each with its day's map and policy (`make type2`)."""
+    import os
+
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
+    return _run(tmp_path_factory.mktemp("rcd-daily"), [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)])
+
+
+def test_daily_lockers_judge_every_store_under_its_class_of_each_day(daily):
+    """From 92 lockers. relabel-pg and early-pg (each day's read shows the label): as relabel-pg from the single run.
+    unlogged-pg: every label is read the next morning, so Jul 1 .. Jul 11 confidential (broken), Jul 12 confidential
+    then restricted (broken under both), Jul 13 .. Jul 18 restricted (broken), Jul 19 restricted then internal (broken
+    under one, kept under the other: unknown), Jul 20 .. Sep 30 internal (kept). map-pg and its bucket: broken
+    Jul 1 .. Aug 29 (restricted), kept from Aug 30. final-pg: kept Jul 1 .. Aug 29, broken Aug 30 .. Sep 30."""
+    _judged_like_relabel(daily[RELABEL])
+    _judged_like_relabel(daily[EARLY])
+    unlogged = daily[UNLOGGED]
+    assert unlogged["details"]["exception_days"] == days_between("2026-07-01", "2026-07-18")
+    assert unlogged["details"]["unknown_days"] == ["2026-07-19"]
+    assert _days(unlogged, "kept") == days_between("2026-07-20", "2026-09-30")
+    for resource in (MAPPED, DUMPS):
+        assert daily[resource]["details"]["exception_days"] == days_between("2026-07-01", "2026-08-29"), resource
+        assert _days(daily[resource], "kept") == days_between("2026-08-30", "2026-09-30"), resource
+    assert daily[FINAL]["details"]["exception_days"] == days_between("2026-08-30", "2026-09-30")
+    assert _days(daily[FINAL], "kept") == days_between("2026-07-01", "2026-08-29")

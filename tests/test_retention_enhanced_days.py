@@ -128,3 +128,23 @@ def test_a_vault_locked_mid_quarter_breaks_the_days_before_its_lock_from_one_run
     assert finding["details"]["exception_days"] == days_between("2026-07-01", "2026-08-14")
     assert _days(finding, "kept") == days_between("2026-08-15", "2026-09-30")
     assert "immutable" in finding["message"] and "2026-07-01..2026-08-14" in finding["message"]
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """92 lockers, one a day Jul 1 .. Sep 30 at 06:00 (`make type2`)."""
+    import os
+
+    if os.environ.get("TYPE2_DAILY") != "full":
+        pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
+    return _run(tmp_path_factory.mktemp("bdr-daily"), [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)])
+
+
+def test_daily_lockers_list_every_days_backup(daily):
+    """Each day's locker lists that day's backup (taken at 02:xx, read at 06:00): kept-pg kept every day (pass),
+    short-pg broken every day (10 < 14), sealed-pg broken Jul 1 .. Aug 14 (its vault not yet locked), kept after."""
+    assert daily[KEPT]["status"] == "pass", daily[KEPT]["message"]
+    assert _days(daily[KEPT], "kept") == days_between("2026-07-01", "2026-09-30")
+    assert daily[SHORT]["details"]["exception_days"] == days_between("2026-07-01", "2026-09-30")
+    assert daily[SEALED]["details"]["exception_days"] == days_between("2026-07-01", "2026-08-14")
+    assert _days(daily[SEALED], "kept") == days_between("2026-08-15", "2026-09-30")
