@@ -8,6 +8,13 @@ reported beside the verdict. Backup buckets need a retention policy at least the
 (an unlocked policy can be removed at any time), a way back from deletion (soft delete or
 versioning), no lifecycle rule deleting objects before the minimum, and a deletion rule by the
 maximum when the classification sets one.
+
+Day by day (issue 13, ret3): each day under the classification in force that day (checks.class_days:
+a backup bucket takes its source's, else its own), with that day's stored configuration's thresholds.
+A live instance's `final_backup_days` is judged each day from its final-backup timeline
+(auditor.facts.final_backup); a deleted one's by its FINAL backup, under the class of the deletion's
+day. An ENHANCED instance's day is judged from the Backup and DR backups taken that day (a backup is
+listed only until it expires, so a single run leaves the earlier days unknown and says why).
 """
 
 from __future__ import annotations
@@ -775,7 +782,10 @@ CHECK = Check(
                 "point-in-time recovery (per engine: MySQL's binary log) with the classification's minimum and maximum, and "
                 "final_backup_days with what outlives a deletion (finalBackupConfig, retainBackupsOnDelete; a deleted instance's "
                 "FINAL backup, Backups.list); ENHANCED-tier instances by their Backup and DR plan's retention and vault lock; for each declared backup bucket "
-                "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions.",
+                "(buckets.list) inspects the retention policy and its lock, soft delete, versioning and lifecycle deletions. "
+                "Each day is judged under the classification in force that day (the data map in force, the label's history) "
+                "and that day's stored configuration: a live instance's final-backup setting from its timeline, an "
+                "ENHANCED instance's retention from the Backup and DR backups taken that day.",
     needs=("sql_instances", "buckets", "protection", "stores", "backupdr", "sql_backups", "history", "bucket_history",
            "final_snapshots", "config_changes", "inventory_days"),
     evaluate=evaluate,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
-from auditor.facts import final_backup
+from auditor.facts.final_backup import SETTING as FINAL_SETTING, events as final_events
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, SqlInstance
 from auditor.facts.declare import project_scope
 from auditor.facts.timeline import Event, Timeline
@@ -28,7 +28,7 @@ SETTINGS: dict[str, Any] = {
 #: without its body is an unknown value), and every backup attempt (the instance was running then)
 ACTIVATION = "activation_policy"
 #: ret3: what would outlive a deletion (finalBackupConfig, retainBackupsOnDelete: auditor.facts.final_backup)
-FINAL = final_backup.SETTING
+FINAL = FINAL_SETTING
 
 
 @dataclass(frozen=True)
@@ -176,5 +176,5 @@ def _final_timeline(resource: str, seen: list[SqlInstance], mine: list[ConfigCha
     probe = Timeline(resource, FINAL, (), covered)
     reads = [(o.observed_at, o.final_backup, o.evidence) for o in seen if o.observed_at and o.final_backup is not None]
     changes = [(c.time, c.settings[FINAL], c.evidence) for c in mine if FINAL in c.settings]
-    found = final_backup.events(reads, changes, probe.covers)
+    found = final_events(reads, changes, probe.covers)
     return Timeline(resource, FINAL, [Event(t, v, source, e) for t, v, source, e in found], covered)
