@@ -95,25 +95,35 @@ def _config(root, declared):
     return load_config(folder / "auditor.yaml").model_copy(update={"github": None})
 
 
-def _run(root, days):
+def _collect(root, days):
     dirs = []
     with Simulator(parse_scenario(SCENARIO), port=0, now=dt.datetime.combine(days[0], dt.time(6), tzinfo=UTC)) as sim:
         for day in days:
             sim.set_clock(dt.datetime.combine(day, dt.time(6), tzinfo=UTC))
             config = _config(root, "restricted" if day < dt.date(2026, 8, 30) else "confidential")
             dirs.append(collect(config.with_endpoints(sim.url), root / f"day-{day}" / "evidence").evidence_dir)
+    return dirs
+
+
+def _judged(dirs):
     (control,) = [c for c in evaluate(dirs)["controls"] if c["id"] == "backup-retention"]
     return {f["resource"]: f for f in control["findings"]}
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("rcd-single"), [dt.date(2026, 9, 30)])
+def collected(tmp_path_factory):
+    """The three lockers (the last, at the evidence date, is also the single quarter-end run)."""
+    return _collect(tmp_path_factory.mktemp("rcd-lockers"), list(LOCKERS))
 
 
 @pytest.fixture(scope="module")
-def lockers(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("rcd-lockers"), list(LOCKERS))
+def single(collected):
+    return _judged(collected[-1:])
+
+
+@pytest.fixture(scope="module")
+def lockers(collected):
+    return _judged(collected)
 
 
 def _days(finding, state):
@@ -220,7 +230,8 @@ def daily(tmp_path_factory):
 
     if os.environ.get("TYPE2_DAILY") != "full":
         pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
-    return _run(tmp_path_factory.mktemp("rcd-daily"), [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)])
+    return _judged(_collect(tmp_path_factory.mktemp("rcd-daily"),
+                            [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)]))
 
 
 def test_daily_lockers_judge_every_store_under_its_class_of_each_day(daily):

@@ -63,7 +63,7 @@ CONFIG = {"organization": "Enhanced Ltd", "period": {"quarter": "2026-Q3"},
               "sealed": {"backup_interval": "24h", "retention_min_days": 14, "immutable": True}}}}
 
 
-def _run(root, days):
+def _collect(root, days):
     (root / "auditor.yaml").write_text(yaml.safe_dump(CONFIG))
     config = load_config(root / "auditor.yaml").model_copy(update={"github": None})
     dirs = []
@@ -71,18 +71,28 @@ def _run(root, days):
         for day in days:
             sim.set_clock(dt.datetime.combine(day, dt.time(6), tzinfo=UTC))
             dirs.append(collect(config.with_endpoints(sim.url), root / f"day-{day}" / "evidence").evidence_dir)
+    return dirs
+
+
+def _judged(dirs):
     (control,) = [c for c in evaluate(dirs)["controls"] if c["id"] == "backup-retention"]
     return {f["resource"]: f for f in control["findings"]}
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("bdr-single"), [dt.date(2026, 9, 30)])
+def collected(tmp_path_factory):
+    """The three lockers (the last, at the evidence date, is also the single quarter-end run)."""
+    return _collect(tmp_path_factory.mktemp("bdr-lockers"), list(LOCKERS))
 
 
 @pytest.fixture(scope="module")
-def lockers(tmp_path_factory):
-    return _run(tmp_path_factory.mktemp("bdr-lockers"), list(LOCKERS))
+def single(collected):
+    return _judged(collected[-1:])
+
+
+@pytest.fixture(scope="module")
+def lockers(collected):
+    return _judged(collected)
 
 
 def _days(finding, state):
@@ -137,7 +147,8 @@ def daily(tmp_path_factory):
 
     if os.environ.get("TYPE2_DAILY") != "full":
         pytest.skip("92 daily lockers take over a minute; run with `make type2` (TYPE2_DAILY=full)")
-    return _run(tmp_path_factory.mktemp("bdr-daily"), [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)])
+    return _judged(_collect(tmp_path_factory.mktemp("bdr-daily"),
+                            [dt.date(2026, 7, 1) + dt.timedelta(days=n) for n in range(92)]))
 
 
 def test_daily_lockers_list_every_days_backup(daily):
