@@ -449,42 +449,8 @@ def _days_by_config(instance: SqlInstance, classes: ClassDays, facts: Any, ctx: 
 
 
 def _class_days(facts: Any, ctx: CheckContext, resource: str, labels: dict) -> ClassDays:
-    """ret3: checks.class_days.class_days, without carrying a label BACKWARDS from an Admin Activity update: a day
-    whose first label known (from its start on) is what an update set, with nothing known at the day's start and no
-    earlier label agreeing, has an unknown class for its hours before the update (an update says what it set, not
-    what was there before: the timeline's own rule), and so do the days before it. (Reported to the lead: the rule
-    belongs in class_days.)"""
-    from bisect import bisect_left, bisect_right
-
-    from auditor.checks.class_days import DayClass
-
-    found = class_days(facts, ctx, resource, dict(labels))
-    history = getattr(facts, "inventory_days", None)
-    timeline = history.labels(resource) if history is not None else None
-    if timeline is None or not timeline.events:
-        return found
-    events, stamps_of = timeline.events, timeline.times
-    known = [e for e in events if e.value is not None]
-    times = [e.time.timestamp() for e in known]
-    stamps = ctx.period.day_stamps
-    by_day = dict(found.by_day)
-    for number, day in enumerate(ctx.period.days()):
-        held = by_day.get(day)
-        if held is None or held.basis not in ("label", "carried-label"):
-            continue
-        start = stamps[number]
-        first = bisect_left(times, start)
-        if first >= len(known) or known[first].source != "change":
-            continue
-        if first > 0 and known[first - 1].value == known[first].value:
-            continue  # the labels known on both sides agree (class_days' rule)
-        before = bisect_right(stamps_of, start) - 1  # the last event at or before the day's start
-        if before >= 0 and events[before].value is not None and timeline.covers(stamps_of[before], times[first]):
-            continue  # the label at the day's start is carried to the update by a complete log query
-        by_day[day] = DayClass((), "unknown", (
-            f"no read shows its labels then, and the next label known is what the Admin Activity update of "
-            f"{known[first].time:%Y-%m-%d %H:%M} UTC set (an update says what it set, not what was there before)"))
-    return ClassDays(by_day, found.newest)
+    """ret3: the store's classification each day (checks.class_days, shared by the controls)."""
+    return class_days(facts, ctx, resource, dict(labels))
 
 
 def _held_names(classes: ClassDays) -> list[str]:

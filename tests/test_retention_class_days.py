@@ -166,7 +166,7 @@ def test_a_label_change_logged_without_its_body_leaves_its_days_unknown_and_name
     assert finding["details"]["unknown_days"] == days_between("2026-07-12", "2026-07-19")
     assert _days(finding, "kept") == days_between("2026-07-20", "2026-09-30")
     assert "its classification is unknown on 2026-07-12..2026-07-19" in finding["message"]
-    assert "differ between the reads" in finding["message"]
+    assert "an update logged without its request body changed its labels" in finding["message"]
 
 
 def test_a_declared_class_that_changes_between_lockers_judges_each_locker_s_days_by_its_map(lockers):
@@ -203,7 +203,7 @@ def test_a_label_an_update_set_is_never_carried_back_before_it(single):
     assert finding["details"]["unknown_days"] == days_between("2026-07-01", "2026-08-12")
     assert _days(finding, "kept") == days_between("2026-08-13", "2026-09-30")
     assert "its classification is unknown on 2026-07-01..2026-08-12" in finding["message"]
-    assert "not what was there before" in finding["message"]
+    assert "not what it replaced" in finding["message"]
 
 
 def test_a_live_instances_final_backup_is_judged_each_day_against_the_final_backup_days_in_force(lockers, single):
