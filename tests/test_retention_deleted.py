@@ -144,3 +144,59 @@ def test_an_instance_only_the_audit_log_shows_deleted_is_inconclusive_for_its_da
     assert finding.status == "inconclusive"
     assert finding.details["unknown_days"] == ["2026-07-01", "2026-07-02", "2026-07-03", "2026-07-04"]
     assert DELETED.day == 6  # the FINAL backup's instance is another one, judged from its snapshot
+
+
+# --- ret3 (issue 13): the FINAL backup judged under the classification in force on the deletion's day
+class _Labels:
+    """The part of the inventory history class_days reads: crm-mysql's label timeline (no data map configured)."""
+
+    def __init__(self, timeline) -> None:
+        self.timeline = timeline
+        self.maps = None
+
+    def labels(self, resource: str):
+        from auditor.facts.timeline import Timeline
+
+        return self.timeline if resource == DB else Timeline(resource, "labels", (), ())
+
+
+class _WithLabels:
+    def __init__(self, facts, history) -> None:
+        self._facts, self.inventory_days = facts, history
+
+    def __getattr__(self, name):
+        return getattr(self._facts, name)
+
+
+def _relabelled():
+    """Read restricted on Jun 20; an update that logged its body relabels it internal on Jul 6 09:00, before its
+    deletion at 12:00; the Admin Activity log covers Jun 20 .. the evidence date."""
+    from auditor.facts.timeline import Event, Timeline
+
+    restricted, internal = (("data-classification", "restricted"),), (("data-classification", "internal"),)
+    timeline = Timeline(DB, "labels", [Event(datetime(2026, 6, 20, tzinfo=UTC), restricted, "observation"),
+                                       Event(datetime(2026, 7, 6, 9, tzinfo=UTC), internal, "change")],
+                        [(datetime(2026, 6, 20, tzinfo=UTC), AS_OF)])
+    return _WithLabels(facts_for(), _Labels(timeline))
+
+
+def test_a_deletion_on_a_day_the_class_changed_is_judged_under_both_classes():
+    """Jul 6 held restricted (final_backup_days 45) then internal (none): its 30-day final backup fails under one
+    and passes under the other, so the deletion's day is unknown and the finding inconclusive, never a pass; Jul 1 ..
+    Jul 5 restricted, kept (30 >= 30, binary log on). When internal asks 40 days too, it fails under both: broken."""
+    both = Config.model_validate({**config(final_backup_days=45).model_dump(mode="json"), "policy": {"classifications": {
+        "restricted": config(final_backup_days=45).policy.classifications["restricted"].model_dump(mode="json"),
+        "internal": {}}}})
+    finding = judge(_relabelled(), (1, "L-jul01", both))[DB]
+    assert finding.status == "inconclusive", finding.message
+    assert finding.details["unknown_days"] == ["2026-07-06"]
+    assert finding.details["days"] == {**days(1, 5, "kept"), "2026-07-06": "unknown", **days(7, 10, "not_applicable")}
+    assert "its classification changed on the deletion's day (restricted then internal)" in finding.message
+    assert "restricted then internal on 2026-07-06" in finding.message
+    strict = Config.model_validate({**both.model_dump(mode="json"), "policy": {"classifications": {
+        "restricted": both.policy.classifications["restricted"].model_dump(mode="json"),
+        "internal": {"final_backup_days": 40}}}})
+    failed = judge(_relabelled(), (1, "L-jul01", strict))[DB]
+    assert failed.status == "fail", failed.message
+    assert failed.details["exception_days"] == ["2026-07-06"]
+# --- end ret3

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
+from auditor.facts.final_backup import SETTING as FINAL_SETTING, events as final_events
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, SqlInstance
 from auditor.facts.declare import project_scope
 from auditor.facts.timeline import Event, Timeline
@@ -26,6 +27,8 @@ SETTINGS: dict[str, Any] = {
 #: the activation policy's timeline (ALWAYS running, NEVER stopped): reads, stops and starts (an update logged
 #: without its body is an unknown value), and every backup attempt (the instance was running then)
 ACTIVATION = "activation_policy"
+#: ret3: what would outlive a deletion (finalBackupConfig, retainBackupsOnDelete: auditor.facts.final_backup)
+FINAL = FINAL_SETTING
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class History:
     def timeline(self, resource: str, setting: str) -> Timeline:
         found = self._timelines.get((resource, setting))
         if found is None:
-            if setting not in SETTINGS and setting != ACTIVATION:
+            if setting not in SETTINGS and setting not in (ACTIVATION, FINAL):
                 raise KeyError(f"no timeline is built for setting {setting!r} (auditor.facts.history.SETTINGS)")
             return Timeline(resource, setting, (), ())
         return found
@@ -81,7 +84,7 @@ class History:
 
     def contradicted(self, resource: str) -> list[Timeline]:
         """The resource's timelines whose evidence contradicts the audit log (auditor.facts.timeline)."""
-        found = (self._timelines.get((resource, s)) for s in (*SETTINGS, ACTIVATION))
+        found = (self._timelines.get((resource, s)) for s in (*SETTINGS, ACTIVATION, FINAL))
         return [t for t in found if t is not None and t.contradicted is not None]
 
     def log_gaps(self, resource: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -161,5 +164,17 @@ def build_history(observations: list[SqlInstance], changes: list[ConfigChange], 
         events += [Event(a.time, a.policy, "change", a.evidence) for a in activations_by.get(resource, ())]
         events += [Event(a.window_start, "ALWAYS", "backup-window", a.evidence) for a in attempts_by.get(resource, ())]
         timelines[(resource, ACTIVATION)] = Timeline(resource, ACTIVATION, events, covered)
+        timelines[(resource, FINAL)] = _final_timeline(resource, seen, mine, covered)  # ret3
     return History(lifetimes, timelines, {r: tuple(v) for r, v in obs_by.items()},
                    {r: tuple(v) for r, v in changes_by.items()})
+
+
+# ret3: the final-backup setting's timeline
+def _final_timeline(resource: str, seen: list[SqlInstance], mine: list[ConfigChange], covered: list) -> Timeline:
+    """Reads and the updates that set finalBackupConfig or retainBackupsOnDelete (an update logged without its body
+    sets an unknown value), each update's missing fields taken from the value a complete log query carries to it."""
+    probe = Timeline(resource, FINAL, (), covered)
+    reads = [(o.observed_at, o.final_backup, o.evidence) for o in seen if o.observed_at and o.final_backup is not None]
+    changes = [(c.time, c.settings[FINAL], c.evidence) for c in mine if FINAL in c.settings]
+    found = final_events(reads, changes, probe.covers)
+    return Timeline(resource, FINAL, [Event(t, v, source, e) for t, v, source, e in found], covered)

@@ -45,6 +45,8 @@ class SqlInstance:
     problems: tuple[str, ...] = ()
     kms_key_version: str | None = None  # diskEncryptionStatus.kmsKeyVersionName: the live data's key version
     observed_at: datetime | None = None  # when this configuration was read (the call's server Date)
+    # ret3: (finalBackupConfig.enabled, .retentionDays, retainBackupsOnDelete) as read (auditor.facts.final_backup)
+    final_backup: tuple | None = None
 
     @property
     def is_replica(self) -> bool:

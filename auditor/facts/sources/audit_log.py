@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from auditor.facts import operations
+from auditor.facts.final_backup import SETTING as FINAL_SETTING, logged_value as final_logged
 from auditor.facts.access import get, integer, items, text, timestamp, window_stamp
 from auditor.facts.backup_model import CloneRecord
 from auditor.facts.model import ActivationChange, BackupAttempt, ConfigChange, LogSpan, sql_resource
@@ -100,6 +101,10 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
             settings[name] = value.lower() if name == "backup_location" and isinstance(value, str) else value
     if "retained_backups" in settings:
         settings["retained_backups"] = integer(backup, "backupRetentionSettings", "retainedBackups")
+    # ret3: finalBackupConfig / retainBackupsOnDelete, as the body set them (auditor.facts.final_backup)
+    final = final_logged(get(entry, "protoPayload", "request", "body", "settings"))
+    if final is not None:
+        settings[FINAL_SETTING] = final
     if not settings and kind == operations.ONLY:
         return None
     return ConfigChange(instance, stamp, method, settings, **where)
@@ -107,7 +112,7 @@ def config_change(entry: dict[str, Any], instance: str, stamp: datetime, key: st
 
 def unknown_settings() -> dict[str, Any]:
     """What an update logged without its body may have set: every backup setting, and the labels."""
-    return {**{name: None for name in BACKUP_SETTINGS.values()}, "labels": None}
+    return {**{name: None for name in BACKUP_SETTINGS.values()}, "labels": None, FINAL_SETTING: None}  # ret3
 
 
 def log_entry(entry: dict[str, Any], evidence: str) -> BackupAttempt | ActivationChange | None:

@@ -14,6 +14,7 @@ from typing import Any
 from auditor.facts.access import boolean, clock, get, integer, items, string_map, text, timestamp
 from auditor.facts.model import SqlInstance, sql_resource
 from auditor.facts.declare import Cost, Fact, Source
+from auditor.facts.final_backup import read_value as final_backup_read
 from auditor.facts.sqlengine import engine_of
 
 
@@ -55,6 +56,7 @@ def sql_instance(data: dict[str, Any], evidence: str) -> SqlInstance | None:
         evidence=(evidence,),
         problems=tuple(problems),
         kms_key_version=text(data, "diskEncryptionStatus", "kmsKeyVersionName"),
+        final_backup=final_backup_read(settings),  # ret3: what would outlive a deletion, as read
     )
 
 
