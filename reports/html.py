@@ -232,6 +232,7 @@ def _environment() -> jinja2.Environment:
         procedure=view.procedure,
         criteria_of=view.criteria_of,
         unverified_groups=view.unverified_groups,
+        permission_view=view.permission_view,
         coverage_summary=view.coverage_summary,
         exception_count=view.exception_count,
     )
@@ -274,7 +275,7 @@ def render_html(results: dict, manifest: dict, samples: dict | None = None, inte
     try:
         evidence = _EvidenceIndex(manifest)
         template = _environment().get_template(MAIN_TEMPLATE)
-        return template.render(
+        document = template.render(
             results=results,
             manifest=manifest,
             evidence=evidence,
@@ -290,3 +291,19 @@ def render_html(results: dict, manifest: dict, samples: dict | None = None, inte
         raise ReportError(f"results or manifest is missing data the report needs: {exc}") from exc
     except KeyError as exc:
         raise ReportError(f"results or manifest is missing key {exc}") from exc
+    if form == "print":
+        document = _print_breaks(document)
+    return document
+
+
+def _print_breaks(document: str) -> str:
+    """The print form's line-break opportunities as the character WeasyPrint would put there anyway.
+
+    WeasyPrint draws each ``<wbr>`` as its user-agent rule ``wbr::before { content: "\\200B" }``: an element and a
+    pseudo-element to style and lay out, for each separator of each name (9,500 of the 45,000 elements of the print
+    form at 200 projects; 15% of its layout time). The zero-width space itself is the same break opportunity and
+    the same text in the PDF, without the boxes. Only markup is replaced: a ``<wbr>`` in the data is escaped
+    (``&lt;wbr&gt;``), and the data's own invisible characters were already made visible (display.finalize). The
+    screen form keeps ``<wbr>``: a browser copies a zero-width space into whatever is pasted.
+    """
+    return document.replace("<wbr>", "\u200b")

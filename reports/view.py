@@ -215,3 +215,33 @@ def coverage_summary(coverage: dict[str, Any]) -> dict[str, int]:
             "manual_only": sum(1 for r in rows if r["result"] == "manual"),
             "not_tested": sum(1 for r in rows if r["result"] == "not_tested"),
             "failing": sum(1 for r in tested if r["result"] in ("fail", "inconclusive"))}
+
+
+# -- perf2: the printed permission table at scale ------------------------------------------------------------------
+#: Past this many projects and keys, the printed permission table (Appendix A) keeps a row for each one with something
+#: to say (a read permission missing, a write permission held, not tested) and names the rest, which answered alike,
+#: in one paragraph per kind: 400 identical rows were 19 pages and a fifth of WeasyPrint's time at 200 projects.
+MAX_PERMISSION_ROWS = 25
+
+
+def _answered_alike(entry: dict[str, Any]) -> bool:
+    return bool(entry.get("tested")) and not entry.get("missing") and not entry.get("write_held")
+
+
+def permission_view(ptest: dict[str, Any], print_form: bool) -> dict[str, Any]:
+    """The permission table's rows: every project and key on screen (and in a short printed table); printed past
+    MAX_PERMISSION_ROWS, only those with something to say, the others in `alike` groups of the same kind and counts
+    ({"kind", "read_asked", "write_asked", "names"}), so each one is still named and nothing is shown as held that
+    was not tested."""
+    projects, keys = list(ptest.get("projects") or []), list(ptest.get("keys") or [])
+    if not print_form or len(projects) + len(keys) <= MAX_PERMISSION_ROWS:
+        return {"projects": projects, "keys": keys, "alike": [], "rows": len(projects) + len(keys)}
+    groups: "OrderedDict[tuple[str, int, int], list[str]]" = OrderedDict()
+    for kind, entries, name in (("project", projects, "project"), ("key", keys, "key")):
+        for entry in entries:
+            if _answered_alike(entry):
+                groups.setdefault((kind, entry.get("read_asked", 0), entry.get("write_asked", 0)), []).append(entry[name])
+    return {"projects": [p for p in projects if not _answered_alike(p)], "keys": [k for k in keys if not _answered_alike(k)],
+            "alike": [{"kind": kind, "read_asked": reads, "write_asked": writes, "names": names}
+                      for (kind, reads, writes), names in groups.items()],
+            "rows": len(projects) + len(keys)}

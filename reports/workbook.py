@@ -5,7 +5,8 @@ Findings (every finding as one flat row: control, resource, store type, project,
 classification, owner, status, exception days, message, waiver, response), Exceptions (the
 register, failures first), Scope limitations (grouped per project and API, with the stored error
 responses), Details (the observed/expected/details of each exception, one key per row), Coverage,
-Evidence (every item with its call and full SHA-256), Calls (every call, failed ones too) and Samples.
+Evidence (every item with its call and full SHA-256), Calls (every call, failed ones too), Permissions (what the
+identity held on each project and key, testIamPermissions) and Samples.
 
 Every listing has a frozen header row, an autofilter and column widths; dates and timestamps are
 real date cells (timestamps in UTC, as the headers say); text that a spreadsheet would read as a
@@ -110,6 +111,22 @@ def _about(wb: Workbook, results: dict[str, Any]) -> None:
         ws.append([WriteOnlyCell(ws, value=key), cell])
 
 
+def _permissions_sheet(wb: Workbook, results: dict[str, Any]) -> None:
+    """Permissions (perf2): what the identity held on each project and Cloud KMS key (testIamPermissions), one row
+    each with its call and evidence; the printed report names those that answered alike in one line (reports.view)."""
+    ptest = ((results.get("provenance") or {}).get("permission_tests") or {}).get("gcp") or {}
+    entries = [("project", p, p.get("project")) for p in ptest.get("projects") or []]
+    entries += [("key", k, k.get("key")) for k in ptest.get("keys") or []]
+    if not entries:
+        return
+    _sheet(wb, "Permissions", [("kind", 8), ("project_or_key", 60), ("tested", 8), ("not_tested", 40), ("read_held", 10),
+                               ("read_asked", 10), ("read_missing", 50), ("write_held", 40), ("write_asked", 10),
+                               ("call_id", 20), ("evidence", 40)],
+           ([kind, name, bool(e.get("tested")), e.get("not_tested"), len(e.get("held") or []) if e.get("tested") else None,
+             e.get("read_asked"), ", ".join(e.get("missing") or []), ", ".join(e.get("write_held") or []), e.get("write_asked"),
+             e.get("call"), " ".join(e.get("evidence") or [])] for kind, e, name in entries))
+
+
 def render_workbook(results: dict[str, Any], manifest: dict[str, Any], samples: dict[str, Any] | None = None) -> bytes:
     try:
         return _render(results, manifest, samples)
@@ -168,6 +185,7 @@ def _render(results: dict[str, Any], manifest: dict[str, Any], samples: dict[str
              as_datetime(c.get("started_at")), as_datetime(c.get("ended_at")), c["outcome"], (c.get("error") or {}).get("kind"),
              (c.get("error") or {}).get("reason"), (c.get("error") or {}).get("message"), len(c.get("items") or [])]
             for c in manifest["calls"]))
+    _permissions_sheet(wb, results)
     sample_rows: list[list[Any]] = []
     if samples:
         for s in samples["controls"]:

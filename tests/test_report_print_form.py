@@ -117,7 +117,10 @@ def test_pdf_of_the_print_form_reads_as_the_pdf_of_the_screen_form():
     print_pdf = render_pdf(render_html(results, manifest, integrity=integrity, form="print"))
     screen_pages, print_pages = _pages(screen_pdf), _pages(print_pdf)
     assert len(print_pages) == len(screen_pages)
-    assert print_pages == screen_pages  # page for page, the same text
+    # page for page, the same text; a line may wrap elsewhere (perf2): the print form writes each break opportunity as
+    # the zero-width space WeasyPrint draws for <wbr>, and WeasyPrint breaks a name at it where the <wbr> box sometimes
+    # let it break mid-part ("maxResults=5" / "00" on screen, "maxResults=" / "500" in print)
+    assert [re.sub(r"\s+", "", t) for t in print_pages] == [re.sub(r"\s+", "", t) for t in screen_pages]
     flat = re.sub(r"\s+", "", "\n".join(print_pages))
     listed = len(exceptions_in_order(results["controls"][0], results))
     assert re.sub(r"\s+", "", f"The printed report shows the first {MAX_EXCEPTIONS} of {listed}") in flat
@@ -128,3 +131,17 @@ def test_pdf_of_the_print_form_reads_as_the_pdf_of_the_screen_form():
     from auditor.verify import pdf_digests
 
     assert pdf_digests(print_pdf) == pdf_digests(screen_pdf) and pdf_digests(print_pdf)[0] == "ab" * 32
+
+
+def test_print_form_breaks_names_at_zero_width_spaces_not_wbr_boxes():
+    """perf2: every <wbr> of the screen form is a zero-width space in the print form (WeasyPrint's own rendering of
+    <wbr>, without an element and a pseudo-element to style each time), and nothing else changes; a zero-width space
+    in the data is still shown as <U+200B> in both forms (display.finalize), never taken for a break."""
+    results, manifest = _capped()
+    results["controls"][0]["findings"][0]["resource"] = "projects/p/instances/zero\u200bwidth"
+    screen = render_html(results, manifest)
+    printed = render_html(results, manifest, form="print")
+    assert "<wbr>" not in printed and screen.count("<wbr>") > 100
+    assert "&lt;U+200B&gt;" in screen and "&lt;U+200B&gt;" in printed
+    name = "projects/\u200bp/\u200binstances/\u200bextra-\u200b000"  # a breakable name of the first control
+    assert name.replace("\u200b", "<wbr>") in screen and name in printed
