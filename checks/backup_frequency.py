@@ -548,6 +548,9 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     if problems:
         status = FAIL
         message = f"{instance.display}: " + "; ".join(problems) + "."
+        if split:
+            message += (f" {day_ranges(split)} could not be judged: its classification changed during the day, and the "
+                        "day's backups meet the interval of one of its classes and not the other's.")
     elif unknown and absent and set(unknown) <= set(absent):
         status = INCONCLUSIVE
         message = (f"{instance.display}: {len(unknown)} days could not be judged ({day_ranges(unknown)}) because the "
@@ -588,9 +591,10 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
                         "opened, and its first window has not closed yet.")
     elif within:
         status = PASS
+        ranges = day_ranges(within)
         message = (f"{instance.display}: a successful automated backup on {counts['succeeded']} due days, and on the "
-                   f"{len(within)} others ({day_ranges(within)}) the last one was no older than the interval in force plus "
-                   f"the backup window; longest interval {gap_hours} hours.")
+                   f"{len(within)} others" + (f" ({ranges})" if ranges.count(",") < 4 else "") + " the last one was no "
+                   f"older than the interval in force plus the backup window; longest interval {gap_hours} hours.")
     else:
         status = PASS
         message = f"{instance.display}: a successful automated backup on each of {counts['succeeded']} due days; longest interval {gap_hours} hours."
