@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from test_backup_frequency import attempt, facts_for, instance
 from testkit import days_between
 
@@ -181,6 +183,20 @@ def test_a_day_kept_under_the_newest_class_is_broken_under_the_class_in_force_th
     assert finding.expected["classification"] == "public" and finding.expected["interval_hours"] == 168.0
 
 
+def test_before_the_first_relabel_nothing_shows_the_class_so_those_days_are_unknown():
+    """confidential (24h) in truth until Aug 12 09:00, then public (7d) by an update that logged its body; nothing read
+    the labels before it (no earlier read, no earlier update). Weekly backups (Jun 26 retained, Jul 3 + 7k): under the
+    newest class every day would be kept, but the update shows only the labels it set, so Jul 1 .. Aug 11 are
+    unknown (never judged under public), Aug 12 .. Sep 30 public: kept."""
+    timeline = Timeline(DB, "labels", [Event(at("2026-08-12T09:00:00"), labels("public"), "change", ("log:relabel",)),
+                                       Event(AS_OF, labels("public"), "observation", ("item:read",))],
+                        [(at("2026-06-30T00:00:00"), AS_OF)])
+    finding, _, _ = judge(every("2026-07-03", "2026-09-30", 7), timeline, "public", prior=[D("2026-06-26")])
+    assert finding.details["days"] == expect(("2026-07-01", "2026-08-11", "unknown"), ("2026-08-12", "2026-09-30", "kept"))
+    assert finding.status == "inconclusive", finding.message
+    assert "no read before the Admin Activity update of 2026-08-12 09:00 UTC shows its labels" in finding.message
+
+
 def test_a_label_change_logged_without_its_body_leaves_the_days_between_the_reads_unknown():
     """Read public Jul 1 00:00 and confidential at the evidence date; the Aug 12 update logged no body and no query
     covers the labels' history. Daily backups all quarter (kept under either class). Jul 1: its own read (public),
@@ -286,3 +302,95 @@ def test_a_deleted_instance_is_judged_under_its_class_each_day():
                                        **gone.days(5, 6, "kept"), **gone.days(7, 10, "not_applicable")}
     assert finding.status == "fail", finding.message
     assert "deleted on 2026-07-06 12:00 UTC" in finding.message
+
+
+# -- one quarter-end run against the simulator (real clients over HTTP on 127.0.0.1) ---------------------------------
+
+# Both instances' labels are set by an update of Jun 30 01:00 (inside the audit log's query, which starts a day before
+# the period) and set again mid-quarter, both updates logging their body: the log shows each day's class.
+SIM_SQL = "//cloudsql.googleapis.com/projects/frq-prod/instances"
+
+
+def _weekly_days() -> dict[str, str]:
+    """weekly-pg's backups: Jul 1, 8, 15, 22, 29 and Aug 5 succeed, no window at all on the days between and on
+    Aug 6 .. Aug 13; the simulator's daily success from Aug 14."""
+    out, day = {}, D("2026-06-25")
+    while day <= D("2026-08-13"):
+        if day < D("2026-07-01") or day > D("2026-08-05") or (day - D("2026-07-01")).days % 7:
+            out[day.isoformat()] = "none"
+        day += dt.timedelta(days=1)
+    out["2026-06-24"] = "success"  # a retained run before the period is not needed: Jul 1 has its own
+    return out
+
+
+SIM_SCENARIO = {
+    "name": "frequency-classes", "now": "2026-09-30T06:00:00Z", "history_start": "2026-06-25",
+    "organization": {"id": "995", "display_name": "frequency.example"},
+    "projects": [{"id": "frq-prod", "number": "339", "sql_instances": [
+        {"name": "weekly-pg", "region": "us-east1", "database_version": "POSTGRES_16",
+         "labels": {"data-classification": "confidential"},
+         "label_changes": [{"from": "2026-06-30T01:00:00Z", "to": "2026-08-12T09:00:00Z",
+                            "labels": {"data-classification": "public"}, "body_logged": True}],
+         "backup": {"enabled": True, "start_time": "03:00", "location": "us-west1"}, "days": _weekly_days()},
+        {"name": "vault-pg", "region": "us-east1", "database_version": "POSTGRES_16",
+         "labels": {"data-classification": "public"},
+         "label_changes": [{"from": "2026-06-30T01:00:00Z", "to": "2026-09-20T09:00:00Z",
+                            "labels": {"data-classification": "confidential"}, "body_logged": True}],
+         "backup": {"enabled": True, "tier": "ENHANCED"},
+         "backupdr": {"plan": "projects/frq-vault/locations/us-east1/backupPlans/daily", "failed_from": "2026-09-15"}}]},
+        {"id": "frq-vault", "number": "340",
+         "backup_vaults": [{"id": "v", "location": "us-east1", "min_retention_days": 7}],
+         "backup_plans": [{"id": "daily", "location": "us-east1", "vault": "v",
+                           "rules": [{"id": "daily", "retention_days": 100}]}]}],
+}
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    from testkit import scenario_setup
+
+    from auditor.runner import collect, evaluate
+    from auditor.simulator import Simulator
+    from auditor.simulator.quota import Quota
+
+    root = tmp_path_factory.mktemp("frq-classes")
+    conf = {"organization": "Frequency Ltd", "period": {"quarter": "2026-Q3"},
+            "gcp": {"projects": ["frq-prod", "frq-vault"], "credentials": "anonymous"},
+            "policy": {"backup_window": "4h", "classifications": {"public": {"backup_interval": "7d"},
+                                                                   "confidential": {"backup_interval": "24h"}}}}
+    folder, scenario, loaded = scenario_setup(root, conf, SIM_SCENARIO)
+    with Simulator(scenario, port=0, now=at("2026-09-30T06:00:00"), quota=Quota(limits=[])) as sim:
+        run = collect(loaded.with_endpoints(sim.url), folder / "evidence")
+    results = evaluate([run.evidence_dir])
+    (control,) = [c for c in results["controls"] if c["id"] == "backup-frequency"]
+    return {f["resource"]: f for f in control["findings"]}
+
+
+def test_one_run_a_listed_instance_relabelled_from_weekly_to_daily(simulated):
+    """weekly-pg: public (7d) from the Jun 30 01:00 update until the Aug 12 09:00 one, confidential (24h) after. Jul 1 .. Aug 5
+    weekly backups, the days between within 7d + 4h: kept; Aug 6 .. 11 within Aug 5's backup: kept. Aug 12 held
+    public then confidential, no backup: under public Aug 5's backup passed 172h at about 07:00 that day, under
+    confidential its window is empty: broken under both, broken. Aug 13: confidential, no backup: broken. Aug 14 ..
+    Sep 30: daily backups: kept."""
+    finding = simulated[f"{SIM_SQL}/weekly-pg"]
+    assert finding["details"]["days"] == expect(("2026-07-01", "2026-08-11", "kept"), ("2026-08-12", "2026-08-13", "broken"),
+                                                ("2026-08-14", "2026-09-30", "kept")), finding["message"]
+    assert finding["status"] == "fail"
+    assert "public then confidential on 2026-08-12" in finding["message"]
+    assert [c["classifications"] for c in finding["details"]["classifications"]] == [["public"], ["public", "confidential"],
+                                                                                      ["confidential"]]
+
+
+def test_one_run_an_enhanced_instance_is_broken_under_the_class_in_force_not_the_newest(simulated):
+    """vault-pg (ENHANCED, judged from its Backup and DR backups, daily at 02:08..02:40, window 02:00-06:00, kept 100
+    days): confidential (24h) from the Jun 30 01:00 update until the Sep 20 09:00 one, public (7d) after; every backup fails from Sep 15. Jul 1 ..
+    Sep 14 kept. Sep 15 .. 19: confidential, no backup: broken (under the newest class, public, they would be within
+    Sep 14's backup: kept). Sep 20 held confidential then public: missed under 24h, within under 7d (Sep 14 + 172h is
+    Sep 21 06:08..06:40): unknown. Sep 21 .. 30: public, and 172h since Sep 14's backup passed on Sep 21: broken."""
+    finding = simulated[f"{SIM_SQL}/vault-pg"]
+    assert finding["details"]["days"] == expect(("2026-07-01", "2026-09-14", "kept"), ("2026-09-15", "2026-09-19", "broken"),
+                                                ("2026-09-20", "2026-09-20", "unknown"),
+                                                ("2026-09-21", "2026-09-30", "broken")), finding["message"]
+    assert finding["status"] == "fail"
+    assert finding["expected"]["classification"] == "public"
+    assert "policy.classifications.confidential.backup_interval 24h on 2026-07-01..2026-09-19" in finding["message"]
