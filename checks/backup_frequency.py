@@ -44,7 +44,9 @@ classes); without one it is kept under 7d and missed under 24h: unknown. The oth
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date, datetime, time, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 
 from auditor.period import day_ranges
@@ -60,6 +62,7 @@ from auditor.unverified import incomplete_data
 
 ID = "backup-frequency"
 MIDNIGHT_UTC = time(0, 0, tzinfo=timezone.utc)
+_WHEN = attrgetter("window_start", "key")  # the attempts' order (a C key: thousands of attempts per instance)
 #: a window's outcome in the shared day vocabulary (auditor.results.DAY_STATES): the words stay in the message
 _SHARED = {"succeeded": "kept", "missed": "broken", "within": "kept"}
 
@@ -107,10 +110,16 @@ def activation_spells(timeline: Any, until: datetime) -> tuple[list[tuple[dateti
             elif value is None:
                 unsure.append((start, end))
 
+    covered = timeline.covered
+    starts = [lo for lo, _ in covered]
     for i, event in enumerate(events):
+        if i and event.value != "NEVER" and event.value is not None:
+            continue  # a running spell adds nothing (most events: reads and backup attempts of a running instance)
         t = times[i]
         nxt = times[i + 1] if i + 1 < len(events) else max(end_ts, t)
-        span = next(((lo, hi) for lo, hi in timeline.covered if lo <= t <= hi), None)
+        # the covered span holding t: merged spans are sorted and apart, so only the last one starting by t can
+        last = bisect_right(starts, t)
+        span = covered[last - 1] if last and covered[last - 1][1] >= t else None
         if span is None:
             continue
         spell(event.value, t, min(nxt, span[1]))
@@ -259,11 +268,16 @@ def _over_daily(states: dict[date, str], successes: list[datetime], stops: list[
     return head
 
 
+_RESOLVERS: list[Any] = []  # (ctx, its resolver): one per evaluation, shared by its instances
+
+
 def _class_thresholds(ctx: CheckContext):
     """(config, class) -> (interval seconds, window seconds, class): the interval of that class in that
     configuration; None when the configuration lacks a class some stored configuration names (those days are
     unknown) or when the class is unknown (class None). A class no configuration names gets the default daily
-    interval, as unclassified data does."""
+    interval, as unclassified data does. Memoised per (config, class): a few configurations, a few classes."""
+    if _RESOLVERS and _RESOLVERS[0] is ctx:
+        return _RESOLVERS[1]
     configs = [ctx.config, *(c for _, _, c in getattr(ctx, "configs", ()) or ())]
     named = {name for c in configs for name in c.policy.classifications}
 
@@ -276,7 +290,17 @@ def _class_thresholds(ctx: CheckContext):
         policy = config.policy.classifications.get(name)
         return (None if policy is None else policy.backup_interval.total_seconds(), window, name)
 
-    return resolve
+    memo: dict[tuple[int, str | None], tuple[float | None, float, str | None]] = {}
+
+    def resolved(config: Any, name: str | None) -> tuple[float | None, float, str | None]:
+        key = (id(config), name)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = resolve(config, name)
+        return found
+
+    _RESOLVERS[:] = [ctx, resolved]
+    return resolved
 
 
 def _class_threshold_words(segments: list[tuple[list[date], Any, str | None]]) -> tuple[str, list[dict[str, Any]]]:
@@ -440,7 +464,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     activation = facts.activation_changes.of(instance.resource)
     attempts: list[BackupAttempt] = sorted([*(windows.items if isinstance(windows, Known) else ()),
                                             *(runs.items if isinstance(runs, Known) else ())],
-                                           key=lambda a: (a.window_start, a.key))
+                                           key=_WHEN)
     changes: list[ActivationChange] = list(activation.items) if isinstance(activation, Known) else []
     log_gap: Unknown | None = windows if isinstance(windows, Unknown) else (
         activation if isinstance(activation, Unknown) else None)
@@ -465,7 +489,8 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     start_clock = instance.backup_start_time or MIDNIGHT_UTC
     # frq3: the newest success before the period (the stretches of an interval over a day run from it); without one,
     # an instance that existed before the period has days the evidence cannot show within such an interval
-    prior = next((t for t in reversed(successes) if t < gap_start), None)
+    before = bisect_left(successes, gap_start)
+    prior = successes[before - 1] if before else None
     head_open = prior is None and not (instance.create_time and instance.create_time >= ctx.period.starts_at)
     head_days: set[date] = set()
     judged_by: dict[tuple[float | None, float], dict[date, str]] = {}
@@ -508,8 +533,24 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         resolve: Any = lambda config: (*plain(config), None)  # noqa: E731
     else:
         resolve = _class_thresholds(ctx)
-    states, threshold_changes = daily.by_config(ctx, resolve, states_for, classes)
-    segments = daily.config_segments(ctx, resolve, classes)
+    # one class on every day (the common case): judged as one class, the same days by_config's per-day path gives
+    # (checks.class_days.judge of a single class is that class's state), without resolving each day
+    held = {c.names for c in classes.by_day.values()} if classes is not None else set()
+    judged_classes, by_threshold = classes, resolve
+    if len(held) == 1 and len(next(iter(held))) == 1:
+        only = next(iter(held))[0]
+        judged_classes, by_threshold = None, (lambda config: resolve(config, only))
+    stored = getattr(ctx, "configs", ()) or ()
+    if judged_classes is None and len(stored) <= 1:
+        # one configuration and one class for the whole period (a single run): by_config's one segment, built directly
+        config, locker = (stored[0][2], stored[0][1]) if stored else (ctx.config, None)
+        value, days = by_threshold(config), list(ctx.period.days())
+        judged = states_for(value)
+        states = {day: judged[day] for day in days if day in judged}
+        threshold_changes, segments = [(days[0], value, locker)], [(days, value, locker)]
+    else:
+        states, threshold_changes = daily.by_config(ctx, by_threshold, states_for, judged_classes)
+        segments = daily.config_segments(ctx, by_threshold, judged_classes)
     gap_hours, gap_from, gap_to = longest_gap(successes, stops, gap_start, period_end)
 
     counts = {state: 0 for state in ("succeeded", "missed", "unknown", "stopped", "not_due", "not_applicable")}

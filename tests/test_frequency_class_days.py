@@ -304,7 +304,8 @@ def test_a_deleted_instance_is_judged_under_its_class_each_day():
     assert "deleted on 2026-07-06 12:00 UTC" in finding.message
 
 
-# -- one quarter-end run against the simulator (real clients over HTTP on 127.0.0.1) ---------------------------------
+# -- one quarter-end run against the simulator (real clients over HTTP on 127.0.0.1), and its 92-daily-locker form
+#    under `make type2`: the same days from either ------------------------------------------------------------------
 
 # Both instances' labels are set by an update of Jun 30 01:00 (inside the audit log's query, which starts a day before
 # the period) and set again mid-quarter, both updates logging their body: the log shows each day's class.
@@ -345,6 +346,17 @@ SIM_SCENARIO = {
 }
 
 
+SIM_CONFIG = {"organization": "Frequency Ltd", "period": {"quarter": "2026-Q3"},
+              "gcp": {"projects": ["frq-prod", "frq-vault"], "credentials": "anonymous"},
+              "policy": {"backup_window": "4h", "classifications": {"public": {"backup_interval": "7d"},
+                                                                     "confidential": {"backup_interval": "24h"}}}}
+
+
+def _frequency(results) -> dict:
+    (control,) = [c for c in results["controls"] if c["id"] == "backup-frequency"]
+    return {f["resource"]: f for f in control["findings"]}
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     from testkit import scenario_setup
@@ -353,26 +365,32 @@ def simulated(tmp_path_factory):
     from auditor.simulator import Simulator
     from auditor.simulator.quota import Quota
 
-    root = tmp_path_factory.mktemp("frq-classes")
-    conf = {"organization": "Frequency Ltd", "period": {"quarter": "2026-Q3"},
-            "gcp": {"projects": ["frq-prod", "frq-vault"], "credentials": "anonymous"},
-            "policy": {"backup_window": "4h", "classifications": {"public": {"backup_interval": "7d"},
-                                                                   "confidential": {"backup_interval": "24h"}}}}
-    folder, scenario, loaded = scenario_setup(root, conf, SIM_SCENARIO)
+    folder, scenario, loaded = scenario_setup(tmp_path_factory.mktemp("frq-classes"), SIM_CONFIG, SIM_SCENARIO)
     with Simulator(scenario, port=0, now=at("2026-09-30T06:00:00"), quota=Quota(limits=[])) as sim:
         run = collect(loaded.with_endpoints(sim.url), folder / "evidence")
-    results = evaluate([run.evidence_dir])
-    (control,) = [c for c in results["controls"] if c["id"] == "backup-frequency"]
-    return {f["resource"]: f for f in control["findings"]}
+    return _frequency(evaluate([run.evidence_dir]))
 
 
-def test_one_run_a_listed_instance_relabelled_from_weekly_to_daily(simulated):
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """The `make type2` form: 92 daily lockers at 06:00 (TYPE2_DAILY=full), each reading the labels of its day."""
+    from testkit import daily_lockers, scenario_setup
+
+    return _frequency(daily_lockers(scenario_setup(tmp_path_factory.mktemp("frq-daily"), SIM_CONFIG, SIM_SCENARIO)))
+
+
+@pytest.fixture(params=["simulated", "daily"])
+def runs(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_a_listed_instance_relabelled_from_weekly_to_daily(runs):
     """weekly-pg: public (7d) from the Jun 30 01:00 update until the Aug 12 09:00 one, confidential (24h) after. Jul 1 .. Aug 5
     weekly backups, the days between within 7d + 4h: kept; Aug 6 .. 11 within Aug 5's backup: kept. Aug 12 held
     public then confidential, no backup: under public Aug 5's backup passed 172h at about 07:00 that day, under
     confidential its window is empty: broken under both, broken. Aug 13: confidential, no backup: broken. Aug 14 ..
     Sep 30: daily backups: kept."""
-    finding = simulated[f"{SIM_SQL}/weekly-pg"]
+    finding = runs[f"{SIM_SQL}/weekly-pg"]
     assert finding["details"]["days"] == expect(("2026-07-01", "2026-08-11", "kept"), ("2026-08-12", "2026-08-13", "broken"),
                                                 ("2026-08-14", "2026-09-30", "kept")), finding["message"]
     assert finding["status"] == "fail"
@@ -381,13 +399,13 @@ def test_one_run_a_listed_instance_relabelled_from_weekly_to_daily(simulated):
                                                                                       ["confidential"]]
 
 
-def test_one_run_an_enhanced_instance_is_broken_under_the_class_in_force_not_the_newest(simulated):
+def test_an_enhanced_instance_is_broken_under_the_class_in_force_not_the_newest(runs):
     """vault-pg (ENHANCED, judged from its Backup and DR backups, daily at 02:08..02:40, window 02:00-06:00, kept 100
     days): confidential (24h) from the Jun 30 01:00 update until the Sep 20 09:00 one, public (7d) after; every backup fails from Sep 15. Jul 1 ..
     Sep 14 kept. Sep 15 .. 19: confidential, no backup: broken (under the newest class, public, they would be within
     Sep 14's backup: kept). Sep 20 held confidential then public: missed under 24h, within under 7d (Sep 14 + 172h is
     Sep 21 06:08..06:40): unknown. Sep 21 .. 30: public, and 172h since Sep 14's backup passed on Sep 21: broken."""
-    finding = simulated[f"{SIM_SQL}/vault-pg"]
+    finding = runs[f"{SIM_SQL}/vault-pg"]
     assert finding["details"]["days"] == expect(("2026-07-01", "2026-09-14", "kept"), ("2026-09-15", "2026-09-19", "broken"),
                                                 ("2026-09-20", "2026-09-20", "unknown"),
                                                 ("2026-09-21", "2026-09-30", "broken")), finding["message"]
