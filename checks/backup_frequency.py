@@ -23,16 +23,18 @@ own class, `policy.classifications.<class>.backup_interval` (the window, `policy
 class). Listed, deleted and ENHANCED (Backup and DR) instances alike. A day whose class is unknown is unknown
 with the reason (never judged by another day's class); a day the class changed during (a label updated at
 09:00) is judged under both (kept only if kept under each). A store with no classification on any day keeps
-the default daily interval, as before.
+the default daily interval, as before. A day before the first label event, when that event is an Admin Activity
+update, is unknown: the update logs the labels it set, not the ones it replaced (`_classes`).
 
 The windows the backups must fill follow the interval in force each day:
   24h           each day's own backup window must hold a success (the rule above);
   under 24h     as 24h, and the last success must never be older than interval + window (`_sub_daily`);
   over 24h      (7d, say) a day needs no backup of its own: it is kept (`within`) when at every moment of
-                it the last success was no older than interval + window, missed when at some moment it
-                was (the longest stretch, measured from the period's start or the instance's creation,
-                passed the limit), and unknown when no success before the period is in the evidence and
-                the days before the period's first success are closer to its start than the limit.
+                it the last success was no older than interval + window, and missed (broken, if it had a
+                backup later that day) when at some moment it was; the stretches run from the newest success
+                before the period when the evidence holds one, else from the period's start or the instance's
+                creation. Without a success before the period, a day before the period's first success that is
+                not already over the limit counted from the period's start is unknown: the start keeps no day.
 A stretch of days under a 7d class followed by days under 24h from Aug 12: a success on Aug 8 keeps
 Aug 8 .. Aug 11 (each within 7d + 4h of it) but fills no window from Aug 12 on: from the first day of
 the new class each day must hold its own backup, whatever the 7d window it began in would have allowed.
