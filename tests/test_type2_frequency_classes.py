@@ -1,4 +1,5 @@
-"""backup-frequency judged under the classification in force each day (checks.class_days), on facts built by hand.
+"""backup-frequency judged under the classification in force each day (checks.class_days): facts built by hand, a single
+run against the simulator, and its 92-daily-locker form under `make type2` (TYPE2_DAILY=full).
 
 The period is 2026 Q3 (Jul 1 .. Sep 30 UTC), the evidence date Sep 30 12:00 UTC. The policy: `public` backed up
 every 7d, `confidential` and `restricted` every 24h, backup_window 4h (so the limits are 172h and 28h), label key
