@@ -12,11 +12,13 @@ comes from its own history (auditor.facts.inventory_days):
   (checks.days.config_segments), since the map is the auditor's input and each locker records the
   one it ran with. A version that did not parse leaves its days unknown.
 - **The label.** Its timeline (reads, Admin Activity updates that logged their body, the asset
-  history) where it knows the label. A day it does not know takes the class the reads on either side
+  history) where it knows the label. A day it does not know takes the class the events on either side
   of it give, when they agree (before the first read, the first read's; after the last, the last's).
+  The later side counts only when it is a read: an update says what it set, never what it replaced.
   When they disagree, the class changed at a moment nothing shows, and the day's class is unknown.
 - **A day the class changed during** (a label updated at 09:00) held two classes. It is judged by
-  both: kept only if kept under each, broken only if broken under each, unknown otherwise.
+  both: kept only if kept under each, broken only if broken under each, unknown otherwise (also when one
+  class asks nothing of the control that day and another does).
 
 A day whose class is unknown (or that has none, and no default applies) is unknown, with the reason:
 it is never judged by the class of another day.
@@ -24,6 +26,7 @@ it is never judged by the class of another day.
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +34,6 @@ from typing import Any, Callable
 
 from auditor.period import day_ranges
 
-_LAST: list[Any] = []  # (inventory_days, ctx, maps by day): one calendar of maps per evaluation
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,34 @@ class DayClass:
 
 
 class ClassDays:
-    """One store's classification on each day of the period."""
+    """One store's classification on each day of the period (`constant`: the same DayClass on every day, kept as
+    one object: thousands of stores whose class never changed cost nothing per day)."""
 
-    def __init__(self, by_day: dict[date, DayClass], newest: str | None) -> None:
-        self.by_day = by_day
+    def __init__(self, by_day: dict[date, DayClass] | None, newest: str | None, constant: DayClass | None = None,
+                 days: tuple[date, ...] = ()) -> None:
+        self._by_day = by_day
+        self._constant = constant
+        self._days = days
         self.newest = newest
 
+    @property
+    def by_day(self) -> dict[date, DayClass]:
+        if self._by_day is None:
+            self._by_day = {day: self._constant for day in self._days}  # type: ignore[misc]
+        return self._by_day
+
     def of(self, day: date) -> DayClass:
+        if self._constant is not None:
+            return self._constant
         return self.by_day.get(day) or DayClass((), "unknown", "the day is outside the period")
 
     @property
     def changed(self) -> bool:
         """Whether any day's class differs from the newest one (or is unknown): only then is it worth saying."""
-        return any(c.names != ((self.newest,) if self.newest else ()) for c in self.by_day.values())
+        newest = (self.newest,) if self.newest else ()
+        if self._constant is not None:
+            return self._constant.names != newest
+        return any(c.names != newest for c in self.by_day.values())
 
     def unknown_days(self) -> list[date]:
         return sorted(d for d, c in self.by_day.items() if not c.names)
@@ -117,41 +134,103 @@ _BASIS_WORDS = {"declared": "declared in the data map in force", "label": "its l
 
 def class_days(facts: Any, ctx: Any, resource: str, labels_now: dict[str, str]) -> ClassDays:
     """`resource`'s classification on each day of the period (module docstring). `labels_now` are the labels of
-    the newest read, used for every day when no history of the store's labels exists (facts built without one)."""
-    newest, _ = ctx.classification_of(labels_now, resource=resource)
+    the newest read, used for every day when no history of the store's labels exists (facts built without one).
+    Computed once per store and evaluation: the controls that read it share it."""
     history = _inventory_days(facts)
-    days = list(ctx.period.days())
-    rules = _rules_by_day(ctx, days)
-    maps = _maps_by_day(history, ctx, days)
+    shared = _shared(history, ctx)
+    key = (resource, tuple(sorted(labels_now.items())))
+    found = shared["classes"].get(key)
+    if found is None:
+        found = shared["classes"][key] = _class_days(history, ctx, resource, labels_now, shared)
+    return found
+
+
+def _class_days(history: Any, ctx: Any, resource: str, labels_now: dict[str, str], shared: dict) -> ClassDays:
+    newest, _ = ctx.classification_of(labels_now, resource=resource)
+    days, rules, maps = shared["days"], shared["rules"], shared["maps"]
+    if shared["constant"]:  # one label key, default and map over the whole period: only the label can change
+        (key, default, _), (inventory, map_why) = rules[days[0]], maps[days[0]]
+        timeline = history.labels(resource) if history is not None else None
+        values = {e.value for e in timeline.events} if timeline is not None and timeline.events else {_frozen(labels_now)}
+        declared = inventory.classification(resource) if inventory is not None else None
+        if inventory is None and map_why is not None:
+            return ClassDays(None, newest, _intern(DayClass((), "unknown", f"the data map in force is unknown ({map_why})")), tuple(days))
+        if declared:
+            return ClassDays(None, newest, _intern(DayClass((declared,), "declared")), tuple(days))
+        first = timeline.events[0].source if timeline is not None and timeline.events else "observation"
+        if len(values) == 1 and None not in values and first != "change":  # a change is never carried back
+            return ClassDays(None, newest, _one(next(iter(values)), key, default, "label"), tuple(days))
     labels = _labels_by_day(history, ctx, resource, days, labels_now)
     out: dict[date, DayClass] = {}
     for day in days:
-        key, default, known = rules[day]
+        key, default, _ = rules[day]
         inventory, map_why = maps[day]
         if inventory is None and map_why is not None:
-            out[day] = DayClass((), "unknown", f"the data map in force is unknown ({map_why})")
+            out[day] = _intern(DayClass((), "unknown", f"the data map in force is unknown ({map_why})"))
             continue
         declared = inventory.classification(resource) if inventory is not None else None
         if declared:
-            out[day] = DayClass((declared,), "declared")
+            out[day] = _intern(DayClass((declared,), "declared"))
             continue
         held, basis, label_why = labels[day]
         if held is None:
-            out[day] = DayClass((), "unknown", label_why)
+            out[day] = _intern(DayClass((), "unknown", label_why))
             continue
-        names: list[str] = []
-        for one in held:
-            name = dict(one).get(key) or default
-            if name and name not in names:
-                names.append(name)
-        if not names:
-            out[day] = DayClass((), "none", f"it has no classification (not in the data map, no {key} label, and no "
-                                            "policy default)")
-        elif any(dict(one).get(key) for one in held):
-            out[day] = DayClass(tuple(names), basis)
-        else:
-            out[day] = DayClass(tuple(names), "default")
+        out[day] = _many(held, key, default, basis)
     return ClassDays(out, newest)
+
+
+_INTERNED: dict[DayClass, DayClass] = {}
+
+
+def _intern(found: DayClass) -> DayClass:
+    return _INTERNED.setdefault(found, found)
+
+
+def _frozen(labels: dict[str, str]) -> tuple:
+    return tuple(sorted(labels.items()))
+
+
+def _one(labels: Any, key: str, default: str | None, basis: str) -> DayClass:
+    return _many([labels], key, default, basis)
+
+
+def _many(held: list, key: str, default: str | None, basis: str) -> DayClass:
+    """The class(es) the label sets held that day give under the day's label key and default."""
+    names: list[str] = []
+    for one in held:
+        name = dict(one).get(key) or default
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return _intern(DayClass((), "none", f"it has no classification (not in the data map, no {key} label, and no "
+                                            "policy default)"))
+    if any(dict(one).get(key) for one in held):
+        return _intern(DayClass(tuple(names), basis))
+    return _intern(DayClass(tuple(names), "default"))
+
+
+_SHARED: "weakref.WeakKeyDictionary[Any, tuple[Any, dict]]" = weakref.WeakKeyDictionary()
+_NO_HISTORY: list = []  # (ctx weak reference, shared) for facts built without an inventory history
+
+
+def _shared(history: Any, ctx: Any) -> dict:
+    """The per-evaluation part every store shares: the label key and default, and the data map, on each day; the
+    stores' ClassDays. Held weakly: it goes with the facts."""
+    held = _SHARED.get(history) if history is not None else (_NO_HISTORY[0] if _NO_HISTORY else None)
+    if held is not None and held[0]() is ctx:
+        return held[1]
+    days = list(ctx.period.days())
+    rules = _rules_by_day(ctx, days)
+    maps = _maps_by_day(history, ctx, days)
+    constant = (len({rules[d] for d in days}) == 1 and len({id(maps[d][0]) for d in days}) == 1
+                and len({maps[d][1] for d in days}) == 1) if days else False
+    shared = {"days": days, "rules": rules, "maps": maps, "constant": constant, "classes": {}}
+    if history is not None:
+        _SHARED[history] = (weakref.ref(ctx), shared)
+    else:
+        _NO_HISTORY[:] = [(weakref.ref(ctx), shared)]
+    return shared
 
 
 def _inventory_days(facts: Any) -> Any:
@@ -179,8 +258,6 @@ def _maps_by_day(history: Any, ctx: Any, days: list[date]) -> dict[date, tuple[A
         return {day: (None, ctx.inventory_problem) for day in days}
     if history is None:
         return {day: (ctx.inventory, None) for day in days}
-    if _LAST and _LAST[0] is history and _LAST[1] is ctx:
-        return _LAST[2]
     from auditor.checks.inventory_common import day_maps
 
     own = day_maps(_WithInventory(history), ctx)
@@ -207,7 +284,6 @@ def _maps_by_day(history: Any, ctx: Any, days: list[date]) -> dict[date, tuple[A
             out[day] = (None, f"the version in force then did not parse ({carried.problem})")
         else:
             out[day] = (carried.inventory, None)
-    _LAST[:] = [history, ctx, out]
     return out
 
 
@@ -234,32 +310,55 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
     for event in timeline.events:
         if event.value is not None and event.value not in values:
             values.append(event.value)
-    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp()
+    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp() + 1  # the evidence date's read is that day's
     per_value = [timeline.day_states(stamps, days, as_of, (lambda v, x=value: v == x)) for value in values]
-    known = [(e.time.timestamp(), e.value) for e in timeline.events if e.value is not None]
-    known_times = [t for t, _ in known]
+    whole = timeline.day_states(stamps, days, as_of, (lambda v: False))  # kept: the labels are known all day
+    events, times = timeline.events, timeline.times
     out: dict[date, tuple[list | None, str, str | None]] = {}
     for number, day in enumerate(days):
-        states = [per[day] for per in per_value]
-        held = [value for value, state in zip(values, states) if state == "broken"]
-        if held and "unknown" not in states:
+        held = [value for value, per in zip(values, per_value) if per[day] == "broken"]  # held at some moment
+        if held and whole[day] in ("kept", "not_due"):
             out[day] = (held, "label", None)
             continue
-        # the label is not known all day: the reads around the day, when they agree
-        after = bisect_left(known_times, stamps[number + 1])
-        around = {known[i][1] for i in (after - 1, after) if 0 <= i < len(known)} | set(held)
-        if len(around) == 1:
-            out[day] = (list(around), "carried-label", None)
-        elif not around:
-            out[day] = (None, "unknown", "no read shows its labels")
+        first, end = bisect_left(times, stamps[number]), bisect_left(times, min(stamps[number + 1], as_of))
+        if any(e.value is None for e in events[first:end]):
+            out[day] = (None, "unknown", "an update logged without its request body changed its labels that day")
+            continue
+        lead, why = _lead(events, first)
+        if lead is None:
+            out[day] = (None, "unknown", why)
+        elif len({lead, *held}) == 1:
+            out[day] = ([lead], "carried-label", None)
         else:
             out[day] = (None, "unknown", "its labels differ between the reads before and after that day, and no "
                                           "complete audit-log query shows when they changed")
     return out
 
 
+def _lead(events: tuple, first: int) -> tuple[Any, str | None]:
+    """The labels at the start of a day no complete log query joins to a read, from the events around it (the
+    event before the day, and `events[first]`, the first at or after its start): at the ends of the history the
+    nearest one alone (a read, or before the first event only a read: an update says what it set, never what it
+    replaced); between two events, both when the later one is a read and they agree, the earlier one when the later
+    is an update. An earlier update logged without its body knows nothing."""
+    before = events[first - 1] if first > 0 else None
+    after = events[first] if first < len(events) else None
+    if before is not None and before.value is None:
+        return None, "an update logged without its request body changed its labels before that day, and no read since shows them"
+    if before is None:
+        if after is not None and after.source != "change" and after.value is not None:
+            return after.value, None
+        return None, "no read before it shows its labels (an update says what it set, not what it replaced)"
+    if after is None or after.source == "change":
+        return before.value, None
+    if after.value == before.value:
+        return before.value, None
+    return None, ("its labels differ between the reads before and after that day, and no complete audit-log query "
+                  "shows when they changed")
+
+
 def judge(day_classes: ClassDays, states_by_class: Callable[[date, str], str | None], day: date) -> str:
-    """One day's state from its classes: kept only if kept under each, broken only if broken under each."""
+    """One day's state from its classes: the state under each when they agree, else unknown."""
     held = day_classes.of(day).names
     found = [states_by_class(day, name) for name in held]
     found = [s for s in found if s is not None]
@@ -267,8 +366,8 @@ def judge(day_classes: ClassDays, states_by_class: Callable[[date, str], str | N
         return "unknown"
     if len(set(found)) == 1:
         return found[0]
-    if any(s in ("not_due", "not_applicable") for s in found):
-        return next(s for s in found if s in ("not_due", "not_applicable"))
+    # The lifetime's not_due / not_applicable are the same under every class, so a mix is the classes disagreeing
+    # (one asks nothing, another is broken): which part of the day broke it is unknown.
     return "unknown"
 
 
