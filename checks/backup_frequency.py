@@ -23,8 +23,7 @@ own class, `policy.classifications.<class>.backup_interval` (the window, `policy
 class). Listed, deleted and ENHANCED (Backup and DR) instances alike. A day whose class is unknown is unknown
 with the reason (never judged by another day's class); a day the class changed during (a label updated at
 09:00) is judged under both (kept only if kept under each). A store with no classification on any day keeps
-the default daily interval, as before. A day before the first label event, when that event is an Admin Activity
-update, is unknown: the update logs the labels it set, not the ones it replaced (`_classes`).
+the default daily interval, as before.
 
 The windows the backups must fill follow the interval in force each day:
   24h           each day's own backup window must hold a success (the rule above);
@@ -53,7 +52,7 @@ from typing import Any
 
 from auditor.period import day_ranges
 from auditor.checks import days as daily
-from auditor.checks.class_days import ClassDays, DayClass, class_days
+from auditor.checks.class_days import class_days
 from auditor.checks.days import log_gaps_words
 from auditor.checks.common import deleted_instances, deleted_unseen, deletion_note, instances, replica_finding, sql_gaps, unverified
 from auditor.checks_api import Check, CheckContext
@@ -373,33 +372,6 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _classes(facts: Any, ctx: CheckContext, resource: str, labels: dict[str, str]) -> ClassDays:
-    """checks.class_days, except that a day it carried back from an Admin Activity update after it is unknown: the
-    update logs the labels it set, not the ones it replaced, so before the first event (when that event is a change)
-    nothing shows the class (class_days carries the first known value back whatever its source; only a read's
-    value may be carried back)."""
-    found = class_days(facts, ctx, resource, labels)
-    carried = [day for day, held in found.by_day.items() if held.basis == "carried-label"]
-    if not carried:
-        return found
-    try:
-        timeline = facts.inventory_days.labels(resource)
-    except AttributeError:
-        return found
-    known = [(t, e) for t, e in zip(timeline.times, timeline.events) if e.value is not None]
-    if not known or known[0][1].source != "change":
-        return found
-    first = known[0][0]
-    stamps, index = ctx.period.day_stamps, {day: n for n, day in enumerate(ctx.period.days())}
-    by_day = dict(found.by_day)
-    why = (f"no read before the Admin Activity update of {known[0][1].time:%Y-%m-%d %H:%M} UTC shows its labels, and "
-           "the update logs only the labels it set")
-    for day in carried:
-        if stamps[index[day] + 1] <= first:  # nothing known before this day's end, and the next event is a change
-            by_day[day] = DayClass((), "unknown", why)
-    return ClassDays(by_day, found.newest)
-
-
 def _split_days(unknown: list[date], classes: Any, ctx: CheckContext, resolve: Any, states_for: Any) -> list[date]:
     """The unknown days that held two classes and are unknown only because the classes' judgments disagree."""
     several = [d for d in unknown if len(classes.of(d).names) > 1]
@@ -528,8 +500,11 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
 
     # thr: each day against the interval and window of the configuration its locker stored (checks.days.by_config);
     # frq3: and of the class in force that day (checks.class_days), unless no day has any class (the default daily)
-    classes = _classes(facts, ctx, instance.resource, instance.labels)
-    if classification is None and all(c.basis == "none" for c in classes.by_day.values()):
+    classes = class_days(facts, ctx, instance.resource, instance.labels)
+    # a store whose class never changes is one DayClass (class_days' `constant`): read it without a calendar
+    constant = getattr(classes, "_constant", None)
+    each = (constant,) if constant is not None else tuple(classes.by_day.values())
+    if classification is None and all(c.basis == "none" for c in each):
         classes = None
         plain = _thresholds(classification, ctx)
         resolve: Any = lambda config: (*plain(config), None)  # noqa: E731
@@ -537,7 +512,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
         resolve = _class_thresholds(ctx)
     # one class on every day (the common case): judged as one class, the same days by_config's per-day path gives
     # (checks.class_days.judge of a single class is that class's state), without resolving each day
-    held = {c.names for c in classes.by_day.values()} if classes is not None else set()
+    held = {c.names for c in each} if classes is not None else set()
     judged_classes, by_threshold = classes, resolve
     if len(held) == 1 and len(next(iter(held))) == 1:
         only = next(iter(held))[0]

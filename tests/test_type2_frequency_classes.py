@@ -188,29 +188,32 @@ def test_before_the_first_relabel_nothing_shows_the_class_so_those_days_are_unkn
     """confidential (24h) in truth until Aug 12 09:00, then public (7d) by an update that logged its body; nothing read
     the labels before it (no earlier read, no earlier update). Weekly backups (Jun 26 retained, Jul 3 + 7k): under the
     newest class every day would be kept, but the update shows only the labels it set, so Jul 1 .. Aug 11 are
-    unknown (never judged under public), Aug 12 .. Sep 30 public: kept."""
+    unknown (never judged under public), and so is Aug 12 (its class before 09:00 is unknown); Aug 13 .. Sep 30
+    public: kept."""
     timeline = Timeline(DB, "labels", [Event(at("2026-08-12T09:00:00"), labels("public"), "change", ("log:relabel",)),
                                        Event(AS_OF, labels("public"), "observation", ("item:read",))],
                         [(at("2026-06-30T00:00:00"), AS_OF)])
     finding, _, _ = judge(every("2026-07-03", "2026-09-30", 7), timeline, "public", prior=[D("2026-06-26")])
-    assert finding.details["days"] == expect(("2026-07-01", "2026-08-11", "unknown"), ("2026-08-12", "2026-09-30", "kept"))
+    assert finding.details["days"] == expect(("2026-07-01", "2026-08-12", "unknown"), ("2026-08-13", "2026-09-30", "kept"))
     assert finding.status == "inconclusive", finding.message
-    assert "no read before the Admin Activity update of 2026-08-12 09:00 UTC shows its labels" in finding.message
+    assert "no read before it shows its labels (an update says what it set, not what it replaced)" in finding.message
 
 
 def test_a_label_change_logged_without_its_body_leaves_the_days_between_the_reads_unknown():
-    """Read public Jul 1 00:00 and confidential at the evidence date; the Aug 12 update logged no body and no query
-    covers the labels' history. Daily backups all quarter (kept under either class). Jul 1: its own read (public),
-    its backup: kept. Jul 2 .. Sep 29: the reads around them disagree: unknown, never judged by a neighbour's
-    class. Sep 30: its own read (confidential), its backup: kept. Inconclusive, the reason named."""
+    """Read public Jul 1 00:00 and confidential at the evidence date; the Aug 12 09:00 update logged no body and no
+    query covers the labels' history. Daily backups all quarter (kept under either class). Jul 1: its own read
+    (public), its backup: kept; Jul 2 .. Aug 11: the Jul 1 read carried up to the update (checks.class_days: the
+    earlier event holds when the later one is an update): public, kept. Aug 12 .. Sep 29: after an update whose body
+    is unknown, before the next read: unknown, never judged by a neighbour's class. Sep 30: its own read
+    (confidential), its backup: kept. Inconclusive, the reason named."""
     timeline = Timeline(DB, "labels", [Event(at("2026-07-01T00:00:00"), labels("public"), "observation"),
                                        Event(at("2026-08-12T09:00:00"), None, "change"),
                                        Event(AS_OF, labels("confidential"), "observation")], [])
     finding, _, _ = judge(every("2026-07-01", "2026-09-30"), timeline, "confidential")
-    assert finding.details["days"] == expect(("2026-07-01", "2026-07-01", "kept"), ("2026-07-02", "2026-09-29", "unknown"),
+    assert finding.details["days"] == expect(("2026-07-01", "2026-08-11", "kept"), ("2026-08-12", "2026-09-29", "unknown"),
                                              ("2026-09-30", "2026-09-30", "kept"))
     assert finding.status == "inconclusive", finding.message
-    assert "its classification is unknown" in finding.message and "differ between the reads" in finding.message
+    assert "its classification is unknown" in finding.message and "logged without its request body" in finding.message
     assert finding.details["exception_days"] == []
 
 
