@@ -384,8 +384,6 @@ def _split_days(unknown: list[date], classes: Any, ctx: CheckContext, resolve: A
 
 def _covering(within: list[date], attempts: list[BackupAttempt], ctx: CheckContext, end: datetime) -> dict[str, BackupAttempt]:
     """{ISO day: the success that keeps it} for days kept without a backup of their own: the newest before the day's end."""
-    from bisect import bisect_left
-
     done = sorted(((a.backup_time or a.window_start, a) for a in attempts if a.outcome == "succeeded"), key=lambda p: p[0])
     times = [t for t, _ in done]
     starts, isos = ctx.period.day_starts, ctx.period.day_isos
