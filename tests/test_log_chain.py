@@ -167,9 +167,11 @@ def test_a_locker_missing_from_the_merge_is_a_named_break(world):
     results = evaluate([days[1], days[2], days[3], days[5]])
     retention = _finding(results, "backup-retention")
     assert retention["status"] == "inconclusive"
-    # Sep 3 has its own read (06:00); Sep 4 has none; Sep 5 ends at the evidence's as-of, its read's moment (06:00),
-    # so before it the last value is Sep 3's read, across the break: both are unknown
-    assert retention["details"]["unknown_days"] == ["2026-09-04", "2026-09-05"]
+    # Sep 3 has its own read (06:00); Sep 4 has none, and its first five hours lie in the break; Sep 5 ends at the
+    # evidence's as-of, its read's moment (06:00): day 5's complete query covers Sep 4 05:00 .. Sep 5 06:00, so that
+    # read holds back over all of Sep 5 (auditor.facts.timeline: a read is carried back over a complete query that
+    # reaches it, whichever event it is). Only Sep 4 is unknown.
+    assert retention["details"]["unknown_days"] == ["2026-09-04"]
     assert "2026-09-03 06:00 .. 2026-09-04 05:00 UTC" in retention["message"]
 
 
