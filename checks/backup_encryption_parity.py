@@ -554,11 +554,12 @@ def _checked_classes(facts: Any, ctx: CheckContext, resource: str, labels_now: d
 
 
 def _unsupported_label_days(facts: Any, ctx: CheckContext, resource: str) -> dict[date, str]:
-    """The days the label's timeline does not know all day, and whose label class_days would take from the events
-    around them although they do not establish it (fail closed: the day's class is then unknown):
-    - no read precedes the day and the next event is a change: an update says what it set, not what was there;
-    - an update logged without its body lies between the events around the day: the label may have changed and
-      changed back, so reads that agree on either side say nothing of the days between."""
+    """The days the label's timeline does not know all day (auditor.facts.timeline: a day is known only where the
+    evidence covers all of it), whose label class_days takes from events that do not establish it (fail closed:
+    the day's class is then unknown). Looking from the day's start:
+    - no read precedes it and the next event is a change: an update says what it set, not what was there;
+    - an update logged without its body lies between the events around it: the label may have changed and
+      changed back, so reads that agree on either side say nothing of the time between."""
     try:
         timeline = facts.inventory_days.labels(resource)
     except AttributeError:
@@ -567,24 +568,20 @@ def _unsupported_label_days(facts: Any, ctx: CheckContext, resource: str) -> dic
     if not any(e.source == "change" or e.value is None for e in events):
         return {}  # reads alone: class_days' rule (a read carried to the days around it) stands
     days = list(ctx.period.days())
-    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp()
-    values = list(dict.fromkeys(e.value for e in events if e.value is not None))
-    per_value = [timeline.day_states(stamps, days, as_of, (lambda v, x=value: v == x)) for value in values]
+    stamps = ctx.period.day_stamps
+    known_all_day = timeline.day_states(stamps, days, ctx.as_of.timestamp(), lambda value: False)
     known = [e for e in events if e.value is not None]
     times = [e.time.timestamp() for e in known]
     unlogged = [e.time.timestamp() for e in events if e.value is None]
     out: dict[date, str] = {}
     for number, day in enumerate(days):
-        states = [per[day] for per in per_value]
-        if "broken" in states and "unknown" not in states:
-            continue  # known all day
-        if stamps[number] >= as_of:
-            continue
-        after = bisect_left(times, stamps[number + 1])
+        if known_all_day[day] != "unknown":
+            continue  # known throughout (kept), or not due
+        after = bisect_left(times, stamps[number])
         before = known[after - 1] if after > 0 else None
         following = known[after] if after < len(known) else None
         low = before.time.timestamp() if before else float("-inf")
-        high = following.time.timestamp() if following else float("inf")
+        high = max(following.time.timestamp() if following else float("inf"), stamps[number + 1])
         silent = [t for t in unlogged if low <= t <= high]
         if silent:
             when = datetime.fromtimestamp(silent[0], timezone.utc)
