@@ -45,6 +45,7 @@ from auditor.checks.class_days import ClassDays, DayClass, class_days
 from auditor.checks.common import (backup_targets, deleted_instances, deleted_seen, deleted_unseen, deletion_note, instances,
                                    known_buckets, replica_finding, sql_gaps, vanished_note)
 from auditor.checks_api import Check, CheckContext
+from auditor.facts.bucket_history import GOOGLE_MANAGED, key_timeline
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import SqlInstance
@@ -92,8 +93,9 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 
 def _bucket_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
-    """A declared backup or export bucket must be encrypted at least as strongly as its source: a
-    Google-managed bucket holding copies of CMEK data undoes the customer's control of the key."""
+    """A declared backup or export bucket must be encrypted at least as strongly as its source (a Google-managed
+    bucket holding copies of CMEK data undoes the customer's control of the key), and as its data's classification
+    requires each day (enc3: _bucket_finding)."""
     instances_by_name = {i.resource: i for i in instances(facts)}
     buckets = known_buckets(facts)
     findings = []
@@ -109,17 +111,7 @@ def _bucket_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
                                         f"{missing} could not be read, so their encryption cannot be compared.",
                                         observed={"bucket_read": bucket is not None, "source_read": instance is not None}))
                 continue
-            observed = {"bucket_kms_key": bucket.kms_key, "source_kms_key": instance.kms_key, "source": source}
-            evidence = list(bucket.evidence) + list(instance.evidence)
-            if instance.kms_key and not bucket.kms_key:
-                status, text = FAIL, (f"it holds backups of {instance.display}, whose data is encrypted with CMEK key "
-                                      f"{instance.kms_key}, but the bucket uses Google-managed encryption: the copies are "
-                                      "encrypted more weakly than the live data")
-            else:
-                how = f"CMEK key {bucket.kms_key}" if bucket.kms_key else "Google-managed encryption, like its source"
-                status, text = PASS, f"it holds backups of {instance.display} and uses {how}"
-            findings.append(Finding(ID, target, rule, status, f"Bucket {bucket.name}: {text}.", observed=observed,
-                                    expected={"at_least_as_strong_as_source": True}, evidence=evidence))
+            findings.append(_bucket_finding(bucket, instance, rule, facts, ctx))
     return findings
 
 
@@ -725,6 +717,190 @@ def _after_deletion(instance: SqlInstance, backups: Known[BackupCopy] | Unknown,
             "those days are not in this control's population, so this is noted and does not change the finding.")
 
 
+# --- enc3: the declared-bucket rule reads the `encryption` requirement, day by day ------------------------------
+
+_NOTHING_ASKED = "\x00nothing"  # a day the store had no classification at all: it asks nothing of the bucket
+
+
+def _class_values(classes: Any, day: date, config: Any) -> tuple[list[Any], bool]:
+    """(the `encryption` each class held that day requires, None where that configuration lacks the class; whether
+    the day's class is unknown). A day of no classification at all asks nothing ([], False)."""
+    held = classes.of(day)
+    if held.names:
+        return [_required_by(config, name) for name in held.names], False
+    return [], held.basis != "none"
+
+
+def _required_by(config: Any, name: str) -> str | None:
+    policy = config.policy.classifications.get(name)
+    return policy.encryption if policy else None
+
+
+def _bucket_finding(bucket: Any, instance: SqlInstance, rule: str, facts: Any, ctx: CheckContext) -> Finding:
+    """A declared backup bucket of `instance`: at least as strong as its source (a Google-managed bucket holding
+    copies of CMEK data), and customer-managed on each day a classification in force requires CMEK: the data's
+    (the source's class that day: it holds that data's backups) or the bucket's own (its own entry in the data map
+    or label), whichever is stricter. `any` (and `google-managed`) accept Google-managed encryption. What the bucket
+    is encrypted with is its default key (`encryption.defaultKmsKeyName`) each day (auditor.facts.bucket_history.
+    key_timeline); the objects' own `kmsKeyName` is not collected (no objects.list of backup buckets), so an object
+    written with another key is not seen: the default key is what is judged."""
+    source = instance.resource
+    src_class, src_policy = ctx.classification_of(instance.labels, resource=source)
+    own_class, own_policy = ctx.classification_of(bucket.labels, resource=bucket.resource)
+    asked_now = {name: policy.encryption for name, policy in ((src_class, src_policy), (own_class, own_policy)) if policy}
+    # the requirement now, and the class whose `encryption` it is (expected_from names its key): the stricter, the
+    # source's first; a bucket whose source and itself have no classification asks parity alone
+    if "cmek" in asked_now.values():
+        wanted, deciding = "cmek", next(name for name, value in asked_now.items() if value == "cmek")
+    elif src_policy or own_policy:
+        deciding = src_class if src_policy else own_class
+        wanted = asked_now[deciding]
+    else:
+        wanted, deciding = "any", None
+    observed = {"bucket_kms_key": bucket.kms_key, "source_kms_key": instance.kms_key, "source": source,
+                "classification": src_class, "bucket_classification": own_class}
+    evidence = list(bucket.evidence) + list(instance.evidence)
+    problems = []
+    if instance.kms_key and not bucket.kms_key:
+        problems.append(f"it holds backups of {instance.display}, whose data is encrypted with CMEK key "
+                        f"{instance.kms_key}, but the bucket uses Google-managed encryption: the copies are "
+                        "encrypted more weakly than the live data")
+    elif wanted == "cmek" and not bucket.kms_key:
+        why = []
+        if src_policy and src_policy.encryption == "cmek":
+            why.append(f"whose data is classified {src_class!r} ({_class_key(src_class or '')}: cmek)")
+        if own_policy and own_policy.encryption == "cmek" and own_class != src_class:
+            why.append(f"the bucket itself is classified {own_class!r} ({_class_key(own_class or '')}: cmek)")
+        problems.append(f"it holds backups of {instance.display}, {' and '.join(why)}, which requires customer-managed "
+                        "encryption keys (CMEK), but the bucket uses Google-managed encryption")
+    judged = _bucket_days(bucket, instance, facts, ctx)
+    evidence += [e for b in facts.bucket_history.observations(bucket.resource) for e in b.evidence]
+    evidence += [e for c in facts.bucket_history.changes(bucket.resource) for e in c.evidence]
+    states, isos = judged["states"], ctx.period.day_isos
+    broken, unknown = daily.exception_days(states)
+    details: dict[str, Any] = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
+                               "unknown_days": [isos[d] for d in unknown]}
+    if unknown:
+        details["unknown_reasons"] = judged["reasons"] or [
+            "no read of the bucket covers them and no complete Admin Activity log query joins them to one"]
+    for name in ("classifications", "bucket_classifications"):
+        if judged[name]:
+            details[name] = judged[name]
+    day_text = judged["words"](broken, unknown)
+    if problems:
+        status, text = FAIL, "; ".join(problems)
+    elif broken:
+        status, text = FAIL, ("as of the last read it uses " + (f"CMEK key {bucket.kms_key}" if bucket.kms_key else
+                                                               "Google-managed encryption") + ", as its data requires now")
+    elif unknown:
+        status, text = INCONCLUSIVE, ("its encryption could not be established against the requirement on every day: "
+                                      + "; ".join(details["unknown_reasons"]))
+    else:
+        how = f"CMEK key {bucket.kms_key}" if bucket.kms_key else "Google-managed encryption, like its source"
+        status, text = PASS, f"it holds backups of {instance.display} and uses {how}"
+    message = f"Bucket {bucket.name}: {text}." + (f" Day by day: {day_text}." if day_text else "") + judged["class_words"]
+    return Finding(ID, bucket.resource, rule, status, message, observed=observed,
+                   expected={"at_least_as_strong_as_source": True, "encryption": wanted, "classification": deciding,
+                             "source_classification": src_class, "bucket_classification": own_class},
+                   details=details, evidence=list(dict.fromkeys(evidence)))
+
+
+def _bucket_days(bucket: Any, instance: SqlInstance, facts: Any, ctx: CheckContext) -> dict[str, Any]:
+    """Each day of a declared backup bucket against its source and the requirement in force:
+    - the bucket's default key each day (key_timeline: `broken` where it was Google-managed at some moment, `kept`
+      where customer-managed all day, `unknown` where no evidence says; not applicable before its creation);
+    - CMEK is needed that day when the source uses CMEK (parity), or when a class in force that day requires it:
+      the source's (judged under each class it held that day: the state under each when they agree, else unknown,
+      as checks.class_days.judge) or the bucket's own (both apply at once: the stricter wins);
+    - needed: the key's state; not needed: kept (any encryption meets `any`); unknown whether needed (a class
+      unknown that day, or missing from that day's configuration): kept only if customer-managed all day."""
+    days = list(ctx.period.days())
+    timeline = key_timeline(facts.bucket_history, bucket.resource)
+    created = bucket.create_time.timestamp() if bucket.create_time else None
+    keys = timeline.day_states(ctx.period.day_stamps, days, ctx.as_of.timestamp(), GOOGLE_MANAGED, created=created)
+    source_classes = _checked_classes(facts, ctx, instance.resource, instance.labels)
+    own_classes = _checked_classes(facts, ctx, bucket.resource, bucket.labels)
+    configs = daily.configs_by_day(ctx)
+    states: dict[date, str] = {}
+    required: set[date] = set()
+    missing: dict[str, list[date]] = defaultdict(list)
+    unknown_class: dict[str, list[date]] = defaultdict(list)
+
+    def under(key_state: str, values: list[Any], unknown: bool) -> str:
+        if instance.kms_key or "cmek" in values:
+            return key_state
+        if unknown or None in values:
+            return "kept" if key_state == "kept" else "unknown"
+        return "kept"
+
+    for day in days:
+        key_state = keys[day]
+        if key_state in ("not_due", "not_applicable"):
+            states[day] = key_state
+            continue
+        config = configs[day]
+        own, own_unknown = _class_values(own_classes, day, config)
+        source, source_unknown = _class_values(source_classes, day, config)
+        found = [under(key_state, own + [value], own_unknown) for value in source] or \
+            [under(key_state, own + ([None] if source_unknown else []), own_unknown)]
+        states[day] = found[0] if len(set(found)) == 1 else "unknown"
+        if states[day] == "broken" and "cmek" in own + source:
+            required.add(day)
+        for whose, classes, unknown_now in (("its source", source_classes, source_unknown),
+                                            ("the bucket", own_classes, own_unknown)):
+            if unknown_now and states[day] == "unknown":
+                unknown_class[f"{whose}'s classification is unknown ({classes.of(day).why or 'no evidence shows it'})"].append(day)
+            for name in classes.of(day).names:
+                if _required_by(config, name) is None and states[day] == "unknown":
+                    missing[name].append(day)
+    reasons = [f"{why} on {len(ds)} days, {daily.day_ranges(ds)}" for why, ds in unknown_class.items()]
+    reasons += [f"the configuration in force on {daily.day_ranges(ds)} does not define classification {name!r}, so the "
+                "encryption its data required then is unknown" for name, ds in missing.items()]
+    key_unknown = [d for d in days if states.get(d) == "unknown" and keys[d] == "unknown"]
+    if key_unknown:
+        silent = [c for c in facts.bucket_history.changes(bucket.resource)
+                  if not c.locked and c.encryption[1] is None and ctx.period.starts_at <= c.time < ctx.period.ends_at]
+        if silent:
+            when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC" for c in silent)
+            reasons.append(f"the bucket updates of {when} were logged without saying what its encryption became (a patch "
+                           "that left it alone and an update that dropped it look the same), so its default key is "
+                           "unknown from then until the next read")
+        else:
+            reasons.append(f"its default key on {daily.day_ranges(key_unknown)} is shown by no read of the bucket and no "
+                           "complete Admin Activity query of bucket updates joins those days to one")
+
+    def words(broken: list[date], unknown: list[date]) -> str:
+        parts = []
+        parity = [d for d in broken if instance.kms_key]
+        if parity:
+            parts.append(f"it used Google-managed encryption while holding backups of CMEK data on {len(parity)} days, "
+                         f"{daily.day_ranges(parity)}")
+        asked = [d for d in broken if d in required and not instance.kms_key]
+        if asked:
+            parts.append(f"customer-managed encryption keys (CMEK) were required on {len(asked)} days, "
+                         f"{daily.day_ranges(asked)}, by {_requirement_names(asked, source_classes, own_classes, configs)}, "
+                         "and the bucket used Google-managed encryption")
+        if unknown:
+            parts.append(f"{len(unknown)} days are unknown ({daily.day_ranges(unknown)})")
+        return "; ".join(parts)
+
+    class_words = ""
+    if source_classes.changed:
+        class_words += f" Its source {instance.display}: {source_classes.words()}"
+    if own_classes.changed:
+        class_words += f" The bucket itself: {own_classes.words()}"
+    return {"states": states, "reasons": list(dict.fromkeys(reasons)), "words": words, "class_words": class_words,
+            "classifications": source_classes.details() if source_classes.changed else [],
+            "bucket_classifications": own_classes.details() if own_classes.changed else []}
+
+
+def _requirement_names(days: list[date], source: Any, own: Any, configs: dict[date, Any]) -> str:
+    """The configuration keys that required CMEK on those days ('policy.classifications.restricted.encryption')."""
+    keys = sorted({_class_key(name) for day in days for classes in (source, own) for name in classes.of(day).names
+                   if _required_by(configs[day], name) == "cmek"})
+    return " and ".join(keys) or "the classification in force"
+
+
 CHECK = Check(
     id=ID,
     frequency="daily",
@@ -740,7 +916,7 @@ CHECK = Check(
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
                 "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
                 "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
-    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
+    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "bucket_history", "kms_keys", "kms_key_versions", "sql_stores",
            "kms_history", "history", "final_snapshots", "config_changes", "instance_observations", "inventory_days"),
     evaluate=evaluate,
 )
