@@ -629,22 +629,22 @@ def _class_thresholds(days: list[date], per_day: dict[date, tuple], lockers: dic
     """`details.thresholds` and the message's sentence when the classification changed over the period: each stretch
     of days with the class(es) it held and the `encryption` each class required, named by its configuration key."""
     runs = _runs(days, per_day, lockers)
-    several = len({locker for _, _, locker in runs if locker}) > 1
     entries: list[dict[str, Any]] = []
     said: list[str] = []
-    for seg, held, locker in runs:
+    for number, (seg, held, locker) in enumerate(runs):
+        # the locker is named where the configuration, not the class, changed the requirement
+        before = runs[number - 1] if number else None
+        by_config = before is not None and [n for n, _ in before[1]] == [n for n, _ in held] and before[2] != locker
         when = f"on {seg[0]}" if len(seg) == 1 else f"on {seg[0]} .. {seg[-1]}"
-        named = [(name, value) for name, value in held if name != _NO_CLASS]
         if not held:
             continue  # unknown class: ClassDays.words() says why
-        entry: dict[str, Any] = {"from": seg[0].isoformat(), "to": seg[-1].isoformat(), "locker": locker,
-                                 "classifications": [None if n == _NO_CLASS else n for n, _ in held],
-                                 "expected": {"encryption": [None if v == UNCLASSIFIED else v for _, v in held]},
-                                 "config_keys": {"encryption": [_class_key(n) for n, _ in named]}}
-        entries.append(entry)
+        # one entry per class held (a day the class changed holds two, judged under both)
+        entries += [{"from": seg[0].isoformat(), "to": seg[-1].isoformat(), "locker": locker, "classification": name,
+                     "expected": {"encryption": value}, "config_keys": {"encryption": _class_key(name)}}
+                    for name, value in held if name != _NO_CLASS]
         parts = [f"{_render(value)} ({_class_key(name)})" if name != _NO_CLASS else "nothing (no classification)"
                  for name, value in held]
-        where = f" (the configuration stored in locker {locker})" if several and locker else ""
+        where = f" (the configuration stored in locker {locker})" if by_config and locker else ""
         said.append(f"{' then '.join(parts)} {when}{where}")
     words = classes.words()
     if said:

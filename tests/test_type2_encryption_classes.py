@@ -29,6 +29,8 @@ Single run, by hand:
   (the read carried back to the Aug 19 update over the complete log): inconclusive, the reason named.
 - `steady-gm`: internal all quarter, no change: every day kept, pass, and the finding says nothing of
   classifications (as before this change).
+- `bare-gm`: no classification label, no data map, no policy default: no classification on any day, so the
+  finding of old: inconclusive (whether its Google-managed data needed CMEK cannot be judged), every day unknown.
 
 Three lockers (Aug 12, Sep 11, Sep 30 at 06:00), the data map declaring `mapped-gm` internal in the first and
 confidential from the second: Jul 1 .. Sep 10 internal (the days before the first locker take its map; the days
@@ -83,6 +85,7 @@ SCENARIO = {
                       final_backup_days=90),
             _instance("unlogged-gm", INTERNAL, [_spell("2026-08-12T09:00:00Z", CONF, "2026-08-19T09:00:00Z", logged=False)]),
             _instance("steady-gm", INTERNAL),
+            _instance("bare-gm", {"team": "x"}),
             _instance("mapped-gm", INTERNAL),
         ],
     }],
@@ -128,6 +131,12 @@ def test_a_logged_relabel_judges_each_side_under_its_own_class(single):
     spans = [(c["from"], c["to"], c["classifications"]) for c in found["details"]["classifications"]]
     assert spans == [("2026-07-01", "2026-09-09", ["internal"]), ("2026-09-10", "2026-09-10", ["internal", "confidential"]),
                      ("2026-09-11", "2026-09-30", ["confidential"])]
+    assert [(t["from"], t["to"], t["classification"], t["expected"]["encryption"], t["config_keys"]["encryption"])
+            for t in found["details"]["thresholds"]] == [
+        ("2026-07-01", "2026-09-09", "internal", "any", "policy.classifications.internal.encryption"),
+        ("2026-09-10", "2026-09-10", "internal", "any", "policy.classifications.internal.encryption"),
+        ("2026-09-10", "2026-09-10", "confidential", "cmek", "policy.classifications.confidential.encryption"),
+        ("2026-09-11", "2026-09-30", "confidential", "cmek", "policy.classifications.confidential.encryption")]
     message = found["message"]
     assert "internal then confidential on 2026-09-10 (it changed that day)" in message
     assert "any (policy.classifications.internal.encryption) on 2026-07-01 .. 2026-09-09" in message
@@ -204,3 +213,11 @@ def test_the_declared_class_follows_the_data_map_each_locker_stored(mapped):
     assert found["details"]["unknown_days"] == []
     assert [(c["from"], c["to"], c["classification"], c["basis"]) for c in found["details"]["classifications"]] == [
         ("2026-07-01", "2026-09-10", "internal", "declared"), ("2026-09-11", "2026-09-30", "confidential", "declared")]
+
+
+def test_a_store_with_no_classification_on_any_day_keeps_its_inconclusive_path(single):
+    found = single[P + "bare-gm"]
+    assert found["status"] == "inconclusive", found["message"]
+    assert "its data has no classification" in found["message"]
+    assert set(found["details"]["days"].values()) == {"unknown"}
+    assert "classifications" not in found["details"]
