@@ -20,9 +20,19 @@ stored configuration (checks.days.by_config), so a day under `cmek` is an except
 live data (an instance's key is chosen at creation: the newest read says what it was all along) and,
 for an ENHANCED instance, on each day a Backup and DR backup without a customer-managed key version
 was retained; a day whose configuration does not define the classification is unknown. A change is
-named in the message and in `details.thresholds`. Declared backup buckets are judged on parity with
-their source (a Google-managed bucket holding copies of CMEK data), which no threshold enters, so the
-requirement changes nothing there; the source's own finding carries it.
+named in the message and in `details.thresholds`.
+
+The classification in force each day (enc3): the requirement is that of the class the store held each day
+(checks.class_days: the data map in force, the label's history), not the newest class: a day that held two
+classes is judged under both, a day of unknown class is unknown with the reason, and a store with no
+classification on any day keeps the rule of old. A label day class_days would fill from an update that says
+nothing of it (before the first read, or across an update logged without its body) is unknown here
+(_unsupported_label_days). `expected.classification` stays the newest class.
+
+Declared backup buckets (enc3): judged on parity with their source (a Google-managed bucket holding copies of
+CMEK data) and, day by day, against the `encryption` the classes in force require: the source's (the bucket
+holds that data's backups) and the bucket's own, the stricter; from the bucket's default key over time
+(auditor.facts.bucket_history.key_timeline). The objects' own keys are not collected.
 
 Deleted instances (enc2): an instance deleted before the read (its FINAL backup's snapshot:
 checks.common.deleted_instances) is judged for the days it existed, with its key from the snapshot or,
@@ -911,7 +921,10 @@ CHECK = Check(
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it, by the requirement each "
-                "day's stored configuration sets. Instances deleted during the period are judged for the days they existed "
+                "day's stored configuration sets for the classification in force that day (the data map in force, the "
+                "label's history); a declared backup bucket must hold that data with a customer-managed default key "
+                "(buckets.list encryption.defaultKmsKeyName, and bucket updates in the Admin Activity log) on each day "
+                "its classification requires CMEK, and with one whenever its source uses CMEK. Instances deleted during the period are judged for the days they existed "
                 "from their FINAL backup (Backups.list: instanceSettings, kmsKey, kmsKeyVersion). Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
                 "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
