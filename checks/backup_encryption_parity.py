@@ -825,9 +825,15 @@ def _bucket_days(bucket: Any, instance: SqlInstance, facts: Any, ctx: CheckConte
     - needed: the key's state; not needed: kept (any encryption meets `any`); unknown whether needed (a class
       unknown that day, or missing from that day's configuration): kept only if customer-managed all day."""
     days = list(ctx.period.days())
-    timeline = key_timeline(facts.bucket_history, bucket.resource)
     created = bucket.create_time.timestamp() if bucket.create_time else None
-    keys = timeline.day_states(ctx.period.day_stamps, days, ctx.as_of.timestamp(), GOOGLE_MANAGED, created=created)
+    stamps = ctx.period.day_stamps
+    if facts.bucket_history.observations(bucket.resource):
+        timeline = key_timeline(facts.bucket_history, bucket.resource)
+        keys = timeline.day_states(stamps, days, ctx.as_of.timestamp(), GOOGLE_MANAGED, created=created)
+    else:  # facts assembled without a history of reads (by hand): the one read stands for every day, as labels do
+        found = "kept" if bucket.kms_key else "broken"
+        keys = {day: ("not_due" if stamps[n] >= ctx.as_of.timestamp() else "not_applicable"
+                      if created is not None and stamps[n + 1] <= created else found) for n, day in enumerate(days)}
     source_classes = _checked_classes(facts, ctx, instance.resource, instance.labels)
     own_classes = _checked_classes(facts, ctx, bucket.resource, bucket.labels)
     configs = daily.configs_by_day(ctx)
@@ -895,10 +901,10 @@ def _bucket_days(bucket: Any, instance: SqlInstance, facts: Any, ctx: CheckConte
         return "; ".join(parts)
 
     class_words = ""
-    if source_classes.changed:
-        class_words += f" Its source {instance.display}: {source_classes.words()}"
+    if source_classes.changed:  # "Its classification was ..." of the source, then of the bucket itself
+        class_words += " Of its source " + instance.display + ": " + source_classes.words().replace("Its ", "its ", 1)
     if own_classes.changed:
-        class_words += f" The bucket itself: {own_classes.words()}"
+        class_words += " Of the bucket itself: " + own_classes.words().replace("Its ", "its ", 1)
     return {"states": states, "reasons": list(dict.fromkeys(reasons)), "words": words, "class_words": class_words,
             "classifications": source_classes.details() if source_classes.changed else [],
             "bucket_classifications": own_classes.details() if own_classes.changed else []}

@@ -260,6 +260,9 @@ def test_a_bucket_follows_its_source_s_class_each_locker_stored(lockers):
     assert rising["details"]["unknown_days"] == []
     assert {rising["details"]["days"][d] for d in days_between("2026-07-01", "2026-09-10")} == {"kept"}
     assert "policy.classifications.restricted.encryption" in rising["message"]
+    assert "Of its source enc-prod/rising-pg: its classification was internal on 2026-07-01 .. 2026-09-10" in rising["message"]
+    assert [(c["from"], c["to"], c["classification"]) for c in rising["details"]["classifications"]] == [
+        ("2026-07-01", "2026-09-10", "internal"), ("2026-09-11", "2026-09-30", "restricted")]
     assert rising["expected"]["encryption"] == "cmek"
 
 

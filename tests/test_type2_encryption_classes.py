@@ -221,3 +221,38 @@ def test_a_store_with_no_classification_on_any_day_keeps_its_inconclusive_path(s
     assert "its data has no classification" in found["message"]
     assert set(found["details"]["days"].values()) == {"unknown"}
     assert "classifications" not in found["details"]
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    """The `make type2` form: a locker a day at 06:00 (testkit.daily_lockers), the same scenario and policy."""
+    from testkit import daily_lockers
+
+    root = tmp_path_factory.mktemp("enc-classes-daily")
+    return _encryption(daily_lockers(scenario_setup(root, CONFIG, SCENARIO)))
+
+
+def test_daily_lockers_show_the_label_spells_on_their_days(daily):
+    """Each day's own 06:00 read shows its label. relabel-gm: the same days as the single run (Sep 10's locker reads
+    internal, the 09:00 update confidential: both). unlogged-gm: the Aug 12 and Aug 19 updates carry no body, but
+    each is joined to the next locker's read by the complete log: Aug 12 internal then confidential (unknown), Aug 13
+    .. Aug 18 confidential (broken), Aug 19 confidential then internal (unknown), Jul 1 .. Aug 11 and Aug 20 .. Sep 30
+    kept. gone-gm: its reads from Jul 1 show internal: Jul 1 .. Sep 9 kept, Sep 10 unknown, Sep 11 .. Sep 20 broken."""
+    _assert_relabelled(daily[P + "relabel-gm"])
+    unlogged = daily[P + "unlogged-gm"]
+    assert unlogged["status"] == "fail", unlogged["message"]
+    assert unlogged["details"]["exception_days"] == days_between("2026-08-13", "2026-08-18")
+    assert unlogged["details"]["unknown_days"] == ["2026-08-12", "2026-08-19"]
+    gone = daily[P + "gone-gm"]
+    assert _days(gone, "2026-07-01", "2026-09-09") == {"kept"}
+    assert gone["details"]["exception_days"] == days_between("2026-09-11", "2026-09-20")
+
+
+def test_a_single_run_is_never_more_favourable_than_the_lockers(daily, single):
+    for resource, found in single.items():
+        if resource not in daily:
+            continue
+        assert not (found["status"] == "pass" and daily[resource]["status"] != "pass"), resource
+        for day, state in daily[resource]["details"].get("days", {}).items():
+            if state == "broken":
+                assert found["details"]["days"].get(day) in ("broken", "unknown"), (resource, day)
