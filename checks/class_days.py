@@ -12,8 +12,9 @@ comes from its own history (auditor.facts.inventory_days):
   (checks.days.config_segments), since the map is the auditor's input and each locker records the
   one it ran with. A version that did not parse leaves its days unknown.
 - **The label.** Its timeline (reads, Admin Activity updates that logged their body, the asset
-  history) where it knows the label. A day it does not know takes the class the reads on either side
+  history) where it knows the label. A day it does not know takes the class the events on either side
   of it give, when they agree (before the first read, the first read's; after the last, the last's).
+  The later side counts only when it is a read: an update says what it set, never what it replaced.
   When they disagree, the class changed at a moment nothing shows, and the day's class is unknown.
 - **A day the class changed during** (a label updated at 09:00) held two classes. It is judged by
   both: kept only if kept under each, broken only if broken under each, unknown otherwise (also when one
@@ -156,7 +157,8 @@ def _class_days(history: Any, ctx: Any, resource: str, labels_now: dict[str, str
             return ClassDays(None, newest, _intern(DayClass((), "unknown", f"the data map in force is unknown ({map_why})")), tuple(days))
         if declared:
             return ClassDays(None, newest, _intern(DayClass((declared,), "declared")), tuple(days))
-        if len(values) == 1 and None not in values:
+        first = timeline.events[0].source if timeline is not None and timeline.events else "observation"
+        if len(values) == 1 and None not in values and first != "change":  # a change is never carried back
             return ClassDays(None, newest, _one(next(iter(values)), key, default, "label"), tuple(days))
     labels = _labels_by_day(history, ctx, resource, days, labels_now)
     out: dict[date, DayClass] = {}
@@ -308,28 +310,51 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
     for event in timeline.events:
         if event.value is not None and event.value not in values:
             values.append(event.value)
-    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp()
+    stamps, as_of = ctx.period.day_stamps, ctx.as_of.timestamp() + 1  # the evidence date's read is that day's
     per_value = [timeline.day_states(stamps, days, as_of, (lambda v, x=value: v == x)) for value in values]
-    known = [(e.time.timestamp(), e.value) for e in timeline.events if e.value is not None]
-    known_times = [t for t, _ in known]
+    whole = timeline.day_states(stamps, days, as_of, (lambda v: False))  # kept: the labels are known all day
+    events, times = timeline.events, timeline.times
     out: dict[date, tuple[list | None, str, str | None]] = {}
     for number, day in enumerate(days):
-        states = [per[day] for per in per_value]
-        held = [value for value, state in zip(values, states) if state == "broken"]
-        if held and "unknown" not in states:
+        held = [value for value, per in zip(values, per_value) if per[day] == "broken"]  # held at some moment
+        if held and whole[day] in ("kept", "not_due"):
             out[day] = (held, "label", None)
             continue
-        # the label is not known all day: the reads around the day, when they agree
-        after = bisect_left(known_times, stamps[number + 1])
-        around = {known[i][1] for i in (after - 1, after) if 0 <= i < len(known)} | set(held)
-        if len(around) == 1:
-            out[day] = (list(around), "carried-label", None)
-        elif not around:
-            out[day] = (None, "unknown", "no read shows its labels")
+        first, end = bisect_left(times, stamps[number]), bisect_left(times, min(stamps[number + 1], as_of))
+        if any(e.value is None for e in events[first:end]):
+            out[day] = (None, "unknown", "an update logged without its request body changed its labels that day")
+            continue
+        lead, why = _lead(events, first)
+        if lead is None:
+            out[day] = (None, "unknown", why)
+        elif len({lead, *held}) == 1:
+            out[day] = ([lead], "carried-label", None)
         else:
             out[day] = (None, "unknown", "its labels differ between the reads before and after that day, and no "
                                           "complete audit-log query shows when they changed")
     return out
+
+
+def _lead(events: tuple, first: int) -> tuple[Any, str | None]:
+    """The labels at the start of a day no complete log query joins to a read, from the events around it (the
+    event before the day, and `events[first]`, the first at or after its start): at the ends of the history the
+    nearest one alone (a read, or before the first event only a read: an update says what it set, never what it
+    replaced); between two events, both when the later one is a read and they agree, the earlier one when the later
+    is an update. An earlier update logged without its body knows nothing."""
+    before = events[first - 1] if first > 0 else None
+    after = events[first] if first < len(events) else None
+    if before is not None and before.value is None:
+        return None, "an update logged without its request body changed its labels before that day, and no read since shows them"
+    if before is None:
+        if after is not None and after.source != "change" and after.value is not None:
+            return after.value, None
+        return None, "no read before it shows its labels (an update says what it set, not what it replaced)"
+    if after is None or after.source == "change":
+        return before.value, None
+    if after.value == before.value:
+        return before.value, None
+    return None, ("its labels differ between the reads before and after that day, and no complete audit-log query "
+                  "shows when they changed")
 
 
 def judge(day_classes: ClassDays, states_by_class: Callable[[date, str], str | None], day: date) -> str:

@@ -98,12 +98,30 @@ def test_single_run_label_changed_with_its_body_logged(config):
 
 def test_label_change_logged_without_body_between_disagreeing_reads_is_unknown(config):
     """Read internal on Jul 1 00:00 and confidential on Sep 30 12:00; an update on Aug 12 09:00 logged without its
-    body; no log query covers anything. Jul 1: its own read (internal). Jul 2 .. Sep 29: the label is not known and
-    the reads on either side disagree: unknown, never judged by the newest class. Sep 30: its own read."""
+    body; no log query covers anything. Jul 1: its own read (internal). Jul 2 .. Aug 11: the read before, and the
+    next event is an update (it says nothing of what it replaced): internal. Aug 12: the unlogged update that day:
+    unknown. Aug 13 .. Sep 29: the event before them set unknown labels and no read since shows them: unknown, never
+    judged by the newest class. Sep 30: its own read (confidential)."""
     resource = SQL + "unlogged-pg"
     timeline = Timeline(resource, "labels", [
         Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
         Event(at("2026-08-12T09:00:00"), None, "change"),
+        Event(AS_OF, labels("confidential"), "observation")], [])
+    current = inventory({})
+    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
+    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    assert names(found, "2026-07-01", "2026-08-11") == {("internal",)}
+    assert names(found, "2026-08-12", "2026-09-29") == {()}
+    assert found.of(dt.date(2026, 9, 30)).names == ("confidential",)
+    assert "without its request body" in found.why(found.unknown_days())
+
+
+def test_reads_that_disagree_around_uncovered_days_leave_them_unknown(config):
+    """Reads internal Jul 1 00:00 and confidential Sep 30 12:00, nothing between, no log coverage: when the class
+    changed nothing shows, so Jul 2 .. Sep 29 are unknown; each read's own day is known."""
+    resource = SQL + "two-reads-pg"
+    timeline = Timeline(resource, "labels", [
+        Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
         Event(AS_OF, labels("confidential"), "observation")], [])
     current = inventory({})
     ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
@@ -223,3 +241,33 @@ def test_a_change_day_where_one_class_asks_nothing_is_unknown(config):
                           classes)
     assert states[dt.date(2026, 8, 12)] == "unknown"
     assert states[dt.date(2026, 8, 11)] == "not_applicable" and states[dt.date(2026, 8, 13)] == "broken"
+
+
+def test_an_update_is_never_carried_back(config):
+    """No read before an update that set confidential on Aug 12 09:00 (its body logged; the log covers only from
+    Aug 1): Jul 1 .. Aug 11 nothing shows the label (the update says what it set, not what it replaced): unknown,
+    not confidential; Aug 12 its own change (confidential from 09:00, the part before unknown: unknown);
+    Aug 13 .. Sep 30 confidential."""
+    resource = SQL + "changed-pg"
+    timeline = Timeline(resource, "labels", [
+        Event(at("2026-08-12T09:00:00"), labels("confidential"), "change"),
+        Event(AS_OF, labels("confidential"), "observation")], [(at("2026-08-01T00:00:00"), AS_OF)])
+    current = inventory({})
+    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
+    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    assert names(found, "2026-07-01", "2026-08-11") == {()}
+    assert names(found, "2026-08-13", "2026-09-30") == {("confidential",)}
+
+
+def test_the_change_day_with_nothing_before_the_update_is_unknown(config):
+    """The update of Aug 12 09:00 is the first event: before 09:00 that day nothing shows the label, so the day's
+    classes are not known whole; unknown."""
+    resource = SQL + "changed-pg"
+    timeline = Timeline(resource, "labels", [
+        Event(at("2026-08-12T09:00:00"), labels("confidential"), "change"),
+        Event(AS_OF, labels("confidential"), "observation")], [(at("2026-08-01T00:00:00"), AS_OF)])
+    current = inventory({})
+    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
+    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    assert found.of(dt.date(2026, 8, 12)).names == ()
+    assert "not what it replaced" in found.why([dt.date(2026, 8, 12)])
