@@ -25,9 +25,7 @@ named in the message and in `details.thresholds`.
 The classification in force each day (enc3): the requirement is that of the class the store held each day
 (checks.class_days: the data map in force, the label's history), not the newest class: a day that held two
 classes is judged under both, a day of unknown class is unknown with the reason, and a store with no
-classification on any day keeps the rule of old. A label day class_days would fill from an update that says
-nothing of it (before the first read, or across an update logged without its body) is unknown here
-(_unsupported_label_days). `expected.classification` stays the newest class.
+classification on any day keeps the rule of old. `expected.classification` stays the newest class.
 
 Declared backup buckets (enc3): judged on parity with their source (a Google-managed bucket holding copies of
 CMEK data) and, day by day, against the `encryption` the classes in force require: the source's (the bucket
@@ -44,10 +42,9 @@ instance only the audit log shows deleted is inconclusive for its days (checks.c
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from auditor.checks import days as daily
@@ -480,7 +477,7 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
             base = dict(key_states) if key_states is not None else {d: "unknown" for d in days}
         return daily.combine([base, {d: "broken" for d in required_broken(value) | keyless}])
 
-    classes = _checked_classes(facts, ctx, instance.resource, instance.labels)
+    classes = class_days(facts, ctx, instance.resource, instance.labels)
     held_by = _HeldClasses(classes)
 
     def resolve(config: Any, name: str | None = None) -> Any:
@@ -541,58 +538,6 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
 # --- enc3: the classification in force each day (checks.class_days) -------------------------------------------
 
 _NO_CLASS = "\x00no classification"  # a day the store had no classification at all (no map entry, label or default)
-
-
-def _checked_classes(facts: Any, ctx: CheckContext, resource: str, labels_now: dict[str, str]) -> ClassDays:
-    """checks.class_days' classes, less the label days it fills from a change that says nothing of them
-    (a workaround until class_days does this itself; see _unsupported_label_days)."""
-    classes = class_days(facts, ctx, resource, labels_now)
-    gaps = _unsupported_label_days(facts, ctx, resource)
-    hit = {day: why for day, why in gaps.items() if classes.of(day).names and classes.of(day).basis != "declared"}
-    if not hit:
-        return classes
-    by_day = {day: (DayClass((), "unknown", hit[day]) if day in hit else classes.of(day)) for day in ctx.period.days()}
-    return ClassDays(by_day, classes.newest)
-
-
-def _unsupported_label_days(facts: Any, ctx: CheckContext, resource: str) -> dict[date, str]:
-    """The days the label's timeline does not know all day (auditor.facts.timeline: a day is known only where the
-    evidence covers all of it), whose label class_days takes from events that do not establish it (fail closed:
-    the day's class is then unknown). Looking from the day's start:
-    - no read precedes it and the next event is a change: an update says what it set, not what was there;
-    - an update logged without its body lies between the events around it: the label may have changed and
-      changed back, so reads that agree on either side say nothing of the time between."""
-    try:
-        timeline = facts.inventory_days.labels(resource)
-    except AttributeError:
-        return {}
-    events = timeline.events
-    if not any(e.source == "change" or e.value is None for e in events):
-        return {}  # reads alone: class_days' rule (a read carried to the days around it) stands
-    days = list(ctx.period.days())
-    stamps = ctx.period.day_stamps
-    known_all_day = timeline.day_states(stamps, days, ctx.as_of.timestamp(), lambda value: False)
-    known = [e for e in events if e.value is not None]
-    times = [e.time.timestamp() for e in known]
-    unlogged = [e.time.timestamp() for e in events if e.value is None]
-    out: dict[date, str] = {}
-    for number, day in enumerate(days):
-        if known_all_day[day] != "unknown":
-            continue  # known throughout (kept), or not due
-        after = bisect_left(times, stamps[number])
-        before = known[after - 1] if after > 0 else None
-        following = known[after] if after < len(known) else None
-        low = before.time.timestamp() if before else float("-inf")
-        high = max(following.time.timestamp() if following else float("inf"), stamps[number + 1])
-        silent = [t for t in unlogged if low <= t <= high]
-        if silent:
-            when = datetime.fromtimestamp(silent[0], timezone.utc)
-            out[day] = (f"an update of its labels on {when:%Y-%m-%d %H:%M} UTC was logged without its request body, so "
-                        "its labels around it are unknown until a read shows them")
-        elif before is None and following is not None and following.source == "change":
-            out[day] = (f"the first evidence of its labels is an update on {following.time:%Y-%m-%d %H:%M} UTC, which "
-                        "says what it set, not what the labels were before it")
-    return out
 
 
 class _HeldClasses:
@@ -834,8 +779,8 @@ def _bucket_days(bucket: Any, instance: SqlInstance, facts: Any, ctx: CheckConte
         found = "kept" if bucket.kms_key else "broken"
         keys = {day: ("not_due" if stamps[n] >= ctx.as_of.timestamp() else "not_applicable"
                       if created is not None and stamps[n + 1] <= created else found) for n, day in enumerate(days)}
-    source_classes = _checked_classes(facts, ctx, instance.resource, instance.labels)
-    own_classes = _checked_classes(facts, ctx, bucket.resource, bucket.labels)
+    source_classes = class_days(facts, ctx, instance.resource, instance.labels)
+    own_classes = class_days(facts, ctx, bucket.resource, bucket.labels)
     configs = daily.configs_by_day(ctx)
     states: dict[date, str] = {}
     required: set[date] = set()
