@@ -20,9 +20,17 @@ stored configuration (checks.days.by_config), so a day under `cmek` is an except
 live data (an instance's key is chosen at creation: the newest read says what it was all along) and,
 for an ENHANCED instance, on each day a Backup and DR backup without a customer-managed key version
 was retained; a day whose configuration does not define the classification is unknown. A change is
-named in the message and in `details.thresholds`. Declared backup buckets are judged on parity with
-their source (a Google-managed bucket holding copies of CMEK data), which no threshold enters, so the
-requirement changes nothing there; the source's own finding carries it.
+named in the message and in `details.thresholds`.
+
+The classification in force each day (enc3): the requirement is that of the class the store held each day
+(checks.class_days: the data map in force, the label's history), not the newest class: a day that held two
+classes is judged under both, a day of unknown class is unknown with the reason, and a store with no
+classification on any day keeps the rule of old. `expected.classification` stays the newest class.
+
+Declared backup buckets (enc3): judged on parity with their source (a Google-managed bucket holding copies of
+CMEK data) and, day by day, against the `encryption` the classes in force require: the source's (the bucket
+holds that data's backups) and the bucket's own, the stricter; from the bucket's default key over time
+(auditor.facts.bucket_history.key_timeline). The objects' own keys are not collected.
 
 Deleted instances (enc2): an instance deleted before the read (its FINAL backup's snapshot:
 checks.common.deleted_instances) is judged for the days it existed, with its key from the snapshot or,
@@ -35,14 +43,16 @@ instance only the audit log shows deleted is inconclusive for its days (checks.c
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from auditor.checks import days as daily
+from auditor.checks.class_days import ClassDays, DayClass, class_days
 from auditor.checks.common import (backup_targets, deleted_instances, deleted_seen, deleted_unseen, deletion_note, instances,
                                    known_buckets, replica_finding, sql_gaps, vanished_note)
 from auditor.checks_api import Check, CheckContext
+from auditor.facts.bucket_history import GOOGLE_MANAGED, key_timeline
 from auditor.facts.controls import UNUSABLE_KEY_STATES, key_location, key_of_version
 from auditor.facts.known import Known, Unknown
 from auditor.facts.model import SqlInstance
@@ -90,8 +100,9 @@ def evaluate(facts: Any, ctx: CheckContext) -> list[Finding]:
 
 
 def _bucket_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
-    """A declared backup or export bucket must be encrypted at least as strongly as its source: a
-    Google-managed bucket holding copies of CMEK data undoes the customer's control of the key."""
+    """A declared backup or export bucket must be encrypted at least as strongly as its source (a Google-managed
+    bucket holding copies of CMEK data undoes the customer's control of the key), and as its data's classification
+    requires each day (enc3: _bucket_finding)."""
     instances_by_name = {i.resource: i for i in instances(facts)}
     buckets = known_buckets(facts)
     findings = []
@@ -107,17 +118,7 @@ def _bucket_findings(facts: Any, ctx: CheckContext) -> list[Finding]:
                                         f"{missing} could not be read, so their encryption cannot be compared.",
                                         observed={"bucket_read": bucket is not None, "source_read": instance is not None}))
                 continue
-            observed = {"bucket_kms_key": bucket.kms_key, "source_kms_key": instance.kms_key, "source": source}
-            evidence = list(bucket.evidence) + list(instance.evidence)
-            if instance.kms_key and not bucket.kms_key:
-                status, text = FAIL, (f"it holds backups of {instance.display}, whose data is encrypted with CMEK key "
-                                      f"{instance.kms_key}, but the bucket uses Google-managed encryption: the copies are "
-                                      "encrypted more weakly than the live data")
-            else:
-                how = f"CMEK key {bucket.kms_key}" if bucket.kms_key else "Google-managed encryption, like its source"
-                status, text = PASS, f"it holds backups of {instance.display} and uses {how}"
-            findings.append(Finding(ID, target, rule, status, f"Bucket {bucket.name}: {text}.", observed=observed,
-                                    expected={"at_least_as_strong_as_source": True}, evidence=evidence))
+            findings.append(_bucket_finding(bucket, instance, rule, facts, ctx))
     return findings
 
 
@@ -210,6 +211,8 @@ def _instance_finding(instance: SqlInstance, backups: Known[BackupCopy] | Unknow
         details["unknown_reasons"] = reasons
     if judged.thresholds:
         details["thresholds"] = judged.thresholds
+    if judged.classifications:
+        details["classifications"] = judged.classifications
     if problems:
         status, text = FAIL, "; ".join(problems)
         if day_text:
@@ -419,6 +422,7 @@ class _Judged:
     thresholds: list[dict[str, Any]]  # details.thresholds (only when the requirement changed)
     words: str  # threshold_words' sentence, or ''
     keyless: frozenset[date] = frozenset()  # broken because a retained backup of CMEK data reported no key
+    classifications: list[dict[str, Any]] = field(default_factory=list)  # ClassDays.details() when the class changed
 
 
 def _encryption_in(config: Any, classification: str | None) -> str | None:
@@ -435,11 +439,16 @@ def _render(value: Any) -> str:
 
 def _requirement_days(instance: SqlInstance, classification: str | None, runs: list[BackupCopy], backups_read: bool,
                       key_states: dict[date, str] | None, facts: Any, ctx: CheckContext) -> _Judged:
-    """Each day judged against the `encryption` of that day's stored configuration (checks.days.by_config):
+    """Each day judged against the `encryption` of that day's stored configuration (checks.days.by_config) for the
+    classification in force that day (enc3: checks.class_days; a day that held two classes is judged under both):
     - a day whose configuration lacks the classification is unknown (never kept, whatever the keys say);
+    - a day whose classification is unknown is unknown, with the reason (never judged by another day's class);
+      a day with no classification at all (no map entry, label or default) keeps the rule of old: a CMEK
+      instance is judged on its keys, Google-managed data is unknown;
     - `cmek` is broken by Google-managed live data (an instance's key is chosen at creation), and, for an
       ENHANCED instance, by any day a Backup and DR backup without a customer-managed key version was retained;
-    - a CMEK instance's key versions are judged every day whatever the requirement (kms_history's states);
+    - a CMEK instance's key versions are judged every day whatever the requirement (kms_history's states), and a
+      day they break is broken whatever its class;
     - a Google-managed instance is kept otherwise, unknown when its backups could not be listed;
     then the instance's lifetime: days before its creation or after its deletion are not applicable."""
     days = list(ctx.period.days())
@@ -468,12 +477,20 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
             base = dict(key_states) if key_states is not None else {d: "unknown" for d in days}
         return daily.combine([base, {d: "broken" for d in required_broken(value) | keyless}])
 
-    def resolve(config: Any) -> Any:
-        return _encryption_in(config, classification)
+    classes = class_days(facts, ctx, instance.resource, instance.labels)
+    held_by = _HeldClasses(classes)
 
-    states, changes = daily.by_config(ctx, resolve, states_for)
-    segments = daily.config_segments(ctx, resolve)
-    required = set().union(*(required_broken(value) & set(seg) for seg, value, _ in segments))
+    def resolve(config: Any, name: str | None = None) -> Any:
+        return _encryption_in(config, None if name in (None, _NO_CLASS) else name)
+
+    states, changes = daily.by_config(ctx, resolve, states_for, held_by)
+    class_free = {d for d in days if key_states is not None and key_states.get(d) == "broken"} | keyless
+    for day in days:  # a key version that broke the day, or a backup without a key, breaks it under any class
+        if not held_by.of(day).names and day in class_free:
+            states[day] = "broken"
+    configs, lockers = daily.configs_by_day(ctx), _lockers_by_day(ctx)
+    per_day = {day: tuple((name, resolve(configs[day], name)) for name in held_by.of(day).names) for day in days}
+    required = {d for d in days if any(d in required_broken(value) for _, value in per_day[d])}
     life = facts.history.lifetime(instance.resource)
     stamps = ctx.period.day_starts
     for number, day in enumerate(days):
@@ -485,28 +502,109 @@ def _requirement_days(instance: SqlInstance, classification: str | None, runs: l
         elif exists == "unknown" and states.get(day) == "kept":
             states[day] = "unknown"
     reasons = []
-    for seg, value, locker in segments:
+    unknown_class = [d for d in classes.unknown_days() if states.get(d) == "unknown" and held_by.of(d).basis != "none"]
+    if unknown_class:
+        reasons.append(f"its classification is unknown on {len(unknown_class)} days, {daily.day_ranges(unknown_class)} "
+                       "(why: below), so the encryption its data required then is unknown")
+    for seg, held, locker in _runs(days, per_day, lockers):
         if not any(states.get(d) == "unknown" for d in seg):
             continue
         where = f"the configuration stored in locker {locker}" if locker else "the configuration"
-        if value is None:
-            reasons.append(f"{where} (in force {seg[0]}..{seg[-1]}) does not define classification {classification!r}, so "
-                           "the encryption its data required on those days is unknown")
-        elif value == UNCLASSIFIED and instance.kms_key is None:
-            reasons.append("its data has no classification, so whether it required customer-managed keys is unknown")
-        elif instance.kms_key is None and not backups_read:
-            reasons.append("its retained backups could not be listed, so what they were encrypted with is unknown")
+        for name, value in held:
+            if value is None:
+                reasons.append(f"{where} (in force {seg[0]}..{seg[-1]}) does not define classification {name!r}, so "
+                               "the encryption its data required on those days is unknown")
+            elif value == UNCLASSIFIED and instance.kms_key is None:
+                reasons.append("its data has no classification, so whether it required customer-managed keys is unknown")
+            elif instance.kms_key is None and not backups_read:
+                reasons.append("its retained backups could not be listed, so what they were encrypted with is unknown")
     if any(s == "unknown" for s in states.values()) and instance.kms_key and key_states is None:
         reasons.append("its retained backups could not be listed, so which key versions protected them is unknown")
+    reasons = list(dict.fromkeys(reasons))
     thresholds: list[dict[str, Any]] = []
     words = ""
-    if len(changes) > 1:
+    if classes.changed:
+        thresholds, words = _class_thresholds(days, per_day, lockers, classes)
+    elif len(changes) > 1:
         key = f"policy.classifications.{classification}.encryption"
         thresholds = [{"from": day.isoformat(), "locker": locker, "expected": {"encryption": value},
                        "config_keys": {"encryption": key}} for day, value, locker in changes]
         words = daily.threshold_words(changes, key, _render)
     return _Judged(states, frozenset(d for d in required if states.get(d) == "broken"), tuple(reasons), thresholds, words,
-                   frozenset(d for d in keyless if states.get(d) == "broken"))
+                   frozenset(d for d in keyless if states.get(d) == "broken"),
+                   classes.details() if classes.changed else [])
+
+
+# --- enc3: the classification in force each day (checks.class_days) -------------------------------------------
+
+_NO_CLASS = "\x00no classification"  # a day the store had no classification at all (no map entry, label or default)
+
+
+class _HeldClasses:
+    """A ClassDays in which a day of no classification at all holds one stand-in class, so checks.days.by_config
+    judges it by the rule of old (a CMEK instance on its keys; Google-managed data unknown, with that reason)
+    instead of as a day of unknown class. A day whose class is unknown stays without one: unknown."""
+
+    def __init__(self, classes: ClassDays) -> None:
+        self.classes = classes
+
+    def of(self, day: date) -> DayClass:
+        held = self.classes.of(day)
+        if not held.names and held.basis == "none":
+            return DayClass((_NO_CLASS,), "none", held.why)
+        return held
+
+
+def _lockers_by_day(ctx: CheckContext) -> dict[date, str | None]:
+    """The locker whose stored configuration is in force each day (checks.days.config_segments' rule)."""
+    out: dict[date, str | None] = {}
+    for seg, _, locker in daily.config_segments(ctx, id):
+        out.update({day: locker for day in seg})
+    return out
+
+
+def _runs(days: list[date], per_day: dict[date, tuple], lockers: dict[date, str | None]) -> list[tuple[list[date], tuple, str | None]]:
+    """Consecutive days holding the same classes and requirements: [(days, ((class, encryption), ...), the locker
+    whose configuration the first day had)]."""
+    out: list[tuple[list[date], tuple, str | None]] = []
+    for day in days:
+        if out and out[-1][1] == per_day[day]:
+            out[-1][0].append(day)
+        else:
+            out.append(([day], per_day[day], lockers.get(day)))
+    return out
+
+
+def _class_key(name: str) -> str:
+    return f"policy.classifications.{name}.encryption"
+
+
+def _class_thresholds(days: list[date], per_day: dict[date, tuple], lockers: dict[date, str | None],
+                      classes: ClassDays) -> tuple[list[dict[str, Any]], str]:
+    """`details.thresholds` and the message's sentence when the classification changed over the period: each stretch
+    of days with the class(es) it held and the `encryption` each class required, named by its configuration key."""
+    runs = _runs(days, per_day, lockers)
+    entries: list[dict[str, Any]] = []
+    said: list[str] = []
+    for number, (seg, held, locker) in enumerate(runs):
+        # the locker is named where the configuration, not the class, changed the requirement
+        before = runs[number - 1] if number else None
+        by_config = before is not None and [n for n, _ in before[1]] == [n for n, _ in held] and before[2] != locker
+        when = f"on {seg[0]}" if len(seg) == 1 else f"on {seg[0]} .. {seg[-1]}"
+        if not held:
+            continue  # unknown class: ClassDays.words() says why
+        # one entry per class held (a day the class changed holds two, judged under both)
+        entries += [{"from": seg[0].isoformat(), "to": seg[-1].isoformat(), "locker": locker, "classification": name,
+                     "expected": {"encryption": value}, "config_keys": {"encryption": _class_key(name)}}
+                    for name, value in held if name != _NO_CLASS]
+        parts = [f"{_render(value)} ({_class_key(name)})" if name != _NO_CLASS else "nothing (no classification)"
+                 for name, value in held]
+        where = f" (the configuration stored in locker {locker})" if by_config and locker else ""
+        said.append(f"{' then '.join(parts)} {when}{where}")
+    words = classes.words()
+    if said:
+        words += " The encryption required was " + "; ".join(said) + "."
+    return entries, words
 
 
 def _required_words(instance: SqlInstance, days: list[date], enhanced: bool) -> str:
@@ -574,6 +672,196 @@ def _after_deletion(instance: SqlInstance, backups: Known[BackupCopy] | Unknown,
             "those days are not in this control's population, so this is noted and does not change the finding.")
 
 
+# --- enc3: the declared-bucket rule reads the `encryption` requirement, day by day ------------------------------
+
+_NOTHING_ASKED = "\x00nothing"  # a day the store had no classification at all: it asks nothing of the bucket
+
+
+def _class_values(classes: Any, day: date, config: Any) -> tuple[list[Any], bool]:
+    """(the `encryption` each class held that day requires, None where that configuration lacks the class; whether
+    the day's class is unknown). A day of no classification at all asks nothing ([], False)."""
+    held = classes.of(day)
+    if held.names:
+        return [_required_by(config, name) for name in held.names], False
+    return [], held.basis != "none"
+
+
+def _required_by(config: Any, name: str) -> str | None:
+    policy = config.policy.classifications.get(name)
+    return policy.encryption if policy else None
+
+
+def _bucket_finding(bucket: Any, instance: SqlInstance, rule: str, facts: Any, ctx: CheckContext) -> Finding:
+    """A declared backup bucket of `instance`: at least as strong as its source (a Google-managed bucket holding
+    copies of CMEK data), and customer-managed on each day a classification in force requires CMEK: the data's
+    (the source's class that day: it holds that data's backups) or the bucket's own (its own entry in the data map
+    or label), whichever is stricter. `any` (and `google-managed`) accept Google-managed encryption. What the bucket
+    is encrypted with is its default key (`encryption.defaultKmsKeyName`) each day (auditor.facts.bucket_history.
+    key_timeline); the objects' own `kmsKeyName` is not collected (no objects.list of backup buckets), so an object
+    written with another key is not seen: the default key is what is judged."""
+    source = instance.resource
+    src_class, src_policy = ctx.classification_of(instance.labels, resource=source)
+    own_class, own_policy = ctx.classification_of(bucket.labels, resource=bucket.resource)
+    asked_now = {name: policy.encryption for name, policy in ((src_class, src_policy), (own_class, own_policy)) if policy}
+    # the requirement now, and the class whose `encryption` it is (expected_from names its key): the stricter, the
+    # source's first; a bucket whose source and itself have no classification asks parity alone
+    if "cmek" in asked_now.values():
+        wanted, deciding = "cmek", next(name for name, value in asked_now.items() if value == "cmek")
+    elif src_policy or own_policy:
+        deciding = src_class if src_policy else own_class
+        wanted = asked_now[deciding]
+    else:
+        wanted, deciding = "any", None
+    observed = {"bucket_kms_key": bucket.kms_key, "source_kms_key": instance.kms_key, "source": source,
+                "classification": src_class, "bucket_classification": own_class}
+    evidence = list(bucket.evidence) + list(instance.evidence)
+    problems = []
+    if instance.kms_key and not bucket.kms_key:
+        problems.append(f"it holds backups of {instance.display}, whose data is encrypted with CMEK key "
+                        f"{instance.kms_key}, but the bucket uses Google-managed encryption: the copies are "
+                        "encrypted more weakly than the live data")
+    elif wanted == "cmek" and not bucket.kms_key:
+        why = []
+        if src_policy and src_policy.encryption == "cmek":
+            why.append(f"whose data is classified {src_class!r} ({_class_key(src_class or '')}: cmek)")
+        if own_policy and own_policy.encryption == "cmek" and own_class != src_class:
+            why.append(f"the bucket itself is classified {own_class!r} ({_class_key(own_class or '')}: cmek)")
+        problems.append(f"it holds backups of {instance.display}, {' and '.join(why)}, which requires customer-managed "
+                        "encryption keys (CMEK), but the bucket uses Google-managed encryption")
+    judged = _bucket_days(bucket, instance, facts, ctx)
+    evidence += [e for b in facts.bucket_history.observations(bucket.resource) for e in b.evidence]
+    evidence += [e for c in facts.bucket_history.changes(bucket.resource) for e in c.evidence]
+    states, isos = judged["states"], ctx.period.day_isos
+    broken, unknown = daily.exception_days(states)
+    details: dict[str, Any] = {"days": daily.iso_days(states, isos), "exception_days": [isos[d] for d in broken],
+                               "unknown_days": [isos[d] for d in unknown]}
+    if unknown:
+        details["unknown_reasons"] = judged["reasons"] or [
+            "no read of the bucket covers them and no complete Admin Activity log query joins them to one"]
+    for name in ("classifications", "bucket_classifications"):
+        if judged[name]:
+            details[name] = judged[name]
+    day_text = judged["words"](broken, unknown)
+    if problems:
+        status, text = FAIL, "; ".join(problems)
+    elif broken:
+        status, text = FAIL, ("as of the last read it uses " + (f"CMEK key {bucket.kms_key}" if bucket.kms_key else
+                                                               "Google-managed encryption") + ", as its data requires now")
+    elif unknown:
+        status, text = INCONCLUSIVE, ("its encryption could not be established against the requirement on every day: "
+                                      + "; ".join(details["unknown_reasons"]))
+    else:
+        how = f"CMEK key {bucket.kms_key}" if bucket.kms_key else "Google-managed encryption, like its source"
+        status, text = PASS, f"it holds backups of {instance.display} and uses {how}"
+    message = f"Bucket {bucket.name}: {text}." + (f" Day by day: {day_text}." if day_text else "") + judged["class_words"]
+    return Finding(ID, bucket.resource, rule, status, message, observed=observed,
+                   expected={"at_least_as_strong_as_source": True, "encryption": wanted, "classification": deciding,
+                             "source_classification": src_class, "bucket_classification": own_class},
+                   details=details, evidence=list(dict.fromkeys(evidence)))
+
+
+def _bucket_days(bucket: Any, instance: SqlInstance, facts: Any, ctx: CheckContext) -> dict[str, Any]:
+    """Each day of a declared backup bucket against its source and the requirement in force:
+    - the bucket's default key each day (key_timeline: `broken` where it was Google-managed at some moment, `kept`
+      where customer-managed all day, `unknown` where no evidence says; not applicable before its creation);
+    - CMEK is needed that day when the source uses CMEK (parity), or when a class in force that day requires it:
+      the source's (judged under each class it held that day: the state under each when they agree, else unknown,
+      as checks.class_days.judge) or the bucket's own (both apply at once: the stricter wins);
+    - needed: the key's state; not needed: kept (any encryption meets `any`); unknown whether needed (a class
+      unknown that day, or missing from that day's configuration): kept only if customer-managed all day."""
+    days = list(ctx.period.days())
+    created = bucket.create_time.timestamp() if bucket.create_time else None
+    stamps = ctx.period.day_stamps
+    if facts.bucket_history.observations(bucket.resource):
+        timeline = key_timeline(facts.bucket_history, bucket.resource)
+        keys = timeline.day_states(stamps, days, ctx.as_of.timestamp(), GOOGLE_MANAGED, created=created)
+    else:  # facts assembled without a history of reads (by hand): the one read stands for every day, as labels do
+        found = "kept" if bucket.kms_key else "broken"
+        keys = {day: ("not_due" if stamps[n] >= ctx.as_of.timestamp() else "not_applicable"
+                      if created is not None and stamps[n + 1] <= created else found) for n, day in enumerate(days)}
+    source_classes = class_days(facts, ctx, instance.resource, instance.labels)
+    own_classes = class_days(facts, ctx, bucket.resource, bucket.labels)
+    configs = daily.configs_by_day(ctx)
+    states: dict[date, str] = {}
+    required: set[date] = set()
+    missing: dict[str, list[date]] = defaultdict(list)
+    unknown_class: dict[str, list[date]] = defaultdict(list)
+
+    def under(key_state: str, values: list[Any], unknown: bool) -> str:
+        if instance.kms_key or "cmek" in values:
+            return key_state
+        if unknown or None in values:
+            return "kept" if key_state == "kept" else "unknown"
+        return "kept"
+
+    for day in days:
+        key_state = keys[day]
+        if key_state in ("not_due", "not_applicable"):
+            states[day] = key_state
+            continue
+        config = configs[day]
+        own, own_unknown = _class_values(own_classes, day, config)
+        source, source_unknown = _class_values(source_classes, day, config)
+        found = [under(key_state, own + [value], own_unknown) for value in source] or \
+            [under(key_state, own + ([None] if source_unknown else []), own_unknown)]
+        states[day] = found[0] if len(set(found)) == 1 else "unknown"
+        if states[day] == "broken" and "cmek" in own + source:
+            required.add(day)
+        for whose, classes, unknown_now in (("its source", source_classes, source_unknown),
+                                            ("the bucket", own_classes, own_unknown)):
+            if unknown_now and states[day] == "unknown":
+                unknown_class[f"{whose}'s classification is unknown ({classes.of(day).why or 'no evidence shows it'})"].append(day)
+            for name in classes.of(day).names:
+                if _required_by(config, name) is None and states[day] == "unknown":
+                    missing[name].append(day)
+    reasons = [f"{why} on {len(ds)} days, {daily.day_ranges(ds)}" for why, ds in unknown_class.items()]
+    reasons += [f"the configuration in force on {daily.day_ranges(ds)} does not define classification {name!r}, so the "
+                "encryption its data required then is unknown" for name, ds in missing.items()]
+    key_unknown = [d for d in days if states.get(d) == "unknown" and keys[d] == "unknown"]
+    if key_unknown:
+        silent = [c for c in facts.bucket_history.changes(bucket.resource)
+                  if not c.locked and c.encryption[1] is None and ctx.period.starts_at <= c.time < ctx.period.ends_at]
+        if silent:
+            when = ", ".join(f"{c.time:%Y-%m-%d %H:%M} UTC" for c in silent)
+            reasons.append(f"the bucket updates of {when} were logged without saying what its encryption became (a patch "
+                           "that left it alone and an update that dropped it look the same), so its default key is "
+                           "unknown from then until the next read")
+        else:
+            reasons.append(f"its default key on {daily.day_ranges(key_unknown)} is shown by no read of the bucket and no "
+                           "complete Admin Activity query of bucket updates joins those days to one")
+
+    def words(broken: list[date], unknown: list[date]) -> str:
+        parts = []
+        parity = [d for d in broken if instance.kms_key]
+        if parity:
+            parts.append(f"it used Google-managed encryption while holding backups of CMEK data on {len(parity)} days, "
+                         f"{daily.day_ranges(parity)}")
+        asked = [d for d in broken if d in required and not instance.kms_key]
+        if asked:
+            parts.append(f"customer-managed encryption keys (CMEK) were required on {len(asked)} days, "
+                         f"{daily.day_ranges(asked)}, by {_requirement_names(asked, source_classes, own_classes, configs)}, "
+                         "and the bucket used Google-managed encryption")
+        if unknown:
+            parts.append(f"{len(unknown)} days are unknown ({daily.day_ranges(unknown)})")
+        return "; ".join(parts)
+
+    class_words = ""
+    if source_classes.changed:  # "Its classification was ..." of the source, then of the bucket itself
+        class_words += " Of its source " + instance.display + ": " + source_classes.words().replace("Its ", "its ", 1)
+    if own_classes.changed:
+        class_words += " Of the bucket itself: " + own_classes.words().replace("Its ", "its ", 1)
+    return {"states": states, "reasons": list(dict.fromkeys(reasons)), "words": words, "class_words": class_words,
+            "classifications": source_classes.details() if source_classes.changed else [],
+            "bucket_classifications": own_classes.details() if own_classes.changed else []}
+
+
+def _requirement_names(days: list[date], source: Any, own: Any, configs: dict[date, Any]) -> str:
+    """The configuration keys that required CMEK on those days ('policy.classifications.restricted.encryption')."""
+    keys = sorted({_class_key(name) for day in days for classes in (source, own) for name in classes.of(day).names
+                   if _required_by(configs[day], name) == "cmek"})
+    return " and ".join(keys) or "the classification in force"
+
+
 CHECK = Check(
     id=ID,
     frequency="daily",
@@ -584,12 +872,15 @@ CHECK = Check(
                 "and diskEncryptionStatus) with each retained backup's (backupRuns.list), reads the Cloud KMS key "
                 "(cryptoKeys.get) and the state of every key version (cryptoKeyVersions.list), and compares the key's "
                 "location with the data's country. Data classified to require CMEK must use it, by the requirement each "
-                "day's stored configuration sets. Instances deleted during the period are judged for the days they existed "
+                "day's stored configuration sets for the classification in force that day (the data map in force, the "
+                "label's history); a declared backup bucket must hold that data with a customer-managed default key "
+                "(buckets.list encryption.defaultKmsKeyName, and bucket updates in the Admin Activity log) on each day "
+                "its classification requires CMEK, and with one whenever its source uses CMEK. Instances deleted during the period are judged for the days they existed "
                 "from their FINAL backup (Backups.list: instanceSettings, kmsKey, kmsKeyVersion). Instances whose backups "
                 "Backup and DR manages (backupTier ENHANCED) are judged from the key versions of their Backup and DR backups. "
                 "Each day of the period is judged from each key version's history: its reads, the key's Admin Activity "
                 "entries (logging entries.list) and the versions' createTime, destroyTime and destroyEventTime.",
-    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "kms_keys", "kms_key_versions", "sql_stores",
-           "kms_history", "history", "final_snapshots", "config_changes", "instance_observations"),
+    needs=("sql_instances", "backup_copies", "backupdr", "buckets", "bucket_history", "kms_keys", "kms_key_versions", "sql_stores",
+           "kms_history", "history", "final_snapshots", "config_changes", "instance_observations", "inventory_days"),
     evaluate=evaluate,
 )

@@ -130,8 +130,8 @@ def test_cmek_removed_is_named(sample, baseline, tmp_path):
     key = "projects/bks-prod/locations/us-central1/keyRings/sql/cryptoKeys/billing"
     assert [(c["kind"], c["control"], c["resource"], c["key"], c["before"], c["after"]) for c in report["changes"]] == [
         ("new-failure", "backup-encryption-parity", BILLING, None, "pass", "fail"),   # restricted data needs CMEK
-        # its export bucket was weaker than a CMEK source; against a Google-managed source it no longer is
-        ("resolved", "backup-encryption-parity", "//storage.googleapis.com/bks-prod-billing-exports", None, "fail", "pass"),
+        # enc3: its export bucket (Google-managed) stays failed: weaker than a CMEK source before, and now below the
+        # restricted data's own requirement (cmek), which the declared-bucket rule reads too: no status change
         ("weakened", "backup-encryption-parity", BILLING, "kms_key", key, None)]
 
 

@@ -104,6 +104,9 @@ class BucketChange:
     evidence: tuple[str, ...] = ()
     locked: bool = False  # a successful lockRetentionPolicy (no retention value: the lock does not change the period)
     logged_request: bool = False  # whether the entry carries protoPayload.request (an update without one may be a lock)
+    # enc3: (named, value): whether the logged request names `encryption`, and the default key it set ('' for
+    # Google-managed, None when named but unreadable): _new_encryption
+    encryption: tuple[bool, str | None] = (False, None)
 
 
 def _bucket_name(entry: dict[str, Any]) -> str | None:
@@ -149,7 +152,8 @@ def bucket_change(entry: dict[str, Any], evidence: str) -> BucketChange | None:
     _, retention = (False, None) if locked else _new_retention(proto.get("request"))
     return BucketChange(bucket_resource(name), text(entry, "resource", "labels", "project_id"), stamp,
                         str(proto["methodName"]), retention, text(proto, "authenticationInfo", "principalEmail"),
-                        f"log:{key}", (evidence,), locked=locked, logged_request=isinstance(proto.get("request"), dict))
+                        f"log:{key}", (evidence,), locked=locked, logged_request=isinstance(proto.get("request"), dict),
+                        encryption=(False, None) if locked else _new_encryption(proto.get("request")))
 
 
 class BucketHistory:
@@ -248,3 +252,52 @@ def build_bucket_history(observations: Iterable[Bucket], changes: Iterable[Bucke
         locks[resource] = Timeline(resource, LOCK, _lock_events(reads, mine), lock_covered.get(scope, ()) if scope else ())
     return BucketHistory(timelines, {r: tuple(sorted(v, key=lambda b: b.observed_at or _EPOCH)) for r, v in seen.items()},
                          {r: tuple(sorted(v, key=lambda c: (c.time, c.key))) for r, v in logged.items()}, locks)
+
+
+# --- enc3 (issue 13): the bucket's default encryption key over time --------------------------------------------
+
+GOOGLE_MANAGED = ""  # the encryption timeline's value for a bucket without a default customer-managed key
+
+
+def _new_encryption(request: Any) -> tuple[bool, str | None]:
+    """(named, value): whether a logged bucket update's request names `encryption` (at the top or under `bucket` /
+    `resource`, as for retentionPolicy), and the default key it set. The Bucket resource's `encryption` holds
+    `defaultKmsKeyName` ("a Cloud KMS key that will be used to encrypt objects inserted into this bucket, if no
+    encryption method is specified"). A patch and an update are logged under one method name (module docstring),
+    so only what both would do is read: `encryption: null` or `defaultKmsKeyName` null or empty leaves
+    Google-managed encryption, a `defaultKmsKeyName` sets that key; an `encryption` object that does not name
+    `defaultKmsKeyName` (a patch keeps the key, an update drops it) or a value of another shape is unknown (None)."""
+    if not isinstance(request, dict):
+        return False, None
+    for holder in (request, request.get("bucket"), request.get("resource")):
+        if isinstance(holder, dict) and "encryption" in holder:
+            value = holder["encryption"]
+            if value is None:
+                return True, GOOGLE_MANAGED
+            if not isinstance(value, dict) or "defaultKmsKeyName" not in value:
+                return True, None
+            key = value["defaultKmsKeyName"]
+            if key is None or key == "":
+                return True, GOOGLE_MANAGED
+            return True, key if isinstance(key, str) else None
+    return False, None
+
+
+ENCRYPTION = "encryption"
+
+
+def key_timeline(history: BucketHistory, resource: str) -> Timeline:
+    """The bucket's default key over time (GOOGLE_MANAGED, a key name, None unknown), by the timeline rule: each
+    read's `encryption.defaultKmsKeyName`, and each logged update: the key its request set where it names
+    `encryption` (_new_encryption), else unknown from its moment until the next read (a patch that left the key
+    alone and an update that dropped it look the same, as for the retention policy). A lock changes no key. The
+    spans the bucket-update queries covered are those of the retention timeline (the same queries)."""
+    events = [Event(b.observed_at, b.kms_key or GOOGLE_MANAGED, "observation", b.evidence)
+              for b in history.observations(resource) if b.observed_at]
+    for change in history.changes(resource):
+        if not change.locked:
+            named, value = change.encryption
+            events.append(Event(change.time, value if named else None, "change", change.evidence))
+    covered = [(datetime.fromtimestamp(lo, timezone.utc), datetime.fromtimestamp(hi, timezone.utc))
+               for lo, hi in history.timeline(resource).covered]
+    return Timeline(resource, ENCRYPTION, events, covered)
