@@ -165,7 +165,7 @@ def _class_days(history: Any, ctx: Any, resource: str, labels_now: dict[str, str
         first = timeline.events[0].source if timeline is not None and timeline.events else "observation"
         if len(values) == 1 and None not in values and first != "change":  # a change is never carried back
             return ClassDays(None, newest, _one(next(iter(values)), key, default, "label"), tuple(days))
-    labels = _labels_by_day(history, ctx, resource, days, labels_now)
+    labels = _labels_by_day(history, ctx, resource, days, labels_now, _created(history, resource))
     out: dict[date, DayClass] = {}
     for day in days:
         key, default, _ = rules[day]
@@ -306,9 +306,19 @@ class _NoDocument:
     inventory_document = None
 
 
-def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
-                   labels_now: dict[str, str]) -> dict[date, tuple[list | None, str, str | None]]:
-    """Per day: (the label sets it held, basis, None) or (None, 'unknown', why)."""
+def _created(history: Any, resource: str) -> float | None:
+    """When the store was created (the inventory history's lifetime), as a timestamp; None when unknown."""
+    lifetime = getattr(history, "lifetime", None)
+    if lifetime is None:
+        return None
+    created = lifetime(resource, None).created
+    return created.timestamp() if created else None
+
+
+def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date], labels_now: dict[str, str],
+                   created: float | None = None) -> dict[date, tuple[list | None, str, str | None]]:
+    """Per day: (the label sets it held, basis, None) or (None, 'unknown', why). The time before the store's
+    creation needs no class: a day it was created on starts at its creation."""
     now = tuple(sorted(labels_now.items()))
     timeline = history.labels(resource) if history is not None else None
     if timeline is None or not timeline.events:
@@ -327,11 +337,12 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
         if held and whole[day] in ("kept", "not_due"):
             out[day] = (held, "label", None)
             continue
-        first, end = bisect_left(times, stamps[number]), bisect_left(times, min(stamps[number + 1], as_of))
+        start = stamps[number] if created is None else max(stamps[number], created)
+        first, end = bisect_left(times, start), bisect_left(times, min(stamps[number + 1], as_of))
         if any(e.value is None for e in events[first:end]):
             out[day] = (None, "unknown", "an update logged without its request body changed its labels that day")
             continue
-        lead, why = _lead(events, first)
+        lead, why = _lead(events, first, created)
         if lead is None:
             out[day] = (None, "unknown", why)
         elif len({lead, *held}) == 1:
@@ -342,14 +353,20 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date],
     return out
 
 
-def _lead(events: tuple, first: int) -> tuple[Any, str | None]:
+def _lead(events: tuple, first: int, created: float | None = None) -> tuple[Any, str | None]:
     """The labels at the start of a day no complete log query joins to a read, from the events around it (the
     event before the day, and `events[first]`, the first at or after its start): at the ends of the history the
     nearest one alone (a read, or before the first event only a read: an update says what it set, never what it
     replaced); between two events, both when the later one is a read and they agree, the earlier one when the later
-    is an update. An earlier update logged without its body knows nothing."""
+    is an update. An earlier update logged without its body knows nothing. A change at the store's creation (within
+    the asset index's lag of it) replaced nothing: it is what the store had from its creation."""
+    from auditor.facts.discovery import ASSET_INDEX_LAG
+
     before = events[first - 1] if first > 0 else None
     after = events[first] if first < len(events) else None
+    if (before is None and after is not None and after.value is not None and created is not None
+            and after.time.timestamp() - created <= ASSET_INDEX_LAG.total_seconds()):
+        return after.value, None
     if before is not None and before.value is None:
         return None, "an update logged without its request body changed its labels before that day, and no read since shows them"
     if before is None:

@@ -141,7 +141,7 @@ def by_config(ctx: Any, resolve: Callable[..., Any], states_for: Callable[[Any],
         return states, [(days[0], value, locker) for days, value, locker in segments]
     from auditor.checks.class_days import judge
 
-    one = classes.constant
+    one = getattr(classes, "constant", None)  # a stand-in with `of` alone (a check's own view of the classes)
     if one is not None and len(one.names) == 1:  # one class all period: the plain rule, with that class bound
         name = one.names[0]
         return by_config(ctx, lambda config: resolve(config, name), states_for)

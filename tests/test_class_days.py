@@ -271,3 +271,33 @@ def test_the_change_day_with_nothing_before_the_update_is_unknown(config):
     found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
     assert found.of(dt.date(2026, 8, 12)).names == ()
     assert "not what it replaced" in found.why([dt.date(2026, 8, 12)])
+
+
+class LivedHistory(FakeHistory):
+    """FakeHistory with a creation time (InventoryDays.lifetime's part that class_days reads)."""
+
+    def __init__(self, maps, timelines, created) -> None:
+        super().__init__(maps, timelines)
+        self._created = created
+
+    def lifetime(self, resource, create_time):
+        from auditor.facts.history import Lifetime
+
+        return Lifetime(self._created, None, None)
+
+
+def test_the_change_at_a_stores_creation_is_what_it_had_from_then(config):
+    """Created Aug 20 09:00; the first record of its labels is the change that created it (it replaced nothing), then
+    a read at the evidence date; the audit log covers Aug 1 on. Aug 20 (from 09:00) .. Sep 30: restricted. Without
+    the creation time the same change says nothing of Aug 20's first nine hours, which the log covers: unknown."""
+    resource = SQL + "new-pg"
+    created = at("2026-08-20T09:00:00")
+    timeline = Timeline(resource, "labels", [Event(created, labels("restricted"), "change", ("log:create",)),
+                                             Event(AS_OF, labels("restricted"), "observation")],
+                        [(at("2026-08-01T00:00:00"), AS_OF)])
+    current = inventory({})
+    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
+    found = class_days(Facts(LivedHistory(maps, {resource: timeline}, created)), ctx, resource, dict(labels("restricted")))
+    assert names(found, "2026-08-20", "2026-09-30") == {("restricted",)}
+    unknown_start = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("restricted")))
+    assert unknown_start.of(dt.date(2026, 8, 20)).names == ()

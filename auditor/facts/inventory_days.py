@@ -164,12 +164,20 @@ def build_inventory_days(read: InventoryRead | None, versions: list[MapVersion],
             events.setdefault(obs.resource, []).append(Event(obs.observed_at, _frozen(obs.labels), "observation", obs.evidence))
     unlogged: dict[str, list[ConfigChange]] = {}
     labelled: dict[str, list[ConfigChange]] = {}
+    steady = _steady_windows(windows, as_of)
     for change in changes:
         if change.deleted or LABELS not in change.settings:
             continue
         labelled.setdefault(change.instance, []).append(change)
-        events.setdefault(change.instance, []).append(Event(change.time, change.settings[LABELS], "change", change.evidence))
-        if change.settings[LABELS] is None:
+        value, evidence = change.settings[LABELS], change.evidence
+        if value is None:
+            # lead (issue 13): an update logged without its body inside an asset-history window that holds one
+            # content from well before it to well after it (the index's lag either side) set no other labels
+            window = next((w for w in steady.get(change.instance, ()) if w[0] <= change.time < w[1]), None)
+            if window is not None:
+                value, evidence = window[2], evidence + window[3]
+        events.setdefault(change.instance, []).append(Event(change.time, value, "change", evidence))
+        if value is None:
             unlogged.setdefault(change.instance, []).append(change)
     for one in seen:
         # a Cloud SQL instance's own listing is its record; the asset index may lag it by hours
@@ -246,3 +254,21 @@ def listing_lifetimes(seen: Iterable[LabelsSeen], listings: Iterable[StoreListin
             firsts.append(min(later))
         out[resource] = (alive, max(firsts) if firsts else None)
     return out
+
+
+def _steady_windows(windows: list[AssetWindow], as_of: datetime) -> dict[str, list[tuple[datetime, datetime, Any, tuple]]]:
+    """Per store: the stretches [start + lag, end - lag) over which an asset-history window shows one set of labels
+    (the index records each change of content, hours late at most: auditor.facts.discovery.ASSET_INDEX_LAG), with the
+    labels and the window's evidence. An update inside such a stretch changed no labels."""
+    from auditor.facts.discovery import ASSET_INDEX_LAG
+
+    out: dict[str, list[tuple[datetime, datetime, Any, tuple]]] = {}
+    for window in windows:
+        if window.deleted or window.labels is None:
+            continue
+        start = max(window.start, window.read_from) if window.read_from else window.start
+        lo, hi = start + ASSET_INDEX_LAG, (window.end or as_of) - ASSET_INDEX_LAG
+        if lo < hi:
+            out.setdefault(window.resource, []).append((lo, hi, window.labels, tuple(window.evidence)))
+    return out
+
