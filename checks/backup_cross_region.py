@@ -24,6 +24,8 @@ give is unknown for it, never kept.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 from auditor.checks import days as daily
@@ -178,7 +180,14 @@ def instance_rule(instance: SqlInstance, facts: Any, ctx: CheckContext) -> Findi
 
 def _verdict(source: Any, region: str | None, location: Any, value: tuple) -> Any:
     """A location judged against one day's (cross_region, accept_multi_region, country) (checks.placement)."""
-    return judge(source, region, lookup(location), location, value[1], value[2])
+    return _judged(source, region, location, value[1], value[2])
+
+
+@functools.lru_cache(maxsize=4096)
+def _judged(source: Any, region: str | None, location: Any, accept_multi_region: bool, country: str | None) -> Any:
+    """checks.placement.judge, once per distinct question: a timeline asks it of each of its events (a pure function
+    of these arguments; thousands of instances share a handful of regions)."""
+    return judge(source, region, lookup(location), location, accept_multi_region, country)
 
 
 def _day_states(instance: SqlInstance, source: Any, value: tuple, runs: list[Any], facts: Any, ctx: CheckContext) -> dict:

@@ -554,6 +554,15 @@ class _HeldClasses:
             return DayClass((_NO_CLASS,), "none", held.why)
         return held
 
+    @property
+    def constant(self) -> DayClass | None:
+        """The one DayClass of every day (as `of` gives it), when the class never changed (checks.days.by_config's
+        plain rule then applies)."""
+        one = getattr(self.classes, "constant", None)
+        if one is None:
+            return None
+        return DayClass((_NO_CLASS,), "none", one.why) if not one.names and one.basis == "none" else one
+
 
 def _lockers_by_day(ctx: CheckContext) -> dict[date, str | None]:
     """The locker whose stored configuration is in force each day (checks.days.config_segments' rule)."""

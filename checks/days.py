@@ -83,17 +83,23 @@ def config_segments(ctx: Any, resolve: Callable[..., Any], classes: Any = None) 
     day: `resolve(config, classification)`, with the class held at the day's end (None when unknown)."""
     days = list(ctx.period.days())
     stored = sorted(getattr(ctx, "configs", ()) or (), key=lambda c: c[0])
-    pick = (lambda config, day: resolve(config)) if classes is None else (lambda config, day: resolve(config, classes.of(day).name))
     if not stored:
         made = [(days[0] if days else None, None, ctx.config)]
     else:
         made = [(ctx.period.day_of(moment), locker, config) for moment, locker, config in stored]
+    if classes is None and len(made) == 1:  # one configuration over the period: one threshold
+        return [(days, resolve(made[0][2]), made[0][1])] if days else []
+    values: dict[int, Any] = {}  # without classes, resolve once per configuration (not once per day)
     out: list[tuple[list[date], Any, str | None]] = []
     index = 0
     for day in days:
         while index + 1 < len(made) and made[index + 1][0] <= day:
             index += 1
-        value, locker = pick(made[index][2], day), made[index][1]
+        config, locker = made[index][2], made[index][1]
+        if classes is None:
+            value = values[index] if index in values else values.setdefault(index, resolve(config))
+        else:
+            value = resolve(config, classes.of(day).name)
         if out and out[-1][1] == value:
             out[-1][0].append(day)
         else:
