@@ -489,13 +489,18 @@ def _why_days(ctx: CheckContext, classes: ClassDays, unknown: list, history_why:
         absent |= {day for days, present, _ in daily.config_segments(ctx, lambda c, n=name: n in c.policy.classifications)
                    if not present for day in days if name in classes.of(day).names}
     parts = []
-    if unclassed:
-        parts.append(f"its classification is unknown on {daily.day_ranges(unclassed)} ({classes.why(unclassed)})")
+    changed = [d for d in unknown if len(classes.of(d).names) > 1]  # lead: a day held two classes (class_days.judge)
+    if changed:
+        held = " then ".join(dict.fromkeys(n for d in changed for n in classes.of(d).names))
+        parts.append(f"its classification changed during {daily.day_ranges(changed)} ({held}), and such a day is kept "
+                     "only if kept under each class and broken only if broken under each")
     lacking = sorted(absent)  # every day whose configuration lacks the class it held, as the days' ranges say it
     if lacking:
         held = sorted({n for d in lacking for n in classes.of(d).names})
         parts.append(f"the configuration stored for {daily.day_ranges(lacking)} has no classification {', '.join(held)}")
-    if any(d not in set(unclassed) and d not in absent for d in unknown) or not parts:
+    if unclassed:
+        parts.append(f"its classification is unknown on {daily.day_ranges(unclassed)} ({classes.why(unclassed)})")
+    if any(d not in set(unclassed) and d not in absent and d not in changed for d in unknown) or not parts:
         parts.append(history_why)
     return "; and ".join(parts) if len(parts) > 1 else parts[0]
 
