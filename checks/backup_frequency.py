@@ -308,13 +308,15 @@ def _class_threshold_words(segments: list[tuple[list[date], Any, str | None]]) -
     """When the class changed: the interval in force on each stretch, named by the class whose threshold it is
     (sentence, `details.thresholds` entries). '' when one class's one interval held on every day judged."""
     known = [(days, value, locker) for days, value, locker in segments if value[2] is not None]
-    if len({(value[0], value[2]) for _, value, _ in known}) < 2:
+    if len({value[0] for _, value, _ in known}) < 2:  # the class changed, not the interval: ClassDays.words says it
         return "", []
+    several = len({locker for _, _, locker in known}) > 1  # a locker is named only where the configuration changed
     parts, entries = [], []
     for days, value, locker in known:
         key = f"policy.classifications.{value[2]}.backup_interval"
         shown = "absent" if value[0] is None else _hours(value[0])
-        parts.append(f"{key} {shown} on {day_ranges(days)}" + (f" (the configuration stored in locker {locker})" if locker else ""))
+        parts.append(f"{key} {shown} on {day_ranges(days)}"
+                     + (f" (the configuration stored in locker {locker})" if locker and several else ""))
         entries.append({"key": key, "value": None if value[0] is None else value[0] / 3600, "from": days[0].isoformat(),
                         "locker": locker})
     return "The interval in force: " + "; ".join(parts) + ".", entries
