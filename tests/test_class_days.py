@@ -72,6 +72,13 @@ def context(config, current, versions=(), configs=()):
                         inventory=current, configs=tuple(configs)), MapHistory(versions, "the map is not in a repository")
 
 
+def undeclared(config, resource, timeline, label):
+    """One run at the evidence date whose data map declares nothing: (its context, the store's ClassDays)."""
+    current = inventory({})
+    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
+    return ctx, class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels(label)))
+
+
 def names(found, first, last) -> set:
     return {found.of(dt.date.fromisoformat(d)).names for d in days_between(first, last)}
 
@@ -87,9 +94,7 @@ def test_single_run_label_changed_with_its_body_logged(config):
         Event(AS_OF, labels("confidential"), "observation", ("item:read",)),
         Event(at("2026-06-20T00:00:00"), labels("internal"), "observation", ("item:old",))],
         [(at("2026-06-20T00:00:00"), AS_OF)])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    ctx, found = undeclared(config, resource, timeline, "confidential")
     assert names(found, "2026-07-01", "2026-08-11") == {("internal",)}
     assert found.of(dt.date(2026, 8, 12)).names == ("internal", "confidential")
     assert names(found, "2026-08-13", "2026-09-30") == {("confidential",)}
@@ -107,9 +112,7 @@ def test_label_change_logged_without_body_between_disagreeing_reads_is_unknown(c
         Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
         Event(at("2026-08-12T09:00:00"), None, "change"),
         Event(AS_OF, labels("confidential"), "observation")], [])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    ctx, found = undeclared(config, resource, timeline, "confidential")
     assert names(found, "2026-07-01", "2026-08-11") == {("internal",)}
     assert names(found, "2026-08-12", "2026-09-29") == {()}
     assert found.of(dt.date(2026, 9, 30)).names == ("confidential",)
@@ -123,9 +126,7 @@ def test_reads_that_disagree_around_uncovered_days_leave_them_unknown(config):
     timeline = Timeline(resource, "labels", [
         Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
         Event(AS_OF, labels("confidential"), "observation")], [])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    ctx, found = undeclared(config, resource, timeline, "confidential")
     assert found.of(dt.date(2026, 7, 1)).names == ("internal",)
     assert names(found, "2026-07-02", "2026-09-29") == {()}
     assert found.of(dt.date(2026, 9, 30)).names == ("confidential",)
@@ -137,9 +138,7 @@ def test_one_read_alone_is_carried_over_the_period(config):
     every day, as the single run's one configuration is (nothing shows a different class)."""
     resource = "//storage.googleapis.com/cd-bucket"
     timeline = Timeline(resource, "labels", [Event(AS_OF, labels("internal"), "observation")], [])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("internal")))
+    ctx, found = undeclared(config, resource, timeline, "internal")
     assert names(found, "2026-07-01", "2026-09-30") == {("internal",)}
     assert not found.changed and found.words() == ""
 
@@ -204,9 +203,7 @@ def test_unknown_class_days_are_unknown_in_by_config(config):
     timeline = Timeline(resource, "labels", [
         Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
         Event(AS_OF, labels("confidential"), "observation")], [])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    classes = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    ctx, classes = undeclared(config, resource, timeline, "confidential")
     states, _ = by_config(ctx, lambda c, name: name, lambda value: {d: "kept" for d in ctx.period.days()}, classes)
     assert states[dt.date(2026, 7, 1)] == "kept" and states[dt.date(2026, 9, 30)] == "kept"
     assert {states[dt.date.fromisoformat(d)] for d in days_between("2026-07-02", "2026-09-29")} == {"unknown"}
@@ -233,9 +230,7 @@ def test_a_change_day_where_one_class_asks_nothing_is_unknown(config):
         Event(at("2026-07-01T00:00:00"), labels("internal"), "observation"),
         Event(at("2026-08-12T09:00:00"), labels("restricted"), "change"),
         Event(AS_OF, labels("restricted"), "observation")], [(at("2026-06-01T00:00:00"), AS_OF)])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    classes = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("restricted")))
+    ctx, classes = undeclared(config, resource, timeline, "restricted")
     states, _ = by_config(ctx, lambda c, name: name,
                           lambda name: {d: ("not_applicable" if name == "internal" else "broken") for d in ctx.period.days()},
                           classes)
@@ -252,9 +247,7 @@ def test_an_update_is_never_carried_back(config):
     timeline = Timeline(resource, "labels", [
         Event(at("2026-08-12T09:00:00"), labels("confidential"), "change"),
         Event(AS_OF, labels("confidential"), "observation")], [(at("2026-08-01T00:00:00"), AS_OF)])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    ctx, found = undeclared(config, resource, timeline, "confidential")
     assert names(found, "2026-07-01", "2026-08-11") == {()}
     assert names(found, "2026-08-13", "2026-09-30") == {("confidential",)}
 
@@ -266,9 +259,7 @@ def test_the_change_day_with_nothing_before_the_update_is_unknown(config):
     timeline = Timeline(resource, "labels", [
         Event(at("2026-08-12T09:00:00"), labels("confidential"), "change"),
         Event(AS_OF, labels("confidential"), "observation")], [(at("2026-08-01T00:00:00"), AS_OF)])
-    current = inventory({})
-    ctx, maps = context(config, current, [MapVersion(AS_OF, "locker", current, None, "sha")])
-    found = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("confidential")))
+    ctx, found = undeclared(config, resource, timeline, "confidential")
     assert found.of(dt.date(2026, 8, 12)).names == ()
     assert "not what it replaced" in found.why([dt.date(2026, 8, 12)])
 
