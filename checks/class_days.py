@@ -323,6 +323,7 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date], labe
     timeline = history.labels(resource) if history is not None else None
     if timeline is None or not timeline.events:
         return {day: ([now], "label", None) for day in days}
+    timeline = _without_instants(timeline)
     values = []
     for event in timeline.events:
         if event.value is not None and event.value not in values:
@@ -351,6 +352,22 @@ def _labels_by_day(history: Any, ctx: Any, resource: str, days: list[date], labe
             out[day] = (None, "unknown", "its labels differ between the reads before and after that day, and no "
                                           "complete audit-log query shows when they changed")
     return out
+
+
+def _without_instants(timeline: Any) -> Any:
+    """The timeline without updates that held for no time: one logged without its body at the same instant as a later
+    one (a spell restored and the next set together) set labels nobody ever had, so it leaves no day unknown."""
+    events, times = timeline.events, timeline.times
+    fleeting = {i for i in range(len(events) - 1)
+                if events[i].value is None and events[i].source == "change" and times[i + 1] == times[i]}
+    if not fleeting:
+        return timeline
+    from datetime import datetime, timezone
+
+    from auditor.facts.timeline import Timeline
+
+    covered = [(datetime.fromtimestamp(lo, timezone.utc), datetime.fromtimestamp(hi, timezone.utc)) for lo, hi in timeline.covered]
+    return Timeline(timeline.resource, timeline.setting, [e for i, e in enumerate(events) if i not in fleeting], covered)
 
 
 def _lead(events: tuple, first: int, created: float | None = None) -> tuple[Any, str | None]:

@@ -292,3 +292,18 @@ def test_the_change_at_a_stores_creation_is_what_it_had_from_then(config):
     assert names(found, "2026-08-20", "2026-09-30") == {("restricted",)}
     unknown_start = class_days(Facts(FakeHistory(maps, {resource: timeline})), ctx, resource, dict(labels("restricted")))
     assert unknown_start.of(dt.date(2026, 8, 20)).names == ()
+
+
+def test_an_update_that_held_for_no_time_leaves_no_day_unknown(config):
+    """Two updates at Jul 12 09:00, both logged without their body (a spell restored and the next one set at the
+    same instant), then a read Jul 13 06:00 (restricted) joined to them by the log; confidential read Jul 12 06:00.
+    The first update's labels held for no time: Jul 12 was confidential then restricted, Jul 13 restricted."""
+    resource = SQL + "instant-pg"
+    timeline = Timeline(resource, "labels", [
+        Event(at("2026-07-12T06:00:00"), labels("confidential"), "observation"),
+        Event(at("2026-07-12T09:00:00"), None, "change"),
+        Event(at("2026-07-12T09:00:00"), None, "change"),
+        Event(at("2026-07-13T06:00:00"), labels("restricted"), "observation")], [(at("2026-06-30T00:00:00"), AS_OF)])
+    _ctx, found = undeclared(config, resource, timeline, "restricted")
+    assert set(found.of(dt.date(2026, 7, 12)).names) == {"confidential", "restricted"}
+    assert found.of(dt.date(2026, 7, 13)).names == ("restricted",)
