@@ -502,7 +502,7 @@ def _evaluate_instance(instance: SqlInstance, facts: Any, ctx: CheckContext, bac
     # frq3: and of the class in force that day (checks.class_days), unless no day has any class (the default daily)
     classes = class_days(facts, ctx, instance.resource, instance.labels)
     # a store whose class never changes is one DayClass (class_days' `constant`): read it without a calendar
-    constant = getattr(classes, "_constant", None)
+    constant = classes.constant
     each = (constant,) if constant is not None else tuple(classes.by_day.values())
     if classification is None and all(c.basis == "none" for c in each):
         classes = None

@@ -9,6 +9,7 @@ come from the resource's lifetime and are the same for each setting.
 
 from __future__ import annotations
 
+import weakref
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable
 
@@ -107,11 +108,18 @@ def config_segments(ctx: Any, resolve: Callable[..., Any], classes: Any = None) 
     return out
 
 
+_BY_DAY: list[Any] = []  # (a weak reference to the context, its configurations by day): one per evaluation
+
+
 def configs_by_day(ctx: Any) -> dict[date, Any]:
-    """The configuration in force on each day (config_segments' rule)."""
+    """The configuration in force on each day (config_segments' rule), computed once per context: every store of
+    every control asks for the same calendar. Read it, do not change it."""
+    if _BY_DAY and _BY_DAY[0]() is ctx:
+        return _BY_DAY[1]
     out: dict[date, Any] = {}
     for days, config, _ in config_segments(ctx, lambda c: _Same(c)):
         out.update({day: config.config for day in days})
+    _BY_DAY[:] = [weakref.ref(ctx), out]
     return out
 
 

@@ -662,6 +662,9 @@ def _one_class(classes: ClassDays) -> bool:
     """Whether every day held the same one class (or every day none): checks.days.by_config then gives each day the
     state of that class's value that day (class_days.judge of a single class), which is what the caller computes
     directly, without by_config's per-day resolution (most stores, most of the check's time at scale)."""
+    one = classes.constant
+    if one is not None:
+        return len(one.names) <= 1
     first = None
     for held in classes.by_day.values():
         if len(held.names) > 1:
